@@ -1,0 +1,45 @@
+# Thin wrapper over CMake for the README commands.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+LISTEN ?= 127.0.0.1:8000
+DATA ?= ./data
+
+.PHONY: all deps build run test test-unit test-api asan bench clean format
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	$(BUILD)/switchyard serve --listen $(LISTEN) --data $(DATA)
+
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSY_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+node_modules: package.json package-lock.json
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch node_modules
+
+# The whole suite: the release build, then the same suite under ASan+UBSan.
+test:
+	@scripts/deps.sh --test
+	@$(MAKE) --no-print-directory build asan node_modules
+	@scripts/test.sh $(BUILD)
+	@SY_SANITIZED=1 scripts/test.sh $(ASAN_BUILD)
+
+bench: build node_modules
+	@scripts/deps.sh --bench
+	@bench/run.sh $(BUILD)
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# deps.sh — install the Debian packages Switchyard builds, runs and tests with (only the missing ones).
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
+      libcurl4-openssl-dev libcmocka-dev liburcu-dev nodejs npm curl jq)
+[ "${1:-}" = "--test" ] && PKGS+=(awscli)
+[ "${1:-}" = "--bench" ] && PKGS+=(wrk hyperfine)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# node and npm may come from outside Debian on some images; accept them when present.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+todo=()
+for p in "${missing[@]}"; do [ -n "$p" ] && todo+=("$p"); done
+[ "${#todo[@]}" -eq 0 ] && exit 0
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${todo[@]}"

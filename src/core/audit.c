@@ -61,6 +61,7 @@ void sy_audit_hash(const sy_audit_rec *r, char out[SY_HASH_HEX]) {
   put_field(ctx, r->old_digest);
   put_field(ctx, r->new_digest);
   put_field(ctx, r->reason);
+  put_field(ctx, r->detail);
   EVP_DigestFinal_ex(ctx, md, &mdlen);
   EVP_MD_CTX_free(ctx);
   to_hex(md, 32, out);

@@ -19,6 +19,7 @@ typedef struct sy_audit_rec {
   const char *old_digest; /* hex SHA-256 of the old value, "" if none */
   const char *new_digest; /* hex SHA-256 of the new value, "" if none */
   const char *reason;
+  const char *detail;     /* what changed beyond versions: "labels=a,b", "tags=k1,k2", "scopes=read" */
   const char *prev_hash;  /* hex hash of the record before; 64 zeros for the first */
 } sy_audit_rec;
 

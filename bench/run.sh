@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# run.sh BUILD_DIR — Switchyard benchmarks on loopback, beside the peers (nginx, redis, etcd; Unleash
+# with BENCH_UNLEASH=1) in the same run, with the same wrk settings (shared/peers/common.sh run_wrk).
+# Results: bench/results/<UTC stamp>/ (summary.tsv in the peers' format, raw wrk outputs, report.md).
+# Env: SKIP_PEERS=1, SKIP_INSTALL=1, BENCH_UNLEASH=1, BENCH_PORT (first port tried, default 58480),
+#      BENCH_PARAMS (default 100000), BENCH_STARTS (default 5), WRK_* as in shared/peers/common.sh.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TOP="$(git -C "$HERE" rev-parse --show-toplevel 2>/dev/null || (cd "$HERE/.." && pwd))"
+build="${1:?usage: bench/run.sh BUILD_DIR}"
+if [ -x "$build/switchyard" ]; then BIN="$(cd "$build" && pwd)/switchyard"
+elif [ -x "$TOP/$build/switchyard" ]; then BIN="$TOP/$build/switchyard"
+else echo "bench/run.sh: no switchyard binary in $build (build first: make build)" >&2; exit 1; fi
+
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+export PEERS_RESULTS_DIR="$HERE/results/$STAMP"
+mkdir -p "$PEERS_RESULTS_DIR"
+PEERS="$TOP/../shared/peers"
+TOKEN="bench-admin-token"
+AUTH="Authorization: Bearer $TOKEN"
+NPARAMS="${BENCH_PARAMS:-100000}"
+NSTARTS="${BENCH_STARTS:-5}"
+
+# --- the peers' helpers (run_wrk, log, die); a minimal stand-in when shared/ is absent ----------
+if [ -f "$PEERS/common.sh" ]; then
+  HAVE_PEERS=1
+  # shellcheck source=/dev/null
+  . "$PEERS/common.sh"
+else
+  HAVE_PEERS=0
+  RESULTS_DIR="$PEERS_RESULTS_DIR"
+  WRK_THREADS="${WRK_THREADS:-2}" WRK_CONNS="${WRK_CONNS:-50}" WRK_DURATION="${WRK_DURATION:-10s}" WRK_WARMUP="${WRK_WARMUP:-2s}"
+  log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+  die() { log "ERROR: $*"; exit 1; }
+  ms() { awk -v v="$1" 'BEGIN{n=v; sub(/[a-z]+$/,"",n); u=v; sub(/^[0-9.]+/,"",u);
+         if(u=="us") n/=1000; else if(u=="s") n*=1000; printf "%.3f", n}'; }
+  run_wrk() {  # same settings, raw file name and summary.tsv columns as shared/peers/common.sh
+    local label="$1" url="$2"; shift 2; local raw="$RESULTS_DIR/wrk-$label.txt"
+    [ "$WRK_WARMUP" = 0 ] || wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$WRK_WARMUP" "$@" "$url" >/dev/null 2>&1 || true
+    wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$WRK_DURATION" --latency "$@" "$url" >"$raw" 2>&1 || die "wrk failed for $label"
+    local rps p50 p99 n2
+    rps="$(awk '/^Requests\/sec:/{print $2}' "$raw")"; p50="$(ms "$(awk '$1=="50%"{print $2}' "$raw")")"
+    p99="$(ms "$(awk '$1=="99%"{print $2}' "$raw")")"; n2="$(awk -F': *' '/Non-2xx/{print $2}' "$raw")"
+    printf '%-28s %12s req/s   p50 %8s ms   p99 %8s ms   non-2xx %s\n' "$label" "$rps" "$p50" "$p99" "${n2:-0}"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t-\t%s\n' "$(date -u +%FT%TZ)" "$label" "$rps" "$p50" "$p99" "${n2:-0}" "local fallback runner" >>"$RESULTS_DIR/summary.tsv"
+  }
+fi
+touch "$PEERS_RESULTS_DIR/summary.tsv"
+
+# --- tools ------------------------------------------------------------------------------------------
+need=()
+for t in wrk:wrk jq:jq curl:curl node:nodejs; do command -v "${t%%:*}" >/dev/null || need+=("${t#*:}"); done
+if [ "${#need[@]}" -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  log "installing ${need[*]}"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+# --- processes we start, and their cleanup ----------------------------------------------------------
+TMP="$(mktemp -d /tmp/switchyard-bench.XXXXXX)"
+SERVER_PID=""; ETCD_UP=0; UNLEASH_UP=0; FAILS=(); NOTES=()
+stop_server() {
+  [ -n "$SERVER_PID" ] || return 0
+  local i
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for i in $(seq 1 150); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$SERVER_PID" 2>/dev/null && { log "switchyard pid $SERVER_PID ignored SIGTERM; SIGKILL"; kill -KILL "$SERVER_PID" 2>/dev/null || true; }
+  fi
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+cleanup() {
+  local rc=$?
+  set +e
+  stop_server
+  [ "$ETCD_UP" = 1 ] && "$PEERS/etcd.sh" stop --wipe >/dev/null 2>&1
+  [ "$UNLEASH_UP" = 1 ] && "$PEERS/unleash.sh" stop --wipe >/dev/null 2>&1
+  rm -rf "$TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+PORT="${BENCH_PORT:-58480}"
+for _ in $(seq 1 20); do port_busy "$PORT" || break; PORT=$((PORT + 1)); done
+port_busy "$PORT" && die "no free port near ${BENCH_PORT:-58480}"
+LISTEN="127.0.0.1:$PORT"; BASE="http://$LISTEN"
+export SWITCHYARD_ADMIN_TOKEN="$TOKEN"
+
+start_server() {  # start_server DATA_DIR LOG
+  mkdir -p "$1"
+  "$BIN" serve --listen "$LISTEN" --data "$1" >>"$2" 2>&1 </dev/null &
+  SERVER_PID=$!
+  local i
+  for i in $(seq 1 300); do   # 15 s deadline
+    curl -fsS -o /dev/null --max-time 1 "$BASE/health" 2>/dev/null && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$2" >&2; SERVER_PID=""; die "switchyard exited during start-up"; }
+    sleep 0.05
+  done
+  tail -20 "$2" >&2; die "switchyard /health did not answer within 15 s"
+}
+api() {  # api METHOD PATH [JSON_BODY] -> body on stdout; fails on non-2xx
+  local m="$1" p="$2"; shift 2
+  curl -fsS --max-time 10 -X "$m" -H "$AUTH" ${1:+-H 'Content-Type: application/json' --data-binary "$1"} "$BASE$p"
+}
+rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
+non2xx() { local n; n="$(awk -F': *' '/Non-2xx or 3xx responses/{print $2}' "$PEERS_RESULTS_DIR/wrk-$1.txt")"; echo "${n:-0}"; }
+sockerr() { grep -q 'Socket errors' "$PEERS_RESULTS_DIR/wrk-$1.txt" && grep 'Socket errors' "$PEERS_RESULTS_DIR/wrk-$1.txt" | sed 's/^ *//' || echo none; }
+fail() { log "CHECK FAILED: $*"; FAILS+=("$*"); }
+tsv() { printf '%s\t%s\t%s\t%s\t%s\t%s\t-\t%s\n' "$(date -u +%FT%TZ)" "$@" >>"$PEERS_RESULTS_DIR/summary.tsv"; }
+
+{
+  echo "date: $(date -u +%FT%TZ)"
+  echo "host: $(uname -srm); cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo)"
+  echo "loadavg at start: $(cat /proc/loadavg)"
+  echo "wrk: -t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION --latency (warm-up $WRK_WARMUP discarded)"
+  echo "switchyard: $BIN ($(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$TOP" diff --quiet HEAD -- src include CMakeLists.txt 2>/dev/null || echo ', dirty tree'))"
+  echo "peers: $([ "$HAVE_PEERS" = 1 ] && echo "$PEERS" || echo 'absent')"
+} | tee "$PEERS_RESULTS_DIR/env.txt"
+
+# --- 1. idle RSS and start-up time of an empty server -------------------------------------------------
+log "start-up x$NSTARTS and idle RSS, empty data dir"
+mkdir -p "$TMP/empty"
+timeout 120 node "$HERE/startup.mjs" "$BIN" "$TMP/empty" "$LISTEN" "$NSTARTS" "$PEERS_RESULTS_DIR/switchyard-empty.log" 1000 \
+  >"$PEERS_RESULTS_DIR/startup-empty.json" || die "start-up measurement (empty) failed; see $PEERS_RESULTS_DIR/switchyard-empty.log"
+jq -c . "$PEERS_RESULTS_DIR/startup-empty.json"
+
+# --- 2. reads --------------------------------------------------------------------------------------------
+SLOG="$PEERS_RESULTS_DIR/switchyard.log"
+start_server "$TMP/data" "$SLOG"
+log "switchyard pid $SERVER_PID on $BASE"
+VALUE='{"name":"checkout","enabled":true,"strategy":"flexibleRollout","rollout":"50","stickiness":"userId"}'
+api PUT /api/v1/params/bench/checkout "$(jq -cn --arg v "$VALUE" '{value:$v,type:"String",overwrite:true}')" >/dev/null
+got="$(api GET /api/v1/params/bench/checkout)"
+[ "$(jq -r .value <<<"$got")" = "$VALUE" ] || die "GET /bench/checkout returned an unexpected value: $got"
+log "GET body is $(printf '%s' "$got" | wc -c) bytes (value ${#VALUE} bytes)"
+echo "== switchyard GET /api/v1/params/bench/checkout, wrk -t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION =="
+run_wrk switchyard-get "$BASE/api/v1/params/bench/checkout" -H "$AUTH"
+[ "$(non2xx switchyard-get)" = 0 ] || fail "switchyard-get: $(non2xx switchyard-get) non-2xx responses"
+rss_after_get="$(rss_kb "$SERVER_PID")"
+
+# --- 3. durable writes -----------------------------------------------------------------------------------
+put_bench() {  # put_bench LABEL THREADS CONNS PREFIX
+  local label="$1" t="$2" c="$3" prefix="$4" cnt="$TMP/$1.count"
+  : >"$cnt"
+  export SY_TOKEN="$TOKEN" SY_PUT_PREFIX="$prefix" SY_PUT_NAMES=1000 SY_PUT_COUNT_FILE="$cnt"
+  echo "== switchyard durable PUT $prefix/<n % 1000>, wrk -t$t -c$c =="
+  WRK_THREADS="$t" WRK_CONNS="$c" run_wrk "$label" "$BASE" -s "$HERE/lua/put.lua"
+  [ "$(non2xx "$label")" = 0 ] || fail "$label: $(non2xx "$label") non-2xx responses"
+  # every completed PUT (warm-up included) must be one version: sum the latest versions of the 1000 names
+  local sent sum=0 next="" page
+  sent="$(awk '{s+=$1} END{print s+0}' "$cnt")"
+  while :; do
+    page="$(api GET "/api/v1/params?path=$prefix&limit=1000${next:+&next=$next}")" || { sum=""; break; }
+    sum=$((sum + $(jq '[.params[].version] | add // 0' <<<"$page")))
+    next="$(jq -r '.next // empty' <<<"$page")"; [ -n "$next" ] || break
+  done
+  if [ -z "$sum" ]; then   # list API unavailable: one parameter's version against the average
+    local v0; v0="$(api GET "/api/v1/params$prefix/0" | jq .version)"
+    log "$label: list failed; $prefix/0 is at version $v0, expected about $((sent / 1000))"
+    awk -v v="$v0" -v e="$((sent / 1000))" 'BEGIN{exit !(v >= e*0.8 && v <= e*1.2 + 2)}' || fail "$label: $prefix/0 version $v0, expected ≈$((sent / 1000))"
+  else
+    log "$label: wrk completed $sent PUTs (with warm-up); the server holds $sum versions under $prefix"
+    # requests in flight when wrk stops may commit without being counted by wrk: allow 2*CONNS over
+    [ "$sum" -ge "$sent" ] && [ "$sum" -le $((sent + 2 * c)) ] || fail "$label: $sum versions stored for $sent completed PUTs"
+  fi
+  echo "$sent $sum" >"$PEERS_RESULTS_DIR/$label.versions"
+}
+put_bench switchyard-put-1w 1 1 /bench/w1
+put_bench switchyard-put-50w "$WRK_THREADS" "$WRK_CONNS" /bench/w50
+rss_after_put="$(rss_kb "$SERVER_PID")"
+stop_server
+
+# --- 4. start-up time and RSS with NPARAMS parameters ------------------------------------------------------
+log "loading $NPARAMS parameters"
+start_server "$TMP/big" "$SLOG"
+timeout 240 node "$HERE/load.mjs" "$BASE" "$TOKEN" "$NPARAMS" /bench/load >"$PEERS_RESULTS_DIR/load.json" \
+  || { cat "$PEERS_RESULTS_DIR/load.json" >&2; die "loading $NPARAMS parameters failed"; }
+jq -c . "$PEERS_RESULTS_DIR/load.json"
+rss_loaded="$(rss_kb "$SERVER_PID")"
+stop_server
+log "data dir with $NPARAMS parameters: $(du -sh "$TMP/big" | cut -f1)"
+log "start-up x$NSTARTS with $NPARAMS parameters"
+timeout 240 node "$HERE/startup.mjs" "$BIN" "$TMP/big" "$LISTEN" "$NSTARTS" "$PEERS_RESULTS_DIR/switchyard-100k.log" 1000 \
+  >"$PEERS_RESULTS_DIR/startup-100k.json" || die "start-up measurement ($NPARAMS) failed; see $PEERS_RESULTS_DIR/switchyard-100k.log"
+jq -c . "$PEERS_RESULTS_DIR/startup-100k.json"
+rm -rf "$TMP/big" "$TMP/data" "$TMP/empty"
+
+je() { jq -r "$1 // \"-\"" "$PEERS_RESULTS_DIR/$2"; }
+tsv switchyard-start-empty - "$(je .median_health_ms startup-empty.json)" "$(je .max_health_ms startup-empty.json)" - \
+  "start-up to /health, median/max of $NSTARTS; idle VmRSS $(je .median_rss_kb startup-empty.json) kB"
+tsv switchyard-start-100k - "$(je .median_health_ms startup-100k.json)" "$(je .max_health_ms startup-100k.json)" - \
+  "$NPARAMS params: start-up to /health, median/max of $NSTARTS; log line $(je .median_log_seen_ms startup-100k.json) ms; idle VmRSS $(je .median_rss_kb startup-100k.json) kB"
+
+# --- 5. peers, one at a time, same run --------------------------------------------------------------------
+if [ "$HAVE_PEERS" = 0 ]; then
+  log "shared/peers not found at $PEERS: skipping the peers (no same-run ratios)"
+  NOTES+=("shared/peers absent: peers skipped, no same-run ratios")
+elif [ "${SKIP_PEERS:-0}" = 1 ]; then
+  log "SKIP_PEERS=1: skipping the peers"
+else
+  # a failing peer is noted in the report; it does not stop the run
+  [ "${SKIP_INSTALL:-0}" = 1 ] || "$PEERS/install.sh" || NOTES+=("peers/install.sh failed")
+  "$PEERS/bench-limit.sh" || NOTES+=("peers/bench-limit.sh failed")
+  "$PEERS/etcd.sh" stop --wipe >/dev/null 2>&1 || true   # clean slate
+  ETCD_UP=1
+  if "$PEERS/etcd.sh" start; then "$PEERS/bench-etcd.sh" || NOTES+=("peers/bench-etcd.sh failed")
+  else NOTES+=("peers/etcd.sh start failed"); fi
+  "$PEERS/etcd.sh" stop --wipe || true; ETCD_UP=0
+  if [ "${BENCH_UNLEASH:-0}" = 1 ]; then
+    UNLEASH_UP=1
+    if "$PEERS/unleash.sh" start; then "$PEERS/bench-unleash.sh" || NOTES+=("peers/bench-unleash.sh failed")
+    else NOTES+=("peers/unleash.sh start failed"); fi
+    "$PEERS/unleash.sh" stop --wipe || true; UNLEASH_UP=0
+  fi
+fi
+echo "loadavg at end: $(cat /proc/loadavg)" | tee -a "$PEERS_RESULTS_DIR/env.txt"
+
+# --- 6. report --------------------------------------------------------------------------------------------
+col() { awk -F'\t' -v l="$1" -v c="$2" '$2==l{v=$c} END{print (v=="" ? "-" : v)}' "$PEERS_RESULTS_DIR/summary.tsv"; }
+fmt_rps() { [ "$1" = - ] && echo - || awk -v v="$1" 'BEGIN{printf "%.0f", v}' | sed -e ':a' -e 's/\B[0-9]\{3\}\>/ &/' -e 'ta'; }
+mib() { awk -v k="$1" 'BEGIN{ if (k=="" || k=="-" || k=="null") print "-"; else printf "%.1f MiB", k/1024 }'; }
+met() { awk "BEGIN{exit !($1)}" 2>/dev/null && echo "yes" || echo "**no**"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a=="-"||b=="-"||b==0) print "-"; else printf "%.2f×", a/b }'; }
+
+g_rps="$(col switchyard-get 3)"; g_p50="$(col switchyard-get 4)"; g_p99="$(col switchyard-get 5)"
+w1_rps="$(col switchyard-put-1w 3)"; w50_rps="$(col switchyard-put-50w 3)"
+s_med="$(je .median_health_ms startup-100k.json)"; s_log="$(je .median_log_seen_ms startup-100k.json)"
+s_stamp="$(je .median_log_stamp_ms startup-100k.json)"
+rss_empty="$(je .median_rss_kb startup-empty.json)"; rss_100k="$(je .median_rss_kb startup-100k.json)"
+ngx="$(col nginx-static-1worker 3)"; etcd_put="$(col etcd-gw-put 3)"
+g_ok="$(met "$g_rps >= 50000 && $g_p99 <= 3")"
+w_ok="$(met "$w50_rps >= 10000")"
+r_ok="$(met "$rss_empty <= 10240")"
+s_ok="$(met "$s_med <= 200")"
+
+REPORT="$PEERS_RESULTS_DIR/report.md"
+{
+  echo "## Switchyard benchmark, $STAMP"
+  echo
+  echo "wrk -t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION --latency after a $WRK_WARMUP warm-up, loopback, $(nproc) vCPUs shared by load generator and server."
+  echo
+  echo "| measurement | req/s | p50 ms | p99 ms | other | target | met |"
+  echo "|---|---:|---:|---:|---|---|---|"
+  echo "| GET /api/v1/params/bench/checkout | $(fmt_rps "$g_rps") | $g_p50 | $g_p99 | non-2xx $(non2xx switchyard-get), $(sockerr switchyard-get) | ≥ 50 000 req/s, p99 ≤ 3 ms | $g_ok |"
+  echo "| durable PUT, 1 writer (-t1 -c1) | $(fmt_rps "$w1_rps") | $(col switchyard-put-1w 4) | $(col switchyard-put-1w 5) | non-2xx $(non2xx switchyard-put-1w) | – | – |"
+  echo "| durable PUT, $WRK_CONNS writers (-t$WRK_THREADS -c$WRK_CONNS) | $(fmt_rps "$w50_rps") | $(col switchyard-put-50w 4) | $(col switchyard-put-50w 5) | non-2xx $(non2xx switchyard-put-50w), $(sockerr switchyard-put-50w) | ≥ 10 000/s | $w_ok |"
+  echo "| start-up to /health, $NPARAMS params (median of $NSTARTS) | – | $s_med | max $(je .max_health_ms startup-100k.json) | \"listening\" line seen at $s_log ms$([ "$s_stamp" = - ] || echo ", stamped $s_stamp ms") | ≤ 200 ms | $s_ok |"
+  echo "| start-up to /health, empty (median of $NSTARTS) | – | $(je .median_health_ms startup-empty.json) | max $(je .max_health_ms startup-empty.json) | \"listening\" line seen at $(je .median_log_seen_ms startup-empty.json) ms | – | – |"
+  echo "| idle RSS, empty server | – | – | – | $(mib "$rss_empty") (VmRSS, 1 s after /health) | ≤ 10 MB (10 MiB) | $r_ok |"
+  echo "| idle RSS, $NPARAMS params | – | – | – | $(mib "$rss_100k") (peak VmHWM $(mib "$(je .median_hwm_kb startup-100k.json)")) | – | – |"
+  echo "| RSS after GET / after PUT runs / after loading $NPARAMS | – | – | – | $(mib "$rss_after_get") / $(mib "$rss_after_put") / $(mib "$rss_loaded") | – | – |"
+  if [ "$ngx" != - ]; then
+    echo "| *nginx static 100 B, 1 worker* | $(fmt_rps "$ngx") | $(col nginx-static-1worker 4) | $(col nginx-static-1worker 5) | same run | | |"
+    echo "| *nginx static 100 B, 2 workers* | $(fmt_rps "$(col nginx-static-2workers 3)") | $(col nginx-static-2workers 4) | $(col nginx-static-2workers 5) | same run | | |"
+    echo "| *redis-benchmark GET / SET* | $(fmt_rps "$(col redis-get 3)") / $(fmt_rps "$(col redis-set 3)") | $(col redis-get 4) / $(col redis-set 4) | – | same run | | |"
+  fi
+  if [ "$etcd_put" != - ]; then
+    echo "| *etcd gateway put (fsync on)* | $(fmt_rps "$etcd_put") | $(col etcd-gw-put 4) | $(col etcd-gw-put 5) | same run | | |"
+    echo "| *etcd gateway range (linearizable)* | $(fmt_rps "$(col etcd-gw-range 3)") | $(col etcd-gw-range 4) | $(col etcd-gw-range 5) | same run | | |"
+  fi
+  if [ "$(col unleash-client-features 3)" != - ]; then
+    echo "| *unleash GET /api/client/features* | $(fmt_rps "$(col unleash-client-features 3)") | $(col unleash-client-features 4) | $(col unleash-client-features 5) | same run | | |"
+  fi
+  echo
+  echo "Same-run ratios: reads / nginx 1 worker = **$(ratio "$g_rps" "$ngx")**; durable writes ($WRK_CONNS writers) / etcd gateway put = **$(ratio "$w50_rps" "$etcd_put")**."
+  echo
+  echo "Loading: $(jq -r '"\(.params) params via \(.method) in \(.load_s) s\(if .chunks then " (\(.chunks) chunks)" else "" end), listed back \(.listed // "n/a")\(if .note != "" then "; " + .note else "" end)"' "$PEERS_RESULTS_DIR/load.json")."
+  echo "Version check: $(awk '{printf "1 writer: %s completed PUTs → %s versions; ", $1, $2}' "$PEERS_RESULTS_DIR/switchyard-put-1w.versions")$(awk '{printf "%s writers: %s completed PUTs → %s versions.", c, $1, $2}' c="$WRK_CONNS" "$PEERS_RESULTS_DIR/switchyard-put-50w.versions")"
+  if [ "${#NOTES[@]}" -gt 0 ]; then echo; echo "Notes:"; printf -- '- %s\n' "${NOTES[@]}"; fi
+  if [ "${#FAILS[@]}" -gt 0 ]; then echo; echo "**Checks failed:**"; printf -- '- %s\n' "${FAILS[@]}"; fi
+} >"$REPORT"
+echo
+cat "$REPORT"
+echo
+echo "results: $PEERS_RESULTS_DIR"
+[ "${#FAILS[@]}" -eq 0 ]

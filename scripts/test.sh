@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# test.sh BUILD_DIR — the whole suite against one build: unit tests (ctest), then the
+# black-box API, CLI, SSM and crash tests (node's test runner) against live servers.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build="${1:?usage: test.sh BUILD_DIR}"
+export SWITCHYARD_BIN="$PWD/$build/switchyard"
+label="release"; [ "${SY_SANITIZED:-0}" = 1 ] && label="asan+ubsan"
+echo "== unit tests ($label) =="
+ctest --test-dir "$build" --output-on-failure -j2 || exit 1
+echo "== black-box tests ($label) =="
+node --test --test-concurrency=2 tests/api/ tests/crash/ || exit 1

@@ -1,0 +1,68 @@
+/* http.h — the CLI's one way to talk to a Switchyard server: a libcurl request that returns status, body and parsed JSON. */
+#ifndef SY_CLI_HTTP_H
+#define SY_CLI_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "cli/cli.h"
+
+/* A response. body is NUL-terminated (len excludes the NUL); json is the parsed body or NULL
+ * if it was not JSON. Both are owned by the response; sy__resp_free releases them. */
+typedef struct sy__resp {
+  long status;
+  char *body;
+  size_t len;
+  json_t *json;
+} sy__resp;
+
+void sy__resp_free(sy__resp *r);
+
+/* Sends METHOD <server><path> with the bearer token and, when body is not NULL, len bytes of
+ * JSON (borrowed). path must already be encoded (see sy__url_*). On a 2xx answer returns SY_OK
+ * and fills out. Otherwise prints the reason to stderr — "switchyard: Code: message" from the
+ * server's error object, or the transport failure — and returns a non-zero status; out is then
+ * empty. The response body is bounded by SY__MAX_RESPONSE. */
+sy_rc sy__http_raw(const sy__cli *cli, const char *method, const char *path, const char *body,
+                   size_t len, sy__resp *out);
+
+/* sy__http_raw with a JSON body (borrowed; NULL for none) and a JSON object required back. */
+sy_rc sy__http_json(const sy__cli *cli, const char *method, const char *path, const json_t *body,
+                    sy__resp *out);
+
+/* ---- URL building ---------------------------------------------------------------------- */
+
+#define SY__URL_MAX 8192
+
+/* A bounded URL path-and-query under construction. Any append that would overflow, or any
+ * name with characters that would need encoding, marks it failed; sy__url_done reports that. */
+typedef struct sy__url {
+  char buf[SY__URL_MAX];
+  size_t len;
+  int nquery;
+  int failed; /* 0, or the sy_rc of the first failure */
+} sy__url;
+
+void sy__url_init(sy__url *u, const char *path);
+/* Appends raw text (already safe). */
+void sy__url_add(sy__url *u, const char *s);
+/* Appends "/api/v1/params" and the parameter name (checked: a-zA-Z0-9_.-/ and ':' for a
+ * selector), so "/a/b" becomes "/api/v1/params/a/b". */
+void sy__url_param(sy__url *u, const char *name);
+/* Appends one path segment, percent-encoded. */
+void sy__url_segment(sy__url *u, const char *seg);
+/* Appends "?key=value" or "&key=value" with value percent-encoded. NULL value: nothing. */
+void sy__url_query(sy__url *u, const char *key, const char *value);
+/* SY_OK, or prints why the URL could not be built and returns the failure. */
+sy_rc sy__url_done(const sy__url *u);
+
+/* ---- JSON helpers ---------------------------------------------------------------------- */
+
+/* The string member key of obj, or "" when absent or not a string. Borrowed from obj. */
+const char *sy__jstr(const json_t *obj, const char *key);
+/* The integer member key of obj, or 0 when absent, null or not an integer. */
+int64_t sy__jint(const json_t *obj, const char *key);
+/* Prints v to stdout as indented JSON and a newline. SY_EIO if stdout fails. */
+sy_rc sy__print_json(const json_t *v);
+
+#endif

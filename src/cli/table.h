@@ -1,0 +1,30 @@
+/* table.h — aligned text tables for the CLI's human-readable output. */
+#ifndef SY_CLI_TABLE_H
+#define SY_CLI_TABLE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/rc.h"
+
+/* A table of ncols columns. Cells are copied in, with control characters replaced so a
+ * value cannot break the layout or the terminal. Widths count UTF-8 code points. */
+typedef struct sy__table sy__table;
+
+/* Makes a table with the given headers (copied). *out is freed with sy__table_free. */
+sy_rc sy__table_new(size_t ncols, const char *const *headers, sy__table **out);
+/* Appends a row of ncols cells (copied; NULL reads as "-"). */
+sy_rc sy__table_row(sy__table *t, const char *const *cells);
+/* Number of rows added so far. */
+size_t sy__table_rows(const sy__table *t);
+/* Prints the header and rows, columns two spaces apart, the last one unpadded. */
+sy_rc sy__table_print(const sy__table *t, FILE *f);
+void sy__table_free(sy__table *t);
+
+/* Writes a JSON scalar, array or object as a cell into out (cap bytes, always NUL-terminated,
+ * cut to at most maxcp code points with "…"): strings as is, numbers in decimal, null as "-",
+ * arrays comma-joined, objects as k=v pairs. */
+void sy__json_cell(const json_t *v, size_t maxcp, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,295 @@
+/* param.c — validation of parameter names, kinds, values, labels and tags. */
+#include "core/param.h"
+
+#include <regex.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static sy_rc no_check(const char *value, size_t len, char *msg, size_t msgsz) {
+  (void)value, (void)len, (void)msg, (void)msgsz;
+  return SY_OK;
+}
+
+/* A StringList is comma-separated; SSM refuses empty items. */
+static sy_rc stringlist_check(const char *value, size_t len, char *msg, size_t msgsz) {
+  size_t start = 0;
+  for (size_t i = 0; i <= len; i++) {
+    if (i == len || value[i] == ',') {
+      if (i == start) {
+        snprintf(msg, msgsz, "StringList value has an empty item at byte %zu", start);
+        return SY_EINVAL;
+      }
+      start = i + 1;
+    }
+  }
+  return SY_OK;
+}
+
+static const sy_kind_def kinds[] = {
+    {SY_KIND_STRING, "String", no_check},
+    {SY_KIND_STRINGLIST, "StringList", stringlist_check},
+    {SY_KIND_SECURESTRING, "SecureString", no_check},
+};
+
+const sy_kind_def *sy_kind_by_name(const char *name) {
+  if (!name) return NULL;
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if (strcmp(kinds[i].name, name) == 0) return &kinds[i];
+  return NULL;
+}
+
+const sy_kind_def *sy_kind_by_id(sy_kind kind) {
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if (kinds[i].kind == kind) return &kinds[i];
+  return NULL;
+}
+
+const char *sy_kind_name(sy_kind kind) {
+  const sy_kind_def *k = sy_kind_by_id(kind);
+  return k ? k->name : "Unknown";
+}
+
+const char *sy_tier_name(sy_tier tier) { return tier == SY_TIER_ADVANCED ? "Advanced" : "Standard"; }
+
+sy_tier sy_tier_parse(const char *s) {
+  if (!s) return 0;
+  if (strcmp(s, "Standard") == 0) return SY_TIER_STANDARD;
+  if (strcmp(s, "Advanced") == 0) return SY_TIER_ADVANCED;
+  return 0;
+}
+
+size_t sy_tier_value_max(sy_tier tier) {
+  return tier == SY_TIER_ADVANCED ? SY_VALUE_MAX_ADVANCED : SY_VALUE_MAX_STANDARD;
+}
+
+static int name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-' || c == '/';
+}
+
+static int reserved_prefix(const char *s, size_t len) {
+  return len >= 3 && (strncasecmp(s, "aws", 3) == 0 || strncasecmp(s, "ssm", 3) == 0);
+}
+
+int sy_name_levels(const char *name, size_t len) {
+  int levels = 0;
+  size_t i = (len && name[0] == '/') ? 1 : 0;
+  if (i < len) levels = 1;
+  for (; i < len; i++)
+    if (name[i] == '/') levels++;
+  return levels;
+}
+
+/* Shared by names and paths: characters, segments, reserved prefixes. */
+static sy_rc segments_check(const char *what, const char *s, size_t len, char *msg, size_t msgsz) {
+  for (size_t i = 0; i < len; i++) {
+    if (!name_char(s[i])) {
+      unsigned char c = (unsigned char)s[i];
+      if (c >= 0x20 && c < 0x7f)
+        snprintf(msg, msgsz, "%s has an invalid character '%c' at position %zu; allowed are a-zA-Z0-9_.-/", what, c,
+                 i + 1);
+      else
+        snprintf(msg, msgsz, "%s has an invalid byte 0x%02x at position %zu; allowed are a-zA-Z0-9_.-/", what, c,
+                 i + 1);
+      return SY_EINVAL;
+    }
+  }
+  if (len && s[0] != '/' && memchr(s, '/', len)) {
+    snprintf(msg, msgsz, "%s: a hierarchical name must start with '/'", what);
+    return SY_EINVAL;
+  }
+  size_t seg = s[0] == '/' ? 1 : 0;
+  for (size_t i = seg; i <= len; i++) {
+    if (i < len && s[i] != '/') continue;
+    size_t n = i - seg;
+    if (n == 0 && i < len) {
+      snprintf(msg, msgsz, "%s has an empty segment ('//') at position %zu", what, i + 1);
+      return SY_EINVAL;
+    }
+    if ((n == 1 && s[seg] == '.') || (n == 2 && s[seg] == '.' && s[seg + 1] == '.')) {
+      snprintf(msg, msgsz, "%s has a '.' or '..' segment at position %zu", what, seg + 1);
+      return SY_EINVAL;
+    }
+    seg = i + 1;
+  }
+  size_t first = s[0] == '/' ? 1 : 0;
+  if (reserved_prefix(s + first, len - first)) {
+    snprintf(msg, msgsz, "%s may not begin with \"aws\" or \"ssm\" (case-insensitive)", what);
+    return SY_EINVAL;
+  }
+  return SY_OK;
+}
+
+sy_rc sy_name_check(const char *name, size_t len, char *msg, size_t msgsz) {
+  if (len == 0) {
+    snprintf(msg, msgsz, "name is empty");
+    return SY_EINVAL;
+  }
+  if (len > SY_NAME_MAX) {
+    snprintf(msg, msgsz, "name is %zu characters; the limit is %d", len, SY_NAME_MAX);
+    return SY_EINVAL;
+  }
+  if (name[len - 1] == '/') {
+    snprintf(msg, msgsz, "name may not end with '/'");
+    return SY_EINVAL;
+  }
+  sy_rc rc = segments_check("name", name, len, msg, msgsz);
+  if (rc) return rc;
+  int levels = sy_name_levels(name, len);
+  if (levels > SY_LEVELS_MAX) {
+    snprintf(msg, msgsz, "name has %d hierarchy levels; the limit is %d", levels, SY_LEVELS_MAX);
+    return SY_EHIERARCHY;
+  }
+  return SY_OK;
+}
+
+sy_rc sy_path_check(const char *path, size_t len, char *msg, size_t msgsz) {
+  if (len == 0 || path[0] != '/') {
+    snprintf(msg, msgsz, "path must start with '/'");
+    return SY_EINVAL;
+  }
+  if (len == 1) return SY_OK;
+  if (len > SY_NAME_MAX) {
+    snprintf(msg, msgsz, "path is %zu characters; the limit is %d", len, SY_NAME_MAX);
+    return SY_EINVAL;
+  }
+  size_t n = path[len - 1] == '/' ? len - 1 : len;
+  sy_rc rc = segments_check("path", path, n, msg, msgsz);
+  if (rc) return rc;
+  if (sy_name_levels(path, n) > SY_LEVELS_MAX) {
+    snprintf(msg, msgsz, "path has more than %d hierarchy levels", SY_LEVELS_MAX);
+    return SY_EHIERARCHY;
+  }
+  return SY_OK;
+}
+
+int sy_utf8_valid(const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  while (p < end) {
+    unsigned c = *p;
+    size_t n;
+    unsigned min;
+    if (c == 0) return 0;
+    if (c < 0x80) {
+      p++;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      n = 1, min = 0x80, c &= 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2, min = 0x800, c &= 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3, min = 0x10000, c &= 0x07;
+    } else {
+      return 0;
+    }
+    if ((size_t)(end - p) <= n) return 0;
+    for (size_t i = 1; i <= n; i++) {
+      if ((p[i] & 0xc0) != 0x80) return 0;
+      c = (c << 6) | (p[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+    p += n + 1;
+  }
+  return 1;
+}
+
+sy_rc sy_value_check(sy_kind kind, sy_tier tier, const char *value, size_t len, char *msg, size_t msgsz) {
+  const sy_kind_def *k = sy_kind_by_id(kind);
+  if (!k) {
+    snprintf(msg, msgsz, "unknown kind %d", (int)kind);
+    return SY_EINVAL;
+  }
+  if (len == 0) {
+    snprintf(msg, msgsz, "value is empty; it must be 1 to %zu bytes", sy_tier_value_max(tier));
+    return SY_EINVAL;
+  }
+  if (len > sy_tier_value_max(tier)) {
+    snprintf(msg, msgsz, "value is %zu bytes; the %s tier allows at most %zu", len, sy_tier_name(tier),
+             sy_tier_value_max(tier));
+    return SY_EINVAL;
+  }
+  if (!sy_utf8_valid(value, len)) {
+    snprintf(msg, msgsz, "value is not valid UTF-8");
+    return SY_EINVAL;
+  }
+  return k->validate(value, len, msg, msgsz);
+}
+
+sy_rc sy_pattern_compile_check(const char *pattern, char *msg, size_t msgsz) {
+  if (!pattern || !*pattern) return SY_OK;
+  if (strlen(pattern) > SY_PATTERN_MAX) {
+    snprintf(msg, msgsz, "allowed_pattern is longer than %d characters", SY_PATTERN_MAX);
+    return SY_EINVAL;
+  }
+  regex_t re;
+  int err = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
+  if (err) {
+    char why[128];
+    regerror(err, &re, why, sizeof why);
+    snprintf(msg, msgsz, "allowed_pattern is not a valid POSIX extended regular expression: %s", why);
+    return SY_EINVAL;
+  }
+  regfree(&re);
+  return SY_OK;
+}
+
+sy_rc sy_pattern_check(const char *pattern, const char *value, char *msg, size_t msgsz) {
+  if (!pattern || !*pattern) return SY_OK;
+  regex_t re;
+  if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB)) {
+    snprintf(msg, msgsz, "allowed_pattern does not compile");
+    return SY_EINVAL;
+  }
+  int m = regexec(&re, value, 0, NULL, 0);
+  regfree(&re);
+  if (m != 0) {
+    snprintf(msg, msgsz, "value does not match the allowed pattern %.200s", pattern);
+    return SY_EPATTERN;
+  }
+  return SY_OK;
+}
+
+int sy_label_valid(const char *label) {
+  size_t n = label ? strlen(label) : 0;
+  if (n < 1 || n > SY_LABEL_MAX) return 0;
+  if (label[0] >= '0' && label[0] <= '9') return 0;
+  if (reserved_prefix(label, n)) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = label[i];
+    if (!(name_char(c) && c != '/')) return 0;
+  }
+  return 1;
+}
+
+static int tag_char(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' || c >= 0x80 ||
+         strchr("_.:/=+-@", c) != NULL;
+}
+
+sy_rc sy_tag_check(const char *key, const char *value, char *msg, size_t msgsz) {
+  size_t kn = strlen(key), vn = value ? strlen(value) : 0;
+  if (kn < 1 || kn > SY_TAG_KEY_MAX) {
+    snprintf(msg, msgsz, "tag key must be 1 to %d characters", SY_TAG_KEY_MAX);
+    return SY_EINVAL;
+  }
+  if (vn > SY_TAG_VALUE_MAX) {
+    snprintf(msg, msgsz, "tag %.128s: value must be at most %d characters", key, SY_TAG_VALUE_MAX);
+    return SY_EINVAL;
+  }
+  for (size_t i = 0; i < kn; i++)
+    if (!tag_char((unsigned char)key[i])) {
+      snprintf(msg, msgsz, "tag key %.128s has an invalid character at position %zu", key, i + 1);
+      return SY_EINVAL;
+    }
+  for (size_t i = 0; i < vn; i++)
+    if (!tag_char((unsigned char)value[i])) {
+      snprintf(msg, msgsz, "tag %.128s: value has an invalid character at position %zu", key, i + 1);
+      return SY_EINVAL;
+    }
+  if (!sy_utf8_valid(key, kn) || !sy_utf8_valid(value ? value : "", vn)) {
+    snprintf(msg, msgsz, "tag %.128s is not valid UTF-8", key);
+    return SY_EINVAL;
+  }
+  return SY_OK;
+}

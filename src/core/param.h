@@ -1,0 +1,69 @@
+/* param.h — rules for parameter documents: names, kinds, values, labels, tags (pure). */
+#ifndef SY_CORE_PARAM_H
+#define SY_CORE_PARAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/rc.h"
+
+#define SY_NAME_MAX 1011
+#define SY_LEVELS_MAX 15
+#define SY_VALUE_MAX_STANDARD 4096
+#define SY_VALUE_MAX_ADVANCED 8192
+#define SY_VERSIONS_MAX 100
+#define SY_LABELS_PER_VERSION 10
+#define SY_LABEL_MAX 100
+#define SY_TAGS_MAX 50
+#define SY_TAG_KEY_MAX 128
+#define SY_TAG_VALUE_MAX 256
+#define SY_DESCRIPTION_MAX 1024
+#define SY_PATTERN_MAX 1024
+#define SY_REASON_MAX 1024
+#define SY_MSG_MAX 512 /* error messages written by validators */
+
+/* The kinds of document. Later kinds (flag, provider, route, ...) register here. */
+typedef enum sy_kind { SY_KIND_STRING = 1, SY_KIND_STRINGLIST = 2, SY_KIND_SECURESTRING = 3 } sy_kind;
+typedef enum sy_tier { SY_TIER_STANDARD = 1, SY_TIER_ADVANCED = 2 } sy_tier;
+
+/* A kind: its name and the validator every write of it passes. The validator
+ * writes a precise message into msg (msgsz bytes) when it refuses. */
+typedef struct sy_kind_def {
+  sy_kind kind;
+  const char *name;
+  sy_rc (*validate)(const char *value, size_t len, char *msg, size_t msgsz);
+} sy_kind_def;
+
+/* The kind named name (exact), or NULL. */
+const sy_kind_def *sy_kind_by_name(const char *name);
+const sy_kind_def *sy_kind_by_id(sy_kind kind);
+const char *sy_kind_name(sy_kind kind);
+
+const char *sy_tier_name(sy_tier tier);
+/* Parses "Standard"/"Advanced"; 0 when unknown. */
+sy_tier sy_tier_parse(const char *s);
+size_t sy_tier_value_max(sy_tier tier);
+
+/* Checks a parameter name. SY_EHIERARCHY for more than 15 levels, SY_EINVAL otherwise. */
+sy_rc sy_name_check(const char *name, size_t len, char *msg, size_t msgsz);
+/* Number of levels in a valid name ("/a/b" has 2, "a" has 1). */
+int sy_name_levels(const char *name, size_t len);
+/* Checks a path used for listing: "/" or a hierarchical name, with or without a trailing "/". */
+sy_rc sy_path_check(const char *path, size_t len, char *msg, size_t msgsz);
+
+/* Checks a value: UTF-8, within the tier's size, passes the kind's validator. */
+sy_rc sy_value_check(sy_kind kind, sy_tier tier, const char *value, size_t len, char *msg, size_t msgsz);
+/* Checks that value matches the POSIX ERE pattern (an empty pattern matches all). */
+sy_rc sy_pattern_check(const char *pattern, const char *value, char *msg, size_t msgsz);
+/* Checks that a pattern compiles. */
+sy_rc sy_pattern_compile_check(const char *pattern, char *msg, size_t msgsz);
+
+/* A label is 1..100 of [a-zA-Z0-9_.-], not starting with a digit nor "aws"/"ssm". Returns 1 if valid. */
+int sy_label_valid(const char *label);
+/* Tag key 1..128, value 0..256 of letters, digits, space and _.:/=+-@. */
+sy_rc sy_tag_check(const char *key, const char *value, char *msg, size_t msgsz);
+
+/* Returns 1 if s[0..len) is valid UTF-8 with no NUL. */
+int sy_utf8_valid(const char *s, size_t len);
+
+#endif

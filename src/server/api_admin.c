@@ -1,0 +1,343 @@
+/* api_admin.c — audit log, tokens and the whole-config export/import. */
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/http.h"
+
+/* ---- audit ---- */
+
+static json_t *audit_json(const sy_audit_rec *a, const char *hash) {
+  return json_pack("{sI ss ss ss ss sI sI ss ss ss ss ss ss}", "seq", (json_int_t)a->seq, "time", a->time, "actor",
+                   a->actor, "action", a->action, "name", a->name, "old_version", (json_int_t)a->old_version,
+                   "new_version", (json_int_t)a->new_version, "old_digest", a->old_digest, "new_digest",
+                   a->new_digest, "reason", a->reason, "detail", a->detail ? a->detail : "", "prev_hash",
+                   a->prev_hash, "hash", hash);
+}
+
+typedef struct audit_ctx {
+  json_t *arr;
+  int64_t last;
+} audit_ctx;
+
+static void audit_cb(void *ctx, const sy_audit_rec *a, const char *hash) {
+  audit_ctx *c = ctx;
+  json_array_append_new(c->arr, audit_json(a, hash));
+  c->last = a->seq;
+}
+
+/* Parses RFC 3339 "YYYY-MM-DDTHH:MM:SS[.mmm]Z" into epoch ms; -1 if it is not that. */
+static int64_t parse_time(const char *s) {
+  struct tm tm = {0};
+  int ms = 0, n = 0;
+  if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+             &tm.tm_sec, &n) != 6)
+    return -1;
+  const char *p = s + n;
+  if (*p == '.') {
+    int digits = 0;
+    for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+      if (digits < 3) ms = ms * 10 + (*p - '0');
+    while (digits++ < 3) ms *= 10;
+  }
+  if (strcmp(p, "Z") && strcmp(p, "+00:00")) return -1;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  time_t t = timegm(&tm);
+  return t < 0 ? -1 : (int64_t)t * 1000 + ms;
+}
+
+enum MHD_Result sy__api_audit(sy_req *r, const char *rest) {
+  if (strcmp(r->method, "GET")) return sy__reply_error(r, 405, "MethodNotAllowed", "the audit log is read-only");
+  if (sy__require(r, SY_SCOPE_ADMIN)) return MHD_YES;
+  sy_store *st = r->srv->store;
+  if (strcmp(rest, "/verify") == 0) {
+    int64_t n = 0, broken = 0;
+    char msg[SY_MSG_MAX];
+    sy_rc rc = sy__store_audit_verify(st, &n, &broken, msg, sizeof msg);
+    if (rc) return sy__reply_rc(r, rc, NULL);
+    if (!broken) return sy__reply_json(r, 200, json_pack("{sb sI}", "ok", 1, "records", (json_int_t)n));
+    return sy__reply_json(r, 200, json_pack("{sb sI sI ss}", "ok", 0, "records", (json_int_t)n, "first_broken_seq",
+                                            (json_int_t)broken, "message", msg));
+  }
+  if (*rest) return sy__reply_error(r, 404, "NotFound", "no route for %.200s", r->path);
+  sy_audit_query q = {0};
+  int64_t limit, after, before;
+  int bad = 0;
+  if (sy__query_int(r, "limit", 1, 1000, 100, &limit) || sy__query_int(r, "after", 0, INT64_MAX, 0, &after) ||
+      sy__query_int(r, "before", 0, INT64_MAX, 0, &before))
+    return MHD_YES;
+  const char *order = sy__query(r, "order", &bad);
+  const char *since = sy__query(r, "since", &bad);
+  q.name = sy__query(r, "name", &bad);
+  if (bad) return sy__reply_error(r, 400, "ValidationException", "query arguments must be valid percent-encoded UTF-8");
+  if (order && strcmp(order, "asc") && strcmp(order, "desc"))
+    return sy__reply_error(r, 400, "ValidationException", "order must be asc or desc");
+  q.asc = order && !strcmp(order, "asc");
+  q.limit = (int)limit;
+  q.after = after;
+  q.before = before;
+  if (since) {
+    char *end = NULL;
+    long long v = strtoll(since, &end, 10);
+    if (*since && !*end && v >= 0) {
+      q.since_seq = v;
+    } else if ((q.since_ms = parse_time(since)) < 0) {
+      return sy__reply_error(r, 400, "ValidationException",
+                             "since must be a sequence number or an RFC 3339 UTC time like 2026-11-22T19:00:00Z");
+    }
+  }
+  audit_ctx c = {json_array(), 0};
+  sy_rc rc = sy__store_audit(st, &q, audit_cb, &c);
+  if (rc) {
+    json_decref(c.arr);
+    return sy__reply_rc(r, rc, NULL);
+  }
+  int full = json_array_size(c.arr) == (size_t)limit;
+  json_t *out = json_pack("{so}", "records", c.arr);
+  if (out) json_object_set_new(out, "next", full ? json_integer(c.last) : json_null());
+  return sy__reply_json(r, 200, out);
+}
+
+/* ---- tokens ---- */
+
+static unsigned parse_scopes(json_t *arr, const char **bad) {
+  unsigned s = 0;
+  size_t i;
+  json_t *e;
+  json_array_foreach(arr, i, e) {
+    const char *v = json_string_value(e);
+    if (v && !strcmp(v, "read")) s |= SY_SCOPE_READ;
+    else if (v && !strcmp(v, "write")) s |= SY_SCOPE_WRITE;
+    else if (v && !strcmp(v, "admin")) s |= SY_SCOPE_ADMIN;
+    else if (v && !strcmp(v, "decrypt")) s |= SY_SCOPE_DECRYPT;
+    else {
+      *bad = v ? v : "(not a string)";
+      return 0;
+    }
+  }
+  return s;
+}
+
+static json_t *scopes_json(unsigned s) {
+  json_t *a = json_array();
+  if (s & SY_SCOPE_READ) json_array_append_new(a, json_string("read"));
+  if (s & SY_SCOPE_WRITE) json_array_append_new(a, json_string("write"));
+  if (s & SY_SCOPE_ADMIN) json_array_append_new(a, json_string("admin"));
+  if (s & SY_SCOPE_DECRYPT) json_array_append_new(a, json_string("decrypt"));
+  return a;
+}
+
+/* A new token secret: "sy_" and 64 hex digits of 32 random bytes. */
+int sy__token_generate(char *out, size_t outsz) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char raw[32];
+  if (outsz < 3 + 64 + 1 || RAND_bytes(raw, sizeof raw) != 1) return -1;
+  memcpy(out, "sy_", 3);
+  for (size_t i = 0; i < sizeof raw; i++) {
+    out[3 + 2 * i] = hex[raw[i] >> 4];
+    out[4 + 2 * i] = hex[raw[i] & 15];
+  }
+  out[3 + 64] = 0;
+  return 0;
+}
+
+int sy__token_name_valid(const char *n) {
+  size_t len = strlen(n);
+  if (len < 1 || len > 64) return 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = n[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+      return 0;
+  }
+  return 1;
+}
+
+static enum MHD_Result finish_token_create(sy_req *r) {
+  if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
+  const char *secret = r->watch; /* stashed in the arena by tokens() */
+  r->watch = NULL;
+  return sy__reply_json(r, 201, json_pack("{ss so ss}", "name", r->op.token_name, "scopes", scopes_json(r->op.scopes),
+                                          "token", secret));
+}
+
+static enum MHD_Result finish_token_revoke(sy_req *r) {
+  if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
+  return sy__reply_json(r, 200, json_pack("{ss}", "revoked", r->op.token_name));
+}
+
+enum MHD_Result sy__api_tokens(sy_req *r, const char *rest) {
+  if (sy__require(r, SY_SCOPE_ADMIN)) return MHD_YES;
+  if (!*rest && !strcmp(r->method, "GET")) {
+    json_t *arr = json_array();
+    const sy_snap *s = sy__snap_enter(r->srv->store);
+    for (int i = 0; i < s->ntokens; i++) {
+      const sy_token *t = &s->tokens[i];
+      char c[32], v[32];
+      sy__fmt_time(t->created_ms, c, sizeof c);
+      sy__fmt_time(t->revoked_ms, v, sizeof v);
+      json_array_append_new(arr, json_pack("{ss so ss s?s}", "name", t->name, "scopes", scopes_json(t->scopes),
+                                           "created", c, "revoked", t->revoked_ms ? v : NULL));
+    }
+    sy__snap_leave(r->srv->store);
+    return sy__reply_json(r, 200, json_pack("{so}", "tokens", arr));
+  }
+  if (!*rest && !strcmp(r->method, "POST")) {
+    if (sy__parse_body(r)) return MHD_YES;
+    const char *name = NULL, *bad = NULL;
+    if (sy__field_str(r, r->json, "", "name", &name, NULL)) return MHD_YES;
+    if (!name || !sy__token_name_valid(name))
+      return sy__reply_error(r, 400, "ValidationException", "name is required: 1 to 64 of a-zA-Z0-9._-");
+    json_t *sc = json_object_get(r->json, "scopes");
+    if (!json_is_array(sc) || !json_array_size(sc))
+      return sy__reply_error(r, 400, "ValidationException", "scopes must be a non-empty array of read, write, admin, decrypt");
+    unsigned scopes = parse_scopes(sc, &bad);
+    if (bad) return sy__reply_error(r, 400, "ValidationException", "unknown scope \"%.64s\"; use read, write, admin or decrypt", bad);
+    char *secret = sy_arena_alloc(r->arena, 80), *hash = sy_arena_alloc(r->arena, SY_HASH_HEX);
+    if (!secret || !hash || sy__token_generate(secret, 80)) return sy__reply_error(r, 500, "InternalError", "cannot make a token");
+    sy_sha256_hex(secret, strlen(secret), hash);
+    r->watch = secret; /* reused as a scratch pointer until finish; never a subscriber here */
+    r->op.kind = SY_OP_TOKEN_CREATE;
+    r->op.token_name = name;
+    r->op.token_hash = hash;
+    r->op.scopes = scopes;
+    return sy__submit(r, finish_token_create);
+  }
+  if (rest[0] == '/' && rest[1] && !strcmp(r->method, "DELETE")) {
+    const char *name = sy_arena_strdup(r->arena, rest + 1);
+    if (!name || !sy__token_name_valid(name)) return sy__reply_error(r, 400, "ValidationException", "bad token name");
+    r->op.kind = SY_OP_TOKEN_REVOKE;
+    r->op.token_name = name;
+    return sy__submit(r, finish_token_revoke);
+  }
+  return sy__reply_error(r, 405, "MethodNotAllowed", "tokens: GET or POST /api/v1/admin/tokens, DELETE /api/v1/admin/tokens/NAME");
+}
+
+/* ---- config export / import ---- */
+
+#define IMPORT_MAX 200000
+
+static enum MHD_Result export_config(sy_req *r) {
+  int secrets = sy__query_bool(r, "include_secrets");
+  if (secrets && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
+  json_t *arr = json_array();
+  char t[32];
+  sy__fmt_time(sy__now_ms(), t, sizeof t);
+  const sy_snap *s = sy__snap_enter(r->srv->store);
+  int64_t seq = s->seq;
+  const sy_param *p = sy__tree_seek(s->root, "", 0, 0);
+  while (p) {
+    const sy_ver *v = p->latest;
+    json_t *o = json_pack("{ss ss ss ss ss}", "name", p->name, "type", sy_kind_name(v->kind), "tier",
+                          sy_tier_name(v->tier), "description", v->description ? v->description : "",
+                          "allowed_pattern", v->allowed_pattern ? v->allowed_pattern : "");
+    if (o && (secrets || v->kind != SY_KIND_SECURESTRING))
+      json_object_set_new(o, "value", json_stringn(v->value, v->value_len));
+    json_t *tags = json_object();
+    for (int i = 0; tags && i < p->ntags; i++) json_object_set_new(tags, p->tags[i].key, json_string(p->tags[i].value));
+    if (o) json_object_set_new(o, "tags", tags);
+    else json_decref(tags);
+    json_array_append_new(arr, o);
+    p = sy__tree_seek(s->root, p->name, p->name_len, 1);
+  }
+  sy__snap_leave(r->srv->store);
+  return sy__reply_json(r, 200, json_pack("{ss ss sI so}", "format", "switchyard-config/1", "exported_at", t, "seq",
+                                          (json_int_t)seq, "params", arr));
+}
+
+static enum MHD_Result finish_import(sy_req *r) {
+  if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
+  json_t *out = r->op.result ? json_incref(r->op.result) : json_object();
+  json_object_set_new(out, "dry_run", json_false());
+  return sy__reply_json(r, 200, out);
+}
+
+static int name_cmp(const void *a, const void *b) {
+  const sy_put *x = a, *y = b;
+  return strcmp(x->name, y->name);
+}
+
+static enum MHD_Result import_config(sy_req *r) {
+  if (sy__parse_body(r)) return MHD_YES;
+  const char *format = NULL;
+  if (sy__field_str(r, r->json, "", "format", &format, NULL)) return MHD_YES;
+  if (format && strcmp(format, "switchyard-config/1"))
+    return sy__reply_error(r, 400, "ValidationException", "format \"%.64s\" is not switchyard-config/1", format);
+  json_t *params = json_object_get(r->json, "params");
+  if (!json_is_array(params)) return sy__reply_error(r, 400, "ValidationException", "params must be an array");
+  size_t n = json_array_size(params);
+  if (n > IMPORT_MAX) return sy__reply_error(r, 400, "ValidationException", "at most %d params per import", IMPORT_MAX);
+  sy_put *items = sy_arena_alloc(r->arena, (n ? n : 1) * sizeof *items);
+  if (!items) return sy__reply_error(r, 500, "InternalError", "out of memory");
+  char ctx[48], msg[SY_MSG_MAX];
+  size_t i;
+  json_t *e;
+  json_array_foreach(params, i, e) {
+    snprintf(ctx, sizeof ctx, "params[%zu].", i);
+    if (!json_is_object(e)) return sy__reply_error(r, 400, "ValidationException", "params[%zu] must be an object", i);
+    sy_put *in = &items[i];
+    if (sy__parse_put(r, e, ctx, 0, in) || sy__field_str(r, e, ctx, "name", &in->name, &in->name_len)) return MHD_YES;
+    if (!in->name) return sy__reply_error(r, 400, "ValidationException", "%sname is required", ctx);
+    sy_rc rc = sy_name_check(in->name, in->name_len, msg, sizeof msg);
+    if (rc) return sy__reply_error(r, 400, sy_rc_code(rc), "%s%s", ctx, msg);
+    if (!in->kind) return sy__reply_error(r, 400, "ValidationException", "%stype is required", ctx);
+    if (!in->value)
+      return sy__reply_error(r, 400, "ValidationException",
+                             "%svalue is missing (a SecureString exported without include_secrets cannot be restored)", ctx);
+    if (!in->tier) in->tier = SY_TIER_STANDARD;
+    rc = sy_value_check(in->kind, in->tier, in->value, in->value_len, msg, sizeof msg);
+    if (!rc) rc = sy_pattern_check(in->allowed_pattern, in->value, msg, sizeof msg);
+    if (rc) return sy__reply_error(r, 400, sy_rc_code(rc), "%s%s", ctx, msg);
+    in->overwrite = 1;
+    in->if_version = -1;
+  }
+  /* duplicates would make the result depend on order */
+  sy_put *sorted = sy_arena_alloc(r->arena, (n ? n : 1) * sizeof *sorted);
+  if (!sorted) return sy__reply_error(r, 500, "InternalError", "out of memory");
+  memcpy(sorted, items, n * sizeof *items);
+  qsort(sorted, n, sizeof *sorted, name_cmp);
+  for (i = 1; i < n; i++)
+    if (!strcmp(sorted[i].name, sorted[i - 1].name))
+      return sy__reply_error(r, 400, "ValidationException", "%s appears twice in params", sorted[i].name);
+  int prune = sy__query_bool(r, "prune");
+  if (sy__query_bool(r, "apply")) {
+    int bad = 0;
+    r->op.kind = SY_OP_IMPORT;
+    r->op.items = items;
+    r->op.nitems = n;
+    r->op.prune = prune;
+    r->op.reason = sy__query(r, "reason", &bad);
+    return sy__submit(r, finish_import);
+  }
+  /* dry run: diff against the snapshot, write nothing */
+  json_t *changes = json_array();
+  int c = 0, u = 0, same = 0, d = 0;
+  const sy_snap *s = sy__snap_enter(r->srv->store);
+  for (i = 0; i < n; i++) {
+    const sy_param *p = sy__tree_get(s->root, items[i].name, items[i].name_len);
+    const char *action = !p ? "create" : sy__import_differs(p, &items[i]) ? "update" : "unchanged";
+    action[0] == 'c' ? c++ : action[0] == 'u' && action[1] == 'p' ? u++ : same++;
+    json_array_append_new(changes, json_pack("{ss ss}", "name", items[i].name, "action", action));
+  }
+  if (prune) {
+    for (const sy_param *p = sy__tree_seek(s->root, "", 0, 0); p; p = sy__tree_seek(s->root, p->name, p->name_len, 1)) {
+      sy_put probe = {.name = p->name};
+      if (bsearch(&probe, sorted, n, sizeof *sorted, name_cmp)) continue;
+      json_array_append_new(changes, json_pack("{ss ss}", "name", p->name, "action", "delete"));
+      d++;
+    }
+  }
+  sy__snap_leave(r->srv->store);
+  return sy__reply_json(r, 200, json_pack("{sb so s{si si si si}}", "dry_run", 1, "changes", changes, "summary", "create",
+                                          c, "update", u, "unchanged", same, "delete", d));
+}
+
+enum MHD_Result sy__api_config(sy_req *r) {
+  if (sy__require(r, SY_SCOPE_ADMIN)) return MHD_YES;
+  if (!strcmp(r->method, "GET")) return export_config(r);
+  if (!strcmp(r->method, "POST")) return import_config(r);
+  return sy__reply_error(r, 405, "MethodNotAllowed", "/api/v1/config/runtime answers GET (export) and POST (import)");
+}

@@ -1,0 +1,488 @@
+/* api_params.c — /api/v1/params: parameters, versions, labels, tags, history, rollback. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/http.h"
+
+json_t *sy__param_json(const sy_param *p, const sy_ver *v, int show_value) {
+  char t[32];
+  sy__fmt_time(v->modified_ms, t, sizeof t);
+  json_t *o = json_object();
+  if (!o) return NULL;
+  json_object_set_new(o, "name", json_stringn(p->name, p->name_len));
+  json_object_set_new(o, "type", json_string(sy_kind_name(v->kind)));
+  if (show_value || v->kind != SY_KIND_SECURESTRING) json_object_set_new(o, "value", json_stringn(v->value, v->value_len));
+  json_object_set_new(o, "version", json_integer(v->version));
+  json_object_set_new(o, "tier", json_string(sy_tier_name(v->tier)));
+  json_object_set_new(o, "data_type", json_string("text"));
+  json_object_set_new(o, "description", json_string(v->description ? v->description : ""));
+  json_object_set_new(o, "allowed_pattern", json_string(v->allowed_pattern ? v->allowed_pattern : ""));
+  json_t *labels = json_array();
+  for (int i = 0; labels && i < v->nlabels; i++) json_array_append_new(labels, json_string(v->labels[i]));
+  json_object_set_new(o, "labels", labels);
+  json_t *tags = json_object();
+  for (int i = 0; tags && i < p->ntags; i++) json_object_set_new(tags, p->tags[i].key, json_string(p->tags[i].value));
+  json_object_set_new(o, "tags", tags);
+  json_object_set_new(o, "last_modified", json_string(t));
+  json_object_set_new(o, "last_modified_user", json_string(v->modified_user ? v->modified_user : ""));
+  return o;
+}
+
+/* ---- addressing ---- */
+
+typedef struct target {
+  char *name;        /* arena */
+  size_t len;
+  int64_t version;   /* from a ":N" selector, 0 if none */
+  const char *label; /* from a ":label" selector */
+} target;
+
+/* Parses "/a/b[:sel]" from the URL; replies 400 and returns -1 when it breaks a rule. */
+static int parse_target(sy_req *r, const char *raw, size_t n, target *t) {
+  char msg[SY_MSG_MAX];
+  memset(t, 0, sizeof *t);
+  if (memchr(raw, '%', n))
+    return sy__reply_error(r, 400, "InvalidPath", "percent-encoding is not allowed in parameter paths"), -1;
+  const char *colon = memchr(raw, ':', n);
+  size_t name_len = colon ? (size_t)(colon - raw) : n;
+  t->name = sy_arena_strndup(r->arena, raw, name_len);
+  t->len = name_len;
+  if (!t->name) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
+  sy_rc rc = sy_name_check(t->name, name_len, msg, sizeof msg);
+  if (rc) return sy__reply_rc(r, rc, msg), -1;
+  if (colon) {
+    const char *sel = colon + 1;
+    size_t sl = n - name_len - 1;
+    if (sl == 0) return sy__reply_error(r, 400, "ValidationException", "empty selector after ':'"), -1;
+    if (sel[0] >= '0' && sel[0] <= '9') {
+      char *end = NULL;
+      char *tmp = sy_arena_strndup(r->arena, sel, sl);
+      long long v = tmp ? strtoll(tmp, &end, 10) : 0;
+      if (!tmp || *end || v < 1) return sy__reply_error(r, 400, "ValidationException", "selector :%.*s is not a version number", (int)sl, sel), -1;
+      t->version = v;
+    } else {
+      t->label = sy_arena_strndup(r->arena, sel, sl);
+      if (!t->label || !sy_label_valid(t->label))
+        return sy__reply_error(r, 400, "ValidationException", "selector :%.*s is not a valid label", (int)sl, sel), -1;
+    }
+  }
+  return 0;
+}
+
+/* ---- GET one ---- */
+
+static enum MHD_Result get_param(sy_req *r, target *t) {
+  if (sy__require(r, SY_SCOPE_READ)) return MHD_YES;
+  int64_t qv = 0;
+  if (sy__query_int(r, "version", 1, INT64_MAX, 0, &qv)) return MHD_YES;
+  int bad = 0;
+  const char *ql = sy__query(r, "label", &bad);
+  if (qv) t->version = qv;
+  if (ql) t->label = ql;
+  int decrypt = sy__query_bool(r, "decrypt");
+  if (decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
+  sy_store *st = r->srv->store;
+  const sy_snap *s = sy__snap_enter(st);
+  const sy_param *p = sy__tree_get(s->root, t->name, t->len);
+  json_t *out = NULL;
+  sy_rc rc = SY_OK;
+  int64_t want = 0;
+  if (!p) {
+    rc = SY_ENOTFOUND;
+  } else if (t->label) {
+    const sy_ver *v = sy__param_find_label(p, t->label);
+    if (v) out = sy__param_json(p, v, decrypt);
+    else rc = SY_EVERSION_NOTFOUND;
+  } else if (t->version) {
+    const sy_ver *v = sy__param_find_version(p, t->version);
+    if (v) out = sy__param_json(p, v, decrypt);
+    else if (t->version < p->oldest || t->version > p->latest->version) rc = SY_EVERSION_NOTFOUND;
+    else want = t->version; /* kept, but only in the database */
+  } else {
+    out = sy__param_json(p, p->latest, decrypt);
+  }
+  if (want) {
+    /* an older unlabelled version: read it from the store, then dress it with the snapshot's tags */
+    sy_ver *v = NULL;
+    rc = sy__store_read_version(st, t->name, want, &v);
+    if (!rc) out = sy__param_json(p, v, decrypt);
+    sy__ver_unref(v);
+  }
+  sy__snap_leave(st);
+  if (rc == SY_ENOTFOUND) return sy__reply_error(r, 404, "ParameterNotFound", "parameter %s not found", t->name);
+  if (rc == SY_EVERSION_NOTFOUND) {
+    if (t->label) return sy__reply_error(r, 404, "ParameterVersionNotFound", "parameter %s has no version labelled %s", t->name, t->label);
+    return sy__reply_error(r, 404, "ParameterVersionNotFound", "parameter %s has no version %" PRId64, t->name, t->version);
+  }
+  if (rc) return sy__reply_rc(r, rc, NULL);
+  if (!out) return sy__reply_error(r, 500, "InternalError", "out of memory");
+  return sy__reply_json(r, 200, out);
+}
+
+/* ---- writes ---- */
+
+static enum MHD_Result finish_put(sy_req *r) {
+  if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
+  return sy__reply_json(r, 200, json_pack("{ss sI ss}", "name", r->op.put.name, "version", (json_int_t)r->op.out_version,
+                                          "tier", sy_tier_name(r->op.out_tier)));
+}
+
+static enum MHD_Result finish_result(sy_req *r) {
+  if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
+  json_t *res = r->op.result ? json_incref(r->op.result) : json_object();
+  return sy__reply_json(r, 200, res);
+}
+
+static enum MHD_Result finish_delete(sy_req *r) {
+  if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
+  return sy__reply_json(r, 200, json_pack("{ss}", "deleted", r->op.put.name));
+}
+
+/* Refuses fields the endpoint does not know, naming the first. */
+static int only_fields(sy_req *r, json_t *obj, const char *ctx, const char *const *allowed) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(obj, k, v) {
+    int ok = 0;
+    for (const char *const *a = allowed; *a; a++) ok |= strcmp(*a, k) == 0;
+    if (!ok) return sy__reply_error(r, 400, "ValidationException", "%sunknown field \"%.100s\"", ctx, k), -1;
+  }
+  return 0;
+}
+
+static int reason_field(sy_req *r, json_t *obj) {
+  size_t len = 0;
+  if (sy__field_str(r, obj, "", "reason", &r->op.reason, &len)) return -1;
+  if (len > SY_REASON_MAX) return sy__reply_error(r, 400, "ValidationException", "reason is longer than %d characters", SY_REASON_MAX), -1;
+  return 0;
+}
+
+/* Reads a tags object {"k":"v"} into an arena array. */
+int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n) {
+  char msg[SY_MSG_MAX];
+  if (!json_is_object(obj)) return sy__reply_error(r, 400, "ValidationException", "%stags must be an object of key to string value", ctx), -1;
+  size_t cnt = json_object_size(obj);
+  if (cnt > SY_TAGS_MAX) return sy__reply_error(r, 400, "TooManyTagsError", "%sat most %d tags, not %zu", ctx, SY_TAGS_MAX, cnt), -1;
+  sy_tag *tags = sy_arena_alloc(r->arena, (cnt ? cnt : 1) * sizeof *tags);
+  if (!tags) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
+  const char *k;
+  json_t *v;
+  int i = 0;
+  json_object_foreach(obj, k, v) {
+    if (!json_is_string(v)) return sy__reply_error(r, 400, "ValidationException", "%stags.%.128s must be a string", ctx, k), -1;
+    if (sy_tag_check(k, json_string_value(v), msg, sizeof msg)) return sy__reply_error(r, 400, "ValidationException", "%s%s", ctx, msg), -1;
+    tags[i].key = (char *)k;
+    tags[i].value = (char *)json_string_value(v);
+    i++;
+  }
+  *out = tags;
+  *n = i;
+  return 0;
+}
+
+/* Validates the fields of a put object into *in (strings borrowed from obj). ctx prefixes messages. */
+int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_put *in) {
+  static const char *const fields[] = {"name", "value", "type", "overwrite", "description", "allowed_pattern", "tier",
+                                       "tags", "if_version", "reason", "data_type", "labels", "version",
+                                       "last_modified", "last_modified_user", NULL};
+  char msg[SY_MSG_MAX];
+  const char *type = NULL, *tier = NULL, *data_type = NULL;
+  int64_t ifv = -1;
+  if (only_fields(r, obj, ctx, fields)) return -1;
+  in->if_version = -1;
+  if (sy__field_str(r, obj, ctx, "value", &in->value, &in->value_len) ||
+      sy__field_str(r, obj, ctx, "type", &type, NULL) || sy__field_bool(r, obj, ctx, "overwrite", &in->overwrite) ||
+      sy__field_str(r, obj, ctx, "description", &in->description, NULL) ||
+      sy__field_str(r, obj, ctx, "allowed_pattern", &in->allowed_pattern, NULL) ||
+      sy__field_str(r, obj, ctx, "tier", &tier, NULL) || sy__field_str(r, obj, ctx, "data_type", &data_type, NULL) ||
+      sy__field_int(r, obj, ctx, "if_version", &ifv))
+    return -1;
+  if (need_value && !in->value) return sy__reply_error(r, 400, "ValidationException", "%svalue is required", ctx), -1;
+  if (type && !(in->kind = sy_kind_by_name(type) ? sy_kind_by_name(type)->kind : 0))
+    return sy__reply_error(r, 400, "ValidationException", "%stype \"%.64s\" is not one of String, StringList, SecureString", ctx, type), -1;
+  if (tier && !(in->tier = sy_tier_parse(tier)))
+    return sy__reply_error(r, 400, "ValidationException", "%stier \"%.64s\" is not Standard or Advanced", ctx, tier), -1;
+  if (data_type && strcmp(data_type, "text"))
+    return sy__reply_error(r, 400, "ValidationException", "%sdata_type \"%.64s\" is not supported; use text", ctx, data_type), -1;
+  if (ifv < -1) return sy__reply_error(r, 400, "ValidationException", "%sif_version must be 0 or more", ctx), -1;
+  in->if_version = ifv;
+  if (in->description && strlen(in->description) > SY_DESCRIPTION_MAX)
+    return sy__reply_error(r, 400, "ValidationException", "%sdescription is longer than %d characters", ctx, SY_DESCRIPTION_MAX), -1;
+  if (in->allowed_pattern && sy_pattern_compile_check(in->allowed_pattern, msg, sizeof msg))
+    return sy__reply_error(r, 400, "ValidationException", "%s%s", ctx, msg), -1;
+  if (in->value && in->value_len > SY_VALUE_MAX_ADVANCED)
+    return sy__reply_error(r, 400, "ValidationException", "%svalue is %zu bytes; the limit is %d (Advanced tier)", ctx, in->value_len, SY_VALUE_MAX_ADVANCED), -1;
+  json_t *tags = json_object_get(obj, "tags");
+  if (tags && !json_is_null(tags)) {
+    sy_tag *t = NULL;
+    if (sy__parse_tags(r, tags, ctx, &t, &in->ntags)) return -1;
+    in->tags = t;
+    in->has_tags = 1;
+  }
+  return 0;
+}
+
+static enum MHD_Result put_param(sy_req *r, target *t) {
+  if (sy__require(r, SY_SCOPE_WRITE)) return MHD_YES;
+  if (t->version || t->label) return sy__reply_error(r, 400, "ValidationException", "a write cannot name a version or label");
+  if (sy__parse_body(r)) return MHD_YES;
+  r->op.kind = SY_OP_PUT;
+  if (sy__parse_put(r, r->json, "", 1, &r->op.put) || reason_field(r, r->json)) return MHD_YES;
+  const char *bn = NULL;
+  if (sy__field_str(r, r->json, "", "name", &bn, NULL)) return MHD_YES;
+  if (bn && strcmp(bn, t->name)) return sy__reply_error(r, 400, "ValidationException", "name in the body (%.200s) differs from the path (%s)", bn, t->name);
+  r->op.put.name = t->name;
+  r->op.put.name_len = t->len;
+  return sy__submit(r, finish_put);
+}
+
+static enum MHD_Result delete_param(sy_req *r, target *t) {
+  if (sy__require(r, SY_SCOPE_WRITE)) return MHD_YES;
+  if (t->version || t->label) return sy__reply_error(r, 400, "ValidationException", "delete removes every version; do not name one");
+  int bad = 0;
+  r->op.kind = SY_OP_DELETE;
+  r->op.reason = sy__query(r, "reason", &bad);
+  if (r->body_len) {
+    if (sy__parse_body(r) || reason_field(r, r->json)) return MHD_YES;
+  }
+  r->op.put.name = t->name;
+  r->op.put.name_len = t->len;
+  return sy__submit(r, finish_delete);
+}
+
+/* A string array from a body field or a comma-separated query argument. */
+static int str_list(sy_req *r, const char *field, const char *query, const char *const **out, int *n, int max) {
+  json_t *arr = r->json ? json_object_get(r->json, field) : NULL;
+  const char **v;
+  int cnt = 0;
+  if (arr) {
+    if (!json_is_array(arr)) return sy__reply_error(r, 400, "ValidationException", "%s must be an array of strings", field), -1;
+    if (json_array_size(arr) > (size_t)max) return sy__reply_error(r, 400, "ValidationException", "%s has more than %d items", field, max), -1;
+    v = sy_arena_alloc(r->arena, (json_array_size(arr) + 1) * sizeof *v);
+    if (!v) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e) {
+      if (!json_is_string(e)) return sy__reply_error(r, 400, "ValidationException", "%s[%zu] must be a string", field, i), -1;
+      v[cnt++] = json_string_value(e);
+    }
+  } else {
+    int bad = 0;
+    const char *q = sy__query(r, query, &bad);
+    if (!q || bad) return sy__reply_error(r, 400, "ValidationException", "%s is required (body field or ?%s=a,b)", field, query), -1;
+    char *copy = sy_arena_strdup(r->arena, q);
+    v = sy_arena_alloc(r->arena, (size_t)(max + 1) * sizeof *v);
+    if (!copy || !v) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
+    for (char *s = copy, *c; s; s = c ? c + 1 : NULL) {
+      c = strchr(s, ',');
+      if (c) *c = 0;
+      if (cnt == max) return sy__reply_error(r, 400, "ValidationException", "%s has more than %d items", query, max), -1;
+      v[cnt++] = s;
+    }
+  }
+  if (!cnt) return sy__reply_error(r, 400, "ValidationException", "%s must not be empty", field), -1;
+  *out = v;
+  *n = cnt;
+  return 0;
+}
+
+static enum MHD_Result labels(sy_req *r, target *t, int add) {
+  if (sy__require(r, SY_SCOPE_WRITE)) return MHD_YES;
+  if (r->body_len && sy__parse_body(r)) return MHD_YES;
+  if (add && !r->json) return sy__reply_error(r, 400, "ValidationException", "a JSON body {\"labels\": [...]} is required");
+  static const char *const fields[] = {"labels", "version", "reason", NULL};
+  if (r->json && (only_fields(r, r->json, "", fields) || reason_field(r, r->json) ||
+                  sy__field_int(r, r->json, "", "version", &r->op.version)))
+    return MHD_YES;
+  if (r->op.version < 0) return sy__reply_error(r, 400, "ValidationException", "version must be 1 or more");
+  if (str_list(r, "labels", "labels", &r->op.strs, &r->op.nstrs, SY_LABELS_PER_VERSION)) return MHD_YES;
+  r->op.kind = add ? SY_OP_LABEL : SY_OP_UNLABEL;
+  r->op.put.name = t->name;
+  r->op.put.name_len = t->len;
+  return sy__submit(r, finish_result);
+}
+
+static enum MHD_Result tags(sy_req *r, target *t, int add) {
+  if (sy__require(r, SY_SCOPE_WRITE)) return MHD_YES;
+  if (r->body_len && sy__parse_body(r)) return MHD_YES;
+  static const char *const fields[] = {"tags", "keys", "reason", NULL};
+  if (r->json && (only_fields(r, r->json, "", fields) || reason_field(r, r->json))) return MHD_YES;
+  if (add) {
+    json_t *o = r->json ? json_object_get(r->json, "tags") : NULL;
+    sy_tag *tg = NULL;
+    if (!o) return sy__reply_error(r, 400, "ValidationException", "a JSON body {\"tags\": {\"key\": \"value\"}} is required");
+    if (sy__parse_tags(r, o, "", &tg, &r->op.ntags)) return MHD_YES;
+    if (!r->op.ntags) return sy__reply_error(r, 400, "ValidationException", "tags must not be empty");
+    r->op.tags = tg;
+    r->op.kind = SY_OP_TAG;
+  } else {
+    if (str_list(r, "keys", "keys", &r->op.strs, &r->op.nstrs, SY_TAGS_MAX)) return MHD_YES;
+    r->op.kind = SY_OP_UNTAG;
+  }
+  r->op.put.name = t->name;
+  r->op.put.name_len = t->len;
+  return sy__submit(r, finish_result);
+}
+
+static enum MHD_Result rollback(sy_req *r, target *t) {
+  if (sy__require(r, SY_SCOPE_WRITE)) return MHD_YES;
+  if (sy__parse_body(r)) return MHD_YES;
+  static const char *const fields[] = {"to_version", "reason", NULL};
+  if (only_fields(r, r->json, "", fields) || reason_field(r, r->json) ||
+      sy__field_int(r, r->json, "", "to_version", &r->op.version))
+    return MHD_YES;
+  if (r->op.version < 1) return sy__reply_error(r, 400, "ValidationException", "to_version is required and must be 1 or more");
+  r->op.kind = SY_OP_ROLLBACK;
+  r->op.put.name = t->name;
+  r->op.put.name_len = t->len;
+  return sy__submit(r, finish_put);
+}
+
+/* ---- history ---- */
+
+typedef struct hist_ctx {
+  const sy_param *p;
+  json_t *arr;
+  int64_t last;
+  int decrypt;
+} hist_ctx;
+
+static void hist_cb(void *ctx, const sy_ver *v) {
+  hist_ctx *h = ctx;
+  json_array_append_new(h->arr, sy__param_json(h->p, v, h->decrypt));
+  h->last = v->version;
+}
+
+static enum MHD_Result history(sy_req *r, target *t) {
+  if (sy__require(r, SY_SCOPE_READ)) return MHD_YES;
+  int64_t limit, next;
+  if (sy__query_int(r, "limit", 1, 100, 50, &limit) || sy__query_int(r, "next", 0, INT64_MAX, 0, &next)) return MHD_YES;
+  int decrypt = sy__query_bool(r, "decrypt");
+  if (decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
+  sy_store *st = r->srv->store;
+  const sy_snap *s = sy__snap_enter(st);
+  const sy_param *p = sy__tree_get(s->root, t->name, t->len);
+  hist_ctx h = {p, json_array(), 0, decrypt};
+  int more = 0;
+  sy_rc rc = p ? sy__store_history(st, t->name, next, (int)limit, hist_cb, &h, &more) : SY_ENOTFOUND;
+  sy__snap_leave(st);
+  if (rc) {
+    json_decref(h.arr);
+    if (rc == SY_ENOTFOUND) return sy__reply_error(r, 404, "ParameterNotFound", "parameter %s not found", t->name);
+    return sy__reply_rc(r, rc, NULL);
+  }
+  json_t *out = json_pack("{ss so}", "name", t->name, "versions", h.arr);
+  if (out) json_object_set_new(out, "next", more ? json_integer(h.last) : json_null());
+  return sy__reply_json(r, 200, out);
+}
+
+/* ---- list ---- */
+
+enum MHD_Result sy__api_params_list(sy_req *r) {
+  if (strcmp(r->method, "GET")) return sy__reply_error(r, 405, "MethodNotAllowed", "/api/v1/params answers GET");
+  if (sy__require(r, SY_SCOPE_READ)) return MHD_YES;
+  int bad = 0;
+  const char *path = sy__query(r, "path", &bad);
+  const char *next = sy__query(r, "next", &bad);
+  if (bad) return sy__reply_error(r, 400, "ValidationException", "query arguments must be valid percent-encoded UTF-8");
+  int64_t limit;
+  if (sy__query_int(r, "limit", 1, 1000, 50, &limit)) return MHD_YES;
+  int recursive = sy__query_bool(r, "recursive");
+  int decrypt = sy__query_bool(r, "decrypt");
+  if (decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
+  char msg[SY_MSG_MAX];
+  if (!path) path = "/";
+  sy_rc rc = sy_path_check(path, strlen(path), msg, sizeof msg);
+  if (rc) return sy__reply_rc(r, rc, msg);
+  char prefix[SY_NAME_MAX + 2];
+  size_t plen = (size_t)snprintf(prefix, sizeof prefix, "%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/");
+  if (next && (strncmp(next, prefix, plen) || strlen(next) > SY_NAME_MAX))
+    return sy__reply_error(r, 400, "InvalidNextToken", "next token does not belong to path %s", path);
+
+  json_t *arr = json_array();
+  char key[SY_NAME_MAX + 2];
+  size_t klen;
+  int strict;
+  if (next) {
+    klen = (size_t)snprintf(key, sizeof key, "%s", next);
+    strict = 1;
+  } else {
+    memcpy(key, prefix, plen + 1);
+    klen = plen;
+    strict = 0;
+  }
+  const char *last = NULL;
+  int more = 0;
+  sy_store *st = r->srv->store;
+  const sy_snap *s = sy__snap_enter(st);
+  for (;;) {
+    const sy_param *p = sy__tree_seek(s->root, key, klen, strict);
+    if (!p || p->name_len < plen || memcmp(p->name, prefix, plen)) break;
+    const char *slash = recursive ? NULL : memchr(p->name + plen, '/', p->name_len - plen);
+    if (slash) {
+      /* a deeper name: jump past the whole child subtree ('0' sorts right after '/') */
+      klen = (size_t)(slash - p->name);
+      memcpy(key, p->name, klen);
+      key[klen++] = '0';
+      key[klen] = 0;
+      strict = 0;
+      continue;
+    }
+    if (json_array_size(arr) == (size_t)limit) {
+      more = 1;
+      break;
+    }
+    json_array_append_new(arr, sy__param_json(p, p->latest, decrypt));
+    last = sy_arena_strndup(r->arena, p->name, p->name_len);
+    memcpy(key, p->name, p->name_len);
+    klen = p->name_len;
+    key[klen] = 0;
+    strict = 1;
+  }
+  sy__snap_leave(st);
+  json_t *out = json_pack("{so}", "params", arr);
+  if (out) json_object_set_new(out, "next", more && last ? json_string(last) : json_null());
+  return sy__reply_json(r, 200, out);
+}
+
+/* ---- routing below /api/v1/params/ ---- */
+
+static int ends_with(const char *s, size_t n, const char *suffix, size_t *cut) {
+  size_t k = strlen(suffix);
+  if (n <= k || memcmp(s + n - k, suffix, k)) return 0;
+  *cut = n - k;
+  return 1;
+}
+
+enum MHD_Result sy__api_params(sy_req *r, const char *rest) {
+  size_t n = strlen(rest), cut = 0;
+  target t;
+  const char *m = r->method;
+  int get = !strcmp(m, "GET"), put = !strcmp(m, "PUT"), post = !strcmp(m, "POST"), del = !strcmp(m, "DELETE");
+  if (get && ends_with(rest, n, "/history", &cut)) {
+    if (parse_target(r, rest, cut, &t)) return MHD_YES;
+    return history(r, &t);
+  }
+  if ((post || del) && ends_with(rest, n, "/labels", &cut)) {
+    if (parse_target(r, rest, cut, &t)) return MHD_YES;
+    return labels(r, &t, post);
+  }
+  if (post && ends_with(rest, n, "/rollback", &cut)) {
+    if (parse_target(r, rest, cut, &t)) return MHD_YES;
+    return rollback(r, &t);
+  }
+  /* PUT .../tags with a body that has no "value" is a tag change, not a parameter named tags */
+  if ((put || del) && ends_with(rest, n, "/tags", &cut) &&
+      (del ? (r->body_len || MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "keys"))
+           : (r->body_len && !strstr(r->body, "\"value\"")))) {
+    if (parse_target(r, rest, cut, &t)) return MHD_YES;
+    return tags(r, &t, put);
+  }
+  if (parse_target(r, rest, n, &t)) return MHD_YES;
+  if (get || !strcmp(m, "HEAD")) return get_param(r, &t);
+  if (put) return put_param(r, &t);
+  if (del) return delete_param(r, &t);
+  return sy__reply_error(r, 405, "MethodNotAllowed", "%s is not allowed on a parameter", m);
+}

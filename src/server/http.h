@@ -1,0 +1,102 @@
+/* http.h — the HTTP shell: request context, routing helpers and responses shared by the API files. */
+#ifndef SY_SERVER_HTTP_H
+#define SY_SERVER_HTTP_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "store/store.h"
+
+#define SY_BODY_MAX (1024 * 1024)
+
+typedef struct sy_watch_hub sy_watch_hub;
+
+typedef struct sy_server {
+  sy_store *store;
+  sy_watch_hub *hub;
+  struct MHD_Daemon *daemon;
+  int64_t started_ms;
+  int access_log;
+  volatile int stopping;
+  int active_reqs; /* atomic: requests not yet completed */
+} sy_server;
+
+typedef struct sy_req sy_req;
+/* Builds the response once an async op is done (runs on an MHD thread after resume). */
+typedef enum MHD_Result (*sy_finish_fn)(sy_req *r);
+
+struct sy_req {
+  sy_server *srv;
+  struct MHD_Connection *conn;
+  sy_arena *arena;
+  const char *method;
+  const char *path; /* raw, never percent-decoded */
+  char *body;
+  size_t body_len, body_cap;
+  int too_large;
+  int64_t start_us;
+  int status;       /* for the access log */
+  /* who is asking */
+  const char *actor;
+  unsigned scopes;
+  /* an op queued to the writer */
+  sy_op op;
+  int op_state; /* 0 none, 1 pending, 2 done */
+  sy_finish_fn finish;
+  json_t *json; /* the parsed body, alive until the request completes */
+  void *watch;  /* a watch subscriber, if this request streams */
+};
+
+/* Responses. Each queues the response and returns MHD's result. */
+enum MHD_Result sy__reply_json(sy_req *r, int status, json_t *body); /* steals body */
+enum MHD_Result sy__reply_error(sy_req *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+enum MHD_Result sy__reply_rc(sy_req *r, sy_rc rc, const char *msg);
+
+/* A query argument, percent-decoded into the request's arena; NULL if absent.
+ * *bad set to 1 if its encoding is broken or it is not UTF-8. */
+const char *sy__query(sy_req *r, const char *key, int *bad);
+/* Parses an integer query argument in [min, max]; returns 0 and sets *out, or replies 400 and returns -1. */
+int sy__query_int(sy_req *r, const char *key, int64_t min, int64_t max, int64_t dflt, int64_t *out);
+int sy__query_bool(sy_req *r, const char *key);
+
+/* Parses the body as a JSON object into r->json; on failure replies 400 naming line/column and returns -1. */
+int sy__parse_body(sy_req *r);
+/* Field accessors that reply 400 naming the field on a wrong type; return -1 then.
+ * Absent fields leave *out untouched and return 0. */
+int sy__field_str(sy_req *r, json_t *obj, const char *ctx, const char *key, const char **out, size_t *len);
+int sy__field_bool(sy_req *r, json_t *obj, const char *ctx, const char *key, int *out);
+int sy__field_int(sy_req *r, json_t *obj, const char *ctx, const char *key, int64_t *out);
+
+/* Queues r->op (filled by the caller) to the writer; finish builds the response when it is done. */
+enum MHD_Result sy__submit(sy_req *r, sy_finish_fn finish);
+
+/* Scope check; replies 403 and returns -1 when missing. */
+int sy__require(sy_req *r, unsigned scope);
+
+/* API families. Each returns MHD_NO only when the connection must be dropped. */
+enum MHD_Result sy__api_params(sy_req *r, const char *rest);
+enum MHD_Result sy__api_params_list(sy_req *r);
+enum MHD_Result sy__api_audit(sy_req *r, const char *rest);
+enum MHD_Result sy__api_tokens(sy_req *r, const char *rest);
+enum MHD_Result sy__api_config(sy_req *r);
+enum MHD_Result sy__api_watch(sy_req *r);
+
+/* Body parsing shared by the params and config APIs (reply 400 and return -1 on bad input). */
+int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_put *in);
+int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n);
+
+/* The JSON of a parameter version (value only when show_value). */
+json_t *sy__param_json(const sy_param *p, const sy_ver *v, int show_value);
+
+/* Logging: one JSON object per line on stderr. */
+void sy__log(const char *level, const char *msg, json_t *fields); /* steals fields (may be NULL) */
+
+/* Starts the HTTP daemon on host:port (port 0 picks one; *bound receives it). */
+sy_rc sy__http_start(sy_server *srv, const char *host, int port, int threads, int *bound, char *msg, size_t msgsz);
+/* Stops accepting, ends streams, waits for requests in flight (up to deadline_ms), stops the daemon. */
+void sy__http_stop(sy_server *srv, int deadline_ms);
+
+#endif

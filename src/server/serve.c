@@ -1,0 +1,159 @@
+/* serve.c — `switchyard serve`: open the store, bootstrap the admin token, serve until SIGTERM. */
+#include "server/serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/http.h"
+#include "server/watch.h"
+
+int sy__token_generate(char *out, size_t outsz);
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: switchyard serve [--listen ADDR:PORT] [--data DIR] [--threads N]\n"
+          "\n"
+          "Serves the Switchyard API. Defaults: --listen 127.0.0.1:8000 --data ./data.\n"
+          "PORT 0 picks a free port (the \"listening\" log line names it).\n"
+          "Environment: SWITCHYARD_ADMIN_TOKEN (the first admin token, at first start),\n"
+          "SWITCHYARD_HEARTBEAT_MS (watch heartbeats, default 15000), SWITCHYARD_ACCESS_LOG=1.\n");
+}
+
+/* At first start (no tokens yet) creates the admin token from the environment or a fresh one. */
+static sy_rc bootstrap_admin(sy_store *st, const char *dir) {
+  const sy_snap *s = sy__snap_enter(st);
+  int have = s->ntokens > 0;
+  sy__snap_leave(st);
+  if (have) return SY_OK;
+  char secret[128], hash[SY_HASH_HEX], path[4096];
+  const char *env = getenv("SWITCHYARD_ADMIN_TOKEN");
+  int generated = 0;
+  if (env && *env) {
+    if (strlen(env) < 16 || strlen(env) > 512) {
+      sy__log("error", "SWITCHYARD_ADMIN_TOKEN must be 16 to 512 characters", NULL);
+      return SY_EINVAL;
+    }
+    sy_sha256_hex(env, strlen(env), hash);
+  } else {
+    if (sy__token_generate(secret, sizeof secret)) return SY_EINTERNAL;
+    sy_sha256_hex(secret, strlen(secret), hash);
+    generated = 1;
+  }
+  if (generated) {
+    snprintf(path, sizeof path, "%s/admin.token", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) {
+      sy__log("error", "cannot write the admin token file", json_pack("{ss ss}", "path", path, "error", strerror(errno)));
+      return SY_EIO;
+    }
+    fchmod(fd, 0600);
+    size_t n = strlen(secret);
+    int ok = write(fd, secret, n) == (ssize_t)n && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    close(fd);
+    if (!ok) return SY_EIO;
+  }
+  sy_op op = {.kind = SY_OP_TOKEN_CREATE, .actor = "system", .reason = "first start", .token_name = "admin",
+              .token_hash = hash, .scopes = SY_SCOPE_ADMIN | SY_SCOPE_DECRYPT};
+  sy_rc rc = sy__store_submit_wait(st, &op);
+  sy__op_clear(&op);
+  if (rc) return rc;
+  if (generated) {
+    /* printed once, on stdout, never in the log */
+    printf("admin token (shown once, also in %s): %s\n", path, secret);
+    fflush(stdout);
+  }
+  sy__log("info", "admin token created", json_pack("{ss ss}", "name", "admin", "source", generated ? "generated" : "SWITCHYARD_ADMIN_TOKEN"));
+  return SY_OK;
+}
+
+int sy__serve_main(int argc, char **argv) {
+  const char *listen = "127.0.0.1:8000", *data = "./data";
+  long threads = 2;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      return 0;
+    } else if (!strcmp(a, "--listen") && i + 1 < argc) {
+      listen = argv[++i];
+    } else if (!strcmp(a, "--data") && i + 1 < argc) {
+      data = argv[++i];
+    } else if (!strcmp(a, "--threads") && i + 1 < argc) {
+      char *end = NULL;
+      threads = strtol(argv[++i], &end, 10);
+      if (*end || threads < 1 || threads > 64) {
+        fprintf(stderr, "switchyard serve: --threads takes 1 to 64\n");
+        return 2;
+      }
+    } else {
+      fprintf(stderr, "switchyard serve: unknown or incomplete option %s\n", a);
+      usage(stderr);
+      return 2;
+    }
+  }
+  char host[64];
+  const char *colon = strrchr(listen, ':');
+  char *end = NULL;
+  long port = colon ? strtol(colon + 1, &end, 10) : -1;
+  if (!colon || (size_t)(colon - listen) >= sizeof host || !colon[1] || *end || port < 0 || port > 65535) {
+    fprintf(stderr, "switchyard serve: --listen wants ADDR:PORT, e.g. 127.0.0.1:8000\n");
+    return 2;
+  }
+  snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+  const char *hb = getenv("SWITCHYARD_HEARTBEAT_MS");
+  int heartbeat = hb ? (int)strtol(hb, NULL, 10) : 15000;
+  if (heartbeat < 10) heartbeat = 15000;
+
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  sy_server srv = {.started_ms = sy__now_ms()};
+  const char *al = getenv("SWITCHYARD_ACCESS_LOG");
+  srv.access_log = al && *al == '1';
+  char msg[SY_MSG_MAX] = "";
+  int bound = 0, rcode = 1;
+  sy_rc rc = sy__store_open(data, &srv.store, msg, sizeof msg);
+  if (rc) {
+    sy__log("error", "cannot open the store", json_pack("{ss ss}", "data", data, "error", msg));
+    return 1;
+  }
+  const sy_snap *s = sy__snap_enter(srv.store);
+  int64_t seq = s->seq;
+  size_t count = s->count;
+  sy__snap_leave(srv.store);
+  srv.hub = sy__watch_hub_new(srv.store, heartbeat, seq);
+  if (!srv.hub) goto out;
+  sy__store_set_publish_hook(srv.store, sy__watch_publish, srv.hub);
+  if (bootstrap_admin(srv.store, data)) goto out;
+  rc = sy__http_start(&srv, host, (int)port, (int)threads, &bound, msg, sizeof msg);
+  if (rc) {
+    sy__log("error", "cannot start the HTTP server", json_pack("{ss}", "error", msg));
+    goto out;
+  }
+  char addr[96];
+  snprintf(addr, sizeof addr, "%s:%d", host, bound);
+  sy__log("info", "listening",
+          json_pack("{ss si ss sI sI si sI}", "addr", addr, "port", bound, "data", data, "params", (json_int_t)count,
+                    "seq", (json_int_t)seq, "threads", (int)threads, "startup_ms",
+                    (json_int_t)(sy__now_ms() - srv.started_ms)));
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  sy__log("info", "stopping", json_pack("{ss}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+  sy__http_stop(&srv, 10000);
+  rcode = 0;
+out:
+  sy__store_close(srv.store); /* drains queued writes first */
+  sy__watch_hub_free(srv.hub);
+  if (!rcode) sy__log("info", "stopped", NULL);
+  return rcode;
+}

@@ -1,0 +1,331 @@
+/* watch.c — GET /api/v1/watch: one SSE event per committed change, no thread per subscriber.
+ *
+ * Subscribers are suspended MHD connections. The content reader callback
+ * writes whatever events the subscriber has not seen; when there are none it
+ * parks the connection (suspend) on the hub's waiting list and returns 0. A
+ * publish or a heartbeat tick resumes the parked ones. Events live in one
+ * bounded ring shared by all subscribers; a resume point older than the ring is
+ * served from the store's audit table first. */
+#include "server/watch.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/http.h"
+
+typedef struct ring_ev {
+  int64_t seq;
+  char *name;
+  char *json;
+} ring_ev;
+
+typedef struct sub {
+  struct sub *prev, *next; /* on the waiting list while parked */
+  sy_watch_hub *hub;
+  struct MHD_Connection *conn;
+  char *prefix;
+  size_t prefix_len;
+  int64_t cursor;       /* last seq delivered (or skipped) */
+  int parked;
+  int hb_due;
+  int hello;            /* the opening comment is still to be sent */
+  int from_db;          /* still catching up from the store */
+  int refs;             /* the response and the request each hold one */
+  int closing;
+  char *pending;        /* bytes formatted but not yet written */
+  size_t pending_len, pending_off;
+} sub;
+
+struct sy_watch_hub {
+  pthread_mutex_t mu;
+  sy_store *store;
+  ring_ev *ring; /* ring[seq % SY_WATCH_RING] */
+  int64_t first, last; /* seqs held: first..last (first > last when empty) */
+  sub waiting;         /* list head */
+  int closing;
+  int heartbeat_ms;
+  pthread_t ticker;
+  pthread_cond_t tick_cv;
+  int nsubs;
+};
+
+static void park_all_resume(sy_watch_hub *h, int heartbeat) {
+  sub *s = h->waiting.next;
+  while (s != &h->waiting) {
+    sub *n = s->next;
+    s->prev = s->next = NULL;
+    s->parked = 0;
+    if (heartbeat) s->hb_due = 1;
+    MHD_resume_connection(s->conn);
+    s = n;
+  }
+  h->waiting.next = h->waiting.prev = &h->waiting;
+}
+
+static void *ticker_main(void *arg) {
+  sy_watch_hub *h = arg;
+  pthread_mutex_lock(&h->mu);
+  while (!h->closing) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += h->heartbeat_ms / 1000;
+    ts.tv_nsec += (long)(h->heartbeat_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&h->tick_cv, &h->mu, &ts);
+    if (h->closing) break;
+    park_all_resume(h, 1);
+  }
+  pthread_mutex_unlock(&h->mu);
+  return NULL;
+}
+
+sy_watch_hub *sy__watch_hub_new(sy_store *store, int heartbeat_ms, int64_t last_seq) {
+  sy_watch_hub *h = calloc(1, sizeof *h);
+  if (!h) return NULL;
+  h->ring = calloc(SY_WATCH_RING, sizeof *h->ring);
+  if (!h->ring) {
+    free(h);
+    return NULL;
+  }
+  pthread_mutex_init(&h->mu, NULL);
+  pthread_cond_init(&h->tick_cv, NULL);
+  h->store = store;
+  h->first = last_seq + 1;
+  h->last = last_seq;
+  h->heartbeat_ms = heartbeat_ms > 0 ? heartbeat_ms : 15000;
+  h->waiting.next = h->waiting.prev = &h->waiting;
+  if (pthread_create(&h->ticker, NULL, ticker_main, h)) {
+    free(h->ring);
+    free(h);
+    return NULL;
+  }
+  return h;
+}
+
+void sy__watch_shutdown(sy_watch_hub *h) {
+  if (!h) return;
+  pthread_mutex_lock(&h->mu);
+  h->closing = 1;
+  park_all_resume(h, 0);
+  pthread_cond_signal(&h->tick_cv);
+  pthread_mutex_unlock(&h->mu);
+}
+
+void sy__watch_hub_free(sy_watch_hub *h) {
+  if (!h) return;
+  sy__watch_shutdown(h);
+  pthread_join(h->ticker, NULL);
+  for (size_t i = 0; i < SY_WATCH_RING; i++) {
+    free(h->ring[i].name);
+    free(h->ring[i].json);
+  }
+  free(h->ring);
+  pthread_mutex_destroy(&h->mu);
+  pthread_cond_destroy(&h->tick_cv);
+  free(h);
+}
+
+void sy__watch_publish(void *ctx, const sy_event *evs, size_t n) {
+  sy_watch_hub *h = ctx;
+  pthread_mutex_lock(&h->mu);
+  for (size_t i = 0; i < n; i++) {
+    ring_ev *slot = &h->ring[evs[i].seq % SY_WATCH_RING];
+    char *nm = strdup(evs[i].name), *js = strdup(evs[i].json);
+    if (!nm || !js) { /* cannot keep it: make the ring start after it so nobody misses it silently */
+      free(nm);
+      free(js);
+      h->first = evs[i].seq + 1;
+      h->last = evs[i].seq;
+      continue;
+    }
+    free(slot->name);
+    free(slot->json);
+    slot->seq = evs[i].seq;
+    slot->name = nm;
+    slot->json = js;
+    h->last = evs[i].seq;
+    if (h->last - h->first + 1 > SY_WATCH_RING) h->first = h->last - SY_WATCH_RING + 1;
+  }
+  park_all_resume(h, 0);
+  pthread_mutex_unlock(&h->mu);
+}
+
+static int matches(const sub *s, const char *name) {
+  return s->prefix_len == 0 || strncmp(name, s->prefix, s->prefix_len) == 0;
+}
+
+/* Appends one event to s->pending. */
+static int format_event(sub *s, int64_t seq, const char *json) {
+  size_t need = strlen(json) + 64;
+  char *p = realloc(s->pending, s->pending_len + need);
+  if (!p) return -1;
+  s->pending = p;
+  int k = snprintf(p + s->pending_len, need, "id: %lld\nevent: change\ndata: %s\n\n", (long long)seq, json);
+  if (k > 0) s->pending_len += (size_t)k;
+  return 0;
+}
+
+typedef struct db_ctx {
+  sub *s;
+  int failed;
+} db_ctx;
+
+static void db_event(void *ctx, const sy_event *ev) {
+  db_ctx *c = ctx;
+  if (matches(c->s, ev->name) && format_event(c->s, ev->seq, ev->json)) c->failed = 1;
+  c->s->cursor = ev->seq;
+}
+
+#define FILL_MAX 32768 /* bytes formatted per callback at most */
+
+static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
+  sub *s = cls;
+  sy_watch_hub *h = s->hub;
+  (void)pos;
+  if (s->pending_off < s->pending_len) {
+    size_t n = s->pending_len - s->pending_off;
+    if (n > max) n = max;
+    memcpy(buf, s->pending + s->pending_off, n);
+    s->pending_off += n;
+    return (ssize_t)n;
+  }
+  s->pending_len = s->pending_off = 0;
+  if (s->hello) {
+    s->hello = 0;
+    static const char hello[] = ": switchyard watch\nretry: 1000\n\n";
+    memcpy(buf, hello, sizeof hello - 1);
+    return (ssize_t)(sizeof hello - 1);
+  }
+  if (s->from_db) {
+    pthread_mutex_lock(&h->mu);
+    int64_t first = h->first;
+    pthread_mutex_unlock(&h->mu);
+    if (s->cursor + 1 >= first) {
+      s->from_db = 0;
+    } else {
+      db_ctx c = {s, 0};
+      int64_t before = s->cursor;
+      if (sy__store_events(h->store, s->cursor, 256, db_event, &c) || c.failed) return MHD_CONTENT_READER_END_WITH_ERROR;
+      if (s->cursor == before) s->from_db = 0; /* nothing more in the store */
+      if (s->pending_len) return reader(cls, pos, buf, max);
+    }
+  }
+  pthread_mutex_lock(&h->mu);
+  if (h->closing || s->closing) {
+    pthread_mutex_unlock(&h->mu);
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  }
+  if (s->cursor < h->last && s->cursor + 1 < h->first) {
+    /* fell further behind than the ring holds */
+    pthread_mutex_unlock(&h->mu);
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
+  while (s->cursor < h->last && s->pending_len < FILL_MAX) {
+    ring_ev *e = &h->ring[(s->cursor + 1) % SY_WATCH_RING];
+    if (matches(s, e->name) && format_event(s, e->seq, e->json)) break;
+    s->cursor++;
+  }
+  if (s->pending_len) {
+    pthread_mutex_unlock(&h->mu);
+    return reader(cls, pos, buf, max);
+  }
+  if (s->hb_due) {
+    s->hb_due = 0;
+    pthread_mutex_unlock(&h->mu);
+    static const char hb[] = ": heartbeat\n\n";
+    memcpy(buf, hb, sizeof hb - 1);
+    return (ssize_t)(sizeof hb - 1);
+  }
+  /* nothing to say: park until a publish or a tick */
+  s->parked = 1;
+  s->next = &h->waiting;
+  s->prev = h->waiting.prev;
+  h->waiting.prev->next = s;
+  h->waiting.prev = s;
+  MHD_suspend_connection(s->conn);
+  pthread_mutex_unlock(&h->mu);
+  return 0;
+}
+
+/* Drops one reference; the last one unlinks and frees. */
+static void sub_release(sub *s) {
+  sy_watch_hub *h = s->hub;
+  pthread_mutex_lock(&h->mu);
+  if (s->parked) {
+    s->prev->next = s->next;
+    s->next->prev = s->prev;
+    s->parked = 0;
+  }
+  int last = --s->refs == 0;
+  if (last) h->nsubs--;
+  pthread_mutex_unlock(&h->mu);
+  if (!last) return;
+  free(s->pending);
+  free(s->prefix);
+  free(s);
+}
+
+static void sub_free(void *cls) { sub_release(cls); }
+
+void sy__watch_detach(sy_watch_hub *h, void *p) {
+  (void)h;
+  sub_release(p);
+}
+
+enum MHD_Result sy__api_watch(sy_req *r) {
+  if (strcmp(r->method, "GET")) return sy__reply_error(r, 405, "MethodNotAllowed", "the watch stream answers GET");
+  if (sy__require(r, SY_SCOPE_READ)) return MHD_YES;
+  int bad = 0;
+  const char *prefix = sy__query(r, "prefix", &bad);
+  if (bad) return sy__reply_error(r, 400, "ValidationException", "query parameter prefix is not valid percent-encoded UTF-8");
+  char msg[SY_MSG_MAX];
+  if (prefix && *prefix && sy_path_check(prefix, strlen(prefix), msg, sizeof msg))
+    return sy__reply_error(r, 400, "ValidationException", "prefix: %s", msg);
+  int64_t since = -1;
+  const char *lei = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
+  if (lei) {
+    char *end = NULL;
+    long long v = strtoll(lei, &end, 10);
+    if (!*lei || *end || v < 0) return sy__reply_error(r, 400, "ValidationException", "Last-Event-ID must be a sequence number");
+    since = v;
+  } else if (MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "since")) {
+    if (sy__query_int(r, "since", 0, INT64_MAX, 0, &since)) return MHD_YES;
+  }
+  sy_watch_hub *h = r->srv->hub;
+  sub *s = calloc(1, sizeof *s);
+  if (!s) return sy__reply_error(r, 500, "InternalError", "out of memory");
+  s->hub = h;
+  s->refs = 2;
+  s->conn = r->conn;
+  s->hello = 1;
+  s->prefix = strdup(prefix ? prefix : "");
+  s->prefix_len = prefix ? strlen(prefix) : 0;
+  pthread_mutex_lock(&h->mu);
+  s->cursor = since >= 0 ? since : h->last;
+  if (s->cursor > h->last) s->cursor = h->last;
+  s->from_db = s->cursor + 1 < h->first;
+  h->nsubs++;
+  pthread_mutex_unlock(&h->mu);
+  struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, s, sub_free);
+  if (!resp || !s->prefix) {
+    if (resp) MHD_destroy_response(resp); /* drops the response's reference */
+    else sub_release(s);
+    sub_release(s);
+    return sy__reply_error(r, 500, "InternalError", "out of memory");
+  }
+  MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+  MHD_add_response_header(resp, "Cache-Control", "no-cache");
+  MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+  r->watch = s;
+  enum MHD_Result res = MHD_queue_response(r->conn, 200, resp);
+  MHD_destroy_response(resp);
+  r->status = 200;
+  return res;
+}

@@ -1,0 +1,345 @@
+/* snap.c — persistent AVL tree of parameters and the refcounted values it holds. */
+#include "store/snap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int ref_inc(int *r) { return __atomic_add_fetch(r, 1, __ATOMIC_RELAXED); }
+static int ref_dec(int *r) { return __atomic_sub_fetch(r, 1, __ATOMIC_ACQ_REL); }
+
+static char *dup_str(const char *s) { return s ? strdup(s) : NULL; }
+
+sy_ver *sy__ver_new(void) {
+  sy_ver *v = calloc(1, sizeof *v);
+  if (v) v->refs = 1;
+  return v;
+}
+
+sy_ver *sy__ver_ref(sy_ver *v) {
+  if (v) ref_inc(&v->refs);
+  return v;
+}
+
+void sy__ver_unref(sy_ver *v) {
+  if (!v || ref_dec(&v->refs) > 0) return;
+  free(v->value);
+  free(v->description);
+  free(v->allowed_pattern);
+  free(v->modified_user);
+  for (int i = 0; i < v->nlabels; i++) free(v->labels[i]);
+  free(v->labels);
+  free(v);
+}
+
+sy_ver *sy__ver_clone(const sy_ver *v) {
+  sy_ver *c = sy__ver_new();
+  if (!c) return NULL;
+  c->version = v->version;
+  c->kind = v->kind;
+  c->tier = v->tier;
+  c->value_len = v->value_len;
+  c->modified_ms = v->modified_ms;
+  c->value = malloc(v->value_len + 1);
+  c->description = dup_str(v->description);
+  c->allowed_pattern = dup_str(v->allowed_pattern);
+  c->modified_user = dup_str(v->modified_user);
+  if (c->value) {
+    memcpy(c->value, v->value, v->value_len);
+    c->value[v->value_len] = 0;
+  }
+  if (v->nlabels) {
+    c->labels = calloc((size_t)v->nlabels, sizeof *c->labels);
+    if (c->labels)
+      for (int i = 0; i < v->nlabels; i++) {
+        c->labels[i] = strdup(v->labels[i]);
+        if (c->labels[i]) c->nlabels++;
+      }
+  }
+  if (!c->value || (v->description && !c->description) || (v->allowed_pattern && !c->allowed_pattern) ||
+      (v->modified_user && !c->modified_user) || c->nlabels != v->nlabels) {
+    sy__ver_unref(c);
+    return NULL;
+  }
+  return c;
+}
+
+int sy__ver_has_label(const sy_ver *v, const char *label) {
+  for (int i = 0; i < v->nlabels; i++)
+    if (strcmp(v->labels[i], label) == 0) return 1;
+  return 0;
+}
+
+sy_param *sy__param_new(const char *name, size_t len) {
+  sy_param *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  p->refs = 1;
+  p->name = malloc(len + 1);
+  if (!p->name) {
+    free(p);
+    return NULL;
+  }
+  memcpy(p->name, name, len);
+  p->name[len] = 0;
+  p->name_len = len;
+  return p;
+}
+
+sy_param *sy__param_ref(sy_param *p) {
+  if (p) ref_inc(&p->refs);
+  return p;
+}
+
+void sy__param_unref(sy_param *p) {
+  if (!p || ref_dec(&p->refs) > 0) return;
+  sy__ver_unref(p->latest);
+  for (int i = 0; i < p->nlabeled; i++) sy__ver_unref(p->labeled[i]);
+  free(p->labeled);
+  for (int i = 0; i < p->ntags; i++) {
+    free(p->tags[i].key);
+    free(p->tags[i].value);
+  }
+  free(p->tags);
+  free(p->name);
+  free(p);
+}
+
+sy_param *sy__param_clone(const sy_param *p) {
+  sy_param *c = sy__param_new(p->name, p->name_len);
+  if (!c) return NULL;
+  c->oldest = p->oldest;
+  c->latest = sy__ver_ref(p->latest);
+  if (p->nlabeled) {
+    c->labeled = calloc((size_t)p->nlabeled, sizeof *c->labeled);
+    if (!c->labeled) goto fail;
+    for (int i = 0; i < p->nlabeled; i++) c->labeled[i] = sy__ver_ref(p->labeled[i]);
+    c->nlabeled = p->nlabeled;
+  }
+  if (p->ntags) {
+    c->tags = calloc((size_t)p->ntags, sizeof *c->tags);
+    if (!c->tags) goto fail;
+    for (int i = 0; i < p->ntags; i++) {
+      c->tags[i].key = strdup(p->tags[i].key);
+      c->tags[i].value = strdup(p->tags[i].value);
+      c->ntags++;
+      if (!c->tags[i].key || !c->tags[i].value) goto fail;
+    }
+  }
+  return c;
+fail:
+  sy__param_unref(c);
+  return NULL;
+}
+
+const sy_ver *sy__param_find_version(const sy_param *p, int64_t version) {
+  if (p->latest && p->latest->version == version) return p->latest;
+  for (int i = 0; i < p->nlabeled; i++)
+    if (p->labeled[i]->version == version) return p->labeled[i];
+  return NULL;
+}
+
+const sy_ver *sy__param_find_label(const sy_param *p, const char *label) {
+  if (p->latest && sy__ver_has_label(p->latest, label)) return p->latest;
+  for (int i = 0; i < p->nlabeled; i++)
+    if (sy__ver_has_label(p->labeled[i], label)) return p->labeled[i];
+  return NULL;
+}
+
+const char *sy__param_tag(const sy_param *p, const char *key) {
+  for (int i = 0; i < p->ntags; i++)
+    if (strcmp(p->tags[i].key, key) == 0) return p->tags[i].value;
+  return NULL;
+}
+
+/* ---- tree ---- */
+
+static int keycmp(const char *a, size_t alen, const char *b, size_t blen) {
+  size_t n = alen < blen ? alen : blen;
+  int c = memcmp(a, b, n);
+  if (c) return c;
+  return alen < blen ? -1 : alen > blen;
+}
+
+sy_node *sy__node_ref(sy_node *n) {
+  if (n) ref_inc(&n->refs);
+  return n;
+}
+
+void sy__node_unref(sy_node *n) {
+  while (n && ref_dec(&n->refs) == 0) {
+    sy_node *right = n->right;
+    sy__node_unref(n->left);
+    sy__param_unref(n->param);
+    free(n);
+    n = right; /* loop on one side keeps the recursion to the tree's height */
+  }
+}
+
+static int height(const sy_node *n) { return n ? n->height : 0; }
+
+/* A new node owning one reference each of left, right and p. */
+static sy_node *node_make(sy_node *left, sy_param *p, sy_node *right) {
+  sy_node *n = malloc(sizeof *n);
+  if (!n) {
+    sy__node_unref(left);
+    sy__node_unref(right);
+    sy__param_unref(p);
+    return NULL;
+  }
+  n->refs = 1;
+  n->left = left;
+  n->right = right;
+  n->param = p;
+  int hl = height(left), hr = height(right);
+  n->height = (hl > hr ? hl : hr) + 1;
+  return n;
+}
+
+/* Balances a node made of owned parts (left, p, right): the AVL rotations, path-copying. */
+static sy_node *balance(sy_node *l, sy_param *p, sy_node *r) {
+  int hl = height(l), hr = height(r);
+  if (hl > hr + 1) {
+    /* l is owned by us; take its parts */
+    sy_node *ll = sy__node_ref(l->left), *lr = sy__node_ref(l->right);
+    sy_param *lp = sy__param_ref(l->param);
+    sy__node_unref(l);
+    if (height(ll) >= height(lr)) {
+      sy_node *nr = node_make(lr, p, r);
+      if (!nr) { sy__node_unref(ll); sy__param_unref(lp); return NULL; }
+      return node_make(ll, lp, nr);
+    }
+    sy_node *lrl = sy__node_ref(lr->left), *lrr = sy__node_ref(lr->right);
+    sy_param *lrp = sy__param_ref(lr->param);
+    sy__node_unref(lr);
+    sy_node *a = node_make(ll, lp, lrl);
+    sy_node *b = node_make(lrr, p, r);
+    if (!a || !b) { sy__node_unref(a); sy__node_unref(b); sy__param_unref(lrp); return NULL; }
+    return node_make(a, lrp, b);
+  }
+  if (hr > hl + 1) {
+    sy_node *rl = sy__node_ref(r->left), *rr = sy__node_ref(r->right);
+    sy_param *rp = sy__param_ref(r->param);
+    sy__node_unref(r);
+    if (height(rr) >= height(rl)) {
+      sy_node *nl = node_make(l, p, rl);
+      if (!nl) { sy__node_unref(rr); sy__param_unref(rp); return NULL; }
+      return node_make(nl, rp, rr);
+    }
+    sy_node *rll = sy__node_ref(rl->left), *rlr = sy__node_ref(rl->right);
+    sy_param *rlp = sy__param_ref(rl->param);
+    sy__node_unref(rl);
+    sy_node *a = node_make(l, p, rll);
+    sy_node *b = node_make(rlr, rp, rr);
+    if (!a || !b) { sy__node_unref(a); sy__node_unref(b); sy__param_unref(rlp); return NULL; }
+    return node_make(a, rlp, b);
+  }
+  return node_make(l, p, r);
+}
+
+const sy_param *sy__tree_get(const sy_node *n, const char *name, size_t len) {
+  while (n) {
+    int c = keycmp(name, len, n->param->name, n->param->name_len);
+    if (c == 0) return n->param;
+    n = c < 0 ? n->left : n->right;
+  }
+  return NULL;
+}
+
+const sy_param *sy__tree_seek(const sy_node *n, const char *key, size_t len, int strict) {
+  const sy_param *best = NULL;
+  while (n) {
+    int c = keycmp(key, len, n->param->name, n->param->name_len);
+    if (c < 0 || (c == 0 && !strict)) {
+      best = n->param;
+      if (c == 0) return best;
+      n = n->left;
+    } else {
+      n = n->right;
+    }
+  }
+  return best;
+}
+
+sy_node *sy__tree_put(sy_node *n, sy_param *p, int *grew) {
+  if (!n) {
+    *grew = 1;
+    return node_make(NULL, p, NULL);
+  }
+  int c = keycmp(p->name, p->name_len, n->param->name, n->param->name_len);
+  if (c == 0) return node_make(sy__node_ref(n->left), p, sy__node_ref(n->right));
+  if (c < 0) {
+    sy_node *l = sy__tree_put(n->left, p, grew);
+    if (!l) return NULL;
+    return balance(l, sy__param_ref(n->param), sy__node_ref(n->right));
+  }
+  sy_node *r = sy__tree_put(n->right, p, grew);
+  if (!r) return NULL;
+  return balance(sy__node_ref(n->left), sy__param_ref(n->param), r);
+}
+
+/* Removes the smallest node of n; its param is handed to *min. */
+static sy_node *del_min(sy_node *n, sy_param **min, int *err) {
+  if (!n->left) {
+    *min = sy__param_ref(n->param);
+    return sy__node_ref(n->right);
+  }
+  sy_node *l = del_min(n->left, min, err);
+  if (*err) return NULL;
+  sy_node *out = balance(l, sy__param_ref(n->param), sy__node_ref(n->right));
+  if (!out) *err = 1;
+  return out;
+}
+
+sy_node *sy__tree_del(sy_node *n, const char *name, size_t len, int *shrank, int *err) {
+  if (!n) return NULL;
+  int c = keycmp(name, len, n->param->name, n->param->name_len);
+  sy_node *out;
+  if (c == 0) {
+    *shrank = 1;
+    if (!n->left) return sy__node_ref(n->right);
+    if (!n->right) return sy__node_ref(n->left);
+    sy_param *min = NULL;
+    sy_node *r = del_min(n->right, &min, err);
+    if (*err) { sy__param_unref(min); return NULL; }
+    out = balance(sy__node_ref(n->left), min, r);
+  } else if (c < 0) {
+    sy_node *l = sy__tree_del(n->left, name, len, shrank, err);
+    if (*err) return NULL;
+    if (!*shrank) return sy__node_ref(n);
+    out = balance(l, sy__param_ref(n->param), sy__node_ref(n->right));
+  } else {
+    sy_node *r = sy__tree_del(n->right, name, len, shrank, err);
+    if (*err) return NULL;
+    if (!*shrank) return sy__node_ref(n);
+    out = balance(sy__node_ref(n->left), sy__param_ref(n->param), r);
+  }
+  if (!out) *err = 1;
+  return out;
+}
+
+sy_node *sy__tree_build(sy_param **sorted, size_t n) {
+  if (n == 0) return NULL;
+  size_t mid = n / 2;
+  sy_node *l = sy__tree_build(sorted, mid);
+  sy_node *r = sy__tree_build(sorted + mid + 1, n - mid - 1);
+  return node_make(l, sorted[mid], r);
+}
+
+void sy__snap_clear(sy_snap *s) {
+  if (!s) return;
+  sy__node_unref(s->root);
+  for (int i = 0; i < s->ntokens; i++) free(s->tokens[i].name);
+  free(s->tokens);
+  memset(s, 0, sizeof *s);
+}
+
+const sy_token *sy__snap_token(const sy_snap *s, const char *hash) {
+  int lo = 0, hi = s->ntokens - 1;
+  while (lo <= hi) {
+    int mid = (lo + hi) / 2;
+    int c = strcmp(hash, s->tokens[mid].hash);
+    if (c == 0) return s->tokens[mid].revoked_ms ? NULL : &s->tokens[mid];
+    if (c < 0) hi = mid - 1;
+    else lo = mid + 1;
+  }
+  return NULL;
+}

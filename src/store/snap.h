@@ -1,0 +1,114 @@
+/* snap.h — the immutable in-memory snapshot that every read is served from.
+ *
+ * A snapshot is a persistent (path-copying) AVL tree of parameters keyed by
+ * name, plus the token table. Writers build a new snapshot that shares all
+ * untouched nodes with the old one and publish it with one pointer swap;
+ * readers hold an RCU read lock while they look, so they never wait and never
+ * see a half-applied change. Nodes, parameters and versions are refcounted;
+ * the last snapshot to let go of one frees it. */
+#ifndef SY_STORE_SNAP_H
+#define SY_STORE_SNAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/param.h"
+
+/* One version of a parameter, immutable once published. */
+typedef struct sy_ver {
+  int refs;
+  int64_t version;
+  sy_kind kind;
+  sy_tier tier;
+  char *value; /* NUL-terminated; for SecureString the sealed form once encryption lands */
+  size_t value_len;
+  char *description;
+  char *allowed_pattern;
+  int64_t modified_ms;
+  char *modified_user;
+  int nlabels;
+  char **labels; /* labels on this version */
+} sy_ver;
+
+typedef struct sy_tag {
+  char *key;
+  char *value;
+} sy_tag;
+
+/* A parameter: its latest version, the older versions that carry labels, its tags. */
+typedef struct sy_param {
+  int refs;
+  char *name;
+  size_t name_len;
+  int64_t oldest;  /* oldest version still kept */
+  sy_ver *latest;
+  int nlabeled;
+  sy_ver **labeled; /* older versions with labels, by version */
+  int ntags;
+  sy_tag *tags;     /* sorted by key */
+} sy_param;
+
+typedef struct sy_node {
+  int refs;
+  int height;
+  struct sy_node *left, *right;
+  sy_param *param;
+} sy_node;
+
+/* A bearer token as the server knows it: only the hash of its secret. */
+typedef struct sy_token {
+  char *name;
+  char hash[65];
+  unsigned scopes; /* SY_SCOPE_* bits */
+  int64_t created_ms;
+  int64_t revoked_ms; /* 0 while valid */
+} sy_token;
+
+enum { SY_SCOPE_READ = 1, SY_SCOPE_WRITE = 2, SY_SCOPE_ADMIN = 4, SY_SCOPE_DECRYPT = 8 };
+
+typedef struct sy_snap {
+  sy_node *root;
+  size_t count;
+  int64_t seq; /* the last committed sequence number this snapshot reflects */
+  int ntokens;
+  sy_token *tokens; /* sorted by hash; owned */
+} sy_snap;
+
+/* Versions. sy_ver_new copies nothing: fill the fields, strings owned by it. */
+sy_ver *sy__ver_new(void);
+sy_ver *sy__ver_ref(sy_ver *v);
+void sy__ver_unref(sy_ver *v);
+/* A copy of v with its own label array (strings deep-copied). NULL on ENOMEM. */
+sy_ver *sy__ver_clone(const sy_ver *v);
+int sy__ver_has_label(const sy_ver *v, const char *label);
+
+sy_param *sy__param_new(const char *name, size_t len);
+sy_param *sy__param_ref(sy_param *p);
+void sy__param_unref(sy_param *p);
+/* A shallow copy: versions shared (ref'd), labeled array and tags copied. */
+sy_param *sy__param_clone(const sy_param *p);
+/* The version of p with that number if it is in memory (latest or labeled), else NULL. */
+const sy_ver *sy__param_find_version(const sy_param *p, int64_t version);
+/* The version carrying label, or NULL. */
+const sy_ver *sy__param_find_label(const sy_param *p, const char *label);
+const char *sy__param_tag(const sy_param *p, const char *key);
+
+/* Tree. Lookups borrow; put/del return a new root (old root untouched, still owned by caller). */
+const sy_param *sy__tree_get(const sy_node *root, const char *name, size_t len);
+/* The first parameter whose name is >= key (or > key when strict), or NULL. */
+const sy_param *sy__tree_seek(const sy_node *root, const char *key, size_t len, int strict);
+/* Inserts or replaces (takes one reference of p). *grew is set to 1 if the count grew. NULL on ENOMEM. */
+sy_node *sy__tree_put(sy_node *root, sy_param *p, int *grew);
+/* Removes name if present. *shrank set to 1 if removed. *err set on ENOMEM. */
+sy_node *sy__tree_del(sy_node *root, const char *name, size_t len, int *shrank, int *err);
+/* Builds a balanced tree from n parameters sorted by name (takes their references). */
+sy_node *sy__tree_build(sy_param **sorted, size_t n);
+sy_node *sy__node_ref(sy_node *n);
+void sy__node_unref(sy_node *n);
+
+/* Releases what s holds (not s itself). */
+void sy__snap_clear(sy_snap *s);
+/* The token whose secret hashes to hash, if not revoked; NULL otherwise. */
+const sy_token *sy__snap_token(const sy_snap *s, const char *hash);
+
+#endif

@@ -1,0 +1,663 @@
+/* sqlite.c — the embedded store: schema, start-up load, snapshot access and read queries. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store_int.h"
+
+static const char *schema =
+    "CREATE TABLE IF NOT EXISTS params ("
+    "  name TEXT PRIMARY KEY, oldest INTEGER NOT NULL, latest INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL, tier INTEGER NOT NULL, value BLOB NOT NULL, description TEXT,"
+    "  pattern TEXT, modified_ms INTEGER NOT NULL, modified_user TEXT, labels TEXT NOT NULL DEFAULT '',"
+    "  tags TEXT NOT NULL DEFAULT '{}') WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS versions ("
+    "  name TEXT NOT NULL, version INTEGER NOT NULL, kind INTEGER NOT NULL, tier INTEGER NOT NULL,"
+    "  value BLOB NOT NULL, description TEXT, pattern TEXT, modified_ms INTEGER NOT NULL,"
+    "  modified_user TEXT, labels TEXT NOT NULL DEFAULT '', PRIMARY KEY (name, version)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS versions_labelled ON versions(name) WHERE labels <> '';"
+    "CREATE TABLE IF NOT EXISTS audit ("
+    "  seq INTEGER PRIMARY KEY, time TEXT NOT NULL, time_ms INTEGER NOT NULL, actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL, name TEXT NOT NULL, old_version INTEGER NOT NULL, new_version INTEGER NOT NULL,"
+    "  old_digest TEXT NOT NULL, new_digest TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL,"
+    "  prev_hash TEXT NOT NULL, hash TEXT NOT NULL, event TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS audit_name ON audit(name, seq);"
+    "CREATE TABLE IF NOT EXISTS tokens ("
+    "  name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, scopes INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);"
+    "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', '1');";
+
+int64_t sy__now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sy__fmt_time(int64_t ms, char *out, size_t outsz) {
+  time_t s = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+           tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static char *col_dup(sqlite3_stmt *st, int i) {
+  const unsigned char *t = sqlite3_column_text(st, i);
+  return t ? strdup((const char *)t) : NULL;
+}
+
+sy_rc sy__ver_set_labels(sy_ver *v, const char *csv) {
+  for (int i = 0; i < v->nlabels; i++) free(v->labels[i]);
+  free(v->labels);
+  v->labels = NULL;
+  v->nlabels = 0;
+  if (!csv || !*csv) return SY_OK;
+  int n = 1;
+  for (const char *p = csv; *p; p++) n += *p == ',';
+  v->labels = calloc((size_t)n, sizeof *v->labels);
+  if (!v->labels) return SY_ENOMEM;
+  const char *start = csv;
+  for (const char *p = csv;; p++) {
+    if (*p == ',' || *p == 0) {
+      size_t len = (size_t)(p - start);
+      if (len) {
+        char *l = strndup(start, len);
+        if (!l) return SY_ENOMEM;
+        v->labels[v->nlabels++] = l;
+      }
+      if (*p == 0) break;
+      start = p + 1;
+    }
+  }
+  return SY_OK;
+}
+
+/* Fills a version from columns: version, kind, tier, value, description, pattern, modified_ms, user, labels. */
+static sy_rc ver_from_row(sqlite3_stmt *st, int c, sy_ver **out) {
+  sy_ver *v = sy__ver_new();
+  if (!v) return SY_ENOMEM;
+  v->version = sqlite3_column_int64(st, c);
+  v->kind = (sy_kind)sqlite3_column_int(st, c + 1);
+  v->tier = (sy_tier)sqlite3_column_int(st, c + 2);
+  const void *val = sqlite3_column_blob(st, c + 3);
+  int vlen = sqlite3_column_bytes(st, c + 3);
+  v->value = malloc((size_t)vlen + 1);
+  if (v->value) {
+    if (vlen) memcpy(v->value, val, (size_t)vlen);
+    v->value[vlen] = 0;
+    v->value_len = (size_t)vlen;
+  }
+  v->description = col_dup(st, c + 4);
+  v->allowed_pattern = col_dup(st, c + 5);
+  v->modified_ms = sqlite3_column_int64(st, c + 6);
+  v->modified_user = col_dup(st, c + 7);
+  sy_rc rc = v->value ? sy__ver_set_labels(v, (const char *)sqlite3_column_text(st, c + 8)) : SY_ENOMEM;
+  if (rc) {
+    sy__ver_unref(v);
+    return rc;
+  }
+  *out = v;
+  return SY_OK;
+}
+
+static sy_rc tags_from_json(sy_param *p, const char *text) {
+  if (!text || strcmp(text, "{}") == 0) return SY_OK;
+  json_error_t err;
+  json_t *obj = json_loads(text, 0, &err);
+  if (!json_is_object(obj)) {
+    json_decref(obj);
+    return SY_EIO;
+  }
+  size_t n = json_object_size(obj);
+  p->tags = calloc(n, sizeof *p->tags);
+  if (!p->tags) {
+    json_decref(obj);
+    return SY_ENOMEM;
+  }
+  const char *k;
+  json_t *v;
+  json_object_foreach(obj, k, v) {
+    p->tags[p->ntags].key = strdup(k);
+    p->tags[p->ntags].value = strdup(json_string_value(v) ? json_string_value(v) : "");
+    p->ntags++;
+  }
+  json_decref(obj);
+  /* jansson keeps insertion order; the store writes keys sorted, so this stays sorted */
+  return SY_OK;
+}
+
+#define PARAM_COLS "name, oldest, tags, latest, kind, tier, value, description, pattern, modified_ms, modified_user, labels"
+#define VER_COLS_V "version, v.kind, v.tier, v.value, v.description, v.pattern, v.modified_ms, v.modified_user, v.labels"
+#define VER_COLS "version, kind, tier, value, description, pattern, modified_ms, modified_user, labels"
+
+static sy_rc param_from_row(sqlite3_stmt *st, sy_param **out) {
+  const char *name = (const char *)sqlite3_column_text(st, 0);
+  sy_param *p = sy__param_new(name, (size_t)sqlite3_column_bytes(st, 0));
+  if (!p) return SY_ENOMEM;
+  p->oldest = sqlite3_column_int64(st, 1);
+  sy_rc rc = tags_from_json(p, (const char *)sqlite3_column_text(st, 2));
+  if (!rc) rc = ver_from_row(st, 3, &p->latest);
+  if (rc) {
+    sy__param_unref(p);
+    return rc;
+  }
+  *out = p;
+  return SY_OK;
+}
+
+static sy_rc add_labeled(sy_param *p, sy_ver *v) {
+  sy_ver **n = realloc(p->labeled, (size_t)(p->nlabeled + 1) * sizeof *n);
+  if (!n) {
+    sy__ver_unref(v);
+    return SY_ENOMEM;
+  }
+  p->labeled = n;
+  p->labeled[p->nlabeled++] = v;
+  return SY_OK;
+}
+
+sy_rc sy__load_param(sqlite3 *db, const char *name, sy_param **out) {
+  sqlite3_stmt *st = NULL;
+  sy_param *p = NULL;
+  sy_rc rc = SY_OK;
+  *out = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT " PARAM_COLS " FROM params WHERE name = ?", -1, &st, NULL)) return SY_EIO;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW) rc = param_from_row(st, &p);
+  else if (s != SQLITE_DONE) rc = SY_EIO;
+  sqlite3_finalize(st);
+  if (rc || !p) return rc;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT " VER_COLS " FROM versions WHERE name = ? AND labels <> '' AND version <> ? "
+                         "ORDER BY version",
+                         -1, &st, NULL)) {
+    sy__param_unref(p);
+    return SY_EIO;
+  }
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, p->latest->version);
+  while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+    sy_ver *v = NULL;
+    rc = ver_from_row(st, 0, &v);
+    if (!rc) rc = add_labeled(p, v);
+  }
+  if (!rc && s != SQLITE_DONE) rc = SY_EIO;
+  sqlite3_finalize(st);
+  if (rc) {
+    sy__param_unref(p);
+    return rc;
+  }
+  *out = p;
+  return SY_OK;
+}
+
+sy_rc sy__db_read_version(sqlite3 *db, const char *name, int64_t version, sy_ver **out) {
+  sqlite3_stmt *st = NULL;
+  sy_rc rc = SY_EVERSION_NOTFOUND;
+  *out = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT " VER_COLS " FROM versions WHERE name = ? AND version = ?", -1, &st, NULL))
+    return SY_EIO;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, version);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW) rc = ver_from_row(st, 0, out);
+  else if (s != SQLITE_DONE) rc = SY_EIO;
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int token_cmp(const void *a, const void *b) {
+  return strcmp(((const sy_token *)a)->hash, ((const sy_token *)b)->hash);
+}
+
+sy_rc sy__load_tokens(sqlite3 *db, sy_token **out, int *n) {
+  sqlite3_stmt *st = NULL;
+  sy_token *arr = NULL;
+  int cnt = 0, cap = 0, s;
+  sy_rc rc = SY_OK;
+  if (sqlite3_prepare_v2(db, "SELECT name, hash, scopes, created_ms, revoked_ms FROM tokens", -1, &st, NULL))
+    return SY_EIO;
+  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    if (cnt == cap) {
+      cap = cap ? cap * 2 : 8;
+      sy_token *na = realloc(arr, (size_t)cap * sizeof *na);
+      if (!na) {
+        rc = SY_ENOMEM;
+        break;
+      }
+      arr = na;
+    }
+    sy_token *t = &arr[cnt];
+    memset(t, 0, sizeof *t);
+    t->name = col_dup(st, 0);
+    snprintf(t->hash, sizeof t->hash, "%s", (const char *)sqlite3_column_text(st, 1));
+    t->scopes = (unsigned)sqlite3_column_int(st, 2);
+    t->created_ms = sqlite3_column_int64(st, 3);
+    t->revoked_ms = sqlite3_column_int64(st, 4);
+    cnt++;
+    if (!t->name) {
+      rc = SY_ENOMEM;
+      break;
+    }
+  }
+  if (!rc && s != SQLITE_DONE && s != SQLITE_ROW) rc = SY_EIO;
+  sqlite3_finalize(st);
+  if (rc) {
+    for (int i = 0; i < cnt; i++) free(arr[i].name);
+    free(arr);
+    return rc;
+  }
+  if (cnt) qsort(arr, (size_t)cnt, sizeof *arr, token_cmp);
+  *out = arr;
+  *n = cnt;
+  return SY_OK;
+}
+
+static int param_name_cmp(const void *a, const void *b) {
+  const sy_param *x = *(sy_param *const *)a, *y = *(sy_param *const *)b;
+  return strcmp(x->name, y->name);
+}
+
+/* Reads every parameter in name order and builds the first snapshot. */
+static sy_rc load_snapshot(sy_store *st, sy_snap *snap) {
+  sqlite3_stmt *q = NULL;
+  sy_param **arr = NULL;
+  size_t n = 0, cap = 0;
+  sy_rc rc = SY_OK;
+  int s;
+  if (sqlite3_prepare_v2(st->db, "SELECT " PARAM_COLS " FROM params ORDER BY name", -1, &q, NULL)) return SY_EIO;
+  while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    if (n == cap) {
+      cap = cap ? cap * 2 : 1024;
+      sy_param **na = realloc(arr, cap * sizeof *na);
+      if (!na) {
+        rc = SY_ENOMEM;
+        break;
+      }
+      arr = na;
+    }
+    rc = param_from_row(q, &arr[n]);
+    if (rc) break;
+    n++;
+  }
+  if (!rc && s != SQLITE_DONE) rc = SY_EIO;
+  sqlite3_finalize(q);
+  q = NULL;
+  /* older versions that carry labels */
+  if (!rc && sqlite3_prepare_v2(st->db,
+                                "SELECT v.name, v." VER_COLS_V " FROM versions v JOIN params p ON p.name = v.name "
+                                "WHERE v.labels <> '' AND v.version <> p.latest ORDER BY v.name, v.version",
+                                -1, &q, NULL))
+    rc = SY_EIO;
+  while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW) {
+    sy_param key = {.name = (char *)sqlite3_column_text(q, 0)};
+    sy_param *kp = &key;
+    sy_param **hit = bsearch(&kp, arr, n, sizeof *arr, param_name_cmp);
+    if (!hit) continue;
+    sy_ver *v = NULL;
+    rc = ver_from_row(q, 1, &v);
+    if (!rc) rc = add_labeled(*hit, v);
+  }
+  if (q) sqlite3_finalize(q);
+  if (!rc) rc = sy__load_tokens(st->db, &snap->tokens, &snap->ntokens);
+  if (rc) {
+    for (size_t i = 0; i < n; i++) sy__param_unref(arr[i]);
+    free(arr);
+    return rc;
+  }
+  snap->root = sy__tree_build(arr, n);
+  snap->count = n;
+  free(arr);
+  return (n && !snap->root) ? SY_ENOMEM : SY_OK;
+}
+
+static sy_rc load_audit_tail(sy_store *st) {
+  sqlite3_stmt *q = NULL;
+  st->last_seq = 0;
+  memcpy(st->last_hash, sy_audit_genesis, SY_HASH_HEX);
+  if (sqlite3_prepare_v2(st->db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", -1, &q, NULL)) return SY_EIO;
+  if (sqlite3_step(q) == SQLITE_ROW) {
+    st->last_seq = sqlite3_column_int64(q, 0);
+    snprintf(st->last_hash, sizeof st->last_hash, "%s", (const char *)sqlite3_column_text(q, 1));
+  }
+  sqlite3_finalize(q);
+  return SY_OK;
+}
+
+static void reader_close(void *db) { sqlite3_close_v2(db); }
+
+sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
+  sy_store *st = calloc(1, sizeof *st);
+  sy_rc rc = SY_OK;
+  char *err = NULL;
+  if (!st) return SY_ENOMEM;
+  pthread_mutex_init(&st->mu, NULL);
+  pthread_cond_init(&st->cv, NULL);
+  pthread_key_create(&st->reader_key, reader_close);
+  st->dir = strdup(dir);
+  size_t plen = strlen(dir) + 32;
+  st->db_path = malloc(plen);
+  if (!st->dir || !st->db_path) {
+    rc = SY_ENOMEM;
+    goto out;
+  }
+  snprintf(st->db_path, plen, "%s/switchyard.db", dir);
+  if (mkdir(dir, 0700) && errno != EEXIST) {
+    snprintf(msg, msgsz, "cannot create data directory %s: %s", dir, strerror(errno));
+    rc = SY_EIO;
+    goto out;
+  }
+  if (sqlite3_open_v2(st->db_path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) {
+    snprintf(msg, msgsz, "cannot open %s: %s", st->db_path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+    rc = SY_EIO;
+    goto out;
+  }
+  sqlite3_busy_timeout(st->db, 5000);
+  if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;", NULL, NULL,
+                   &err) ||
+      sqlite3_exec(st->db, schema, NULL, NULL, &err)) {
+    snprintf(msg, msgsz, "cannot initialise %s: %s", st->db_path, err ? err : "?");
+    sqlite3_free(err);
+    rc = SY_EIO;
+    goto out;
+  }
+  snap_box *box = calloc(1, sizeof *box);
+  if (!box) {
+    rc = SY_ENOMEM;
+    goto out;
+  }
+  rc = load_snapshot(st, &box->snap);
+  if (!rc) rc = load_audit_tail(st);
+  if (rc) {
+    snprintf(msg, msgsz, "cannot load %s: %s", st->db_path, sy_strerror(rc));
+    sy__snap_clear(&box->snap);
+    free(box);
+    goto out;
+  }
+  box->snap.seq = st->last_seq;
+  st->current = box;
+  if (pthread_create(&st->writer, NULL, sy__writer_main, st)) {
+    snprintf(msg, msgsz, "cannot start the writer thread");
+    rc = SY_EINTERNAL;
+    goto out;
+  }
+  st->writer_started = 1;
+out:
+  if (rc) {
+    sy__store_close(st);
+    return rc;
+  }
+  *out = st;
+  return SY_OK;
+}
+
+static void snap_box_free(snap_box *b) {
+  if (!b) return;
+  sy__snap_clear(&b->snap);
+  free(b);
+}
+
+void sy__store_close(sy_store *st) {
+  if (!st) return;
+  if (st->writer_started) {
+    pthread_mutex_lock(&st->mu);
+    st->closing = 1;
+    pthread_cond_broadcast(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    pthread_join(st->writer, NULL);
+  }
+  rcu_barrier_bp(); /* every call_rcu'd snapshot freed */
+  snap_box_free(st->current);
+  if (st->db) sqlite3_close_v2(st->db);
+  void *rdb = pthread_getspecific(st->reader_key);
+  if (rdb) {
+    sqlite3_close_v2(rdb);
+    pthread_setspecific(st->reader_key, NULL);
+  }
+  pthread_key_delete(st->reader_key);
+  pthread_mutex_destroy(&st->mu);
+  pthread_cond_destroy(&st->cv);
+  free(st->events);
+  free(st->dir);
+  free(st->db_path);
+  free(st);
+}
+
+void sy__store_set_publish_hook(sy_store *st, sy_publish_hook hook, void *ctx) {
+  st->hook = hook;
+  st->hook_ctx = ctx;
+}
+
+const sy_snap *sy__snap_enter(sy_store *st) {
+  rcu_read_lock_bp();
+  snap_box *b = rcu_dereference_bp(st->current);
+  return &b->snap;
+}
+
+void sy__snap_leave(sy_store *st) {
+  (void)st;
+  rcu_read_unlock_bp();
+}
+
+sy_rc sy__store_submit(sy_store *st, sy_op *op) {
+  op->next = NULL;
+  op->rc = SY_OK;
+  op->msg[0] = 0;
+  pthread_mutex_lock(&st->mu);
+  if (st->closing) {
+    pthread_mutex_unlock(&st->mu);
+    return SY_EUNAVAILABLE;
+  }
+  if (st->tail) st->tail->next = op;
+  else st->head = op;
+  st->tail = op;
+  pthread_cond_signal(&st->cv);
+  pthread_mutex_unlock(&st->mu);
+  return SY_OK;
+}
+
+typedef struct waiter {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done;
+  void (*user_done)(sy_op *);
+  void *user_ctx;
+} waiter;
+
+static void wait_done(sy_op *op) {
+  waiter *w = op->ctx;
+  pthread_mutex_lock(&w->mu);
+  w->done = 1;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+}
+
+sy_rc sy__store_submit_wait(sy_store *st, sy_op *op) {
+  waiter w = {.done = 0, .user_done = op->done, .user_ctx = op->ctx};
+  pthread_mutex_init(&w.mu, NULL);
+  pthread_cond_init(&w.cv, NULL);
+  op->done = wait_done;
+  op->ctx = &w;
+  sy_rc rc = sy__store_submit(st, op);
+  if (!rc) {
+    pthread_mutex_lock(&w.mu);
+    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    rc = op->rc;
+  }
+  op->done = w.user_done;
+  op->ctx = w.user_ctx;
+  pthread_mutex_destroy(&w.mu);
+  pthread_cond_destroy(&w.cv);
+  return rc;
+}
+
+void sy__op_clear(sy_op *op) {
+  json_decref(op->result);
+  op->result = NULL;
+}
+
+/* ---- read queries on the calling thread's read-only connection ---- */
+
+static sqlite3 *reader(sy_store *st) {
+  sqlite3 *db = pthread_getspecific(st->reader_key);
+  if (db) return db;
+  if (sqlite3_open_v2(st->db_path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL)) {
+    sqlite3_close_v2(db);
+    return NULL;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  pthread_setspecific(st->reader_key, db);
+  return db;
+}
+
+sy_rc sy__store_read_version(sy_store *st, const char *name, int64_t version, sy_ver **out) {
+  sqlite3 *db = reader(st);
+  if (!db) return SY_EIO;
+  return sy__db_read_version(db, name, version, out);
+}
+
+sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, int limit, sy_ver_cb cb, void *ctx,
+                        int *more) {
+  sqlite3 *db = reader(st);
+  sqlite3_stmt *q = NULL;
+  sy_rc rc = SY_OK;
+  int s, n = 0;
+  *more = 0;
+  if (!db) return SY_EIO;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT " VER_COLS " FROM versions WHERE name = ? AND version > ? ORDER BY version LIMIT ?",
+                         -1, &q, NULL))
+    return SY_EIO;
+  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, after_version);
+  sqlite3_bind_int(q, 3, limit + 1);
+  while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    if (n == limit) {
+      *more = 1;
+      break;
+    }
+    sy_ver *v = NULL;
+    rc = ver_from_row(q, 0, &v);
+    if (rc) break;
+    cb(ctx, v);
+    sy__ver_unref(v);
+    n++;
+  }
+  if (!rc && s != SQLITE_DONE && s != SQLITE_ROW) rc = SY_EIO;
+  sqlite3_finalize(q);
+  return rc;
+}
+
+static void audit_from_row(sqlite3_stmt *q, sy_audit_rec *r) {
+  r->seq = sqlite3_column_int64(q, 0);
+  r->time = (const char *)sqlite3_column_text(q, 1);
+  r->actor = (const char *)sqlite3_column_text(q, 2);
+  r->action = (const char *)sqlite3_column_text(q, 3);
+  r->name = (const char *)sqlite3_column_text(q, 4);
+  r->old_version = sqlite3_column_int64(q, 5);
+  r->new_version = sqlite3_column_int64(q, 6);
+  r->old_digest = (const char *)sqlite3_column_text(q, 7);
+  r->new_digest = (const char *)sqlite3_column_text(q, 8);
+  r->reason = (const char *)sqlite3_column_text(q, 9);
+  r->detail = (const char *)sqlite3_column_text(q, 10);
+  r->prev_hash = (const char *)sqlite3_column_text(q, 11);
+}
+
+#define AUDIT_COLS \
+  "seq, time, actor, action, name, old_version, new_version, old_digest, new_digest, reason, detail, prev_hash, hash"
+
+sy_rc sy__store_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, void *ctx) {
+  sqlite3 *db = reader(st);
+  sqlite3_stmt *q = NULL;
+  char sql[512];
+  int s;
+  if (!db) return SY_EIO;
+  snprintf(sql, sizeof sql,
+           "SELECT " AUDIT_COLS " FROM audit WHERE (?1 IS NULL OR name = ?1) AND seq > ?2 AND (?3 = 0 OR seq < ?3)"
+           " AND time_ms >= ?4 ORDER BY seq %s LIMIT ?5",
+           aq->asc ? "ASC" : "DESC");
+  if (sqlite3_prepare_v2(db, sql, -1, &q, NULL)) return SY_EIO;
+  if (aq->name) sqlite3_bind_text(q, 1, aq->name, -1, SQLITE_STATIC);
+  int64_t after = aq->asc ? aq->after : 0;
+  if (aq->since_seq > after) after = aq->since_seq;
+  sqlite3_bind_int64(q, 2, after);
+  sqlite3_bind_int64(q, 3, aq->asc ? 0 : aq->before);
+  sqlite3_bind_int64(q, 4, aq->since_ms);
+  sqlite3_bind_int(q, 5, aq->limit);
+  while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    sy_audit_rec r;
+    audit_from_row(q, &r);
+    cb(ctx, &r, (const char *)sqlite3_column_text(q, 12));
+  }
+  sqlite3_finalize(q);
+  return s == SQLITE_DONE ? SY_OK : SY_EIO;
+}
+
+sy_rc sy__store_audit_verify(sy_store *st, int64_t *records, int64_t *first_broken, char *msg, size_t msgsz) {
+  sqlite3 *db = reader(st);
+  sqlite3_stmt *q = NULL;
+  char prev[SY_HASH_HEX], h[SY_HASH_HEX];
+  int s;
+  int64_t expect_seq = 1;
+  *records = 0;
+  *first_broken = 0;
+  msg[0] = 0;
+  if (!db) return SY_EIO;
+  memcpy(prev, sy_audit_genesis, SY_HASH_HEX);
+  if (sqlite3_prepare_v2(db, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq", -1, &q, NULL)) return SY_EIO;
+  while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    sy_audit_rec r;
+    audit_from_row(q, &r);
+    const char *stored = (const char *)sqlite3_column_text(q, 12);
+    (*records)++;
+    if (*first_broken) continue;
+    if (r.seq != expect_seq) {
+      *first_broken = r.seq;
+      snprintf(msg, msgsz, "record %" PRId64 " follows %" PRId64 ": a record is missing", r.seq, expect_seq - 1);
+      continue;
+    }
+    if (strcmp(r.prev_hash ? r.prev_hash : "", prev) != 0) {
+      *first_broken = r.seq;
+      snprintf(msg, msgsz, "record %" PRId64 ": prev_hash does not match the hash of record %" PRId64, r.seq,
+               r.seq - 1);
+      continue;
+    }
+    sy_audit_hash(&r, h);
+    if (strcmp(h, stored ? stored : "") != 0) {
+      *first_broken = r.seq;
+      snprintf(msg, msgsz, "record %" PRId64 ": its content does not match its hash", r.seq);
+      continue;
+    }
+    memcpy(prev, h, SY_HASH_HEX);
+    expect_seq++;
+  }
+  sqlite3_finalize(q);
+  return s == SQLITE_DONE ? SY_OK : SY_EIO;
+}
+
+sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, void *ctx) {
+  sqlite3 *db = reader(st);
+  sqlite3_stmt *q = NULL;
+  int s;
+  if (!db) return SY_EIO;
+  if (sqlite3_prepare_v2(db, "SELECT seq, name, event FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", -1, &q, NULL))
+    return SY_EIO;
+  sqlite3_bind_int64(q, 1, after);
+  sqlite3_bind_int(q, 2, limit);
+  while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    sy_event ev = {sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
+                   (const char *)sqlite3_column_text(q, 2)};
+    cb(ctx, &ev);
+  }
+  sqlite3_finalize(q);
+  return s == SQLITE_DONE ? SY_OK : SY_EIO;
+}

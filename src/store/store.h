@@ -1,0 +1,144 @@
+/* store.h — the versioned document store: one write path, snapshot reads.
+ *
+ * Writes are operations (sy_op) queued to one writer thread. The writer takes
+ * every queued op, applies each inside one SQLite transaction (new version +
+ * audit record + change event per change, a savepoint per op so a refused op
+ * leaves no trace), commits once (group commit: one fsync for the batch),
+ * publishes the new snapshot and only then calls each op's done callback.
+ * Reads take the current snapshot under an RCU read lock and never touch
+ * SQLite, except for versions that are neither latest nor labelled, history
+ * and the audit log, which come from a per-thread read-only connection (WAL
+ * readers never wait for the writer). */
+#ifndef SY_STORE_STORE_H
+#define SY_STORE_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/audit.h"
+#include "core/param.h"
+#include "core/rc.h"
+#include "store/snap.h"
+
+typedef struct sy_store sy_store;
+
+typedef enum sy_op_kind {
+  SY_OP_PUT = 1,
+  SY_OP_DELETE,
+  SY_OP_LABEL,
+  SY_OP_UNLABEL,
+  SY_OP_TAG,
+  SY_OP_UNTAG,
+  SY_OP_ROLLBACK,
+  SY_OP_IMPORT,
+  SY_OP_TOKEN_CREATE,
+  SY_OP_TOKEN_REVOKE,
+} sy_op_kind;
+
+/* The inputs of one put. Strings are borrowed from the op's owner until done. */
+typedef struct sy_put {
+  const char *name;
+  size_t name_len;
+  const char *value;
+  size_t value_len;
+  sy_kind kind;                /* 0: keep the existing kind (required on create) */
+  sy_tier tier;                /* 0: keep the existing tier, Standard on create */
+  int overwrite;
+  const char *description;     /* NULL: keep */
+  const char *allowed_pattern; /* NULL: keep */
+  const sy_tag *tags;          /* create only (import: replaces all tags) */
+  int ntags;
+  int has_tags;
+  int64_t if_version;          /* -1: no condition; 0: must not exist */
+} sy_put;
+
+typedef struct sy_op sy_op;
+struct sy_op {
+  sy_op_kind kind;
+  const char *actor;
+  const char *reason;
+  sy_put put;               /* PUT; name for every param op */
+  const sy_put *items;      /* IMPORT */
+  size_t nitems;
+  int prune;                /* IMPORT: delete what items lack */
+  int64_t version;          /* LABEL: target (0 latest); ROLLBACK: to_version */
+  const char *const *strs;  /* LABEL/UNLABEL labels; UNTAG keys */
+  int nstrs;
+  const sy_tag *tags;       /* TAG */
+  int ntags;
+  const char *token_name;   /* TOKEN_* */
+  const char *token_hash;   /* TOKEN_CREATE: hex SHA-256 of the secret */
+  unsigned scopes;
+
+  /* results, valid in done() */
+  sy_rc rc;
+  char msg[SY_MSG_MAX];
+  int64_t out_version;
+  sy_tier out_tier;
+  json_t *result;           /* op-specific JSON (owned by the op; freed by sy__op_clear) */
+
+  void (*done)(sy_op *op);  /* called on the writer thread after commit and publish */
+  void *ctx;
+  sy_op *next;              /* queue link, store-private */
+};
+
+/* One committed change, as handed to the publish hook and the watch stream. */
+typedef struct sy_event {
+  int64_t seq;
+  const char *name;
+  const char *json; /* the SSE data line: {"seq":..,"action":..,...} */
+} sy_event;
+
+typedef void (*sy_publish_hook)(void *ctx, const sy_event *events, size_t n);
+
+/* Opens (creating if needed) the store in dir, loads the snapshot, starts the writer. */
+sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz);
+/* Drains queued writes, stops the writer, closes. */
+void sy__store_close(sy_store *st);
+void sy__store_set_publish_hook(sy_store *st, sy_publish_hook hook, void *ctx);
+
+/* Queues op; op->done runs on the writer thread. SY_EUNAVAILABLE when closing. */
+sy_rc sy__store_submit(sy_store *st, sy_op *op);
+/* Queues op and waits for it. */
+sy_rc sy__store_submit_wait(sy_store *st, sy_op *op);
+void sy__op_clear(sy_op *op);
+
+/* Snapshot reads: call between sy__snap_enter and sy__snap_leave; the pointer
+ * and everything reached through it stay valid until leave. */
+const sy_snap *sy__snap_enter(sy_store *st);
+void sy__snap_leave(sy_store *st);
+
+/* A version from the database (any kept version). *out is owned by the caller (sy__ver_unref). */
+sy_rc sy__store_read_version(sy_store *st, const char *name, int64_t version, sy_ver **out);
+/* History: versions after after_version (exclusive), oldest first, up to limit, as a JSON
+ * array of version objects appended to arr. *more set when more remain. */
+typedef void (*sy_ver_cb)(void *ctx, const sy_ver *v);
+sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, int limit, sy_ver_cb cb, void *ctx,
+                        int *more);
+/* Audit records, newest first (asc=0) or oldest first after `after`. */
+typedef struct sy_audit_query {
+  int asc;
+  int64_t after;    /* asc: seq > after */
+  int64_t before;   /* desc: seq < before (0 = no bound) */
+  int64_t since_seq;
+  int64_t since_ms;
+  const char *name;
+  int limit;
+} sy_audit_query;
+typedef void (*sy_audit_cb)(void *ctx, const sy_audit_rec *rec, const char *hash);
+sy_rc sy__store_audit(sy_store *st, const sy_audit_query *q, sy_audit_cb cb, void *ctx);
+/* Recomputes the whole chain. *first_broken = 0 when intact. */
+sy_rc sy__store_audit_verify(sy_store *st, int64_t *records, int64_t *first_broken, char *msg, size_t msgsz);
+/* Change events with seq > after, oldest first, at most limit. */
+typedef void (*sy_event_cb)(void *ctx, const sy_event *ev);
+sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, void *ctx);
+
+/* 1 if importing item would change parameter p. */
+int sy__import_differs(const sy_param *p, const sy_put *item);
+
+int64_t sy__now_ms(void);
+/* RFC 3339 UTC with milliseconds into out (at least 25 bytes). */
+void sy__fmt_time(int64_t ms, char *out, size_t outsz);
+
+#endif

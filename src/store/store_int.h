@@ -1,0 +1,64 @@
+/* store_int.h — the store's private state, shared by sqlite.c (open, load, reads) and writer.c. */
+#ifndef SY_STORE_INT_H
+#define SY_STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <urcu-bp.h>
+
+#include "store/store.h"
+
+/* A snapshot with the bookkeeping RCU needs to free it after the last reader left. */
+typedef struct snap_box {
+  struct rcu_head head;
+  sy_snap snap;
+} snap_box;
+
+/* A change committed in the current batch, published after COMMIT. */
+typedef struct pending_event {
+  int64_t seq;
+  char *name;
+  char *json;
+} pending_event;
+
+struct sy_store {
+  char *dir;
+  char *db_path;
+  sqlite3 *db; /* the writer's connection */
+  snap_box *current; /* RCU-protected */
+  pthread_key_t reader_key; /* per-thread read-only connection */
+
+  pthread_t writer;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  sy_op *head, *tail;
+  int closing;
+  int writer_started;
+
+  /* writer-private */
+  int64_t last_seq;
+  char last_hash[SY_HASH_HEX];
+  pending_event *events;
+  size_t nevents, cap_events;
+  sy_node *work; /* the tree being built by the current batch */
+  size_t work_count;
+  sy_token *work_tokens;
+  int work_ntokens;
+  int tokens_changed;
+
+  sy_publish_hook hook;
+  void *hook_ctx;
+};
+
+/* Loads the parameter name from db (latest, labelled versions, tags); *out NULL if absent. */
+sy_rc sy__load_param(sqlite3 *db, const char *name, sy_param **out);
+/* Loads the token table, sorted by hash. */
+sy_rc sy__load_tokens(sqlite3 *db, sy_token **out, int *n);
+/* Reads one version row. */
+sy_rc sy__db_read_version(sqlite3 *db, const char *name, int64_t version, sy_ver **out);
+/* Splits "a,b" into a label array on v. */
+sy_rc sy__ver_set_labels(sy_ver *v, const char *csv);
+
+void *sy__writer_main(void *arg);
+
+#endif

@@ -1,0 +1,913 @@
+/* writer.c — the one write path: validate, apply in one transaction, commit, publish. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+#define BATCH_MAX 1024
+
+/* ---- SQL helpers ---- */
+
+static sy_rc exec(sy_store *st, const char *sql) {
+  return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? SY_OK : SY_EIO;
+}
+
+static sqlite3_stmt *prep(sy_store *st, const char *sql) {
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL)) return NULL;
+  return q;
+}
+
+/* Runs a statement to completion and finalizes it. */
+static sy_rc run(sqlite3_stmt *q) {
+  if (!q) return SY_EIO;
+  int s = sqlite3_step(q);
+  sqlite3_finalize(q);
+  return (s == SQLITE_DONE || s == SQLITE_ROW) ? SY_OK : SY_EIO;
+}
+
+__attribute__((format(printf, 3, 4))) static sy_rc fail(sy_op *op, sy_rc rc, const char *fmt, ...) {
+  va_list ap;
+  op->rc = rc;
+  va_start(ap, fmt);
+  vsnprintf(op->msg, sizeof op->msg, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+static const char *labels_csv(const sy_ver *v, char *buf, size_t sz) {
+  size_t off = 0;
+  buf[0] = 0;
+  for (int i = 0; i < v->nlabels && off < sz; i++)
+    off += (size_t)snprintf(buf + off, sz - off, "%s%s", i ? "," : "", v->labels[i]);
+  return buf;
+}
+
+static char *tags_json(const sy_tag *tags, int n) {
+  json_t *o = json_object();
+  for (int i = 0; i < n; i++) json_object_set_new(o, tags[i].key, json_string(tags[i].value));
+  char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(o);
+  return s;
+}
+
+/* ---- audit + change event ---- */
+
+typedef struct change {
+  const char *action, *name, *reason, *detail;
+  int64_t old_version, new_version;
+  const sy_ver *old_ver, *new_ver; /* for digests and the event's value */
+  const char *event_type;          /* kind for the event, if any */
+} change;
+
+static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
+  char time[32], old_d[SY_HASH_HEX] = "", new_d[SY_HASH_HEX] = "", h[SY_HASH_HEX];
+  int64_t now = sy__now_ms();
+  sy__fmt_time(now, time, sizeof time);
+  if (c->old_ver) sy_sha256_hex(c->old_ver->value, c->old_ver->value_len, old_d);
+  if (c->new_ver) sy_sha256_hex(c->new_ver->value, c->new_ver->value_len, new_d);
+  sy_audit_rec r = {.seq = st->last_seq + 1,
+                    .time = time,
+                    .actor = op->actor ? op->actor : "system",
+                    .action = c->action,
+                    .name = c->name,
+                    .old_version = c->old_version,
+                    .new_version = c->new_version,
+                    .old_digest = old_d,
+                    .new_digest = new_d,
+                    .reason = op->reason ? op->reason : "",
+                    .detail = c->detail ? c->detail : "",
+                    .prev_hash = st->last_hash};
+  sy_audit_hash(&r, h);
+
+  json_t *ev = json_pack("{sI ss ss sI ss}", "seq", (json_int_t)r.seq, "action", c->action, "name", c->name,
+                         "version", (json_int_t)c->new_version, "time", time);
+  if (!ev) return SY_ENOMEM;
+  if (c->new_ver) {
+    json_object_set_new(ev, "type", json_string(sy_kind_name(c->new_ver->kind)));
+    if (c->new_ver->kind != SY_KIND_SECURESTRING)
+      json_object_set_new(ev, "value", json_stringn(c->new_ver->value, c->new_ver->value_len));
+  }
+  if (c->detail && *c->detail) json_object_set_new(ev, "detail", json_string(c->detail));
+  char *evs = json_dumps(ev, JSON_COMPACT);
+  json_decref(ev);
+  if (!evs) return SY_ENOMEM;
+
+  sqlite3_stmt *q = prep(st, "INSERT INTO audit(seq, time, time_ms, actor, action, name, old_version, new_version,"
+                             " old_digest, new_digest, reason, detail, prev_hash, hash, event)"
+                             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  if (!q) {
+    free(evs);
+    return SY_EIO;
+  }
+  sqlite3_bind_int64(q, 1, r.seq);
+  sqlite3_bind_text(q, 2, time, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 3, now);
+  sqlite3_bind_text(q, 4, r.actor, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 5, r.action, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 6, r.name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 7, r.old_version);
+  sqlite3_bind_int64(q, 8, r.new_version);
+  sqlite3_bind_text(q, 9, old_d, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 10, new_d, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 11, r.reason, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 12, r.detail, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 13, r.prev_hash, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 14, h, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 15, evs, -1, SQLITE_STATIC);
+  sy_rc rc = run(q);
+  if (rc) {
+    free(evs);
+    return rc;
+  }
+  if (st->nevents == st->cap_events) {
+    size_t cap = st->cap_events ? st->cap_events * 2 : 64;
+    pending_event *ne = realloc(st->events, cap * sizeof *ne);
+    if (!ne) {
+      free(evs);
+      return SY_ENOMEM;
+    }
+    st->events = ne;
+    st->cap_events = cap;
+  }
+  char *nm = strdup(c->name);
+  if (!nm) {
+    free(evs);
+    return SY_ENOMEM;
+  }
+  st->events[st->nevents++] = (pending_event){r.seq, nm, evs};
+  st->last_seq = r.seq;
+  memcpy(st->last_hash, h, SY_HASH_HEX);
+  return SY_OK;
+}
+
+/* ---- tree maintenance: SQL is the truth, memory follows it ---- */
+
+/* Reloads name from the database into the batch's working tree. */
+static sy_rc refresh(sy_store *st, const char *name) {
+  sy_param *p = NULL;
+  sy_rc rc = sy__load_param(st->db, name, &p);
+  if (rc) return rc;
+  sy_node *nr;
+  if (p) {
+    int grew = 0;
+    nr = sy__tree_put(st->work, p, &grew);
+    if (!nr) return SY_ENOMEM;
+    st->work_count += (size_t)grew;
+  } else {
+    int shrank = 0, err = 0;
+    nr = sy__tree_del(st->work, name, strlen(name), &shrank, &err);
+    if (err) return SY_ENOMEM;
+    if (!shrank) return SY_OK;
+    st->work_count--;
+  }
+  sy__node_unref(st->work);
+  st->work = nr;
+  return SY_OK;
+}
+
+static const sy_param *work_get(sy_store *st, const char *name) {
+  return sy__tree_get(st->work, name, strlen(name));
+}
+
+/* A version kept in memory or, failing that, in the database (owned by caller). */
+static sy_rc get_version(sy_store *st, const sy_param *p, int64_t version, sy_ver **out) {
+  const sy_ver *v = sy__param_find_version(p, version);
+  if (v) {
+    *out = sy__ver_ref((sy_ver *)v);
+    return SY_OK;
+  }
+  return sy__db_read_version(st->db, p->name, version, out);
+}
+
+static sy_rc write_version_row(sy_store *st, const char *name, const sy_ver *v) {
+  sqlite3_stmt *q = prep(st, "INSERT OR REPLACE INTO versions(name, version, kind, tier, value, description, pattern,"
+                             " modified_ms, modified_user, labels) VALUES (?,?,?,?,?,?,?,?,?,'')");
+  if (!q) return SY_EIO;
+  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, v->version);
+  sqlite3_bind_int(q, 3, v->kind);
+  sqlite3_bind_int(q, 4, v->tier);
+  sqlite3_bind_blob(q, 5, v->value, (int)v->value_len, SQLITE_STATIC);
+  sqlite3_bind_text(q, 6, v->description, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 7, v->allowed_pattern, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 8, v->modified_ms);
+  sqlite3_bind_text(q, 9, v->modified_user, -1, SQLITE_STATIC);
+  return run(q);
+}
+
+/* Copies the versions row of the latest version into params (the denormalised current state). */
+static sy_rc write_params_row(sy_store *st, const char *name, int64_t oldest, const char *tags) {
+  sqlite3_stmt *q = prep(st, "INSERT OR REPLACE INTO params(name, oldest, latest, kind, tier, value, description,"
+                             " pattern, modified_ms, modified_user, labels, tags)"
+                             " SELECT name, ?2, version, kind, tier, value, description, pattern, modified_ms,"
+                             " modified_user, labels, ?3 FROM versions WHERE name = ?1 ORDER BY version DESC LIMIT 1");
+  if (!q) return SY_EIO;
+  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, oldest);
+  sqlite3_bind_text(q, 3, tags, -1, SQLITE_STATIC);
+  return run(q);
+}
+
+static sy_rc set_labels_row(sy_store *st, const char *name, int64_t version, const char *csv) {
+  sqlite3_stmt *q = prep(st, "UPDATE versions SET labels = ? WHERE name = ? AND version = ?");
+  if (!q) return SY_EIO;
+  sqlite3_bind_text(q, 1, csv, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 3, version);
+  sy_rc rc = run(q);
+  if (rc) return rc;
+  q = prep(st, "UPDATE params SET labels = ? WHERE name = ? AND latest = ?");
+  if (!q) return SY_EIO;
+  sqlite3_bind_text(q, 1, csv, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 3, version);
+  return run(q);
+}
+
+static sy_rc set_tags_row(sy_store *st, const char *name, const char *tags) {
+  sqlite3_stmt *q = prep(st, "UPDATE params SET tags = ? WHERE name = ?");
+  if (!q) return SY_EIO;
+  sqlite3_bind_text(q, 1, tags, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+  return run(q);
+}
+
+/* ---- operations ---- */
+
+/* Writes a new version. action is "put", "rollback" or "import"; replace_tags for import. */
+static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *action, const char *detail,
+                       int import) {
+  char name[SY_NAME_MAX + 1];
+  if (in->name_len > SY_NAME_MAX) return fail(op, SY_EINVAL, "%s", "name too long");
+  memcpy(name, in->name, in->name_len);
+  name[in->name_len] = 0;
+  const sy_param *p = work_get(st, name);
+  const sy_ver *cur = p ? p->latest : NULL;
+  sy_rc rc;
+
+  if (in->if_version == 0 && p)
+    return fail(op, SY_ECONFLICT, "parameter %s already exists (if_version 0 means it must not exist)", name);
+  if (in->if_version > 0 && (!p || cur->version != in->if_version)) {
+    op->rc = SY_ECONFLICT;
+    snprintf(op->msg, sizeof op->msg, "parameter %s is at version %" PRId64 ", not %" PRId64, name,
+             cur ? cur->version : (int64_t)0, in->if_version);
+    return SY_ECONFLICT;
+  }
+  if (p && !in->overwrite && in->if_version < 0 && !import)
+    return fail(op, SY_EEXISTS, "parameter %s already exists; set overwrite to replace it", name);
+  if (p && in->has_tags && !import)
+    return fail(op, SY_EINVAL, "tags can be given only when %s is created; use the tags endpoint to change them",
+                name);
+  if (!p && !in->kind) return fail(op, SY_EINVAL, "type is required to create %s", name);
+
+  sy_ver *v = sy__ver_new();
+  if (!v) return fail(op, SY_ENOMEM, "%s", "out of memory");
+  v->version = cur ? cur->version + 1 : 1;
+  v->kind = in->kind ? in->kind : cur->kind;
+  v->tier = in->tier ? in->tier : cur ? cur->tier : SY_TIER_STANDARD;
+  if (cur && cur->tier == SY_TIER_ADVANCED && in->tier == SY_TIER_STANDARD && !import) {
+    sy__ver_unref(v);
+    return fail(op, SY_EINVAL, "%s is an Advanced parameter; it cannot be changed to Standard", name);
+  }
+  v->value = malloc(in->value_len + 1);
+  v->value_len = in->value_len;
+  v->description = strdup(in->description ? in->description : cur && cur->description ? cur->description : "");
+  v->allowed_pattern =
+      strdup(in->allowed_pattern ? in->allowed_pattern : cur && cur->allowed_pattern ? cur->allowed_pattern : "");
+  v->modified_user = strdup(op->actor ? op->actor : "system");
+  v->modified_ms = sy__now_ms();
+  if (!v->value || !v->description || !v->allowed_pattern || !v->modified_user) {
+    sy__ver_unref(v);
+    return fail(op, SY_ENOMEM, "%s", "out of memory");
+  }
+  memcpy(v->value, in->value, in->value_len);
+  v->value[in->value_len] = 0;
+
+  op->rc = sy_value_check(v->kind, v->tier, v->value, v->value_len, op->msg, sizeof op->msg);
+  if (!op->rc) op->rc = sy_pattern_compile_check(v->allowed_pattern, op->msg, sizeof op->msg);
+  if (!op->rc) op->rc = sy_pattern_check(v->allowed_pattern, v->value, op->msg, sizeof op->msg);
+  if (op->rc) {
+    sy__ver_unref(v);
+    return op->rc;
+  }
+
+  int64_t oldest = p ? p->oldest : 1;
+  if (v->version - oldest + 1 > SY_VERSIONS_MAX) {
+    sy_ver *old = NULL;
+    rc = get_version(st, p, oldest, &old);
+    if (!rc && old->nlabels) {
+      op->rc = SY_EMAXVERSIONS;
+      snprintf(op->msg, sizeof op->msg,
+               "%s has %d versions and the oldest, version %" PRId64 ", carries a label; move or remove the label"
+               " first",
+               name, SY_VERSIONS_MAX, oldest);
+      sy__ver_unref(old);
+      sy__ver_unref(v);
+      return op->rc;
+    }
+    sy__ver_unref(old);
+    sqlite3_stmt *q = prep(st, "DELETE FROM versions WHERE name = ? AND version <= ?");
+    if (q) {
+      sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(q, 2, v->version - SY_VERSIONS_MAX);
+    }
+    rc = run(q);
+    if (rc) {
+      sy__ver_unref(v);
+      return fail(op, rc, "%s", "storage failure");
+    }
+    oldest = v->version - SY_VERSIONS_MAX + 1;
+  }
+
+  char *tags = NULL;
+  if (import || !p) tags = tags_json(in->tags, in->ntags);
+  else tags = tags_json(p->tags, p->ntags);
+  if (!tags) {
+    sy__ver_unref(v);
+    return fail(op, SY_ENOMEM, "%s", "out of memory");
+  }
+  if (in->ntags > SY_TAGS_MAX) {
+    free(tags);
+    sy__ver_unref(v);
+    return fail(op, SY_ETAG_LIMIT, "%s", "at most 50 tags");
+  }
+  rc = write_version_row(st, name, v);
+  if (!rc) rc = write_params_row(st, name, oldest, tags);
+  free(tags);
+  change c = {.action = action, .name = name, .detail = detail, .old_version = cur ? cur->version : 0,
+              .new_version = v->version, .old_ver = cur, .new_ver = v};
+  if (!rc) rc = audit_append(st, op, &c);
+  op->out_version = v->version;
+  op->out_tier = v->tier;
+  sy__ver_unref(v);
+  if (!rc) rc = refresh(st, name);
+  if (rc) return fail(op, rc, "%s", "storage failure");
+  return SY_OK;
+}
+
+static sy_rc apply_delete_name(sy_store *st, sy_op *op, const char *name, const char *action) {
+  const sy_param *p = work_get(st, name);
+  if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  sqlite3_stmt *q = prep(st, "DELETE FROM versions WHERE name = ?");
+  if (q) sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+  sy_rc rc = run(q);
+  if (!rc) {
+    q = prep(st, "DELETE FROM params WHERE name = ?");
+    if (q) sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    rc = run(q);
+  }
+  char nm[SY_NAME_MAX + 1];
+  snprintf(nm, sizeof nm, "%s", name); /* name may point into p, which refresh frees */
+  change c = {.action = action, .name = nm, .old_version = p->latest->version, .old_ver = p->latest};
+  if (!rc) rc = audit_append(st, op, &c);
+  if (!rc) rc = refresh(st, nm);
+  if (rc) return fail(op, rc, "%s", "storage failure");
+  return SY_OK;
+}
+
+static sy_rc param_name(sy_op *op, char *name) {
+  if (op->put.name_len > SY_NAME_MAX || !op->put.name) return fail(op, SY_EINVAL, "%s", "bad name");
+  memcpy(name, op->put.name, op->put.name_len);
+  name[op->put.name_len] = 0;
+  return SY_OK;
+}
+
+static sy_rc apply_label(sy_store *st, sy_op *op) {
+  char name[SY_NAME_MAX + 1], csv[1200], detail[1200];
+  sy_rc rc = param_name(op, name);
+  if (rc) return rc;
+  const sy_param *p = work_get(st, name);
+  if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  int64_t version = op->version ? op->version : p->latest->version;
+  sy_ver *target = NULL;
+  if (version < p->oldest || version > p->latest->version || get_version(st, p, version, &target)) {
+    op->rc = SY_EVERSION_NOTFOUND;
+    snprintf(op->msg, sizeof op->msg, "parameter %s has no version %" PRId64, name, version);
+    return op->rc;
+  }
+  json_t *invalid = json_array(), *applied = json_array();
+  sy_ver *nt = sy__ver_clone(target);
+  sy__ver_unref(target);
+  if (!nt || !invalid || !applied) {
+    rc = fail(op, SY_ENOMEM, "%s", "out of memory");
+    goto out;
+  }
+  /* which labels are new on this version */
+  int add = 0;
+  for (int i = 0; i < op->nstrs; i++) {
+    const char *l = op->strs[i];
+    if (!sy_label_valid(l)) {
+      json_array_append_new(invalid, json_string(l));
+      continue;
+    }
+    int dup = 0;
+    for (int j = 0; j < i; j++) dup |= strcmp(op->strs[j], l) == 0;
+    if (!dup && !sy__ver_has_label(nt, l)) add++;
+  }
+  if (nt->nlabels + add > SY_LABELS_PER_VERSION) {
+    op->rc = SY_ELABEL_LIMIT;
+    snprintf(op->msg, sizeof op->msg, "version %" PRId64 " of %s would carry %d labels; the limit is %d", version, name,
+             nt->nlabels + add, SY_LABELS_PER_VERSION);
+    rc = op->rc;
+    goto out;
+  }
+  size_t doff = (size_t)snprintf(detail, sizeof detail, "labels=");
+  for (int i = 0; i < op->nstrs; i++) {
+    const char *l = op->strs[i];
+    if (!sy_label_valid(l) || sy__ver_has_label(nt, l)) continue;
+    /* move it off whichever version carries it */
+    const sy_ver *holder = sy__param_find_label(p, l);
+    sy_ver *h = NULL;
+    if (!holder) {
+      sqlite3_stmt *q = prep(st, "SELECT version FROM versions WHERE name = ? AND ',' || labels || ',' LIKE ?");
+      char pat[SY_LABEL_MAX + 8];
+      snprintf(pat, sizeof pat, "%%,%s,%%", l);
+      if (q) {
+        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, pat, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW) sy__db_read_version(st->db, name, sqlite3_column_int64(q, 0), &h);
+        sqlite3_finalize(q);
+      }
+    } else if (holder->version != version) {
+      h = sy__ver_clone(holder);
+    }
+    if (h) {
+      char **keep = h->labels;
+      int n = 0;
+      for (int j = 0; j < h->nlabels; j++) {
+        if (strcmp(h->labels[j], l) == 0) free(h->labels[j]);
+        else keep[n++] = h->labels[j];
+      }
+      h->nlabels = n;
+      rc = set_labels_row(st, name, h->version, labels_csv(h, csv, sizeof csv));
+      sy__ver_unref(h);
+      if (rc) goto io;
+    }
+    char **nl = realloc(nt->labels, (size_t)(nt->nlabels + 1) * sizeof *nl);
+    if (!nl || !(nl[nt->nlabels] = strdup(l))) {
+      if (nl) nt->labels = nl;
+      rc = fail(op, SY_ENOMEM, "%s", "out of memory");
+      goto out;
+    }
+    nt->labels = nl;
+    nt->nlabels++;
+    json_array_append_new(applied, json_string(l));
+    doff += (size_t)snprintf(detail + doff, doff < sizeof detail ? sizeof detail - doff : 0, "%s%s",
+                             json_array_size(applied) > 1 ? "," : "", l);
+  }
+  if (json_array_size(applied)) {
+    rc = set_labels_row(st, name, version, labels_csv(nt, csv, sizeof csv));
+    change c = {.action = "label", .name = name, .detail = detail, .new_version = version};
+    if (!rc) rc = audit_append(st, op, &c);
+    if (!rc) rc = refresh(st, name);
+    if (rc) goto io;
+  }
+  op->out_version = version;
+  op->result = json_pack("{sI sO sO}", "version", (json_int_t)version, "invalid_labels", invalid, "labels", applied);
+  rc = SY_OK;
+  goto out;
+io:
+  rc = fail(op, SY_EIO, "%s", "storage failure");
+out:
+  json_decref(invalid);
+  json_decref(applied);
+  sy__ver_unref(nt);
+  return rc;
+}
+
+static sy_rc apply_unlabel(sy_store *st, sy_op *op) {
+  char name[SY_NAME_MAX + 1], csv[1200], detail[1200];
+  sy_rc rc = param_name(op, name);
+  if (rc) return rc;
+  const sy_param *p = work_get(st, name);
+  if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  if (op->version && (op->version < p->oldest || op->version > p->latest->version)) {
+    op->rc = SY_EVERSION_NOTFOUND;
+    snprintf(op->msg, sizeof op->msg, "parameter %s has no version %" PRId64, name, op->version);
+    return op->rc;
+  }
+  json_t *removed = json_array(), *invalid = json_array();
+  size_t doff = (size_t)snprintf(detail, sizeof detail, "labels=");
+  for (int i = 0; i < op->nstrs && !rc; i++) {
+    const char *l = op->strs[i];
+    const sy_ver *holder = sy_label_valid(l) ? sy__param_find_label(work_get(st, name), l) : NULL;
+    if (!holder || (op->version && holder->version != op->version)) {
+      json_array_append_new(invalid, json_string(l));
+      continue;
+    }
+    sy_ver *h = sy__ver_clone(holder);
+    if (!h) {
+      rc = fail(op, SY_ENOMEM, "%s", "out of memory");
+      break;
+    }
+    int n = 0;
+    for (int j = 0; j < h->nlabels; j++) {
+      if (strcmp(h->labels[j], l) == 0) free(h->labels[j]);
+      else h->labels[n++] = h->labels[j];
+    }
+    h->nlabels = n;
+    rc = set_labels_row(st, name, h->version, labels_csv(h, csv, sizeof csv));
+    if (!rc) {
+      change c = {.action = "unlabel", .name = name, .detail = detail, .old_version = h->version};
+      doff = (size_t)snprintf(detail, sizeof detail, "labels=%s", l);
+      rc = audit_append(st, op, &c);
+    }
+    sy__ver_unref(h);
+    if (!rc) rc = refresh(st, name);
+    if (rc) rc = fail(op, SY_EIO, "%s", "storage failure");
+    else json_array_append_new(removed, json_string(l));
+  }
+  (void)doff;
+  if (!rc) op->result = json_pack("{sO sO}", "removed", removed, "invalid_labels", invalid);
+  json_decref(removed);
+  json_decref(invalid);
+  return rc;
+}
+
+static json_t *tags_obj(const sy_param *p) {
+  json_t *o = json_object();
+  for (int i = 0; o && i < p->ntags; i++) json_object_set_new(o, p->tags[i].key, json_string(p->tags[i].value));
+  return o;
+}
+
+static sy_rc apply_tags(sy_store *st, sy_op *op, int add) {
+  char name[SY_NAME_MAX + 1], detail[1024];
+  sy_rc rc = param_name(op, name);
+  if (rc) return rc;
+  const sy_param *p = work_get(st, name);
+  if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  json_t *o = tags_obj(p);
+  if (!o) return fail(op, SY_ENOMEM, "%s", "out of memory");
+  size_t doff = (size_t)snprintf(detail, sizeof detail, "tags=");
+  if (add) {
+    for (int i = 0; i < op->ntags; i++) {
+      json_object_set_new(o, op->tags[i].key, json_string(op->tags[i].value));
+      doff += (size_t)snprintf(detail + doff, doff < sizeof detail ? sizeof detail - doff : 0, "%s%s", i ? "," : "",
+                               op->tags[i].key);
+    }
+    if (json_object_size(o) > SY_TAGS_MAX) {
+      json_decref(o);
+      op->rc = SY_ETAG_LIMIT;
+      snprintf(op->msg, sizeof op->msg, "%s would have more than %d tags", name, SY_TAGS_MAX);
+      return op->rc;
+    }
+  } else {
+    for (int i = 0; i < op->nstrs; i++) {
+      json_object_del(o, op->strs[i]);
+      doff += (size_t)snprintf(detail + doff, doff < sizeof detail ? sizeof detail - doff : 0, "%s%s", i ? "," : "",
+                               op->strs[i]);
+    }
+  }
+  char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+  rc = s ? set_tags_row(st, name, s) : SY_ENOMEM;
+  free(s);
+  change c = {.action = add ? "tag" : "untag", .name = name, .detail = detail,
+              .old_version = p->latest->version, .new_version = p->latest->version};
+  if (!rc) rc = audit_append(st, op, &c);
+  if (!rc) rc = refresh(st, name);
+  if (rc) {
+    json_decref(o);
+    return fail(op, SY_EIO, "%s", "storage failure");
+  }
+  op->result = json_pack("{so}", "tags", o);
+  return SY_OK;
+}
+
+static sy_rc apply_rollback(sy_store *st, sy_op *op) {
+  char name[SY_NAME_MAX + 1], detail[64];
+  sy_rc rc = param_name(op, name);
+  if (rc) return rc;
+  const sy_param *p = work_get(st, name);
+  if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  sy_ver *old = NULL;
+  if (op->version < p->oldest || op->version > p->latest->version || get_version(st, p, op->version, &old)) {
+    op->rc = SY_EVERSION_NOTFOUND;
+    snprintf(op->msg, sizeof op->msg, "parameter %s has no version %" PRId64, name, op->version);
+    return op->rc;
+  }
+  sy_put in = {.name = name, .name_len = strlen(name), .value = old->value, .value_len = old->value_len,
+               .kind = old->kind, .tier = p->latest->tier > old->tier ? p->latest->tier : old->tier, .overwrite = 1,
+               .description = old->description, .allowed_pattern = old->allowed_pattern, .if_version = -1};
+  snprintf(detail, sizeof detail, "to_version=%" PRId64, op->version);
+  rc = apply_put(st, op, &in, "rollback", detail, 0);
+  sy__ver_unref(old);
+  return rc;
+}
+
+/* 1 if item would change the parameter p (value, kind, tier, description, pattern or tags). */
+int sy__import_differs(const sy_param *p, const sy_put *in) {
+  const sy_ver *v = p->latest;
+  if (v->value_len != in->value_len || memcmp(v->value, in->value, in->value_len)) return 1;
+  if (in->kind && in->kind != v->kind) return 1;
+  if ((in->tier ? in->tier : SY_TIER_STANDARD) != v->tier) return 1;
+  if (strcmp(in->description ? in->description : "", v->description ? v->description : "")) return 1;
+  if (strcmp(in->allowed_pattern ? in->allowed_pattern : "", v->allowed_pattern ? v->allowed_pattern : "")) return 1;
+  if (in->ntags != p->ntags) return 1;
+  for (int i = 0; i < in->ntags; i++) {
+    const char *cur = sy__param_tag(p, in->tags[i].key);
+    if (!cur || strcmp(cur, in->tags[i].value)) return 1;
+  }
+  return 0;
+}
+
+static int item_cmp(const void *a, const void *b) {
+  const sy_put *x = a, *y = b;
+  size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+  int c = memcmp(x->name, y->name, n);
+  return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
+}
+
+static sy_rc apply_import(sy_store *st, sy_op *op) {
+  int created = 0, updated = 0, unchanged = 0, deleted = 0;
+  sy_rc rc = SY_OK;
+  for (size_t i = 0; i < op->nitems && !rc; i++) {
+    const sy_put *in = &op->items[i];
+    char name[SY_NAME_MAX + 1];
+    snprintf(name, sizeof name, "%.*s", (int)in->name_len, in->name);
+    const sy_param *p = work_get(st, name);
+    if (p && !sy__import_differs(p, in)) {
+      unchanged++;
+      continue;
+    }
+    p ? updated++ : created++;
+    rc = apply_put(st, op, in, "import", "", 1);
+    if (rc && op->msg[0]) {
+      char m[SY_MSG_MAX];
+      memcpy(m, op->msg, sizeof m);
+      int k = snprintf(op->msg, sizeof op->msg, "params[%zu] (%.200s): ", i, name);
+      if (k > 0 && (size_t)k < sizeof op->msg) memcpy(op->msg + k, m, sizeof op->msg - (size_t)k - 1);
+      op->msg[sizeof op->msg - 1] = 0;
+    }
+  }
+  if (!rc && op->prune) {
+    /* delete what the export lacks: walk the tree in order against the sorted items */
+    sy_put *sorted = malloc((op->nitems ? op->nitems : 1) * sizeof *sorted);
+    if (!sorted) return fail(op, SY_ENOMEM, "%s", "out of memory");
+    memcpy(sorted, op->items, op->nitems * sizeof *sorted);
+    qsort(sorted, op->nitems, sizeof *sorted, item_cmp);
+    char key[SY_NAME_MAX + 2] = "";
+    size_t klen = 0;
+    int strict = 0;
+    for (;;) {
+      const sy_param *p = sy__tree_seek(st->work, key, klen, strict);
+      if (!p) break;
+      snprintf(key, sizeof key, "%s", p->name);
+      klen = p->name_len;
+      strict = 1;
+      sy_put probe = {.name = key, .name_len = klen};
+      if (bsearch(&probe, sorted, op->nitems, sizeof *sorted, item_cmp)) continue;
+      rc = apply_delete_name(st, op, key, "import");
+      if (rc) break;
+      deleted++;
+    }
+    free(sorted);
+  }
+  if (rc) return rc;
+  op->result = json_pack("{s{si si si si}}", "summary", "create", created, "update", updated, "unchanged", unchanged,
+                         "delete", deleted);
+  return SY_OK;
+}
+
+static sy_rc tokens_reload(sy_store *st) {
+  sy_token *t = NULL;
+  int n = 0;
+  sy_rc rc = sy__load_tokens(st->db, &t, &n);
+  if (rc) return rc;
+  for (int i = 0; i < st->work_ntokens; i++) free(st->work_tokens[i].name);
+  free(st->work_tokens);
+  st->work_tokens = t;
+  st->work_ntokens = n;
+  st->tokens_changed = 1;
+  return SY_OK;
+}
+
+static sy_rc apply_token(sy_store *st, sy_op *op, int create) {
+  sqlite3_stmt *q;
+  char detail[64];
+  if (create) {
+    q = prep(st, "SELECT 1 FROM tokens WHERE name = ? OR hash = ?");
+    if (!q) return fail(op, SY_EIO, "%s", "storage failure");
+    sqlite3_bind_text(q, 1, op->token_name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, op->token_hash, -1, SQLITE_STATIC);
+    int exists = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (exists) return fail(op, SY_ETOKEN_EXISTS, "a token named %s already exists", op->token_name);
+    q = prep(st, "INSERT INTO tokens(name, hash, scopes, created_ms) VALUES (?,?,?,?)");
+    if (q) {
+      sqlite3_bind_text(q, 1, op->token_name, -1, SQLITE_STATIC);
+      sqlite3_bind_text(q, 2, op->token_hash, -1, SQLITE_STATIC);
+      sqlite3_bind_int(q, 3, (int)op->scopes);
+      sqlite3_bind_int64(q, 4, sy__now_ms());
+    }
+  } else {
+    q = prep(st, "UPDATE tokens SET revoked_ms = ? WHERE name = ? AND revoked_ms = 0");
+    if (q) {
+      sqlite3_bind_int64(q, 1, sy__now_ms());
+      sqlite3_bind_text(q, 2, op->token_name, -1, SQLITE_STATIC);
+    }
+  }
+  sy_rc rc = run(q);
+  if (rc) return fail(op, rc, "%s", "storage failure");
+  if (!create && sqlite3_changes(st->db) == 0)
+    return fail(op, SY_ETOKEN_NOTFOUND, "no active token named %s", op->token_name);
+  size_t off = (size_t)snprintf(detail, sizeof detail, "scopes=");
+  static const char *const names[] = {"read", "write", "admin", "decrypt"};
+  for (int i = 0, first = 1; i < 4; i++)
+    if (op->scopes & (1u << i)) {
+      off += (size_t)snprintf(detail + off, sizeof detail - off, "%s%s", first ? "" : ",", names[i]);
+      first = 0;
+    }
+  change c = {.action = create ? "token.create" : "token.revoke", .name = op->token_name,
+              .detail = create ? detail : ""};
+  rc = audit_append(st, op, &c);
+  if (!rc) rc = tokens_reload(st);
+  if (rc) return fail(op, rc, "%s", "storage failure");
+  return SY_OK;
+}
+
+static sy_rc apply(sy_store *st, sy_op *op) {
+  char name[SY_NAME_MAX + 1];
+  switch (op->kind) {
+  case SY_OP_PUT: return apply_put(st, op, &op->put, "put", "", 0);
+  case SY_OP_DELETE:
+    if (param_name(op, name)) return op->rc;
+    return apply_delete_name(st, op, name, "delete");
+  case SY_OP_LABEL: return apply_label(st, op);
+  case SY_OP_UNLABEL: return apply_unlabel(st, op);
+  case SY_OP_TAG: return apply_tags(st, op, 1);
+  case SY_OP_UNTAG: return apply_tags(st, op, 0);
+  case SY_OP_ROLLBACK: return apply_rollback(st, op);
+  case SY_OP_IMPORT: return apply_import(st, op);
+  case SY_OP_TOKEN_CREATE: return apply_token(st, op, 1);
+  case SY_OP_TOKEN_REVOKE: return apply_token(st, op, 0);
+  }
+  return fail(op, SY_EINVAL, "%s", "unknown operation");
+}
+
+/* ---- the batch loop ---- */
+
+static void free_events(sy_store *st, size_t from) {
+  for (size_t i = from; i < st->nevents; i++) {
+    free(st->events[i].name);
+    free(st->events[i].json);
+  }
+  st->nevents = from;
+}
+
+static void snap_free_cb(struct rcu_head *head) {
+  snap_box *b = caa_container_of(head, snap_box, head);
+  sy__snap_clear(&b->snap);
+  free(b);
+}
+
+static sy_rc copy_tokens(const sy_token *src, int n, sy_token **out) {
+  *out = NULL;
+  if (!n) return SY_OK;
+  sy_token *t = calloc((size_t)n, sizeof *t);
+  if (!t) return SY_ENOMEM;
+  for (int i = 0; i < n; i++) {
+    t[i] = src[i];
+    t[i].name = strdup(src[i].name);
+    if (!t[i].name) {
+      for (int j = 0; j < i; j++) free(t[j].name);
+      free(t);
+      return SY_ENOMEM;
+    }
+  }
+  *out = t;
+  return SY_OK;
+}
+
+/* Applies a batch in one transaction; returns SY_OK if it committed. */
+static sy_rc run_batch(sy_store *st, sy_op *ops) {
+  snap_box *cur = st->current;
+  int64_t seq0 = st->last_seq;
+  char hash0[SY_HASH_HEX];
+  memcpy(hash0, st->last_hash, SY_HASH_HEX);
+  st->work = sy__node_ref(cur->snap.root);
+  st->work_count = cur->snap.count;
+  st->tokens_changed = 0;
+  st->work_tokens = NULL;
+  st->work_ntokens = 0;
+  sy_rc rc = exec(st, "BEGIN IMMEDIATE");
+  int any = 0;
+  for (sy_op *op = ops; !rc && op; op = op->next) {
+    int64_t seq = st->last_seq;
+    size_t nev = st->nevents;
+    char h[SY_HASH_HEX];
+    memcpy(h, st->last_hash, SY_HASH_HEX);
+    sy_node *root = sy__node_ref(st->work);
+    size_t count = st->work_count;
+    if (exec(st, "SAVEPOINT op")) {
+      rc = SY_EIO;
+      sy__node_unref(root);
+      break;
+    }
+    if (apply(st, op) == SY_OK) {
+      exec(st, "RELEASE op");
+      any = 1;
+      sy__node_unref(root);
+    } else {
+      /* undo this op alone: SQL, chain, events, tree */
+      exec(st, "ROLLBACK TO op");
+      exec(st, "RELEASE op");
+      st->last_seq = seq;
+      memcpy(st->last_hash, h, SY_HASH_HEX);
+      free_events(st, nev);
+      sy__node_unref(st->work);
+      st->work = root;
+      st->work_count = count;
+      if (!op->rc) op->rc = SY_EINTERNAL;
+    }
+  }
+  if (!rc) rc = exec(st, any ? "COMMIT" : "ROLLBACK");
+  if (rc) {
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    st->last_seq = seq0;
+    memcpy(st->last_hash, hash0, SY_HASH_HEX);
+    free_events(st, 0);
+    sy__node_unref(st->work);
+    st->work = NULL;
+    if (st->tokens_changed) {
+      for (int i = 0; i < st->work_ntokens; i++) free(st->work_tokens[i].name);
+      free(st->work_tokens);
+    }
+    for (sy_op *op = ops; op; op = op->next)
+      if (!op->rc) {
+        op->rc = SY_EIO;
+        snprintf(op->msg, sizeof op->msg, "the store could not commit: %s", sqlite3_errmsg(st->db));
+      }
+    return rc;
+  }
+  if (!any) {
+    sy__node_unref(st->work);
+    st->work = NULL;
+    return SY_OK;
+  }
+  /* publish: a new snapshot sharing everything untouched with the old one */
+  snap_box *nb = calloc(1, sizeof *nb);
+  sy_rc trc = SY_OK;
+  if (nb && st->tokens_changed) {
+    nb->snap.tokens = st->work_tokens;
+    nb->snap.ntokens = st->work_ntokens;
+  } else if (nb) {
+    trc = copy_tokens(cur->snap.tokens, cur->snap.ntokens, &nb->snap.tokens);
+    nb->snap.ntokens = trc ? 0 : cur->snap.ntokens;
+  }
+  if (!nb || trc) {
+    /* committed but cannot publish: keep serving the old snapshot is wrong; abort loudly */
+    fprintf(stderr, "{\"level\":\"fatal\",\"msg\":\"out of memory publishing a snapshot\"}\n");
+    abort();
+  }
+  nb->snap.root = st->work;
+  nb->snap.count = st->work_count;
+  nb->snap.seq = st->last_seq;
+  st->work = NULL;
+  rcu_assign_pointer(st->current, nb);
+  call_rcu_bp(&cur->head, snap_free_cb);
+  if (st->hook && st->nevents) {
+    sy_event evs[64];
+    size_t i = 0;
+    while (i < st->nevents) {
+      size_t n = 0;
+      for (; n < 64 && i < st->nevents; n++, i++)
+        evs[n] = (sy_event){st->events[i].seq, st->events[i].name, st->events[i].json};
+      st->hook(st->hook_ctx, evs, n);
+    }
+  }
+  free_events(st, 0);
+  return SY_OK;
+}
+
+void *sy__writer_main(void *arg) {
+  sy_store *st = arg;
+  for (;;) {
+    pthread_mutex_lock(&st->mu);
+    while (!st->head && !st->closing) pthread_cond_wait(&st->cv, &st->mu);
+    if (!st->head && st->closing) {
+      pthread_mutex_unlock(&st->mu);
+      break;
+    }
+    sy_op *ops = st->head, *last = ops;
+    int n = 1;
+    while (last->next && n < BATCH_MAX) {
+      last = last->next;
+      n++;
+    }
+    st->head = last->next;
+    if (!st->head) st->tail = NULL;
+    last->next = NULL;
+    pthread_mutex_unlock(&st->mu);
+
+    run_batch(st, ops);
+    for (sy_op *op = ops, *next; op; op = next) {
+      next = op->next;
+      op->done(op);
+    }
+  }
+  return NULL;
+}

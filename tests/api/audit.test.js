@@ -1,0 +1,273 @@
+// audit.test.js — every change leaves a hash-chained audit record; tampering is detected.
+'use strict';
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { startServer, api, pp, sha256hex } = require('./helpers');
+
+let S;
+let W; // a write token called "audit-writer"
+before(async () => {
+  S = await startServer();
+  const r = await api(S, 'POST', '/api/v1/admin/tokens', { name: 'audit-writer', scopes: ['write'] });
+  assert.ok([200, 201].includes(r.status), r.text);
+  W = r.json.token;
+});
+after(async () => { if (S) await S.cleanup(); });
+
+async function allRecords() {
+  const out = [];
+  let after = 0;
+  for (let i = 0; i < 1000; i++) {
+    const r = await api(S, 'GET', `/api/v1/admin/audit?order=asc&after=${after}&limit=1000`);
+    assert.equal(r.status, 200, r.text);
+    out.push(...r.json.records);
+    if (r.json.next === null || r.json.next === undefined || !r.json.records.length) break;
+    after = r.json.next;
+  }
+  return out;
+}
+
+async function lastRecord() {
+  const r = await api(S, 'GET', '/api/v1/admin/audit?limit=1');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.records.length, 1);
+  return r.json.records[0];
+}
+
+const z = (v) => (v === null || v === undefined ? 0 : v);
+const e = (s) => (s === null || s === undefined ? '' : s);
+
+/* The record hash as documented in src/core/audit.h: SHA-256 over prev_hash and every field,
+ * each as "<len>:<bytes>\n". Recomputed here from the JSON the API returns. */
+function recordHash(r) {
+  const h = crypto.createHash('sha256');
+  const f = (s) => {
+    const b = Buffer.from(String(s), 'utf8');
+    h.update(`${b.length}:`);
+    h.update(b);
+    h.update('\n');
+  };
+  f(r.prev_hash);
+  f(r.seq);
+  f(e(r.time));
+  f(e(r.actor));
+  f(e(r.action));
+  f(e(r.name));
+  f(z(r.old_version));
+  f(z(r.new_version));
+  f(e(r.old_digest));
+  f(e(r.new_digest));
+  f(e(r.reason));
+  return h.digest('hex');
+}
+
+describe('audit records', () => {
+  const SECRET = 'Pl41nt3xt-N3v3r-L0gged-9f2c';
+
+  it('records every write, delete, label and tag change with actor, versions, digests, reason', async () => {
+    const put = (name, body) => api(S, 'PUT', pp(name), body, W);
+    let r = await put('/au/a', { value: 'v1', type: 'String', reason: 'create a' });
+    assert.equal(r.status, 200, r.text);
+    let rec = await lastRecord();
+    assert.equal(rec.actor, 'audit-writer');
+    assert.equal(rec.action, 'put');
+    assert.equal(rec.name, '/au/a');
+    assert.equal(z(rec.old_version), 0);
+    assert.equal(rec.new_version, 1);
+    assert.equal(e(rec.old_digest), '');
+    assert.equal(rec.new_digest, sha256hex('v1'));
+    assert.equal(rec.reason, 'create a');
+    assert.match(rec.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    assert.match(rec.hash, /^[0-9a-f]{64}$/);
+    assert.match(rec.prev_hash, /^[0-9a-f]{64}$/);
+
+    r = await put('/au/a', { value: 'v2', overwrite: true, reason: 'bump' });
+    assert.equal(r.status, 200, r.text);
+    rec = await lastRecord();
+    assert.equal(rec.action, 'put');
+    assert.equal(rec.old_version, 1);
+    assert.equal(rec.new_version, 2);
+    assert.equal(rec.old_digest, sha256hex('v1'));
+    assert.equal(rec.new_digest, sha256hex('v2'));
+    assert.equal(rec.reason, 'bump');
+
+    r = await api(S, 'POST', pp('/au/a', '/labels'), { version: 1, labels: ['prod'], reason: 'pin' }, W);
+    assert.equal(r.status, 200, r.text);
+    rec = await lastRecord();
+    assert.equal(rec.action, 'label');
+    assert.equal(rec.name, '/au/a');
+    assert.equal(rec.actor, 'audit-writer');
+    assert.equal(rec.reason, 'pin');
+
+    r = await api(S, 'DELETE', pp('/au/a', '/labels'), { labels: ['prod'], reason: 'unpin' }, W);
+    assert.equal(r.status, 200, r.text);
+    rec = await lastRecord();
+    assert.equal(rec.action, 'unlabel');
+    assert.equal(rec.reason, 'unpin');
+
+    r = await api(S, 'PUT', pp('/au/a', '/tags'), { tags: { team: 'ml' }, reason: 'own' }, W);
+    assert.equal(r.status, 200, r.text);
+    rec = await lastRecord();
+    assert.equal(rec.action, 'tag');
+    assert.equal(rec.reason, 'own');
+
+    r = await api(S, 'DELETE', pp('/au/a', '/tags'), { keys: ['team'], reason: 'disown' }, W);
+    assert.equal(r.status, 200, r.text);
+    rec = await lastRecord();
+    assert.equal(rec.action, 'untag');
+    assert.equal(rec.reason, 'disown');
+
+    r = await api(S, 'POST', pp('/au/a', '/rollback'), { to_version: 1, reason: 'revert' }, W);
+    assert.equal(r.status, 200, r.text);
+    rec = await lastRecord();
+    assert.equal(rec.action, 'rollback');
+    assert.equal(rec.old_version, 2);
+    assert.equal(rec.new_version, 3);
+    assert.equal(rec.old_digest, sha256hex('v2'));
+    assert.equal(rec.new_digest, sha256hex('v1'));
+    assert.equal(rec.reason, 'revert');
+
+    r = await api(S, 'DELETE', pp('/au/a') + '?reason=retired%20it', undefined, W);
+    assert.equal(r.status, 200, r.text);
+    rec = await lastRecord();
+    assert.equal(rec.action, 'delete');
+    assert.equal(rec.name, '/au/a');
+    assert.equal(rec.old_version, 3);
+    assert.equal(rec.old_digest, sha256hex('v1'));
+    assert.equal(rec.reason, 'retired it');
+    assert.equal(rec.actor, 'audit-writer');
+  });
+
+  it('a SecureString is audited by digest, never in plaintext (API nor log)', async () => {
+    let r = await api(S, 'PUT', pp('/au/sec'), { value: SECRET, type: 'SecureString', reason: 'rotate' }, W);
+    assert.equal(r.status, 200, r.text);
+    const rec = await lastRecord();
+    assert.equal(rec.name, '/au/sec');
+    assert.equal(rec.new_digest, sha256hex(SECRET));
+    r = await api(S, 'PUT', pp('/au/sec'), { value: SECRET + '-2', overwrite: true }, W);
+    assert.equal(r.status, 200, r.text);
+    const all = await api(S, 'GET', '/api/v1/admin/audit?limit=1000');
+    assert.ok(!all.text.includes(SECRET), 'plaintext in the audit JSON');
+    const asc = await api(S, 'GET', '/api/v1/admin/audit?order=asc&limit=1000');
+    assert.ok(!asc.text.includes(SECRET));
+    assert.ok(!S.log.includes(SECRET), 'plaintext in the server log');
+    assert.ok(!S.stdout.includes(SECRET), 'plaintext on stdout');
+  });
+
+  it('refused writes and reads leave no record', async () => {
+    const before0 = (await lastRecord()).seq;
+    await api(S, 'PUT', pp('/au/b'), { value: 'x', type: 'String' }, W);
+    const mid = (await lastRecord()).seq;
+    assert.equal(mid, before0 + 1);
+    assert.equal((await api(S, 'PUT', pp('/au/b'), { value: 'y', type: 'String' }, W)).status, 409);
+    assert.equal((await api(S, 'PUT', pp('/au/b'), { value: 'y', overwrite: true, if_version: 7 }, W)).status, 409);
+    assert.equal((await api(S, 'PUT', pp('/au/c'), { value: 'y' }, W)).status, 400);
+    assert.equal((await api(S, 'DELETE', pp('/au/none'), undefined, W)).status, 404);
+    assert.equal((await api(S, 'GET', pp('/au/b'), undefined, W)).status, 200);
+    assert.equal((await lastRecord()).seq, mid);
+  });
+
+  it('token creation is audited without its secret', async () => {
+    const r = await api(S, 'POST', '/api/v1/admin/tokens', { name: 'audited-token', scopes: ['read'] });
+    assert.ok([200, 201].includes(r.status), r.text);
+    const rec = await lastRecord();
+    assert.match(rec.action, /^token/);
+    assert.equal(rec.name, 'audited-token');
+    const all = await api(S, 'GET', '/api/v1/admin/audit?limit=1000');
+    assert.ok(!all.text.includes(r.json.token));
+    assert.ok(!S.log.includes(r.json.token), 'a token secret in the server log');
+  });
+
+  it('filters: limit, name, since, order/after', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await api(S, 'PUT', pp('/au/f'), { value: `f${i}`, type: 'String', overwrite: true }, W);
+      assert.equal(r.status, 200, r.text);
+    }
+    const all = await allRecords();
+    assert.ok(all.length >= 14, `expected many records, got ${all.length}`);
+    const seqs = all.map((r) => r.seq);
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    assert.equal(new Set(seqs).size, seqs.length);
+    assert.equal(seqs[0], 1);
+    for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1] + 1, 'gap in audit seq');
+
+    let r = await api(S, 'GET', '/api/v1/admin/audit?limit=2');
+    assert.equal(r.json.records.length, 2);
+    assert.deepEqual(r.json.records.map((x) => x.seq), [seqs.at(-1), seqs.at(-2)], 'newest first');
+
+    r = await api(S, 'GET', '/api/v1/admin/audit?name=/au/f');
+    assert.deepEqual(r.json.records.map((x) => x.new_version), [3, 2, 1]);
+    assert.ok(r.json.records.every((x) => x.name === '/au/f'));
+
+    const mid = seqs[Math.floor(seqs.length / 2)];
+    r = await api(S, 'GET', `/api/v1/admin/audit?since=${mid}&limit=1000`);
+    const got = r.json.records.map((x) => x.seq);
+    assert.ok(got.every((s) => s >= mid), `since=${mid} returned older records`);
+    for (const s of seqs.filter((x) => x > mid)) assert.ok(got.includes(s), `since=${mid} lost ${s}`);
+
+    r = await api(S, 'GET', `/api/v1/admin/audit?since=2000-01-01T00:00:00Z&limit=1000`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.records.length, all.length);
+    r = await api(S, 'GET', `/api/v1/admin/audit?since=2999-01-01T00:00:00Z`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.records, []);
+
+    r = await api(S, 'GET', `/api/v1/admin/audit?order=asc&after=${seqs[2]}&limit=3`);
+    assert.deepEqual(r.json.records.map((x) => x.seq), seqs.slice(3, 6));
+    assert.equal(r.json.next, seqs[5]);
+
+    for (const bad of ['limit=0', 'limit=1001', 'limit=x', 'order=sideways', 'since=yesterday']) {
+      r = await api(S, 'GET', `/api/v1/admin/audit?${bad}`);
+      assert.equal(r.status, 400, `${bad} → ${r.status} ${r.text}`);
+    }
+  });
+
+  it('the chain links and each hash can be recomputed', async () => {
+    const all = await allRecords();
+    assert.equal(all[0].prev_hash, '0'.repeat(64));
+    for (let i = 0; i < all.length; i++) {
+      if (i) assert.equal(all[i].prev_hash, all[i - 1].hash, `seq ${all[i].seq} does not link`);
+      assert.equal(recordHash(all[i]), all[i].hash, `seq ${all[i].seq}: hash does not match its fields`);
+    }
+    const v = await api(S, 'GET', '/api/v1/admin/audit/verify');
+    assert.equal(v.status, 200, v.text);
+    assert.equal(v.json.ok, true, v.text);
+    assert.equal(v.json.records, all.length);
+  });
+});
+
+describe('tampering', () => {
+  let haveSqlite = true;
+  try { execFileSync('sqlite3', ['-version'], { stdio: 'ignore' }); } catch { haveSqlite = false; }
+
+  it('an edited record is found by verify', async (t) => {
+    if (!haveSqlite) {
+      t.skip('the sqlite3 CLI is not installed (apt package sqlite3)');
+      return;
+    }
+    const before0 = await allRecords();
+    assert.ok(before0.length > 3);
+    await S.stop();
+    const db = path.join(S.dataDir, 'switchyard.db');
+    execFileSync('sqlite3', [db, "UPDATE audit SET actor='mallory' WHERE seq=3;"]);
+    const check = execFileSync('sqlite3', [db, 'SELECT actor FROM audit WHERE seq=3;']).toString().trim();
+    assert.equal(check, 'mallory', 'the tamper did not take');
+    await S.restart();
+    let v = await api(S, 'GET', '/api/v1/admin/audit/verify');
+    assert.equal(v.status, 200, v.text);
+    assert.equal(v.json.ok, false, `tampering not detected: ${v.text}`);
+    assert.equal(v.json.first_broken_seq, 3, v.text);
+    assert.equal(typeof v.json.message, 'string');
+    assert.equal(v.json.records, before0.length);
+    // the server keeps serving, and later writes do not launder the break
+    const r = await api(S, 'PUT', pp('/au/after'), { value: 'x', type: 'String' });
+    assert.equal(r.status, 200, r.text);
+    v = await api(S, 'GET', '/api/v1/admin/audit/verify');
+    assert.equal(v.json.ok, false);
+    assert.equal(v.json.first_broken_seq, 3);
+  });
+});

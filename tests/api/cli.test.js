@@ -1,0 +1,504 @@
+// cli.test.js — black-box tests of the `switchyard` CLI against a live server on an ephemeral port.
+'use strict';
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const BIN = process.env.SWITCHYARD_BIN || path.resolve(__dirname, '../../build/switchyard');
+const ADMIN = 'cli-test-admin-' + crypto.randomBytes(12).toString('hex');
+const START_DEADLINE_MS = 15000;
+
+let server;
+let serverLog = '';
+let baseUrl;
+let tmp;
+
+// The environment every CLI run starts from: nothing inherited that could point it elsewhere.
+function cleanEnv(extra) {
+  const env = { ...process.env };
+  delete env.SWITCHYARD_URL;
+  delete env.SWITCHYARD_TOKEN;
+  delete env.SWITCHYARD_ADMIN_TOKEN;
+  return { ...env, ...extra };
+}
+
+// Resolves with the port once the server logs its JSON "listening" line; rejects if it exits
+// or the deadline passes first.
+function waitForListening(child, deadlineMs) {
+  return new Promise((resolve, reject) => {
+    let pending = '';
+    const timer = setTimeout(() => finish(new Error(`server did not report listening within ${deadlineMs} ms:\n${serverLog}`)), deadlineMs);
+    function finish(err, port) {
+      clearTimeout(timer);
+      child.stderr.off('data', onData);
+      child.off('exit', onExit);
+      if (err) reject(err); else resolve(port);
+    }
+    function portOf(line) {
+      let obj;
+      try { obj = JSON.parse(line); } catch { return null; }
+      if (!JSON.stringify(obj).includes('listening')) return null;
+      for (const key of ['port', 'listen_port']) if (Number.isInteger(obj[key]) && obj[key] > 0) return obj[key];
+      for (const v of Object.values(obj)) {
+        const m = typeof v === 'string' && v.match(/:(\d{1,5})$/);
+        if (m && Number(m[1]) > 0) return Number(m[1]);
+      }
+      return null;
+    }
+    function onData(chunk) {
+      pending += chunk.toString();
+      let nl;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        const port = portOf(line);
+        if (port) return finish(null, port);
+      }
+    }
+    function onExit(code, signal) {
+      finish(new Error(`server exited (code ${code}, signal ${signal}) before listening:\n${serverLog}`));
+    }
+    child.stderr.on('data', onData);
+    child.on('exit', onExit);
+  });
+}
+
+// Runs the CLI; resolves with { code, stdout, stderr, raw } once it exits.
+function run(args, opts = {}) {
+  const token = opts.token === undefined ? ADMIN : opts.token;
+  const env = cleanEnv(token === null ? {} : { SWITCHYARD_TOKEN: token });
+  Object.assign(env, opts.env || {});
+  const argv = opts.noServerFlag ? args : ['--server', baseUrl, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out = [];
+    const err = [];
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => err.push(c));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const raw = Buffer.concat(out);
+      resolve({ code: signal ? `signal ${signal}` : code, stdout: raw.toString(), stderr: Buffer.concat(err).toString(), raw });
+    });
+    child.stdin.on('error', () => {}); // the CLI need not read stdin
+    child.stdin.end(opts.input === undefined ? '' : opts.input);
+  });
+}
+
+// Runs the CLI and requires exit 0; returns the result.
+async function ok(args, opts) {
+  const r = await run(args, opts);
+  assert.equal(r.code, 0, `switchyard ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}
+
+// Runs the CLI and requires the given non-zero exit code; returns the result.
+async function fails(code, args, opts) {
+  const r = await run(args, opts);
+  assert.equal(r.code, code, `switchyard ${args.join(' ')} exited ${r.code}, wanted ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}
+
+// Runs fn over items with at most `width` at a time.
+async function pool(items, width, fn) {
+  let next = 0;
+  async function worker() {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}
+
+// A direct API call, for setting up state faster than the CLI would and for cross-checks.
+async function api(method, p, body) {
+  const res = await fetch(baseUrl + p, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+// The rows of a table printed by the CLI, each split on runs of two or more spaces.
+function tableRows(stdout) {
+  const lines = stdout.split('\n').filter((l) => l.length > 0);
+  return { header: lines[0].split(/ {2,}/), rows: lines.slice(1).map((l) => l.split(/ {2,}/)) };
+}
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-cli-test-'));
+  const dataDir = path.join(tmp, 'data');
+  fs.mkdirSync(dataDir);
+  server = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir], {
+    env: cleanEnv({ SWITCHYARD_ADMIN_TOKEN: ADMIN }),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  server.stderr.on('data', (c) => {
+    serverLog += c.toString();
+    if (serverLog.length > 200000) serverLog = serverLog.slice(-100000); // keep draining, bounded
+  });
+  const port = await waitForListening(server, START_DEADLINE_MS);
+  baseUrl = `http://127.0.0.1:${port}`;
+});
+
+after(async () => {
+  if (server && server.exitCode === null && server.signalCode === null) {
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    const timer = setTimeout(() => server.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('--help on every command and subcommand prints usage to stdout and exits 0', async () => {
+  const cases = [
+    ['--help'], ['-h'], ['help'],
+    ['param', '--help'], ['param', 'put', '--help'], ['param', 'get', '-h'], ['param', 'ls', '--help'],
+    ['param', 'history', '--help'], ['param', 'rm', '--help'], ['param', 'label', '--help'],
+    ['param', 'unlabel', '--help'], ['param', 'tag', '--help'], ['param', 'untag', '--help'],
+    ['param', 'rollback', '--help'], ['audit', '--help'], ['audit', 'verify', '--help'],
+    ['config', '--help'], ['config', 'export', '--help'], ['config', 'import', '--help'],
+    ['token', '--help'], ['token', 'create', '--help'], ['token', 'list', '--help'], ['token', 'revoke', '--help'],
+  ];
+  for (const args of cases) {
+    const r = await ok(args);
+    assert.match(r.stdout, /^usage: switchyard/, args.join(' '));
+    assert.equal(r.stderr, '', args.join(' '));
+  }
+});
+
+test('misuse exits 2 with the problem and usage on stderr', async () => {
+  const cases = [
+    [[], /missing command/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['--bogus', 'param'], /unknown option '--bogus'/],
+    [['param'], /missing subcommand/],
+    [['param', 'frob'], /unknown subcommand 'frob'/],
+    [['param', 'put', '/cli/misuse'], /missing argument/],
+    [['param', 'put', '/cli/misuse', 'v', '--nope'], /unknown option '--nope'/],
+    [['param', 'put', '/cli/misuse', 'v', '--type', 'Integer'], /--type must be/],
+    [['param', 'put', '/cli/misuse', 'v', '--tier'], /needs a value/],
+    [['param', 'get', '/a', '--version', 'x'], /--version needs/],
+    [['param', 'get', '/a', 'extra'], /unexpected argument 'extra'/],
+    [['param', 'rollback', '/a'], /--to-version is required/],
+    [['param', 'tag', '/a', 'novalue'], /not KEY=VALUE/],
+    [['audit', '--limit', '0'], /--limit/],
+    [['token', 'create', 'x'], /--scope is required/],
+    [['token', 'create', 'x', '--scope', 'root'], /--scope must be/],
+    [['config', 'import'], /missing argument/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await fails(2, args);
+    assert.match(r.stderr, re, args.join(' '));
+    assert.match(r.stderr, /usage: switchyard/, args.join(' '));
+    assert.equal(r.stdout, '', args.join(' '));
+  }
+});
+
+test('put / get round trip, overwrite, versions and conflicts', async () => {
+  const name = '/cli/rt/greeting';
+  let r = await ok(['param', 'put', name, 'hello world', '--description', 'a greeting']);
+  assert.match(r.stdout, /version 1\b/);
+  r = await ok(['param', 'get', name]);
+  assert.equal(r.stdout, 'hello world\n');
+  r = await ok(['param', 'get', name, '--raw']);
+  assert.equal(r.stdout, 'hello world');
+
+  r = await fails(1, ['param', 'put', name, 'again']);
+  assert.match(r.stderr, /^switchyard: ParameterAlreadyExists: /);
+
+  r = await ok(['param', 'put', name, 'ünïcödé = ✓', '--overwrite', '--reason', 'test']);
+  assert.match(r.stdout, /version 2\b/);
+  assert.equal((await ok(['param', 'get', name])).stdout, 'ünïcödé = ✓\n');
+  assert.equal((await ok(['param', 'get', name, '--version', '1'])).stdout, 'hello world\n');
+
+  // --json works before or after the subcommand and prints the whole parameter object.
+  for (const args of [['--json', 'param', 'get', name], ['param', 'get', name, '--json']]) {
+    const obj = JSON.parse((await ok(args)).stdout);
+    assert.equal(obj.name, name);
+    assert.equal(obj.value, 'ünïcödé = ✓');
+    assert.equal(obj.version, 2);
+    assert.equal(obj.type, 'String');
+    assert.equal(obj.description, 'a greeting');
+  }
+
+  r = await fails(1, ['param', 'put', name, 'x', '--overwrite', '--if-version', '1']);
+  assert.match(r.stderr, /^switchyard: VersionConflict: /);
+  await ok(['param', 'put', name, 'three', '--overwrite', '--if-version', '2']);
+  r = await fails(1, ['param', 'put', '/cli/rt/fresh', 'x', '--if-version', '1']);
+  assert.match(r.stderr, /VersionConflict/);
+
+  r = await fails(1, ['param', 'get', name, '--version', '99']);
+  assert.match(r.stderr, /^switchyard: ParameterVersionNotFound: /);
+
+  // StringList and SecureString
+  await ok(['param', 'put', '/cli/rt/list', 'a,b,c', '--type', 'StringList']);
+  assert.equal((await ok(['param', 'get', '/cli/rt/list'])).stdout, 'a,b,c\n');
+  await ok(['param', 'put', '/cli/rt/secret', 's3cr3t', '--type', 'SecureString']);
+  assert.equal((await ok(['param', 'get', '/cli/rt/secret', '--decrypt'])).stdout, 's3cr3t\n');
+  const hidden = JSON.parse((await ok(['param', 'get', '/cli/rt/secret', '--json'])).stdout);
+  assert.equal(hidden.type, 'SecureString');
+  assert.equal(hidden.value, undefined);
+  r = await fails(1, ['param', 'get', '/cli/rt/secret']);
+  assert.match(r.stderr, /--decrypt/);
+});
+
+test('file:// and stdin values arrive byte for byte', async () => {
+  const bytes = Buffer.from('line one\n\ttabbed "quoted" \\ back\r\nüñí ✓ 🚀\n\n{"json": [1,2]}\n', 'utf8');
+  const file = path.join(tmp, 'value.txt');
+  fs.writeFileSync(file, bytes);
+  await ok(['param', 'put', '/cli/file/v', `file://${file}`, '--tier', 'Advanced']);
+  let r = await ok(['param', 'get', '/cli/file/v', '--raw']);
+  assert.deepEqual(r.raw, bytes);
+  r = await ok(['param', 'get', '/cli/file/v']);
+  assert.deepEqual(r.raw, Buffer.concat([bytes, Buffer.from('\n')]));
+
+  await ok(['param', 'put', '/cli/file/stdin', '-'], { input: bytes });
+  r = await ok(['param', 'get', '/cli/file/stdin', '--raw']);
+  assert.deepEqual(r.raw, bytes);
+
+  r = await fails(1, ['param', 'put', '/cli/file/missing', `file://${path.join(tmp, 'nope')}`]);
+  assert.match(r.stderr, /cannot open/);
+  const big = path.join(tmp, 'big.bin');
+  fs.writeFileSync(big, Buffer.alloc(1024 * 1024 + 1, 0x61));
+  r = await fails(1, ['param', 'put', '/cli/file/big', `file://${big}`]);
+  assert.match(r.stderr, /larger than/);
+});
+
+test('ls follows every page over 120 parameters', async () => {
+  const names = Array.from({ length: 120 }, (_, i) => `/cli/ls/p${String(i).padStart(3, '0')}`);
+  await pool(names, 8, (n, i) => ok(['param', 'put', n, `v${i}`]));
+  await ok(['param', 'put', '/cli/ls/sub/deep', 'x']);
+
+  let r = await ok(['param', 'ls', '/cli/ls']);
+  const t = tableRows(r.stdout);
+  assert.deepEqual(t.header, ['NAME', 'TYPE', 'VERSION', 'LAST_MODIFIED']);
+  assert.deepEqual(t.rows.map((row) => row[0]), names);
+  assert.ok(t.rows.every((row) => row[1] === 'String' && row[2] === '1' && /^\d{4}-\d\d-\d\dT/.test(row[3])));
+
+  for (const pageSize of ['7', '50', '1000']) {
+    const j = JSON.parse((await ok(['param', 'ls', '/cli/ls', '--page-size', pageSize, '--json'])).stdout);
+    assert.deepEqual(j.params.map((p) => p.name), names, `page size ${pageSize}`);
+    assert.equal(j.next, null);
+  }
+
+  r = await ok(['param', 'ls', '/cli/ls', '--recursive', '--page-size', '11', '--json']);
+  const all = JSON.parse(r.stdout).params.map((p) => p.name);
+  assert.equal(all.length, 121);
+  assert.ok(all.includes('/cli/ls/sub/deep'));
+  assert.equal(new Set(all).size, 121);
+});
+
+test('history lists every version oldest first', async () => {
+  const name = '/cli/hist/x';
+  await ok(['param', 'put', name, 'one']);
+  await ok(['param', 'put', name, 'two', '--overwrite']);
+  await ok(['param', 'put', name, 'three', '--overwrite']);
+  const r = await ok(['param', 'history', name]);
+  const t = tableRows(r.stdout);
+  assert.deepEqual(t.header, ['VERSION', 'TYPE', 'LAST_MODIFIED', 'USER', 'LABELS', 'VALUE']);
+  assert.deepEqual(t.rows.map((row) => row[0]), ['1', '2', '3']);
+  assert.deepEqual(t.rows.map((row) => row[5]), ['one', 'two', 'three']);
+  const j = JSON.parse((await ok(['param', 'history', name, '--json'])).stdout);
+  assert.deepEqual(j.versions.map((v) => v.value), ['one', 'two', 'three']);
+  assert.equal((await fails(1, ['param', 'history', '/cli/hist/none'])).stderr.split(':')[1].trim(), 'ParameterNotFound');
+});
+
+test('label and unlabel', async () => {
+  const name = '/cli/label/x';
+  await ok(['param', 'put', name, 'v1']);
+  await ok(['param', 'put', name, 'v2', '--overwrite']);
+  await ok(['param', 'label', name, 'prod', 'blue']);
+  await ok(['param', 'label', name, 'old', '--version', '1']);
+  assert.equal((await ok(['param', 'get', name, '--label', 'prod'])).stdout, 'v2\n');
+  assert.equal((await ok(['param', 'get', name, '--label', 'old'])).stdout, 'v1\n');
+  let j = JSON.parse((await ok(['param', 'history', name, '--json'])).stdout);
+  assert.deepEqual(j.versions[0].labels, ['old']);
+  assert.deepEqual([...j.versions[1].labels].sort(), ['blue', 'prod']);
+
+  // A label moves from any other version.
+  await ok(['param', 'label', name, 'prod', '--version', '1']);
+  assert.equal((await ok(['param', 'get', name, '--label', 'prod'])).stdout, 'v1\n');
+
+  const r = await ok(['param', 'unlabel', name, 'prod', 'old']);
+  assert.match(r.stdout, /prod/);
+  j = JSON.parse((await ok(['param', 'history', name, '--json'])).stdout);
+  assert.deepEqual(j.versions[0].labels, []);
+  assert.deepEqual(j.versions[1].labels, ['blue']);
+  await fails(1, ['param', 'get', name, '--label', 'prod']);
+  await fails(1, ['param', 'label', '/cli/label/none', 'prod']);
+});
+
+test('tag and untag', async () => {
+  const name = '/cli/tag/x';
+  await ok(['param', 'put', name, 'v', '--tag', 'team=ml', 'cost=42']);
+  let j = JSON.parse((await ok(['param', 'get', name, '--json'])).stdout);
+  assert.deepEqual(j.tags, { team: 'ml', cost: '42' });
+  let r = await ok(['param', 'tag', name, 'env=prod', 'owner=me=too']);
+  const t = tableRows(r.stdout);
+  assert.deepEqual(t.header, ['KEY', 'VALUE']);
+  assert.deepEqual(Object.fromEntries(t.rows), { team: 'ml', cost: '42', env: 'prod', owner: 'me=too' });
+  r = await ok(['param', 'untag', name, 'owner', 'cost', '--json']);
+  assert.deepEqual(JSON.parse(r.stdout).tags, { team: 'ml', env: 'prod' });
+  j = JSON.parse((await ok(['param', 'get', name, '--json'])).stdout);
+  assert.deepEqual(j.tags, { team: 'ml', env: 'prod' });
+});
+
+test('rollback writes an old value as a new version', async () => {
+  const name = '/cli/rb/x';
+  await ok(['param', 'put', name, 'good']);
+  await ok(['param', 'put', name, 'bad', '--overwrite']);
+  const r = await ok(['param', 'rollback', name, '--to-version', '1', '--reason', 'revert bad']);
+  assert.match(r.stdout, /version 3\b/);
+  assert.equal((await ok(['param', 'get', name])).stdout, 'good\n');
+  assert.equal(JSON.parse((await ok(['param', 'get', name, '--json'])).stdout).version, 3);
+  const e = await fails(1, ['param', 'rollback', name, '--to-version', '99']);
+  assert.match(e.stderr, /^switchyard: ParameterVersionNotFound: /);
+});
+
+test('rm deletes; unknown parameters exit 1 with the server message', async () => {
+  const name = '/cli/rm/x';
+  await ok(['param', 'put', name, 'v']);
+  const r = await ok(['param', 'rm', name, '--reason', 'cleanup']);
+  assert.match(r.stdout, /deleted \/cli\/rm\/x/);
+  let e = await fails(1, ['param', 'get', name]);
+  assert.match(e.stderr, /^switchyard: ParameterNotFound: .*\/cli\/rm\/x/);
+  assert.equal(e.stdout, '');
+  e = await fails(1, ['param', 'rm', name]);
+  assert.match(e.stderr, /^switchyard: ParameterNotFound: /);
+  e = await fails(1, ['param', 'get', '/cli/nope/missing']);
+  assert.match(e.stderr, /^switchyard: ParameterNotFound: .*\/cli\/nope\/missing\b.*\n$/);
+});
+
+test('audit lists records and audit verify checks the whole chain', async () => {
+  const name = '/cli/audit/x';
+  await ok(['param', 'put', name, 'a', '--reason', 'first']);
+  await ok(['param', 'put', name, 'b', '--overwrite']);
+  let r = await ok(['audit', '--name', name]);
+  const t = tableRows(r.stdout);
+  assert.deepEqual(t.header, ['SEQ', 'TIME', 'ACTOR', 'ACTION', 'NAME', 'OLD→NEW']);
+  assert.equal(t.rows.length, 2);
+  assert.deepEqual(t.rows.map((row) => row[5]), ['1→2', '-→1']); // newest first
+  assert.ok(t.rows.every((row) => row[3] === 'put' && row[4] === name));
+  r = await ok(['audit', '--limit', '3', '--json']);
+  assert.equal(JSON.parse(r.stdout).records.length, 3);
+
+  // Enough records for verify to need several pages of 1000.
+  const writes = Array.from({ length: 1100 }, (_, i) => i);
+  await pool(writes, 16, async (i) => {
+    const res = await api('PUT', `/api/v1/params/cli/audit/bulk${i % 10}`, { value: `v${i}`, type: 'String', overwrite: true });
+    assert.equal(res.status, 200);
+  });
+  const server_ = await api('GET', '/api/v1/admin/audit/verify');
+  assert.equal(server_.json.ok, true);
+  r = await ok(['audit', 'verify']);
+  assert.equal(r.stdout, `audit chain ok: ${server_.json.records} records\n`);
+  assert.ok(server_.json.records > 1100);
+  const j = JSON.parse((await ok(['audit', 'verify', '--json'])).stdout);
+  assert.deepEqual(j, { ok: true, records: server_.json.records });
+});
+
+test('config export then import is a dry run with nothing to change', async () => {
+  await ok(['param', 'put', '/cli/config/a', 'x', '--tag', 'k=v']);
+  await ok(['param', 'put', '/cli/config/s', 'hidden', '--type', 'SecureString']);
+  const file = path.join(tmp, 'export.json');
+  let r = await ok(['config', 'export', '--include-secrets', '-o', file]);
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.equal(doc.format, 'switchyard-config/1');
+  assert.ok(doc.params.some((p) => p.name === '/cli/config/a' && p.value === 'x'));
+  assert.ok(doc.params.some((p) => p.name === '/cli/config/s' && p.value === 'hidden'));
+
+  r = await ok(['config', 'export']);
+  assert.equal(JSON.parse(r.stdout).format, 'switchyard-config/1');
+
+  r = await ok(['config', 'import', file]);
+  const lines = r.stdout.trim().split('\n');
+  assert.deepEqual(lines[0].split(/ {2,}/), ['NAME', 'ACTION']);
+  const rows = lines.slice(1, -1).map((l) => l.split(/ {2,}/));
+  assert.equal(rows.length, doc.params.length);
+  assert.ok(rows.every((row) => row[1] === 'unchanged'), r.stdout);
+  assert.equal(lines.at(-1), `dry run: 0 create, 0 update, ${doc.params.length} unchanged, 0 delete (use --apply to commit)`);
+
+  r = await ok(['config', 'import', file, '--json']);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.dry_run, true);
+  assert.deepEqual(j.summary, { create: 0, update: 0, unchanged: doc.params.length, delete: 0 });
+
+  // An edited export shows the change; --apply commits it.
+  const edited = { ...doc, params: doc.params.map((p) => (p.name === '/cli/config/a' ? { ...p, value: 'y' } : p)) };
+  fs.writeFileSync(file, JSON.stringify(edited));
+  r = await ok(['config', 'import', file]);
+  assert.match(r.stdout, /\/cli\/config\/a\s+update\n/);
+  assert.equal((await ok(['param', 'get', '/cli/config/a'])).stdout, 'x\n');
+  r = await ok(['config', 'import', file, '--apply']);
+  assert.match(r.stdout, /^applied: 0 create, 1 update, \d+ unchanged, 0 delete\n$/);
+  assert.equal((await ok(['param', 'get', '/cli/config/a'])).stdout, 'y\n');
+
+  fs.writeFileSync(file, '{"format": ');
+  r = await fails(1, ['config', 'import', file]);
+  assert.match(r.stderr, /^switchyard: ValidationException: /);
+});
+
+test('token create, list, revoke; a revoked token is refused', async () => {
+  let r = await ok(['token', 'create', 'cli-reader', '--scope', 'read']);
+  const token = r.stdout.trim();
+  assert.ok(token.length >= 16 && !/\s/.test(token), r.stdout);
+  assert.equal(r.stdout, token + '\n');
+
+  r = await ok(['token', 'list']);
+  const t = tableRows(r.stdout);
+  assert.deepEqual(t.header, ['NAME', 'SCOPES', 'CREATED', 'REVOKED']);
+  const row = t.rows.find((x) => x[0] === 'cli-reader');
+  assert.ok(row, r.stdout);
+  assert.equal(row[1], 'read');
+  assert.ok(!r.stdout.includes(token), 'token list must not print secrets');
+
+  await ok(['param', 'put', '/cli/token/x', 'v']);
+  assert.equal((await ok(['param', 'get', '/cli/token/x'], { token })).stdout, 'v\n');
+  let e = await fails(1, ['param', 'put', '/cli/token/y', 'v'], { token });
+  assert.match(e.stderr, /^switchyard: AccessDenied: /);
+  e = await fails(1, ['token', 'list'], { token });
+  assert.match(e.stderr, /^switchyard: AccessDenied: /);
+
+  e = await fails(1, ['token', 'create', 'cli-reader', '--scope', 'write']);
+  assert.match(e.stderr, /^switchyard: TokenAlreadyExists: /);
+
+  r = await ok(['token', 'revoke', 'cli-reader']);
+  assert.match(r.stdout, /revoked cli-reader/);
+  e = await fails(1, ['param', 'get', '/cli/token/x'], { token });
+  assert.match(e.stderr, /^switchyard: Unauthenticated: /);
+  const listed = JSON.parse((await ok(['token', 'list', '--json'])).stdout).tokens.find((x) => x.name === 'cli-reader');
+  assert.ok(listed && listed.revoked, JSON.stringify(listed));
+
+  e = await fails(1, ['token', 'revoke', 'cli-no-such-token']);
+  assert.match(e.stderr, /^switchyard: TokenNotFound: /);
+});
+
+test('credentials, server selection and network errors', async () => {
+  let e = await fails(1, ['param', 'get', '/cli/rt/greeting'], { token: null });
+  assert.match(e.stderr, /^switchyard: Unauthenticated: /);
+  e = await fails(1, ['param', 'get', '/cli/rt/greeting'], { token: 'not-a-real-token' });
+  assert.match(e.stderr, /^switchyard: Unauthenticated: /);
+
+  // SWITCHYARD_URL is used when --server is absent; --server wins over it.
+  const r = await ok(['param', 'get', '/cli/rt/list'], { noServerFlag: true, env: { SWITCHYARD_URL: baseUrl + '/' } });
+  assert.equal(r.stdout, 'a,b,c\n');
+  await ok(['--server', baseUrl, 'param', 'get', '/cli/rt/list'], { noServerFlag: true, env: { SWITCHYARD_URL: 'http://127.0.0.1:1' } });
+
+  e = await fails(1, ['--server', 'http://127.0.0.1:1', 'param', 'get', '/a'], { noServerFlag: true });
+  assert.match(e.stderr, /^switchyard: cannot reach http:\/\/127\.0\.0\.1:1: /);
+
+  e = await fails(1, ['param', 'get', '/bad name']);
+  assert.match(e.stderr, /invalid parameter name/);
+});

@@ -48,6 +48,27 @@ void sy__fmt_time(int64_t ms, char *out, size_t outsz) {
            tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
+sqlite3_stmt *sy__stmt(sqlite3 *db, const char *sql) {
+  for (sqlite3_stmt *s = sqlite3_next_stmt(db, NULL); s; s = sqlite3_next_stmt(db, s))
+    if (!sqlite3_stmt_busy(s) && strcmp(sqlite3_sql(s), sql) == 0) return s;
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL)) return NULL;
+  return q;
+}
+
+void sy__stmt_done(sqlite3_stmt *q) {
+  if (!q) return;
+  sqlite3_reset(q);
+  sqlite3_clear_bindings(q);
+}
+
+void sy__db_close(sqlite3 *db) {
+  if (!db) return;
+  sqlite3_stmt *s;
+  while ((s = sqlite3_next_stmt(db, NULL))) sqlite3_finalize(s);
+  sqlite3_close_v2(db);
+}
+
 static char *col_dup(sqlite3_stmt *st, int i) {
   const unsigned char *t = sqlite3_column_text(st, i);
   return t ? strdup((const char *)t) : NULL;
@@ -168,17 +189,15 @@ sy_rc sy__load_param(sqlite3 *db, const char *name, sy_param **out) {
   sy_param *p = NULL;
   sy_rc rc = SY_OK;
   *out = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT " PARAM_COLS " FROM params WHERE name = ?", -1, &st, NULL)) return SY_EIO;
+  if (!(st = sy__stmt(db, "SELECT " PARAM_COLS " FROM params WHERE name = ?"))) return SY_EIO;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   int s = sqlite3_step(st);
   if (s == SQLITE_ROW) rc = param_from_row(st, &p);
   else if (s != SQLITE_DONE) rc = SY_EIO;
-  sqlite3_finalize(st);
+  sy__stmt_done(st);
   if (rc || !p) return rc;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT " VER_COLS " FROM versions WHERE name = ? AND labels <> '' AND version <> ? "
-                         "ORDER BY version",
-                         -1, &st, NULL)) {
+  if (!(st = sy__stmt(db, "SELECT " VER_COLS " FROM versions WHERE name = ? AND labels <> '' AND version <> ? "
+                         "ORDER BY version"))) {
     sy__param_unref(p);
     return SY_EIO;
   }
@@ -190,7 +209,7 @@ sy_rc sy__load_param(sqlite3 *db, const char *name, sy_param **out) {
     if (!rc) rc = add_labeled(p, v);
   }
   if (!rc && s != SQLITE_DONE) rc = SY_EIO;
-  sqlite3_finalize(st);
+  sy__stmt_done(st);
   if (rc) {
     sy__param_unref(p);
     return rc;
@@ -203,14 +222,14 @@ sy_rc sy__db_read_version(sqlite3 *db, const char *name, int64_t version, sy_ver
   sqlite3_stmt *st = NULL;
   sy_rc rc = SY_EVERSION_NOTFOUND;
   *out = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT " VER_COLS " FROM versions WHERE name = ? AND version = ?", -1, &st, NULL))
+  if (!(st = sy__stmt(db, "SELECT " VER_COLS " FROM versions WHERE name = ? AND version = ?")))
     return SY_EIO;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, version);
   int s = sqlite3_step(st);
   if (s == SQLITE_ROW) rc = ver_from_row(st, 0, out);
   else if (s != SQLITE_DONE) rc = SY_EIO;
-  sqlite3_finalize(st);
+  sy__stmt_done(st);
   return rc;
 }
 
@@ -223,7 +242,7 @@ sy_rc sy__load_tokens(sqlite3 *db, sy_token **out, int *n) {
   sy_token *arr = NULL;
   int cnt = 0, cap = 0, s;
   sy_rc rc = SY_OK;
-  if (sqlite3_prepare_v2(db, "SELECT name, hash, scopes, created_ms, revoked_ms FROM tokens", -1, &st, NULL))
+  if (!(st = sy__stmt(db, "SELECT name, hash, scopes, created_ms, revoked_ms FROM tokens")))
     return SY_EIO;
   while ((s = sqlite3_step(st)) == SQLITE_ROW) {
     if (cnt == cap) {
@@ -249,7 +268,7 @@ sy_rc sy__load_tokens(sqlite3 *db, sy_token **out, int *n) {
     }
   }
   if (!rc && s != SQLITE_DONE && s != SQLITE_ROW) rc = SY_EIO;
-  sqlite3_finalize(st);
+  sy__stmt_done(st);
   if (rc) {
     for (int i = 0; i < cnt; i++) free(arr[i].name);
     free(arr);
@@ -273,7 +292,7 @@ static sy_rc load_snapshot(sy_store *st, sy_snap *snap) {
   size_t n = 0, cap = 0;
   sy_rc rc = SY_OK;
   int s;
-  if (sqlite3_prepare_v2(st->db, "SELECT " PARAM_COLS " FROM params ORDER BY name", -1, &q, NULL)) return SY_EIO;
+  if (!(q = sy__stmt(st->db, "SELECT " PARAM_COLS " FROM params ORDER BY name"))) return SY_EIO;
   while ((s = sqlite3_step(q)) == SQLITE_ROW) {
     if (n == cap) {
       cap = cap ? cap * 2 : 1024;
@@ -289,13 +308,11 @@ static sy_rc load_snapshot(sy_store *st, sy_snap *snap) {
     n++;
   }
   if (!rc && s != SQLITE_DONE) rc = SY_EIO;
-  sqlite3_finalize(q);
+  sy__stmt_done(q);
   q = NULL;
   /* older versions that carry labels */
-  if (!rc && sqlite3_prepare_v2(st->db,
-                                "SELECT v.name, v." VER_COLS_V " FROM versions v JOIN params p ON p.name = v.name "
-                                "WHERE v.labels <> '' AND v.version <> p.latest ORDER BY v.name, v.version",
-                                -1, &q, NULL))
+  if (!rc && !(q = sy__stmt(st->db, "SELECT v.name, v." VER_COLS_V " FROM versions v JOIN params p ON p.name = v.name "
+                                "WHERE v.labels <> '' AND v.version <> p.latest ORDER BY v.name, v.version")))
     rc = SY_EIO;
   while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW) {
     sy_param key = {.name = (char *)sqlite3_column_text(q, 0)};
@@ -306,7 +323,7 @@ static sy_rc load_snapshot(sy_store *st, sy_snap *snap) {
     rc = ver_from_row(q, 1, &v);
     if (!rc) rc = add_labeled(*hit, v);
   }
-  if (q) sqlite3_finalize(q);
+  if (q) sy__stmt_done(q);
   if (!rc) rc = sy__load_tokens(st->db, &snap->tokens, &snap->ntokens);
   if (rc) {
     for (size_t i = 0; i < n; i++) sy__param_unref(arr[i]);
@@ -323,16 +340,55 @@ static sy_rc load_audit_tail(sy_store *st) {
   sqlite3_stmt *q = NULL;
   st->last_seq = 0;
   memcpy(st->last_hash, sy_audit_genesis, SY_HASH_HEX);
-  if (sqlite3_prepare_v2(st->db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", -1, &q, NULL)) return SY_EIO;
+  if (!(q = sy__stmt(st->db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))) return SY_EIO;
   if (sqlite3_step(q) == SQLITE_ROW) {
     st->last_seq = sqlite3_column_int64(q, 0);
     snprintf(st->last_hash, sizeof st->last_hash, "%s", (const char *)sqlite3_column_text(q, 1));
   }
-  sqlite3_finalize(q);
+  sy__stmt_done(q);
   return SY_OK;
 }
 
-static void reader_close(void *db) { sqlite3_close_v2(db); }
+static void reader_close(void *db) { sy__db_close(db); }
+
+#define CKPT_PAGES 1000 /* checkpoint once the WAL holds this many pages */
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages) {
+  sy_store *st = arg;
+  (void)db, (void)name;
+  pthread_mutex_lock(&st->mu);
+  st->ckpt_pages = pages;
+  if (pages >= CKPT_PAGES) pthread_cond_signal(&st->ckpt_cv);
+  pthread_mutex_unlock(&st->mu);
+  return SQLITE_OK;
+}
+
+/* Copies the WAL back into the database file without ever blocking the writer (PASSIVE). */
+static void *ckpt_main(void *arg) {
+  sy_store *st = arg;
+  sqlite3 *db = NULL;
+  if (sqlite3_open_v2(st->db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)) {
+    sqlite3_close_v2(db);
+    return NULL;
+  }
+  /* the connection learns the file is in WAL mode only once it has read it */
+  sqlite3_exec(db, "PRAGMA wal_autocheckpoint=0; PRAGMA journal_mode=WAL; SELECT count(*) FROM meta;", NULL, NULL,
+               NULL);
+  pthread_mutex_lock(&st->mu);
+  while (!st->closing) {
+    if (st->ckpt_pages < CKPT_PAGES) {
+      pthread_cond_wait(&st->ckpt_cv, &st->mu);
+      continue;
+    }
+    st->ckpt_pages = 0;
+    pthread_mutex_unlock(&st->mu);
+    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    pthread_mutex_lock(&st->mu);
+  }
+  pthread_mutex_unlock(&st->mu);
+  sqlite3_close_v2(db);
+  return NULL;
+}
 
 sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
   sy_store *st = calloc(1, sizeof *st);
@@ -341,6 +397,7 @@ sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
   if (!st) return SY_ENOMEM;
   pthread_mutex_init(&st->mu, NULL);
   pthread_cond_init(&st->cv, NULL);
+  pthread_cond_init(&st->ckpt_cv, NULL);
   pthread_key_create(&st->reader_key, reader_close);
   st->dir = strdup(dir);
   size_t plen = strlen(dir) + 32;
@@ -390,6 +447,9 @@ sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
     goto out;
   }
   st->writer_started = 1;
+  sqlite3_exec(st->db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
+  sqlite3_wal_hook(st->db, wal_hook, st);
+  if (pthread_create(&st->ckpt, NULL, ckpt_main, st) == 0) st->ckpt_started = 1;
 out:
   if (rc) {
     sy__store_close(st);
@@ -411,20 +471,23 @@ void sy__store_close(sy_store *st) {
     pthread_mutex_lock(&st->mu);
     st->closing = 1;
     pthread_cond_broadcast(&st->cv);
+    pthread_cond_broadcast(&st->ckpt_cv);
     pthread_mutex_unlock(&st->mu);
     pthread_join(st->writer, NULL);
   }
+  if (st->ckpt_started) pthread_join(st->ckpt, NULL);
   rcu_barrier_bp(); /* every call_rcu'd snapshot freed */
   snap_box_free(st->current);
-  if (st->db) sqlite3_close_v2(st->db);
+  sy__db_close(st->db);
   void *rdb = pthread_getspecific(st->reader_key);
   if (rdb) {
-    sqlite3_close_v2(rdb);
+    sy__db_close(rdb);
     pthread_setspecific(st->reader_key, NULL);
   }
   pthread_key_delete(st->reader_key);
   pthread_mutex_destroy(&st->mu);
   pthread_cond_destroy(&st->cv);
+  pthread_cond_destroy(&st->ckpt_cv);
   free(st->events);
   free(st->dir);
   free(st->db_path);
@@ -533,9 +596,7 @@ sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, i
   int s, n = 0;
   *more = 0;
   if (!db) return SY_EIO;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT " VER_COLS " FROM versions WHERE name = ? AND version > ? ORDER BY version LIMIT ?",
-                         -1, &q, NULL))
+  if (!(q = sy__stmt(db, "SELECT " VER_COLS " FROM versions WHERE name = ? AND version > ? ORDER BY version LIMIT ?")))
     return SY_EIO;
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, after_version);
@@ -553,7 +614,7 @@ sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, i
     n++;
   }
   if (!rc && s != SQLITE_DONE && s != SQLITE_ROW) rc = SY_EIO;
-  sqlite3_finalize(q);
+  sy__stmt_done(q);
   return rc;
 }
 
@@ -585,7 +646,7 @@ sy_rc sy__store_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, vo
            "SELECT " AUDIT_COLS " FROM audit WHERE (?1 IS NULL OR name = ?1) AND seq > ?2 AND (?3 = 0 OR seq < ?3)"
            " AND time_ms >= ?4 ORDER BY seq %s LIMIT ?5",
            aq->asc ? "ASC" : "DESC");
-  if (sqlite3_prepare_v2(db, sql, -1, &q, NULL)) return SY_EIO;
+  if (!(q = sy__stmt(db, sql))) return SY_EIO;
   if (aq->name) sqlite3_bind_text(q, 1, aq->name, -1, SQLITE_STATIC);
   int64_t after = aq->asc ? aq->after : 0;
   if (aq->since_seq > after) after = aq->since_seq;
@@ -598,7 +659,7 @@ sy_rc sy__store_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, vo
     audit_from_row(q, &r);
     cb(ctx, &r, (const char *)sqlite3_column_text(q, 12));
   }
-  sqlite3_finalize(q);
+  sy__stmt_done(q);
   return s == SQLITE_DONE ? SY_OK : SY_EIO;
 }
 
@@ -613,7 +674,7 @@ sy_rc sy__store_audit_verify(sy_store *st, int64_t *records, int64_t *first_brok
   msg[0] = 0;
   if (!db) return SY_EIO;
   memcpy(prev, sy_audit_genesis, SY_HASH_HEX);
-  if (sqlite3_prepare_v2(db, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq", -1, &q, NULL)) return SY_EIO;
+  if (!(q = sy__stmt(db, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq"))) return SY_EIO;
   while ((s = sqlite3_step(q)) == SQLITE_ROW) {
     sy_audit_rec r;
     audit_from_row(q, &r);
@@ -640,7 +701,7 @@ sy_rc sy__store_audit_verify(sy_store *st, int64_t *records, int64_t *first_brok
     memcpy(prev, h, SY_HASH_HEX);
     expect_seq++;
   }
-  sqlite3_finalize(q);
+  sy__stmt_done(q);
   return s == SQLITE_DONE ? SY_OK : SY_EIO;
 }
 
@@ -649,7 +710,7 @@ sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, v
   sqlite3_stmt *q = NULL;
   int s;
   if (!db) return SY_EIO;
-  if (sqlite3_prepare_v2(db, "SELECT seq, name, event FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", -1, &q, NULL))
+  if (!(q = sy__stmt(db, "SELECT seq, name, event FROM audit WHERE seq > ? ORDER BY seq LIMIT ?")))
     return SY_EIO;
   sqlite3_bind_int64(q, 1, after);
   sqlite3_bind_int(q, 2, limit);
@@ -658,6 +719,6 @@ sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, v
                    (const char *)sqlite3_column_text(q, 2)};
     cb(ctx, &ev);
   }
-  sqlite3_finalize(q);
+  sy__stmt_done(q);
   return s == SQLITE_DONE ? SY_OK : SY_EIO;
 }

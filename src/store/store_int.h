@@ -35,6 +35,12 @@ struct sy_store {
   int closing;
   int writer_started;
 
+  /* checkpoints run on their own thread and connection, off the commit path */
+  pthread_t ckpt;
+  pthread_cond_t ckpt_cv;
+  int ckpt_pages; /* WAL pages at the last commit */
+  int ckpt_started;
+
   /* writer-private */
   int64_t last_seq;
   char last_hash[SY_HASH_HEX];
@@ -49,6 +55,13 @@ struct sy_store {
   sy_publish_hook hook;
   void *hook_ctx;
 };
+
+/* A prepared statement for sql on db, reused from earlier calls when one is idle. */
+sqlite3_stmt *sy__stmt(sqlite3 *db, const char *sql);
+/* Gives a statement from sy__stmt back (reset, bindings cleared). */
+void sy__stmt_done(sqlite3_stmt *q);
+/* Finalizes every statement of db and closes it. */
+void sy__db_close(sqlite3 *db);
 
 /* Loads the parameter name from db (latest, labelled versions, tags); *out NULL if absent. */
 sy_rc sy__load_param(sqlite3 *db, const char *name, sy_param **out);

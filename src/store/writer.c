@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/store_int.h"
 
@@ -15,17 +16,13 @@ static sy_rc exec(sy_store *st, const char *sql) {
   return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? SY_OK : SY_EIO;
 }
 
-static sqlite3_stmt *prep(sy_store *st, const char *sql) {
-  sqlite3_stmt *q = NULL;
-  if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL)) return NULL;
-  return q;
-}
+static sqlite3_stmt *prep(sy_store *st, const char *sql) { return sy__stmt(st->db, sql); }
 
-/* Runs a statement to completion and finalizes it. */
+/* Runs a statement to completion and hands it back to the cache. */
 static sy_rc run(sqlite3_stmt *q) {
   if (!q) return SY_EIO;
   int s = sqlite3_step(q);
-  sqlite3_finalize(q);
+  sy__stmt_done(q);
   return (s == SQLITE_DONE || s == SQLITE_ROW) ? SY_OK : SY_EIO;
 }
 
@@ -199,17 +196,87 @@ static sy_rc write_version_row(sy_store *st, const char *name, const sy_ver *v) 
   return run(q);
 }
 
-/* Copies the versions row of the latest version into params (the denormalised current state). */
-static sy_rc write_params_row(sy_store *st, const char *name, int64_t oldest, const char *tags) {
+/* Writes the denormalised current state of a parameter (its latest version, oldest kept, tags). */
+static sy_rc write_params_row(sy_store *st, const char *name, int64_t oldest, const sy_ver *v, const char *tags) {
   sqlite3_stmt *q = prep(st, "INSERT OR REPLACE INTO params(name, oldest, latest, kind, tier, value, description,"
-                             " pattern, modified_ms, modified_user, labels, tags)"
-                             " SELECT name, ?2, version, kind, tier, value, description, pattern, modified_ms,"
-                             " modified_user, labels, ?3 FROM versions WHERE name = ?1 ORDER BY version DESC LIMIT 1");
+                             " pattern, modified_ms, modified_user, labels, tags) VALUES (?,?,?,?,?,?,?,?,?,?,'',?)");
   if (!q) return SY_EIO;
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, oldest);
-  sqlite3_bind_text(q, 3, tags, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 3, v->version);
+  sqlite3_bind_int(q, 4, v->kind);
+  sqlite3_bind_int(q, 5, v->tier);
+  sqlite3_bind_blob(q, 6, v->value, (int)v->value_len, SQLITE_STATIC);
+  sqlite3_bind_text(q, 7, v->description, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 8, v->allowed_pattern, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 9, v->modified_ms);
+  sqlite3_bind_text(q, 10, v->modified_user, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 11, tags, -1, SQLITE_STATIC);
   return run(q);
+}
+
+/* Puts the parameter that results from writing v into the working tree, without
+ * asking the database: the old latest keeps its labels among the labelled
+ * versions, versions older than oldest are gone, tags are replaced when given. */
+static sy_rc put_in_memory(sy_store *st, const sy_param *p, const char *name, sy_ver *v, int64_t oldest,
+                           const sy_tag *tags, int ntags, int replace_tags) {
+  sy_param *np = p ? sy__param_clone(p) : sy__param_new(name, strlen(name));
+  if (!np) return SY_ENOMEM;
+  sy_ver *old = np->latest;
+  np->latest = sy__ver_ref(v);
+  np->oldest = oldest;
+  int n = 0;
+  for (int i = 0; i < np->nlabeled; i++) {
+    if (np->labeled[i]->version < oldest) sy__ver_unref(np->labeled[i]);
+    else np->labeled[n++] = np->labeled[i];
+  }
+  np->nlabeled = n;
+  sy_rc rc = SY_OK;
+  if (old && old->nlabels) {
+    sy_ver **nl = realloc(np->labeled, (size_t)(np->nlabeled + 1) * sizeof *nl);
+    if (!nl) rc = SY_ENOMEM;
+    else {
+      np->labeled = nl;
+      np->labeled[np->nlabeled++] = sy__ver_ref(old);
+    }
+  }
+  sy__ver_unref(old);
+  if (!rc && replace_tags) {
+    for (int i = 0; i < np->ntags; i++) {
+      free(np->tags[i].key);
+      free(np->tags[i].value);
+    }
+    free(np->tags);
+    np->tags = NULL;
+    np->ntags = 0;
+    if (ntags) {
+      /* kept sorted by key, as the database writes them */
+      np->tags = calloc((size_t)ntags, sizeof *np->tags);
+      if (!np->tags) rc = SY_ENOMEM;
+      for (int i = 0; !rc && i < ntags; i++) {
+        int at = np->ntags;
+        while (at > 0 && strcmp(np->tags[at - 1].key, tags[i].key) > 0) {
+          np->tags[at] = np->tags[at - 1];
+          at--;
+        }
+        np->tags[at].key = strdup(tags[i].key);
+        np->tags[at].value = strdup(tags[i].value);
+        np->ntags++;
+        if (!np->tags[at].key || !np->tags[at].value) rc = SY_ENOMEM;
+      }
+    }
+  }
+  if (rc) {
+    sy__param_unref(np);
+    return rc;
+  }
+  int grew = 0;
+  sy_node *nr = sy__tree_put(st->work, np, &grew);
+  if (!nr) return SY_ENOMEM;
+  sy__node_unref(st->work);
+  st->work = nr;
+  st->work_count += (size_t)grew;
+  return SY_OK;
 }
 
 static sy_rc set_labels_row(sy_store *st, const char *name, int64_t version, const char *csv) {
@@ -336,15 +403,15 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
     return fail(op, SY_ETAG_LIMIT, "%s", "at most 50 tags");
   }
   rc = write_version_row(st, name, v);
-  if (!rc) rc = write_params_row(st, name, oldest, tags);
+  if (!rc) rc = write_params_row(st, name, oldest, v, tags);
   free(tags);
   change c = {.action = action, .name = name, .detail = detail, .old_version = cur ? cur->version : 0,
               .new_version = v->version, .old_ver = cur, .new_ver = v};
   if (!rc) rc = audit_append(st, op, &c);
   op->out_version = v->version;
   op->out_tier = v->tier;
+  if (!rc) rc = put_in_memory(st, p, name, v, oldest, in->tags, in->ntags, import || !p);
   sy__ver_unref(v);
-  if (!rc) rc = refresh(st, name);
   if (rc) return fail(op, rc, "%s", "storage failure");
   return SY_OK;
 }
@@ -430,7 +497,7 @@ static sy_rc apply_label(sy_store *st, sy_op *op) {
         sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 2, pat, -1, SQLITE_STATIC);
         if (sqlite3_step(q) == SQLITE_ROW) sy__db_read_version(st->db, name, sqlite3_column_int64(q, 0), &h);
-        sqlite3_finalize(q);
+        sy__stmt_done(q);
       }
     } else if (holder->version != version) {
       h = sy__ver_clone(holder);
@@ -694,7 +761,7 @@ static sy_rc apply_token(sy_store *st, sy_op *op, int create) {
     sqlite3_bind_text(q, 1, op->token_name, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, op->token_hash, -1, SQLITE_STATIC);
     int exists = sqlite3_step(q) == SQLITE_ROW;
-    sqlite3_finalize(q);
+    sy__stmt_done(q);
     if (exists) return fail(op, SY_ETOKEN_EXISTS, "a token named %s already exists", op->token_name);
     q = prep(st, "INSERT INTO tokens(name, hash, scopes, created_ms) VALUES (?,?,?,?)");
     if (q) {

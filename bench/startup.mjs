@@ -2,7 +2,8 @@
 // Each run: spawn the server (t=0 just before spawn), poll GET /health over fresh TCP connections
 // every ~1 ms until it answers 200 (health_ms), note when the first log line that mentions
 // "listening" arrives (log_seen_ms) and, if that line carries an ISO-8601 timestamp, its
-// timestamp minus the launch wall-clock time (log_stamp_ms). After SETTLE_MS of idleness read
+// timestamp minus the launch wall-clock time (log_stamp_ms), and its "startup_ms" field if any
+// (self_ms, the server's own figure). After SETTLE_MS of idleness read
 // VmRSS/VmHWM from /proc/PID/status, then SIGTERM and wait for the exit (shutdown_ms).
 // Prints one JSON object (runs + medians). The server's output goes to LOG (appended).
 //
@@ -45,7 +46,7 @@ async function oneRun(k) {
   const t0 = performance.now();
   child = spawn(bin, ['serve', '--listen', listen, '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((r) => child.on('exit', (code, sig) => r({ code, sig, t: performance.now() })));
-  let logSeen = null, logStamp = null, buf = '';
+  let logSeen = null, logStamp = null, selfMs = null, buf = '';
   const onData = (d) => {
     const tNow = performance.now();
     appendFileSync(logFile, d);
@@ -57,6 +58,8 @@ async function oneRun(k) {
         logSeen = tNow - t0;
         const m = line.match(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?/);
         if (m) { const ts = Date.parse(m[2] ? m[0] : m[0] + 'Z'); if (!Number.isNaN(ts)) logStamp = ts - wall0; }
+        const self = line.match(/"startup_ms"\s*:\s*([\d.]+)/);   // the server's own figure, if it logs one
+        if (self) selfMs = Number(self[1]);
       }
     }
   };
@@ -77,7 +80,7 @@ async function oneRun(k) {
   if (ex == null) { child.kill('SIGKILL'); await exited; } else shutdownMs = ex.t - tTerm;
   const code = child.exitCode, sig = child.signalCode;
   child = null;
-  return { health_ms: r2(healthMs), log_seen_ms: r2(logSeen), log_stamp_ms: r2(logStamp), ...st,
+  return { health_ms: r2(healthMs), log_seen_ms: r2(logSeen), log_stamp_ms: r2(logStamp), self_ms: selfMs, ...st,
     shutdown_ms: r2(shutdownMs), exit: sig ?? code };
 }
 
@@ -88,7 +91,7 @@ try {
   console.log(JSON.stringify({
     runs,
     median_health_ms: r2(median(col('health_ms'))), min_health_ms: Math.min(...col('health_ms')), max_health_ms: Math.max(...col('health_ms')),
-    median_log_seen_ms: r2(median(col('log_seen_ms'))), median_log_stamp_ms: r2(median(col('log_stamp_ms'))),
+    median_log_seen_ms: r2(median(col('log_seen_ms'))), median_log_stamp_ms: r2(median(col('log_stamp_ms'))), median_self_ms: r2(median(col('self_ms'))),
     median_rss_kb: median(col('rss_kb')), median_hwm_kb: median(col('hwm_kb')),
     median_shutdown_ms: r2(median(col('shutdown_ms'))),
   }));

@@ -158,8 +158,7 @@ int sy__token_name_valid(const char *n) {
 
 static enum MHD_Result finish_token_create(sy_req *r) {
   if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
-  const char *secret = r->watch; /* stashed in the arena by tokens() */
-  r->watch = NULL;
+  const char *secret = r->secret;
   return sy__reply_json(r, 201, json_pack("{ss so ss}", "name", r->op.token_name, "scopes", scopes_json(r->op.scopes),
                                           "token", secret));
 }
@@ -179,8 +178,9 @@ enum MHD_Result sy__api_tokens(sy_req *r, const char *rest) {
       char c[32], v[32];
       sy__fmt_time(t->created_ms, c, sizeof c);
       sy__fmt_time(t->revoked_ms, v, sizeof v);
-      json_array_append_new(arr, json_pack("{ss so ss s?s}", "name", t->name, "scopes", scopes_json(t->scopes),
-                                           "created", c, "revoked", t->revoked_ms ? v : NULL));
+      json_t *o = json_pack("{ss so ss}", "name", t->name, "scopes", scopes_json(t->scopes), "created", c);
+      if (o) json_object_set_new(o, "revoked", t->revoked_ms ? json_string(v) : json_null());
+      json_array_append_new(arr, o);
     }
     sy__snap_leave(r->srv->store);
     return sy__reply_json(r, 200, json_pack("{so}", "tokens", arr));
@@ -199,7 +199,7 @@ enum MHD_Result sy__api_tokens(sy_req *r, const char *rest) {
     char *secret = sy_arena_alloc(r->arena, 80), *hash = sy_arena_alloc(r->arena, SY_HASH_HEX);
     if (!secret || !hash || sy__token_generate(secret, 80)) return sy__reply_error(r, 500, "InternalError", "cannot make a token");
     sy_sha256_hex(secret, strlen(secret), hash);
-    r->watch = secret; /* reused as a scratch pointer until finish; never a subscriber here */
+    r->secret = secret;
     r->op.kind = SY_OP_TOKEN_CREATE;
     r->op.token_name = name;
     r->op.token_hash = hash;
@@ -264,8 +264,9 @@ static enum MHD_Result import_config(sy_req *r) {
   if (sy__parse_body(r)) return MHD_YES;
   const char *format = NULL;
   if (sy__field_str(r, r->json, "", "format", &format, NULL)) return MHD_YES;
-  if (format && strcmp(format, "switchyard-config/1"))
-    return sy__reply_error(r, 400, "ValidationException", "format \"%.64s\" is not switchyard-config/1", format);
+  if (!format || strcmp(format, "switchyard-config/1"))
+    return sy__reply_error(r, 400, "ValidationException", "format must be \"switchyard-config/1\", not \"%.64s\"",
+                           format ? format : "(missing)");
   json_t *params = json_object_get(r->json, "params");
   if (!json_is_array(params)) return sy__reply_error(r, 400, "ValidationException", "params must be an array");
   size_t n = json_array_size(params);

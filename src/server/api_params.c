@@ -190,6 +190,7 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
   char msg[SY_MSG_MAX];
   const char *type = NULL, *tier = NULL, *data_type = NULL;
   int64_t ifv = -1;
+  json_t *ifj = json_object_get(obj, "if_version");
   if (only_fields(r, obj, ctx, fields)) return -1;
   in->if_version = -1;
   if (sy__field_str(r, obj, ctx, "value", &in->value, &in->value_len) ||
@@ -206,7 +207,8 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
     return sy__reply_error(r, 400, "ValidationException", "%stier \"%.64s\" is not Standard or Advanced", ctx, tier), -1;
   if (data_type && strcmp(data_type, "text"))
     return sy__reply_error(r, 400, "ValidationException", "%sdata_type \"%.64s\" is not supported; use text", ctx, data_type), -1;
-  if (ifv < -1) return sy__reply_error(r, 400, "ValidationException", "%sif_version must be 0 or more", ctx), -1;
+  if (ifj && !json_is_null(ifj) && ifv < 0)
+    return sy__reply_error(r, 400, "ValidationException", "%sif_version must be 0 or more", ctx), -1;
   in->if_version = ifv;
   if (in->description && strlen(in->description) > SY_DESCRIPTION_MAX)
     return sy__reply_error(r, 400, "ValidationException", "%sdescription is longer than %d characters", ctx, SY_DESCRIPTION_MAX), -1;
@@ -358,7 +360,7 @@ static void hist_cb(void *ctx, const sy_ver *v) {
 static enum MHD_Result history(sy_req *r, target *t) {
   if (sy__require(r, SY_SCOPE_READ)) return MHD_YES;
   int64_t limit, next;
-  if (sy__query_int(r, "limit", 1, 100, 50, &limit) || sy__query_int(r, "next", 0, INT64_MAX, 0, &next)) return MHD_YES;
+  if (sy__query_int(r, "limit", 1, 1000, 50, &limit) || sy__query_int(r, "next", 0, INT64_MAX, 0, &next)) return MHD_YES;
   int decrypt = sy__query_bool(r, "decrypt");
   if (decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
   sy_store *st = r->srv->store;

@@ -47,6 +47,7 @@ struct sy_req {
   sy_finish_fn finish;
   json_t *json; /* the parsed body, alive until the request completes */
   void *watch;  /* a watch subscriber, if this request streams */
+  const char *secret; /* a token secret made for this request, shown once in the reply */
 };
 
 /* Responses. Each queues the response and returns MHD's result. */

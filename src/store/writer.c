@@ -691,6 +691,8 @@ static int item_cmp(const void *a, const void *b) {
 static sy_rc apply_import(sy_store *st, sy_op *op) {
   int created = 0, updated = 0, unchanged = 0, deleted = 0;
   sy_rc rc = SY_OK;
+  json_t *changes = json_array();
+  if (!changes) return fail(op, SY_ENOMEM, "%s", "out of memory");
   for (size_t i = 0; i < op->nitems && !rc; i++) {
     const sy_put *in = &op->items[i];
     char name[SY_NAME_MAX + 1];
@@ -698,9 +700,11 @@ static sy_rc apply_import(sy_store *st, sy_op *op) {
     const sy_param *p = work_get(st, name);
     if (p && !sy__import_differs(p, in)) {
       unchanged++;
+      json_array_append_new(changes, json_pack("{ss ss}", "name", name, "action", "unchanged"));
       continue;
     }
     p ? updated++ : created++;
+    json_array_append_new(changes, json_pack("{ss ss}", "name", name, "action", p ? "update" : "create"));
     rc = apply_put(st, op, in, "import", "", 1);
     if (rc && op->msg[0]) {
       char m[SY_MSG_MAX];
@@ -713,7 +717,10 @@ static sy_rc apply_import(sy_store *st, sy_op *op) {
   if (!rc && op->prune) {
     /* delete what the export lacks: walk the tree in order against the sorted items */
     sy_put *sorted = malloc((op->nitems ? op->nitems : 1) * sizeof *sorted);
-    if (!sorted) return fail(op, SY_ENOMEM, "%s", "out of memory");
+    if (!sorted) {
+      json_decref(changes);
+      return fail(op, SY_ENOMEM, "%s", "out of memory");
+    }
     memcpy(sorted, op->items, op->nitems * sizeof *sorted);
     qsort(sorted, op->nitems, sizeof *sorted, item_cmp);
     char key[SY_NAME_MAX + 2] = "";
@@ -727,15 +734,19 @@ static sy_rc apply_import(sy_store *st, sy_op *op) {
       strict = 1;
       sy_put probe = {.name = key, .name_len = klen};
       if (bsearch(&probe, sorted, op->nitems, sizeof *sorted, item_cmp)) continue;
+      json_array_append_new(changes, json_pack("{ss ss}", "name", key, "action", "delete"));
       rc = apply_delete_name(st, op, key, "import");
       if (rc) break;
       deleted++;
     }
     free(sorted);
   }
-  if (rc) return rc;
-  op->result = json_pack("{s{si si si si}}", "summary", "create", created, "update", updated, "unchanged", unchanged,
-                         "delete", deleted);
+  if (rc) {
+    json_decref(changes);
+    return rc;
+  }
+  op->result = json_pack("{so s{si si si si}}", "changes", changes, "summary", "create", created, "update", updated,
+                         "unchanged", unchanged, "delete", deleted);
   return SY_OK;
 }
 

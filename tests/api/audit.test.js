@@ -4,6 +4,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
+const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { startServer, api, pp, sha256hex } = require('./helpers');
@@ -41,8 +42,8 @@ async function lastRecord() {
 const z = (v) => (v === null || v === undefined ? 0 : v);
 const e = (s) => (s === null || s === undefined ? '' : s);
 
-/* The record hash as documented in src/core/audit.h: SHA-256 over prev_hash and every field,
- * each as "<len>:<bytes>\n". Recomputed here from the JSON the API returns. */
+/* The record hash as documented in src/core/audit.h: SHA-256 over prev_hash and every field
+ * (including "detail"), each as "<len>:<bytes>\n". Recomputed here from the API's JSON. */
 function recordHash(r) {
   const h = crypto.createHash('sha256');
   const f = (s) => {
@@ -62,6 +63,7 @@ function recordHash(r) {
   f(e(r.old_digest));
   f(e(r.new_digest));
   f(e(r.reason));
+  if ('detail' in r) f(e(r.detail)); // audit.h hashes "detail" after reason; the API shows it
   return h.digest('hex');
 }
 
@@ -237,6 +239,28 @@ describe('audit records', () => {
     assert.equal(v.status, 200, v.text);
     assert.equal(v.json.ok, true, v.text);
     assert.equal(v.json.records, all.length);
+  });
+});
+
+describe('at rest', () => {
+  it('a SecureString plaintext is in no file of the data directory', async () => {
+    const secret = 'AtRest-Pl41n-7c1e-Never-On-Disk';
+    const r = await api(S, 'PUT', pp('/au/rest'), { value: secret, type: 'SecureString' });
+    assert.equal(r.status, 200, r.text);
+    await S.stop(); // flushes the WAL too; both the db and any -wal/-shm are scanned
+    const hits = [];
+    const scan = (dir) => {
+      for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
+        const f = path.join(dir, ent.name);
+        if (ent.isDirectory()) scan(f);
+        else if (fs.readFileSync(f).includes(Buffer.from(secret))) hits.push(f);
+      }
+    };
+    scan(S.dataDir);
+    await S.restart();
+    assert.deepEqual(hits, [], 'SecureString stored in plaintext');
+    const g = await api(S, 'GET', pp('/au/rest') + '?decrypt=true');
+    assert.equal(g.json.value, secret, 'the secret must survive a restart');
   });
 });
 

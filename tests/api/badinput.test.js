@@ -88,7 +88,6 @@ describe('wrong types name the field', () => {
     ['tags', { value: 'x', type: 'String', tags: { k: 1 } }],
     ['type', { value: 'x', type: 5 }],
     ['if_version', { value: 'x', type: 'String', if_version: '1' }],
-    ['if_version', { value: 'x', type: 'String', if_version: -1 }],
     ['if_version', { value: 'x', type: 'String', if_version: 1.5 }],
     ['description', { value: 'x', type: 'String', description: 5 }],
     ['tier', { value: 'x', type: 'String', tier: 5 }],
@@ -99,6 +98,16 @@ describe('wrong types name the field', () => {
       await refused(() => putRaw('/wt/a', body), 400, 'ValidationException', new RegExp(field));
     });
   }
+
+  it('a negative if_version is no version: refused (400 or 409), nothing written', async () => {
+    const before0 = await storeSnapshot(S);
+    const r = await putRaw('/wt/neg', { value: 'x', type: 'String', if_version: -1 });
+    assert.ok([400, 409].includes(r.status), `if_version -1 → ${r.status} ${r.text}`);
+    assert.deepEqual(await storeSnapshot(S), before0);
+    const r2 = await putRaw('/keep/a', { value: 'y', overwrite: true, if_version: -1 });
+    assert.ok([400, 409].includes(r2.status), `if_version -1 on an existing name → ${r2.status} ${r2.text}`);
+    assert.deepEqual(await storeSnapshot(S), before0);
+  });
 
   it('an overwrite with a wrong-typed value leaves the old version', async () => {
     await refused(() => putRaw('/keep/a', { value: 7, overwrite: true }), 400, 'ValidationException', /value/);

@@ -158,7 +158,7 @@ async function startServer(opts = {}) {
       await this.stop();
       if (newOpts.env) Object.assign(this.env, newOpts.env);
       if ('token' in newOpts) this.token = newOpts.token;
-      await launch(this);
+      await launchRetrying(this);
       return this;
     },
     async cleanup() {
@@ -166,8 +166,20 @@ async function startServer(opts = {}) {
       fs.rmSync(this.dataDir, { recursive: true, force: true });
     },
   };
-  await launch(srv);
+  await launchRetrying(srv);
   return srv;
+}
+
+/* A binary being relinked at this moment (EACCES/ETXTBSY on spawn) is retried briefly. */
+async function launchRetrying(srv) {
+  for (let i = 0; ; i++) {
+    try {
+      return await launch(srv);
+    } catch (e) {
+      if (i >= 20 || !['EACCES', 'ETXTBSY'].includes(e.code)) throw e;
+      await sleep(250);
+    }
+  }
 }
 
 /* One HTTP request with an exact path (node's http module sends it verbatim: no URL
@@ -297,7 +309,8 @@ async function waitFor(fn, deadlineMs = 5000, what = 'condition', intervalMs = 2
 }
 
 /* Parses one SSE block (lines up to a blank line) into items: comments become
- * {type:'comment', text}, the event (if any field was set) {type:'event', id, event, data, json}. */
+ * {type:'comment', text}, retry fields {type:'retry', text}, and the event (if a data field
+ * was set) {type:'event', id, event, data, json}. */
 function parseSSEBlock(block) {
   const items = [];
   let id;
@@ -314,11 +327,12 @@ function parseSSEBlock(block) {
     const field = i < 0 ? line : line.slice(0, i);
     let value = i < 0 ? '' : line.slice(i + 1);
     if (value.startsWith(' ')) value = value.slice(1);
-    any = true;
     if (field === 'id') id = value;
     else if (field === 'event') event = value;
-    else if (field === 'data') data.push(value);
+    else if (field === 'data') { data.push(value); any = true; }
+    else if (field === 'retry') items.push({ type: 'retry', text: value });
   }
+  // As in the SSE spec, a block dispatches an event only if it carried data.
   if (any) {
     const d = data.join('\n');
     let json = null;

@@ -7,11 +7,30 @@
 static int ref_inc(int *r) { return __atomic_add_fetch(r, 1, __ATOMIC_RELAXED); }
 static int ref_dec(int *r) { return __atomic_sub_fetch(r, 1, __ATOMIC_ACQ_REL); }
 
-static char *dup_str(const char *s) { return s ? strdup(s) : NULL; }
-
-sy_ver *sy__ver_new(void) {
-  sy_ver *v = calloc(1, sizeof *v);
-  if (v) v->refs = 1;
+sy_ver *sy__ver_make(const char *value, size_t value_len, const char *description, const char *pattern,
+                     const char *user) {
+  size_t dl = description ? strlen(description) : 0, pl = pattern ? strlen(pattern) : 0, ul = user ? strlen(user) : 0;
+  sy_ver *v = malloc(sizeof *v + value_len + dl + pl + ul + 4);
+  if (!v) return NULL;
+  memset(v, 0, sizeof *v);
+  v->refs = 1;
+  char *p = (char *)(v + 1);
+  v->value = p;
+  if (value_len) memcpy(p, value, value_len);
+  p[value_len] = 0;
+  v->value_len = value_len;
+  p += value_len + 1;
+  v->description = p;
+  if (dl) memcpy(p, description, dl);
+  p[dl] = 0;
+  p += dl + 1;
+  v->allowed_pattern = p;
+  if (pl) memcpy(p, pattern, pl);
+  p[pl] = 0;
+  p += pl + 1;
+  v->modified_user = p;
+  if (ul) memcpy(p, user, ul);
+  p[ul] = 0;
   return v;
 }
 
@@ -22,31 +41,18 @@ sy_ver *sy__ver_ref(sy_ver *v) {
 
 void sy__ver_unref(sy_ver *v) {
   if (!v || ref_dec(&v->refs) > 0) return;
-  free(v->value);
-  free(v->description);
-  free(v->allowed_pattern);
-  free(v->modified_user);
   for (int i = 0; i < v->nlabels; i++) free(v->labels[i]);
   free(v->labels);
   free(v);
 }
 
 sy_ver *sy__ver_clone(const sy_ver *v) {
-  sy_ver *c = sy__ver_new();
+  sy_ver *c = sy__ver_make(v->value, v->value_len, v->description, v->allowed_pattern, v->modified_user);
   if (!c) return NULL;
   c->version = v->version;
   c->kind = v->kind;
   c->tier = v->tier;
-  c->value_len = v->value_len;
   c->modified_ms = v->modified_ms;
-  c->value = malloc(v->value_len + 1);
-  c->description = dup_str(v->description);
-  c->allowed_pattern = dup_str(v->allowed_pattern);
-  c->modified_user = dup_str(v->modified_user);
-  if (c->value) {
-    memcpy(c->value, v->value, v->value_len);
-    c->value[v->value_len] = 0;
-  }
   if (v->nlabels) {
     c->labels = calloc((size_t)v->nlabels, sizeof *c->labels);
     if (c->labels)
@@ -55,8 +61,7 @@ sy_ver *sy__ver_clone(const sy_ver *v) {
         if (c->labels[i]) c->nlabels++;
       }
   }
-  if (!c->value || (v->description && !c->description) || (v->allowed_pattern && !c->allowed_pattern) ||
-      (v->modified_user && !c->modified_user) || c->nlabels != v->nlabels) {
+  if (c->nlabels != v->nlabels) {
     sy__ver_unref(c);
     return NULL;
   }
@@ -70,14 +75,11 @@ int sy__ver_has_label(const sy_ver *v, const char *label) {
 }
 
 sy_param *sy__param_new(const char *name, size_t len) {
-  sy_param *p = calloc(1, sizeof *p);
+  sy_param *p = malloc(sizeof *p + len + 1);
   if (!p) return NULL;
+  memset(p, 0, sizeof *p);
   p->refs = 1;
-  p->name = malloc(len + 1);
-  if (!p->name) {
-    free(p);
-    return NULL;
-  }
+  p->name = (char *)(p + 1);
   memcpy(p->name, name, len);
   p->name[len] = 0;
   p->name_len = len;
@@ -99,7 +101,6 @@ void sy__param_unref(sy_param *p) {
     free(p->tags[i].value);
   }
   free(p->tags);
-  free(p->name);
   free(p);
 }
 

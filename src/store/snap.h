@@ -20,12 +20,12 @@ typedef struct sy_ver {
   int64_t version;
   sy_kind kind;
   sy_tier tier;
-  char *value; /* NUL-terminated; for SecureString the sealed form once encryption lands */
+  const char *value; /* NUL-terminated; these four strings live in the same allocation as the struct */
   size_t value_len;
-  char *description;
-  char *allowed_pattern;
+  const char *description;
+  const char *allowed_pattern;
   int64_t modified_ms;
-  char *modified_user;
+  const char *modified_user;
   int nlabels;
   char **labels; /* labels on this version */
 } sy_ver;
@@ -38,7 +38,7 @@ typedef struct sy_tag {
 /* A parameter: its latest version, the older versions that carry labels, its tags. */
 typedef struct sy_param {
   int refs;
-  char *name;
+  char *name; /* in the same allocation as the struct */
   size_t name_len;
   int64_t oldest;  /* oldest version still kept */
   sy_ver *latest;
@@ -74,8 +74,10 @@ typedef struct sy_snap {
   sy_token *tokens; /* sorted by hash; owned */
 } sy_snap;
 
-/* Versions. sy_ver_new copies nothing: fill the fields, strings owned by it. */
-sy_ver *sy__ver_new(void);
+/* A version holding copies of its strings (NULL reads as ""), in one allocation.
+ * The caller fills version, kind, tier, modified_ms. NULL on ENOMEM. */
+sy_ver *sy__ver_make(const char *value, size_t value_len, const char *description, const char *pattern,
+                     const char *user);
 sy_ver *sy__ver_ref(sy_ver *v);
 void sy__ver_unref(sy_ver *v);
 /* A copy of v with its own label array (strings deep-copied). NULL on ENOMEM. */

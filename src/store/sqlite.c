@@ -102,24 +102,17 @@ sy_rc sy__ver_set_labels(sy_ver *v, const char *csv) {
 
 /* Fills a version from columns: version, kind, tier, value, description, pattern, modified_ms, user, labels. */
 static sy_rc ver_from_row(sqlite3_stmt *st, int c, sy_ver **out) {
-  sy_ver *v = sy__ver_new();
+  const void *val = sqlite3_column_blob(st, c + 3);
+  size_t vlen = (size_t)sqlite3_column_bytes(st, c + 3);
+  sy_ver *v = sy__ver_make(val, vlen, (const char *)sqlite3_column_text(st, c + 4),
+                           (const char *)sqlite3_column_text(st, c + 5), (const char *)sqlite3_column_text(st, c + 7));
   if (!v) return SY_ENOMEM;
   v->version = sqlite3_column_int64(st, c);
   v->kind = (sy_kind)sqlite3_column_int(st, c + 1);
   v->tier = (sy_tier)sqlite3_column_int(st, c + 2);
-  const void *val = sqlite3_column_blob(st, c + 3);
-  int vlen = sqlite3_column_bytes(st, c + 3);
-  v->value = malloc((size_t)vlen + 1);
-  if (v->value) {
-    if (vlen) memcpy(v->value, val, (size_t)vlen);
-    v->value[vlen] = 0;
-    v->value_len = (size_t)vlen;
-  }
-  v->description = col_dup(st, c + 4);
-  v->allowed_pattern = col_dup(st, c + 5);
   v->modified_ms = sqlite3_column_int64(st, c + 6);
-  v->modified_user = col_dup(st, c + 7);
-  sy_rc rc = v->value ? sy__ver_set_labels(v, (const char *)sqlite3_column_text(st, c + 8)) : SY_ENOMEM;
+  const char *labels = (const char *)sqlite3_column_text(st, c + 8);
+  sy_rc rc = labels && *labels ? sy__ver_set_labels(v, labels) : SY_OK;
   if (rc) {
     sy__ver_unref(v);
     return rc;

@@ -331,28 +331,17 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
                 name);
   if (!p && !in->kind) return fail(op, SY_EINVAL, "type is required to create %s", name);
 
-  sy_ver *v = sy__ver_new();
+  if (cur && cur->tier == SY_TIER_ADVANCED && in->tier == SY_TIER_STANDARD && !import)
+    return fail(op, SY_EINVAL, "%s is an Advanced parameter; it cannot be changed to Standard", name);
+  sy_ver *v = sy__ver_make(in->value, in->value_len,
+                           in->description ? in->description : cur ? cur->description : "",
+                           in->allowed_pattern ? in->allowed_pattern : cur ? cur->allowed_pattern : "",
+                           op->actor ? op->actor : "system");
   if (!v) return fail(op, SY_ENOMEM, "%s", "out of memory");
   v->version = cur ? cur->version + 1 : 1;
   v->kind = in->kind ? in->kind : cur->kind;
   v->tier = in->tier ? in->tier : cur ? cur->tier : SY_TIER_STANDARD;
-  if (cur && cur->tier == SY_TIER_ADVANCED && in->tier == SY_TIER_STANDARD && !import) {
-    sy__ver_unref(v);
-    return fail(op, SY_EINVAL, "%s is an Advanced parameter; it cannot be changed to Standard", name);
-  }
-  v->value = malloc(in->value_len + 1);
-  v->value_len = in->value_len;
-  v->description = strdup(in->description ? in->description : cur && cur->description ? cur->description : "");
-  v->allowed_pattern =
-      strdup(in->allowed_pattern ? in->allowed_pattern : cur && cur->allowed_pattern ? cur->allowed_pattern : "");
-  v->modified_user = strdup(op->actor ? op->actor : "system");
   v->modified_ms = sy__now_ms();
-  if (!v->value || !v->description || !v->allowed_pattern || !v->modified_user) {
-    sy__ver_unref(v);
-    return fail(op, SY_ENOMEM, "%s", "out of memory");
-  }
-  memcpy(v->value, in->value, in->value_len);
-  v->value[in->value_len] = 0;
 
   op->rc = sy_value_check(v->kind, v->tier, v->value, v->value_len, op->msg, sizeof op->msg);
   if (!op->rc) op->rc = sy_pattern_compile_check(v->allowed_pattern, op->msg, sizeof op->msg);

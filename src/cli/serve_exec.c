@@ -1,0 +1,41 @@
+/* serve_exec.c — `switchyard serve` runs the server binary that sits beside the CLI.
+ *
+ * The server is its own executable so that its process maps none of the CLI's
+ * client libraries (libcurl and what it pulls in), and so that the allocator
+ * can be told before start-up to back the heap with huge pages: loading 100k
+ * parameters is dominated by page faults without them. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/serve.h"
+
+int sy__serve_main(int argc, char **argv) {
+  char exe[PATH_MAX], server[PATH_MAX + 32];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) {
+    fprintf(stderr, "switchyard: cannot find my own executable: %s\n", strerror(errno));
+    return 1;
+  }
+  exe[n] = 0;
+  char *slash = strrchr(exe, '/');
+  if (slash) *slash = 0;
+  snprintf(server, sizeof server, "%s/switchyard-server", slash ? exe : ".");
+  const char *tun = getenv("GLIBC_TUNABLES");
+  if (!tun || !strstr(tun, "glibc.malloc.hugetlb")) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s%sglibc.malloc.hugetlb=1", tun ? tun : "", tun && *tun ? ":" : "");
+    setenv("GLIBC_TUNABLES", buf, 1);
+  }
+  char **args = calloc((size_t)argc + 1, sizeof *args);
+  if (!args) return 1;
+  args[0] = server;
+  for (int i = 1; i < argc; i++) args[i] = argv[i];
+  execv(server, args);
+  fprintf(stderr, "switchyard: cannot run %s: %s\n", server, strerror(errno));
+  free(args);
+  return 1;
+}

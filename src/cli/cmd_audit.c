@@ -199,9 +199,10 @@ static int audit_verify(sy__cli *cli, int argc, char **argv) {
     /* A short page with no "next" is the end; a full page is followed even if the server
      * forgot "next", so a paging bug cannot make a partial check look complete. */
     json_t *next = json_object_get(r.json, "next");
+    int has_next = next && !json_is_null(next);
     size_t got = json_array_size(recs);
-    sy__resp_free(&r);
-    if (got == 0 || ((!next || json_is_null(next)) && got < VERIFY_PAGE)) break;
+    sy__resp_free(&r); /* frees recs and next */
+    if (got == 0 || (!has_next && got < VERIFY_PAGE)) break;
   }
 
   broken = c.broken_seq != 0;

@@ -57,7 +57,7 @@ static const char get_usage[] =
     "options:\n"
     "  --version N   a specific version\n"
     "  --label L     the version carrying label L\n"
-    "  --decrypt     return SecureString values in clear\n"
+    "  --decrypt     return SecureString values in clear (needs the decrypt scope)\n"
     "  --raw         no trailing newline\n"
     "  --json        the full parameter object\n";
 
@@ -73,9 +73,14 @@ static const char ls_usage[] =
     "  --json          {\"params\": [...every page...], \"next\": null}\n";
 
 static const char history_usage[] =
-    "usage: switchyard param history NAME [--json]\n"
+    "usage: switchyard param history NAME [--decrypt] [--json]\n"
     "\n"
-    "Lists every version, oldest first: VERSION TYPE LAST_MODIFIED USER LABELS VALUE.\n";
+    "Lists every version, oldest first: VERSION TYPE LAST_MODIFIED USER LABELS VALUE\n"
+    "(values cut to 40 characters; --json has them whole).\n"
+    "\n"
+    "options:\n"
+    "  --decrypt   show SecureString values (needs the decrypt scope)\n"
+    "  --json      {\"name\", \"versions\": [...every page...], \"next\": null}\n";
 
 static const char rm_usage[] =
     "usage: switchyard param rm NAME [--reason R] [--json]\n"
@@ -309,6 +314,38 @@ done:
 
 /* ---- get ------------------------------------------------------------------------------- */
 
+static sy_rc fetch_pages(const sy__cli *cli, const sy__url *base, const char *key, json_t *all);
+
+/* 1 if the name's last segment is "history": a plain GET of it means the history route. */
+static int names_history(const char *name) {
+  size_t n = strlen(name);
+  return n >= 8 && strcmp(name + n - 8, "/history") == 0;
+}
+
+/* The latest version of name, from the last entry of its history. */
+static sy_rc latest_version(const sy__cli *cli, const char *name, int64_t *out) {
+  sy_rc rc = SY_OK;
+  sy__url u;
+  json_t *all = json_array();
+  if (!all) {
+    sy__err("out of memory");
+    return SY_ENOMEM;
+  }
+  rc = param_url(&u, name, "/history");
+  if (rc) goto out;
+  sy__url_query(&u, "limit", "1000");
+  rc = fetch_pages(cli, &u, "versions", all);
+  if (rc) goto out;
+  *out = sy__jint(json_array_get(all, json_array_size(all) - 1), "version");
+  if (*out < 1) {
+    sy__err("the server's history of %s holds no versions", name);
+    rc = SY_EINTERNAL;
+  }
+out:
+  json_decref(all);
+  return rc;
+}
+
 static int param_get(sy__cli *cli, int argc, char **argv) {
   sy_rc rc = SY_OK;
   const char *pos[SY__MAX_POS];
@@ -332,10 +369,24 @@ static int param_get(sy__cli *cli, int argc, char **argv) {
   if (version && sy__parse_i64(version, 1, INT64_MAX, &v))
     return sy__misuse(get_usage, "get: --version needs a whole number >= 1");
 
-  rc = param_url(&u, pos[0], NULL);
+  if (names_history(pos[0])) {
+    /* ".../history" must be addressed with a selector: NAME:VERSION or NAME:LABEL. */
+    char sel[SY__URL_MAX];
+    if (!version && !label) {
+      rc = latest_version(cli, pos[0], &v);
+      if (rc) goto out;
+    }
+    if (label)
+      snprintf(sel, sizeof sel, "%s:%s", pos[0], label);
+    else
+      snprintf(sel, sizeof sel, "%s:%lld", pos[0], (long long)v);
+    rc = param_url(&u, sel, NULL);
+  } else {
+    rc = param_url(&u, pos[0], NULL);
+    sy__url_query(&u, "version", version);
+    sy__url_query(&u, "label", label);
+  }
   if (rc) goto out;
-  sy__url_query(&u, "version", version);
-  sy__url_query(&u, "label", label);
   if (decrypt) sy__url_query(&u, "decrypt", "true");
   rc = sy__url_done(&u);
   if (rc) goto out;
@@ -473,16 +524,19 @@ static int param_history(sy__cli *cli, int argc, char **argv) {
   sy_rc rc = SY_OK;
   const char *pos[SY__MAX_POS];
   size_t npos = 0;
+  int decrypt = 0;
+  const sy__opt opts[] = {{"--decrypt", NULL, SY__OPT_FLAG, &decrypt}, {0}};
   static const char *const head[] = {"VERSION", "TYPE", "LAST_MODIFIED", "USER", "LABELS", "VALUE"};
   json_t *all = NULL, *wrap = NULL;
   sy__table *t = NULL;
   sy__url u;
 
-  sy__parse p = sy__args(cli, argc, argv, history_usage, NULL, pos, &npos, 1, 1);
+  sy__parse p = sy__args(cli, argc, argv, history_usage, opts, pos, &npos, 1, 1);
   if (p) return sy__parse_exit(p);
   rc = param_url(&u, pos[0], "/history");
   if (rc) goto out;
   sy__url_query(&u, "limit", "1000");
+  if (decrypt) sy__url_query(&u, "decrypt", "true");
   all = json_array();
   if (!all) {
     rc = SY_ENOMEM;
@@ -596,7 +650,18 @@ static int param_label(sy__cli *cli, int argc, char **argv) {
     rc = sy__print_json(r.json);
     if (rc) goto out;
   } else {
-    printf("%s: version %lld labeled\n", pos[0], (long long)sy__jint(r.json, "version"));
+    /* Name only the labels the server took: those asked for and not refused. */
+    int shown = 0;
+    for (size_t i = 1; i < npos; i++) {
+      int refused = 0;
+      size_t k;
+      json_t *bad;
+      json_array_foreach(invalid, k, bad) refused |= json_is_string(bad) && strcmp(json_string_value(bad), pos[i]) == 0;
+      if (refused) continue;
+      if (!shown++) printf("%s: version %lld labeled ", pos[0], (long long)sy__jint(r.json, "version"));
+      printf("%s%s", shown > 1 ? ", " : "", pos[i]);
+    }
+    if (shown) fputc('\n', stdout);
   }
   if (json_array_size(invalid)) {
     fputs("switchyard: invalid labels: ", stderr);

@@ -6,23 +6,25 @@
 #include "cli/http.h"
 #include "cli/table.h"
 
-static const char *const scopes[] = {"read", "write", "admin", NULL};
+/* decrypt is not in docs/API.md's scope list, but the server grants it and checks it for ?decrypt=true. */
+static const char *const scopes[] = {"read", "write", "admin", "decrypt", NULL};
 
 static const char token_usage[] =
     "usage: switchyard token SUBCOMMAND [ARGS...]\n"
     "\n"
     "subcommands:\n"
-    "  create NAME --scope read|write|admin   make a token and print it (shown once)\n"
+    "  create NAME --scope SCOPE...           make a token and print it (shown once)\n"
     "  list                                   NAME SCOPES CREATED REVOKED\n"
     "  revoke NAME                            revoke a token\n"
     "\n"
     "Needs an admin token.\n";
 
 static const char create_usage[] =
-    "usage: switchyard token create NAME --scope read|write|admin [--json]\n"
+    "usage: switchyard token create NAME --scope read|write|admin [--scope decrypt] [--json]\n"
     "\n"
     "Prints the new token alone on stdout; the server never shows it again.\n"
-    "write implies read, admin implies write. --scope may be repeated.\n";
+    "write implies read, admin implies write; decrypt lets the token read SecureString\n"
+    "values in clear. Repeat --scope for several.\n";
 
 static const char list_usage[] =
     "usage: switchyard token list [--json]\n";
@@ -53,7 +55,7 @@ static int token_create(sy__cli *cli, int argc, char **argv) {
   }
   for (size_t i = 0; i < scope.n; i++)
     if (!sy__one_of(scope.v[i], scopes)) {
-      sy__misuse(create_usage, "token create: --scope must be read, write or admin");
+      sy__misuse(create_usage, "token create: --scope must be read, write, admin or decrypt");
       goto done;
     }
   arr = json_array();

@@ -154,6 +154,9 @@ sy_rc sy__http_raw(const sy__cli *cli, const char *method, const char *path, con
 
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* Send "/a/../b" as typed so the server refuses it, rather than libcurl quietly
+   * resolving it to "/b" and writing a parameter the user did not name. */
+  curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "switchyard-cli/" SY_VERSION);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);

@@ -20,7 +20,7 @@
 #define SY_DESCRIPTION_MAX 1024
 #define SY_PATTERN_MAX 1024
 #define SY_REASON_MAX 1024
-#define SY_MSG_MAX 512 /* error messages written by validators */
+#define SY_MSG_MAX 1536 /* error messages written by validators */
 
 /* The kinds of document. Later kinds (flag, provider, route, ...) register here. */
 typedef enum sy_kind { SY_KIND_STRING = 1, SY_KIND_STRINGLIST = 2, SY_KIND_SECURESTRING = 3 } sy_kind;

@@ -234,8 +234,14 @@ static enum MHD_Result export_config(sy_req *r) {
     json_t *o = json_pack("{ss ss ss ss ss}", "name", p->name, "type", sy_kind_name(v->kind), "tier",
                           sy_tier_name(v->tier), "description", v->description ? v->description : "",
                           "allowed_pattern", v->allowed_pattern ? v->allowed_pattern : "");
-    if (o && (secrets || v->kind != SY_KIND_SECURESTRING))
+    if (o && v->kind != SY_KIND_SECURESTRING) {
       json_object_set_new(o, "value", json_stringn(v->value, v->value_len));
+    } else if (o && secrets) {
+      char *plain = NULL;
+      size_t n = 0;
+      if (!sy__store_reveal(r->srv->store, p->name, v, &plain, &n)) json_object_set_new(o, "value", json_stringn(plain, n));
+      sy__reveal_free(plain, n);
+    }
     json_t *tags = json_object();
     for (int i = 0; tags && i < p->ntags; i++) json_object_set_new(tags, p->tags[i].key, json_string(p->tags[i].value));
     if (o) json_object_set_new(o, "tags", tags);
@@ -319,7 +325,7 @@ static enum MHD_Result import_config(sy_req *r) {
   const sy_snap *s = sy__snap_enter(r->srv->store);
   for (i = 0; i < n; i++) {
     const sy_param *p = sy__tree_get(s->root, items[i].name, items[i].name_len);
-    const char *action = !p ? "create" : sy__import_differs(p, &items[i]) ? "update" : "unchanged";
+    const char *action = !p ? "create" : sy__import_differs(r->srv->store, p, &items[i]) ? "update" : "unchanged";
     action[0] == 'c' ? c++ : action[0] == 'u' && action[1] == 'p' ? u++ : same++;
     json_array_append_new(changes, json_pack("{ss ss}", "name", items[i].name, "action", action));
   }

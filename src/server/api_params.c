@@ -6,14 +6,21 @@
 
 #include "server/http.h"
 
-json_t *sy__param_json(const sy_param *p, const sy_ver *v, int show_value) {
+json_t *sy__param_json(sy_store *st, const sy_param *p, const sy_ver *v, int show_value) {
   char t[32];
   sy__fmt_time(v->modified_ms, t, sizeof t);
   json_t *o = json_object();
   if (!o) return NULL;
   json_object_set_new(o, "name", json_stringn(p->name, p->name_len));
   json_object_set_new(o, "type", json_string(sy_kind_name(v->kind)));
-  if (show_value || v->kind != SY_KIND_SECURESTRING) json_object_set_new(o, "value", json_stringn(v->value, v->value_len));
+  if (v->kind != SY_KIND_SECURESTRING) {
+    json_object_set_new(o, "value", json_stringn(v->value, v->value_len));
+  } else if (show_value && st) {
+    char *plain = NULL;
+    size_t n = 0;
+    if (!sy__store_reveal(st, p->name, v, &plain, &n)) json_object_set_new(o, "value", json_stringn(plain, n));
+    sy__reveal_free(plain, n);
+  }
   json_object_set_new(o, "version", json_integer(v->version));
   json_object_set_new(o, "tier", json_string(sy_tier_name(v->tier)));
   json_object_set_new(o, "data_type", json_string("text"));
@@ -93,21 +100,21 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
     rc = SY_ENOTFOUND;
   } else if (t->label) {
     const sy_ver *v = sy__param_find_label(p, t->label);
-    if (v) out = sy__param_json(p, v, decrypt);
+    if (v) out = sy__param_json(st, p, v, decrypt);
     else rc = SY_EVERSION_NOTFOUND;
   } else if (t->version) {
     const sy_ver *v = sy__param_find_version(p, t->version);
-    if (v) out = sy__param_json(p, v, decrypt);
+    if (v) out = sy__param_json(st, p, v, decrypt);
     else if (t->version < p->oldest || t->version > p->latest->version) rc = SY_EVERSION_NOTFOUND;
     else want = t->version; /* kept, but only in the database */
   } else {
-    out = sy__param_json(p, p->latest, decrypt);
+    out = sy__param_json(st, p, p->latest, decrypt);
   }
   if (want) {
     /* an older unlabelled version: read it from the store, then dress it with the snapshot's tags */
     sy_ver *v = NULL;
     rc = sy__store_read_version(st, t->name, want, &v);
-    if (!rc) out = sy__param_json(p, v, decrypt);
+    if (!rc) out = sy__param_json(st, p, v, decrypt);
     sy__ver_unref(v);
   }
   sy__snap_leave(st);
@@ -345,6 +352,7 @@ static enum MHD_Result rollback(sy_req *r, target *t) {
 /* ---- history ---- */
 
 typedef struct hist_ctx {
+  sy_store *st;
   const sy_param *p;
   json_t *arr;
   int64_t last;
@@ -353,7 +361,7 @@ typedef struct hist_ctx {
 
 static void hist_cb(void *ctx, const sy_ver *v) {
   hist_ctx *h = ctx;
-  json_array_append_new(h->arr, sy__param_json(h->p, v, h->decrypt));
+  json_array_append_new(h->arr, sy__param_json(h->st, h->p, v, h->decrypt));
   h->last = v->version;
 }
 
@@ -366,7 +374,7 @@ static enum MHD_Result history(sy_req *r, target *t) {
   sy_store *st = r->srv->store;
   const sy_snap *s = sy__snap_enter(st);
   const sy_param *p = sy__tree_get(s->root, t->name, t->len);
-  hist_ctx h = {p, json_array(), 0, decrypt};
+  hist_ctx h = {st, p, json_array(), 0, decrypt};
   int more = 0;
   sy_rc rc = p ? sy__store_history(st, t->name, next, (int)limit, hist_cb, &h, &more) : SY_ENOTFOUND;
   sy__snap_leave(st);
@@ -436,7 +444,7 @@ enum MHD_Result sy__api_params_list(sy_req *r) {
       more = 1;
       break;
     }
-    json_array_append_new(arr, sy__param_json(p, p->latest, decrypt));
+    json_array_append_new(arr, sy__param_json(st, p, p->latest, decrypt));
     last = sy_arena_strndup(r->arena, p->name, p->name_len);
     memcpy(key, p->name, p->name_len);
     klen = p->name_len;

@@ -90,7 +90,7 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
 int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n);
 
 /* The JSON of a parameter version (value only when show_value). */
-json_t *sy__param_json(const sy_param *p, const sy_ver *v, int show_value);
+json_t *sy__param_json(sy_store *st, const sy_param *p, const sy_ver *v, int show_value);
 
 /* Logging: one JSON object per line on stderr. */
 void sy__log(const char *level, const char *msg, json_t *fields); /* steals fields (may be NULL) */

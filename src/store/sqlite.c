@@ -9,6 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "core/secretbox.h"
+#include "store/masterkey.h"
 #include "store/store_int.h"
 
 static const char *schema =
@@ -410,6 +416,31 @@ sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
     rc = SY_EIO;
     goto out;
   }
+  const char *keyfile = getenv("SWITCHYARD_MASTER_KEY_FILE");
+  char keypath[4096];
+  snprintf(keypath, sizeof keypath, "%s/master.key", dir);
+  int created = 0;
+  rc = keyfile && *keyfile ? sy_masterkey_load(keyfile, st->master_key)
+                           : sy_masterkey_load_or_create(keypath, st->master_key, &created);
+  if (rc) {
+    snprintf(msg, msgsz, "cannot load the master key %s: %s", keyfile && *keyfile ? keyfile : keypath,
+             sy_strerror(rc));
+    goto out;
+  }
+  {
+    static const char label[] = "switchyard audit digest v1";
+    unsigned int n = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx) {
+      rc = SY_ENOMEM;
+      goto out;
+    }
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, label, sizeof label);
+    EVP_DigestUpdate(ctx, st->master_key, sizeof st->master_key);
+    EVP_DigestFinal_ex(ctx, st->digest_key, &n);
+    EVP_MD_CTX_free(ctx);
+  }
   sqlite3_busy_timeout(st->db, 5000);
   if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;", NULL, NULL,
                    &err) ||
@@ -481,6 +512,8 @@ void sy__store_close(sy_store *st) {
   pthread_mutex_destroy(&st->mu);
   pthread_cond_destroy(&st->cv);
   pthread_cond_destroy(&st->ckpt_cv);
+  OPENSSL_cleanse(st->master_key, sizeof st->master_key);
+  OPENSSL_cleanse(st->digest_key, sizeof st->digest_key);
   free(st->events);
   free(st->dir);
   free(st->db_path);
@@ -714,4 +747,64 @@ sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, v
   }
   sy__stmt_done(q);
   return s == SQLITE_DONE ? SY_OK : SY_EIO;
+}
+
+/* ---- SecureString ---- */
+
+sy_rc sy__store_reveal(sy_store *st, const char *name, const sy_ver *v, char **out, size_t *len) {
+  *out = NULL;
+  *len = 0;
+  if (v->kind != SY_KIND_SECURESTRING) {
+    char *c = malloc(v->value_len + 1);
+    if (!c) return SY_ENOMEM;
+    memcpy(c, v->value, v->value_len);
+    c[v->value_len] = 0;
+    *out = c;
+    *len = v->value_len;
+    return SY_OK;
+  }
+  char aad[SY_SECRETBOX_AAD_MAX];
+  size_t aad_len = 0, n = 0;
+  sy_rc rc = sy_secretbox_aad(name, v->version, aad, sizeof aad, &aad_len);
+  if (rc) return rc;
+  size_t cap = SY_SECRETBOX_OPENED_LEN(v->value_len) + 1;
+  unsigned char *pt = malloc(cap);
+  if (!pt) return SY_ENOMEM;
+  rc = sy_secretbox_open(st->master_key, v->value, v->value_len, aad, aad_len, pt, cap, &n);
+  if (rc) {
+    free(pt);
+    return rc;
+  }
+  pt[n] = 0;
+  *out = (char *)pt;
+  *len = n;
+  return SY_OK;
+}
+
+void sy__reveal_free(char *p, size_t len) {
+  if (!p) return;
+  OPENSSL_cleanse(p, len);
+  free(p);
+}
+
+sy_rc sy__store_digest(sy_store *st, const char *name, const sy_ver *v, char out[SY_HASH_HEX]) {
+  if (v->kind != SY_KIND_SECURESTRING) {
+    sy_sha256_hex(v->value, v->value_len, out);
+    return SY_OK;
+  }
+  char *pt = NULL;
+  size_t n = 0;
+  sy_rc rc = sy__store_reveal(st, name, v, &pt, &n);
+  if (rc) return rc;
+  unsigned char mac[32];
+  unsigned int maclen = 0;
+  HMAC(EVP_sha256(), st->digest_key, sizeof st->digest_key, (const unsigned char *)pt, n, mac, &maclen);
+  sy__reveal_free(pt, n);
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 0; i < 32; i++) {
+    out[2 * i] = hex[mac[i] >> 4];
+    out[2 * i + 1] = hex[mac[i] & 15];
+  }
+  out[64] = 0;
+  return SY_OK;
 }

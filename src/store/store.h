@@ -135,7 +135,16 @@ typedef void (*sy_event_cb)(void *ctx, const sy_event *ev);
 sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, void *ctx);
 
 /* 1 if importing item would change parameter p. */
-int sy__import_differs(const sy_param *p, const sy_put *item);
+int sy__import_differs(sy_store *st, const sy_param *p, const sy_put *item);
+
+/* The plaintext of a version (a SecureString is opened with the master key).
+ * *out is malloc'd, NUL-terminated, owned by the caller: free it with sy__reveal_free. */
+sy_rc sy__store_reveal(sy_store *st, const char *name, const sy_ver *v, char **out, size_t *len);
+void sy__reveal_free(char *p, size_t len);
+/* The audit digest of a version's value: SHA-256 of the value, or for a SecureString
+ * an HMAC-SHA-256 under a key derived from the master key (so the digest cannot be
+ * brute-forced back into a short secret). */
+sy_rc sy__store_digest(sy_store *st, const char *name, const sy_ver *v, char out[SY_HASH_HEX]);
 
 int64_t sy__now_ms(void);
 /* RFC 3339 UTC with milliseconds into out (at least 25 bytes). */

@@ -22,6 +22,8 @@ typedef struct pending_event {
 } pending_event;
 
 struct sy_store {
+  unsigned char master_key[32]; /* seals SecureString values */
+  unsigned char digest_key[32]; /* keys the audit digests of SecureString values */
   char *dir;
   char *db_path;
   sqlite3 *db; /* the writer's connection */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/secretbox.h"
 #include "store/store_int.h"
 
 #define BATCH_MAX 1024
@@ -64,8 +65,8 @@ static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
   char time[32], old_d[SY_HASH_HEX] = "", new_d[SY_HASH_HEX] = "", h[SY_HASH_HEX];
   int64_t now = sy__now_ms();
   sy__fmt_time(now, time, sizeof time);
-  if (c->old_ver) sy_sha256_hex(c->old_ver->value, c->old_ver->value_len, old_d);
-  if (c->new_ver) sy_sha256_hex(c->new_ver->value, c->new_ver->value_len, new_d);
+  if (c->old_ver && sy__store_digest(st, c->name, c->old_ver, old_d)) return SY_EINTERNAL;
+  if (c->new_ver && sy__store_digest(st, c->name, c->new_ver, new_d)) return SY_EINTERNAL;
   sy_audit_rec r = {.seq = st->last_seq + 1,
                     .time = time,
                     .actor = op->actor ? op->actor : "system",
@@ -305,6 +306,31 @@ static sy_rc set_tags_row(sy_store *st, const char *name, const char *tags) {
 
 /* ---- operations ---- */
 
+/* A copy of v whose value is sealed under the master key, bound to name:version. */
+static sy_rc seal_version(sy_store *st, const char *name, const sy_ver *v, sy_ver **out) {
+  char aad[SY_SECRETBOX_AAD_MAX];
+  size_t aad_len = 0, n = 0;
+  sy_rc rc = sy_secretbox_aad(name, v->version, aad, sizeof aad, &aad_len);
+  if (rc) return rc;
+  size_t cap = SY_SECRETBOX_SEALED_LEN(v->value_len);
+  unsigned char *blob = malloc(cap);
+  if (!blob) return SY_ENOMEM;
+  rc = sy_secretbox_seal(st->master_key, v->value, v->value_len, aad, aad_len, blob, cap, &n);
+  if (!rc) {
+    sy_ver *s = sy__ver_make((const char *)blob, n, v->description, v->allowed_pattern, v->modified_user);
+    if (!s) rc = SY_ENOMEM;
+    else {
+      s->version = v->version;
+      s->kind = v->kind;
+      s->tier = v->tier;
+      s->modified_ms = v->modified_ms;
+      *out = s;
+    }
+  }
+  free(blob);
+  return rc;
+}
+
 /* Writes a new version. action is "put", "rollback" or "import"; replace_tags for import. */
 static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *action, const char *detail,
                        int import) {
@@ -349,6 +375,14 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   if (op->rc) {
     sy__ver_unref(v);
     return op->rc;
+  }
+  if (v->kind == SY_KIND_SECURESTRING) {
+    /* from here on only the sealed form exists: in the database, the snapshot and the audit chain */
+    sy_ver *sealed = NULL;
+    rc = seal_version(st, name, v, &sealed);
+    sy__ver_unref(v);
+    if (rc) return fail(op, rc, "cannot seal the value of %s", name);
+    v = sealed;
   }
 
   int64_t oldest = p ? p->oldest : 1;
@@ -645,19 +679,36 @@ static sy_rc apply_rollback(sy_store *st, sy_op *op) {
     snprintf(op->msg, sizeof op->msg, "parameter %s has no version %" PRId64, name, op->version);
     return op->rc;
   }
-  sy_put in = {.name = name, .name_len = strlen(name), .value = old->value, .value_len = old->value_len,
+  char *plain = NULL;
+  size_t plen = 0;
+  rc = sy__store_reveal(st, name, old, &plain, &plen);
+  if (rc) {
+    sy__ver_unref(old);
+    return fail(op, rc, "cannot read version %lld of %s", (long long)op->version, name);
+  }
+  sy_put in = {.name = name, .name_len = strlen(name), .value = plain, .value_len = plen,
                .kind = old->kind, .tier = p->latest->tier > old->tier ? p->latest->tier : old->tier, .overwrite = 1,
                .description = old->description, .allowed_pattern = old->allowed_pattern, .if_version = -1};
   snprintf(detail, sizeof detail, "to_version=%" PRId64, op->version);
   rc = apply_put(st, op, &in, "rollback", detail, 0);
+  sy__reveal_free(plain, plen);
   sy__ver_unref(old);
   return rc;
 }
 
 /* 1 if item would change the parameter p (value, kind, tier, description, pattern or tags). */
-int sy__import_differs(const sy_param *p, const sy_put *in) {
+int sy__import_differs(sy_store *st, const sy_param *p, const sy_put *in) {
   const sy_ver *v = p->latest;
-  if (v->value_len != in->value_len || memcmp(v->value, in->value, in->value_len)) return 1;
+  if (v->kind == SY_KIND_SECURESTRING) {
+    char *plain = NULL;
+    size_t n = 0;
+    if (sy__store_reveal(st, p->name, v, &plain, &n)) return 1;
+    int differ = n != in->value_len || memcmp(plain, in->value, n);
+    sy__reveal_free(plain, n);
+    if (differ) return 1;
+  } else if (v->value_len != in->value_len || memcmp(v->value, in->value, in->value_len)) {
+    return 1;
+  }
   if (in->kind && in->kind != v->kind) return 1;
   if ((in->tier ? in->tier : SY_TIER_STANDARD) != v->tier) return 1;
   if (strcmp(in->description ? in->description : "", v->description ? v->description : "")) return 1;
@@ -687,7 +738,7 @@ static sy_rc apply_import(sy_store *st, sy_op *op) {
     char name[SY_NAME_MAX + 1];
     snprintf(name, sizeof name, "%.*s", (int)in->name_len, in->name);
     const sy_param *p = work_get(st, name);
-    if (p && !sy__import_differs(p, in)) {
+    if (p && !sy__import_differs(st, p, in)) {
       unchanged++;
       json_array_append_new(changes, json_pack("{ss ss}", "name", name, "action", "unchanged"));
       continue;

@@ -149,9 +149,18 @@ describe('audit records', () => {
     assert.equal(r.status, 200, r.text);
     const rec = await lastRecord();
     assert.equal(rec.name, '/au/sec');
-    assert.equal(rec.new_digest, sha256hex(SECRET));
+    // a keyed digest: it tells equal values apart from changed ones, but unlike a plain
+    // SHA-256 it cannot be brute-forced back into a short secret without the master key
+    assert.match(rec.new_digest, /^[0-9a-f]{64}$/);
+    assert.notEqual(rec.new_digest, sha256hex(SECRET));
     r = await api(S, 'PUT', pp('/au/sec'), { value: SECRET + '-2', overwrite: true }, W);
     assert.equal(r.status, 200, r.text);
+    const rec2 = await lastRecord();
+    assert.equal(rec2.old_digest, rec.new_digest);
+    assert.notEqual(rec2.new_digest, rec.new_digest);
+    r = await api(S, 'PUT', pp('/au/sec'), { value: SECRET, overwrite: true }, W);
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await lastRecord()).new_digest, rec.new_digest, 'the same secret has the same digest');
     const all = await api(S, 'GET', '/api/v1/admin/audit?limit=1000');
     assert.ok(!all.text.includes(SECRET), 'plaintext in the audit JSON');
     const asc = await api(S, 'GET', '/api/v1/admin/audit?order=asc&limit=1000');

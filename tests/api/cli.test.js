@@ -380,6 +380,22 @@ test('rm deletes; unknown parameters exit 1 with the server message', async () =
   assert.match(e.stderr, /^switchyard: ParameterNotFound: .*\/cli\/nope\/missing\b.*\n$/);
 });
 
+test('names are sent as typed; a parameter whose last segment is history is still readable', async () => {
+  const e = await fails(1, ['param', 'put', '/cli/dots/../escaped', 'v']);
+  assert.match(e.stderr, /^switchyard: ValidationException: /);
+  await fails(1, ['param', 'get', '/cli/escaped']);
+
+  const name = '/cli/hx/history';
+  await ok(['param', 'put', name, 'h1']);
+  await ok(['param', 'put', name, 'h2', '--overwrite']);
+  await ok(['param', 'label', name, 'first', '--version', '1']);
+  assert.equal((await ok(['param', 'get', name])).stdout, 'h2\n');
+  assert.equal((await ok(['param', 'get', name, '--version', '1'])).stdout, 'h1\n');
+  assert.equal((await ok(['param', 'get', name, '--label', 'first'])).stdout, 'h1\n');
+  const h = JSON.parse((await ok(['param', 'history', name, '--json'])).stdout);
+  assert.deepEqual(h.versions.map((v) => v.value), ['h1', 'h2']);
+});
+
 test('audit lists records and audit verify checks the whole chain', async () => {
   const name = '/cli/audit/x';
   await ok(['param', 'put', name, 'a', '--reason', 'first']);
@@ -406,6 +422,63 @@ test('audit lists records and audit verify checks the whole chain', async () => 
   assert.ok(server_.json.records > 1100);
   const j = JSON.parse((await ok(['audit', 'verify', '--json'])).stdout);
   assert.deepEqual(j, { ok: true, records: server_.json.records });
+});
+
+// Serves `records` as GET /api/v1/admin/audit?order=asc&after=&limit= would; resolves with its URL.
+function fakeAuditServer(records) {
+  const http = require('node:http');
+  const srv = http.createServer((req, res) => {
+    const u = new URL(req.url, 'http://x');
+    if (u.pathname !== '/api/v1/admin/audit' || u.searchParams.get('order') !== 'asc') {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ error: { code: 'NotFound', message: 'no route' } }));
+    }
+    const after = Number(u.searchParams.get('after') || 0);
+    const limit = Number(u.searchParams.get('limit') || 100);
+    const page = records.filter((r) => r.seq > after).slice(0, limit);
+    const more = records.some((r) => r.seq > (page.at(-1) || { seq: after }).seq);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ records: page, next: more ? page.at(-1).seq : null }));
+  });
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve({ srv, url: `http://127.0.0.1:${srv.address().port}` })));
+}
+
+test('audit verify names the first broken record', async () => {
+  const records = [];
+  for (let after = 0; ;) {
+    const page = await api('GET', `/api/v1/admin/audit?order=asc&after=${after}&limit=1000`);
+    assert.equal(page.status, 200);
+    records.push(...page.json.records);
+    if (page.json.records.length === 0 || page.json.next === null) break;
+    after = page.json.records.at(-1).seq;
+  }
+  assert.ok(records.length > 10);
+  const cases = [
+    ['intact', records, null],
+    ['edited reason', records.map((r, i) => (i === 5 ? { ...r, reason: r.reason + ' (edited)' } : r)), `audit chain broken at seq ${records[5].seq}: hash does not match`],
+    ['dropped record', records.filter((_, i) => i !== 7), `audit chain broken at seq ${records[8].seq}: prev_hash does not match the hash of seq ${records[6].seq}`],
+    ['forged genesis', records.slice(3), `audit chain broken at seq ${records[3].seq}: prev_hash is not the genesis hash`],
+  ];
+  for (const [what, recs, broken] of cases) {
+    const { srv, url } = await fakeAuditServer(recs);
+    try {
+      const r = await run(['--server', url, 'audit', 'verify'], { noServerFlag: true });
+      if (broken === null) {
+        assert.equal(r.code, 0, what);
+        assert.equal(r.stdout, `audit chain ok: ${recs.length} records\n`, what);
+      } else {
+        assert.equal(r.code, 1, `${what}: ${r.stdout} ${r.stderr}`);
+        assert.ok(r.stderr.startsWith(`switchyard: ${broken}`), `${what}: ${r.stderr}`);
+        const j = await run(['--server', url, 'audit', 'verify', '--json'], { noServerFlag: true });
+        assert.equal(j.code, 1, what);
+        const out = JSON.parse(j.stdout);
+        assert.equal(out.ok, false, what);
+        assert.equal(out.first_broken_seq, Number(broken.match(/seq (\d+)/)[1]), what);
+      }
+    } finally {
+      await new Promise((resolve) => srv.close(resolve));
+    }
+  }
 });
 
 test('config export then import is a dry run with nothing to change', async () => {
@@ -480,6 +553,14 @@ test('token create, list, revoke; a revoked token is refused', async () => {
   assert.match(e.stderr, /^switchyard: Unauthenticated: /);
   const listed = JSON.parse((await ok(['token', 'list', '--json'])).stdout).tokens.find((x) => x.name === 'cli-reader');
   assert.ok(listed && listed.revoked, JSON.stringify(listed));
+
+  // decrypt is a scope of its own: a read token may not see SecureString values in clear.
+  await ok(['param', 'put', '/cli/token/secret', 'shh', '--type', 'SecureString']);
+  const decryptor = (await ok(['token', 'create', 'cli-decryptor', '--scope', 'read', '--scope', 'decrypt'])).stdout.trim();
+  assert.equal((await ok(['param', 'get', '/cli/token/secret', '--decrypt'], { token: decryptor })).stdout, 'shh\n');
+  const plain = (await ok(['token', 'create', 'cli-plain-reader', '--scope', 'read'])).stdout.trim();
+  e = await fails(1, ['param', 'get', '/cli/token/secret', '--decrypt'], { token: plain });
+  assert.match(e.stderr, /^switchyard: AccessDenied: /);
 
   e = await fails(1, ['token', 'revoke', 'cli-no-such-token']);
   assert.match(e.stderr, /^switchyard: TokenNotFound: /);

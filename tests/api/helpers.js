@@ -54,6 +54,12 @@ function portFromLine(line) {
   return 0;
 }
 
+/* Throws if the server log holds an AddressSanitizer, LeakSanitizer or UBSan report. */
+function checkSanitizers(log) {
+  const m = /(ERROR: (Address|Leak)Sanitizer|runtime error:)/.exec(log);
+  if (m) throw new Error(`sanitizer report in the server log:\n${log.slice(Math.max(0, m.index - 200), m.index + 3000)}`);
+}
+
 /* Spawns the server process for `srv` and resolves when it logs that it is listening. */
 function launch(srv) {
   if (!BIN) throw new Error('SWITCHYARD_BIN is not set (absolute path to build/switchyard)');
@@ -141,12 +147,21 @@ async function startServer(opts = {}) {
     exited: null,
     log: '', // everything the server wrote to stderr, across restarts
     stdout: '',
+    /* SIGTERM, then waits. A server that needs SIGKILL, exits non-zero, or whose log holds a
+     * sanitizer report fails the caller: shutting down cleanly is part of the contract. */
     async stop() {
-      if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+      if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) {
+        checkSanitizers(this.log);
+        return;
+      }
       this.proc.kill('SIGTERM');
-      const t = setTimeout(() => { try { this.proc.kill('SIGKILL'); } catch { /* gone */ } }, 10000);
+      let forced = false;
+      const t = setTimeout(() => { forced = true; try { this.proc.kill('SIGKILL'); } catch { /* gone */ } }, 10000);
       const r = await this.exited;
       clearTimeout(t);
+      checkSanitizers(this.log);
+      if (forced) throw new Error(`server ignored SIGTERM for 10 s; log tail:\n${this.log.slice(-2000)}`);
+      if (r.code !== 0) throw new Error(`server exited with ${r.code}/${r.signal} on SIGTERM; log tail:\n${this.log.slice(-2000)}`);
       return r;
     },
     async kill9() {
@@ -162,8 +177,11 @@ async function startServer(opts = {}) {
       return this;
     },
     async cleanup() {
-      await this.stop();
-      fs.rmSync(this.dataDir, { recursive: true, force: true });
+      try {
+        await this.stop();
+      } finally {
+        fs.rmSync(this.dataDir, { recursive: true, force: true });
+      }
     },
   };
   await launchRetrying(srv);

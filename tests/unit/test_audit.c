@@ -1,0 +1,385 @@
+/* test_audit.c — the audit record hash: determinism, field sensitivity, framing, chains, SHA-256. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/audit.h"
+
+#define CHAIN_LEN 5
+
+/* ---- fixtures ---- */
+
+static const char digest_a[] = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+static const char digest_b[] = "486ea46224d1bb4fb680f34f7c9ad96a8f24ec88be73ea8e5a6c65260e9cb8a7";
+static const char prev_x[] = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+static sy_audit_rec base_rec(void) {
+  sy_audit_rec r = {
+      .seq = 7,
+      .time = "2026-11-22T19:00:00.123Z",
+      .actor = "admin",
+      .action = "put",
+      .name = "/photoeditor/staging/provider/strategy",
+      .old_version = 2,
+      .new_version = 3,
+      .old_digest = digest_a,
+      .new_digest = digest_b,
+      .reason = "rollout step 2",
+      .detail = "labels=prod,beta",
+      .prev_hash = prev_x,
+  };
+  return r;
+}
+
+static void hash_of(const sy_audit_rec *r, char out[SY_HASH_HEX]) {
+  memset(out, 'Z', SY_HASH_HEX);
+  sy_audit_hash(r, out);
+  assert_int_equal(strlen(out), 64);
+  assert_int_equal(strspn(out, "0123456789abcdef"), 64);
+}
+
+/* The string fields of a record, by name, so tests can walk them. */
+typedef struct str_field {
+  const char *name;
+  size_t off;
+} str_field;
+
+static const str_field str_fields[] = {
+    {"time", offsetof(sy_audit_rec, time)},
+    {"actor", offsetof(sy_audit_rec, actor)},
+    {"action", offsetof(sy_audit_rec, action)},
+    {"name", offsetof(sy_audit_rec, name)},
+    {"old_digest", offsetof(sy_audit_rec, old_digest)},
+    {"new_digest", offsetof(sy_audit_rec, new_digest)},
+    {"reason", offsetof(sy_audit_rec, reason)},
+    {"detail", offsetof(sy_audit_rec, detail)},
+    {"prev_hash", offsetof(sy_audit_rec, prev_hash)},
+};
+#define NSTR (sizeof str_fields / sizeof str_fields[0])
+
+static const char **str_at(sy_audit_rec *r, size_t i) { return (const char **)((char *)r + str_fields[i].off); }
+
+/* ---- SHA-256 ---- */
+
+static void sha256_vectors(void **state) {
+  static const struct {
+    const char *msg;
+    const char *hex;
+  } v[] = {
+      {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+      {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+  };
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+    char out[SY_HASH_HEX];
+    memset(out, 'Z', sizeof out);
+    sy_sha256_hex(v[i].msg, strlen(v[i].msg), out);
+    assert_string_equal(out, v[i].hex);
+  }
+}
+
+/* One million 'a's: the long FIPS 180-2 vector. */
+static void sha256_million_a(void **state) {
+  char out[SY_HASH_HEX];
+  char *m = malloc(1000000);
+  assert_non_null(m);
+  memset(m, 'a', 1000000);
+  sy_sha256_hex(m, 1000000, out);
+  assert_string_equal(out, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  free(m);
+}
+
+/* Length, not NUL, ends the input. */
+static void sha256_binary(void **state) {
+  char a[SY_HASH_HEX], b[SY_HASH_HEX];
+  sy_sha256_hex("ab\0c", 4, a);
+  sy_sha256_hex("ab", 2, b);
+  assert_string_not_equal(a, b);
+}
+
+/* ---- the record hash ---- */
+
+static void genesis_is_64_zeros(void **state) {
+  assert_int_equal(strlen(sy_audit_genesis), 64);
+  assert_int_equal(strspn(sy_audit_genesis, "0"), 64);
+}
+
+static void hash_deterministic(void **state) {
+  sy_audit_rec r = base_rec(), copy;
+  char h1[SY_HASH_HEX], h2[SY_HASH_HEX], h3[SY_HASH_HEX];
+  char strs[NSTR][128];
+
+  hash_of(&r, h1);
+  hash_of(&r, h2);
+  assert_string_equal(h1, h2);
+
+  /* Equal contents at other addresses hash the same: only bytes count. */
+  copy = r;
+  for (size_t i = 0; i < NSTR; i++) {
+    snprintf(strs[i], sizeof strs[i], "%s", *str_at(&r, i));
+    *str_at(&copy, i) = strs[i];
+  }
+  hash_of(&copy, h3);
+  assert_string_equal(h1, h3);
+}
+
+/* The hash is SHA-256 over "<len>:<bytes>\n" for prev_hash, seq, time, actor,
+ * action, name, old_version, new_version, old_digest, new_digest, reason and
+ * detail, in that order. Stored chains depend on this exact encoding. */
+static void hash_encoding_pinned(void **state) {
+  sy_audit_rec r = base_rec();
+  char buf[2048], want[SY_HASH_HEX], got[SY_HASH_HEX];
+  char seq[24], oldv[24], newv[24];
+  int n;
+
+  snprintf(seq, sizeof seq, "%" PRId64, r.seq);
+  snprintf(oldv, sizeof oldv, "%" PRId64, r.old_version);
+  snprintf(newv, sizeof newv, "%" PRId64, r.new_version);
+  n = snprintf(buf, sizeof buf,
+               "%zu:%s\n%zu:%s\n%zu:%s\n%zu:%s\n%zu:%s\n%zu:%s\n%zu:%s\n%zu:%s\n%zu:%s\n%zu:%s\n%zu:%s\n%zu:%s\n",
+               strlen(r.prev_hash), r.prev_hash, strlen(seq), seq, strlen(r.time), r.time, strlen(r.actor), r.actor,
+               strlen(r.action), r.action, strlen(r.name), r.name, strlen(oldv), oldv, strlen(newv), newv,
+               strlen(r.old_digest), r.old_digest, strlen(r.new_digest), r.new_digest, strlen(r.reason), r.reason,
+               strlen(r.detail), r.detail);
+  assert_true(n > 0 && (size_t)n < sizeof buf);
+  sy_sha256_hex(buf, (size_t)n, want);
+  hash_of(&r, got);
+  assert_string_equal(got, want);
+}
+
+/* Changing any one field changes the hash, and no two single-field changes collide. */
+static void hash_every_field_counts(void **state) {
+  enum { NCHANGES = NSTR + 3 };
+  char hashes[NCHANGES + 1][SY_HASH_HEX];
+  sy_audit_rec r = base_rec();
+  size_t k = 0;
+
+  hash_of(&r, hashes[k++]);
+  for (size_t i = 0; i < NSTR; i++) {
+    sy_audit_rec m = base_rec();
+    *str_at(&m, i) = "changed";
+    hash_of(&m, hashes[k++]);
+  }
+  r = base_rec();
+  r.seq++;
+  hash_of(&r, hashes[k++]);
+  r = base_rec();
+  r.old_version++;
+  hash_of(&r, hashes[k++]);
+  r = base_rec();
+  r.new_version++;
+  hash_of(&r, hashes[k++]);
+  assert_int_equal(k, NCHANGES + 1);
+
+  for (size_t i = 0; i < k; i++)
+    for (size_t j = i + 1; j < k; j++)
+      if (strcmp(hashes[i], hashes[j]) == 0) fail_msg("changes %zu and %zu give the same hash %s", i, j, hashes[i]);
+}
+
+/* A one-bit change anywhere in a string field changes the hash. */
+static void hash_single_bit(void **state) {
+  sy_audit_rec r = base_rec();
+  char h0[SY_HASH_HEX], h1[SY_HASH_HEX], reason[64];
+  hash_of(&r, h0);
+  snprintf(reason, sizeof reason, "%s", r.reason);
+  for (size_t i = 0; i < strlen(reason); i++) {
+    reason[i] ^= 1;
+    r.reason = reason;
+    hash_of(&r, h1);
+    if (strcmp(h0, h1) == 0) fail_msg("flipping bit 0 of reason[%zu] left the hash unchanged", i);
+    reason[i] ^= 1;
+  }
+  /* Sign matters for versions. */
+  r = base_rec();
+  r.old_version = -2;
+  hash_of(&r, h1);
+  assert_string_not_equal(h0, h1);
+}
+
+/* Moving bytes from one field to its neighbour gives a different hash. */
+static void hash_field_boundaries(void **state) {
+  char h1[SY_HASH_HEX], h2[SY_HASH_HEX];
+  /* Each string field with the next string field in hash order. */
+  static const size_t order[] = {8, 0, 1, 2, 3, 4, 5, 6, 7}; /* prev_hash, time, ..., detail */
+  for (size_t i = 0; i + 1 < sizeof order / sizeof order[0]; i++) {
+    sy_audit_rec a = base_rec(), b = base_rec();
+    *str_at(&a, order[i]) = "ab";
+    *str_at(&a, order[i + 1]) = "c";
+    *str_at(&b, order[i]) = "a";
+    *str_at(&b, order[i + 1]) = "bc";
+    hash_of(&a, h1);
+    hash_of(&b, h2);
+    if (strcmp(h1, h2) == 0)
+      fail_msg("%s/%s: \"ab\"+\"c\" and \"a\"+\"bc\" collide", str_fields[order[i]].name, str_fields[order[i + 1]].name);
+  }
+  /* Across the integer fields too: 12,3 vs 1,23. */
+  sy_audit_rec a = base_rec(), b = base_rec();
+  a.old_version = 12, a.new_version = 3;
+  b.old_version = 1, b.new_version = 23;
+  hash_of(&a, h1);
+  hash_of(&b, h2);
+  assert_string_not_equal(h1, h2);
+  /* A field that holds the framing itself cannot forge a neighbour. */
+  a = base_rec(), b = base_rec();
+  a.reason = "x\n1:y";
+  a.detail = "";
+  b.reason = "x";
+  b.detail = "y";
+  hash_of(&a, h1);
+  hash_of(&b, h2);
+  assert_string_not_equal(h1, h2);
+}
+
+/* NULL reads as "" for every string field but prev_hash. */
+static void hash_null_is_empty(void **state) {
+  for (size_t i = 0; i < NSTR; i++) {
+    sy_audit_rec a = base_rec(), b = base_rec();
+    char h1[SY_HASH_HEX], h2[SY_HASH_HEX];
+    if (str_fields[i].off == offsetof(sy_audit_rec, prev_hash)) continue;
+    *str_at(&a, i) = NULL;
+    *str_at(&b, i) = "";
+    hash_of(&a, h1);
+    hash_of(&b, h2);
+    if (strcmp(h1, h2) != 0) fail_msg("%s: NULL and \"\" hash differently", str_fields[i].name);
+  }
+  /* An all-zero record hashes without crashing and like its "" twin. */
+  sy_audit_rec z = {0}, e = {.time = "", .actor = "", .action = "", .name = "", .old_digest = "",
+                             .new_digest = "", .reason = "", .detail = "", .prev_hash = sy_audit_genesis};
+  char hz[SY_HASH_HEX], he[SY_HASH_HEX];
+  hash_of(&z, hz);
+  hash_of(&e, he);
+  assert_string_equal(hz, he);
+}
+
+/* A NULL prev_hash stands for the genesis hash (the first record of a chain). */
+static void hash_null_prev_is_genesis(void **state) {
+  sy_audit_rec a = base_rec(), b = base_rec();
+  char h1[SY_HASH_HEX], h2[SY_HASH_HEX];
+  a.prev_hash = NULL;
+  b.prev_hash = sy_audit_genesis;
+  hash_of(&a, h1);
+  hash_of(&b, h2);
+  assert_string_equal(h1, h2);
+}
+
+/* ---- chains ---- */
+
+typedef struct chain {
+  sy_audit_rec rec[CHAIN_LEN];
+  char hash[CHAIN_LEN][SY_HASH_HEX];  /* the stored hash of each record */
+  char reason[CHAIN_LEN][32];
+} chain;
+
+static void chain_build(chain *c) {
+  static const char *actions[] = {"put", "label", "put", "tag", "delete"};
+  memset(c, 0, sizeof *c);
+  for (int i = 0; i < CHAIN_LEN; i++) {
+    sy_audit_rec *r = &c->rec[i];
+    snprintf(c->reason[i], sizeof c->reason[i], "step %d", i + 1);
+    r->seq = i + 1;
+    r->time = "2026-11-22T19:00:00.000Z";
+    r->actor = "admin";
+    r->action = actions[i];
+    r->name = "/a/b";
+    r->old_version = i;
+    r->new_version = i + 1;
+    r->old_digest = i ? digest_a : "";
+    r->new_digest = digest_b;
+    r->reason = c->reason[i];
+    r->detail = "";
+    r->prev_hash = i ? c->hash[i - 1] : sy_audit_genesis;
+    sy_audit_hash(r, c->hash[i]);
+  }
+}
+
+/* Verifies the chain as the server does: each prev_hash is the stored hash of the
+ * record before (genesis for the first), each stored hash is the record's hash.
+ * Returns the index of the first broken record, or -1 if the chain holds. */
+static int chain_verify(const sy_audit_rec *rec, char (*stored)[SY_HASH_HEX], int n) {
+  for (int i = 0; i < n; i++) {
+    char h[SY_HASH_HEX];
+    const char *want_prev = i ? stored[i - 1] : sy_audit_genesis;
+    if (!rec[i].prev_hash || strcmp(rec[i].prev_hash, want_prev) != 0) return i;
+    sy_audit_hash(&rec[i], h);
+    if (strcmp(h, stored[i]) != 0) return i;
+  }
+  return -1;
+}
+
+static void chain_verifies(void **state) {
+  chain c;
+  chain_build(&c);
+  assert_int_equal(chain_verify(c.rec, c.hash, CHAIN_LEN), -1);
+  for (int i = 0; i < CHAIN_LEN; i++)
+    for (int j = i + 1; j < CHAIN_LEN; j++) assert_string_not_equal(c.hash[i], c.hash[j]);
+}
+
+static void chain_detects_modified_record(void **state) {
+  chain c;
+  chain_build(&c);
+  c.reason[2][0] = 'S'; /* edit the middle record's reason in place */
+  assert_int_equal(chain_verify(c.rec, c.hash, CHAIN_LEN), 2);
+
+  chain_build(&c);
+  c.rec[2].new_version = 99;
+  assert_int_equal(chain_verify(c.rec, c.hash, CHAIN_LEN), 2);
+
+  /* Rewriting the record's stored hash to match moves the break to the next record. */
+  chain_build(&c);
+  c.rec[2].actor = "mallory";
+  sy_audit_hash(&c.rec[2], c.hash[2]);
+  assert_int_equal(chain_verify(c.rec, c.hash, CHAIN_LEN), 3);
+}
+
+static void chain_detects_removed_record(void **state) {
+  chain c, cut;
+  chain_build(&c);
+  cut = c;
+  /* Drop record index 2: 0,1,3,4. Record 3 still names record 2's hash. */
+  cut.rec[2] = c.rec[3];
+  cut.rec[3] = c.rec[4];
+  memcpy(cut.hash[2], c.hash[3], SY_HASH_HEX);
+  memcpy(cut.hash[3], c.hash[4], SY_HASH_HEX);
+  assert_int_equal(chain_verify(cut.rec, cut.hash, CHAIN_LEN - 1), 2);
+}
+
+static void chain_detects_reordered_records(void **state) {
+  chain c;
+  sy_audit_rec tmp;
+  char htmp[SY_HASH_HEX];
+  chain_build(&c);
+  tmp = c.rec[1], c.rec[1] = c.rec[2], c.rec[2] = tmp;
+  memcpy(htmp, c.hash[1], SY_HASH_HEX);
+  memcpy(c.hash[1], c.hash[2], SY_HASH_HEX);
+  memcpy(c.hash[2], htmp, SY_HASH_HEX);
+  assert_int_equal(chain_verify(c.rec, c.hash, CHAIN_LEN), 1);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(sha256_vectors),
+      cmocka_unit_test(sha256_million_a),
+      cmocka_unit_test(sha256_binary),
+      cmocka_unit_test(genesis_is_64_zeros),
+      cmocka_unit_test(hash_deterministic),
+      cmocka_unit_test(hash_encoding_pinned),
+      cmocka_unit_test(hash_every_field_counts),
+      cmocka_unit_test(hash_single_bit),
+      cmocka_unit_test(hash_field_boundaries),
+      cmocka_unit_test(hash_null_is_empty),
+      cmocka_unit_test(hash_null_prev_is_genesis),
+      cmocka_unit_test(chain_verifies),
+      cmocka_unit_test(chain_detects_modified_record),
+      cmocka_unit_test(chain_detects_removed_record),
+      cmocka_unit_test(chain_detects_reordered_records),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -173,8 +173,8 @@ enum MHD_Result sy__api_tokens(sy_req *r, const char *rest) {
   if (!*rest && !strcmp(r->method, "GET")) {
     json_t *arr = json_array();
     const sy_snap *s = sy__snap_enter(r->srv->store);
-    for (int i = 0; i < s->ntokens; i++) {
-      const sy_token *t = &s->tokens[i];
+    for (int i = 0; i < s->auth->ntokens; i++) {
+      const sy_token *t = &s->auth->tokens[i];
       char c[32], v[32];
       sy__fmt_time(t->created_ms, c, sizeof c);
       sy__fmt_time(t->revoked_ms, v, sizeof v);

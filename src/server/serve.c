@@ -28,7 +28,7 @@ static void usage(FILE *f) {
 /* At first start (no tokens yet) creates the admin token from the environment or a fresh one. */
 static sy_rc bootstrap_admin(sy_store *st, const char *dir) {
   const sy_snap *s = sy__snap_enter(st);
-  int have = s->ntokens > 0;
+  int have = s->auth->ntokens > 0;
   sy__snap_leave(st);
   if (have) return SY_OK;
   char secret[128], hash[SY_HASH_HEX], path[4096];

@@ -325,20 +325,50 @@ sy_node *sy__tree_build(sy_param **sorted, size_t n) {
   return node_make(l, sorted[mid], r);
 }
 
+sy_auth *sy__auth_ref(sy_auth *a) {
+  if (a) ref_inc(&a->refs);
+  return a;
+}
+
+void sy__auth_unref(sy_auth *a) {
+  if (!a || ref_dec(&a->refs) > 0) return;
+  for (int i = 0; i < a->ntokens; i++) free(a->tokens[i].name);
+  free(a->tokens);
+  for (int i = 0; i < a->nkeys; i++) {
+    free(a->keys[i].name);
+    free(a->keys[i].sealed);
+  }
+  free(a->keys);
+  free(a);
+}
+
 void sy__snap_clear(sy_snap *s) {
   if (!s) return;
   sy__node_unref(s->root);
-  for (int i = 0; i < s->ntokens; i++) free(s->tokens[i].name);
-  free(s->tokens);
+  sy__auth_unref(s->auth);
   memset(s, 0, sizeof *s);
 }
 
 const sy_token *sy__snap_token(const sy_snap *s, const char *hash) {
-  int lo = 0, hi = s->ntokens - 1;
+  const sy_auth *a = s->auth;
+  int lo = 0, hi = a ? a->ntokens - 1 : -1;
   while (lo <= hi) {
     int mid = (lo + hi) / 2;
-    int c = strcmp(hash, s->tokens[mid].hash);
-    if (c == 0) return s->tokens[mid].revoked_ms ? NULL : &s->tokens[mid];
+    int c = strcmp(hash, a->tokens[mid].hash);
+    if (c == 0) return a->tokens[mid].revoked_ms ? NULL : &a->tokens[mid];
+    if (c < 0) hi = mid - 1;
+    else lo = mid + 1;
+  }
+  return NULL;
+}
+
+const sy_akey *sy__snap_akey(const sy_snap *s, const char *id) {
+  const sy_auth *a = s->auth;
+  int lo = 0, hi = a ? a->nkeys - 1 : -1;
+  while (lo <= hi) {
+    int mid = (lo + hi) / 2;
+    int c = strcmp(id, a->keys[mid].id);
+    if (c == 0) return a->keys[mid].revoked_ms ? NULL : &a->keys[mid];
     if (c < 0) hi = mid - 1;
     else lo = mid + 1;
   }

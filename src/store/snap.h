@@ -66,12 +66,32 @@ typedef struct sy_token {
 
 enum { SY_SCOPE_READ = 1, SY_SCOPE_WRITE = 2, SY_SCOPE_ADMIN = 4, SY_SCOPE_DECRYPT = 8 };
 
+/* An access key for the SSM API (SigV4). Its secret is needed to check
+ * signatures, so it cannot be a hash: it is kept sealed under the master key. */
+typedef struct sy_akey {
+  char id[32];
+  char *name;
+  unsigned char *sealed; /* the sealed secret */
+  size_t sealed_len;
+  unsigned scopes;
+  int64_t created_ms;
+  int64_t revoked_ms;
+} sy_akey;
+
+/* Every credential the server knows, shared by snapshots until one changes. */
+typedef struct sy_auth {
+  int refs;
+  int ntokens;
+  sy_token *tokens; /* sorted by hash */
+  int nkeys;
+  sy_akey *keys;    /* sorted by id */
+} sy_auth;
+
 typedef struct sy_snap {
   sy_node *root;
   size_t count;
   int64_t seq; /* the last committed sequence number this snapshot reflects */
-  int ntokens;
-  sy_token *tokens; /* sorted by hash; owned */
+  sy_auth *auth; /* never NULL once published */
 } sy_snap;
 
 /* A version holding copies of its strings (NULL reads as ""), in one allocation.
@@ -112,5 +132,10 @@ void sy__node_unref(sy_node *n);
 void sy__snap_clear(sy_snap *s);
 /* The token whose secret hashes to hash, if not revoked; NULL otherwise. */
 const sy_token *sy__snap_token(const sy_snap *s, const char *hash);
+/* The access key with that id, if not revoked; NULL otherwise. */
+const sy_akey *sy__snap_akey(const sy_snap *s, const char *id);
+
+sy_auth *sy__auth_ref(sy_auth *a);
+void sy__auth_unref(sy_auth *a);
 
 #endif

@@ -37,6 +37,9 @@ static const char *schema =
     "CREATE TABLE IF NOT EXISTS tokens ("
     "  name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, scopes INTEGER NOT NULL,"
     "  created_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS access_keys ("
+    "  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, secret BLOB NOT NULL, scopes INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);"
     "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', '1');";
 
@@ -236,46 +239,78 @@ static int token_cmp(const void *a, const void *b) {
   return strcmp(((const sy_token *)a)->hash, ((const sy_token *)b)->hash);
 }
 
-sy_rc sy__load_tokens(sqlite3 *db, sy_token **out, int *n) {
+sy_rc sy__load_auth(sqlite3 *db, sy_auth **out) {
   sqlite3_stmt *st = NULL;
-  sy_token *arr = NULL;
-  int cnt = 0, cap = 0, s;
+  int s, cap = 0;
   sy_rc rc = SY_OK;
-  if (!(st = sy__stmt(db, "SELECT name, hash, scopes, created_ms, revoked_ms FROM tokens")))
-    return SY_EIO;
-  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-    if (cnt == cap) {
+  sy_auth *a = calloc(1, sizeof *a);
+  *out = NULL;
+  if (!a) return SY_ENOMEM;
+  a->refs = 1;
+  if (!(st = sy__stmt(db, "SELECT name, hash, scopes, created_ms, revoked_ms FROM tokens ORDER BY hash"))) rc = SY_EIO;
+  while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+    if (a->ntokens == cap) {
       cap = cap ? cap * 2 : 8;
-      sy_token *na = realloc(arr, (size_t)cap * sizeof *na);
+      sy_token *na = realloc(a->tokens, (size_t)cap * sizeof *na);
       if (!na) {
         rc = SY_ENOMEM;
         break;
       }
-      arr = na;
+      a->tokens = na;
     }
-    sy_token *t = &arr[cnt];
+    sy_token *t = &a->tokens[a->ntokens];
     memset(t, 0, sizeof *t);
     t->name = col_dup(st, 0);
-    snprintf(t->hash, sizeof t->hash, "%s", (const char *)sqlite3_column_text(st, 1));
-    t->scopes = (unsigned)sqlite3_column_int(st, 2);
-    t->created_ms = sqlite3_column_int64(st, 3);
-    t->revoked_ms = sqlite3_column_int64(st, 4);
-    cnt++;
     if (!t->name) {
       rc = SY_ENOMEM;
       break;
     }
+    a->ntokens++;
+    snprintf(t->hash, sizeof t->hash, "%s", (const char *)sqlite3_column_text(st, 1));
+    t->scopes = (unsigned)sqlite3_column_int(st, 2);
+    t->created_ms = sqlite3_column_int64(st, 3);
+    t->revoked_ms = sqlite3_column_int64(st, 4);
   }
-  if (!rc && s != SQLITE_DONE && s != SQLITE_ROW) rc = SY_EIO;
+  sy__stmt_done(st);
+  cap = 0;
+  if (!rc && !(st = sy__stmt(db, "SELECT id, name, secret, scopes, created_ms, revoked_ms FROM access_keys ORDER BY id")))
+    rc = SY_EIO;
+  while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+    if (a->nkeys == cap) {
+      cap = cap ? cap * 2 : 8;
+      sy_akey *na = realloc(a->keys, (size_t)cap * sizeof *na);
+      if (!na) {
+        rc = SY_ENOMEM;
+        break;
+      }
+      a->keys = na;
+    }
+    sy_akey *k = &a->keys[a->nkeys];
+    memset(k, 0, sizeof *k);
+    snprintf(k->id, sizeof k->id, "%s", (const char *)sqlite3_column_text(st, 0));
+    k->name = col_dup(st, 1);
+    k->sealed_len = (size_t)sqlite3_column_bytes(st, 2);
+    k->sealed = malloc(k->sealed_len ? k->sealed_len : 1);
+    if (!k->name || !k->sealed) {
+      free(k->name);
+      free(k->sealed);
+      rc = SY_ENOMEM;
+      break;
+    }
+    memcpy(k->sealed, sqlite3_column_blob(st, 2), k->sealed_len);
+    k->scopes = (unsigned)sqlite3_column_int(st, 3);
+    k->created_ms = sqlite3_column_int64(st, 4);
+    k->revoked_ms = sqlite3_column_int64(st, 5);
+    a->nkeys++;
+  }
   sy__stmt_done(st);
   if (rc) {
-    for (int i = 0; i < cnt; i++) free(arr[i].name);
-    free(arr);
+    sy__auth_unref(a);
     return rc;
   }
-  if (cnt) qsort(arr, (size_t)cnt, sizeof *arr, token_cmp);
-  *out = arr;
-  *n = cnt;
+  /* SQLite orders with memcmp, which is strcmp's order for these ASCII strings; sort anyway to be sure */
+  if (a->ntokens) qsort(a->tokens, (size_t)a->ntokens, sizeof *a->tokens, token_cmp);
+  *out = a;
   return SY_OK;
 }
 
@@ -323,7 +358,7 @@ static sy_rc load_snapshot(sy_store *st, sy_snap *snap) {
     if (!rc) rc = add_labeled(*hit, v);
   }
   if (q) sy__stmt_done(q);
-  if (!rc) rc = sy__load_tokens(st->db, &snap->tokens, &snap->ntokens);
+  if (!rc) rc = sy__load_auth(st->db, &snap->auth);
   if (rc) {
     for (size_t i = 0; i < n; i++) sy__param_unref(arr[i]);
     free(arr);
@@ -806,5 +841,29 @@ sy_rc sy__store_digest(sy_store *st, const char *name, const sy_ver *v, char out
     out[2 * i + 1] = hex[mac[i] & 15];
   }
   out[64] = 0;
+  return SY_OK;
+}
+
+sy_rc sy__store_akey_secret(sy_store *st, const char *id, char *secret, size_t cap, size_t *len, char *name,
+                            size_t name_cap, unsigned *scopes) {
+  unsigned char blob[SY_SECRETBOX_SEALED_LEN(SY_SECRETBOX_KEY_LEN * 8)];
+  size_t blen = 0;
+  const sy_snap *s = sy__snap_enter(st);
+  const sy_akey *k = sy__snap_akey(s, id);
+  if (k && k->sealed_len <= sizeof blob) {
+    memcpy(blob, k->sealed, k->sealed_len);
+    blen = k->sealed_len;
+    if (name) snprintf(name, name_cap, "%s", k->name);
+    if (scopes) *scopes = k->scopes;
+  }
+  sy__snap_leave(st);
+  if (!blen) return SY_ENOTFOUND;
+  char aad[80];
+  size_t aad_len = (size_t)snprintf(aad, sizeof aad, "accesskey:%s", id), n = 0;
+  if (cap < 1) return SY_ETOOLARGE;
+  sy_rc rc = sy_secretbox_open(st->master_key, blob, blen, aad, aad_len, (unsigned char *)secret, cap - 1, &n);
+  if (rc) return rc;
+  secret[n] = 0;
+  *len = n;
   return SY_OK;
 }

@@ -34,6 +34,8 @@ typedef enum sy_op_kind {
   SY_OP_IMPORT,
   SY_OP_TOKEN_CREATE,
   SY_OP_TOKEN_REVOKE,
+  SY_OP_KEY_CREATE,
+  SY_OP_KEY_REVOKE,
 } sy_op_kind;
 
 /* The inputs of one put. Strings are borrowed from the op's owner until done. */
@@ -67,8 +69,10 @@ struct sy_op {
   int nstrs;
   const sy_tag *tags;       /* TAG */
   int ntags;
-  const char *token_name;   /* TOKEN_* */
+  const char *token_name;   /* TOKEN_*, KEY_*: the credential's name */
   const char *token_hash;   /* TOKEN_CREATE: hex SHA-256 of the secret */
+  const char *key_id;       /* KEY_CREATE: the access key id */
+  const char *key_secret;   /* KEY_CREATE: the secret access key (sealed before it is stored) */
   unsigned scopes;
 
   /* results, valid in done() */
@@ -145,6 +149,12 @@ void sy__reveal_free(char *p, size_t len);
  * an HMAC-SHA-256 under a key derived from the master key (so the digest cannot be
  * brute-forced back into a short secret). */
 sy_rc sy__store_digest(sy_store *st, const char *name, const sy_ver *v, char out[SY_HASH_HEX]);
+
+/* The secret of access key id (active keys only), opened with the master key into
+ * secret (cap bytes). SY_ENOTFOUND for an unknown or revoked key. Reads the
+ * current snapshot; call it outside a snapshot section or inside one, either works. */
+sy_rc sy__store_akey_secret(sy_store *st, const char *id, char *secret, size_t cap, size_t *len, char *name,
+                            size_t name_cap, unsigned *scopes);
 
 int64_t sy__now_ms(void);
 /* RFC 3339 UTC with milliseconds into out (at least 25 bytes). */

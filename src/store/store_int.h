@@ -50,9 +50,7 @@ struct sy_store {
   size_t nevents, cap_events;
   sy_node *work; /* the tree being built by the current batch */
   size_t work_count;
-  sy_token *work_tokens;
-  int work_ntokens;
-  int tokens_changed;
+  sy_auth *work_auth; /* set when the batch changed a credential */
 
   sy_publish_hook hook;
   void *hook_ctx;
@@ -67,8 +65,8 @@ void sy__db_close(sqlite3 *db);
 
 /* Loads the parameter name from db (latest, labelled versions, tags); *out NULL if absent. */
 sy_rc sy__load_param(sqlite3 *db, const char *name, sy_param **out);
-/* Loads the token table, sorted by hash. */
-sy_rc sy__load_tokens(sqlite3 *db, sy_token **out, int *n);
+/* Loads every token and access key. */
+sy_rc sy__load_auth(sqlite3 *db, sy_auth **out);
 /* Reads one version row. */
 sy_rc sy__db_read_version(sqlite3 *db, const char *name, int64_t version, sy_ver **out);
 /* Splits "a,b" into a label array on v. */

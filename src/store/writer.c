@@ -790,16 +790,67 @@ static sy_rc apply_import(sy_store *st, sy_op *op) {
   return SY_OK;
 }
 
-static sy_rc tokens_reload(sy_store *st) {
-  sy_token *t = NULL;
-  int n = 0;
-  sy_rc rc = sy__load_tokens(st->db, &t, &n);
+static sy_rc auth_reload(sy_store *st) {
+  sy_auth *a = NULL;
+  sy_rc rc = sy__load_auth(st->db, &a);
   if (rc) return rc;
-  for (int i = 0; i < st->work_ntokens; i++) free(st->work_tokens[i].name);
-  free(st->work_tokens);
-  st->work_tokens = t;
-  st->work_ntokens = n;
-  st->tokens_changed = 1;
+  sy__auth_unref(st->work_auth);
+  st->work_auth = a;
+  return SY_OK;
+}
+
+static void scopes_detail(unsigned scopes, char *detail, size_t sz) {
+  static const char *const names[] = {"read", "write", "admin", "decrypt"};
+  size_t off = (size_t)snprintf(detail, sz, "scopes=");
+  for (int i = 0, first = 1; i < 4 && off < sz; i++)
+    if (scopes & (1u << i)) {
+      off += (size_t)snprintf(detail + off, sz - off, "%s%s", first ? "" : ",", names[i]);
+      first = 0;
+    }
+}
+
+/* Creates or revokes an access key; the secret is sealed, bound to "accesskey:<id>". */
+static sy_rc apply_key(sy_store *st, sy_op *op, int create) {
+  sqlite3_stmt *q;
+  char detail[64];
+  sy_rc rc;
+  if (create) {
+    q = prep(st, "SELECT 1 FROM access_keys WHERE name = ? OR id = ?");
+    if (!q) return fail(op, SY_EIO, "%s", "storage failure");
+    sqlite3_bind_text(q, 1, op->token_name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, op->key_id, -1, SQLITE_STATIC);
+    int exists = sqlite3_step(q) == SQLITE_ROW;
+    sy__stmt_done(q);
+    if (exists) return fail(op, SY_ETOKEN_EXISTS, "an access key named %s (or with id %s) already exists", op->token_name, op->key_id);
+    char aad[80];
+    unsigned char blob[SY_SECRETBOX_SEALED_LEN(128)];
+    size_t aad_len = (size_t)snprintf(aad, sizeof aad, "accesskey:%s", op->key_id), n = 0;
+    rc = sy_secretbox_seal(st->master_key, op->key_secret, strlen(op->key_secret), aad, aad_len, blob, sizeof blob, &n);
+    if (rc) return fail(op, rc, "%s", "cannot seal the secret");
+    q = prep(st, "INSERT INTO access_keys(id, name, secret, scopes, created_ms) VALUES (?,?,?,?,?)");
+    if (q) {
+      sqlite3_bind_text(q, 1, op->key_id, -1, SQLITE_STATIC);
+      sqlite3_bind_text(q, 2, op->token_name, -1, SQLITE_STATIC);
+      sqlite3_bind_blob(q, 3, blob, (int)n, SQLITE_TRANSIENT);
+      sqlite3_bind_int(q, 4, (int)op->scopes);
+      sqlite3_bind_int64(q, 5, sy__now_ms());
+    }
+  } else {
+    q = prep(st, "UPDATE access_keys SET revoked_ms = ? WHERE name = ? AND revoked_ms = 0");
+    if (q) {
+      sqlite3_bind_int64(q, 1, sy__now_ms());
+      sqlite3_bind_text(q, 2, op->token_name, -1, SQLITE_STATIC);
+    }
+  }
+  rc = run(q);
+  if (rc) return fail(op, rc, "%s", "storage failure");
+  if (!create && sqlite3_changes(st->db) == 0)
+    return fail(op, SY_ETOKEN_NOTFOUND, "no active access key named %s", op->token_name);
+  scopes_detail(op->scopes, detail, sizeof detail);
+  change c = {.action = create ? "key.create" : "key.revoke", .name = op->token_name, .detail = create ? detail : ""};
+  rc = audit_append(st, op, &c);
+  if (!rc) rc = auth_reload(st);
+  if (rc) return fail(op, rc, "%s", "storage failure");
   return SY_OK;
 }
 
@@ -832,17 +883,11 @@ static sy_rc apply_token(sy_store *st, sy_op *op, int create) {
   if (rc) return fail(op, rc, "%s", "storage failure");
   if (!create && sqlite3_changes(st->db) == 0)
     return fail(op, SY_ETOKEN_NOTFOUND, "no active token named %s", op->token_name);
-  size_t off = (size_t)snprintf(detail, sizeof detail, "scopes=");
-  static const char *const names[] = {"read", "write", "admin", "decrypt"};
-  for (int i = 0, first = 1; i < 4; i++)
-    if (op->scopes & (1u << i)) {
-      off += (size_t)snprintf(detail + off, sizeof detail - off, "%s%s", first ? "" : ",", names[i]);
-      first = 0;
-    }
+  scopes_detail(op->scopes, detail, sizeof detail);
   change c = {.action = create ? "token.create" : "token.revoke", .name = op->token_name,
               .detail = create ? detail : ""};
   rc = audit_append(st, op, &c);
-  if (!rc) rc = tokens_reload(st);
+  if (!rc) rc = auth_reload(st);
   if (rc) return fail(op, rc, "%s", "storage failure");
   return SY_OK;
 }
@@ -862,6 +907,8 @@ static sy_rc apply(sy_store *st, sy_op *op) {
   case SY_OP_IMPORT: return apply_import(st, op);
   case SY_OP_TOKEN_CREATE: return apply_token(st, op, 1);
   case SY_OP_TOKEN_REVOKE: return apply_token(st, op, 0);
+  case SY_OP_KEY_CREATE: return apply_key(st, op, 1);
+  case SY_OP_KEY_REVOKE: return apply_key(st, op, 0);
   }
   return fail(op, SY_EINVAL, "%s", "unknown operation");
 }
@@ -882,24 +929,6 @@ static void snap_free_cb(struct rcu_head *head) {
   free(b);
 }
 
-static sy_rc copy_tokens(const sy_token *src, int n, sy_token **out) {
-  *out = NULL;
-  if (!n) return SY_OK;
-  sy_token *t = calloc((size_t)n, sizeof *t);
-  if (!t) return SY_ENOMEM;
-  for (int i = 0; i < n; i++) {
-    t[i] = src[i];
-    t[i].name = strdup(src[i].name);
-    if (!t[i].name) {
-      for (int j = 0; j < i; j++) free(t[j].name);
-      free(t);
-      return SY_ENOMEM;
-    }
-  }
-  *out = t;
-  return SY_OK;
-}
-
 /* Applies a batch in one transaction; returns SY_OK if it committed. */
 static sy_rc run_batch(sy_store *st, sy_op *ops) {
   snap_box *cur = st->current;
@@ -908,9 +937,7 @@ static sy_rc run_batch(sy_store *st, sy_op *ops) {
   memcpy(hash0, st->last_hash, SY_HASH_HEX);
   st->work = sy__node_ref(cur->snap.root);
   st->work_count = cur->snap.count;
-  st->tokens_changed = 0;
-  st->work_tokens = NULL;
-  st->work_ntokens = 0;
+  st->work_auth = NULL;
   sy_rc rc = exec(st, "BEGIN IMMEDIATE");
   int any = 0;
   for (sy_op *op = ops; !rc && op; op = op->next) {
@@ -920,6 +947,7 @@ static sy_rc run_batch(sy_store *st, sy_op *ops) {
     memcpy(h, st->last_hash, SY_HASH_HEX);
     sy_node *root = sy__node_ref(st->work);
     size_t count = st->work_count;
+    sy_auth *auth = sy__auth_ref(st->work_auth);
     if (exec(st, "SAVEPOINT op")) {
       rc = SY_EIO;
       sy__node_unref(root);
@@ -929,6 +957,7 @@ static sy_rc run_batch(sy_store *st, sy_op *ops) {
       exec(st, "RELEASE op");
       any = 1;
       sy__node_unref(root);
+      sy__auth_unref(auth);
     } else {
       /* undo this op alone: SQL, chain, events, tree */
       exec(st, "ROLLBACK TO op");
@@ -939,6 +968,8 @@ static sy_rc run_batch(sy_store *st, sy_op *ops) {
       sy__node_unref(st->work);
       st->work = root;
       st->work_count = count;
+      sy__auth_unref(st->work_auth);
+      st->work_auth = auth;
       if (!op->rc) op->rc = SY_EINTERNAL;
     }
   }
@@ -950,10 +981,8 @@ static sy_rc run_batch(sy_store *st, sy_op *ops) {
     free_events(st, 0);
     sy__node_unref(st->work);
     st->work = NULL;
-    if (st->tokens_changed) {
-      for (int i = 0; i < st->work_ntokens; i++) free(st->work_tokens[i].name);
-      free(st->work_tokens);
-    }
+    sy__auth_unref(st->work_auth);
+    st->work_auth = NULL;
     for (sy_op *op = ops; op; op = op->next)
       if (!op->rc) {
         op->rc = SY_EIO;
@@ -964,23 +993,19 @@ static sy_rc run_batch(sy_store *st, sy_op *ops) {
   if (!any) {
     sy__node_unref(st->work);
     st->work = NULL;
+    sy__auth_unref(st->work_auth);
+    st->work_auth = NULL;
     return SY_OK;
   }
   /* publish: a new snapshot sharing everything untouched with the old one */
   snap_box *nb = calloc(1, sizeof *nb);
-  sy_rc trc = SY_OK;
-  if (nb && st->tokens_changed) {
-    nb->snap.tokens = st->work_tokens;
-    nb->snap.ntokens = st->work_ntokens;
-  } else if (nb) {
-    trc = copy_tokens(cur->snap.tokens, cur->snap.ntokens, &nb->snap.tokens);
-    nb->snap.ntokens = trc ? 0 : cur->snap.ntokens;
-  }
-  if (!nb || trc) {
-    /* committed but cannot publish: keep serving the old snapshot is wrong; abort loudly */
+  if (!nb) {
+    /* committed but cannot publish: serving the old snapshot would be a lie, so stop loudly */
     fprintf(stderr, "{\"level\":\"fatal\",\"msg\":\"out of memory publishing a snapshot\"}\n");
     abort();
   }
+  nb->snap.auth = st->work_auth ? st->work_auth : sy__auth_ref(cur->snap.auth);
+  st->work_auth = NULL;
   nb->snap.root = st->work;
   nb->snap.count = st->work_count;
   nb->snap.seq = st->last_seq;

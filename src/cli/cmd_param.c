@@ -256,7 +256,6 @@ static int param_put(sy__cli *cli, int argc, char **argv) {
       sy__misuse(put_usage, "put: tag '%s' is not KEY=VALUE", tags.v[i]);
       goto done;
     }
-  ex = SY__EXIT_ERR;
 
   rc = param_url(&u, pos[0], NULL);
   if (rc) goto out;

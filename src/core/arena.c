@@ -38,6 +38,7 @@ void sy_arena_free(sy_arena *a) {
 
 void *sy_arena_alloc(sy_arena *a, size_t size) {
   size_t align = sizeof(max_align_t);
+  if (size > SIZE_MAX / 2) return NULL; /* no request is that large; refusing keeps the rounding from wrapping */
   size = (size + align - 1) & ~(align - 1);
   if (size == 0) size = align;
   block *b = a->head;

@@ -155,6 +155,10 @@ sy_rc sy_path_check(const char *path, size_t len, char *msg, size_t msgsz) {
     return SY_EINVAL;
   }
   size_t n = path[len - 1] == '/' ? len - 1 : len;
+  if (n > 0 && path[n - 1] == '/') {
+    snprintf(msg, msgsz, "path has an empty segment ('//') at position %zu", n);
+    return SY_EINVAL;
+  }
   sy_rc rc = segments_check("path", path, n, msg, msgsz);
   if (rc) return rc;
   if (sy_name_levels(path, n) > SY_LEVELS_MAX) {

@@ -216,6 +216,89 @@ enum MHD_Result sy__api_tokens(sy_req *r, const char *rest) {
   return sy__reply_error(r, 405, "MethodNotAllowed", "tokens: GET or POST /api/v1/admin/tokens, DELETE /api/v1/admin/tokens/NAME");
 }
 
+/* ---- access keys (SigV4 credentials for the SSM API) ---- */
+
+/* A new access key: an id like AWS's ("AKIA" and 16 of A-Z2-7) and a 40-character secret. */
+int sy__akey_generate(char id[32], char secret[48]) {
+  static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  unsigned char raw[56];
+  if (RAND_bytes(raw, sizeof raw) != 1) return -1;
+  memcpy(id, "AKIA", 4);
+  for (int i = 0; i < 16; i++) id[4 + i] = b32[raw[i] & 31];
+  id[20] = 0;
+  for (int i = 0; i < 40; i++) secret[i] = b64[raw[16 + i] & 63];
+  secret[40] = 0;
+  return 0;
+}
+
+int sy__akey_id_valid(const char *id) {
+  size_t n = strlen(id);
+  if (n < 16 || n > 31) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9'))) return 0;
+  return 1;
+}
+
+static enum MHD_Result finish_key_create(sy_req *r) {
+  if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
+  return sy__reply_json(r, 201, json_pack("{ss ss ss so}", "name", r->op.token_name, "access_key_id", r->op.key_id,
+                                          "secret_access_key", r->op.key_secret, "scopes", scopes_json(r->op.scopes)));
+}
+
+static enum MHD_Result finish_key_revoke(sy_req *r) {
+  if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
+  return sy__reply_json(r, 200, json_pack("{ss}", "revoked", r->op.token_name));
+}
+
+enum MHD_Result sy__api_keys(sy_req *r, const char *rest) {
+  if (sy__require(r, SY_SCOPE_ADMIN)) return MHD_YES;
+  if (!*rest && !strcmp(r->method, "GET")) {
+    json_t *arr = json_array();
+    const sy_snap *s = sy__snap_enter(r->srv->store);
+    for (int i = 0; i < s->auth->nkeys; i++) {
+      const sy_akey *k = &s->auth->keys[i];
+      char c[32], v[32];
+      sy__fmt_time(k->created_ms, c, sizeof c);
+      sy__fmt_time(k->revoked_ms, v, sizeof v);
+      json_t *o = json_pack("{ss ss so ss}", "name", k->name, "access_key_id", k->id, "scopes", scopes_json(k->scopes),
+                            "created", c);
+      if (o) json_object_set_new(o, "revoked", k->revoked_ms ? json_string(v) : json_null());
+      json_array_append_new(arr, o);
+    }
+    sy__snap_leave(r->srv->store);
+    return sy__reply_json(r, 200, json_pack("{so}", "keys", arr));
+  }
+  if (!*rest && !strcmp(r->method, "POST")) {
+    if (sy__parse_body(r)) return MHD_YES;
+    const char *name = NULL, *bad = NULL;
+    if (sy__field_str(r, r->json, "", "name", &name, NULL)) return MHD_YES;
+    if (!name || !sy__token_name_valid(name))
+      return sy__reply_error(r, 400, "ValidationException", "name is required: 1 to 64 of a-zA-Z0-9._-");
+    json_t *sc = json_object_get(r->json, "scopes");
+    if (!json_is_array(sc) || !json_array_size(sc))
+      return sy__reply_error(r, 400, "ValidationException", "scopes must be a non-empty array of read, write, admin, decrypt");
+    unsigned scopes = parse_scopes(sc, &bad);
+    if (bad) return sy__reply_error(r, 400, "ValidationException", "unknown scope \"%.64s\"; use read, write, admin or decrypt", bad);
+    char *id = sy_arena_alloc(r->arena, 32), *secret = sy_arena_alloc(r->arena, 48);
+    if (!id || !secret || sy__akey_generate(id, secret)) return sy__reply_error(r, 500, "InternalError", "cannot make a key");
+    r->op.kind = SY_OP_KEY_CREATE;
+    r->op.token_name = name;
+    r->op.key_id = id;
+    r->op.key_secret = secret;
+    r->op.scopes = scopes;
+    return sy__submit(r, finish_key_create);
+  }
+  if (rest[0] == '/' && rest[1] && !strcmp(r->method, "DELETE")) {
+    const char *name = sy_arena_strdup(r->arena, rest + 1);
+    if (!name || !sy__token_name_valid(name)) return sy__reply_error(r, 400, "ValidationException", "bad key name");
+    r->op.kind = SY_OP_KEY_REVOKE;
+    r->op.token_name = name;
+    return sy__submit(r, finish_key_revoke);
+  }
+  return sy__reply_error(r, 405, "MethodNotAllowed", "keys: GET or POST /api/v1/admin/keys, DELETE /api/v1/admin/keys/NAME");
+}
+
 /* ---- config export / import ---- */
 
 #define IMPORT_MAX 200000

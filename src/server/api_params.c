@@ -390,46 +390,21 @@ static enum MHD_Result history(sy_req *r, target *t) {
 
 /* ---- list ---- */
 
-enum MHD_Result sy__api_params_list(sy_req *r) {
-  if (strcmp(r->method, "GET")) return sy__reply_error(r, 405, "MethodNotAllowed", "/api/v1/params answers GET");
-  if (sy__require(r, SY_SCOPE_READ)) return MHD_YES;
-  int bad = 0;
-  const char *path = sy__query(r, "path", &bad);
-  const char *next = sy__query(r, "next", &bad);
-  if (bad) return sy__reply_error(r, 400, "ValidationException", "query arguments must be valid percent-encoded UTF-8");
-  int64_t limit;
-  if (sy__query_int(r, "limit", 1, 1000, 50, &limit)) return MHD_YES;
-  int recursive = sy__query_bool(r, "recursive");
-  int decrypt = sy__query_bool(r, "decrypt");
-  if (decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
-  char msg[SY_MSG_MAX];
-  if (!path) path = "/";
-  sy_rc rc = sy_path_check(path, strlen(path), msg, sizeof msg);
-  if (rc) return sy__reply_rc(r, rc, msg);
-  char prefix[SY_NAME_MAX + 2];
-  size_t plen = (size_t)snprintf(prefix, sizeof prefix, "%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/");
-  if (next && (strncmp(next, prefix, plen) || strlen(next) > SY_NAME_MAX))
-    return sy__reply_error(r, 400, "InvalidNextToken", "next token does not belong to path %s", path);
+int sy__list_prefix(const char *path, char *prefix, size_t cap) {
+  size_t n = strlen(path);
+  int k = snprintf(prefix, cap, "%s%s", path, n && path[n - 1] == '/' ? "" : "/");
+  return k < 0 || (size_t)k >= cap ? -1 : k;
+}
 
-  json_t *arr = json_array();
+void sy__list_walk(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx) {
   char key[SY_NAME_MAX + 2];
-  size_t klen;
-  int strict;
-  if (next) {
-    klen = (size_t)snprintf(key, sizeof key, "%s", next);
-    strict = 1;
-  } else {
-    memcpy(key, prefix, plen + 1);
-    klen = plen;
-    strict = 0;
-  }
-  const char *last = NULL;
-  int more = 0;
-  sy_store *st = r->srv->store;
-  const sy_snap *s = sy__snap_enter(st);
+  size_t plen = strlen(prefix), klen;
+  int strict = after != NULL;
+  klen = (size_t)snprintf(key, sizeof key, "%s", after ? after : prefix);
+  if (klen >= sizeof key) return;
   for (;;) {
     const sy_param *p = sy__tree_seek(s->root, key, klen, strict);
-    if (!p || p->name_len < plen || memcmp(p->name, prefix, plen)) break;
+    if (!p || p->name_len < plen || memcmp(p->name, prefix, plen)) return;
     const char *slash = recursive ? NULL : memchr(p->name + plen, '/', p->name_len - plen);
     if (slash) {
       /* a deeper name: jump past the whole child subtree ('0' sorts right after '/') */
@@ -440,20 +415,58 @@ enum MHD_Result sy__api_params_list(sy_req *r) {
       strict = 0;
       continue;
     }
-    if (json_array_size(arr) == (size_t)limit) {
-      more = 1;
-      break;
-    }
-    json_array_append_new(arr, sy__param_json(st, p, p->latest, decrypt));
-    last = sy_arena_strndup(r->arena, p->name, p->name_len);
+    if (cb(ctx, p)) return;
     memcpy(key, p->name, p->name_len);
     klen = p->name_len;
     key[klen] = 0;
     strict = 1;
   }
-  sy__snap_leave(st);
-  json_t *out = json_pack("{so}", "params", arr);
-  if (out) json_object_set_new(out, "next", more && last ? json_string(last) : json_null());
+}
+
+typedef struct list_ctx {
+  sy_req *r;
+  json_t *arr;
+  size_t limit;
+  int decrypt;
+  int more;
+  const char *last;
+} list_ctx;
+
+static int list_cb(void *ctx, const sy_param *p) {
+  list_ctx *c = ctx;
+  if (json_array_size(c->arr) == c->limit) {
+    c->more = 1;
+    return 1;
+  }
+  json_array_append_new(c->arr, sy__param_json(c->r->srv->store, p, p->latest, c->decrypt));
+  c->last = sy_arena_strndup(c->r->arena, p->name, p->name_len);
+  return 0;
+}
+
+enum MHD_Result sy__api_params_list(sy_req *r) {
+  if (strcmp(r->method, "GET")) return sy__reply_error(r, 405, "MethodNotAllowed", "/api/v1/params answers GET");
+  if (sy__require(r, SY_SCOPE_READ)) return MHD_YES;
+  int bad = 0;
+  const char *path = sy__query(r, "path", &bad);
+  const char *next = sy__query(r, "next", &bad);
+  if (bad) return sy__reply_error(r, 400, "ValidationException", "query arguments must be valid percent-encoded UTF-8");
+  int64_t limit;
+  if (sy__query_int(r, "limit", 1, 1000, 50, &limit)) return MHD_YES;
+  list_ctx c = {r, NULL, (size_t)limit, sy__query_bool(r, "decrypt"), 0, NULL};
+  if (c.decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
+  char msg[SY_MSG_MAX], prefix[SY_NAME_MAX + 2];
+  if (!path) path = "/";
+  sy_rc rc = sy_path_check(path, strlen(path), msg, sizeof msg);
+  if (rc) return sy__reply_rc(r, rc, msg);
+  int plen = sy__list_prefix(path, prefix, sizeof prefix);
+  if (plen < 0 || (next && (strncmp(next, prefix, (size_t)plen) || strlen(next) > SY_NAME_MAX)))
+    return sy__reply_error(r, 400, "InvalidNextToken", "next token does not belong to path %s", path);
+  c.arr = json_array();
+  const sy_snap *s = sy__snap_enter(r->srv->store);
+  sy__list_walk(s, prefix, sy__query_bool(r, "recursive"), next, list_cb, &c);
+  sy__snap_leave(r->srv->store);
+  json_t *out = json_pack("{so}", "params", c.arr);
+  if (out) json_object_set_new(out, "next", c.more && c.last ? json_string(c.last) : json_null());
   return sy__reply_json(r, 200, out);
 }
 

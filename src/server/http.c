@@ -292,12 +292,43 @@ static enum MHD_Result health(sy_req *r) {
                                           SY_VERSION, "store", "sqlite", "uptime_s", (json_int_t)up));
 }
 
+typedef struct query_buf {
+  char *s;
+  size_t len, cap;
+  int overflow;
+} query_buf;
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+  query_buf *q = cls;
+  (void)kind;
+  int k = snprintf(q->s + q->len, q->cap - q->len, "%s%s=%s", q->len ? "&" : "", key, value ? value : "");
+  if (k < 0 || (size_t)k >= q->cap - q->len) {
+    q->overflow = 1;
+    return MHD_NO;
+  }
+  q->len += (size_t)k;
+  return MHD_YES;
+}
+
+/* The query string as sent (arguments are kept raw: see no_unescape), for request signing. */
+static const char *raw_query(sy_req *r) {
+  query_buf q = {sy_arena_alloc(r->arena, 8192), 0, 8192, 0};
+  if (!q.s) return "";
+  q.s[0] = 0;
+  MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+  return q.s;
+}
+
 static enum MHD_Result dispatch(sy_req *r) {
   const char *p = r->path;
   if (strcmp(p, "/health") == 0) {
     if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
       return sy__reply_error(r, 405, "MethodNotAllowed", "/health answers GET");
     return health(r);
+  }
+  if (p[0] == '/' && p[1] == 0 && !strcmp(r->method, "POST")) {
+    r->raw_query = raw_query(r);
+    return sy__api_ssm(r);
   }
   if (r->too_large)
     return sy__reply_error(r, 413, "PayloadTooLarge", "the body is larger than %d bytes", SY_BODY_MAX);
@@ -309,6 +340,7 @@ static enum MHD_Result dispatch(sy_req *r) {
   }
   if (strncmp(p, "/api/v1/admin/audit", 19) == 0) return sy__api_audit(r, p + 19);
   if (strncmp(p, "/api/v1/admin/tokens", 20) == 0) return sy__api_tokens(r, p + 20);
+  if (strncmp(p, "/api/v1/admin/keys", 18) == 0) return sy__api_keys(r, p + 18);
   if (strcmp(p, "/api/v1/config/runtime") == 0) return sy__api_config(r);
   if (strcmp(p, "/api/v1/watch") == 0) return sy__api_watch(r);
   return sy__reply_error(r, 404, "NotFound", "no route for %.200s", p);

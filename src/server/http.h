@@ -18,6 +18,8 @@ typedef struct sy_server {
   sy_watch_hub *hub;
   struct MHD_Daemon *daemon;
   int64_t started_ms;
+  char aws_region[64];  /* for ARNs: SWITCHYARD_AWS_REGION, default us-east-1 */
+  char aws_account[16]; /* for ARNs: SWITCHYARD_AWS_ACCOUNT_ID, default 000000000000 */
   int access_log;
   volatile int stopping;
   int active_reqs; /* atomic: requests not yet completed */
@@ -33,6 +35,8 @@ struct sy_req {
   sy_arena *arena;
   const char *method;
   const char *path; /* raw, never percent-decoded */
+  const char *raw_query; /* rebuilt from the arguments as sent, for SigV4 */
+  int ssm; /* answered in the SSM protocol's shapes */
   char *body;
   size_t body_len, body_cap;
   int too_large;
@@ -76,6 +80,8 @@ enum MHD_Result sy__submit(sy_req *r, sy_finish_fn finish);
 
 /* Scope check; replies 403 and returns -1 when missing. */
 int sy__require(sy_req *r, unsigned scope);
+/* The same check without a reply. */
+int sy__require_quiet(sy_req *r, unsigned scope);
 
 /* API families. Each returns MHD_NO only when the connection must be dropped. */
 enum MHD_Result sy__api_params(sy_req *r, const char *rest);
@@ -84,10 +90,19 @@ enum MHD_Result sy__api_audit(sy_req *r, const char *rest);
 enum MHD_Result sy__api_tokens(sy_req *r, const char *rest);
 enum MHD_Result sy__api_config(sy_req *r);
 enum MHD_Result sy__api_watch(sy_req *r);
+enum MHD_Result sy__api_ssm(sy_req *r);
+enum MHD_Result sy__api_keys(sy_req *r, const char *rest);
 
 /* Body parsing shared by the params and config APIs (reply 400 and return -1 on bad input). */
 int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_put *in);
 int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n);
+
+/* Walks the parameters below prefix (which ends in '/') in name order, starting after
+ * `after` (NULL: from the start), only direct children unless recursive; cb returns 1 to stop. */
+typedef int (*sy_list_cb)(void *ctx, const sy_param *p);
+void sy__list_walk(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx);
+/* path with a trailing '/' into prefix; the length, or -1 if it does not fit. */
+int sy__list_prefix(const char *path, char *prefix, size_t cap);
 
 /* The JSON of a parameter version (value only when show_value). */
 json_t *sy__param_json(sy_store *st, const sy_param *p, const sy_ver *v, int show_value);

@@ -14,6 +14,32 @@
 #include "server/watch.h"
 
 int sy__token_generate(char *out, size_t outsz);
+int sy__akey_id_valid(const char *id);
+
+/* At start, the access key from SWITCHYARD_AWS_ACCESS_KEY_ID / _SECRET_ACCESS_KEY, if it is not there yet. */
+static sy_rc bootstrap_key(sy_store *st) {
+  const char *id = getenv("SWITCHYARD_AWS_ACCESS_KEY_ID"), *secret = getenv("SWITCHYARD_AWS_SECRET_ACCESS_KEY");
+  if (!id || !*id) return SY_OK;
+  if (!secret || strlen(secret) < 16 || strlen(secret) > 128 || !sy__akey_id_valid(id)) {
+    sy__log("error", "SWITCHYARD_AWS_ACCESS_KEY_ID must be 16 to 31 of A-Z0-9 and SWITCHYARD_AWS_SECRET_ACCESS_KEY 16 to 128 characters", NULL);
+    return SY_EINVAL;
+  }
+  char have[129];
+  size_t n = 0;
+  if (sy__store_akey_secret(st, id, have, sizeof have, &n, NULL, 0, NULL) == SY_OK) {
+    if (strcmp(have, secret)) sy__log("warn", "SWITCHYARD_AWS_ACCESS_KEY_ID exists with another secret; keeping the stored one", json_pack("{ss}", "access_key_id", id));
+    return SY_OK;
+  }
+  char name[64];
+  snprintf(name, sizeof name, "env-%.40s", id);
+  sy_op op = {.kind = SY_OP_KEY_CREATE, .actor = "system", .reason = "SWITCHYARD_AWS_ACCESS_KEY_ID at start",
+              .token_name = name, .key_id = id, .key_secret = secret, .scopes = SY_SCOPE_ADMIN | SY_SCOPE_DECRYPT};
+  sy_rc rc = sy__store_submit_wait(st, &op);
+  if (rc) sy__log("error", "cannot create the access key from the environment", json_pack("{ss}", "error", op.msg));
+  else sy__log("info", "access key created", json_pack("{ss ss}", "name", name, "access_key_id", id));
+  sy__op_clear(&op);
+  return rc;
+}
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -118,6 +144,9 @@ int sy__serve_main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 
   sy_server srv = {.started_ms = sy__now_ms()};
+  const char *region = getenv("SWITCHYARD_AWS_REGION"), *account = getenv("SWITCHYARD_AWS_ACCOUNT_ID");
+  snprintf(srv.aws_region, sizeof srv.aws_region, "%s", region && *region ? region : "us-east-1");
+  snprintf(srv.aws_account, sizeof srv.aws_account, "%s", account && *account ? account : "000000000000");
   const char *al = getenv("SWITCHYARD_ACCESS_LOG");
   srv.access_log = al && *al == '1';
   char msg[SY_MSG_MAX] = "";
@@ -134,7 +163,7 @@ int sy__serve_main(int argc, char **argv) {
   srv.hub = sy__watch_hub_new(srv.store, heartbeat, seq);
   if (!srv.hub) goto out;
   sy__store_set_publish_hook(srv.store, sy__watch_publish, srv.hub);
-  if (bootstrap_admin(srv.store, data)) goto out;
+  if (bootstrap_admin(srv.store, data) || bootstrap_key(srv.store)) goto out;
   rc = sy__http_start(&srv, host, (int)port, (int)threads, &bound, msg, sizeof msg);
   if (rc) {
     sy__log("error", "cannot start the HTTP server", json_pack("{ss}", "error", msg));

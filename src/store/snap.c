@@ -305,12 +305,18 @@ sy_node *sy__tree_del(sy_node *n, const char *name, size_t len, int *shrank, int
   } else if (c < 0) {
     sy_node *l = sy__tree_del(n->left, name, len, shrank, err);
     if (*err) return NULL;
-    if (!*shrank) return sy__node_ref(n);
+    if (!*shrank) {
+      sy__node_unref(l);
+      return sy__node_ref(n);
+    }
     out = balance(l, sy__param_ref(n->param), sy__node_ref(n->right));
   } else {
     sy_node *r = sy__tree_del(n->right, name, len, shrank, err);
     if (*err) return NULL;
-    if (!*shrank) return sy__node_ref(n);
+    if (!*shrank) {
+      sy__node_unref(r);
+      return sy__node_ref(n);
+    }
     out = balance(sy__node_ref(n->left), sy__param_ref(n->param), r);
   }
   if (!out) *err = 1;

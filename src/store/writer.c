@@ -459,6 +459,26 @@ static sy_rc apply_delete_name(sy_store *st, sy_op *op, const char *name, const 
   return SY_OK;
 }
 
+/* Deletes every name in op->strs that exists; the result lists what was deleted and what was not there. */
+static sy_rc apply_delete_many(sy_store *st, sy_op *op) {
+  json_t *deleted = json_array(), *invalid = json_array();
+  sy_rc rc = deleted && invalid ? SY_OK : SY_ENOMEM;
+  for (int i = 0; !rc && i < op->nstrs; i++) {
+    const char *name = op->strs[i];
+    if (strlen(name) > SY_NAME_MAX || !work_get(st, name)) {
+      json_array_append_new(invalid, json_string(name));
+      continue;
+    }
+    rc = apply_delete_name(st, op, name, "delete");
+    if (!rc) json_array_append_new(deleted, json_string(name));
+  }
+  if (!rc) op->result = json_pack("{sO sO}", "deleted", deleted, "invalid", invalid);
+  json_decref(deleted);
+  json_decref(invalid);
+  if (rc && !op->rc) fail(op, rc, "%s", "out of memory");
+  return rc;
+}
+
 static sy_rc param_name(sy_op *op, char *name) {
   if (op->put.name_len > SY_NAME_MAX || !op->put.name) return fail(op, SY_EINVAL, "%s", "bad name");
   memcpy(name, op->put.name, op->put.name_len);
@@ -897,6 +917,7 @@ static sy_rc apply(sy_store *st, sy_op *op) {
   switch (op->kind) {
   case SY_OP_PUT: return apply_put(st, op, &op->put, "put", "", 0);
   case SY_OP_DELETE:
+    if (op->nstrs) return apply_delete_many(st, op);
     if (param_name(op, name)) return op->rc;
     return apply_delete_name(st, op, name, "delete");
   case SY_OP_LABEL: return apply_label(st, op);

@@ -82,6 +82,7 @@ function launch(srv) {
       resolve({ code, signal });
     });
   });
+  const logStart = srv.log.length;
   return new Promise((resolve, reject) => {
     let settled = false;
     let errBuf = '';
@@ -123,7 +124,10 @@ function launch(srv) {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      reject(new Error(`server exited (code ${code}, signal ${signal}) before listening; log:\n${srv.log}`));
+      const err = new Error(`server exited (code ${code}, signal ${signal}) before listening; log:\n${srv.log}`);
+      // a binary being relinked by a concurrent build: worth another try (bounded)
+      if (/cannot run .*(Permission denied|Text file busy)/.test(srv.log.slice(logStart))) err.code = 'ETXTBSY';
+      reject(err);
     });
   });
 }
@@ -184,7 +188,12 @@ async function startServer(opts = {}) {
       }
     },
   };
-  await launchRetrying(srv);
+  try {
+    await launchRetrying(srv);
+  } catch (e) {
+    if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
   return srv;
 }
 

@@ -54,12 +54,14 @@ static void alloc_and_check(size_t count, size_t (*size_of)(size_t)) {
     recs[i].fill = (unsigned char)(i * 131 + 7);
     recs[i].p = sy_arena_alloc(a, recs[i].size);
     assert_non_null(recs[i].p);
-    if ((uintptr_t)recs[i].p % ALIGN) fail_msg("allocation %zu (%zu bytes) at %p is misaligned", i, recs[i].size, (void *)recs[i].p);
+    if ((uintptr_t)recs[i].p % ALIGN)
+      fail_msg("allocation %zu (%zu bytes) at %p is misaligned", i, recs[i].size, (void *)recs[i].p);
     if (!all_zero(recs[i].p, recs[i].size)) fail_msg("allocation %zu (%zu bytes) is not zeroed", i, recs[i].size);
     memset(recs[i].p, recs[i].fill, recs[i].size);
   }
   for (size_t i = 0; i < count; i++)
-    if (!all_equal(recs[i].p, recs[i].size, recs[i].fill)) fail_msg("allocation %zu (%zu bytes) was overwritten", i, recs[i].size);
+    if (!all_equal(recs[i].p, recs[i].size, recs[i].fill))
+      fail_msg("allocation %zu (%zu bytes) was overwritten", i, recs[i].size);
   sy_arena_free(a);
   free(recs);
 }
@@ -69,7 +71,7 @@ static size_t size_every(size_t i) { return i % 97; } /* includes 0 and every re
 static size_t size_mixed(size_t i) {
   uint32_t r = rng();
   if (r % 10 == 0) return 4096 + r % 20000; /* large: its own block */
-  if (r % 10 == 1) return 4000 + r % 200;    /* near a block's size */
+  if (r % 10 == 1) return 4000 + r % 200;   /* near a block's size */
   return r % 300;
 }
 
@@ -99,7 +101,8 @@ static void large_allocations(void **state) {
     assert_true(all_zero(p[i], sizes[i]));
     memset(p[i], (int)i + 1, sizes[i]);
   }
-  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) assert_true(all_equal(p[i], sizes[i], (unsigned char)(i + 1)));
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+    assert_true(all_equal(p[i], sizes[i], (unsigned char)(i + 1)));
   sy_arena_free(a);
 }
 

@@ -218,7 +218,8 @@ static void hash_field_boundaries(void **state) {
     hash_of(&a, h1);
     hash_of(&b, h2);
     if (strcmp(h1, h2) == 0)
-      fail_msg("%s/%s: \"ab\"+\"c\" and \"a\"+\"bc\" collide", str_fields[order[i]].name, str_fields[order[i + 1]].name);
+      fail_msg("%s/%s: \"ab\"+\"c\" and \"a\"+\"bc\" collide", str_fields[order[i]].name,
+               str_fields[order[i + 1]].name);
   }
   /* Across the integer fields too: 12,3 vs 1,23. */
   sy_audit_rec a = base_rec(), b = base_rec();
@@ -251,8 +252,15 @@ static void hash_null_is_empty(void **state) {
     if (strcmp(h1, h2) != 0) fail_msg("%s: NULL and \"\" hash differently", str_fields[i].name);
   }
   /* An all-zero record hashes without crashing and like its "" twin. */
-  sy_audit_rec z = {0}, e = {.time = "", .actor = "", .action = "", .name = "", .old_digest = "",
-                             .new_digest = "", .reason = "", .detail = "", .prev_hash = sy_audit_genesis};
+  sy_audit_rec z = {0}, e = {.time = "",
+                             .actor = "",
+                             .action = "",
+                             .name = "",
+                             .old_digest = "",
+                             .new_digest = "",
+                             .reason = "",
+                             .detail = "",
+                             .prev_hash = sy_audit_genesis};
   char hz[SY_HASH_HEX], he[SY_HASH_HEX];
   hash_of(&z, hz);
   hash_of(&e, he);
@@ -274,7 +282,7 @@ static void hash_null_prev_is_genesis(void **state) {
 
 typedef struct chain {
   sy_audit_rec rec[CHAIN_LEN];
-  char hash[CHAIN_LEN][SY_HASH_HEX];  /* the stored hash of each record */
+  char hash[CHAIN_LEN][SY_HASH_HEX]; /* the stored hash of each record */
   char reason[CHAIN_LEN][32];
 } chain;
 

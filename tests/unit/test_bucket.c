@@ -124,7 +124,8 @@ static void in_every_step(void **state) {
   for (uint32_t b = 0; b < 10000; b += 37)
     for (int cents = 0; cents <= 10000; cents++) {
       int want = b < (uint32_t)cents;
-      if (sy_bucket_in(b, cents / 100.0) != want) fail_msg("bucket %u at %d.%02d%%: got %d", b, cents / 100, cents % 100, !want);
+      if (sy_bucket_in(b, cents / 100.0) != want)
+        fail_msg("bucket %u at %d.%02d%%: got %d", b, cents / 100, cents % 100, !want);
     }
 }
 

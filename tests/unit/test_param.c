@@ -388,9 +388,9 @@ static void value_stringlist(void **state) {
     const char *value;
     const char *position; /* NULL when valid */
   } cases[] = {
-      {"a", NULL},         {"a,b", NULL},       {"a,b,c", NULL}, {"a b, c d", NULL}, {" , ", NULL},
-      {"a,,b", "byte 2"},  {",a", "byte 0"},    {"a,", "byte 2"}, {",", "byte 0"},  {"a,b,,", "byte 4"},
-      {",,", "byte 0"},    {"abc,def,", "byte 8"},
+      {"a", NULL},     {"a,b", NULL},       {"a,b,c", NULL},  {"a b, c d", NULL},
+      {" , ", NULL},   {"a,,b", "byte 2"},  {",a", "byte 0"}, {"a,", "byte 2"},
+      {",", "byte 0"}, {"a,b,,", "byte 4"}, {",,", "byte 0"}, {"abc,def,", "byte 8"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char msg[SY_MSG_MAX] = "";

@@ -20,8 +20,6 @@
 
 /* ---- fixtures ---- */
 
-/* Tests of bugs reported but not yet fixed run only with SY_UNIT_KNOWN_BUGS=1. */
-static int known_bugs(void) { return getenv("SY_UNIT_KNOWN_BUGS") != NULL; }
 
 static uint64_t rng_state;
 
@@ -251,14 +249,10 @@ static void tree_random_ops(void **state) {
         len = random_key(key, 5, alphabet, sizeof alphabet, 1);
       }
       want_shrank = model_del(&m, key, len);
-      if (!want_shrank && !known_bugs()) {
-        next = sy__node_ref(root); /* deleting an absent name leaks a reference: see tree_del_absent */
-      } else {
-        next = sy__tree_del(root, key, len, &shrank, &err);
-        assert_int_equal(err, 0);
-        if (shrank != want_shrank) fail_msg("op %d: del %s shrank=%d, want %d", op, key, shrank, want_shrank);
-        if (!shrank) assert_ptr_equal(next, root); /* nothing removed: the same tree, shared */
-      }
+      next = sy__tree_del(root, key, len, &shrank, &err);
+      assert_int_equal(err, 0);
+      if (shrank != want_shrank) fail_msg("op %d: del %s shrank=%d, want %d", op, key, shrank, want_shrank);
+      if (!shrank) assert_ptr_equal(next, root); /* nothing removed: the same tree, shared */
       if (m.n == 0) assert_null(next);
     }
 
@@ -390,7 +384,6 @@ static void tree_del_absent(void **state) {
   sy_param *ps[3];
   sy_node *root, *same;
   int shrank = 0, err = 0;
-  if (!known_bugs()) skip();
   ps[0] = param_make("a", 1, 1);
   ps[1] = param_make("b", 1, 2);
   ps[2] = param_make("c", 1, 3);

@@ -16,6 +16,7 @@ static const char usage[] =
     "  audit    list audit records; audit verify checks the hash chain\n"
     "  config   export or import the whole configuration\n"
     "  token    create, list and revoke API tokens\n"
+    "  keys     create, list and revoke access keys for the SSM API (SigV4)\n"
     "  version  print the client version\n"
     "\n"
     "global options (before or after the command):\n"
@@ -35,6 +36,7 @@ static const sy__cmd groups[] = {
     {"audit", "audit log", sy__cmd_audit},
     {"config", "export and import", sy__cmd_config},
     {"token", "API tokens", sy__cmd_token},
+    {"keys", "access keys", sy__cmd_keys},
     {0},
 };
 

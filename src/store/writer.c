@@ -835,13 +835,15 @@ static sy_rc apply_key(sy_store *st, sy_op *op, int create) {
   char detail[64];
   sy_rc rc;
   if (create) {
-    q = prep(st, "SELECT 1 FROM access_keys WHERE name = ? OR id = ?");
+    q = prep(st, "SELECT name = ? FROM access_keys WHERE name = ? OR id = ?");
     if (!q) return fail(op, SY_EIO, "%s", "storage failure");
     sqlite3_bind_text(q, 1, op->token_name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, op->key_id, -1, SQLITE_STATIC);
-    int exists = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_bind_text(q, 2, op->token_name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, op->key_id, -1, SQLITE_STATIC);
+    int exists = sqlite3_step(q) == SQLITE_ROW, same_name = exists && sqlite3_column_int(q, 0);
     sy__stmt_done(q);
-    if (exists) return fail(op, SY_ETOKEN_EXISTS, "an access key named %s (or with id %s) already exists", op->token_name, op->key_id);
+    if (exists && same_name) return fail(op, SY_ETOKEN_EXISTS, "an access key named %s already exists", op->token_name);
+    if (exists) return fail(op, SY_ETOKEN_EXISTS, "access key id %s is already in use", op->key_id);
     char aad[80];
     unsigned char blob[SY_SECRETBOX_SEALED_LEN(128)];
     size_t aad_len = (size_t)snprintf(aad, sizeof aad, "accesskey:%s", op->key_id), n = 0;

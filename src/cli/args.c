@@ -46,8 +46,7 @@ int sy__one_of(const char *s, const char *const *choices) {
   return 0;
 }
 
-int sy__dispatch(sy__cli *cli, const char *group, const char *usage, const sy__cmd *cmds, int argc,
-                 char **argv) {
+int sy__dispatch(sy__cli *cli, const char *group, const char *usage, const sy__cmd *cmds, int argc, char **argv) {
   if (argc < 2) return sy__misuse(usage, "%s: missing subcommand", group);
   if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
     fputs(usage, stdout);
@@ -62,8 +61,7 @@ int sy__dispatch(sy__cli *cli, const char *group, const char *usage, const sy__c
 static const sy__opt *opt_find(const sy__opt *opts, const char *arg, size_t len) {
   for (size_t i = 0; opts[i].name; i++) {
     if (strlen(opts[i].name) == len && strncmp(opts[i].name, arg, len) == 0) return &opts[i];
-    if (opts[i].alias && strlen(opts[i].alias) == len && strncmp(opts[i].alias, arg, len) == 0)
-      return &opts[i];
+    if (opts[i].alias && strlen(opts[i].alias) == len && strncmp(opts[i].alias, arg, len) == 0) return &opts[i];
   }
   return NULL;
 }
@@ -89,8 +87,8 @@ void sy__args_free(const sy__opt *opts) {
   }
 }
 
-sy__parse sy__args(sy__cli *cli, int argc, char **argv, const char *usage, const sy__opt *opts,
-                   const char **pos, size_t *npos, size_t min_pos, size_t max_pos) {
+sy__parse sy__args(sy__cli *cli, int argc, char **argv, const char *usage, const sy__opt *opts, const char **pos,
+                   size_t *npos, size_t min_pos, size_t max_pos) {
   static const sy__opt none[] = {{0}};
   const sy__opt *greedy = NULL; /* the list option that may take more values */
   int only_pos = 0;

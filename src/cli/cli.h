@@ -15,9 +15,9 @@ enum {
 };
 
 #define SY__DEFAULT_URL "http://127.0.0.1:8000"
-#define SY__MAX_FILE (1024u * 1024u)          /* values and imports read from files or stdin */
+#define SY__MAX_FILE (1024u * 1024u)           /* values and imports read from files or stdin */
 #define SY__MAX_RESPONSE (64u * 1024u * 1024u) /* any one HTTP response body */
-#define SY__MAX_POS 256                         /* positional arguments of one command */
+#define SY__MAX_POS 256                        /* positional arguments of one command */
 
 /* Global options. Strings are borrowed from argv or the environment and live for the whole run. */
 typedef struct sy__cli {
@@ -37,8 +37,7 @@ typedef struct sy__cmd {
 /* Runs the subcommand argv[1] of a group (param, audit, config, token, keys) from cmds
  * (terminated by a zero entry). With no subcommand, or an unknown one, prints the group's usage
  * to stderr and returns SY__EXIT_USAGE; with -h/--help prints it to stdout and returns SY__EXIT_OK. */
-int sy__dispatch(sy__cli *cli, const char *group, const char *usage, const sy__cmd *cmds, int argc,
-                 char **argv);
+int sy__dispatch(sy__cli *cli, const char *group, const char *usage, const sy__cmd *cmds, int argc, char **argv);
 
 /* ---- option parsing -------------------------------------------------------------------- */
 
@@ -70,10 +69,10 @@ typedef enum sy__parse {
 /* Parses argv[1..] (argv[0] is the command's name) against opts (terminated by a zero entry),
  * plus the global --json, --server URL and -h/--help. Positional arguments land in pos (which
  * has SY__MAX_POS entries), borrowed from argv; "--" ends options and "-" is positional.
- * Requires min_pos..max_pos positionals (max_pos is capped at SY__MAX_POS). List options and pos point into argv; list storage is
- * allocated here and freed by sy__args_free. */
-sy__parse sy__args(sy__cli *cli, int argc, char **argv, const char *usage, const sy__opt *opts,
-                   const char **pos, size_t *npos, size_t min_pos, size_t max_pos);
+ * Requires min_pos..max_pos positionals (max_pos is capped at SY__MAX_POS). List options and pos point into argv; list
+ * storage is allocated here and freed by sy__args_free. */
+sy__parse sy__args(sy__cli *cli, int argc, char **argv, const char *usage, const sy__opt *opts, const char **pos,
+                   size_t *npos, size_t min_pos, size_t max_pos);
 /* Frees the storage of the list options in opts. */
 void sy__args_free(const sy__opt *opts);
 /* The exit code for a parse result that is not SY__PARSED. */

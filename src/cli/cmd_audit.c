@@ -89,8 +89,8 @@ static int audit_list(sy__cli *cli, int argc, char **argv) {
     version_text(e, "old_version", oldv, sizeof oldv);
     version_text(e, "new_version", newv, sizeof newv);
     snprintf(change, sizeof change, "%s→%s", oldv, newv);
-    const char *row[] = {seq, sy__jstr(e, "time"), sy__jstr(e, "actor"), sy__jstr(e, "action"),
-                         sy__jstr(e, "name"), change};
+    const char *row[] = {seq,   sy__jstr(e, "time"), sy__jstr(e, "actor"), sy__jstr(e, "action"), sy__jstr(e, "name"),
+                         change};
     rc = sy__table_row(t, row);
     if (rc) goto out;
   }
@@ -145,8 +145,7 @@ static void chain_check(chain *c, const json_t *e) {
       snprintf(c->why, sizeof c->why, "prev_hash does not match the hash of seq %" PRId64, c->last_seq);
   } else {
     sy_audit_hash(&rec, want);
-    if (!hash || strcmp(hash, want) != 0)
-      snprintf(c->why, sizeof c->why, "hash does not match the record's contents");
+    if (!hash || strcmp(hash, want) != 0) snprintf(c->why, sizeof c->why, "hash does not match the record's contents");
   }
   if (c->why[0]) {
     c->broken_seq = rec.seq ? rec.seq : c->last_seq + 1;
@@ -207,8 +206,8 @@ static int audit_verify(sy__cli *cli, int argc, char **argv) {
 
   broken = c.broken_seq != 0;
   if (cli->json) {
-    out_json = broken ? json_pack("{s:b,s:I,s:I,s:s}", "ok", 0, "records", (json_int_t)c.count,
-                                  "first_broken_seq", (json_int_t)c.broken_seq, "message", c.why)
+    out_json = broken ? json_pack("{s:b,s:I,s:I,s:s}", "ok", 0, "records", (json_int_t)c.count, "first_broken_seq",
+                                  (json_int_t)c.broken_seq, "message", c.why)
                       : json_pack("{s:b,s:I}", "ok", 1, "records", (json_int_t)c.count);
     if (!out_json) {
       sy__err("out of memory");

@@ -96,8 +96,7 @@ static int config_export(sy__cli *cli, int argc, char **argv) {
   rc = write_out(output, r.body, r.len);
   if (rc) goto out;
   if (output && strcmp(output, "-") != 0)
-    fprintf(stderr, "exported %zu parameters to %s\n", json_array_size(json_object_get(r.json, "params")),
-            output);
+    fprintf(stderr, "exported %zu parameters to %s\n", json_array_size(json_object_get(r.json, "params")), output);
 out:
   sy__resp_free(&r);
   return exit_of(rc);
@@ -160,9 +159,8 @@ static int config_import(sy__cli *cli, int argc, char **argv) {
   }
   json_t *s = json_object_get(r.json, "summary");
   printf("%s: %lld create, %lld update, %lld unchanged, %lld delete%s\n", dry ? "dry run" : "applied",
-         (long long)sy__jint(s, "create"), (long long)sy__jint(s, "update"),
-         (long long)sy__jint(s, "unchanged"), (long long)sy__jint(s, "delete"),
-         dry ? " (use --apply to commit)" : "");
+         (long long)sy__jint(s, "create"), (long long)sy__jint(s, "update"), (long long)sy__jint(s, "unchanged"),
+         (long long)sy__jint(s, "delete"), dry ? " (use --apply to commit)" : "");
 out:
   if (rc == SY_ENOMEM) sy__err("out of memory");
   sy__table_free(t);

@@ -150,11 +150,12 @@ static int keys_create(sy__cli *cli, int argc, char **argv) {
     rc = SY_EINTERNAL;
     goto out;
   }
-  printf("access key id:     %s\n"
-         "secret access key: %s\n"
-         "(the secret is shown once)\n"
-         "\n",
-         id, secret);
+  printf(
+      "access key id:     %s\n"
+      "secret access key: %s\n"
+      "(the secret is shown once)\n"
+      "\n",
+      id, secret);
   print_export("AWS_ACCESS_KEY_ID", id);
   print_export("AWS_SECRET_ACCESS_KEY", secret);
   goto out;

@@ -210,8 +210,7 @@ static int param_put(sy__cli *cli, int argc, char **argv) {
   sy_rc rc = SY_OK;
   const char *pos[SY__MAX_POS];
   size_t npos = 0;
-  const char *type = NULL, *desc = NULL, *pattern = NULL, *tier = NULL, *if_version = NULL,
-             *reason = NULL, *val = NULL;
+  const char *type = NULL, *desc = NULL, *pattern = NULL, *tier = NULL, *if_version = NULL, *reason = NULL, *val = NULL;
   int overwrite = 0;
   sy__list tags = {0};
   const sy__opt opts[] = {
@@ -562,8 +561,8 @@ static int param_history(sy__cli *cli, int argc, char **argv) {
       sy__json_cell(jv, VALUE_CELL, value, sizeof value);
     else
       snprintf(value, sizeof value, "%s", "(hidden)");
-    const char *row[] = {ver, sy__jstr(e, "type"), sy__jstr(e, "last_modified"),
-                         sy__jstr(e, "last_modified_user"), labels, value};
+    const char *row[] = {
+        ver, sy__jstr(e, "type"), sy__jstr(e, "last_modified"), sy__jstr(e, "last_modified_user"), labels, value};
     rc = sy__table_row(t, row);
     if (rc) goto out;
   }
@@ -729,8 +728,7 @@ static int param_tag(sy__cli *cli, int argc, char **argv) {
   sy__parse p = sy__args(cli, argc, argv, tag_usage, NULL, pos, &npos, 2, SY__MAX_POS);
   if (p) return sy__parse_exit(p);
   for (size_t i = 1; i < npos; i++)
-    if (!strchr(pos[i], '=') || pos[i][0] == '=')
-      return sy__misuse(tag_usage, "tag: '%s' is not KEY=VALUE", pos[i]);
+    if (!strchr(pos[i], '=') || pos[i][0] == '=') return sy__misuse(tag_usage, "tag: '%s' is not KEY=VALUE", pos[i]);
   rc = param_url(&u, pos[0], "/tags");
   if (rc) goto out;
   tags = json_object();

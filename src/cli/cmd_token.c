@@ -26,11 +26,9 @@ static const char create_usage[] =
     "write implies read, admin implies write; decrypt lets the token read SecureString\n"
     "values in clear. Repeat --scope for several.\n";
 
-static const char list_usage[] =
-    "usage: switchyard token list [--json]\n";
+static const char list_usage[] = "usage: switchyard token list [--json]\n";
 
-static const char revoke_usage[] =
-    "usage: switchyard token revoke NAME [--json]\n";
+static const char revoke_usage[] = "usage: switchyard token revoke NAME [--json]\n";
 
 static int exit_of(sy_rc rc) { return rc ? SY__EXIT_ERR : SY__EXIT_OK; }
 

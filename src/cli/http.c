@@ -53,14 +53,14 @@ static sy_rc rc_from_error(const char *code, long status) {
   for (int i = 1; i < SY_RC_MAX; i++)
     if (code && strcmp(code, sy_rc_code((sy_rc)i)) == 0) return (sy_rc)i;
   switch (status) {
-    case 400: return SY_EINVAL;
-    case 401: return SY_EUNAUTH;
-    case 403: return SY_EFORBIDDEN;
-    case 404: return SY_ENOTFOUND;
-    case 409: return SY_ECONFLICT;
-    case 413: return SY_ETOOLARGE;
-    case 503: return SY_EUNAVAILABLE;
-    default: return SY_EINTERNAL;
+  case 400: return SY_EINVAL;
+  case 401: return SY_EUNAUTH;
+  case 403: return SY_EFORBIDDEN;
+  case 404: return SY_ENOTFOUND;
+  case 409: return SY_ECONFLICT;
+  case 413: return SY_ETOOLARGE;
+  case 503: return SY_EUNAVAILABLE;
+  default: return SY_EINTERNAL;
   }
 }
 
@@ -109,8 +109,8 @@ static sy_rc base_url(const sy__cli *cli, char *out, size_t cap) {
   return SY_OK;
 }
 
-sy_rc sy__http_raw(const sy__cli *cli, const char *method, const char *path, const char *body,
-                   size_t len, sy__resp *out) {
+sy_rc sy__http_raw(const sy__cli *cli, const char *method, const char *path, const char *body, size_t len,
+                   sy__resp *out) {
   sy_rc rc = SY_OK;
   CURL *h = NULL;
   struct curl_slist *hdrs = NULL, *tmp;
@@ -212,8 +212,7 @@ out:
   return rc;
 }
 
-sy_rc sy__http_json(const sy__cli *cli, const char *method, const char *path, const json_t *body,
-                    sy__resp *out) {
+sy_rc sy__http_json(const sy__cli *cli, const char *method, const char *path, const json_t *body, sy__resp *out) {
   sy_rc rc = SY_OK;
   char *text = NULL;
   if (body) {
@@ -265,8 +264,8 @@ void sy__url_param(sy__url *u, const char *name) {
   }
   for (const char *p = name; *p; p++) {
     unsigned char c = (unsigned char)*p;
-    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-             c == '_' || c == '.' || c == '-' || c == '/' || c == ':';
+    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+             c == '-' || c == '/' || c == ':';
     if (!ok) {
       if (!u->failed) u->failed = SY_EINVAL;
       return;

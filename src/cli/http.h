@@ -1,4 +1,5 @@
-/* http.h — the CLI's one way to talk to a Switchyard server: a libcurl request that returns status, body and parsed JSON. */
+/* http.h — the CLI's one way to talk to a Switchyard server: a libcurl request that returns status, body and parsed
+ * JSON. */
 #ifndef SY_CLI_HTTP_H
 #define SY_CLI_HTTP_H
 
@@ -23,12 +24,11 @@ void sy__resp_free(sy__resp *r);
  * and fills out. Otherwise prints the reason to stderr — "switchyard: Code: message" from the
  * server's error object, or the transport failure — and returns a non-zero status; out is then
  * empty. The response body is bounded by SY__MAX_RESPONSE. */
-sy_rc sy__http_raw(const sy__cli *cli, const char *method, const char *path, const char *body,
-                   size_t len, sy__resp *out);
+sy_rc sy__http_raw(const sy__cli *cli, const char *method, const char *path, const char *body, size_t len,
+                   sy__resp *out);
 
 /* sy__http_raw with a JSON body (borrowed; NULL for none) and a JSON object required back. */
-sy_rc sy__http_json(const sy__cli *cli, const char *method, const char *path, const json_t *body,
-                    sy__resp *out);
+sy_rc sy__http_json(const sy__cli *cli, const char *method, const char *path, const json_t *body, sy__resp *out);
 
 /* ---- URL building ---------------------------------------------------------------------- */
 

@@ -20,7 +20,8 @@ static const char usage[] =
     "  version  print the client version\n"
     "\n"
     "global options (before or after the command):\n"
-    "  --server URL   server base URL (default: $SWITCHYARD_URL, else " SY__DEFAULT_URL ")\n"
+    "  --server URL   server base URL (default: $SWITCHYARD_URL, else " SY__DEFAULT_URL
+    ")\n"
     "  --json         print the server's JSON instead of tables\n"
     "  -h, --help     print help; every command and subcommand takes it\n"
     "\n"
@@ -32,12 +33,9 @@ static const char usage[] =
 
 /* Client command groups; serve is handled apart because it owns the whole process. */
 static const sy__cmd groups[] = {
-    {"param", "parameters", sy__cmd_param},
-    {"audit", "audit log", sy__cmd_audit},
-    {"config", "export and import", sy__cmd_config},
-    {"token", "API tokens", sy__cmd_token},
-    {"keys", "access keys", sy__cmd_keys},
-    {0},
+    {"param", "parameters", sy__cmd_param},          {"audit", "audit log", sy__cmd_audit},
+    {"config", "export and import", sy__cmd_config}, {"token", "API tokens", sy__cmd_token},
+    {"keys", "access keys", sy__cmd_keys},           {0},
 };
 
 int main(int argc, char **argv) {

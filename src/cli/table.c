@@ -9,9 +9,9 @@
 
 struct sy__table {
   size_t ncols;
-  size_t nrows, cap;  /* rows, not counting the header */
-  char **cells;       /* (nrows + 1) * ncols, header first */
-  size_t *width;      /* widest cell per column, in code points */
+  size_t nrows, cap; /* rows, not counting the header */
+  char **cells;      /* (nrows + 1) * ncols, header first */
+  size_t *width;     /* widest cell per column, in code points */
 };
 
 /* Code points in a UTF-8 string: every byte that is not a continuation byte. */
@@ -150,19 +150,19 @@ static void w_str(cell_w *w, const char *s) { w_put(w, s, strlen(s)); }
 static void w_scalar(cell_w *w, const json_t *v) {
   char num[64];
   switch (json_typeof(v)) {
-    case JSON_STRING: w_put(w, json_string_value(v), json_string_length(v)); break;
-    case JSON_INTEGER:
-      snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-      w_str(w, num);
-      break;
-    case JSON_REAL:
-      snprintf(num, sizeof num, "%g", json_real_value(v));
-      w_str(w, num);
-      break;
-    case JSON_TRUE: w_str(w, "true"); break;
-    case JSON_FALSE: w_str(w, "false"); break;
-    case JSON_NULL: w_str(w, "-"); break;
-    default: w_str(w, "…"); break; /* nested containers: not worth a cell */
+  case JSON_STRING: w_put(w, json_string_value(v), json_string_length(v)); break;
+  case JSON_INTEGER:
+    snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    w_str(w, num);
+    break;
+  case JSON_REAL:
+    snprintf(num, sizeof num, "%g", json_real_value(v));
+    w_str(w, num);
+    break;
+  case JSON_TRUE: w_str(w, "true"); break;
+  case JSON_FALSE: w_str(w, "false"); break;
+  case JSON_NULL: w_str(w, "-"); break;
+  default: w_str(w, "…"); break; /* nested containers: not worth a cell */
   }
 }
 

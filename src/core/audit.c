@@ -6,8 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char sy_audit_genesis[SY_HASH_HEX] =
-    "0000000000000000000000000000000000000000000000000000000000000000";
+const char sy_audit_genesis[SY_HASH_HEX] = "0000000000000000000000000000000000000000000000000000000000000000";
 
 static void to_hex(const unsigned char *d, size_t n, char *out) {
   static const char hex[] = "0123456789abcdef";

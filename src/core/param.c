@@ -64,8 +64,8 @@ size_t sy_tier_value_max(sy_tier tier) {
 }
 
 static int name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == '-' || c == '/';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+         c == '-' || c == '/';
 }
 
 static int reserved_prefix(const char *s, size_t len) {

@@ -4,25 +4,25 @@
 
 typedef enum sy_rc {
   SY_OK = 0,
-  SY_ENOMEM,              /* allocation failed */
-  SY_EINVAL,              /* input failed validation: ValidationException */
-  SY_ENOTFOUND,           /* ParameterNotFound */
-  SY_EVERSION_NOTFOUND,   /* ParameterVersionNotFound */
-  SY_EEXISTS,             /* ParameterAlreadyExists */
-  SY_ECONFLICT,           /* VersionConflict (if_version mismatch) */
-  SY_EPATTERN,            /* ParameterPatternMismatchException */
-  SY_EHIERARCHY,          /* HierarchyLevelLimitExceededException */
-  SY_EMAXVERSIONS,        /* ParameterMaxVersionLimitExceeded */
-  SY_ETOOLARGE,           /* body or value over its limit */
-  SY_EUNAUTH,             /* no or unknown credential */
-  SY_EFORBIDDEN,          /* credential lacks the scope */
-  SY_EIO,                 /* storage failure */
-  SY_EUNAVAILABLE,        /* shutting down, queue full */
-  SY_ETOKEN_EXISTS,       /* TokenAlreadyExists */
-  SY_ETOKEN_NOTFOUND,     /* TokenNotFound */
-  SY_ELABEL_LIMIT,        /* ParameterVersionLabelLimitExceeded */
-  SY_ETAG_LIMIT,          /* TooManyTagsError */
-  SY_ETIER,               /* value too large for the Standard tier: ParameterLimitExceeded? see sy_rc_code */
+  SY_ENOMEM,            /* allocation failed */
+  SY_EINVAL,            /* input failed validation: ValidationException */
+  SY_ENOTFOUND,         /* ParameterNotFound */
+  SY_EVERSION_NOTFOUND, /* ParameterVersionNotFound */
+  SY_EEXISTS,           /* ParameterAlreadyExists */
+  SY_ECONFLICT,         /* VersionConflict (if_version mismatch) */
+  SY_EPATTERN,          /* ParameterPatternMismatchException */
+  SY_EHIERARCHY,        /* HierarchyLevelLimitExceededException */
+  SY_EMAXVERSIONS,      /* ParameterMaxVersionLimitExceeded */
+  SY_ETOOLARGE,         /* body or value over its limit */
+  SY_EUNAUTH,           /* no or unknown credential */
+  SY_EFORBIDDEN,        /* credential lacks the scope */
+  SY_EIO,               /* storage failure */
+  SY_EUNAVAILABLE,      /* shutting down, queue full */
+  SY_ETOKEN_EXISTS,     /* TokenAlreadyExists */
+  SY_ETOKEN_NOTFOUND,   /* TokenNotFound */
+  SY_ELABEL_LIMIT,      /* ParameterVersionLabelLimitExceeded */
+  SY_ETAG_LIMIT,        /* TooManyTagsError */
+  SY_ETIER,             /* value too large for the Standard tier: ParameterLimitExceeded? see sy_rc_code */
   SY_EINTERNAL,
   SY_RC_MAX
 } sy_rc;

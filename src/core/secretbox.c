@@ -11,21 +11,19 @@
 
 /* Sets up ctx for AES-256-GCM with key and nonce and feeds the aad: the version
  * byte first, then the caller's. enc is 1 to seal, 0 to open. */
-static sy_rc gcm_begin(EVP_CIPHER_CTX *ctx, int enc, const unsigned char *key,
-                       const unsigned char *header, const void *aad, size_t aad_len) {
+static sy_rc gcm_begin(EVP_CIPHER_CTX *ctx, int enc, const unsigned char *key, const unsigned char *header,
+                       const void *aad, size_t aad_len) {
   int n = 0;
   if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SY_SECRETBOX_NONCE_LEN, NULL) != 1 ||
-      EVP_CipherInit_ex(ctx, NULL, NULL, key, header + 1, enc) != 1 ||
-      EVP_CipherUpdate(ctx, NULL, &n, header, 1) != 1)
+      EVP_CipherInit_ex(ctx, NULL, NULL, key, header + 1, enc) != 1 || EVP_CipherUpdate(ctx, NULL, &n, header, 1) != 1)
     return SY_EINTERNAL;
   if (aad_len && EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1) return SY_EINTERNAL;
   return SY_OK;
 }
 
-sy_rc sy_secretbox_seal(const unsigned char key[SY_SECRETBOX_KEY_LEN], const void *pt, size_t pt_len,
-                        const void *aad, size_t aad_len, unsigned char *out, size_t out_cap,
-                        size_t *out_len) {
+sy_rc sy_secretbox_seal(const unsigned char key[SY_SECRETBOX_KEY_LEN], const void *pt, size_t pt_len, const void *aad,
+                        size_t aad_len, unsigned char *out, size_t out_cap, size_t *out_len) {
   EVP_CIPHER_CTX *ctx = NULL;
   unsigned char *ct;
   int n = 0, fin = 0;
@@ -60,8 +58,7 @@ out:
 }
 
 sy_rc sy_secretbox_open(const unsigned char key[SY_SECRETBOX_KEY_LEN], const void *blob, size_t blob_len,
-                        const void *aad, size_t aad_len, unsigned char *out, size_t out_cap,
-                        size_t *out_len) {
+                        const void *aad, size_t aad_len, unsigned char *out, size_t out_cap, size_t *out_len) {
   EVP_CIPHER_CTX *ctx = NULL;
   const unsigned char *b = blob;
   unsigned char tag[SY_SECRETBOX_TAG_LEN], spare[SY_SECRETBOX_TAG_LEN];
@@ -74,8 +71,8 @@ sy_rc sy_secretbox_open(const unsigned char key[SY_SECRETBOX_KEY_LEN], const voi
   if (blob_len < SY_SECRETBOX_OVERHEAD || b[0] != SY_SECRETBOX_VERSION) goto out;
   ct_len = blob_len - SY_SECRETBOX_OVERHEAD;
   rc = SY_ETOOLARGE;
-  if (ct_len > SY_SECRETBOX_MAX_PLAINTEXT || aad_len > SY_SECRETBOX_MAX_PLAINTEXT ||
-      out_cap < ct_len || (ct_len && !out))
+  if (ct_len > SY_SECRETBOX_MAX_PLAINTEXT || aad_len > SY_SECRETBOX_MAX_PLAINTEXT || out_cap < ct_len ||
+      (ct_len && !out))
     goto out;
   ctx = EVP_CIPHER_CTX_new();
   if (!ctx) {

@@ -17,8 +17,7 @@
 
 /* Blob size for n bytes of plaintext, and plaintext size of an n-byte blob. */
 #define SY_SECRETBOX_SEALED_LEN(n) ((size_t)(n) + SY_SECRETBOX_OVERHEAD)
-#define SY_SECRETBOX_OPENED_LEN(n) \
-  ((size_t)(n) > SY_SECRETBOX_OVERHEAD ? (size_t)(n) - SY_SECRETBOX_OVERHEAD : 0)
+#define SY_SECRETBOX_OPENED_LEN(n) ((size_t)(n) > SY_SECRETBOX_OVERHEAD ? (size_t)(n)-SY_SECRETBOX_OVERHEAD : 0)
 
 /* Seals pt under key: writes the blob
  *   version byte 1 | 12-byte random nonce | ciphertext (pt_len bytes) | 16-byte tag
@@ -28,9 +27,8 @@
  * authenticated too. out must not overlap pt. Returns SY_OK; SY_EINVAL (NULL
  * arguments); SY_ETOOLARGE (pt over SY_SECRETBOX_MAX_PLAINTEXT, or out_cap too
  * small); SY_ENOMEM; SY_EINTERNAL (RNG or cipher failure). */
-sy_rc sy_secretbox_seal(const unsigned char key[SY_SECRETBOX_KEY_LEN], const void *pt, size_t pt_len,
-                        const void *aad, size_t aad_len, unsigned char *out, size_t out_cap,
-                        size_t *out_len);
+sy_rc sy_secretbox_seal(const unsigned char key[SY_SECRETBOX_KEY_LEN], const void *pt, size_t pt_len, const void *aad,
+                        size_t aad_len, unsigned char *out, size_t out_cap, size_t *out_len);
 
 /* Opens a blob made by sy_secretbox_seal with the same key and aad: writes the
  * plaintext into out (out_cap bytes, at least SY_SECRETBOX_OPENED_LEN(blob_len);
@@ -39,8 +37,7 @@ sy_rc sy_secretbox_seal(const unsigned char key[SY_SECRETBOX_KEY_LEN], const voi
  * version, or fails authentication (wrong key, wrong aad, any byte changed) — out
  * is wiped then; SY_ETOOLARGE when out_cap is too small; SY_ENOMEM; SY_EINTERNAL. */
 sy_rc sy_secretbox_open(const unsigned char key[SY_SECRETBOX_KEY_LEN], const void *blob, size_t blob_len,
-                        const void *aad, size_t aad_len, unsigned char *out, size_t out_cap,
-                        size_t *out_len);
+                        const void *aad, size_t aad_len, unsigned char *out, size_t out_cap, size_t *out_len);
 
 /* The aad that binds a blob to one parameter version: "<name>:<version>", written
  * NUL-terminated into out (cap bytes, SY_SECRETBOX_AAD_MAX is enough for any valid

@@ -77,8 +77,8 @@ static int hex_val(char c) {
 }
 
 static int unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+         c == '_' || c == '~';
 }
 
 /* A character allowed in a SignedHeaders name: an RFC 7230 tchar, lowercase only. */
@@ -131,8 +131,7 @@ static const char *find_header(const sy_sigv4_http *http, const char *lname) {
   size_t ln = strlen(lname);
   for (size_t i = 0; i < http->n_headers; i++) {
     const char *name = http->headers[i].name;
-    if (name && ascii_ieq(name, strlen(name), lname, ln))
-      return http->headers[i].value ? http->headers[i].value : "";
+    if (name && ascii_ieq(name, strlen(name), lname, ln)) return http->headers[i].value ? http->headers[i].value : "";
   }
   return NULL;
 }
@@ -178,8 +177,8 @@ static int digits(const char *s, size_t n) {
 }
 
 static int civil_to_epoch(int y, int mo, int d, int h, int mi, int s, int64_t *t) {
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h < 0 || h > 23 || mi < 0 ||
-      mi > 59 || s < 0 || s > 59)
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+      s < 0 || s > 59)
     return -1;
   *t = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + s;
   return 0;
@@ -195,8 +194,8 @@ static int valid_day(const char *s, size_t n) {
 /* Parses ISO 8601 basic "YYYYMMDDTHHMMSSZ"; 0 on success. */
 static int parse_amz_date(const char *s, size_t n, int64_t *t) {
   if (n != SY_SIGV4_DATE_LEN || s[8] != 'T' || s[15] != 'Z') return -1;
-  return civil_to_epoch(digits(s, 4), digits(s + 4, 2), digits(s + 6, 2), digits(s + 9, 2),
-                        digits(s + 11, 2), digits(s + 13, 2), t);
+  return civil_to_epoch(digits(s, 4), digits(s + 4, 2), digits(s + 6, 2), digits(s + 9, 2), digits(s + 11, 2),
+                        digits(s + 13, 2), t);
 }
 
 /* Parses an RFC 1123 date, "Sun, 30 Aug 2015 12:36:00 GMT" (the weekday is
@@ -211,13 +210,12 @@ static int parse_http_date(const char *s, size_t n, int64_t *t) {
     trim(&s, &n);
   }
   /* "30 Aug 2015 12:36:00 GMT" is 24 bytes. */
-  if (n != 24 || s[2] != ' ' || s[6] != ' ' || s[11] != ' ' || s[14] != ':' || s[17] != ':' ||
-      s[20] != ' ' || memcmp(s + 21, "GMT", 3) != 0)
+  if (n != 24 || s[2] != ' ' || s[6] != ' ' || s[11] != ' ' || s[14] != ':' || s[17] != ':' || s[20] != ' ' ||
+      memcmp(s + 21, "GMT", 3) != 0)
     return -1;
   for (int i = 0; i < 12; i++)
     if (memcmp(s + 3, months + 3 * i, 3) == 0) mo = i + 1;
-  return civil_to_epoch(digits(s + 7, 4), mo, digits(s, 2), digits(s + 12, 2), digits(s + 15, 2),
-                        digits(s + 18, 2), t);
+  return civil_to_epoch(digits(s + 7, 4), mo, digits(s, 2), digits(s + 12, 2), digits(s + 15, 2), digits(s + 18, 2), t);
 }
 
 static void put_digits(char *out, int64_t v, int width) {
@@ -400,8 +398,7 @@ typedef struct hname {
 
 /* Splits a SignedHeaders value into names: each non-empty, lowercase tchars, no
  * repeats, at most SY_SIGV4_SIGNED_HEADERS_MAX. Returns 0, or -1 with the reason in why. */
-static int parse_signed_headers(const char *s, size_t len, hname *names, size_t *count, char *why,
-                                size_t why_cap) {
+static int parse_signed_headers(const char *s, size_t len, hname *names, size_t *count, char *why, size_t why_cap) {
   size_t n = 0, i = 0;
   *count = 0;
   if (!len) {
@@ -428,8 +425,8 @@ static int parse_signed_headers(const char *s, size_t len, hname *names, size_t 
     }
     for (size_t k = 0; k < n; k++) {
       if (names[k].n == i - start && memcmp(names[k].p, s + start, i - start) == 0) {
-        snprintf(why, why_cap, "SignedHeaders lists '%.*s' twice.",
-                 (int)(i - start < ECHO_MAX ? i - start : ECHO_MAX), s + start);
+        snprintf(why, why_cap, "SignedHeaders lists '%.*s' twice.", (int)(i - start < ECHO_MAX ? i - start : ECHO_MAX),
+                 s + start);
         return -1;
       }
     }
@@ -462,8 +459,7 @@ static void put_trimmed_value(sbuf *b, const char *v) {
 /* The whole canonical request into b. Returns SY_OK, SY_EINVAL with *missing set to
  * the index of a signed header the request does not carry, or b's error. */
 static sy_rc build_canonical(sbuf *b, const sy_sigv4_http *http, const hname *names, size_t n,
-                             const char *signed_headers, size_t sh_len, const char *payload_hash,
-                             size_t *missing) {
+                             const char *signed_headers, size_t sh_len, const char *payload_hash, size_t *missing) {
   sy_rc rc;
   sbuf_puts(b, http->method);
   sbuf_putc(b, '\n');
@@ -530,19 +526,16 @@ out:
   return rc;
 }
 
-static sy_rc hmac(const void *key, size_t key_len, const void *data, size_t len,
-                  unsigned char out[SHA256_LEN]) {
+static sy_rc hmac(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[SHA256_LEN]) {
   unsigned int out_len = 0;
-  if (!HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len) || out_len != SHA256_LEN)
-    return SY_EINTERNAL;
+  if (!HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len) || out_len != SHA256_LEN) return SY_EINTERNAL;
   return SY_OK;
 }
 
 /* HMAC chain of SigV4: the signing key from the secret and scope, then the
  * signature of the string to sign. Every intermediate key is wiped. */
-static sy_rc compute_signature(const char *secret, size_t secret_len, const char *date8,
-                               const char *region, const char *service, const char *sts,
-                               size_t sts_len, unsigned char sig[SHA256_LEN]) {
+static sy_rc compute_signature(const char *secret, size_t secret_len, const char *date8, const char *region,
+                               const char *service, const char *sts, size_t sts_len, unsigned char sig[SHA256_LEN]) {
   unsigned char ksecret[4 + SY_SIGV4_SECRET_MAX];
   unsigned char k1[SHA256_LEN], k2[SHA256_LEN];
   sy_rc rc = SY_EINVAL;
@@ -565,8 +558,8 @@ out:
   return rc;
 }
 
-sy_rc sy_sigv4_canonical_request(const sy_sigv4_http *http, const char *signed_headers, char *out,
-                                 size_t cap, size_t *len) {
+sy_rc sy_sigv4_canonical_request(const sy_sigv4_http *http, const char *signed_headers, char *out, size_t cap,
+                                 size_t *len) {
   hname names[SY_SIGV4_SIGNED_HEADERS_MAX];
   size_t n = 0, missing = 0;
   char why[160], hash[HEX_SHA256_LEN + 1];
@@ -579,8 +572,7 @@ sy_rc sy_sigv4_canonical_request(const sy_sigv4_http *http, const char *signed_h
     goto out;
   *len = 0;
   out[0] = 0;
-  if (parse_signed_headers(signed_headers, strlen(signed_headers), names, &n, why, sizeof why))
-    goto out;
+  if (parse_signed_headers(signed_headers, strlen(signed_headers), names, &n, why, sizeof why)) goto out;
   rc = sha256_hex(http->body, http->body_len, hash);
   if (rc) goto out;
   rc = build_canonical(&b, http, names, n, signed_headers, strlen(signed_headers), hash, &missing);
@@ -596,16 +588,15 @@ out:
   return rc;
 }
 
-sy_rc sy_sigv4_string_to_sign(const char *amz_date, const char *region, const char *service,
-                              const char *creq, size_t creq_len, char *out, size_t cap) {
+sy_rc sy_sigv4_string_to_sign(const char *amz_date, const char *region, const char *service, const char *creq,
+                              size_t creq_len, char *out, size_t cap) {
   int64_t t;
   sbuf b;
   sy_rc rc = SY_EINVAL;
 
   sbuf_init(&b, SY_SIGV4_CANON_MAX);
-  if (!amz_date || parse_amz_date(amz_date, strlen(amz_date), &t) ||
-      !valid_scope_part(region, SY_SIGV4_REGION_MAX) || !valid_scope_part(service, 64) ||
-      (!creq && creq_len) || !out || !cap)
+  if (!amz_date || parse_amz_date(amz_date, strlen(amz_date), &t) || !valid_scope_part(region, SY_SIGV4_REGION_MAX) ||
+      !valid_scope_part(service, 64) || (!creq && creq_len) || !out || !cap)
     goto out;
   out[0] = 0;
   rc = build_string_to_sign(&b, amz_date, region, service, creq ? creq : "", creq_len);
@@ -620,9 +611,7 @@ out:
   return rc;
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
 /* "a;b;c": every header name in http, lowercased, sorted, once each. */
 static sy_rc all_header_names(const sy_sigv4_http *http, sbuf *out) {
@@ -682,8 +671,7 @@ sy_rc sy_sigv4_sign(const sy_sigv4_sign_in *in, char *authz, size_t cap) {
   if (!in || !authz || !cap) goto out;
   authz[0] = 0;
   if (!in->http.method || !*in->http.method || (in->http.n_headers && !in->http.headers) ||
-      (in->http.body_len && !in->http.body) || !in->secret ||
-      !valid_scope_part(in->access_key_id, SY_SIGV4_AKID_MAX) ||
+      (in->http.body_len && !in->http.body) || !in->secret || !valid_scope_part(in->access_key_id, SY_SIGV4_AKID_MAX) ||
       !valid_scope_part(in->region, SY_SIGV4_REGION_MAX) || !valid_scope_part(in->service, 64))
     goto out;
   date = in->amz_date ? in->amz_date : find_header(&in->http, "x-amz-date");
@@ -705,12 +693,11 @@ sy_rc sy_sigv4_sign(const sy_sigv4_sign_in *in, char *authz, size_t cap) {
   if (rc) goto out;
   rc = build_string_to_sign(&sts, date, in->region, in->service, creq.p, creq.len);
   if (rc) goto out;
-  rc = compute_signature(in->secret, strlen(in->secret), date, in->region, in->service, sts.p, sts.len,
-                         sig);
+  rc = compute_signature(in->secret, strlen(in->secret), date, in->region, in->service, sts.p, sts.len, sig);
   if (rc) goto out;
   to_hex(sig, SHA256_LEN, sig_hex);
-  k = snprintf(authz, cap, SY_SIGV4_ALGORITHM " Credential=%s/%.8s/%s/%s/" TERMINATOR
-                           ", SignedHeaders=%s, Signature=%s",
+  k = snprintf(authz, cap,
+               SY_SIGV4_ALGORITHM " Credential=%s/%.8s/%s/%s/" TERMINATOR ", SignedHeaders=%s, Signature=%s",
                in->access_key_id, date, in->region, in->service, sh, sig_hex);
   if (k < 0 || (size_t)k >= cap) {
     authz[0] = 0;
@@ -734,8 +721,8 @@ typedef struct authz_parts {
 } authz_parts;
 
 __attribute__((format(printf, 6, 7))) static sy_rc refuse(sy_sigv4_verdict *v, sy_sigv4_result result,
-                                                          sy_sigv4_part part, char *msg, size_t cap,
-                                                          const char *fmt, ...) {
+                                                          sy_sigv4_part part, char *msg, size_t cap, const char *fmt,
+                                                          ...) {
   v->result = result;
   v->part = part;
   if (msg && cap) {
@@ -751,8 +738,7 @@ static int clamp(size_t n) { return (int)(n < ECHO_MAX ? n : ECHO_MAX); }
 
 /* Splits "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..." into
  * its components (any order, each once). Returns SY_OK or a refusal. */
-static sy_rc parse_authorization(const char *a, authz_parts *ap, sy_sigv4_verdict *v, char *msg,
-                                 size_t cap) {
+static sy_rc parse_authorization(const char *a, authz_parts *ap, sy_sigv4_verdict *v, char *msg, size_t cap) {
   size_t alg_len = 0, n = strlen(a), i;
   const char *missing1 = NULL, *missing2 = NULL, *missing3 = NULL;
   sy_rc rc = SY_OK;
@@ -761,9 +747,8 @@ static sy_rc parse_authorization(const char *a, authz_parts *ap, sy_sigv4_verdic
   while (alg_len < n && !is_ws(a[alg_len])) alg_len++;
   if (alg_len != strlen(SY_SIGV4_ALGORITHM) || memcmp(a, SY_SIGV4_ALGORITHM, alg_len) != 0) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_ALGORITHM, msg, cap,
-                "Unsupported Authorization algorithm '%.*s': only " SY_SIGV4_ALGORITHM
-                " is accepted.",
-                clamp(alg_len), a);
+                "Unsupported Authorization algorithm '%.*s': only " SY_SIGV4_ALGORITHM " is accepted.", clamp(alg_len),
+                a);
     goto out;
   }
   i = alg_len;
@@ -802,8 +787,7 @@ static sy_rc parse_authorization(const char *a, authz_parts *ap, sy_sigv4_verdic
       goto out;
     }
     if (*slot) {
-      rc = refuse(v, SY_SIGV4_MALFORMED, part, msg, cap, "Authorization has '%.*s' twice.",
-                  clamp(klen), c);
+      rc = refuse(v, SY_SIGV4_MALFORMED, part, msg, cap, "Authorization has '%.*s' twice.", clamp(klen), c);
       goto out;
     }
     *slot = val;
@@ -813,12 +797,11 @@ static sy_rc parse_authorization(const char *a, authz_parts *ap, sy_sigv4_verdic
   if (!ap->sig) missing2 = "Authorization header requires 'Signature' parameter. ";
   if (!ap->sh) missing3 = "Authorization header requires 'SignedHeaders' parameter. ";
   if (missing1 || missing2 || missing3) {
-    sy_sigv4_part part = missing1 ? SY_SIGV4_PART_CREDENTIAL
+    sy_sigv4_part part = missing1   ? SY_SIGV4_PART_CREDENTIAL
                          : missing2 ? SY_SIGV4_PART_SIGNATURE
                                     : SY_SIGV4_PART_SIGNED_HEADERS;
-    rc = refuse(v, SY_SIGV4_MALFORMED, part, msg, cap, "%s%s%sAuthorization=%.*s",
-                missing1 ? missing1 : "", missing2 ? missing2 : "", missing3 ? missing3 : "",
-                clamp(n), a);
+    rc = refuse(v, SY_SIGV4_MALFORMED, part, msg, cap, "%s%s%sAuthorization=%.*s", missing1 ? missing1 : "",
+                missing2 ? missing2 : "", missing3 ? missing3 : "", clamp(n), a);
     goto out;
   }
 out:
@@ -826,8 +809,7 @@ out:
 }
 
 static int valid_akid_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '.' || c == '_' ||
-         c == '-';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '.' || c == '_' || c == '-';
 }
 
 static int valid_region_char(char c) {
@@ -835,8 +817,8 @@ static int valid_region_char(char c) {
 }
 
 /* Parses Credential=AKID/YYYYMMDD/region/service/aws4_request into v and date8. */
-static sy_rc parse_credential(const char *c, size_t n, const char *service, sy_sigv4_verdict *v,
-                              char date8[9], char *msg, size_t cap) {
+static sy_rc parse_credential(const char *c, size_t n, const char *service, sy_sigv4_verdict *v, char date8[9],
+                              char *msg, size_t cap) {
   const char *part[5];
   size_t len[5], k = 0, start = 0;
   sy_rc rc = SY_OK;
@@ -854,8 +836,8 @@ static sy_rc parse_credential(const char *c, size_t n, const char *service, sy_s
   }
   if (k != 5) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_CREDENTIAL, msg, cap,
-                "Credential should be of the form <access key id>/<YYYYMMDD>/<region>/<service>/"
-                TERMINATOR ", not '%.*s'.",
+                "Credential should be of the form <access key id>/<YYYYMMDD>/<region>/<service>/" TERMINATOR
+                ", not '%.*s'.",
                 clamp(n), c);
     goto out;
   }
@@ -883,8 +865,8 @@ static sy_rc parse_credential(const char *c, size_t n, const char *service, sy_s
   }
   if (len[4] != strlen(TERMINATOR) || memcmp(part[4], TERMINATOR, len[4]) != 0) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_CREDENTIAL, msg, cap,
-                "Credential should be scoped with a valid terminator: '" TERMINATOR "', not '%.*s'.",
-                clamp(len[4]), part[4]);
+                "Credential should be scoped with a valid terminator: '" TERMINATOR "', not '%.*s'.", clamp(len[4]),
+                part[4]);
     goto out;
   }
   goto out;
@@ -902,8 +884,7 @@ out:
 }
 
 /* Reads the request time from x-amz-date, or else Date. */
-static sy_rc request_time(const sy_sigv4_verify_in *in, int64_t *t, sy_sigv4_verdict *v, char *msg,
-                          size_t cap) {
+static sy_rc request_time(const sy_sigv4_verify_in *in, int64_t *t, sy_sigv4_verdict *v, char *msg, size_t cap) {
   const char *s = in->amz_date ? in->amz_date : find_header(&in->http, "x-amz-date");
   size_t n;
   sy_rc rc = SY_OK;
@@ -927,8 +908,7 @@ static sy_rc request_time(const sy_sigv4_verify_in *in, int64_t *t, sy_sigv4_ver
   trim(&s, &n);
   if (parse_http_date(s, n, t) && parse_amz_date(s, n, t))
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_DATE, msg, cap,
-                "Date '%.*s' is not an RFC 1123 date such as 'Sun, 30 Aug 2015 12:36:00 GMT'.",
-                clamp(n), s);
+                "Date '%.*s' is not an RFC 1123 date such as 'Sun, 30 Aug 2015 12:36:00 GMT'.", clamp(n), s);
 out:
   return rc;
 }
@@ -963,8 +943,7 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
     if (!an) auth = NULL;
   }
   if (!auth) {
-    rc = refuse(v, SY_SIGV4_MISSING_AUTH, SY_SIGV4_PART_NONE, msg, cap,
-                "Request is missing Authentication Token");
+    rc = refuse(v, SY_SIGV4_MISSING_AUTH, SY_SIGV4_PART_NONE, msg, cap, "Request is missing Authentication Token");
     goto out;
   }
   rc = parse_authorization(auth, &ap, v, msg, cap);
@@ -1017,8 +996,7 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
                   "Signature expired: %s is now earlier than %s (%s - 5 min.)", date16, edge, now16);
     else
       rc = refuse(v, SY_SIGV4_NOT_YET_VALID, SY_SIGV4_PART_NONE, msg, cap,
-                  "Signature not yet current: %s is still later than %s (%s + 5 min.)", date16, edge,
-                  now16);
+                  "Signature not yet current: %s is still later than %s (%s + 5 min.)", date16, edge, now16);
     goto out;
   }
 
@@ -1051,8 +1029,7 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   rc = build_canonical(&creq, &in->http, names, n_names, ap.sh, ap.sh_len, body_hash, &missing);
   if (rc == SY_EINVAL) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_SIGNED_HEADERS, msg, cap,
-                "Signed header '%.*s' is not present in the request.", clamp(names[missing].n),
-                names[missing].p);
+                "Signed header '%.*s' is not present in the request.", clamp(names[missing].n), names[missing].p);
     goto out;
   }
   if (rc) goto out;
@@ -1063,8 +1040,7 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   rc = in->secret_fn(in->secret_ctx, v->access_key_id, secret, SY_SIGV4_SECRET_MAX, &secret_len);
   if (rc == SY_ENOTFOUND || rc == SY_EUNAUTH) {
     rc = refuse(v, SY_SIGV4_UNKNOWN_KEY, SY_SIGV4_PART_NONE, msg, cap,
-                "The security token included in the request is invalid: unknown access key id '%s'.",
-                v->access_key_id);
+                "The security token included in the request is invalid: unknown access key id '%s'.", v->access_key_id);
     goto out;
   }
   if (rc) goto out;

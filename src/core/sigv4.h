@@ -8,13 +8,13 @@
 #include "core/rc.h"
 
 #define SY_SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
-#define SY_SIGV4_AKID_MAX 128           /* longest access key id accepted */
-#define SY_SIGV4_REGION_MAX 64          /* longest region accepted */
-#define SY_SIGV4_SECRET_MAX 128         /* longest secret access key accepted */
-#define SY_SIGV4_SIGNED_HEADERS_MAX 64  /* most names in SignedHeaders */
-#define SY_SIGV4_CANON_MAX (1u << 20)   /* hard cap on a canonical request, bytes */
-#define SY_SIGV4_DATE_LEN 16            /* "20150830T123600Z" */
-#define SY_SIGV4_WINDOW 300             /* allowed clock skew either way, seconds */
+#define SY_SIGV4_AKID_MAX 128          /* longest access key id accepted */
+#define SY_SIGV4_REGION_MAX 64         /* longest region accepted */
+#define SY_SIGV4_SECRET_MAX 128        /* longest secret access key accepted */
+#define SY_SIGV4_SIGNED_HEADERS_MAX 64 /* most names in SignedHeaders */
+#define SY_SIGV4_CANON_MAX (1u << 20)  /* hard cap on a canonical request, bytes */
+#define SY_SIGV4_DATE_LEN 16           /* "20150830T123600Z" */
+#define SY_SIGV4_WINDOW 300            /* allowed clock skew either way, seconds */
 
 /* One header as received. Strings are borrowed; the name may be in any case, and a
  * name may repeat (the values are joined with ',' in the order given). */
@@ -45,8 +45,7 @@ typedef struct sy_sigv4_http {
  * secret[0..cap) and its length into *len. Returns SY_OK; SY_ENOTFOUND (or
  * SY_EUNAUTH) for an unknown key, which the verifier reports as
  * SY_SIGV4_UNKNOWN_KEY; any other status aborts verification with that status. */
-typedef sy_rc (*sy_sigv4_secret_fn)(void *ctx, const char *access_key_id, char *secret, size_t cap,
-                                    size_t *len);
+typedef sy_rc (*sy_sigv4_secret_fn)(void *ctx, const char *access_key_id, char *secret, size_t cap, size_t *len);
 
 /* What to verify. The four header fields may be NULL: each is then looked up
  * (case-insensitively, first occurrence) in http.headers. */
@@ -76,12 +75,12 @@ typedef enum sy_sigv4_result {
 /* Which part of the request a SY_SIGV4_MALFORMED refusal is about. */
 typedef enum sy_sigv4_part {
   SY_SIGV4_PART_NONE = 0,
-  SY_SIGV4_PART_AUTHORIZATION,  /* the header's overall syntax */
+  SY_SIGV4_PART_AUTHORIZATION, /* the header's overall syntax */
   SY_SIGV4_PART_ALGORITHM,
-  SY_SIGV4_PART_CREDENTIAL,     /* includes the scope: date, service, terminator */
+  SY_SIGV4_PART_CREDENTIAL, /* includes the scope: date, service, terminator */
   SY_SIGV4_PART_SIGNED_HEADERS,
   SY_SIGV4_PART_SIGNATURE,
-  SY_SIGV4_PART_DATE,           /* x-amz-date / Date */
+  SY_SIGV4_PART_DATE, /* x-amz-date / Date */
   SY_SIGV4_PART_CONTENT_SHA256
 } sy_sigv4_part;
 
@@ -128,13 +127,13 @@ sy_rc sy_sigv4_sign(const sy_sigv4_sign_in *in, char *authz, size_t cap);
  * ("host;x-amz-date") into out (cap bytes, NUL-terminated) and its length into
  * *len. For tests and for debugging clients. Returns SY_OK, SY_EINVAL (bad
  * signed_headers or a signed header the request lacks), SY_ETOOLARGE, SY_ENOMEM. */
-sy_rc sy_sigv4_canonical_request(const sy_sigv4_http *http, const char *signed_headers, char *out,
-                                 size_t cap, size_t *len);
+sy_rc sy_sigv4_canonical_request(const sy_sigv4_http *http, const char *signed_headers, char *out, size_t cap,
+                                 size_t *len);
 
 /* Writes the string to sign for a canonical request into out (cap bytes,
  * NUL-terminated). Returns SY_OK, SY_EINVAL (bad date or scope), SY_ETOOLARGE. */
-sy_rc sy_sigv4_string_to_sign(const char *amz_date, const char *region, const char *service,
-                              const char *creq, size_t creq_len, char *out, size_t cap);
+sy_rc sy_sigv4_string_to_sign(const char *amz_date, const char *region, const char *service, const char *creq,
+                              size_t creq_len, char *out, size_t cap);
 
 /* Formats epoch seconds t as "YYYYMMDDTHHMMSSZ". Returns SY_OK, or SY_EINVAL
  * outside years 0000-9999. */

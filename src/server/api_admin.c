@@ -13,9 +13,8 @@
 static json_t *audit_json(const sy_audit_rec *a, const char *hash) {
   return json_pack("{sI ss ss ss ss sI sI ss ss ss ss ss ss}", "seq", (json_int_t)a->seq, "time", a->time, "actor",
                    a->actor, "action", a->action, "name", a->name, "old_version", (json_int_t)a->old_version,
-                   "new_version", (json_int_t)a->new_version, "old_digest", a->old_digest, "new_digest",
-                   a->new_digest, "reason", a->reason, "detail", a->detail ? a->detail : "", "prev_hash",
-                   a->prev_hash, "hash", hash);
+                   "new_version", (json_int_t)a->new_version, "old_digest", a->old_digest, "new_digest", a->new_digest,
+                   "reason", a->reason, "detail", a->detail ? a->detail : "", "prev_hash", a->prev_hash, "hash", hash);
 }
 
 typedef struct audit_ctx {
@@ -33,8 +32,8 @@ static void audit_cb(void *ctx, const sy_audit_rec *a, const char *hash) {
 static int64_t parse_time(const char *s) {
   struct tm tm = {0};
   int ms = 0, n = 0;
-  if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-             &tm.tm_sec, &n) != 6)
+  if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+             &n) != 6)
     return -1;
   const char *p = s + n;
   if (*p == '.') {
@@ -60,8 +59,9 @@ enum MHD_Result sy__api_audit(sy_req *r, const char *rest) {
     sy_rc rc = sy__store_audit_verify(st, &n, &broken, msg, sizeof msg);
     if (rc) return sy__reply_rc(r, rc, NULL);
     if (!broken) return sy__reply_json(r, 200, json_pack("{sb sI}", "ok", 1, "records", (json_int_t)n));
-    return sy__reply_json(r, 200, json_pack("{sb sI sI ss}", "ok", 0, "records", (json_int_t)n, "first_broken_seq",
-                                            (json_int_t)broken, "message", msg));
+    return sy__reply_json(r, 200,
+                          json_pack("{sb sI sI ss}", "ok", 0, "records", (json_int_t)n, "first_broken_seq",
+                                    (json_int_t)broken, "message", msg));
   }
   if (*rest) return sy__reply_error(r, 404, "NotFound", "no route for %.200s", r->path);
   sy_audit_query q = {0};
@@ -110,10 +110,14 @@ static unsigned parse_scopes(json_t *arr, const char **bad) {
   json_t *e;
   json_array_foreach(arr, i, e) {
     const char *v = json_string_value(e);
-    if (v && !strcmp(v, "read")) s |= SY_SCOPE_READ;
-    else if (v && !strcmp(v, "write")) s |= SY_SCOPE_WRITE;
-    else if (v && !strcmp(v, "admin")) s |= SY_SCOPE_ADMIN;
-    else if (v && !strcmp(v, "decrypt")) s |= SY_SCOPE_DECRYPT;
+    if (v && !strcmp(v, "read"))
+      s |= SY_SCOPE_READ;
+    else if (v && !strcmp(v, "write"))
+      s |= SY_SCOPE_WRITE;
+    else if (v && !strcmp(v, "admin"))
+      s |= SY_SCOPE_ADMIN;
+    else if (v && !strcmp(v, "decrypt"))
+      s |= SY_SCOPE_DECRYPT;
     else {
       *bad = v ? v : "(not a string)";
       return 0;
@@ -150,7 +154,8 @@ int sy__token_name_valid(const char *n) {
   if (len < 1 || len > 64) return 0;
   for (size_t i = 0; i < len; i++) {
     char c = n[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+          c == '.'))
       return 0;
   }
   return 1;
@@ -159,8 +164,8 @@ int sy__token_name_valid(const char *n) {
 static enum MHD_Result finish_token_create(sy_req *r) {
   if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
   const char *secret = r->secret;
-  return sy__reply_json(r, 201, json_pack("{ss so ss}", "name", r->op.token_name, "scopes", scopes_json(r->op.scopes),
-                                          "token", secret));
+  return sy__reply_json(
+      r, 201, json_pack("{ss so ss}", "name", r->op.token_name, "scopes", scopes_json(r->op.scopes), "token", secret));
 }
 
 static enum MHD_Result finish_token_revoke(sy_req *r) {
@@ -193,11 +198,15 @@ enum MHD_Result sy__api_tokens(sy_req *r, const char *rest) {
       return sy__reply_error(r, 400, "ValidationException", "name is required: 1 to 64 of a-zA-Z0-9._-");
     json_t *sc = json_object_get(r->json, "scopes");
     if (!json_is_array(sc) || !json_array_size(sc))
-      return sy__reply_error(r, 400, "ValidationException", "scopes must be a non-empty array of read, write, admin, decrypt");
+      return sy__reply_error(r, 400, "ValidationException",
+                             "scopes must be a non-empty array of read, write, admin, decrypt");
     unsigned scopes = parse_scopes(sc, &bad);
-    if (bad) return sy__reply_error(r, 400, "ValidationException", "unknown scope \"%.64s\"; use read, write, admin or decrypt", bad);
+    if (bad)
+      return sy__reply_error(r, 400, "ValidationException",
+                             "unknown scope \"%.64s\"; use read, write, admin or decrypt", bad);
     char *secret = sy_arena_alloc(r->arena, 80), *hash = sy_arena_alloc(r->arena, SY_HASH_HEX);
-    if (!secret || !hash || sy__token_generate(secret, 80)) return sy__reply_error(r, 500, "InternalError", "cannot make a token");
+    if (!secret || !hash || sy__token_generate(secret, 80))
+      return sy__reply_error(r, 500, "InternalError", "cannot make a token");
     sy_sha256_hex(secret, strlen(secret), hash);
     r->secret = secret;
     r->op.kind = SY_OP_TOKEN_CREATE;
@@ -213,7 +222,8 @@ enum MHD_Result sy__api_tokens(sy_req *r, const char *rest) {
     r->op.token_name = name;
     return sy__submit(r, finish_token_revoke);
   }
-  return sy__reply_error(r, 405, "MethodNotAllowed", "tokens: GET or POST /api/v1/admin/tokens, DELETE /api/v1/admin/tokens/NAME");
+  return sy__reply_error(r, 405, "MethodNotAllowed",
+                         "tokens: GET or POST /api/v1/admin/tokens, DELETE /api/v1/admin/tokens/NAME");
 }
 
 /* ---- access keys (SigV4 credentials for the SSM API) ---- */
@@ -242,8 +252,9 @@ int sy__akey_id_valid(const char *id) {
 
 static enum MHD_Result finish_key_create(sy_req *r) {
   if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
-  return sy__reply_json(r, 201, json_pack("{ss ss ss so}", "name", r->op.token_name, "access_key_id", r->op.key_id,
-                                          "secret_access_key", r->op.key_secret, "scopes", scopes_json(r->op.scopes)));
+  return sy__reply_json(r, 201,
+                        json_pack("{ss ss ss so}", "name", r->op.token_name, "access_key_id", r->op.key_id,
+                                  "secret_access_key", r->op.key_secret, "scopes", scopes_json(r->op.scopes)));
 }
 
 static enum MHD_Result finish_key_revoke(sy_req *r) {
@@ -277,11 +288,15 @@ enum MHD_Result sy__api_keys(sy_req *r, const char *rest) {
       return sy__reply_error(r, 400, "ValidationException", "name is required: 1 to 64 of a-zA-Z0-9._-");
     json_t *sc = json_object_get(r->json, "scopes");
     if (!json_is_array(sc) || !json_array_size(sc))
-      return sy__reply_error(r, 400, "ValidationException", "scopes must be a non-empty array of read, write, admin, decrypt");
+      return sy__reply_error(r, 400, "ValidationException",
+                             "scopes must be a non-empty array of read, write, admin, decrypt");
     unsigned scopes = parse_scopes(sc, &bad);
-    if (bad) return sy__reply_error(r, 400, "ValidationException", "unknown scope \"%.64s\"; use read, write, admin or decrypt", bad);
+    if (bad)
+      return sy__reply_error(r, 400, "ValidationException",
+                             "unknown scope \"%.64s\"; use read, write, admin or decrypt", bad);
     char *id = sy_arena_alloc(r->arena, 32), *secret = sy_arena_alloc(r->arena, 48);
-    if (!id || !secret || sy__akey_generate(id, secret)) return sy__reply_error(r, 500, "InternalError", "cannot make a key");
+    if (!id || !secret || sy__akey_generate(id, secret))
+      return sy__reply_error(r, 500, "InternalError", "cannot make a key");
     r->op.kind = SY_OP_KEY_CREATE;
     r->op.token_name = name;
     r->op.key_id = id;
@@ -296,7 +311,8 @@ enum MHD_Result sy__api_keys(sy_req *r, const char *rest) {
     r->op.token_name = name;
     return sy__submit(r, finish_key_revoke);
   }
-  return sy__reply_error(r, 405, "MethodNotAllowed", "keys: GET or POST /api/v1/admin/keys, DELETE /api/v1/admin/keys/NAME");
+  return sy__reply_error(r, 405, "MethodNotAllowed",
+                         "keys: GET or POST /api/v1/admin/keys, DELETE /api/v1/admin/keys/NAME");
 }
 
 /* ---- config export / import ---- */
@@ -315,26 +331,30 @@ static enum MHD_Result export_config(sy_req *r) {
   while (p) {
     const sy_ver *v = p->latest;
     json_t *o = json_pack("{ss ss ss ss ss}", "name", p->name, "type", sy_kind_name(v->kind), "tier",
-                          sy_tier_name(v->tier), "description", v->description ? v->description : "",
-                          "allowed_pattern", v->allowed_pattern ? v->allowed_pattern : "");
+                          sy_tier_name(v->tier), "description", v->description ? v->description : "", "allowed_pattern",
+                          v->allowed_pattern ? v->allowed_pattern : "");
     if (o && v->kind != SY_KIND_SECURESTRING) {
       json_object_set_new(o, "value", json_stringn(v->value, v->value_len));
     } else if (o && secrets) {
       char *plain = NULL;
       size_t n = 0;
-      if (!sy__store_reveal(r->srv->store, p->name, v, &plain, &n)) json_object_set_new(o, "value", json_stringn(plain, n));
+      if (!sy__store_reveal(r->srv->store, p->name, v, &plain, &n))
+        json_object_set_new(o, "value", json_stringn(plain, n));
       sy__reveal_free(plain, n);
     }
     json_t *tags = json_object();
     for (int i = 0; tags && i < p->ntags; i++) json_object_set_new(tags, p->tags[i].key, json_string(p->tags[i].value));
-    if (o) json_object_set_new(o, "tags", tags);
-    else json_decref(tags);
+    if (o)
+      json_object_set_new(o, "tags", tags);
+    else
+      json_decref(tags);
     json_array_append_new(arr, o);
     p = sy__tree_seek(s->root, p->name, p->name_len, 1);
   }
   sy__snap_leave(r->srv->store);
-  return sy__reply_json(r, 200, json_pack("{ss ss sI so}", "format", "switchyard-config/1", "exported_at", t, "seq",
-                                          (json_int_t)seq, "params", arr));
+  return sy__reply_json(r, 200,
+                        json_pack("{ss ss sI so}", "format", "switchyard-config/1", "exported_at", t, "seq",
+                                  (json_int_t)seq, "params", arr));
 }
 
 static enum MHD_Result finish_import(sy_req *r) {
@@ -376,7 +396,8 @@ static enum MHD_Result import_config(sy_req *r) {
     if (!in->kind) return sy__reply_error(r, 400, "ValidationException", "%stype is required", ctx);
     if (!in->value)
       return sy__reply_error(r, 400, "ValidationException",
-                             "%svalue is missing (a SecureString exported without include_secrets cannot be restored)", ctx);
+                             "%svalue is missing (a SecureString exported without include_secrets cannot be restored)",
+                             ctx);
     if (!in->tier) in->tier = SY_TIER_STANDARD;
     rc = sy_value_check(in->kind, in->tier, in->value, in->value_len, msg, sizeof msg);
     if (!rc) rc = sy_pattern_check(in->allowed_pattern, in->value, msg, sizeof msg);
@@ -421,8 +442,9 @@ static enum MHD_Result import_config(sy_req *r) {
     }
   }
   sy__snap_leave(r->srv->store);
-  return sy__reply_json(r, 200, json_pack("{sb so s{si si si si}}", "dry_run", 1, "changes", changes, "summary", "create",
-                                          c, "update", u, "unchanged", same, "delete", d));
+  return sy__reply_json(r, 200,
+                        json_pack("{sb so s{si si si si}}", "dry_run", 1, "changes", changes, "summary", "create", c,
+                                  "update", u, "unchanged", same, "delete", d));
 }
 
 enum MHD_Result sy__api_config(sy_req *r) {

@@ -40,7 +40,7 @@ json_t *sy__param_json(sy_store *st, const sy_param *p, const sy_ver *v, int sho
 /* ---- addressing ---- */
 
 typedef struct target {
-  char *name;        /* arena */
+  char *name; /* arena */
   size_t len;
   int64_t version;   /* from a ":N" selector, 0 if none */
   const char *label; /* from a ":label" selector */
@@ -67,7 +67,9 @@ static int parse_target(sy_req *r, const char *raw, size_t n, target *t) {
       char *end = NULL;
       char *tmp = sy_arena_strndup(r->arena, sel, sl);
       long long v = tmp ? strtoll(tmp, &end, 10) : 0;
-      if (!tmp || *end || v < 1) return sy__reply_error(r, 400, "ValidationException", "selector :%.*s is not a version number", (int)sl, sel), -1;
+      if (!tmp || *end || v < 1)
+        return sy__reply_error(r, 400, "ValidationException", "selector :%.*s is not a version number", (int)sl, sel),
+               -1;
       t->version = v;
     } else {
       t->label = sy_arena_strndup(r->arena, sel, sl);
@@ -100,13 +102,18 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
     rc = SY_ENOTFOUND;
   } else if (t->label) {
     const sy_ver *v = sy__param_find_label(p, t->label);
-    if (v) out = sy__param_json(st, p, v, decrypt);
-    else rc = SY_EVERSION_NOTFOUND;
+    if (v)
+      out = sy__param_json(st, p, v, decrypt);
+    else
+      rc = SY_EVERSION_NOTFOUND;
   } else if (t->version) {
     const sy_ver *v = sy__param_find_version(p, t->version);
-    if (v) out = sy__param_json(st, p, v, decrypt);
-    else if (t->version < p->oldest || t->version > p->latest->version) rc = SY_EVERSION_NOTFOUND;
-    else want = t->version; /* kept, but only in the database */
+    if (v)
+      out = sy__param_json(st, p, v, decrypt);
+    else if (t->version < p->oldest || t->version > p->latest->version)
+      rc = SY_EVERSION_NOTFOUND;
+    else
+      want = t->version; /* kept, but only in the database */
   } else {
     out = sy__param_json(st, p, p->latest, decrypt);
   }
@@ -120,8 +127,11 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
   sy__snap_leave(st);
   if (rc == SY_ENOTFOUND) return sy__reply_error(r, 404, "ParameterNotFound", "parameter %s not found", t->name);
   if (rc == SY_EVERSION_NOTFOUND) {
-    if (t->label) return sy__reply_error(r, 404, "ParameterVersionNotFound", "parameter %s has no version labelled %s", t->name, t->label);
-    return sy__reply_error(r, 404, "ParameterVersionNotFound", "parameter %s has no version %" PRId64, t->name, t->version);
+    if (t->label)
+      return sy__reply_error(r, 404, "ParameterVersionNotFound", "parameter %s has no version labelled %s", t->name,
+                             t->label);
+    return sy__reply_error(r, 404, "ParameterVersionNotFound", "parameter %s has no version %" PRId64, t->name,
+                           t->version);
   }
   if (rc) return sy__reply_rc(r, rc, NULL);
   if (!out) return sy__reply_error(r, 500, "InternalError", "out of memory");
@@ -132,8 +142,9 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
 
 static enum MHD_Result finish_put(sy_req *r) {
   if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
-  return sy__reply_json(r, 200, json_pack("{ss sI ss}", "name", r->op.put.name, "version", (json_int_t)r->op.out_version,
-                                          "tier", sy_tier_name(r->op.out_tier)));
+  return sy__reply_json(r, 200,
+                        json_pack("{ss sI ss}", "name", r->op.put.name, "version", (json_int_t)r->op.out_version,
+                                  "tier", sy_tier_name(r->op.out_tier)));
 }
 
 static enum MHD_Result finish_result(sy_req *r) {
@@ -162,24 +173,29 @@ static int only_fields(sy_req *r, json_t *obj, const char *ctx, const char *cons
 static int reason_field(sy_req *r, json_t *obj) {
   size_t len = 0;
   if (sy__field_str(r, obj, "", "reason", &r->op.reason, &len)) return -1;
-  if (len > SY_REASON_MAX) return sy__reply_error(r, 400, "ValidationException", "reason is longer than %d characters", SY_REASON_MAX), -1;
+  if (len > SY_REASON_MAX)
+    return sy__reply_error(r, 400, "ValidationException", "reason is longer than %d characters", SY_REASON_MAX), -1;
   return 0;
 }
 
 /* Reads a tags object {"k":"v"} into an arena array. */
 int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n) {
   char msg[SY_MSG_MAX];
-  if (!json_is_object(obj)) return sy__reply_error(r, 400, "ValidationException", "%stags must be an object of key to string value", ctx), -1;
+  if (!json_is_object(obj))
+    return sy__reply_error(r, 400, "ValidationException", "%stags must be an object of key to string value", ctx), -1;
   size_t cnt = json_object_size(obj);
-  if (cnt > SY_TAGS_MAX) return sy__reply_error(r, 400, "TooManyTagsError", "%sat most %d tags, not %zu", ctx, SY_TAGS_MAX, cnt), -1;
+  if (cnt > SY_TAGS_MAX)
+    return sy__reply_error(r, 400, "TooManyTagsError", "%sat most %d tags, not %zu", ctx, SY_TAGS_MAX, cnt), -1;
   sy_tag *tags = sy_arena_alloc(r->arena, (cnt ? cnt : 1) * sizeof *tags);
   if (!tags) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
   const char *k;
   json_t *v;
   int i = 0;
   json_object_foreach(obj, k, v) {
-    if (!json_is_string(v)) return sy__reply_error(r, 400, "ValidationException", "%stags.%.128s must be a string", ctx, k), -1;
-    if (sy_tag_check(k, json_string_value(v), msg, sizeof msg)) return sy__reply_error(r, 400, "ValidationException", "%s%s", ctx, msg), -1;
+    if (!json_is_string(v))
+      return sy__reply_error(r, 400, "ValidationException", "%stags.%.128s must be a string", ctx, k), -1;
+    if (sy_tag_check(k, json_string_value(v), msg, sizeof msg))
+      return sy__reply_error(r, 400, "ValidationException", "%s%s", ctx, msg), -1;
     tags[i].key = (char *)k;
     tags[i].value = (char *)json_string_value(v);
     i++;
@@ -191,9 +207,9 @@ int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n
 
 /* Validates the fields of a put object into *in (strings borrowed from obj). ctx prefixes messages. */
 int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_put *in) {
-  static const char *const fields[] = {"name", "value", "type", "overwrite", "description", "allowed_pattern", "tier",
-                                       "tags", "if_version", "reason", "data_type", "labels", "version",
-                                       "last_modified", "last_modified_user", NULL};
+  static const char *const fields[] = {
+      "name",   "value",     "type",   "overwrite", "description",   "allowed_pattern",    "tier", "tags", "if_version",
+      "reason", "data_type", "labels", "version",   "last_modified", "last_modified_user", NULL};
   char msg[SY_MSG_MAX];
   const char *type = NULL, *tier = NULL, *data_type = NULL;
   int64_t ifv = -1;
@@ -209,20 +225,29 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
     return -1;
   if (need_value && !in->value) return sy__reply_error(r, 400, "ValidationException", "%svalue is required", ctx), -1;
   if (type && !(in->kind = sy_kind_by_name(type) ? sy_kind_by_name(type)->kind : 0))
-    return sy__reply_error(r, 400, "ValidationException", "%stype \"%.64s\" is not one of String, StringList, SecureString", ctx, type), -1;
+    return sy__reply_error(r, 400, "ValidationException",
+                           "%stype \"%.64s\" is not one of String, StringList, SecureString", ctx, type),
+           -1;
   if (tier && !(in->tier = sy_tier_parse(tier)))
-    return sy__reply_error(r, 400, "ValidationException", "%stier \"%.64s\" is not Standard or Advanced", ctx, tier), -1;
+    return sy__reply_error(r, 400, "ValidationException", "%stier \"%.64s\" is not Standard or Advanced", ctx, tier),
+           -1;
   if (data_type && strcmp(data_type, "text"))
-    return sy__reply_error(r, 400, "ValidationException", "%sdata_type \"%.64s\" is not supported; use text", ctx, data_type), -1;
+    return sy__reply_error(r, 400, "ValidationException", "%sdata_type \"%.64s\" is not supported; use text", ctx,
+                           data_type),
+           -1;
   if (ifj && !json_is_null(ifj) && ifv < 0)
     return sy__reply_error(r, 400, "ValidationException", "%sif_version must be 0 or more", ctx), -1;
   in->if_version = ifv;
   if (in->description && strlen(in->description) > SY_DESCRIPTION_MAX)
-    return sy__reply_error(r, 400, "ValidationException", "%sdescription is longer than %d characters", ctx, SY_DESCRIPTION_MAX), -1;
+    return sy__reply_error(r, 400, "ValidationException", "%sdescription is longer than %d characters", ctx,
+                           SY_DESCRIPTION_MAX),
+           -1;
   if (in->allowed_pattern && sy_pattern_compile_check(in->allowed_pattern, msg, sizeof msg))
     return sy__reply_error(r, 400, "ValidationException", "%s%s", ctx, msg), -1;
   if (in->value && in->value_len > SY_VALUE_MAX_ADVANCED)
-    return sy__reply_error(r, 400, "ValidationException", "%svalue is %zu bytes; the limit is %d (Advanced tier)", ctx, in->value_len, SY_VALUE_MAX_ADVANCED), -1;
+    return sy__reply_error(r, 400, "ValidationException", "%svalue is %zu bytes; the limit is %d (Advanced tier)", ctx,
+                           in->value_len, SY_VALUE_MAX_ADVANCED),
+           -1;
   json_t *tags = json_object_get(obj, "tags");
   if (tags && !json_is_null(tags)) {
     sy_tag *t = NULL;
@@ -235,13 +260,16 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
 
 static enum MHD_Result put_param(sy_req *r, target *t) {
   if (sy__require(r, SY_SCOPE_WRITE)) return MHD_YES;
-  if (t->version || t->label) return sy__reply_error(r, 400, "ValidationException", "a write cannot name a version or label");
+  if (t->version || t->label)
+    return sy__reply_error(r, 400, "ValidationException", "a write cannot name a version or label");
   if (sy__parse_body(r)) return MHD_YES;
   r->op.kind = SY_OP_PUT;
   if (sy__parse_put(r, r->json, "", 1, &r->op.put) || reason_field(r, r->json)) return MHD_YES;
   const char *bn = NULL;
   if (sy__field_str(r, r->json, "", "name", &bn, NULL)) return MHD_YES;
-  if (bn && strcmp(bn, t->name)) return sy__reply_error(r, 400, "ValidationException", "name in the body (%.200s) differs from the path (%s)", bn, t->name);
+  if (bn && strcmp(bn, t->name))
+    return sy__reply_error(r, 400, "ValidationException", "name in the body (%.200s) differs from the path (%s)", bn,
+                           t->name);
   r->op.put.name = t->name;
   r->op.put.name_len = t->len;
   return sy__submit(r, finish_put);
@@ -249,7 +277,8 @@ static enum MHD_Result put_param(sy_req *r, target *t) {
 
 static enum MHD_Result delete_param(sy_req *r, target *t) {
   if (sy__require(r, SY_SCOPE_WRITE)) return MHD_YES;
-  if (t->version || t->label) return sy__reply_error(r, 400, "ValidationException", "delete removes every version; do not name one");
+  if (t->version || t->label)
+    return sy__reply_error(r, 400, "ValidationException", "delete removes every version; do not name one");
   int bad = 0;
   r->op.kind = SY_OP_DELETE;
   r->op.reason = sy__query(r, "reason", &bad);
@@ -267,27 +296,32 @@ static int str_list(sy_req *r, const char *field, const char *query, const char 
   const char **v;
   int cnt = 0;
   if (arr) {
-    if (!json_is_array(arr)) return sy__reply_error(r, 400, "ValidationException", "%s must be an array of strings", field), -1;
-    if (json_array_size(arr) > (size_t)max) return sy__reply_error(r, 400, "ValidationException", "%s has more than %d items", field, max), -1;
+    if (!json_is_array(arr))
+      return sy__reply_error(r, 400, "ValidationException", "%s must be an array of strings", field), -1;
+    if (json_array_size(arr) > (size_t)max)
+      return sy__reply_error(r, 400, "ValidationException", "%s has more than %d items", field, max), -1;
     v = sy_arena_alloc(r->arena, (json_array_size(arr) + 1) * sizeof *v);
     if (!v) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
     size_t i;
     json_t *e;
     json_array_foreach(arr, i, e) {
-      if (!json_is_string(e)) return sy__reply_error(r, 400, "ValidationException", "%s[%zu] must be a string", field, i), -1;
+      if (!json_is_string(e))
+        return sy__reply_error(r, 400, "ValidationException", "%s[%zu] must be a string", field, i), -1;
       v[cnt++] = json_string_value(e);
     }
   } else {
     int bad = 0;
     const char *q = sy__query(r, query, &bad);
-    if (!q || bad) return sy__reply_error(r, 400, "ValidationException", "%s is required (body field or ?%s=a,b)", field, query), -1;
+    if (!q || bad)
+      return sy__reply_error(r, 400, "ValidationException", "%s is required (body field or ?%s=a,b)", field, query), -1;
     char *copy = sy_arena_strdup(r->arena, q);
     v = sy_arena_alloc(r->arena, (size_t)(max + 1) * sizeof *v);
     if (!copy || !v) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
     for (char *s = copy, *c; s; s = c ? c + 1 : NULL) {
       c = strchr(s, ',');
       if (c) *c = 0;
-      if (cnt == max) return sy__reply_error(r, 400, "ValidationException", "%s has more than %d items", query, max), -1;
+      if (cnt == max)
+        return sy__reply_error(r, 400, "ValidationException", "%s has more than %d items", query, max), -1;
       v[cnt++] = s;
     }
   }
@@ -300,7 +334,8 @@ static int str_list(sy_req *r, const char *field, const char *query, const char 
 static enum MHD_Result labels(sy_req *r, target *t, int add) {
   if (sy__require(r, SY_SCOPE_WRITE)) return MHD_YES;
   if (r->body_len && sy__parse_body(r)) return MHD_YES;
-  if (add && !r->json) return sy__reply_error(r, 400, "ValidationException", "a JSON body {\"labels\": [...]} is required");
+  if (add && !r->json)
+    return sy__reply_error(r, 400, "ValidationException", "a JSON body {\"labels\": [...]} is required");
   static const char *const fields[] = {"labels", "version", "reason", NULL};
   if (r->json && (only_fields(r, r->json, "", fields) || reason_field(r, r->json) ||
                   sy__field_int(r, r->json, "", "version", &r->op.version)))
@@ -321,7 +356,8 @@ static enum MHD_Result tags(sy_req *r, target *t, int add) {
   if (add) {
     json_t *o = r->json ? json_object_get(r->json, "tags") : NULL;
     sy_tag *tg = NULL;
-    if (!o) return sy__reply_error(r, 400, "ValidationException", "a JSON body {\"tags\": {\"key\": \"value\"}} is required");
+    if (!o)
+      return sy__reply_error(r, 400, "ValidationException", "a JSON body {\"tags\": {\"key\": \"value\"}} is required");
     if (sy__parse_tags(r, o, "", &tg, &r->op.ntags)) return MHD_YES;
     if (!r->op.ntags) return sy__reply_error(r, 400, "ValidationException", "tags must not be empty");
     r->op.tags = tg;
@@ -342,7 +378,8 @@ static enum MHD_Result rollback(sy_req *r, target *t) {
   if (only_fields(r, r->json, "", fields) || reason_field(r, r->json) ||
       sy__field_int(r, r->json, "", "to_version", &r->op.version))
     return MHD_YES;
-  if (r->op.version < 1) return sy__reply_error(r, 400, "ValidationException", "to_version is required and must be 1 or more");
+  if (r->op.version < 1)
+    return sy__reply_error(r, 400, "ValidationException", "to_version is required and must be 1 or more");
   r->op.kind = SY_OP_ROLLBACK;
   r->op.put.name = t->name;
   r->op.put.name_len = t->len;
@@ -368,7 +405,8 @@ static void hist_cb(void *ctx, const sy_ver *v) {
 static enum MHD_Result history(sy_req *r, target *t) {
   if (sy__require(r, SY_SCOPE_READ)) return MHD_YES;
   int64_t limit, next;
-  if (sy__query_int(r, "limit", 1, 1000, 50, &limit) || sy__query_int(r, "next", 0, INT64_MAX, 0, &next)) return MHD_YES;
+  if (sy__query_int(r, "limit", 1, 1000, 50, &limit) || sy__query_int(r, "next", 0, INT64_MAX, 0, &next))
+    return MHD_YES;
   int decrypt = sy__query_bool(r, "decrypt");
   if (decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
   sy_store *st = r->srv->store;

@@ -59,7 +59,7 @@ static enum MHD_Result ssm_reply(sy_req *r, int status, json_t *body) {
 }
 
 __attribute__((format(printf, 4, 5))) static enum MHD_Result ssm_error(sy_req *r, int status, const char *type,
-                                                                        const char *fmt, ...) {
+                                                                       const char *fmt, ...) {
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
@@ -137,7 +137,8 @@ static int f_int(sy_req *r, json_t *o, const char *key, int64_t min, int64_t max
   int64_t x = json_integer_value(v);
   if (x < min || x > max)
     return ssm_error(r, 400, "ValidationException",
-                     "1 validation error detected: Value '%" PRId64 "' at '%c%s' failed to satisfy constraint: "
+                     "1 validation error detected: Value '%" PRId64
+                     "' at '%c%s' failed to satisfy constraint: "
                      "Member must have value between %" PRId64 " and %" PRId64,
                      x, key[0] + 32, key + 1, min, max),
            -1;
@@ -153,7 +154,8 @@ static int f_strs(sy_req *r, json_t *o, const char *key, int min, int max, const
     if (min > 0) return ssm_error(r, 400, "ValidationException", "%s is required", key), -1;
     return 0;
   }
-  if (!json_is_array(v)) return ssm_error(r, 400, "SerializationException", "%s must be a list, not %s", key, type_of(v)), -1;
+  if (!json_is_array(v))
+    return ssm_error(r, 400, "SerializationException", "%s must be a list, not %s", key, type_of(v)), -1;
   size_t cnt = json_array_size(v);
   if (cnt < (size_t)min || cnt > (size_t)max)
     return ssm_error(r, 400, "ValidationException",
@@ -181,8 +183,7 @@ static int known(sy_req *r, json_t *o, const char *const *fields) {
   json_object_foreach(o, k, v) {
     int ok = 0;
     for (const char *const *f = fields; *f; f++) ok |= !strcmp(*f, k);
-    if (!ok)
-      return ssm_error(r, 400, "SerializationException", "Unknown field %.100s for this operation", k), -1;
+    if (!ok) return ssm_error(r, 400, "SerializationException", "Unknown field %.100s for this operation", k), -1;
   }
   return 0;
 }
@@ -218,9 +219,10 @@ static int parse_name(sy_req *r, const char *raw, int selector_ok, ssm_name *n) 
   n->len = nlen;
   if (!n->name) return ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
   sy_rc rc = sy_name_check(n->name, nlen, msg, sizeof msg);
-  if (rc) return ssm_error(r, 400, rc == SY_EHIERARCHY ? "HierarchyLevelLimitExceededException" : "ValidationException",
-                           "Parameter name: %s", msg),
-              -1;
+  if (rc)
+    return ssm_error(r, 400, rc == SY_EHIERARCHY ? "HierarchyLevelLimitExceededException" : "ValidationException",
+                     "Parameter name: %s", msg),
+           -1;
   if (colon) {
     const char *sel = colon + 1;
     if (!*sel) return ssm_error(r, 400, "ValidationException", "empty selector in %.200s", raw), -1;
@@ -230,7 +232,8 @@ static int parse_name(sy_req *r, const char *raw, int selector_ok, ssm_name *n) 
       if (*end || v < 1) return ssm_error(r, 400, "ValidationException", "invalid version selector in %.200s", raw), -1;
       n->version = v;
     } else {
-      if (!sy_label_valid(sel)) return ssm_error(r, 400, "ValidationException", "invalid label selector in %.200s", raw), -1;
+      if (!sy_label_valid(sel))
+        return ssm_error(r, 400, "ValidationException", "invalid label selector in %.200s", raw), -1;
       n->label = sel;
     }
   }
@@ -328,7 +331,8 @@ static json_t *history_shape(sy_req *r, const sy_param *p, const sy_ver *v, int 
     json_decref(o);
     return NULL;
   }
-  if (v->allowed_pattern && *v->allowed_pattern) json_object_set_new(o, "AllowedPattern", json_string(v->allowed_pattern));
+  if (v->allowed_pattern && *v->allowed_pattern)
+    json_object_set_new(o, "AllowedPattern", json_string(v->allowed_pattern));
   json_object_set_new(o, "Version", json_integer(v->version));
   json_object_set_new(o, "Labels", labels_of(v));
   json_object_set_new(o, "Tier", json_string(sy_tier_name(v->tier)));
@@ -349,7 +353,8 @@ static json_t *meta_shape(sy_req *r, const sy_param *p) {
   json_object_set_new(o, "LastModifiedDate", epoch(v->modified_ms));
   json_object_set_new(o, "LastModifiedUser", json_string(user));
   if (v->description && *v->description) json_object_set_new(o, "Description", json_string(v->description));
-  if (v->allowed_pattern && *v->allowed_pattern) json_object_set_new(o, "AllowedPattern", json_string(v->allowed_pattern));
+  if (v->allowed_pattern && *v->allowed_pattern)
+    json_object_set_new(o, "AllowedPattern", json_string(v->allowed_pattern));
   json_object_set_new(o, "Version", json_integer(v->version));
   json_object_set_new(o, "Tier", json_string(sy_tier_name(v->tier)));
   json_object_set_new(o, "Policies", json_array());
@@ -469,9 +474,10 @@ static enum MHD_Result get_parameter(sy_req *r, json_t *b) {
   sy__snap_leave(st);
   sy__ver_unref(owned);
   if (why == SY_ENOTFOUND) return ssm_error(r, 400, "ParameterNotFound", "Parameter %s not found.", n.name);
-  if (why) return ssm_error(r, 400, "ParameterVersionNotFound",
-                            "Systems Manager could not find version %s of %s. Verify the version and try again.",
-                            sel ? sel + 1 : "?", n.name);
+  if (why)
+    return ssm_error(r, 400, "ParameterVersionNotFound",
+                     "Systems Manager could not find version %s of %s. Verify the version and try again.",
+                     sel ? sel + 1 : "?", n.name);
   if (!shape) return ssm_error(r, 500, "InternalServerError", "cannot read %s", n.name);
   return ssm_reply(r, 200, json_pack("{so}", "Parameter", shape));
 }
@@ -503,8 +509,10 @@ static enum MHD_Result get_parameters(sy_req *r, json_t *b) {
     sy_ver *owned = NULL;
     sy_rc why;
     const sy_ver *v = resolve(r, p, &n, &owned, &why);
-    if (!v) json_array_append_new(invalid, json_string(names[i]));
-    else json_array_append_new(found, param_shape(r, p, v, decrypt, colon && strncmp(names[i], "arn:", 4) ? colon : NULL));
+    if (!v)
+      json_array_append_new(invalid, json_string(names[i]));
+    else
+      json_array_append_new(found, param_shape(r, p, v, decrypt, colon && strncmp(names[i], "arn:", 4) ? colon : NULL));
     sy__ver_unref(owned);
   }
   sy__snap_leave(st);
@@ -560,27 +568,35 @@ static int path_filters(sy_req *r, json_t *b, path_ctx *c) {
     int nv = 0;
     if (!json_is_object(f) || f_str(r, f, "Key", &key) || f_str(r, f, "Option", &option) ||
         f_strs(r, f, "Values", 0, 50, &vals, &nv))
-      return json_is_object(f) ? -1 : (ssm_error(r, 400, "SerializationException", "ParameterFilters[%zu] must be an object", i), -1);
+      return json_is_object(f)
+                 ? -1
+                 : (ssm_error(r, 400, "SerializationException", "ParameterFilters[%zu] must be an object", i), -1);
     if (!key) return ssm_error(r, 400, "ValidationException", "ParameterFilters[%zu].Key is required", i), -1;
     if (option && strcmp(option, "Equals"))
-      return ssm_error(r, 400, "InvalidFilterOption", "The filter option %.64s is not valid for key %.64s; use Equals", option, key), -1;
+      return ssm_error(r, 400, "InvalidFilterOption", "The filter option %.64s is not valid for key %.64s; use Equals",
+                       option, key),
+             -1;
     if (!strcmp(key, "Type")) {
       for (int k = 0; k < nv; k++)
-        if (!sy_kind_by_name(vals[k])) return ssm_error(r, 400, "InvalidFilterValue", "The filter value %.64s is not a parameter type", vals[k]), -1;
+        if (!sy_kind_by_name(vals[k]))
+          return ssm_error(r, 400, "InvalidFilterValue", "The filter value %.64s is not a parameter type", vals[k]), -1;
       c->types = vals;
       c->ntypes = nv;
     } else if (!strcmp(key, "Label")) {
       c->labels = vals;
       c->nlabels = nv;
     } else if (strcmp(key, "KeyId")) {
-      return ssm_error(r, 400, "InvalidFilterKey", "The filter key %.64s is not valid for GetParametersByPath; use Type, KeyId or Label", key), -1;
+      return ssm_error(r, 400, "InvalidFilterKey",
+                       "The filter key %.64s is not valid for GetParametersByPath; use Type, KeyId or Label", key),
+             -1;
     }
   }
   return 0;
 }
 
 static enum MHD_Result get_parameters_by_path(sy_req *r, json_t *b) {
-  static const char *const fields[] = {"Path", "Recursive", "ParameterFilters", "WithDecryption", "MaxResults", "NextToken", NULL};
+  static const char *const fields[] = {"Path",      "Recursive", "ParameterFilters", "WithDecryption", "MaxResults",
+                                       "NextToken", NULL};
   const char *path = NULL, *next = NULL;
   int recursive = 0;
   int64_t max = 10;
@@ -592,11 +608,15 @@ static enum MHD_Result get_parameters_by_path(sy_req *r, json_t *b) {
   if (!path) return ssm_error(r, 400, "ValidationException", "Path is required");
   char msg[SY_MSG_MAX], prefix[SY_NAME_MAX + 2];
   sy_rc rc = sy_path_check(path, strlen(path), msg, sizeof msg);
-  if (rc) return ssm_error(r, 400, rc == SY_EHIERARCHY ? "HierarchyLevelLimitExceededException" : "ValidationException", "Path: %s", msg);
-  if (sy__list_prefix(path, prefix, sizeof prefix) < 0) return ssm_error(r, 400, "ValidationException", "Path is too long");
+  if (rc)
+    return ssm_error(r, 400, rc == SY_EHIERARCHY ? "HierarchyLevelLimitExceededException" : "ValidationException",
+                     "Path: %s", msg);
+  if (sy__list_prefix(path, prefix, sizeof prefix) < 0)
+    return ssm_error(r, 400, "ValidationException", "Path is too long");
   const char *after = NULL;
   if (next && !(after = token_decode(r, next))) return MHD_YES;
-  if (after && strncmp(after, prefix, strlen(prefix))) return ssm_error(r, 400, "InvalidNextToken", "The specified token isn't valid.");
+  if (after && strncmp(after, prefix, strlen(prefix)))
+    return ssm_error(r, 400, "InvalidNextToken", "The specified token isn't valid.");
   c.arr = json_array();
   c.max = (size_t)max;
   const sy_snap *s = sy__snap_enter(r->srv->store);
@@ -754,7 +774,8 @@ static int desc_filters(sy_req *r, json_t *b, desc_ctx *c) {
     json_array_foreach(lists[l], i, f) {
       desc_filter *d = &c->f[c->nf];
       if (!json_is_object(f)) return ssm_error(r, 400, "SerializationException", "each filter must be an object"), -1;
-      if (f_str(r, f, "Key", &d->key) || f_str(r, f, "Option", &d->option) || f_strs(r, f, "Values", 0, 50, &d->vals, &d->nv))
+      if (f_str(r, f, "Key", &d->key) || f_str(r, f, "Option", &d->option) ||
+          f_strs(r, f, "Values", 0, 50, &d->vals, &d->nv))
         return -1;
       if (!d->key) return ssm_error(r, 400, "ValidationException", "a filter needs a Key"), -1;
       static const char *const keys[] = {"Name", "Type", "KeyId", "Path", "Tier", "DataType", "Label", NULL};
@@ -763,9 +784,13 @@ static int desc_filters(sy_req *r, json_t *b, desc_ctx *c) {
       if (!ok) return ssm_error(r, 400, "InvalidFilterKey", "The filter key %.64s is not valid", d->key), -1;
       const char *opt = d->option;
       if (opt) {
-        int good = !strcmp(opt, "Equals") || (!strcmp(d->key, "Name") && (!strcmp(opt, "BeginsWith") || !strcmp(opt, "Contains"))) ||
+        int good = !strcmp(opt, "Equals") ||
+                   (!strcmp(d->key, "Name") && (!strcmp(opt, "BeginsWith") || !strcmp(opt, "Contains"))) ||
                    (!strcmp(d->key, "Path") && (!strcmp(opt, "Recursive") || !strcmp(opt, "OneLevel")));
-        if (!good) return ssm_error(r, 400, "InvalidFilterOption", "The filter option %.64s is not valid for key %.64s", opt, d->key), -1;
+        if (!good)
+          return ssm_error(r, 400, "InvalidFilterOption", "The filter option %.64s is not valid for key %.64s", opt,
+                           d->key),
+                 -1;
       }
       if (!d->nv && strncmp(d->key, "tag:", 4))
         return ssm_error(r, 400, "InvalidFilterValue", "The filter %.64s needs at least one value", d->key), -1;
@@ -780,7 +805,8 @@ static enum MHD_Result describe_parameters(sy_req *r, json_t *b) {
   int64_t max = 10;
   const char *next = NULL, *after = NULL;
   desc_ctx c = {.r = r};
-  if (known(r, b, fields) || f_int(r, b, "MaxResults", 1, 50, &max) || f_str(r, b, "NextToken", &next) || desc_filters(r, b, &c))
+  if (known(r, b, fields) || f_int(r, b, "MaxResults", 1, 50, &max) || f_str(r, b, "NextToken", &next) ||
+      desc_filters(r, b, &c))
     return MHD_YES;
   if (next && !(after = token_decode(r, next))) return MHD_YES;
   c.arr = json_array();
@@ -798,7 +824,8 @@ static int resource(sy_req *r, json_t *b, ssm_name *n) {
   if (f_str(r, b, "ResourceType", &type)) return -1;
   if (!type) return ssm_error(r, 400, "ValidationException", "ResourceType is required"), -1;
   if (strcmp(type, "Parameter"))
-    return ssm_error(r, 400, "InvalidResourceType", "The resource type %.64s is not supported; only Parameter", type), -1;
+    return ssm_error(r, 400, "InvalidResourceType", "The resource type %.64s is not supported; only Parameter", type),
+           -1;
   return required_name(r, b, "ResourceId", 0, n);
 }
 
@@ -812,7 +839,9 @@ static enum MHD_Result list_tags(sy_req *r, json_t *b) {
   for (int i = 0; p && i < p->ntags; i++)
     json_array_append_new(list, json_pack("{ss ss}", "Key", p->tags[i].key, "Value", p->tags[i].value));
   sy__snap_leave(r->srv->store);
-  if (!p) return ssm_error(r, 400, "InvalidResourceId", "The resource ID %s is not valid. Verify the ID and try again.", n.name);
+  if (!p)
+    return ssm_error(r, 400, "InvalidResourceId", "The resource ID %s is not valid. Verify the ID and try again.",
+                     n.name);
   return ssm_reply(r, 200, json_pack("{so}", "TagList", list));
 }
 
@@ -820,7 +849,8 @@ static enum MHD_Result list_tags(sy_req *r, json_t *b) {
 
 static enum MHD_Result finish_put(sy_req *r) {
   if (r->op.rc) return ssm_rc(r, r->op.rc, r->op.msg);
-  return ssm_reply(r, 200, json_pack("{sI ss}", "Version", (json_int_t)r->op.out_version, "Tier", sy_tier_name(r->op.out_tier)));
+  return ssm_reply(
+      r, 200, json_pack("{sI ss}", "Version", (json_int_t)r->op.out_version, "Tier", sy_tier_name(r->op.out_tier)));
 }
 
 static enum MHD_Result finish_empty(sy_req *r) {
@@ -865,8 +895,8 @@ static int tag_list(sy_req *r, json_t *b, sy_tag **out, int *n, int *present) {
 }
 
 static enum MHD_Result put_parameter(sy_req *r, json_t *b) {
-  static const char *const fields[] = {"Name", "Description", "Value", "Type", "KeyId", "Overwrite", "AllowedPattern",
-                                       "Tags", "Tier", "Policies", "DataType", NULL};
+  static const char *const fields[] = {"Name",           "Description", "Value", "Type",     "KeyId",    "Overwrite",
+                                       "AllowedPattern", "Tags",        "Tier",  "Policies", "DataType", NULL};
   ssm_name n;
   const char *value = NULL, *type = NULL, *tier = NULL, *dtype = NULL, *desc = NULL, *pattern = NULL, *policies = NULL,
              *keyid = NULL;
@@ -876,7 +906,8 @@ static enum MHD_Result put_parameter(sy_req *r, json_t *b) {
   if (known(r, b, fields) || required_name(r, b, "Name", 0, &n) || f_str(r, b, "Value", &value) ||
       f_str(r, b, "Type", &type) || f_str(r, b, "Tier", &tier) || f_str(r, b, "DataType", &dtype) ||
       f_str(r, b, "Description", &desc) || f_str(r, b, "AllowedPattern", &pattern) || f_str(r, b, "KeyId", &keyid) ||
-      f_str(r, b, "Policies", &policies) || f_bool(r, b, "Overwrite", &overwrite) || tag_list(r, b, &tags, &ntags, &has_tags))
+      f_str(r, b, "Policies", &policies) || f_bool(r, b, "Overwrite", &overwrite) ||
+      tag_list(r, b, &tags, &ntags, &has_tags))
     return MHD_YES;
   if (!value) return ssm_error(r, 400, "ValidationException", "Value is required");
   sy_put *in = &r->op.put;
@@ -908,7 +939,8 @@ static enum MHD_Result put_parameter(sy_req *r, json_t *b) {
                        tier);
     }
   }
-  if (vlen > SY_VALUE_MAX_ADVANCED || (in->tier != SY_TIER_ADVANCED && vlen > SY_VALUE_MAX_STANDARD && (!tier || in->tier == SY_TIER_STANDARD))) {
+  if (vlen > SY_VALUE_MAX_ADVANCED ||
+      (in->tier != SY_TIER_ADVANCED && vlen > SY_VALUE_MAX_STANDARD && (!tier || in->tier == SY_TIER_STANDARD))) {
     /* the store checks again against the kept tier; this is SSM's wording for the common case */
     if (vlen > SY_VALUE_MAX_ADVANCED || in->tier == SY_TIER_STANDARD)
       return ssm_error(r, 400, "ValidationException",
@@ -917,8 +949,10 @@ static enum MHD_Result put_parameter(sy_req *r, json_t *b) {
                        "information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/"
                        "parameter-store-advanced-parameters.html");
   }
-  if (desc && strlen(desc) > SY_DESCRIPTION_MAX) return ssm_error(r, 400, "ValidationException", "Description is longer than 1024 characters");
-  if (pattern && sy_pattern_compile_check(pattern, msg, sizeof msg)) return ssm_error(r, 400, "ValidationException", "%s", msg);
+  if (desc && strlen(desc) > SY_DESCRIPTION_MAX)
+    return ssm_error(r, 400, "ValidationException", "Description is longer than 1024 characters");
+  if (pattern && sy_pattern_compile_check(pattern, msg, sizeof msg))
+    return ssm_error(r, 400, "ValidationException", "%s", msg);
   in->name = n.name;
   in->name_len = n.len;
   in->value = value;
@@ -951,8 +985,9 @@ static enum MHD_Result finish_delete_many(sy_req *r) {
   size_t i;
   json_t *e;
   json_array_foreach(bad, i, e) json_array_append(invalid, e);
-  return ssm_reply(r, 200, json_pack("{sO so}", "DeletedParameters", json_object_get(res, "deleted"),
-                                     "InvalidParameters", invalid ? invalid : json_array()));
+  return ssm_reply(r, 200,
+                   json_pack("{sO so}", "DeletedParameters", json_object_get(res, "deleted"), "InvalidParameters",
+                             invalid ? invalid : json_array()));
 }
 
 static enum MHD_Result delete_parameters(sy_req *r, json_t *b) {
@@ -967,8 +1002,10 @@ static enum MHD_Result delete_parameters(sy_req *r, json_t *b) {
   if (!ok || !bad) return ssm_error(r, 500, "InternalServerError", "out of memory");
   for (int i = 0; i < nn; i++) {
     char msg[SY_MSG_MAX];
-    if (sy_name_check(names[i], strlen(names[i]), msg, sizeof msg)) json_array_append_new(bad, json_string(names[i]));
-    else ok[nok++] = names[i];
+    if (sy_name_check(names[i], strlen(names[i]), msg, sizeof msg))
+      json_array_append_new(bad, json_string(names[i]));
+    else
+      ok[nok++] = names[i];
   }
   json_object_set_new(b, "_invalid_names", bad);
   if (!nok) return ssm_reply(r, 200, json_pack("{s[] sO}", "DeletedParameters", "InvalidParameters", bad));
@@ -981,8 +1018,9 @@ static enum MHD_Result delete_parameters(sy_req *r, json_t *b) {
 static enum MHD_Result finish_label(sy_req *r) {
   if (r->op.rc) return ssm_rc(r, r->op.rc, r->op.msg);
   json_t *res = r->op.result;
-  return ssm_reply(r, 200, json_pack("{sO sI}", "InvalidLabels", json_object_get(res, "invalid_labels"),
-                                     "ParameterVersion", (json_int_t)r->op.out_version));
+  return ssm_reply(r, 200,
+                   json_pack("{sO sI}", "InvalidLabels", json_object_get(res, "invalid_labels"), "ParameterVersion",
+                             (json_int_t)r->op.out_version));
 }
 
 static enum MHD_Result label_version(sy_req *r, json_t *b) {
@@ -1005,8 +1043,9 @@ static enum MHD_Result label_version(sy_req *r, json_t *b) {
 static enum MHD_Result finish_unlabel(sy_req *r) {
   if (r->op.rc) return ssm_rc(r, r->op.rc, r->op.msg);
   json_t *res = r->op.result;
-  return ssm_reply(r, 200, json_pack("{sO sO}", "RemovedLabels", json_object_get(res, "removed"), "InvalidLabels",
-                                     json_object_get(res, "invalid_labels")));
+  return ssm_reply(r, 200,
+                   json_pack("{sO sO}", "RemovedLabels", json_object_get(res, "removed"), "InvalidLabels",
+                             json_object_get(res, "invalid_labels")));
 }
 
 static enum MHD_Result unlabel_version(sy_req *r, json_t *b) {
@@ -1115,8 +1154,13 @@ static int authenticate_sigv4(sy_req *r) {
   (void)ci;
   /* the raw query string, as sent: MHD keeps it after the path in the request line only as arguments */
   key_ctx kc = {r->srv->store, "", 0};
-  sy_sigv4_verify_in in = {.http = {.method = r->method, .path = r->path, .query = r->raw_query, .headers = hc.h,
-                                    .n_headers = hc.n, .body = r->body, .body_len = r->body_len},
+  sy_sigv4_verify_in in = {.http = {.method = r->method,
+                                    .path = r->path,
+                                    .query = r->raw_query,
+                                    .headers = hc.h,
+                                    .n_headers = hc.n,
+                                    .body = r->body,
+                                    .body_len = r->body_len},
                            .secret_fn = secret_of,
                            .secret_ctx = &kc,
                            .service = "ssm",
@@ -1132,7 +1176,8 @@ static int authenticate_sigv4(sy_req *r) {
   if (rc != SY_EUNAUTH) return ssm_error(r, 400, "ValidationException", "%s", msg[0] ? msg : "malformed request"), -1;
   const char *type = sy_sigv4_result_code(vd.result);
   if (vd.result == SY_SIGV4_UNKNOWN_KEY)
-    return ssm_error(r, 400, "UnrecognizedClientException", "The security token included in the request is invalid."), -1;
+    return ssm_error(r, 400, "UnrecognizedClientException", "The security token included in the request is invalid."),
+           -1;
   if (vd.result == SY_SIGV4_MISSING_AUTH)
     return ssm_error(r, 400, "MissingAuthenticationTokenException", "Missing Authentication Token"), -1;
   return ssm_error(r, vd.result == SY_SIGV4_MALFORMED ? 400 : 403, type, "%s", msg), -1;
@@ -1148,9 +1193,11 @@ int sy__require_quiet(sy_req *r, unsigned scope) {
 enum MHD_Result sy__api_ssm(sy_req *r) {
   const char *target = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Amz-Target");
   const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-  if (r->too_large) return ssm_error(r, 400, "ValidationException", "the request body is larger than %d bytes", SY_BODY_MAX);
+  if (r->too_large)
+    return ssm_error(r, 400, "ValidationException", "the request body is larger than %d bytes", SY_BODY_MAX);
   if (!ct || strncmp(ct, SSM_CT, strlen(SSM_CT)) || (ct[strlen(SSM_CT)] && ct[strlen(SSM_CT)] != ';'))
-    return ssm_error(r, 400, "UnknownOperationException", "Content-Type must be %s, not %.100s", SSM_CT, ct ? ct : "(none)");
+    return ssm_error(r, 400, "UnknownOperationException", "Content-Type must be %s, not %.100s", SSM_CT,
+                     ct ? ct : "(none)");
   if (!target) return ssm_error(r, 400, "UnknownOperationException", "the X-Amz-Target header is missing");
   if (strncmp(target, "AmazonSSM.", 10))
     return ssm_error(r, 400, "UnknownOperationException", "X-Amz-Target %.100s is not an AmazonSSM operation", target);
@@ -1158,17 +1205,22 @@ enum MHD_Result sy__api_ssm(sy_req *r) {
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
     if (!strcmp(ops[i].name, target + 10)) op = &ops[i];
   if (authenticate_sigv4(r)) return MHD_YES;
-  if (!op) return ssm_error(r, 400, "UnknownOperationException", "Switchyard does not implement AmazonSSM.%.100s", target + 10);
+  if (!op)
+    return ssm_error(r, 400, "UnknownOperationException", "Switchyard does not implement AmazonSSM.%.100s",
+                     target + 10);
   if (sy__require_quiet(r, op->scope))
-    return ssm_error(r, 400, "AccessDeniedException", "User: %s is not authorized to perform: ssm:%s", r->actor, op->name);
+    return ssm_error(r, 400, "AccessDeniedException", "User: %s is not authorized to perform: ssm:%s", r->actor,
+                     op->name);
   if (r->body_len == 0) {
     r->json = json_object();
   } else {
     json_error_t err;
-    if (!sy_utf8_valid(r->body, r->body_len)) return ssm_error(r, 400, "SerializationException", "the body is not valid UTF-8");
+    if (!sy_utf8_valid(r->body, r->body_len))
+      return ssm_error(r, 400, "SerializationException", "the body is not valid UTF-8");
     r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
     if (!r->json)
-      return ssm_error(r, 400, "SerializationException", "malformed JSON at line %d, column %d: %s", err.line, err.column, err.text);
+      return ssm_error(r, 400, "SerializationException", "malformed JSON at line %d, column %d: %s", err.line,
+                       err.column, err.text);
     if (!json_is_object(r->json)) return ssm_error(r, 400, "SerializationException", "the body must be a JSON object");
   }
   r->ssm = 1;

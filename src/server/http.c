@@ -49,8 +49,7 @@ enum MHD_Result sy__reply_json(sy_req *r, int status, json_t *body) {
   json_decref(body);
   if (!s) {
     static const char oom[] = "{\"error\":{\"code\":\"InternalError\",\"message\":\"out of memory\"}}";
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
     if (!resp) return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", "application/json");
     enum MHD_Result res = MHD_queue_response(r->conn, 500, resp);
@@ -229,7 +228,10 @@ int sy__require(sy_req *r, unsigned scope) {
   if (have & SY_SCOPE_ADMIN) have |= SY_SCOPE_WRITE | SY_SCOPE_READ | SY_SCOPE_DECRYPT;
   if (have & SY_SCOPE_WRITE) have |= SY_SCOPE_READ;
   if ((have & scope) == scope) return 0;
-  const char *need = scope & SY_SCOPE_ADMIN ? "admin" : scope & SY_SCOPE_WRITE ? "write" : scope & SY_SCOPE_DECRYPT ? "decrypt" : "read";
+  const char *need = scope & SY_SCOPE_ADMIN     ? "admin"
+                     : scope & SY_SCOPE_WRITE   ? "write"
+                     : scope & SY_SCOPE_DECRYPT ? "decrypt"
+                                                : "read";
   sy__reply_error(r, 403, "AccessDenied", "token %s lacks the %s scope", r->actor ? r->actor : "?", need);
   return -1;
 }
@@ -288,8 +290,9 @@ enum MHD_Result sy__submit(sy_req *r, sy_finish_fn finish) {
 
 static enum MHD_Result health(sy_req *r) {
   int64_t up = (sy__now_ms() - r->srv->started_ms) / 1000;
-  return sy__reply_json(r, 200, json_pack("{ss ss ss sI}", "status", r->srv->stopping ? "stopping" : "ok", "version",
-                                          SY_VERSION, "store", "sqlite", "uptime_s", (json_int_t)up));
+  return sy__reply_json(r, 200,
+                        json_pack("{ss ss ss sI}", "status", r->srv->stopping ? "stopping" : "ok", "version",
+                                  SY_VERSION, "store", "sqlite", "uptime_s", (json_int_t)up));
 }
 
 typedef struct query_buf {
@@ -330,8 +333,7 @@ static enum MHD_Result dispatch(sy_req *r) {
     r->raw_query = raw_query(r);
     return sy__api_ssm(r);
   }
-  if (r->too_large)
-    return sy__reply_error(r, 413, "PayloadTooLarge", "the body is larger than %d bytes", SY_BODY_MAX);
+  if (r->too_large) return sy__reply_error(r, 413, "PayloadTooLarge", "the body is larger than %d bytes", SY_BODY_MAX);
   if (strncmp(p, "/api/", 5) != 0) return sy__reply_error(r, 404, "NotFound", "no route for %.200s", p);
   if (authenticate(r)) return MHD_YES;
   if (strncmp(p, "/api/v1/params", 14) == 0 && (p[14] == 0 || p[14] == '/')) {
@@ -441,13 +443,13 @@ sy_rc sy__http_start(sy_server *srv, const char *host, int port, int threads, in
   unsigned conn_limit = 20000;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < conn_limit + 256)
     conn_limit = rl.rlim_cur > 512 ? (unsigned)rl.rlim_cur - 256 : 256;
-  srv->daemon = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO, 0, NULL, NULL,
-      on_request, srv, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-      MHD_OPTION_CONNECTION_LIMIT, conn_limit, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096,
-      MHD_OPTION_END);
+  srv->daemon =
+      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO, 0,
+                       NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_THREAD_POOL_SIZE,
+                       (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK,
+                       no_unescape, NULL, MHD_OPTION_CONNECTION_LIMIT, conn_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+                       (unsigned)300, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+                       (unsigned)4096, MHD_OPTION_END);
   if (!srv->daemon) {
     snprintf(msg, msgsz, "cannot listen on %s:%d: %s", host, port, strerror(errno));
     return SY_EIO;

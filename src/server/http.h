@@ -34,14 +34,14 @@ struct sy_req {
   struct MHD_Connection *conn;
   sy_arena *arena;
   const char *method;
-  const char *path; /* raw, never percent-decoded */
+  const char *path;      /* raw, never percent-decoded */
   const char *raw_query; /* rebuilt from the arguments as sent, for SigV4 */
-  int ssm; /* answered in the SSM protocol's shapes */
+  int ssm;               /* answered in the SSM protocol's shapes */
   char *body;
   size_t body_len, body_cap;
   int too_large;
   int64_t start_us;
-  int status;       /* for the access log */
+  int status; /* for the access log */
   /* who is asking */
   const char *actor;
   unsigned scopes;
@@ -49,8 +49,8 @@ struct sy_req {
   sy_op op;
   int op_state; /* 0 none, 1 pending, 2 done */
   sy_finish_fn finish;
-  json_t *json; /* the parsed body, alive until the request completes */
-  void *watch;  /* a watch subscriber, if this request streams */
+  json_t *json;       /* the parsed body, alive until the request completes */
+  void *watch;        /* a watch subscriber, if this request streams */
   const char *secret; /* a token secret made for this request, shown once in the reply */
 };
 

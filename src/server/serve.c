@@ -21,22 +21,34 @@ static sy_rc bootstrap_key(sy_store *st) {
   const char *id = getenv("SWITCHYARD_AWS_ACCESS_KEY_ID"), *secret = getenv("SWITCHYARD_AWS_SECRET_ACCESS_KEY");
   if (!id || !*id) return SY_OK;
   if (!secret || strlen(secret) < 16 || strlen(secret) > 128 || !sy__akey_id_valid(id)) {
-    sy__log("error", "SWITCHYARD_AWS_ACCESS_KEY_ID must be 16 to 31 of A-Z0-9 and SWITCHYARD_AWS_SECRET_ACCESS_KEY 16 to 128 characters", NULL);
+    sy__log("error",
+            "SWITCHYARD_AWS_ACCESS_KEY_ID must be 16 to 31 of A-Z0-9 and SWITCHYARD_AWS_SECRET_ACCESS_KEY 16 to 128 "
+            "characters",
+            NULL);
     return SY_EINVAL;
   }
   char have[129];
   size_t n = 0;
   if (sy__store_akey_secret(st, id, have, sizeof have, &n, NULL, 0, NULL) == SY_OK) {
-    if (strcmp(have, secret)) sy__log("warn", "SWITCHYARD_AWS_ACCESS_KEY_ID exists with another secret; keeping the stored one", json_pack("{ss}", "access_key_id", id));
+    if (strcmp(have, secret))
+      sy__log("warn", "SWITCHYARD_AWS_ACCESS_KEY_ID exists with another secret; keeping the stored one",
+              json_pack("{ss}", "access_key_id", id));
     return SY_OK;
   }
   char name[64];
   snprintf(name, sizeof name, "env-%.40s", id);
-  sy_op op = {.kind = SY_OP_KEY_CREATE, .actor = "system", .reason = "SWITCHYARD_AWS_ACCESS_KEY_ID at start",
-              .token_name = name, .key_id = id, .key_secret = secret, .scopes = SY_SCOPE_ADMIN | SY_SCOPE_DECRYPT};
+  sy_op op = {.kind = SY_OP_KEY_CREATE,
+              .actor = "system",
+              .reason = "SWITCHYARD_AWS_ACCESS_KEY_ID at start",
+              .token_name = name,
+              .key_id = id,
+              .key_secret = secret,
+              .scopes = SY_SCOPE_ADMIN | SY_SCOPE_DECRYPT};
   sy_rc rc = sy__store_submit_wait(st, &op);
-  if (rc) sy__log("error", "cannot create the access key from the environment", json_pack("{ss}", "error", op.msg));
-  else sy__log("info", "access key created", json_pack("{ss ss}", "name", name, "access_key_id", id));
+  if (rc)
+    sy__log("error", "cannot create the access key from the environment", json_pack("{ss}", "error", op.msg));
+  else
+    sy__log("info", "access key created", json_pack("{ss ss}", "name", name, "access_key_id", id));
   sy__op_clear(&op);
   return rc;
 }
@@ -75,7 +87,8 @@ static sy_rc bootstrap_admin(sy_store *st, const char *dir) {
     snprintf(path, sizeof path, "%s/admin.token", dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) {
-      sy__log("error", "cannot write the admin token file", json_pack("{ss ss}", "path", path, "error", strerror(errno)));
+      sy__log("error", "cannot write the admin token file",
+              json_pack("{ss ss}", "path", path, "error", strerror(errno)));
       return SY_EIO;
     }
     fchmod(fd, 0600);
@@ -84,8 +97,12 @@ static sy_rc bootstrap_admin(sy_store *st, const char *dir) {
     close(fd);
     if (!ok) return SY_EIO;
   }
-  sy_op op = {.kind = SY_OP_TOKEN_CREATE, .actor = "system", .reason = "first start", .token_name = "admin",
-              .token_hash = hash, .scopes = SY_SCOPE_ADMIN | SY_SCOPE_DECRYPT};
+  sy_op op = {.kind = SY_OP_TOKEN_CREATE,
+              .actor = "system",
+              .reason = "first start",
+              .token_name = "admin",
+              .token_hash = hash,
+              .scopes = SY_SCOPE_ADMIN | SY_SCOPE_DECRYPT};
   sy_rc rc = sy__store_submit_wait(st, &op);
   sy__op_clear(&op);
   if (rc) return rc;
@@ -94,7 +111,8 @@ static sy_rc bootstrap_admin(sy_store *st, const char *dir) {
     printf("admin token (shown once, also in %s): %s\n", path, secret);
     fflush(stdout);
   }
-  sy__log("info", "admin token created", json_pack("{ss ss}", "name", "admin", "source", generated ? "generated" : "SWITCHYARD_ADMIN_TOKEN"));
+  sy__log("info", "admin token created",
+          json_pack("{ss ss}", "name", "admin", "source", generated ? "generated" : "SWITCHYARD_ADMIN_TOKEN"));
   return SY_OK;
 }
 
@@ -171,10 +189,10 @@ int sy__serve_main(int argc, char **argv) {
   }
   char addr[96];
   snprintf(addr, sizeof addr, "%s:%d", host, bound);
-  sy__log("info", "listening",
-          json_pack("{ss si ss sI sI si sI}", "addr", addr, "port", bound, "data", data, "params", (json_int_t)count,
-                    "seq", (json_int_t)seq, "threads", (int)threads, "startup_ms",
-                    (json_int_t)(sy__now_ms() - srv.started_ms)));
+  sy__log(
+      "info", "listening",
+      json_pack("{ss si ss sI sI si sI}", "addr", addr, "port", bound, "data", data, "params", (json_int_t)count, "seq",
+                (json_int_t)seq, "threads", (int)threads, "startup_ms", (json_int_t)(sy__now_ms() - srv.started_ms)));
   int sig = 0;
   sigwait(&sigs, &sig);
   sy__log("info", "stopping", json_pack("{ss}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));

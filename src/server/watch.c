@@ -29,21 +29,21 @@ typedef struct sub {
   struct MHD_Connection *conn;
   char *prefix;
   size_t prefix_len;
-  int64_t cursor;       /* last seq delivered (or skipped) */
+  int64_t cursor; /* last seq delivered (or skipped) */
   int parked;
   int hb_due;
-  int hello;            /* the opening comment is still to be sent */
-  int from_db;          /* still catching up from the store */
-  int refs;             /* the response and the request each hold one */
+  int hello;   /* the opening comment is still to be sent */
+  int from_db; /* still catching up from the store */
+  int refs;    /* the response and the request each hold one */
   int closing;
-  char *pending;        /* bytes formatted but not yet written */
+  char *pending; /* bytes formatted but not yet written */
   size_t pending_len, pending_off;
 } sub;
 
 struct sy_watch_hub {
   pthread_mutex_t mu;
   sy_store *store;
-  ring_ev *ring; /* ring[seq % SY_WATCH_RING] */
+  ring_ev *ring;       /* ring[seq % SY_WATCH_RING] */
   int64_t first, last; /* seqs held: first..last (first > last when empty) */
   sub waiting;         /* list head */
   int closing;
@@ -212,7 +212,8 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
     } else {
       db_ctx c = {s, 0};
       int64_t before = s->cursor;
-      if (sy__store_events(h->store, s->cursor, 256, db_event, &c) || c.failed) return MHD_CONTENT_READER_END_WITH_ERROR;
+      if (sy__store_events(h->store, s->cursor, 256, db_event, &c) || c.failed)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
       if (s->cursor == before) s->from_db = 0; /* nothing more in the store */
       if (s->pending_len) return reader(cls, pos, buf, max);
     }
@@ -284,7 +285,8 @@ enum MHD_Result sy__api_watch(sy_req *r) {
   if (sy__require(r, SY_SCOPE_READ)) return MHD_YES;
   int bad = 0;
   const char *prefix = sy__query(r, "prefix", &bad);
-  if (bad) return sy__reply_error(r, 400, "ValidationException", "query parameter prefix is not valid percent-encoded UTF-8");
+  if (bad)
+    return sy__reply_error(r, 400, "ValidationException", "query parameter prefix is not valid percent-encoded UTF-8");
   char msg[SY_MSG_MAX];
   if (prefix && *prefix && sy_path_check(prefix, strlen(prefix), msg, sizeof msg))
     return sy__reply_error(r, 400, "ValidationException", "prefix: %s", msg);
@@ -293,7 +295,8 @@ enum MHD_Result sy__api_watch(sy_req *r) {
   if (lei) {
     char *end = NULL;
     long long v = strtoll(lei, &end, 10);
-    if (!*lei || *end || v < 0) return sy__reply_error(r, 400, "ValidationException", "Last-Event-ID must be a sequence number");
+    if (!*lei || *end || v < 0)
+      return sy__reply_error(r, 400, "ValidationException", "Last-Event-ID must be a sequence number");
     since = v;
   } else if (MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "since")) {
     if (sy__query_int(r, "since", 0, INT64_MAX, 0, &since)) return MHD_YES;
@@ -315,8 +318,10 @@ enum MHD_Result sy__api_watch(sy_req *r) {
   pthread_mutex_unlock(&h->mu);
   struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, s, sub_free);
   if (!resp || !s->prefix) {
-    if (resp) MHD_destroy_response(resp); /* drops the response's reference */
-    else sub_release(s);
+    if (resp)
+      MHD_destroy_response(resp); /* drops the response's reference */
+    else
+      sub_release(s);
     sub_release(s);
     return sy__reply_error(r, 500, "InternalError", "out of memory");
   }

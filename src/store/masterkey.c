@@ -133,8 +133,8 @@ static sy_rc create_key_file(const char *path, int *won) {
     text[2 * i + 1] = hex[key[i] & 15];
   }
   text[HEX_KEY_LEN] = '\n';
-  k = snprintf(tmp, sizeof tmp, "%s.tmp.%02x%02x%02x%02x%02x%02x%02x%02x", path, suffix[0], suffix[1],
-               suffix[2], suffix[3], suffix[4], suffix[5], suffix[6], suffix[7]);
+  k = snprintf(tmp, sizeof tmp, "%s.tmp.%02x%02x%02x%02x%02x%02x%02x%02x", path, suffix[0], suffix[1], suffix[2],
+               suffix[3], suffix[4], suffix[5], suffix[6], suffix[7]);
   rc = SY_EINVAL;
   if (k < 0 || (size_t)k >= sizeof tmp) goto out;
   rc = SY_EIO;
@@ -164,8 +164,7 @@ out:
   return rc;
 }
 
-sy_rc sy_masterkey_load_or_create(const char *path, unsigned char key[SY_SECRETBOX_KEY_LEN],
-                                  int *created) {
+sy_rc sy_masterkey_load_or_create(const char *path, unsigned char key[SY_SECRETBOX_KEY_LEN], int *created) {
   int won = 0;
   sy_rc rc;
 

@@ -29,7 +29,6 @@ sy_rc sy_masterkey_load(const char *path, unsigned char key[SY_SECRETBOX_KEY_LEN
  * not parse (that returns SY_EINVAL: sealed values depend on it). *created (may be
  * NULL) says whether this call made the file. Returns as sy_masterkey_load, and
  * SY_EIO when the file cannot be created. */
-sy_rc sy_masterkey_load_or_create(const char *path, unsigned char key[SY_SECRETBOX_KEY_LEN],
-                                  int *created);
+sy_rc sy_masterkey_load_or_create(const char *path, unsigned char key[SY_SECRETBOX_KEY_LEN], int *created);
 
 #endif

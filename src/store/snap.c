@@ -205,7 +205,11 @@ static sy_node *balance(sy_node *l, sy_param *p, sy_node *r) {
     sy__node_unref(l);
     if (height(ll) >= height(lr)) {
       sy_node *nr = node_make(lr, p, r);
-      if (!nr) { sy__node_unref(ll); sy__param_unref(lp); return NULL; }
+      if (!nr) {
+        sy__node_unref(ll);
+        sy__param_unref(lp);
+        return NULL;
+      }
       return node_make(ll, lp, nr);
     }
     sy_node *lrl = sy__node_ref(lr->left), *lrr = sy__node_ref(lr->right);
@@ -213,7 +217,12 @@ static sy_node *balance(sy_node *l, sy_param *p, sy_node *r) {
     sy__node_unref(lr);
     sy_node *a = node_make(ll, lp, lrl);
     sy_node *b = node_make(lrr, p, r);
-    if (!a || !b) { sy__node_unref(a); sy__node_unref(b); sy__param_unref(lrp); return NULL; }
+    if (!a || !b) {
+      sy__node_unref(a);
+      sy__node_unref(b);
+      sy__param_unref(lrp);
+      return NULL;
+    }
     return node_make(a, lrp, b);
   }
   if (hr > hl + 1) {
@@ -222,7 +231,11 @@ static sy_node *balance(sy_node *l, sy_param *p, sy_node *r) {
     sy__node_unref(r);
     if (height(rr) >= height(rl)) {
       sy_node *nl = node_make(l, p, rl);
-      if (!nl) { sy__node_unref(rr); sy__param_unref(rp); return NULL; }
+      if (!nl) {
+        sy__node_unref(rr);
+        sy__param_unref(rp);
+        return NULL;
+      }
       return node_make(nl, rp, rr);
     }
     sy_node *rll = sy__node_ref(rl->left), *rlr = sy__node_ref(rl->right);
@@ -230,7 +243,12 @@ static sy_node *balance(sy_node *l, sy_param *p, sy_node *r) {
     sy__node_unref(rl);
     sy_node *a = node_make(l, p, rll);
     sy_node *b = node_make(rlr, rp, rr);
-    if (!a || !b) { sy__node_unref(a); sy__node_unref(b); sy__param_unref(rlp); return NULL; }
+    if (!a || !b) {
+      sy__node_unref(a);
+      sy__node_unref(b);
+      sy__param_unref(rlp);
+      return NULL;
+    }
     return node_make(a, rlp, b);
   }
   return node_make(l, p, r);
@@ -300,7 +318,10 @@ sy_node *sy__tree_del(sy_node *n, const char *name, size_t len, int *shrank, int
     if (!n->right) return sy__node_ref(n->left);
     sy_param *min = NULL;
     sy_node *r = del_min(n->right, &min, err);
-    if (*err) { sy__param_unref(min); return NULL; }
+    if (*err) {
+      sy__param_unref(min);
+      return NULL;
+    }
     out = balance(sy__node_ref(n->left), min, r);
   } else if (c < 0) {
     sy_node *l = sy__tree_del(n->left, name, len, shrank, err);
@@ -362,8 +383,10 @@ const sy_token *sy__snap_token(const sy_snap *s, const char *hash) {
     int mid = (lo + hi) / 2;
     int c = strcmp(hash, a->tokens[mid].hash);
     if (c == 0) return a->tokens[mid].revoked_ms ? NULL : &a->tokens[mid];
-    if (c < 0) hi = mid - 1;
-    else lo = mid + 1;
+    if (c < 0)
+      hi = mid - 1;
+    else
+      lo = mid + 1;
   }
   return NULL;
 }
@@ -375,8 +398,10 @@ const sy_akey *sy__snap_akey(const sy_snap *s, const char *id) {
     int mid = (lo + hi) / 2;
     int c = strcmp(id, a->keys[mid].id);
     if (c == 0) return a->keys[mid].revoked_ms ? NULL : &a->keys[mid];
-    if (c < 0) hi = mid - 1;
-    else lo = mid + 1;
+    if (c < 0)
+      hi = mid - 1;
+    else
+      lo = mid + 1;
   }
   return NULL;
 }

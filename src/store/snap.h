@@ -40,12 +40,12 @@ typedef struct sy_param {
   int refs;
   char *name; /* in the same allocation as the struct */
   size_t name_len;
-  int64_t oldest;  /* oldest version still kept */
+  int64_t oldest; /* oldest version still kept */
   sy_ver *latest;
   int nlabeled;
   sy_ver **labeled; /* older versions with labels, by version */
   int ntags;
-  sy_tag *tags;     /* sorted by key */
+  sy_tag *tags; /* sorted by key */
 } sy_param;
 
 typedef struct sy_node {
@@ -84,13 +84,13 @@ typedef struct sy_auth {
   int ntokens;
   sy_token *tokens; /* sorted by hash */
   int nkeys;
-  sy_akey *keys;    /* sorted by id */
+  sy_akey *keys; /* sorted by id */
 } sy_auth;
 
 typedef struct sy_snap {
   sy_node *root;
   size_t count;
-  int64_t seq; /* the last committed sequence number this snapshot reflects */
+  int64_t seq;   /* the last committed sequence number this snapshot reflects */
   sy_auth *auth; /* never NULL once published */
 } sy_snap;
 

@@ -74,8 +74,9 @@ void sy__fmt_time(int64_t ms, char *out, size_t outsz) {
     snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, h, mi, sec, milli);
     return;
   }
-  int v[] = {y / 1000, y / 100 % 10, y / 10 % 10, y % 10, -1, mo / 10, mo % 10, -1, d / 10, d % 10, -2, h / 10, h % 10,
-             -3, mi / 10, mi % 10, -3, sec / 10, sec % 10, -4, milli / 100, milli / 10 % 10, milli % 10, -5};
+  int v[] = {y / 1000, y / 100 % 10, y / 10 % 10, y % 10,          -1,         mo / 10, mo % 10, -1, d / 10,
+             d % 10,   -2,           h / 10,      h % 10,          -3,         mi / 10, mi % 10, -3, sec / 10,
+             sec % 10, -4,           milli / 100, milli / 10 % 10, milli % 10, -5};
   static const char sep[] = {0, '-', 'T', ':', '.', 'Z'};
   for (int i = 0; i < 24; i++) buf[i] = v[i] >= 0 ? (char)('0' + v[i]) : sep[-v[i]];
   buf[24] = 0;
@@ -181,8 +182,10 @@ static sy_rc tags_from_json(sy_param *p, const char *text) {
   return SY_OK;
 }
 
-#define PARAM_COLS "name, oldest, tags, latest, kind, tier, value, description, pattern, modified_ms, modified_user, labels"
-#define VER_COLS_V "version, v.kind, v.tier, v.value, v.description, v.pattern, v.modified_ms, v.modified_user, v.labels"
+#define PARAM_COLS \
+  "name, oldest, tags, latest, kind, tier, value, description, pattern, modified_ms, modified_user, labels"
+#define VER_COLS_V \
+  "version, v.kind, v.tier, v.value, v.description, v.pattern, v.modified_ms, v.modified_user, v.labels"
 #define VER_COLS "version, kind, tier, value, description, pattern, modified_ms, modified_user, labels"
 
 static sy_rc param_from_row(sqlite3_stmt *st, sy_param **out) {
@@ -219,12 +222,14 @@ sy_rc sy__load_param(sqlite3 *db, const char *name, sy_param **out) {
   if (!(st = sy__stmt(db, "SELECT " PARAM_COLS " FROM params WHERE name = ?"))) return SY_EIO;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   int s = sqlite3_step(st);
-  if (s == SQLITE_ROW) rc = param_from_row(st, &p);
-  else if (s != SQLITE_DONE) rc = SY_EIO;
+  if (s == SQLITE_ROW)
+    rc = param_from_row(st, &p);
+  else if (s != SQLITE_DONE)
+    rc = SY_EIO;
   sy__stmt_done(st);
   if (rc || !p) return rc;
   if (!(st = sy__stmt(db, "SELECT " VER_COLS " FROM versions WHERE name = ? AND labels <> '' AND version <> ? "
-                         "ORDER BY version"))) {
+                          "ORDER BY version"))) {
     sy__param_unref(p);
     return SY_EIO;
   }
@@ -249,13 +254,14 @@ sy_rc sy__db_read_version(sqlite3 *db, const char *name, int64_t version, sy_ver
   sqlite3_stmt *st = NULL;
   sy_rc rc = SY_EVERSION_NOTFOUND;
   *out = NULL;
-  if (!(st = sy__stmt(db, "SELECT " VER_COLS " FROM versions WHERE name = ? AND version = ?")))
-    return SY_EIO;
+  if (!(st = sy__stmt(db, "SELECT " VER_COLS " FROM versions WHERE name = ? AND version = ?"))) return SY_EIO;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, version);
   int s = sqlite3_step(st);
-  if (s == SQLITE_ROW) rc = ver_from_row(st, 0, out);
-  else if (s != SQLITE_DONE) rc = SY_EIO;
+  if (s == SQLITE_ROW)
+    rc = ver_from_row(st, 0, out);
+  else if (s != SQLITE_DONE)
+    rc = SY_EIO;
   sy__stmt_done(st);
   return rc;
 }
@@ -298,7 +304,8 @@ sy_rc sy__load_auth(sqlite3 *db, sy_auth **out) {
   }
   sy__stmt_done(st);
   cap = 0;
-  if (!rc && !(st = sy__stmt(db, "SELECT id, name, secret, scopes, created_ms, revoked_ms FROM access_keys ORDER BY id")))
+  if (!rc &&
+      !(st = sy__stmt(db, "SELECT id, name, secret, scopes, created_ms, revoked_ms FROM access_keys ORDER BY id")))
     rc = SY_EIO;
   while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
     if (a->nkeys == cap) {
@@ -371,7 +378,7 @@ static sy_rc load_snapshot(sy_store *st, sy_snap *snap) {
   q = NULL;
   /* older versions that carry labels */
   if (!rc && !(q = sy__stmt(st->db, "SELECT v.name, v." VER_COLS_V " FROM versions v JOIN params p ON p.name = v.name "
-                                "WHERE v.labels <> '' AND v.version <> p.latest ORDER BY v.name, v.version")))
+                                    "WHERE v.labels <> '' AND v.version <> p.latest ORDER BY v.name, v.version")))
     rc = SY_EIO;
   while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW) {
     sy_param key = {.name = (char *)sqlite3_column_text(q, 0)};
@@ -483,8 +490,7 @@ sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
   rc = keyfile && *keyfile ? sy_masterkey_load(keyfile, st->master_key)
                            : sy_masterkey_load_or_create(keypath, st->master_key, &created);
   if (rc) {
-    snprintf(msg, msgsz, "cannot load the master key %s: %s", keyfile && *keyfile ? keyfile : keypath,
-             sy_strerror(rc));
+    snprintf(msg, msgsz, "cannot load the master key %s: %s", keyfile && *keyfile ? keyfile : keypath, sy_strerror(rc));
     goto out;
   }
   {
@@ -605,8 +611,10 @@ sy_rc sy__store_submit(sy_store *st, sy_op *op) {
     pthread_mutex_unlock(&st->mu);
     return SY_EUNAVAILABLE;
   }
-  if (st->tail) st->tail->next = op;
-  else st->head = op;
+  if (st->tail)
+    st->tail->next = op;
+  else
+    st->head = op;
   st->tail = op;
   pthread_cond_signal(&st->cv);
   pthread_mutex_unlock(&st->mu);
@@ -729,7 +737,8 @@ sy_rc sy__store_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, vo
   int s;
   if (!db) return SY_EIO;
   snprintf(sql, sizeof sql,
-           "SELECT " AUDIT_COLS " FROM audit WHERE (?1 IS NULL OR name = ?1) AND seq > ?2 AND (?3 = 0 OR seq < ?3)"
+           "SELECT " AUDIT_COLS
+           " FROM audit WHERE (?1 IS NULL OR name = ?1) AND seq > ?2 AND (?3 = 0 OR seq < ?3)"
            " AND time_ms >= ?4 ORDER BY seq %s LIMIT ?5",
            aq->asc ? "ASC" : "DESC");
   if (!(q = sy__stmt(db, sql))) return SY_EIO;
@@ -796,8 +805,7 @@ sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, v
   sqlite3_stmt *q = NULL;
   int s;
   if (!db) return SY_EIO;
-  if (!(q = sy__stmt(db, "SELECT seq, name, event FROM audit WHERE seq > ? ORDER BY seq LIMIT ?")))
-    return SY_EIO;
+  if (!(q = sy__stmt(db, "SELECT seq, name, event FROM audit WHERE seq > ? ORDER BY seq LIMIT ?"))) return SY_EIO;
   sqlite3_bind_int64(q, 1, after);
   sqlite3_bind_int(q, 2, limit);
   while ((s = sqlite3_step(q)) == SQLITE_ROW) {

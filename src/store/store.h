@@ -44,15 +44,15 @@ typedef struct sy_put {
   size_t name_len;
   const char *value;
   size_t value_len;
-  sy_kind kind;                /* 0: keep the existing kind (required on create) */
-  sy_tier tier;                /* 0: keep the existing tier, Standard on create */
+  sy_kind kind; /* 0: keep the existing kind (required on create) */
+  sy_tier tier; /* 0: keep the existing tier, Standard on create */
   int overwrite;
   const char *description;     /* NULL: keep */
   const char *allowed_pattern; /* NULL: keep */
   const sy_tag *tags;          /* create only (import: replaces all tags) */
   int ntags;
   int has_tags;
-  int64_t if_version;          /* -1: no condition; 0: must not exist */
+  int64_t if_version; /* -1: no condition; 0: must not exist */
 } sy_put;
 
 typedef struct sy_op sy_op;
@@ -60,19 +60,19 @@ struct sy_op {
   sy_op_kind kind;
   const char *actor;
   const char *reason;
-  sy_put put;               /* PUT; name for every param op */
-  const sy_put *items;      /* IMPORT */
+  sy_put put;          /* PUT; name for every param op */
+  const sy_put *items; /* IMPORT */
   size_t nitems;
-  int prune;                /* IMPORT: delete what items lack */
-  int64_t version;          /* LABEL: target (0 latest); ROLLBACK: to_version */
-  const char *const *strs;  /* LABEL/UNLABEL labels; UNTAG keys */
+  int prune;               /* IMPORT: delete what items lack */
+  int64_t version;         /* LABEL: target (0 latest); ROLLBACK: to_version */
+  const char *const *strs; /* LABEL/UNLABEL labels; UNTAG keys */
   int nstrs;
-  const sy_tag *tags;       /* TAG */
+  const sy_tag *tags; /* TAG */
   int ntags;
-  const char *token_name;   /* TOKEN_*, KEY_*: the credential's name */
-  const char *token_hash;   /* TOKEN_CREATE: hex SHA-256 of the secret */
-  const char *key_id;       /* KEY_CREATE: the access key id */
-  const char *key_secret;   /* KEY_CREATE: the secret access key (sealed before it is stored) */
+  const char *token_name; /* TOKEN_*, KEY_*: the credential's name */
+  const char *token_hash; /* TOKEN_CREATE: hex SHA-256 of the secret */
+  const char *key_id;     /* KEY_CREATE: the access key id */
+  const char *key_secret; /* KEY_CREATE: the secret access key (sealed before it is stored) */
   unsigned scopes;
 
   /* results, valid in done() */
@@ -80,11 +80,11 @@ struct sy_op {
   char msg[SY_MSG_MAX];
   int64_t out_version;
   sy_tier out_tier;
-  json_t *result;           /* op-specific JSON (owned by the op; freed by sy__op_clear) */
+  json_t *result; /* op-specific JSON (owned by the op; freed by sy__op_clear) */
 
-  void (*done)(sy_op *op);  /* called on the writer thread after commit and publish */
+  void (*done)(sy_op *op); /* called on the writer thread after commit and publish */
   void *ctx;
-  sy_op *next;              /* queue link, store-private */
+  sy_op *next; /* queue link, store-private */
 };
 
 /* One committed change, as handed to the publish hook and the watch stream. */
@@ -123,8 +123,8 @@ sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, i
 /* Audit records, newest first (asc=0) or oldest first after `after`. */
 typedef struct sy_audit_query {
   int asc;
-  int64_t after;    /* asc: seq > after */
-  int64_t before;   /* desc: seq < before (0 = no bound) */
+  int64_t after;  /* asc: seq > after */
+  int64_t before; /* desc: seq < before (0 = no bound) */
   int64_t since_seq;
   int64_t since_ms;
   const char *name;

@@ -26,8 +26,8 @@ struct sy_store {
   unsigned char digest_key[32]; /* keys the audit digests of SecureString values */
   char *dir;
   char *db_path;
-  sqlite3 *db; /* the writer's connection */
-  snap_box *current; /* RCU-protected */
+  sqlite3 *db;              /* the writer's connection */
+  snap_box *current;        /* RCU-protected */
   pthread_key_t reader_key; /* per-thread read-only connection */
 
   pthread_t writer;

@@ -81,8 +81,8 @@ static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
                     .prev_hash = st->last_hash};
   sy_audit_hash(&r, h);
 
-  json_t *ev = json_pack("{sI ss ss sI ss}", "seq", (json_int_t)r.seq, "action", c->action, "name", c->name,
-                         "version", (json_int_t)c->new_version, "time", time);
+  json_t *ev = json_pack("{sI ss ss sI ss}", "seq", (json_int_t)r.seq, "action", c->action, "name", c->name, "version",
+                         (json_int_t)c->new_version, "time", time);
   if (!ev) return SY_ENOMEM;
   if (c->new_ver) {
     json_object_set_new(ev, "type", json_string(sy_kind_name(c->new_ver->kind)));
@@ -94,9 +94,10 @@ static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
   json_decref(ev);
   if (!evs) return SY_ENOMEM;
 
-  sqlite3_stmt *q = prep(st, "INSERT INTO audit(seq, time, time_ms, actor, action, name, old_version, new_version,"
-                             " old_digest, new_digest, reason, detail, prev_hash, hash, event)"
-                             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  sqlite3_stmt *q = prep(st,
+                         "INSERT INTO audit(seq, time, time_ms, actor, action, name, old_version, new_version,"
+                         " old_digest, new_digest, reason, detail, prev_hash, hash, event)"
+                         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   if (!q) {
     free(evs);
     return SY_EIO;
@@ -167,9 +168,7 @@ static sy_rc refresh(sy_store *st, const char *name) {
   return SY_OK;
 }
 
-static const sy_param *work_get(sy_store *st, const char *name) {
-  return sy__tree_get(st->work, name, strlen(name));
-}
+static const sy_param *work_get(sy_store *st, const char *name) { return sy__tree_get(st->work, name, strlen(name)); }
 
 /* A version kept in memory or, failing that, in the database (owned by caller). */
 static sy_rc get_version(sy_store *st, const sy_param *p, int64_t version, sy_ver **out) {
@@ -182,8 +181,9 @@ static sy_rc get_version(sy_store *st, const sy_param *p, int64_t version, sy_ve
 }
 
 static sy_rc write_version_row(sy_store *st, const char *name, const sy_ver *v) {
-  sqlite3_stmt *q = prep(st, "INSERT OR REPLACE INTO versions(name, version, kind, tier, value, description, pattern,"
-                             " modified_ms, modified_user, labels) VALUES (?,?,?,?,?,?,?,?,?,'')");
+  sqlite3_stmt *q = prep(st,
+                         "INSERT OR REPLACE INTO versions(name, version, kind, tier, value, description, pattern,"
+                         " modified_ms, modified_user, labels) VALUES (?,?,?,?,?,?,?,?,?,'')");
   if (!q) return SY_EIO;
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, v->version);
@@ -199,8 +199,9 @@ static sy_rc write_version_row(sy_store *st, const char *name, const sy_ver *v) 
 
 /* Writes the denormalised current state of a parameter (its latest version, oldest kept, tags). */
 static sy_rc write_params_row(sy_store *st, const char *name, int64_t oldest, const sy_ver *v, const char *tags) {
-  sqlite3_stmt *q = prep(st, "INSERT OR REPLACE INTO params(name, oldest, latest, kind, tier, value, description,"
-                             " pattern, modified_ms, modified_user, labels, tags) VALUES (?,?,?,?,?,?,?,?,?,?,'',?)");
+  sqlite3_stmt *q = prep(st,
+                         "INSERT OR REPLACE INTO params(name, oldest, latest, kind, tier, value, description,"
+                         " pattern, modified_ms, modified_user, labels, tags) VALUES (?,?,?,?,?,?,?,?,?,?,'',?)");
   if (!q) return SY_EIO;
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, oldest);
@@ -228,14 +229,17 @@ static sy_rc put_in_memory(sy_store *st, const sy_param *p, const char *name, sy
   np->oldest = oldest;
   int n = 0;
   for (int i = 0; i < np->nlabeled; i++) {
-    if (np->labeled[i]->version < oldest) sy__ver_unref(np->labeled[i]);
-    else np->labeled[n++] = np->labeled[i];
+    if (np->labeled[i]->version < oldest)
+      sy__ver_unref(np->labeled[i]);
+    else
+      np->labeled[n++] = np->labeled[i];
   }
   np->nlabeled = n;
   sy_rc rc = SY_OK;
   if (old && old->nlabels) {
     sy_ver **nl = realloc(np->labeled, (size_t)(np->nlabeled + 1) * sizeof *nl);
-    if (!nl) rc = SY_ENOMEM;
+    if (!nl)
+      rc = SY_ENOMEM;
     else {
       np->labeled = nl;
       np->labeled[np->nlabeled++] = sy__ver_ref(old);
@@ -318,7 +322,8 @@ static sy_rc seal_version(sy_store *st, const char *name, const sy_ver *v, sy_ve
   rc = sy_secretbox_seal(st->master_key, v->value, v->value_len, aad, aad_len, blob, cap, &n);
   if (!rc) {
     sy_ver *s = sy__ver_make((const char *)blob, n, v->description, v->allowed_pattern, v->modified_user);
-    if (!s) rc = SY_ENOMEM;
+    if (!s)
+      rc = SY_ENOMEM;
     else {
       s->version = v->version;
       s->kind = v->kind;
@@ -332,8 +337,7 @@ static sy_rc seal_version(sy_store *st, const char *name, const sy_ver *v, sy_ve
 }
 
 /* Writes a new version. action is "put", "rollback" or "import"; replace_tags for import. */
-static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *action, const char *detail,
-                       int import) {
+static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *action, const char *detail, int import) {
   char name[SY_NAME_MAX + 1];
   if (in->name_len > SY_NAME_MAX) return fail(op, SY_EINVAL, "%s", "name too long");
   memcpy(name, in->name, in->name_len);
@@ -353,15 +357,18 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   if (p && !in->overwrite && in->if_version < 0 && !import)
     return fail(op, SY_EEXISTS, "parameter %s already exists; set overwrite to replace it", name);
   if (p && in->has_tags && !import)
-    return fail(op, SY_EINVAL, "tags can be given only when %s is created; use the tags endpoint to change them",
-                name);
+    return fail(op, SY_EINVAL, "tags can be given only when %s is created; use the tags endpoint to change them", name);
   if (!p && !in->kind) return fail(op, SY_EINVAL, "type is required to create %s", name);
 
   if (cur && cur->tier == SY_TIER_ADVANCED && in->tier == SY_TIER_STANDARD && !import)
     return fail(op, SY_EINVAL, "%s is an Advanced parameter; it cannot be changed to Standard", name);
   sy_ver *v = sy__ver_make(in->value, in->value_len,
-                           in->description ? in->description : cur ? cur->description : "",
-                           in->allowed_pattern ? in->allowed_pattern : cur ? cur->allowed_pattern : "",
+                           in->description ? in->description
+                           : cur           ? cur->description
+                                           : "",
+                           in->allowed_pattern ? in->allowed_pattern
+                           : cur               ? cur->allowed_pattern
+                                               : "",
                            op->actor ? op->actor : "system");
   if (!v) return fail(op, SY_ENOMEM, "%s", "out of memory");
   v->version = cur ? cur->version + 1 : 1;
@@ -392,7 +399,8 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
     if (!rc && old->nlabels) {
       op->rc = SY_EMAXVERSIONS;
       snprintf(op->msg, sizeof op->msg,
-               "%s has %d versions and the oldest, version %" PRId64 ", carries a label; move or remove the label"
+               "%s has %d versions and the oldest, version %" PRId64
+               ", carries a label; move or remove the label"
                " first",
                name, SY_VERSIONS_MAX, oldest);
       sy__ver_unref(old);
@@ -414,8 +422,10 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   }
 
   char *tags = NULL;
-  if (import || !p) tags = tags_json(in->tags, in->ntags);
-  else tags = tags_json(p->tags, p->ntags);
+  if (import || !p)
+    tags = tags_json(in->tags, in->ntags);
+  else
+    tags = tags_json(p->tags, p->ntags);
   if (!tags) {
     sy__ver_unref(v);
     return fail(op, SY_ENOMEM, "%s", "out of memory");
@@ -428,8 +438,13 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   rc = write_version_row(st, name, v);
   if (!rc) rc = write_params_row(st, name, oldest, v, tags);
   free(tags);
-  change c = {.action = action, .name = name, .detail = detail, .old_version = cur ? cur->version : 0,
-              .new_version = v->version, .old_ver = cur, .new_ver = v};
+  change c = {.action = action,
+              .name = name,
+              .detail = detail,
+              .old_version = cur ? cur->version : 0,
+              .new_version = v->version,
+              .old_ver = cur,
+              .new_ver = v};
   if (!rc) rc = audit_append(st, op, &c);
   op->out_version = v->version;
   op->out_tier = v->tier;
@@ -549,8 +564,10 @@ static sy_rc apply_label(sy_store *st, sy_op *op) {
       char **keep = h->labels;
       int n = 0;
       for (int j = 0; j < h->nlabels; j++) {
-        if (strcmp(h->labels[j], l) == 0) free(h->labels[j]);
-        else keep[n++] = h->labels[j];
+        if (strcmp(h->labels[j], l) == 0)
+          free(h->labels[j]);
+        else
+          keep[n++] = h->labels[j];
       }
       h->nlabels = n;
       rc = set_labels_row(st, name, h->version, labels_csv(h, csv, sizeof csv));
@@ -616,8 +633,10 @@ static sy_rc apply_unlabel(sy_store *st, sy_op *op) {
     }
     int n = 0;
     for (int j = 0; j < h->nlabels; j++) {
-      if (strcmp(h->labels[j], l) == 0) free(h->labels[j]);
-      else h->labels[n++] = h->labels[j];
+      if (strcmp(h->labels[j], l) == 0)
+        free(h->labels[j]);
+      else
+        h->labels[n++] = h->labels[j];
     }
     h->nlabels = n;
     rc = set_labels_row(st, name, h->version, labels_csv(h, csv, sizeof csv));
@@ -628,8 +647,10 @@ static sy_rc apply_unlabel(sy_store *st, sy_op *op) {
     }
     sy__ver_unref(h);
     if (!rc) rc = refresh(st, name);
-    if (rc) rc = fail(op, SY_EIO, "%s", "storage failure");
-    else json_array_append_new(removed, json_string(l));
+    if (rc)
+      rc = fail(op, SY_EIO, "%s", "storage failure");
+    else
+      json_array_append_new(removed, json_string(l));
   }
   (void)doff;
   if (!rc) op->result = json_pack("{sO sO}", "removed", removed, "invalid_labels", invalid);
@@ -675,8 +696,11 @@ static sy_rc apply_tags(sy_store *st, sy_op *op, int add) {
   char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
   rc = s ? set_tags_row(st, name, s) : SY_ENOMEM;
   free(s);
-  change c = {.action = add ? "tag" : "untag", .name = name, .detail = detail,
-              .old_version = p->latest->version, .new_version = p->latest->version};
+  change c = {.action = add ? "tag" : "untag",
+              .name = name,
+              .detail = detail,
+              .old_version = p->latest->version,
+              .new_version = p->latest->version};
   if (!rc) rc = audit_append(st, op, &c);
   if (!rc) rc = refresh(st, name);
   if (rc) {
@@ -706,9 +730,16 @@ static sy_rc apply_rollback(sy_store *st, sy_op *op) {
     sy__ver_unref(old);
     return fail(op, rc, "cannot read version %lld of %s", (long long)op->version, name);
   }
-  sy_put in = {.name = name, .name_len = strlen(name), .value = plain, .value_len = plen,
-               .kind = old->kind, .tier = p->latest->tier > old->tier ? p->latest->tier : old->tier, .overwrite = 1,
-               .description = old->description, .allowed_pattern = old->allowed_pattern, .if_version = -1};
+  sy_put in = {.name = name,
+               .name_len = strlen(name),
+               .value = plain,
+               .value_len = plen,
+               .kind = old->kind,
+               .tier = p->latest->tier > old->tier ? p->latest->tier : old->tier,
+               .overwrite = 1,
+               .description = old->description,
+               .allowed_pattern = old->allowed_pattern,
+               .if_version = -1};
   snprintf(detail, sizeof detail, "to_version=%" PRId64, op->version);
   rc = apply_put(st, op, &in, "rollback", detail, 0);
   sy__reveal_free(plain, plen);
@@ -906,8 +937,8 @@ static sy_rc apply_token(sy_store *st, sy_op *op, int create) {
   if (!create && sqlite3_changes(st->db) == 0)
     return fail(op, SY_ETOKEN_NOTFOUND, "no active token named %s", op->token_name);
   scopes_detail(op->scopes, detail, sizeof detail);
-  change c = {.action = create ? "token.create" : "token.revoke", .name = op->token_name,
-              .detail = create ? detail : ""};
+  change c = {
+      .action = create ? "token.create" : "token.revoke", .name = op->token_name, .detail = create ? detail : ""};
   rc = audit_append(st, op, &c);
   if (!rc) rc = auth_reload(st);
   if (rc) return fail(op, rc, "%s", "storage failure");

@@ -15,9 +15,9 @@
 #include "core/secretbox.h"
 #include "store/masterkey.h"
 
-static const unsigned char key_a[SY_SECRETBOX_KEY_LEN] = {
-    1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
-    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+static const unsigned char key_a[SY_SECRETBOX_KEY_LEN] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                                          12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                                          23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
 /* Whether needle occurs in hay (memmem is a GNU extension). */
 static int contains(const void *hay, size_t n, const char *needle) {
@@ -28,24 +28,21 @@ static int contains(const void *hay, size_t n, const char *needle) {
 }
 
 /* Seals pt under key_a with aad "name:version" into a malloc'd blob. */
-static unsigned char *seal(const char *pt, size_t pt_len, const char *name, int64_t version,
-                           size_t *blob_len) {
+static unsigned char *seal(const char *pt, size_t pt_len, const char *name, int64_t version, size_t *blob_len) {
   char aad[SY_SECRETBOX_AAD_MAX];
   size_t aad_len = 0;
   unsigned char *blob = malloc(SY_SECRETBOX_SEALED_LEN(pt_len));
   assert_non_null(blob);
   assert_int_equal(sy_secretbox_aad(name, version, aad, sizeof aad, &aad_len), SY_OK);
-  assert_int_equal(sy_secretbox_seal(key_a, pt, pt_len, aad, aad_len, blob,
-                                     SY_SECRETBOX_SEALED_LEN(pt_len), blob_len),
+  assert_int_equal(sy_secretbox_seal(key_a, pt, pt_len, aad, aad_len, blob, SY_SECRETBOX_SEALED_LEN(pt_len), blob_len),
                    SY_OK);
   assert_int_equal(*blob_len, SY_SECRETBOX_SEALED_LEN(pt_len));
   return blob;
 }
 
 /* Opens blob under key with aad "name:version"; returns the status, the plaintext in out. */
-static sy_rc open_blob(const unsigned char *key, const unsigned char *blob, size_t blob_len,
-                       const char *name, int64_t version, unsigned char *out, size_t cap,
-                       size_t *out_len) {
+static sy_rc open_blob(const unsigned char *key, const unsigned char *blob, size_t blob_len, const char *name,
+                       int64_t version, unsigned char *out, size_t cap, size_t *out_len) {
   char aad[SY_SECRETBOX_AAD_MAX];
   size_t aad_len = 0;
   assert_int_equal(sy_secretbox_aad(name, version, aad, sizeof aad, &aad_len), SY_OK);
@@ -62,8 +59,7 @@ static void test_round_trip(void **state) {
   assert_int_equal(blob[0], SY_SECRETBOX_VERSION);
   /* The ciphertext does not carry the plaintext in the clear. */
   assert_false(contains(blob, blob_len, "hunter2"));
-  assert_int_equal(open_blob(key_a, blob, blob_len, "/app/db/password", 3, out, sizeof out, &out_len),
-                   SY_OK);
+  assert_int_equal(open_blob(key_a, blob, blob_len, "/app/db/password", 3, out, sizeof out, &out_len), SY_OK);
   assert_int_equal(out_len, strlen(pt));
   assert_memory_equal(out, pt, out_len);
   free(blob);
@@ -102,8 +98,7 @@ static void test_tamper_each_region(void **state) {
   }
   /* Truncated blobs. */
   assert_int_equal(open_blob(key_a, blob, blob_len - 1, "/p", 1, out, sizeof out, &out_len), SY_EINVAL);
-  assert_int_equal(open_blob(key_a, blob, SY_SECRETBOX_OVERHEAD - 1, "/p", 1, out, sizeof out, &out_len),
-                   SY_EINVAL);
+  assert_int_equal(open_blob(key_a, blob, SY_SECRETBOX_OVERHEAD - 1, "/p", 1, out, sizeof out, &out_len), SY_EINVAL);
   /* Untouched it still opens. */
   assert_int_equal(open_blob(key_a, blob, blob_len, "/p", 1, out, sizeof out, &out_len), SY_OK);
   free(blob);
@@ -118,8 +113,7 @@ static void test_wrong_aad_or_key(void **state) {
   /* Moved to another parameter, or to another version of the same one. */
   assert_int_equal(open_blob(key_a, blob, blob_len, "/a/c", 2, out, sizeof out, &out_len), SY_EINVAL);
   assert_int_equal(open_blob(key_a, blob, blob_len, "/a/b", 1, out, sizeof out, &out_len), SY_EINVAL);
-  assert_int_equal(sy_secretbox_open(key_a, blob, blob_len, NULL, 0, out, sizeof out, &out_len),
-                   SY_EINVAL);
+  assert_int_equal(sy_secretbox_open(key_a, blob, blob_len, NULL, 0, out, sizeof out, &out_len), SY_EINVAL);
   memcpy(key_b, key_a, sizeof key_b);
   key_b[31] ^= 0x80;
   assert_int_equal(open_blob(key_b, blob, blob_len, "/a/b", 2, out, sizeof out, &out_len), SY_EINVAL);

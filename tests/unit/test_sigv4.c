@@ -153,8 +153,7 @@ static sy_rc lookup(void *ctx, const char *akid, char *secret, size_t cap, size_
 
 static keys good_keys = {AKID, SECRET, SY_OK, 0};
 
-static sy_sigv4_verify_in verify_in(const test_req *r, const char *authz, keys *k, const char *service,
-                                    int64_t now) {
+static sy_sigv4_verify_in verify_in(const test_req *r, const char *authz, keys *k, const char *service, int64_t now) {
   sy_sigv4_verify_in in;
   memset(&in, 0, sizeof in);
   in.http = r->http;
@@ -167,8 +166,7 @@ static sy_sigv4_verify_in verify_in(const test_req *r, const char *authz, keys *
 }
 
 /* Signs r (its own X-Amz-Date) as AKIDEXAMPLE for ssm in us-east-1, signing the headers named. */
-static void sign_ssm(const test_req *r, const char *signed_headers, const char *secret, char *authz,
-                     size_t cap) {
+static void sign_ssm(const test_req *r, const char *signed_headers, const char *secret, char *authz, size_t cap) {
   sy_sigv4_sign_in s;
   memset(&s, 0, sizeof s);
   s.http = r->http;
@@ -201,8 +199,7 @@ static void check_vector(const char *name, const char *service, int64_t now) {
   assert_string_equal(creq, creq_want);
   assert_int_equal(creq_len, strlen(creq_want));
   assert_int_equal(sy_sigv4_format_date(now, date), SY_OK);
-  assert_int_equal(sy_sigv4_string_to_sign(date, "us-east-1", service, creq, creq_len, sts, sizeof sts),
-                   SY_OK);
+  assert_int_equal(sy_sigv4_string_to_sign(date, "us-east-1", service, creq, creq_len, sts, sizeof sts), SY_OK);
   assert_string_equal(sts, sts_want);
 
   /* The signer reproduces the Authorization value. */
@@ -333,8 +330,8 @@ static void test_refuse_wrong_secret(void **state) {
   keys k = good_keys;
   (void)state;
   req_load(&r, SSM_VECTOR);
-  sign_ssm(&r, "content-type;host;x-amz-content-sha256;x-amz-date;x-amz-target",
-           "not-the-secret-access-key", authz, sizeof authz);
+  sign_ssm(&r, "content-type;host;x-amz-content-sha256;x-amz-date;x-amz-target", "not-the-secret-access-key", authz,
+           sizeof authz);
   outcome o = verify_ssm(&r, authz, &k, SSM_NOW);
   expect_refusal(o, SY_SIGV4_MISMATCH, SY_SIGV4_PART_NONE, "does not match the signature you provided");
   assert_string_equal(o.v.access_key_id, AKID);
@@ -371,14 +368,16 @@ static void test_refuse_expired_and_future(void **state) {
   authz = vector_file(SSM_VECTOR, "authz", NULL);
   o = verify_ssm(&r, authz, &k, SSM_NOW + 600); /* now is 19:10, the request 19:00 */
   expect_refusal(o, SY_SIGV4_EXPIRED, SY_SIGV4_PART_NONE, "");
-  assert_string_equal(o.msg, "Signature expired: 20261122T190000Z is now earlier than 20261122T190500Z "
-                             "(20261122T191000Z - 5 min.)");
+  assert_string_equal(o.msg,
+                      "Signature expired: 20261122T190000Z is now earlier than 20261122T190500Z "
+                      "(20261122T191000Z - 5 min.)");
   o = verify_ssm(&r, authz, &k, SSM_NOW + 301);
   assert_int_equal(o.v.result, SY_SIGV4_EXPIRED);
   o = verify_ssm(&r, authz, &k, SSM_NOW - 600); /* now is 18:50 */
   expect_refusal(o, SY_SIGV4_NOT_YET_VALID, SY_SIGV4_PART_NONE, "");
-  assert_string_equal(o.msg, "Signature not yet current: 20261122T190000Z is still later than "
-                             "20261122T185500Z (20261122T185000Z + 5 min.)");
+  assert_string_equal(o.msg,
+                      "Signature not yet current: 20261122T190000Z is still later than "
+                      "20261122T185500Z (20261122T185000Z + 5 min.)");
   assert_int_equal(k.calls, 0); /* refused before the key store was asked */
   free(authz);
   req_free(&r);
@@ -429,8 +428,7 @@ static void test_refuse_signed_header_changed(void **state) {
   req_load(&r, SSM_VECTOR);
   authz = vector_file(SSM_VECTOR, "authz", NULL);
   req_set(&r, "X-Amz-Target", "AmazonSSM.DeleteParameter");
-  expect_refusal(verify_ssm(&r, authz, &k, SSM_NOW), SY_SIGV4_MISMATCH, SY_SIGV4_PART_NONE,
-                 "does not match");
+  expect_refusal(verify_ssm(&r, authz, &k, SSM_NOW), SY_SIGV4_MISMATCH, SY_SIGV4_PART_NONE, "does not match");
   /* Unsigned headers may change freely. */
   req_set(&r, "X-Amz-Target", "AmazonSSM.GetParameter");
   req_set(&r, "User-Agent", "something else");
@@ -501,9 +499,9 @@ static void test_refuse_malformed(void **state) {
       {"AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date, Signature="
        "0000000000000000000000000000000000000000000000000000000000000000",
        SY_SIGV4_PART_CREDENTIAL, "requires 'Credential' parameter"},
-      {"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/ssm/aws4_request",
-       SY_SIGV4_PART_SIGNATURE, "requires 'Signature' parameter. Authorization header requires "
-                                "'SignedHeaders' parameter."},
+      {"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/ssm/aws4_request", SY_SIGV4_PART_SIGNATURE,
+       "requires 'Signature' parameter. Authorization header requires "
+       "'SignedHeaders' parameter."},
       {"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/ssm/aws4_request, "
        "SignedHeaders=x-amz-date, Signature="
        "0000000000000000000000000000000000000000000000000000000000000000",
@@ -585,7 +583,8 @@ static void test_dates(void **state) {
   }
   /* A request signed with only a Date header verifies. */
   {
-    sy_sigv4_header h[3] = {{"Host", "localhost:9000"}, {"Date", "Sun, 22 Nov 2026 19:00:00 GMT"},
+    sy_sigv4_header h[3] = {{"Host", "localhost:9000"},
+                            {"Date", "Sun, 22 Nov 2026 19:00:00 GMT"},
                             {"Content-Type", "application/x-amz-json-1.1"}};
     sy_sigv4_sign_in s;
     sy_sigv4_verify_in in;
@@ -660,8 +659,7 @@ static void test_canonical_forms(void **state) {
     char small[16];
     size_t len;
     assert_int_equal(sy_sigv4_canonical_request(&http, "host", small, sizeof small, &len), SY_ETOOLARGE);
-    assert_int_equal(sy_sigv4_canonical_request(&http, "host;x-missing", small, sizeof small, &len),
-                     SY_EINVAL);
+    assert_int_equal(sy_sigv4_canonical_request(&http, "host;x-missing", small, sizeof small, &len), SY_EINVAL);
   }
 }
 

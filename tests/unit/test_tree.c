@@ -20,7 +20,6 @@
 
 /* ---- fixtures ---- */
 
-
 static uint64_t rng_state;
 
 static uint32_t rng(void) {

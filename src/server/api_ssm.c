@@ -3,6 +3,8 @@
  * The same documents, versions and audit records as the native API: every
  * write becomes the same store operation, every read comes from the same
  * snapshot. Only the wire shapes and error names differ. */
+#define _GNU_SOURCE 1 /* memmem */
+#define _GNU_SOURCE 1 /* memmem */
 #include <inttypes.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
@@ -1144,8 +1146,8 @@ static sy_rc secret_of(void *ctx, const char *id, char *secret, size_t cap, size
   return sy__store_akey_secret(k->st, id, secret, cap, len, k->name, sizeof k->name, &k->scopes);
 }
 
-/* Checks the SigV4 signature; replies 403 and returns -1 when it fails. */
-static int authenticate_sigv4(sy_req *r) {
+/* Checks the SigV4 signature for service; replies 403 and returns -1 when it fails. */
+static int authenticate_sigv4(sy_req *r, const char *service) {
   hdr_ctx hc = {r, NULL, 0, 128};
   hc.h = sy_arena_alloc(r->arena, hc.cap * sizeof *hc.h);
   if (!hc.h) return ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
@@ -1163,7 +1165,7 @@ static int authenticate_sigv4(sy_req *r) {
                                     .body_len = r->body_len},
                            .secret_fn = secret_of,
                            .secret_ctx = &kc,
-                           .service = "ssm",
+                           .service = service,
                            .now = (int64_t)time(NULL)};
   sy_sigv4_verdict vd;
   char msg[1024];
@@ -1190,11 +1192,56 @@ int sy__require_quiet(sy_req *r, unsigned scope) {
   return (have & scope) == scope ? 0 : -1;
 }
 
+/* STS GetCallerIdentity (awsQuery, XML), so that `aws sts get-caller-identity --endpoint-url ...`
+ * of runbook 000 names the access key it signs with. */
+static enum MHD_Result sts(sy_req *r) {
+  static const char want[] = "Action=GetCallerIdentity";
+  if (r->body_len < sizeof want - 1 || !memmem(r->body, r->body_len, want, sizeof want - 1)) {
+    static const char err[] =
+        "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>Switchyard answers only "
+        "GetCallerIdentity of STS</Message></Error></ErrorResponse>";
+    struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof err - 1, (void *)err, MHD_RESPMEM_PERSISTENT);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "text/xml");
+    enum MHD_Result res = MHD_queue_response(r->conn, 400, resp);
+    MHD_destroy_response(resp);
+    r->status = 400;
+    return res;
+  }
+  if (authenticate_sigv4(r, "sts")) return MHD_YES;
+  char rid[37], *xml = malloc(1024);
+  if (!xml) return MHD_NO;
+  request_id(rid);
+  const sy_snap *s = sy__snap_enter(r->srv->store);
+  const char *id = "";
+  for (int i = 0; i < s->auth->nkeys; i++)
+    if (!strcmp(s->auth->keys[i].name, r->actor)) id = s->auth->keys[i].id;
+  int n = snprintf(xml, 1024,
+                   "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+                   "<GetCallerIdentityResult><Arn>arn:aws:iam::%s:user/%s</Arn><UserId>%s</UserId>"
+                   "<Account>%s</Account></GetCallerIdentityResult>"
+                   "<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+                   r->srv->aws_account, r->actor, id, r->srv->aws_account, rid);
+  sy__snap_leave(r->srv->store);
+  size_t len = n < 0 ? 0 : (size_t)n < 1024 ? (size_t)n : 1023;
+  struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, xml, free_buf);
+  if (!resp) {
+    free(xml);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, "Content-Type", "text/xml");
+  enum MHD_Result res = MHD_queue_response(r->conn, 200, resp);
+  MHD_destroy_response(resp);
+  r->status = 200;
+  return res;
+}
+
 enum MHD_Result sy__api_ssm(sy_req *r) {
   const char *target = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Amz-Target");
   const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
   if (r->too_large)
     return ssm_error(r, 400, "ValidationException", "the request body is larger than %d bytes", SY_BODY_MAX);
+  if (!target && ct && !strncmp(ct, "application/x-www-form-urlencoded", 33)) return sts(r);
   if (!ct || strncmp(ct, SSM_CT, strlen(SSM_CT)) || (ct[strlen(SSM_CT)] && ct[strlen(SSM_CT)] != ';'))
     return ssm_error(r, 400, "UnknownOperationException", "Content-Type must be %s, not %.100s", SSM_CT,
                      ct ? ct : "(none)");
@@ -1204,7 +1251,7 @@ enum MHD_Result sy__api_ssm(sy_req *r) {
   const ssm_op *op = NULL;
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
     if (!strcmp(ops[i].name, target + 10)) op = &ops[i];
-  if (authenticate_sigv4(r)) return MHD_YES;
+  if (authenticate_sigv4(r, "ssm")) return MHD_YES;
   if (!op)
     return ssm_error(r, 400, "UnknownOperationException", "Switchyard does not implement AmazonSSM.%.100s",
                      target + 10);

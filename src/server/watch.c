@@ -310,21 +310,18 @@ enum MHD_Result sy__api_watch(sy_req *r) {
   s->hello = 1;
   s->prefix = strdup(prefix ? prefix : "");
   s->prefix_len = prefix ? strlen(prefix) : 0;
+  struct MHD_Response *resp = s->prefix ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, s, sub_free) : NULL;
+  if (!resp) { /* nobody else has seen s yet */
+    free(s->prefix);
+    free(s);
+    return sy__reply_error(r, 500, "InternalError", "out of memory");
+  }
   pthread_mutex_lock(&h->mu);
   s->cursor = since >= 0 ? since : h->last;
   if (s->cursor > h->last) s->cursor = h->last;
   s->from_db = s->cursor + 1 < h->first;
   h->nsubs++;
   pthread_mutex_unlock(&h->mu);
-  struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, s, sub_free);
-  if (!resp || !s->prefix) {
-    if (resp)
-      MHD_destroy_response(resp); /* drops the response's reference */
-    else
-      sub_release(s);
-    sub_release(s);
-    return sy__reply_error(r, 500, "InternalError", "out of memory");
-  }
   MHD_add_response_header(resp, "Content-Type", "text/event-stream");
   MHD_add_response_header(resp, "Cache-Control", "no-cache");
   MHD_add_response_header(resp, "X-Accel-Buffering", "no");

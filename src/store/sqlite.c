@@ -329,7 +329,7 @@ sy_rc sy__load_auth(sqlite3 *db, sy_auth **out) {
       rc = SY_ENOMEM;
       break;
     }
-    memcpy(k->sealed, sqlite3_column_blob(st, 2), k->sealed_len);
+    if (k->sealed_len) memcpy(k->sealed, sqlite3_column_blob(st, 2), k->sealed_len);
     k->scopes = (unsigned)sqlite3_column_int(st, 3);
     k->created_ms = sqlite3_column_int64(st, 4);
     k->revoked_ms = sqlite3_column_int64(st, 5);

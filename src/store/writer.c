@@ -372,7 +372,7 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
                            op->actor ? op->actor : "system");
   if (!v) return fail(op, SY_ENOMEM, "%s", "out of memory");
   v->version = cur ? cur->version + 1 : 1;
-  v->kind = in->kind ? in->kind : cur->kind;
+  v->kind = in->kind ? in->kind : cur ? cur->kind : SY_KIND_STRING; /* a create without a kind was refused above */
   v->tier = in->tier ? in->tier : cur ? cur->tier : SY_TIER_STANDARD;
   v->modified_ms = sy__now_ms();
 

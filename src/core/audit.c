@@ -8,8 +8,9 @@
 
 const char sy_audit_genesis[SY_HASH_HEX] = "0000000000000000000000000000000000000000000000000000000000000000";
 
-static void to_hex(const unsigned char *d, size_t n, char *out) {
+void sy_hex(const void *data, size_t n, char *out) {
   static const char hex[] = "0123456789abcdef";
+  const unsigned char *d = data;
   for (size_t i = 0; i < n; i++) {
     out[2 * i] = hex[d[i] >> 4];
     out[2 * i + 1] = hex[d[i] & 15];
@@ -21,7 +22,7 @@ void sy_sha256_hex(const void *data, size_t len, char out[SY_HASH_HEX]) {
   unsigned char md[32];
   unsigned int mdlen = 0;
   EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-  to_hex(md, 32, out);
+  sy_hex(md, 32, out);
 }
 
 static void put_field(EVP_MD_CTX *ctx, const char *s) {
@@ -63,5 +64,5 @@ void sy_audit_hash(const sy_audit_rec *r, char out[SY_HASH_HEX]) {
   put_field(ctx, r->detail);
   EVP_DigestFinal_ex(ctx, md, &mdlen);
   EVP_MD_CTX_free(ctx);
-  to_hex(md, 32, out);
+  sy_hex(md, 32, out);
 }

@@ -28,6 +28,9 @@ typedef struct sy_audit_rec {
  * shifting bytes between fields. Writes 64 hex digits and a NUL into out. */
 void sy_audit_hash(const sy_audit_rec *rec, char out[SY_HASH_HEX]);
 
+/* n bytes as 2n lowercase hex digits and a NUL into out (2n+1 bytes). */
+void sy_hex(const void *data, size_t n, char *out);
+
 /* Hex SHA-256 of len bytes. */
 void sy_sha256_hex(const void *data, size_t len, char out[SY_HASH_HEX]);
 

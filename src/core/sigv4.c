@@ -1,6 +1,8 @@
 /* sigv4.c — AWS Signature Version 4: canonical request, string to sign, signing and verification. */
 #include "core/sigv4.h"
 
+#include "core/audit.h"
+
 #include <assert.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -93,15 +95,6 @@ static int ascii_ieq(const char *a, size_t an, const char *b, size_t bn) {
   return 1;
 }
 
-static void to_hex(const unsigned char *d, size_t n, char *out) {
-  static const char hex[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = hex[d[i] >> 4];
-    out[2 * i + 1] = hex[d[i] & 15];
-  }
-  out[2 * n] = 0;
-}
-
 /* Decodes exactly 2*n hex digits (either case) into n bytes; 0 on success. */
 static int from_hex(const char *s, size_t n, unsigned char *out) {
   for (size_t i = 0; i < n; i++) {
@@ -116,7 +109,7 @@ static sy_rc sha256_hex(const void *data, size_t len, char out[HEX_SHA256_LEN + 
   unsigned char md[SHA256_LEN];
   unsigned int mdlen = 0;
   if (!EVP_Digest(len ? data : "", len, md, &mdlen, EVP_sha256(), NULL)) return SY_EINTERNAL;
-  to_hex(md, SHA256_LEN, out);
+  sy_hex(md, SHA256_LEN, out);
   return SY_OK;
 }
 
@@ -541,7 +534,7 @@ static sy_rc compute_signature(const char *secret, size_t secret_len, const char
   sy_rc rc = SY_EINVAL;
   if (secret_len > SY_SIGV4_SECRET_MAX) goto out;
   memcpy(ksecret, "AWS4", 4);
-  memcpy(ksecret + 4, secret, secret_len);
+  memcpy(ksecret + 4, secret, secret_len);  // NOLINT(bugprone-not-null-terminated-result): key bytes
   rc = hmac(ksecret, 4 + secret_len, date8, 8, k1);
   if (rc) goto out;
   rc = hmac(k1, SHA256_LEN, region, strlen(region), k2);
@@ -695,7 +688,7 @@ sy_rc sy_sigv4_sign(const sy_sigv4_sign_in *in, char *authz, size_t cap) {
   if (rc) goto out;
   rc = compute_signature(in->secret, strlen(in->secret), date, in->region, in->service, sts.p, sts.len, sig);
   if (rc) goto out;
-  to_hex(sig, SHA256_LEN, sig_hex);
+  sy_hex(sig, SHA256_LEN, sig_hex);
   k = snprintf(authz, cap,
                SY_SIGV4_ALGORITHM " Credential=%s/%.8s/%s/%s/" TERMINATOR ", SignedHeaders=%s, Signature=%s",
                in->access_key_id, date, in->region, in->service, sh, sig_hex);

@@ -137,15 +137,10 @@ static json_t *scopes_json(unsigned s) {
 
 /* A new token secret: "sy_" and 64 hex digits of 32 random bytes. */
 int sy__token_generate(char *out, size_t outsz) {
-  static const char hex[] = "0123456789abcdef";
   unsigned char raw[32];
   if (outsz < 3 + 64 + 1 || RAND_bytes(raw, sizeof raw) != 1) return -1;
   memcpy(out, "sy_", 3);
-  for (size_t i = 0; i < sizeof raw; i++) {
-    out[3 + 2 * i] = hex[raw[i] >> 4];
-    out[4 + 2 * i] = hex[raw[i] & 15];
-  }
-  out[3 + 64] = 0;
+  sy_hex(raw, sizeof raw, out + 3);
   return 0;
 }
 
@@ -161,72 +156,33 @@ int sy__token_name_valid(const char *n) {
   return 1;
 }
 
-static enum MHD_Result finish_token_create(sy_req *r) {
+static enum MHD_Result finish_created(sy_req *r) {
   if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
-  const char *secret = r->secret;
-  return sy__reply_json(
-      r, 201, json_pack("{ss so ss}", "name", r->op.token_name, "scopes", scopes_json(r->op.scopes), "token", secret));
+  json_t *o = r->op.kind == SY_OP_KEY_CREATE ? json_pack("{ss ss ss}", "name", r->op.token_name, "access_key_id",
+                                                         r->op.key_id, "secret_access_key", r->op.key_secret)
+                                             : json_pack("{ss ss}", "name", r->op.token_name, "token", r->secret);
+  if (o) json_object_set_new(o, "scopes", scopes_json(r->op.scopes));
+  return sy__reply_json(r, 201, o);
 }
 
-static enum MHD_Result finish_token_revoke(sy_req *r) {
+static enum MHD_Result finish_revoked(sy_req *r) {
   if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
   return sy__reply_json(r, 200, json_pack("{ss}", "revoked", r->op.token_name));
 }
 
-enum MHD_Result sy__api_tokens(sy_req *r, const char *rest) {
-  if (sy__require(r, SY_SCOPE_ADMIN)) return MHD_YES;
-  if (!*rest && !strcmp(r->method, "GET")) {
-    json_t *arr = json_array();
-    const sy_snap *s = sy__snap_enter(r->srv->store);
-    for (int i = 0; i < s->auth->ntokens; i++) {
-      const sy_token *t = &s->auth->tokens[i];
-      char c[32], v[32];
-      sy__fmt_time(t->created_ms, c, sizeof c);
-      sy__fmt_time(t->revoked_ms, v, sizeof v);
-      json_t *o = json_pack("{ss so ss}", "name", t->name, "scopes", scopes_json(t->scopes), "created", c);
-      if (o) json_object_set_new(o, "revoked", t->revoked_ms ? json_string(v) : json_null());
-      json_array_append_new(arr, o);
-    }
-    sy__snap_leave(r->srv->store);
-    return sy__reply_json(r, 200, json_pack("{so}", "tokens", arr));
-  }
-  if (!*rest && !strcmp(r->method, "POST")) {
-    if (sy__parse_body(r)) return MHD_YES;
-    const char *name = NULL, *bad = NULL;
-    if (sy__field_str(r, r->json, "", "name", &name, NULL)) return MHD_YES;
-    if (!name || !sy__token_name_valid(name))
-      return sy__reply_error(r, 400, "ValidationException", "name is required: 1 to 64 of a-zA-Z0-9._-");
-    json_t *sc = json_object_get(r->json, "scopes");
-    if (!json_is_array(sc) || !json_array_size(sc))
-      return sy__reply_error(r, 400, "ValidationException",
-                             "scopes must be a non-empty array of read, write, admin, decrypt");
-    unsigned scopes = parse_scopes(sc, &bad);
-    if (bad)
-      return sy__reply_error(r, 400, "ValidationException",
-                             "unknown scope \"%.64s\"; use read, write, admin or decrypt", bad);
-    char *secret = sy_arena_alloc(r->arena, 80), *hash = sy_arena_alloc(r->arena, SY_HASH_HEX);
-    if (!secret || !hash || sy__token_generate(secret, 80))
-      return sy__reply_error(r, 500, "InternalError", "cannot make a token");
-    sy_sha256_hex(secret, strlen(secret), hash);
-    r->secret = secret;
-    r->op.kind = SY_OP_TOKEN_CREATE;
-    r->op.token_name = name;
-    r->op.token_hash = hash;
-    r->op.scopes = scopes;
-    return sy__submit(r, finish_token_create);
-  }
-  if (rest[0] == '/' && rest[1] && !strcmp(r->method, "DELETE")) {
-    const char *name = sy_arena_strdup(r->arena, rest + 1);
-    if (!name || !sy__token_name_valid(name)) return sy__reply_error(r, 400, "ValidationException", "bad token name");
-    r->op.kind = SY_OP_TOKEN_REVOKE;
-    r->op.token_name = name;
-    return sy__submit(r, finish_token_revoke);
-  }
-  return sy__reply_error(r, 405, "MethodNotAllowed",
-                         "tokens: GET or POST /api/v1/admin/tokens, DELETE /api/v1/admin/tokens/NAME");
+static json_t *credential_json(const char *name, const char *key_id, unsigned scopes, int64_t created_ms,
+                               int64_t revoked_ms) {
+  char c[32], v[32];
+  sy__fmt_time(created_ms, c, sizeof c);
+  sy__fmt_time(revoked_ms, v, sizeof v);
+  json_t *o = json_pack("{ss}", "name", name);
+  if (!o) return NULL;
+  if (key_id) json_object_set_new(o, "access_key_id", json_string(key_id));
+  json_object_set_new(o, "scopes", scopes_json(scopes));
+  json_object_set_new(o, "created", json_string(c));
+  json_object_set_new(o, "revoked", revoked_ms ? json_string(v) : json_null());
+  return o;
 }
-
-/* ---- access keys (SigV4 credentials for the SSM API) ---- */
 
 /* A new access key: an id like AWS's ("AKIA" and 16 of A-Z2-7) and a 40-character secret. */
 int sy__akey_generate(char id[32], char secret[48]) {
@@ -250,35 +206,23 @@ int sy__akey_id_valid(const char *id) {
   return 1;
 }
 
-static enum MHD_Result finish_key_create(sy_req *r) {
-  if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
-  return sy__reply_json(r, 201,
-                        json_pack("{ss ss ss so}", "name", r->op.token_name, "access_key_id", r->op.key_id,
-                                  "secret_access_key", r->op.key_secret, "scopes", scopes_json(r->op.scopes)));
-}
-
-static enum MHD_Result finish_key_revoke(sy_req *r) {
-  if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
-  return sy__reply_json(r, 200, json_pack("{ss}", "revoked", r->op.token_name));
-}
-
-enum MHD_Result sy__api_keys(sy_req *r, const char *rest) {
+/* Tokens (bearer, for the native API) and access keys (SigV4, for the SSM API) share
+ * one shape: list, create with a name and scopes (the secret shown once), revoke by name. */
+static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
+  const char *what = keys ? "keys" : "tokens";
   if (sy__require(r, SY_SCOPE_ADMIN)) return MHD_YES;
   if (!*rest && !strcmp(r->method, "GET")) {
     json_t *arr = json_array();
     const sy_snap *s = sy__snap_enter(r->srv->store);
-    for (int i = 0; i < s->auth->nkeys; i++) {
-      const sy_akey *k = &s->auth->keys[i];
-      char c[32], v[32];
-      sy__fmt_time(k->created_ms, c, sizeof c);
-      sy__fmt_time(k->revoked_ms, v, sizeof v);
-      json_t *o = json_pack("{ss ss so ss}", "name", k->name, "access_key_id", k->id, "scopes", scopes_json(k->scopes),
-                            "created", c);
-      if (o) json_object_set_new(o, "revoked", k->revoked_ms ? json_string(v) : json_null());
-      json_array_append_new(arr, o);
-    }
+    const sy_auth *a = s->auth;
+    for (int i = 0; keys && i < a->nkeys; i++)
+      json_array_append_new(arr, credential_json(a->keys[i].name, a->keys[i].id, a->keys[i].scopes,
+                                                 a->keys[i].created_ms, a->keys[i].revoked_ms));
+    for (int i = 0; !keys && i < a->ntokens; i++)
+      json_array_append_new(arr, credential_json(a->tokens[i].name, NULL, a->tokens[i].scopes, a->tokens[i].created_ms,
+                                                 a->tokens[i].revoked_ms));
     sy__snap_leave(r->srv->store);
-    return sy__reply_json(r, 200, json_pack("{so}", "keys", arr));
+    return sy__reply_json(r, 200, json_pack("{so}", what, arr));
   }
   if (!*rest && !strcmp(r->method, "POST")) {
     if (sy__parse_body(r)) return MHD_YES;
@@ -294,26 +238,41 @@ enum MHD_Result sy__api_keys(sy_req *r, const char *rest) {
     if (bad)
       return sy__reply_error(r, 400, "ValidationException",
                              "unknown scope \"%.64s\"; use read, write, admin or decrypt", bad);
-    char *id = sy_arena_alloc(r->arena, 32), *secret = sy_arena_alloc(r->arena, 48);
-    if (!id || !secret || sy__akey_generate(id, secret))
-      return sy__reply_error(r, 500, "InternalError", "cannot make a key");
-    r->op.kind = SY_OP_KEY_CREATE;
     r->op.token_name = name;
-    r->op.key_id = id;
-    r->op.key_secret = secret;
     r->op.scopes = scopes;
-    return sy__submit(r, finish_key_create);
+    if (keys) {
+      char *id = sy_arena_alloc(r->arena, 32), *secret = sy_arena_alloc(r->arena, 48);
+      if (!id || !secret || sy__akey_generate(id, secret))
+        return sy__reply_error(r, 500, "InternalError", "cannot make a key");
+      r->op.kind = SY_OP_KEY_CREATE;
+      r->op.key_id = id;
+      r->op.key_secret = secret;
+    } else {
+      char *secret = sy_arena_alloc(r->arena, 80), *hash = sy_arena_alloc(r->arena, SY_HASH_HEX);
+      if (!secret || !hash || sy__token_generate(secret, 80))
+        return sy__reply_error(r, 500, "InternalError", "cannot make a token");
+      sy_sha256_hex(secret, strlen(secret), hash);
+      r->secret = secret;
+      r->op.kind = SY_OP_TOKEN_CREATE;
+      r->op.token_hash = hash;
+    }
+    return sy__submit(r, finish_created);
   }
   if (rest[0] == '/' && rest[1] && !strcmp(r->method, "DELETE")) {
     const char *name = sy_arena_strdup(r->arena, rest + 1);
-    if (!name || !sy__token_name_valid(name)) return sy__reply_error(r, 400, "ValidationException", "bad key name");
-    r->op.kind = SY_OP_KEY_REVOKE;
+    if (!name || !sy__token_name_valid(name))
+      return sy__reply_error(r, 400, "ValidationException", "bad name %.64s", rest + 1);
+    r->op.kind = keys ? SY_OP_KEY_REVOKE : SY_OP_TOKEN_REVOKE;
     r->op.token_name = name;
-    return sy__submit(r, finish_key_revoke);
+    return sy__submit(r, finish_revoked);
   }
-  return sy__reply_error(r, 405, "MethodNotAllowed",
-                         "keys: GET or POST /api/v1/admin/keys, DELETE /api/v1/admin/keys/NAME");
+  return sy__reply_error(r, 405, "MethodNotAllowed", "%s: GET or POST /api/v1/admin/%s, DELETE /api/v1/admin/%s/NAME",
+                         what, what, what);
 }
+
+enum MHD_Result sy__api_tokens(sy_req *r, const char *rest) { return credentials(r, rest, 0); }
+
+enum MHD_Result sy__api_keys(sy_req *r, const char *rest) { return credentials(r, rest, 1); }
 
 /* ---- config export / import ---- */
 

@@ -1,6 +1,8 @@
 /* masterkey.c — read, or atomically create, the master key file. */
 #include "store/masterkey.h"
 
+#include "core/audit.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -122,16 +124,12 @@ out:
 static sy_rc create_key_file(const char *path, int *won) {
   unsigned char key[SY_SECRETBOX_KEY_LEN], suffix[8];
   char text[HEX_KEY_LEN + 1], tmp[PATH_MAX];
-  static const char hex[] = "0123456789abcdef";
   int fd = -1, k, linked = 0, made_tmp = 0;
   sy_rc rc = SY_EINTERNAL;
 
   *won = 0;
   if (RAND_bytes(key, sizeof key) != 1 || RAND_bytes(suffix, sizeof suffix) != 1) goto out;
-  for (size_t i = 0; i < SY_SECRETBOX_KEY_LEN; i++) {
-    text[2 * i] = hex[key[i] >> 4];
-    text[2 * i + 1] = hex[key[i] & 15];
-  }
+  sy_hex(key, sizeof key, text);
   text[HEX_KEY_LEN] = '\n';
   k = snprintf(tmp, sizeof tmp, "%s.tmp.%02x%02x%02x%02x%02x%02x%02x%02x", path, suffix[0], suffix[1], suffix[2],
                suffix[3], suffix[4], suffix[5], suffix[6], suffix[7]);

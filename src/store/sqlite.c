@@ -868,12 +868,7 @@ sy_rc sy__store_digest(sy_store *st, const char *name, const sy_ver *v, char out
   unsigned int maclen = 0;
   HMAC(EVP_sha256(), st->digest_key, sizeof st->digest_key, (const unsigned char *)pt, n, mac, &maclen);
   sy__reveal_free(pt, n);
-  static const char hex[] = "0123456789abcdef";
-  for (int i = 0; i < 32; i++) {
-    out[2 * i] = hex[mac[i] >> 4];
-    out[2 * i + 1] = hex[mac[i] & 15];
-  }
-  out[64] = 0;
+  sy_hex(mac, sizeof mac, out);
   return SY_OK;
 }
 

@@ -508,8 +508,10 @@ sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
     EVP_MD_CTX_free(ctx);
   }
   sqlite3_busy_timeout(st->db, 5000);
-  if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;", NULL, NULL,
-                   &err) ||
+  if (sqlite3_exec(
+          st->db,
+          "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-32768;", NULL,
+          NULL, &err) ||
       sqlite3_exec(st->db, schema, NULL, NULL, &err)) {
     snprintf(msg, msgsz, "cannot initialise %s: %s", st->db_path, err ? err : "?");
     sqlite3_free(err);

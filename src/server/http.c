@@ -63,6 +63,7 @@ enum MHD_Result sy__reply_json(sy_req *r, int status, json_t *body) {
     return MHD_NO;
   }
   MHD_add_response_header(resp, "Content-Type", "application/json");
+  if (r->srv->stopping) MHD_add_response_header(resp, "Connection", "close");
   enum MHD_Result res = MHD_queue_response(r->conn, (unsigned)status, resp);
   MHD_destroy_response(resp);
   r->status = status;
@@ -334,6 +335,7 @@ static enum MHD_Result dispatch(sy_req *r) {
     return sy__api_ssm(r);
   }
   if (r->too_large) return sy__reply_error(r, 413, "PayloadTooLarge", "the body is larger than %d bytes", SY_BODY_MAX);
+  if (r->srv->stopping) return sy__reply_error(r, 503, "Unavailable", "the server is shutting down");
   if (strncmp(p, "/api/", 5) != 0) return sy__reply_error(r, 404, "NotFound", "no route for %.200s", p);
   if (authenticate(r)) return MHD_YES;
   if (strncmp(p, "/api/v1/params", 14) == 0 && (p[14] == 0 || p[14] == '/')) {

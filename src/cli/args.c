@@ -27,6 +27,8 @@ int sy__misuse(const char *usage, const char *fmt, ...) {
   return SY__EXIT_USAGE;
 }
 
+int sy__exit_of(sy_rc rc) { return rc ? SY__EXIT_ERR : SY__EXIT_OK; }
+
 int sy__parse_exit(sy__parse p) { return p == SY__PARSE_HELP ? SY__EXIT_OK : SY__EXIT_USAGE; }
 
 sy_rc sy__parse_i64(const char *s, int64_t min, int64_t max, int64_t *out) {

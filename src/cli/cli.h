@@ -82,6 +82,8 @@ int sy__parse_exit(sy__parse p);
 int sy__misuse(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "switchyard: <msg>" to stderr. */
 void sy__err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The exit code for a status: SY__EXIT_OK or SY__EXIT_ERR (misuse is decided before any status exists). */
+int sy__exit_of(sy_rc rc);
 
 /* Parses a whole decimal integer in [min, max]. SY_EINVAL on anything else. */
 sy_rc sy__parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);

@@ -31,8 +31,6 @@ static const char verify_usage[] =
     "\"audit chain ok: N records\" and exits 0, or names the first broken record and\n"
     "exits 1.\n";
 
-static int exit_of(sy_rc rc) { return rc ? SY__EXIT_ERR : SY__EXIT_OK; }
-
 /* "3" or "-" for a version member that is absent, null or 0. */
 static void version_text(const json_t *rec, const char *key, char *out, size_t cap) {
   int64_t v = sy__jint(rec, key);
@@ -42,8 +40,44 @@ static void version_text(const json_t *rec, const char *key, char *out, size_t c
     snprintf(out, cap, "-");
 }
 
+/* Starts the URL of one page of audit records; NULL arguments are left out of the query. */
+static void audit_url(sy__url *u, const char *order, const char *after, const char *limit, const char *name) {
+  sy__url_init(u, "/api/v1/admin/audit");
+  sy__url_query(u, "order", order);
+  sy__url_query(u, "after", after);
+  sy__url_query(u, "limit", limit);
+  sy__url_query(u, "name", name);
+}
+
+/* The answer's "records" array (borrowed) in *out; SY_EINTERNAL, printed, if there is none. */
+static sy_rc audit_records(const json_t *answer, json_t **out) {
+  *out = json_object_get(answer, "records");
+  if (json_is_array(*out)) return SY_OK;
+  sy__err("the server's answer has no \"records\" array");
+  return SY_EINTERNAL;
+}
+
+static sy_rc record_row(sy__table *t, const json_t *e) {
+  char seq[24], oldv[24], newv[24], change[64];
+  snprintf(seq, sizeof seq, "%" PRId64, sy__jint(e, "seq"));
+  version_text(e, "old_version", oldv, sizeof oldv);
+  version_text(e, "new_version", newv, sizeof newv);
+  snprintf(change, sizeof change, "%s→%s", oldv, newv);
+  const char *row[] = {seq,   sy__jstr(e, "time"), sy__jstr(e, "actor"), sy__jstr(e, "action"), sy__jstr(e, "name"),
+                       change};
+  return sy__table_row(t, row);
+}
+
+/* Tabulates the records of a list answer. */
+static sy_rc show_records(const json_t *answer, void *ctx) {
+  static const char *const head[] = {"SEQ", "TIME", "ACTOR", "ACTION", "NAME", "OLD→NEW"};
+  json_t *recs;
+  (void)ctx;
+  sy_rc rc = audit_records(answer, &recs);
+  return rc ? rc : sy__table_print_rows(6, head, recs, record_row, stdout);
+}
+
 static int audit_list(sy__cli *cli, int argc, char **argv) {
-  sy_rc rc = SY_OK;
   const char *pos[SY__MAX_POS];
   size_t npos = 0;
   const char *limit = NULL, *name = NULL;
@@ -52,9 +86,6 @@ static int audit_list(sy__cli *cli, int argc, char **argv) {
       {"--name", NULL, SY__OPT_VALUE, &name},
       {0},
   };
-  static const char *const head[] = {"SEQ", "TIME", "ACTOR", "ACTION", "NAME", "OLD→NEW"};
-  sy__resp r = {0};
-  sy__table *t = NULL;
   sy__url u;
   int64_t n = 0;
 
@@ -62,44 +93,8 @@ static int audit_list(sy__cli *cli, int argc, char **argv) {
   if (p) return sy__parse_exit(p);
   if (limit && sy__parse_i64(limit, 1, 1000, &n))
     return sy__misuse(audit_usage, "audit: --limit needs a number in 1..1000");
-  sy__url_init(&u, "/api/v1/admin/audit");
-  sy__url_query(&u, "limit", limit);
-  sy__url_query(&u, "name", name);
-  rc = sy__url_done(&u);
-  if (rc) goto out;
-  rc = sy__http_json(cli, "GET", u.buf, NULL, &r);
-  if (rc) goto out;
-  if (cli->json) {
-    rc = sy__print_json(r.json);
-    goto out;
-  }
-  json_t *recs = json_object_get(r.json, "records");
-  if (!json_is_array(recs)) {
-    sy__err("the server's answer has no \"records\" array");
-    rc = SY_EINTERNAL;
-    goto out;
-  }
-  rc = sy__table_new(6, head, &t);
-  if (rc) goto out;
-  size_t i;
-  json_t *e;
-  json_array_foreach(recs, i, e) {
-    char seq[24], oldv[24], newv[24], change[64];
-    snprintf(seq, sizeof seq, "%" PRId64, sy__jint(e, "seq"));
-    version_text(e, "old_version", oldv, sizeof oldv);
-    version_text(e, "new_version", newv, sizeof newv);
-    snprintf(change, sizeof change, "%s→%s", oldv, newv);
-    const char *row[] = {seq,   sy__jstr(e, "time"), sy__jstr(e, "actor"), sy__jstr(e, "action"), sy__jstr(e, "name"),
-                         change};
-    rc = sy__table_row(t, row);
-    if (rc) goto out;
-  }
-  rc = sy__table_print(t, stdout);
-out:
-  if (rc == SY_ENOMEM) sy__err("out of memory");
-  sy__table_free(t);
-  sy__resp_free(&r);
-  return exit_of(rc);
+  audit_url(&u, NULL, NULL, limit, name);
+  return sy__exit_of(sy__call(cli, "GET", &u, NULL, show_records, NULL));
 }
 
 /* A string member that may be absent or null: NULL then, which the hash reads as "". */
@@ -172,22 +167,14 @@ static int audit_verify(sy__cli *cli, int argc, char **argv) {
   for (;;) {
     char after[24], limit[24];
     sy__url u;
+    json_t *recs;
     snprintf(after, sizeof after, "%" PRId64, c.last_seq);
     snprintf(limit, sizeof limit, "%d", VERIFY_PAGE);
-    sy__url_init(&u, "/api/v1/admin/audit");
-    sy__url_query(&u, "order", "asc");
-    sy__url_query(&u, "after", after);
-    sy__url_query(&u, "limit", limit);
-    rc = sy__url_done(&u);
+    audit_url(&u, "asc", after, limit, NULL);
+    rc = sy__http_url(cli, "GET", &u, NULL, &r);
     if (rc) goto out;
-    rc = sy__http_json(cli, "GET", u.buf, NULL, &r);
+    rc = audit_records(r.json, &recs);
     if (rc) goto out;
-    json_t *recs = json_object_get(r.json, "records");
-    if (!json_is_array(recs)) {
-      sy__err("the server's answer has no \"records\" array");
-      rc = SY_EINTERNAL;
-      goto out;
-    }
     size_t i;
     json_t *e;
     json_array_foreach(recs, i, e) {
@@ -226,7 +213,7 @@ static int audit_verify(sy__cli *cli, int argc, char **argv) {
 out:
   json_decref(out_json);
   sy__resp_free(&r);
-  return exit_of(rc);
+  return sy__exit_of(rc);
 }
 
 int sy__cmd_audit(sy__cli *cli, int argc, char **argv) {

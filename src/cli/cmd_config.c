@@ -40,8 +40,6 @@ static const char import_usage[] =
     "  --prune   also delete parameters the export does not hold\n"
     "  --json    print the server's JSON\n";
 
-static int exit_of(sy_rc rc) { return rc ? SY__EXIT_ERR : SY__EXIT_OK; }
-
 /* Writes len bytes to path (created 0600, truncated) or to stdout when path is NULL. */
 static sy_rc write_out(const char *path, const char *data, size_t len) {
   sy_rc rc = SY_OK;
@@ -88,9 +86,7 @@ static int config_export(sy__cli *cli, int argc, char **argv) {
   if (p) return sy__parse_exit(p);
   sy__url_init(&u, "/api/v1/config/runtime");
   if (secrets) sy__url_query(&u, "include_secrets", "true");
-  rc = sy__url_done(&u);
-  if (rc) goto out;
-  rc = sy__http_json(cli, "GET", u.buf, NULL, &r);
+  rc = sy__http_url(cli, "GET", &u, NULL, &r);
   if (rc) goto out;
   /* The export is written exactly as the server sent it: it is the document import takes. */
   rc = write_out(output, r.body, r.len);
@@ -99,7 +95,12 @@ static int config_export(sy__cli *cli, int argc, char **argv) {
     fprintf(stderr, "exported %zu parameters to %s\n", json_array_size(json_object_get(r.json, "params")), output);
 out:
   sy__resp_free(&r);
-  return exit_of(rc);
+  return sy__exit_of(rc);
+}
+
+static sy_rc change_row(sy__table *t, const json_t *e) {
+  const char *row[] = {sy__jstr(e, "name"), sy__jstr(e, "action")};
+  return sy__table_row(t, row);
 }
 
 static int config_import(sy__cli *cli, int argc, char **argv) {
@@ -116,7 +117,6 @@ static int config_import(sy__cli *cli, int argc, char **argv) {
   char *doc = NULL;
   size_t len = 0;
   sy__resp r = {0};
-  sy__table *t = NULL;
   sy__url u;
 
   sy__parse p = sy__args(cli, argc, argv, import_usage, opts, pos, &npos, 1, 1);
@@ -142,20 +142,9 @@ static int config_import(sy__cli *cli, int argc, char **argv) {
 
   json_t *changes = json_object_get(r.json, "changes");
   int dry = !json_is_false(json_object_get(r.json, "dry_run"));
-  if (dry) {
-    rc = sy__table_new(2, head, &t);
+  if (dry && json_array_size(changes)) {
+    rc = sy__table_print_rows(2, head, changes, change_row, stdout);
     if (rc) goto out;
-    size_t i;
-    json_t *e;
-    json_array_foreach(changes, i, e) {
-      const char *row[] = {sy__jstr(e, "name"), sy__jstr(e, "action")};
-      rc = sy__table_row(t, row);
-      if (rc) goto out;
-    }
-    if (sy__table_rows(t)) {
-      rc = sy__table_print(t, stdout);
-      if (rc) goto out;
-    }
   }
   json_t *s = json_object_get(r.json, "summary");
   printf("%s: %lld create, %lld update, %lld unchanged, %lld delete%s\n", dry ? "dry run" : "applied",
@@ -163,10 +152,9 @@ static int config_import(sy__cli *cli, int argc, char **argv) {
          (long long)sy__jint(s, "delete"), dry ? " (use --apply to commit)" : "");
 out:
   if (rc == SY_ENOMEM) sy__err("out of memory");
-  sy__table_free(t);
   sy__resp_free(&r);
   free(doc);
-  return exit_of(rc);
+  return sy__exit_of(rc);
 }
 
 static const sy__cmd config_cmds[] = {

@@ -2,13 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "cli/http.h"
-#include "cli/table.h"
+#include "cli/cred.h"
 
 #define SCOPE_MAX 16 /* longest scope name we accept from --scope */
-
-static const char *const scopes[] = {"read", "write", "admin", "decrypt", NULL};
 
 static const char keys_usage[] =
     "usage: switchyard keys SUBCOMMAND [ARGS...]\n"
@@ -41,8 +37,6 @@ static const char revoke_usage[] =
     "\n"
     "Revokes an access key; requests signed with it are refused from then on.\n";
 
-static int exit_of(sy_rc rc) { return rc ? SY__EXIT_ERR : SY__EXIT_OK; }
-
 /* Returns 1 if the array of scope strings arr holds name. */
 static int has_scope(const json_t *arr, const char *name) {
   size_t i;
@@ -58,7 +52,7 @@ static sy_rc scope_add(json_t *arr, const char *s, size_t len) {
   if (len == 0 || len >= sizeof name) return SY_EINVAL;
   memcpy(name, s, len);
   name[len] = 0;
-  if (!sy__one_of(name, scopes)) return SY_EINVAL;
+  if (!sy__one_of(name, sy__cred_scopes)) return SY_EINVAL;
   if (has_scope(arr, name)) return SY_OK;
   return json_array_append_new(arr, json_string(name)) ? SY_ENOMEM : SY_OK;
 }
@@ -90,65 +84,38 @@ static void print_export(const char *name, const char *v) {
   putchar('\n');
 }
 
-static int keys_create(sy__cli *cli, int argc, char **argv) {
-  sy_rc rc = SY_OK;
-  const char *pos[SY__MAX_POS];
-  size_t npos = 0;
-  sy__list scope = {0};
-  int decrypt = 0;
-  const sy__opt opts[] = {{"--scope", NULL, SY__OPT_LIST, &scope}, {"--decrypt", NULL, SY__OPT_FLAG, &decrypt}, {0}};
-  json_t *body = NULL, *arr = NULL;
-  sy__resp r = {0};
-  int ex = SY__EXIT_USAGE;
-
-  sy__parse p = sy__args(cli, argc, argv, create_usage, opts, pos, &npos, 1, 1);
-  if (p) {
-    ex = sy__parse_exit(p);
-    goto done;
-  }
-  if (scope.n == 0) {
-    sy__misuse(create_usage, "keys create: --scope is required");
-    goto done;
-  }
-  arr = json_array();
-  if (!arr) goto nomem;
-  for (size_t i = 0; i < scope.n; i++) {
-    const char *s = scope.v[i];
+/* Takes the --scope values, each one or a comma-separated list, once each; --decrypt adds decrypt.
+ * At least one of read, write and admin is required: decrypt alone grants nothing. */
+static sy_rc keys_scopes(const sy__list *scope, int decrypt, json_t *arr) {
+  for (size_t i = 0; i < scope->n; i++) {
+    const char *s = scope->v[i];
     for (;;) {
       size_t len = strcspn(s, ",");
-      rc = scope_add(arr, s, len);
-      if (rc == SY_ENOMEM) goto nomem;
+      sy_rc rc = scope_add(arr, s, len);
+      if (rc == SY_ENOMEM) return rc;
       if (rc) {
-        rc = SY_OK;
-        sy__misuse(create_usage, "keys create: --scope must be read, write or admin, not '%s'", scope.v[i]);
-        goto done;
+        sy__misuse(create_usage, "keys create: --scope must be read, write or admin, not '%s'", scope->v[i]);
+        return SY_EINVAL;
       }
       if (!s[len]) break;
       s += len + 1;
     }
   }
-  if (decrypt && scope_add(arr, "decrypt", 7)) goto nomem;
+  if (decrypt && scope_add(arr, "decrypt", 7)) return SY_ENOMEM;
   if (!has_scope(arr, "read") && !has_scope(arr, "write") && !has_scope(arr, "admin")) {
     sy__misuse(create_usage, "keys create: --scope needs read, write or admin (decrypt alone grants nothing)");
-    goto done;
+    return SY_EINVAL;
   }
-  body = json_pack("{s:s,s:O}", "name", pos[0], "scopes", arr);
-  if (!body) {
-    sy__err("key name must be UTF-8 text");
-    rc = SY_EINVAL;
-    goto out;
-  }
-  rc = sy__http_json(cli, "POST", "/api/v1/admin/keys", body, &r);
-  if (rc) goto out;
-  if (cli->json) {
-    rc = sy__print_json(r.json);
-    goto out;
-  }
-  const char *id = sy__jstr(r.json, "access_key_id"), *secret = sy__jstr(r.json, "secret_access_key");
+  return SY_OK;
+}
+
+/* Prints the new key's id and secret, then export lines for the aws CLI. */
+static sy_rc keys_created(const json_t *answer, void *ctx) {
+  (void)ctx;
+  const char *id = sy__jstr(answer, "access_key_id"), *secret = sy__jstr(answer, "secret_access_key");
   if (!printable(id) || !printable(secret)) {
     sy__err("the server's answer holds no usable access key id and secret");
-    rc = SY_EINTERNAL;
-    goto out;
+    return SY_EINTERNAL;
   }
   printf(
       "access key id:     %s\n"
@@ -158,81 +125,40 @@ static int keys_create(sy__cli *cli, int argc, char **argv) {
       id, secret);
   print_export("AWS_ACCESS_KEY_ID", id);
   print_export("AWS_SECRET_ACCESS_KEY", secret);
-  goto out;
-nomem:
-  sy__err("out of memory");
-  rc = SY_ENOMEM;
-out:
-  ex = exit_of(rc);
-done:
-  json_decref(arr);
-  json_decref(body);
-  sy__resp_free(&r);
-  sy__args_free(opts);
-  return ex;
+  return SY_OK;
 }
 
-static int keys_list(sy__cli *cli, int argc, char **argv) {
-  sy_rc rc = SY_OK;
-  const char *pos[SY__MAX_POS];
-  size_t npos = 0;
-  static const char *const head[] = {"NAME", "ACCESS_KEY_ID", "SCOPES", "CREATED", "REVOKED"};
-  sy__resp r = {0};
-  sy__table *t = NULL;
-
-  sy__parse p = sy__args(cli, argc, argv, list_usage, NULL, pos, &npos, 0, 0);
-  if (p) return sy__parse_exit(p);
-  rc = sy__http_json(cli, "GET", "/api/v1/admin/keys", NULL, &r);
-  if (rc) goto out;
-  if (cli->json) {
-    rc = sy__print_json(r.json);
-    goto out;
-  }
-  rc = sy__table_new(5, head, &t);
-  if (rc) goto out;
-  size_t i;
-  json_t *e;
-  json_array_foreach(json_object_get(r.json, "keys"), i, e) {
-    char id[64], sc[256], created[128], revoked[128];
-    sy__json_cell(json_object_get(e, "access_key_id"), 40, id, sizeof id);
-    sy__json_cell(json_object_get(e, "scopes"), 60, sc, sizeof sc);
-    sy__json_cell(json_object_get(e, "created"), 60, created, sizeof created);
-    sy__json_cell(json_object_get(e, "revoked"), 60, revoked, sizeof revoked);
-    const char *row[] = {sy__jstr(e, "name"), id, sc, created, revoked};
-    rc = sy__table_row(t, row);
-    if (rc) goto out;
-  }
-  rc = sy__table_print(t, stdout);
-out:
-  if (rc == SY_ENOMEM) sy__err("out of memory");
-  sy__table_free(t);
-  sy__resp_free(&r);
-  return exit_of(rc);
+static sy_rc keys_row(sy__table *t, const json_t *e) {
+  char id[64], sc[256], created[128], revoked[128];
+  sy__json_cell(json_object_get(e, "access_key_id"), 40, id, sizeof id);
+  sy__json_cell(json_object_get(e, "scopes"), 60, sc, sizeof sc);
+  sy__json_cell(json_object_get(e, "created"), 60, created, sizeof created);
+  sy__json_cell(json_object_get(e, "revoked"), 60, revoked, sizeof revoked);
+  const char *row[] = {sy__jstr(e, "name"), id, sc, created, revoked};
+  return sy__table_row(t, row);
 }
 
-static int keys_revoke(sy__cli *cli, int argc, char **argv) {
-  sy_rc rc = SY_OK;
-  const char *pos[SY__MAX_POS];
-  size_t npos = 0;
-  sy__resp r = {0};
-  sy__url u;
+static const char *const keys_head[] = {"NAME", "ACCESS_KEY_ID", "SCOPES", "CREATED", "REVOKED"};
 
-  sy__parse p = sy__args(cli, argc, argv, revoke_usage, NULL, pos, &npos, 1, 1);
-  if (p) return sy__parse_exit(p);
-  sy__url_init(&u, "/api/v1/admin/keys");
-  sy__url_segment(&u, pos[0]);
-  rc = sy__url_done(&u);
-  if (rc) goto out;
-  rc = sy__http_json(cli, "DELETE", u.buf, NULL, &r);
-  if (rc) goto out;
-  if (cli->json)
-    rc = sy__print_json(r.json);
-  else
-    printf("revoked %s\n", sy__jstr(r.json, "revoked")[0] ? sy__jstr(r.json, "revoked") : pos[0]);
-out:
-  sy__resp_free(&r);
-  return exit_of(rc);
-}
+static const sy__cred keys_kind = {
+    .cmd = "keys",
+    .noun = "key",
+    .path = "/api/v1/admin/keys",
+    .member = "keys",
+    .create_usage = create_usage,
+    .list_usage = list_usage,
+    .revoke_usage = revoke_usage,
+    .takes_decrypt = 1,
+    .scopes = keys_scopes,
+    .show_created = keys_created,
+    .ncols = 5,
+    .head = keys_head,
+    .add_row = keys_row,
+};
+
+static int keys_create(sy__cli *cli, int argc, char **argv) { return sy__cred_create(&keys_kind, cli, argc, argv); }
+static int keys_list(sy__cli *cli, int argc, char **argv) { return sy__cred_list(&keys_kind, cli, argc, argv); }
+static int keys_revoke(sy__cli *cli, int argc, char **argv) { return sy__cred_revoke(&keys_kind, cli, argc, argv); }
 
 static const sy__cmd keys_cmds[] = {
     {"create", "make an access key", keys_create},

@@ -114,9 +114,6 @@ static const char rollback_usage[] =
     "\n"
     "Writes version N's value as a new version.\n";
 
-/* Exit code for a status: 0 or 1 (misuse is decided before any status exists). */
-static int exit_of(sy_rc rc) { return rc ? SY__EXIT_ERR : SY__EXIT_OK; }
-
 /* Reads VALUE: file://PATH reads the file, "-" reads stdin, anything else is the value
  * itself. *owned receives the heap buffer to free (NULL for a literal). */
 static sy_rc read_value(const char *arg, const char **val, size_t *len, char **owned) {
@@ -178,20 +175,22 @@ static void print_list(FILE *f, const json_t *arr) {
   json_array_foreach(arr, i, e) fprintf(f, "%s%s", i ? ", " : "", json_is_string(e) ? json_string_value(e) : "?");
 }
 
-/* Prints the tags object of an answer as a KEY VALUE table (or "no tags"). */
-static sy_rc print_tags(const json_t *tags) {
+/* Prints the tags object of a tag or untag answer as a KEY VALUE table (or "no tags"). */
+static sy_rc show_tags(const json_t *answer, void *ctx) {
   sy_rc rc = SY_OK;
   sy__table *t = NULL;
   static const char *const head[] = {"KEY", "VALUE"};
+  json_t *tags = json_object_get(answer, "tags");
   const char *k;
   json_t *v;
+  (void)ctx;
   if (!json_is_object(tags) || json_object_size(tags) == 0) {
     puts("no tags");
     return SY_OK;
   }
   rc = sy__table_new(2, head, &t);
   if (rc) goto out;
-  json_object_foreach((json_t *)tags, k, v) {
+  json_object_foreach(tags, k, v) {
     char cell[512];
     sy__json_cell(v, 200, cell, sizeof cell);
     const char *row[] = {k, cell};
@@ -205,6 +204,14 @@ out:
 }
 
 /* ---- put ------------------------------------------------------------------------------- */
+
+/* "NAME: version N (TIER)"; ctx is the name asked for, shown if the answer has none. */
+static sy_rc show_put(const json_t *answer, void *ctx) {
+  const char *name = sy__jstr(answer, "name");
+  printf("%s: version %lld (%s)\n", *name ? name : (const char *)ctx, (long long)sy__jint(answer, "version"),
+         sy__jstr(answer, "tier"));
+  return SY_OK;
+}
 
 static int param_put(sy__cli *cli, int argc, char **argv) {
   sy_rc rc = SY_OK;
@@ -228,7 +235,6 @@ static int param_put(sy__cli *cli, int argc, char **argv) {
   size_t len = 0;
   int64_t ifv = 0;
   json_t *body = NULL;
-  sy__resp r = {0};
   sy__url u;
   int ex;
 
@@ -285,13 +291,7 @@ static int param_put(sy__cli *cli, int argc, char **argv) {
     if (rc) goto out;
   }
 
-  rc = sy__http_json(cli, "PUT", u.buf, body, &r);
-  if (rc) goto out;
-  if (cli->json)
-    rc = sy__print_json(r.json);
-  else
-    printf("%s: version %lld (%s)\n", sy__jstr(r.json, "name")[0] ? sy__jstr(r.json, "name") : pos[0],
-           (long long)sy__jint(r.json, "version"), sy__jstr(r.json, "tier"));
+  rc = sy__call(cli, "PUT", &u, body, show_put, (void *)pos[0]);
   goto out;
 bad_utf8:
   sy__err("an option is not valid UTF-8 text");
@@ -301,9 +301,8 @@ nomem:
   sy__err("out of memory");
   rc = SY_ENOMEM;
 out:
-  ex = exit_of(rc);
+  ex = sy__exit_of(rc);
 done:
-  sy__resp_free(&r);
   json_decref(body);
   free(owned);
   sy__args_free(opts);
@@ -344,6 +343,26 @@ out:
   return rc;
 }
 
+/* What get prints besides the answer: the name asked for, and --raw. */
+typedef struct value_out {
+  const char *name;
+  int raw;
+} value_out;
+
+/* Prints the answer's value and, unless raw, a newline; ctx is a value_out. */
+static sy_rc show_value(const json_t *answer, void *ctx) {
+  const value_out *o = ctx;
+  json_t *jv = json_object_get(answer, "value");
+  if (!json_is_string(jv)) {
+    sy__err("%s has no value in the answer%s", o->name,
+            strcmp(sy__jstr(answer, "type"), "SecureString") == 0 ? " (SecureString: add --decrypt)" : "");
+    return SY_EINVAL;
+  }
+  fwrite(json_string_value(jv), 1, json_string_length(jv), stdout);
+  if (!o->raw) fputc('\n', stdout);
+  return SY_OK;
+}
+
 static int param_get(sy__cli *cli, int argc, char **argv) {
   sy_rc rc = SY_OK;
   const char *pos[SY__MAX_POS];
@@ -357,7 +376,6 @@ static int param_get(sy__cli *cli, int argc, char **argv) {
       {"--raw", NULL, SY__OPT_FLAG, &raw},
       {0},
   };
-  sy__resp r = {0};
   sy__url u;
   int64_t v = 0;
 
@@ -386,27 +404,10 @@ static int param_get(sy__cli *cli, int argc, char **argv) {
   }
   if (rc) goto out;
   if (decrypt) sy__url_query(&u, "decrypt", "true");
-  rc = sy__url_done(&u);
-  if (rc) goto out;
-
-  rc = sy__http_json(cli, "GET", u.buf, NULL, &r);
-  if (rc) goto out;
-  if (cli->json) {
-    rc = sy__print_json(r.json);
-    goto out;
-  }
-  json_t *jv = json_object_get(r.json, "value");
-  if (!json_is_string(jv)) {
-    sy__err("%s has no value in the answer%s", pos[0],
-            strcmp(sy__jstr(r.json, "type"), "SecureString") == 0 ? " (SecureString: add --decrypt)" : "");
-    rc = SY_EINVAL;
-    goto out;
-  }
-  fwrite(json_string_value(jv), 1, json_string_length(jv), stdout);
-  if (!raw) fputc('\n', stdout);
+  value_out o = {pos[0], raw};
+  rc = sy__call(cli, "GET", &u, NULL, show_value, &o);
 out:
-  sy__resp_free(&r);
-  return exit_of(rc);
+  return sy__exit_of(rc);
 }
 
 /* ---- ls and history: follow every page ------------------------------------------------- */
@@ -420,9 +421,7 @@ static sy_rc fetch_pages(const sy__cli *cli, const sy__url *base, const char *ke
   for (;;) {
     sy__url u = *base;
     if (*next) sy__url_query(&u, "next", next);
-    rc = sy__url_done(&u);
-    if (rc) goto out;
-    rc = sy__http_json(cli, "GET", u.buf, NULL, &r);
+    rc = sy__http_url(cli, "GET", &u, NULL, &r);
     if (rc) goto out;
     json_t *items = json_object_get(r.json, key);
     if (!json_is_array(items)) {
@@ -457,8 +456,40 @@ out:
   return rc;
 }
 
-static int param_ls(sy__cli *cli, int argc, char **argv) {
+/* Fetches every page of u's array member key, then prints them: under --json as one answer
+ * {["name": name,] key: [...], "next": null} (name may be NULL), else as a table of ncols
+ * columns under head, a row_of row per element. Failures are printed. */
+static sy_rc print_pages(const sy__cli *cli, const sy__url *u, const char *key, const char *name, size_t ncols,
+                         const char *const *head, sy__row_fn row_of) {
   sy_rc rc = SY_OK;
+  json_t *all = json_array(), *wrap = NULL;
+  if (!all) {
+    rc = SY_ENOMEM;
+    goto out;
+  }
+  rc = fetch_pages(cli, u, key, all);
+  if (rc) goto out;
+  if (cli->json) {
+    wrap = name ? json_pack("{s:s,s:O,s:n}", "name", name, key, all, "next") : json_pack("{s:O,s:n}", key, all, "next");
+    rc = wrap ? sy__print_json(wrap) : SY_ENOMEM;
+    goto out;
+  }
+  rc = sy__table_print_rows(ncols, head, all, row_of, stdout);
+out:
+  if (rc == SY_ENOMEM) sy__err("out of memory");
+  json_decref(wrap);
+  json_decref(all);
+  return rc;
+}
+
+static sy_rc param_row(sy__table *t, const json_t *e) {
+  char ver[24];
+  snprintf(ver, sizeof ver, "%lld", (long long)sy__jint(e, "version"));
+  const char *row[] = {sy__jstr(e, "name"), sy__jstr(e, "type"), ver, sy__jstr(e, "last_modified")};
+  return sy__table_row(t, row);
+}
+
+static int param_ls(sy__cli *cli, int argc, char **argv) {
   const char *pos[SY__MAX_POS];
   size_t npos = 0;
   const char *page = NULL;
@@ -469,8 +500,6 @@ static int param_ls(sy__cli *cli, int argc, char **argv) {
       {0},
   };
   static const char *const head[] = {"NAME", "TYPE", "VERSION", "LAST_MODIFIED"};
-  json_t *all = NULL, *wrap = NULL;
-  sy__table *t = NULL;
   sy__url u;
   int64_t limit = 1000;
 
@@ -485,37 +514,21 @@ static int param_ls(sy__cli *cli, int argc, char **argv) {
   sy__url_query(&u, "path", npos ? pos[0] : "/");
   if (recursive) sy__url_query(&u, "recursive", "true");
   sy__url_query(&u, "limit", lim);
-  all = json_array();
-  if (!all) {
-    rc = SY_ENOMEM;
-    goto out;
-  }
-  rc = fetch_pages(cli, &u, "params", all);
-  if (rc) goto out;
+  return sy__exit_of(print_pages(cli, &u, "params", NULL, 4, head, param_row));
+}
 
-  if (cli->json) {
-    wrap = json_pack("{s:O,s:n}", "params", all, "next");
-    rc = wrap ? sy__print_json(wrap) : SY_ENOMEM;
-    goto out;
-  }
-  rc = sy__table_new(4, head, &t);
-  if (rc) goto out;
-  size_t i;
-  json_t *e;
-  json_array_foreach(all, i, e) {
-    char ver[24];
-    snprintf(ver, sizeof ver, "%lld", (long long)sy__jint(e, "version"));
-    const char *row[] = {sy__jstr(e, "name"), sy__jstr(e, "type"), ver, sy__jstr(e, "last_modified")};
-    rc = sy__table_row(t, row);
-    if (rc) goto out;
-  }
-  rc = sy__table_print(t, stdout);
-out:
-  if (rc == SY_ENOMEM) sy__err("out of memory");
-  sy__table_free(t);
-  json_decref(wrap);
-  json_decref(all);
-  return exit_of(rc);
+static sy_rc version_row(sy__table *t, const json_t *e) {
+  char ver[24], labels[256], value[256];
+  snprintf(ver, sizeof ver, "%lld", (long long)sy__jint(e, "version"));
+  sy__json_cell(json_object_get(e, "labels"), 60, labels, sizeof labels);
+  json_t *jv = json_object_get(e, "value");
+  if (jv)
+    sy__json_cell(jv, VALUE_CELL, value, sizeof value);
+  else
+    snprintf(value, sizeof value, "%s", "(hidden)");
+  const char *row[] = {
+      ver, sy__jstr(e, "type"), sy__jstr(e, "last_modified"), sy__jstr(e, "last_modified_user"), labels, value};
+  return sy__table_row(t, row);
 }
 
 static int param_history(sy__cli *cli, int argc, char **argv) {
@@ -525,57 +538,25 @@ static int param_history(sy__cli *cli, int argc, char **argv) {
   int decrypt = 0;
   const sy__opt opts[] = {{"--decrypt", NULL, SY__OPT_FLAG, &decrypt}, {0}};
   static const char *const head[] = {"VERSION", "TYPE", "LAST_MODIFIED", "USER", "LABELS", "VALUE"};
-  json_t *all = NULL, *wrap = NULL;
-  sy__table *t = NULL;
   sy__url u;
 
   sy__parse p = sy__args(cli, argc, argv, history_usage, opts, pos, &npos, 1, 1);
   if (p) return sy__parse_exit(p);
   rc = param_url(&u, pos[0], "/history");
-  if (rc) goto out;
+  if (rc) return sy__exit_of(rc);
   sy__url_query(&u, "limit", "1000");
   if (decrypt) sy__url_query(&u, "decrypt", "true");
-  all = json_array();
-  if (!all) {
-    rc = SY_ENOMEM;
-    goto out;
-  }
-  rc = fetch_pages(cli, &u, "versions", all);
-  if (rc) goto out;
-
-  if (cli->json) {
-    wrap = json_pack("{s:s,s:O,s:n}", "name", pos[0], "versions", all, "next");
-    rc = wrap ? sy__print_json(wrap) : SY_ENOMEM;
-    goto out;
-  }
-  rc = sy__table_new(6, head, &t);
-  if (rc) goto out;
-  size_t i;
-  json_t *e;
-  json_array_foreach(all, i, e) {
-    char ver[24], labels[256], value[256];
-    snprintf(ver, sizeof ver, "%lld", (long long)sy__jint(e, "version"));
-    sy__json_cell(json_object_get(e, "labels"), 60, labels, sizeof labels);
-    json_t *jv = json_object_get(e, "value");
-    if (jv)
-      sy__json_cell(jv, VALUE_CELL, value, sizeof value);
-    else
-      snprintf(value, sizeof value, "%s", "(hidden)");
-    const char *row[] = {
-        ver, sy__jstr(e, "type"), sy__jstr(e, "last_modified"), sy__jstr(e, "last_modified_user"), labels, value};
-    rc = sy__table_row(t, row);
-    if (rc) goto out;
-  }
-  rc = sy__table_print(t, stdout);
-out:
-  if (rc == SY_ENOMEM) sy__err("out of memory");
-  sy__table_free(t);
-  json_decref(wrap);
-  json_decref(all);
-  return exit_of(rc);
+  return sy__exit_of(print_pages(cli, &u, "versions", pos[0], 6, head, version_row));
 }
 
 /* ---- rm -------------------------------------------------------------------------------- */
+
+/* "deleted NAME", the name as the server gives it back; ctx is the name asked for. */
+static sy_rc show_deleted(const json_t *answer, void *ctx) {
+  const char *name = sy__jstr(answer, "deleted");
+  printf("deleted %s\n", *name ? name : (const char *)ctx);
+  return SY_OK;
+}
 
 static int param_rm(sy__cli *cli, int argc, char **argv) {
   sy_rc rc = SY_OK;
@@ -583,25 +564,14 @@ static int param_rm(sy__cli *cli, int argc, char **argv) {
   size_t npos = 0;
   const char *reason = NULL;
   const sy__opt opts[] = {{"--reason", NULL, SY__OPT_VALUE, &reason}, {0}};
-  sy__resp r = {0};
   sy__url u;
 
   sy__parse p = sy__args(cli, argc, argv, rm_usage, opts, pos, &npos, 1, 1);
   if (p) return sy__parse_exit(p);
   rc = param_url(&u, pos[0], NULL);
-  if (rc) goto out;
+  if (rc) return sy__exit_of(rc);
   sy__url_query(&u, "reason", reason);
-  rc = sy__url_done(&u);
-  if (rc) goto out;
-  rc = sy__http_json(cli, "DELETE", u.buf, NULL, &r);
-  if (rc) goto out;
-  if (cli->json)
-    rc = sy__print_json(r.json);
-  else
-    printf("deleted %s\n", sy__jstr(r.json, "deleted")[0] ? sy__jstr(r.json, "deleted") : pos[0]);
-out:
-  sy__resp_free(&r);
-  return exit_of(rc);
+  return sy__exit_of(sy__call(cli, "DELETE", &u, NULL, show_deleted, (void *)pos[0]));
 }
 
 /* ---- labels ---------------------------------------------------------------------------- */
@@ -618,37 +588,58 @@ static json_t *string_array(const char *const *v, size_t n) {
   return a;
 }
 
+/* Sends METHOD /api/v1/params/NAME/labels with {"labels": [labels...]} and, when v > 0,
+ * "version": v. On success the answer is left in *r for the caller to free. */
+static sy_rc labels_send(const sy__cli *cli, const char *method, const char *name, const char *const *labels, size_t n,
+                         int64_t v, sy__resp *r) {
+  sy_rc rc = SY_OK;
+  json_t *body = NULL;
+  sy__url u;
+  rc = param_url(&u, name, "/labels");
+  if (rc) goto out;
+  body = json_pack("{s:o}", "labels", string_array(labels, n));
+  if (!body || (v > 0 && json_object_set_new(body, "version", json_integer(v)))) {
+    sy__err("labels must be UTF-8 text");
+    rc = SY_EINVAL;
+    goto out;
+  }
+  rc = sy__http_url(cli, method, &u, body, r);
+out:
+  json_decref(body);
+  return rc;
+}
+
+/* Prints "switchyard: <what>: a, b" to stderr when the answer's invalid_labels is not empty; returns 1 then. */
+static int report_labels(const json_t *answer, const char *what) {
+  const json_t *invalid = json_object_get(answer, "invalid_labels");
+  if (!json_array_size(invalid)) return 0;
+  fprintf(stderr, "switchyard: %s: ", what);
+  print_list(stderr, invalid);
+  fputc('\n', stderr);
+  return 1;
+}
+
 static int param_label(sy__cli *cli, int argc, char **argv) {
   sy_rc rc = SY_OK;
   const char *pos[SY__MAX_POS];
   size_t npos = 0;
   const char *version = NULL;
   const sy__opt opts[] = {{"--version", NULL, SY__OPT_VALUE, &version}, {0}};
-  json_t *body = NULL;
   sy__resp r = {0};
-  sy__url u;
   int64_t v = 0;
 
   sy__parse p = sy__args(cli, argc, argv, label_usage, opts, pos, &npos, 2, SY__MAX_POS);
   if (p) return sy__parse_exit(p);
   if (version && sy__parse_i64(version, 1, INT64_MAX, &v))
     return sy__misuse(label_usage, "label: --version needs a whole number >= 1");
-  rc = param_url(&u, pos[0], "/labels");
+  rc = labels_send(cli, "POST", pos[0], pos + 1, npos - 1, v, &r);
   if (rc) goto out;
-  body = json_pack("{s:o}", "labels", string_array(pos + 1, npos - 1));
-  if (!body || (version && json_object_set_new(body, "version", json_integer(v)))) {
-    sy__err("labels must be UTF-8 text");
-    rc = SY_EINVAL;
-    goto out;
-  }
-  rc = sy__http_json(cli, "POST", u.buf, body, &r);
-  if (rc) goto out;
-  json_t *invalid = json_object_get(r.json, "invalid_labels");
   if (cli->json) {
     rc = sy__print_json(r.json);
     if (rc) goto out;
   } else {
     /* Name only the labels the server took: those asked for and not refused. */
+    json_t *invalid = json_object_get(r.json, "invalid_labels");
     int shown = 0;
     for (size_t i = 1; i < npos; i++) {
       int refused = 0;
@@ -661,58 +652,37 @@ static int param_label(sy__cli *cli, int argc, char **argv) {
     }
     if (shown) fputc('\n', stdout);
   }
-  if (json_array_size(invalid)) {
-    fputs("switchyard: invalid labels: ", stderr);
-    print_list(stderr, invalid);
-    fputc('\n', stderr);
-    rc = SY_EINVAL;
-  }
+  if (report_labels(r.json, "invalid labels")) rc = SY_EINVAL;
 out:
-  json_decref(body);
   sy__resp_free(&r);
-  return exit_of(rc);
+  return sy__exit_of(rc);
 }
 
 static int param_unlabel(sy__cli *cli, int argc, char **argv) {
   sy_rc rc = SY_OK;
   const char *pos[SY__MAX_POS];
   size_t npos = 0;
-  json_t *body = NULL;
   sy__resp r = {0};
-  sy__url u;
 
   sy__parse p = sy__args(cli, argc, argv, unlabel_usage, NULL, pos, &npos, 2, SY__MAX_POS);
   if (p) return sy__parse_exit(p);
-  rc = param_url(&u, pos[0], "/labels");
+  rc = labels_send(cli, "DELETE", pos[0], pos + 1, npos - 1, 0, &r);
   if (rc) goto out;
-  body = json_pack("{s:o}", "labels", string_array(pos + 1, npos - 1));
-  if (!body) {
-    sy__err("labels must be UTF-8 text");
-    rc = SY_EINVAL;
-    goto out;
-  }
-  rc = sy__http_json(cli, "DELETE", u.buf, body, &r);
-  if (rc) goto out;
-  json_t *invalid = json_object_get(r.json, "invalid_labels");
   if (cli->json) {
     rc = sy__print_json(r.json);
   } else {
+    json_t *removed = json_object_get(r.json, "removed");
     printf("%s: removed ", pos[0]);
-    if (json_array_size(json_object_get(r.json, "removed")))
-      print_list(stdout, json_object_get(r.json, "removed"));
+    if (json_array_size(removed))
+      print_list(stdout, removed);
     else
       fputs("nothing", stdout);
     fputc('\n', stdout);
   }
-  if (json_array_size(invalid)) {
-    fputs("switchyard: warning: labels not attached: ", stderr);
-    print_list(stderr, invalid);
-    fputc('\n', stderr);
-  }
+  report_labels(r.json, "warning: labels not attached");
 out:
-  json_decref(body);
   sy__resp_free(&r);
-  return exit_of(rc);
+  return sy__exit_of(rc);
 }
 
 /* ---- tags ------------------------------------------------------------------------------ */
@@ -722,7 +692,6 @@ static int param_tag(sy__cli *cli, int argc, char **argv) {
   const char *pos[SY__MAX_POS];
   size_t npos = 0;
   json_t *body = NULL, *tags = NULL;
-  sy__resp r = {0};
   sy__url u;
 
   sy__parse p = sy__args(cli, argc, argv, tag_usage, NULL, pos, &npos, 2, SY__MAX_POS);
@@ -741,14 +710,11 @@ static int param_tag(sy__cli *cli, int argc, char **argv) {
   sy__list kv = {pos + 1, npos - 1};
   rc = tags_object(&kv, tags);
   if (rc) goto out;
-  rc = sy__http_json(cli, "PUT", u.buf, body, &r);
-  if (rc) goto out;
-  rc = cli->json ? sy__print_json(r.json) : print_tags(json_object_get(r.json, "tags"));
+  rc = sy__call(cli, "PUT", &u, body, show_tags, NULL);
 out:
   json_decref(tags);
   json_decref(body);
-  sy__resp_free(&r);
-  return exit_of(rc);
+  return sy__exit_of(rc);
 }
 
 static int param_untag(sy__cli *cli, int argc, char **argv) {
@@ -756,7 +722,6 @@ static int param_untag(sy__cli *cli, int argc, char **argv) {
   const char *pos[SY__MAX_POS];
   size_t npos = 0;
   json_t *body = NULL;
-  sy__resp r = {0};
   sy__url u;
 
   sy__parse p = sy__args(cli, argc, argv, untag_usage, NULL, pos, &npos, 2, SY__MAX_POS);
@@ -769,16 +734,27 @@ static int param_untag(sy__cli *cli, int argc, char **argv) {
     rc = SY_EINVAL;
     goto out;
   }
-  rc = sy__http_json(cli, "DELETE", u.buf, body, &r);
-  if (rc) goto out;
-  rc = cli->json ? sy__print_json(r.json) : print_tags(json_object_get(r.json, "tags"));
+  rc = sy__call(cli, "DELETE", &u, body, show_tags, NULL);
 out:
   json_decref(body);
-  sy__resp_free(&r);
-  return exit_of(rc);
+  return sy__exit_of(rc);
 }
 
 /* ---- rollback -------------------------------------------------------------------------- */
+
+/* What rollback prints besides the answer: the name and the version asked for. */
+typedef struct rollback_out {
+  const char *name;
+  int64_t to;
+} rollback_out;
+
+/* "NAME: rolled back to version N as version M"; ctx is a rollback_out. */
+static sy_rc show_rollback(const json_t *answer, void *ctx) {
+  const rollback_out *o = ctx;
+  printf("%s: rolled back to version %lld as version %lld\n", o->name, (long long)o->to,
+         (long long)sy__jint(answer, "version"));
+  return SY_OK;
+}
 
 static int param_rollback(sy__cli *cli, int argc, char **argv) {
   sy_rc rc = SY_OK;
@@ -791,7 +767,6 @@ static int param_rollback(sy__cli *cli, int argc, char **argv) {
       {0},
   };
   json_t *body = NULL;
-  sy__resp r = {0};
   sy__url u;
   int64_t v = 0;
 
@@ -808,17 +783,11 @@ static int param_rollback(sy__cli *cli, int argc, char **argv) {
     rc = SY_EINVAL;
     goto out;
   }
-  rc = sy__http_json(cli, "POST", u.buf, body, &r);
-  if (rc) goto out;
-  if (cli->json)
-    rc = sy__print_json(r.json);
-  else
-    printf("%s: rolled back to version %lld as version %lld\n", pos[0], (long long)v,
-           (long long)sy__jint(r.json, "version"));
+  rollback_out o = {pos[0], v};
+  rc = sy__call(cli, "POST", &u, body, show_rollback, &o);
 out:
   json_decref(body);
-  sy__resp_free(&r);
-  return exit_of(rc);
+  return sy__exit_of(rc);
 }
 
 static const sy__cmd param_cmds[] = {

@@ -331,3 +331,31 @@ sy_rc sy__print_json(const json_t *v) {
   }
   return SY_OK;
 }
+
+/* ---- one call: request, errors, output ------------------------------------------------- */
+
+sy_rc sy__http_url(const sy__cli *cli, const char *method, const sy__url *u, const json_t *body, sy__resp *out) {
+  sy_rc rc = sy__url_done(u);
+  if (rc) {
+    memset(out, 0, sizeof *out);
+    return rc;
+  }
+  return sy__http_json(cli, method, u->buf, body, out);
+}
+
+sy_rc sy__call(const sy__cli *cli, const char *method, const sy__url *u, const json_t *body, sy__show_fn show,
+               void *ctx) {
+  sy_rc rc = SY_OK;
+  sy__resp r = {0};
+  rc = sy__http_url(cli, method, u, body, &r);
+  if (rc) goto out;
+  if (cli->json) {
+    rc = sy__print_json(r.json);
+    goto out;
+  }
+  rc = show(r.json, ctx);
+  if (rc == SY_ENOMEM) sy__err("out of memory");
+out:
+  sy__resp_free(&r);
+  return rc;
+}

@@ -65,4 +65,19 @@ int64_t sy__jint(const json_t *obj, const char *key);
 /* Prints v to stdout as indented JSON and a newline. SY_EIO if stdout fails. */
 sy_rc sy__print_json(const json_t *v);
 
+/* ---- one call: request, errors, output ------------------------------------------------- */
+
+/* sy__http_json to the URL u, finished first with sy__url_done (which prints a bad URL). */
+sy_rc sy__http_url(const sy__cli *cli, const char *method, const sy__url *u, const json_t *body, sy__resp *out);
+
+/* Prints a server's answer (a JSON object, borrowed) for a human; ctx is the caller's.
+ * Prints its own failures, except SY_ENOMEM, which sy__call reports. */
+typedef sy_rc (*sy__show_fn)(const json_t *answer, void *ctx);
+
+/* Sends METHOD u with body (borrowed; NULL for none) through sy__http_url and prints the answer: the server's JSON
+ * under --json, else show(answer, ctx). Every failure has been printed when it returns; the answer is freed before it
+ * returns. */
+sy_rc sy__call(const sy__cli *cli, const char *method, const sy__url *u, const json_t *body, sy__show_fn show,
+               void *ctx);
+
 #endif

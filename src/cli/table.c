@@ -94,8 +94,6 @@ out:
 
 sy_rc sy__table_row(sy__table *t, const char *const *cells) { return add_row(t, cells); }
 
-size_t sy__table_rows(const sy__table *t) { return t->nrows; }
-
 sy_rc sy__table_print(const sy__table *t, FILE *f) {
   for (size_t r = 0; r <= t->nrows; r++) {
     char *const *row = t->cells + r * t->ncols;
@@ -116,6 +114,23 @@ void sy__table_free(sy__table *t) {
   free(t->cells);
   free(t->width);
   free(t);
+}
+
+sy_rc sy__table_print_rows(size_t ncols, const char *const *headers, const json_t *arr, sy__row_fn row_of, FILE *f) {
+  sy_rc rc = SY_OK;
+  sy__table *t = NULL;
+  size_t i;
+  json_t *e;
+  rc = sy__table_new(ncols, headers, &t);
+  if (rc) goto out;
+  json_array_foreach(arr, i, e) {
+    rc = row_of(t, e);
+    if (rc) goto out;
+  }
+  rc = sy__table_print(t, f);
+out:
+  sy__table_free(t);
+  return rc;
 }
 
 /* ---- JSON cells ------------------------------------------------------------------------ */

@@ -16,11 +16,16 @@ typedef struct sy__table sy__table;
 sy_rc sy__table_new(size_t ncols, const char *const *headers, sy__table **out);
 /* Appends a row of ncols cells (copied; NULL reads as "-"). */
 sy_rc sy__table_row(sy__table *t, const char *const *cells);
-/* Number of rows added so far. */
-size_t sy__table_rows(const sy__table *t);
 /* Prints the header and rows, columns two spaces apart, the last one unpadded. */
 sy_rc sy__table_print(const sy__table *t, FILE *f);
 void sy__table_free(sy__table *t);
+
+/* Adds to t the row for e, one element (borrowed) of the array being tabulated. */
+typedef sy_rc (*sy__row_fn)(sy__table *t, const json_t *e);
+
+/* Prints to f a table of ncols columns under headers with one row per element of arr, made by
+ * row_of; a non-array makes no rows. Returns the first failure, unprinted (SY_ENOMEM, SY_EIO). */
+sy_rc sy__table_print_rows(size_t ncols, const char *const *headers, const json_t *arr, sy__row_fn row_of, FILE *f);
 
 /* Writes a JSON scalar, array or object as a cell into out (cap bytes, always NUL-terminated,
  * cut to at most maxcp code points with "…"): strings as is, numbers in decimal, null as "-",

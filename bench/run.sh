@@ -3,7 +3,8 @@
 # with BENCH_UNLEASH=1) in the same run, with the same wrk settings (shared/peers/common.sh run_wrk).
 # Results: bench/results/<UTC stamp>/ (summary.tsv in the peers' format, raw wrk outputs, report.md).
 # Env: SKIP_PEERS=1, SKIP_INSTALL=1, BENCH_UNLEASH=1, BENCH_PORT (first port tried, default 58480),
-#      BENCH_PARAMS (default 100000), BENCH_STARTS (default 5), WRK_* as in shared/peers/common.sh.
+#      BENCH_PARAMS (default 100000), BENCH_STARTS (default 5), BENCH_WATCH_N (default 10000),
+#      BENCH_WATCH_PROCS (client processes for the watch streams, default 2), WRK_* as in shared/peers/common.sh.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -58,6 +59,10 @@ if [ "${#need[@]}" -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 
+# 10 000 watch streams need as many descriptors in the client (and the server): raise the soft
+# limit as far as allowed (65536, or the hard limit when that is lower and we may not raise it).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
 # --- processes we start, and their cleanup ----------------------------------------------------------
 TMP="$(mktemp -d /tmp/switchyard-bench.XXXXXX)"
 SERVER_PID=""; ETCD_UP=0; UNLEASH_UP=0; FAILS=(); NOTES=()
@@ -91,9 +96,13 @@ port_busy "$PORT" && die "no free port near ${BENCH_PORT:-58480}"
 LISTEN="127.0.0.1:$PORT"; BASE="http://$LISTEN"
 export SWITCHYARD_ADMIN_TOKEN="$TOKEN"
 
-start_server() {  # start_server DATA_DIR LOG
+AWS_AKID="AKIABENCHBENCHBENCH1"
+AWS_SECRET="$(head -c 30 /dev/urandom | base64 | tr -d '\n')"   # 40 characters, fresh each run
+start_server() {  # start_server DATA_DIR LOG [key]: with "key", the access key AWS_AKID/AWS_SECRET is created at start
   mkdir -p "$1"
-  "$BIN" serve --listen "$LISTEN" --data "$1" >>"$2" 2>&1 </dev/null &
+  # the subshell execs the server (which execs switchyard-server): $! is the server's pid
+  ( if [ "${3:-}" = key ]; then export SWITCHYARD_AWS_ACCESS_KEY_ID="$AWS_AKID" SWITCHYARD_AWS_SECRET_ACCESS_KEY="$AWS_SECRET"; fi
+    exec "$BIN" serve --listen "$LISTEN" --data "$1" ) >>"$2" 2>&1 </dev/null &
   SERVER_PID=$!
   local i
   for i in $(seq 1 300); do   # 15 s deadline
@@ -118,6 +127,7 @@ tsv() { printf '%s\t%s\t%s\t%s\t%s\t%s\t-\t%s\n' "$(date -u +%FT%TZ)" "$@" >>"$P
   echo "host: $(uname -srm); cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo)"
   echo "loadavg at start: $(cat /proc/loadavg)"
   echo "wrk: -t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION --latency (warm-up $WRK_WARMUP discarded)"
+  echo "open files limit (ulimit -n): $(ulimit -n)"
   echo "switchyard: $BIN ($(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?')$([ -z "$(git -C "$TOP" status --porcelain -- src include CMakeLists.txt 2>/dev/null)" ] || echo ', uncommitted changes in src/'))"
   echo "peers: $([ "$HAVE_PEERS" = 1 ] && echo "$PEERS" || echo 'absent')"
 } | tee "$PEERS_RESULTS_DIR/env.txt"
@@ -131,7 +141,7 @@ jq -c . "$PEERS_RESULTS_DIR/startup-empty.json"
 
 # --- 2. reads --------------------------------------------------------------------------------------------
 SLOG="$PEERS_RESULTS_DIR/switchyard.log"
-start_server "$TMP/data" "$SLOG"
+start_server "$TMP/data" "$SLOG" key
 log "switchyard pid $SERVER_PID on $BASE"
 VALUE='{"name":"checkout","enabled":true,"strategy":"flexibleRollout","rollout":"50","stickiness":"userId"}'
 api PUT /api/v1/params/bench/checkout "$(jq -cn --arg v "$VALUE" '{value:$v,type:"String",overwrite:true}')" >/dev/null
@@ -141,6 +151,33 @@ log "GET body is $(printf '%s' "$got" | wc -c) bytes (value ${#VALUE} bytes)"
 echo "== switchyard GET /api/v1/params/bench/checkout, wrk -t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION =="
 run_wrk switchyard-get "$BASE/api/v1/params/bench/checkout" -H "$AUTH"
 [ "$(non2xx switchyard-get)" = 0 ] || fail "switchyard-get: $(non2xx switchyard-get) non-2xx responses"
+
+# --- 2b. the same parameter through the SSM API, SigV4-signed, bracketed by a second native GET run ----
+# One request is pre-signed (x-amz-date = now; the server allows 5 minutes and does not reject replays)
+# and replayed by wrk for the warm-up and the run. Checked with curl first.
+SSM_OK=0
+log "pre-signing AmazonSSM.GetParameter /bench/checkout (SigV4, ssm, us-east-1)"
+if SY_AWS_SECRET="$AWS_SECRET" node "$HERE/sign.mjs" "$LISTEN" "$AWS_AKID" /bench/checkout "$TMP/ssm.lua" "$TMP/ssm.hdr" us-east-1 \
+     >"$PEERS_RESULTS_DIR/ssm-signed.json"; then
+  ssm_got="$(curl -sS --max-time 10 -o "$TMP/ssm.body" -w '%{http_code}' -X POST -H @"$TMP/ssm.hdr" \
+             --data-binary "$(jq -r .body "$PEERS_RESULTS_DIR/ssm-signed.json")" "$BASE/" || true)"
+  if [ "$ssm_got" = 200 ] && [ "$(jq -r '.Parameter.Value // empty' "$TMP/ssm.body" 2>/dev/null)" = "$VALUE" ]; then
+    SSM_OK=1
+    log "pre-signed GetParameter answers 200 with the parameter ($(wc -c <"$TMP/ssm.body") bytes)"
+  else
+    fail "pre-signed SSM GetParameter answered HTTP ${ssm_got:-?}: $(head -c 300 "$TMP/ssm.body" 2>/dev/null)"
+  fi
+else
+  fail "bench/sign.mjs failed"
+fi
+if [ "$SSM_OK" = 1 ]; then
+  echo "== switchyard SSM GetParameter (POST /, SigV4), wrk -t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION =="
+  run_wrk switchyard-ssm-get "$BASE/" -s "$TMP/ssm.lua"
+  [ "$(non2xx switchyard-ssm-get)" = 0 ] || fail "switchyard-ssm-get: $(non2xx switchyard-ssm-get) non-2xx responses"
+fi
+echo "== switchyard GET /api/v1/params/bench/checkout again (second native run, after the SSM run) =="
+run_wrk switchyard-get-2 "$BASE/api/v1/params/bench/checkout" -H "$AUTH"
+[ "$(non2xx switchyard-get-2)" = 0 ] || fail "switchyard-get-2: $(non2xx switchyard-get-2) non-2xx responses"
 rss_after_get="$(rss_kb "$SERVER_PID")"
 
 # --- 3. durable writes -----------------------------------------------------------------------------------
@@ -173,6 +210,18 @@ put_bench() {  # put_bench LABEL THREADS CONNS PREFIX
 put_bench switchyard-put-1w 1 1 /bench/w1
 put_bench switchyard-put-50w "$WRK_THREADS" "$WRK_CONNS" /bench/w50
 rss_after_put="$(rss_kb "$SERVER_PID")"
+
+# --- 3b. 10 000 idle watch subscribers, one change fanned out to all --------------------------------------
+WATCH_N="${BENCH_WATCH_N:-10000}"
+log "watch: $WATCH_N idle streams on prefix /w10k ($(ulimit -n) fds allowed here), then one PUT /w10k/x"
+timeout --foreground 90 node "$HERE/watch10k.mjs" "$BASE" "$TOKEN" "$SERVER_PID" "$WATCH_N" /w10k "${BENCH_WATCH_PROCS:-2}" 60 \
+  >"$PEERS_RESULTS_DIR/watch10k.json" || fail "watch10k: $WATCH_N streams not all held/served (see watch10k.json)"
+if [ -s "$PEERS_RESULTS_DIR/watch10k.json" ] && jq -e . "$PEERS_RESULTS_DIR/watch10k.json" >/dev/null 2>&1; then jq -c . "$PEERS_RESULTS_DIR/watch10k.json"
+else echo '{}' >"$PEERS_RESULTS_DIR/watch10k.json"; fail "watch10k.mjs printed no JSON"; fi
+tsv switchyard-watch10k - "$(jq -r '.fanout_ms.p50 // "-"' "$PEERS_RESULTS_DIR/watch10k.json")" \
+  "$(jq -r '.fanout_ms.p99 // "-"' "$PEERS_RESULTS_DIR/watch10k.json")" - \
+  "$(jq -r '"fan-out delay p50/p99 ms of one PUT to \(.held // 0) idle streams (\(.received // 0) received, max \(.fanout_ms.max // "-") ms); server VmRSS idle \(.idle.rss_kb // "-") kB, \(.idle.threads // "-") threads"' "$PEERS_RESULTS_DIR/watch10k.json")"
+kill -0 "$SERVER_PID" 2>/dev/null || die "switchyard exited during the watch test; see $SLOG"
 stop_server
 
 # --- 4. start-up time and RSS with NPARAMS parameters ------------------------------------------------------
@@ -228,6 +277,13 @@ met() { awk "BEGIN{exit !($1)}" 2>/dev/null && echo "yes" || echo "**no**"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a=="-"||b=="-"||b==0) print "-"; else printf "%.2f×", a/b }'; }
 
 g_rps="$(col switchyard-get 3)"; g_p50="$(col switchyard-get 4)"; g_p99="$(col switchyard-get 5)"
+g2_rps="$(col switchyard-get-2 3)"; ssm_rps="$(col switchyard-ssm-get 3)"
+# the SSM run's reference: the mean of the two native runs either side of it
+g_ref="$(awk -v a="$g_rps" -v b="$g2_rps" 'BEGIN{ if (a=="-"||b=="-") print "-"; else printf "%.2f", (a+b)/2 }')"
+ssm_ok="$([ "$ssm_rps" = - ] || [ "$g_ref" = - ] && echo "**no** (not measured)" || met "$ssm_rps >= 0.85 * $g_ref")"
+wj() { jq -r "$1 // \"-\"" "$PEERS_RESULTS_DIR/watch10k.json" 2>/dev/null || echo -; }
+w_held="$(wj .held)"; w_recv="$(wj .received)"
+watch_ok="$(met "\"$(wj .ok)\" == \"true\" && \"$w_held\" == \"$WATCH_N\" && \"$w_recv\" == \"$WATCH_N\"")"
 w1_rps="$(col switchyard-put-1w 3)"; w50_rps="$(col switchyard-put-50w 3)"
 s_med="$(je .median_health_ms startup-100k.json)"; s_log="$(je .median_log_seen_ms startup-100k.json)"
 s_stamp="$(je .median_log_stamp_ms startup-100k.json)"; s_self="$(je .median_self_ms startup-100k.json)"
@@ -247,6 +303,8 @@ REPORT="$PEERS_RESULTS_DIR/report.md"
   echo "| measurement | req/s | p50 ms | p99 ms | other | target | met |"
   echo "|---|---:|---:|---:|---|---|---|"
   echo "| GET /api/v1/params/bench/checkout | $(fmt_rps "$g_rps") | $g_p50 | $g_p99 | non-2xx $(non2xx switchyard-get), $(sockerr switchyard-get) | ≥ 50 000 req/s, p99 ≤ 3 ms | $g_ok |"
+  echo "| SSM GetParameter, SigV4-signed (POST /, ssm, us-east-1) | $(fmt_rps "$ssm_rps") | $(col switchyard-ssm-get 4) | $(col switchyard-ssm-get 5) | **$(ratio "$ssm_rps" "$g_ref")** of native (mean of the runs before and after: $(fmt_rps "$g_ref")); non-2xx $([ "$ssm_rps" = - ] && echo - || non2xx switchyard-ssm-get) | SSM signed GetParameter ≥ 0.85 × native GET | $ssm_ok |"
+  echo "| GET /api/v1/params/bench/checkout, second run after SSM | $(fmt_rps "$g2_rps") | $(col switchyard-get-2 4) | $(col switchyard-get-2 5) | non-2xx $(non2xx switchyard-get-2) | – | – |"
   echo "| durable PUT, 1 writer (-t1 -c1) | $(fmt_rps "$w1_rps") | $(col switchyard-put-1w 4) | $(col switchyard-put-1w 5) | non-2xx $(non2xx switchyard-put-1w) | – | – |"
   echo "| durable PUT, $WRK_CONNS writers (-t$WRK_THREADS -c$WRK_CONNS) | $(fmt_rps "$w50_rps") | $(col switchyard-put-50w 4) | $(col switchyard-put-50w 5) | non-2xx $(non2xx switchyard-put-50w), $(sockerr switchyard-put-50w) | ≥ 10 000/s | $w_ok |"
   echo "| start-up to /health, $NPARAMS params (median of $NSTARTS) | – | $s_med | max $(je .max_health_ms startup-100k.json) | \"listening\" line seen at $s_log ms$([ "$s_stamp" = - ] || echo ", stamped $s_stamp ms")$([ "$s_self" = - ] || echo ", server's own startup_ms $s_self") | ≤ 200 ms | $s_ok |"
@@ -254,6 +312,7 @@ REPORT="$PEERS_RESULTS_DIR/report.md"
   echo "| idle RSS, empty server | – | – | – | $(mib "$rss_empty") (VmRSS, 1 s after /health) | ≤ 10 MB (10 MiB) | $r_ok |"
   echo "| idle RSS, $NPARAMS params | – | – | – | $(mib "$rss_100k") (peak VmHWM $(mib "$(je .median_hwm_kb startup-100k.json)")) | – | – |"
   echo "| RSS after GET / after PUT runs / after loading $NPARAMS | – | – | – | $(mib "$rss_after_get") / $(mib "$rss_after_put") / $(mib "$rss_loaded") | – | – |"
+  echo "| $WATCH_N idle watch subscribers: one PUT fanned out (delay p50 / p99, max $(wj .fanout_ms.max) ms) | – | $(wj .fanout_ms.p50) | $(wj .fanout_ms.p99) | held $w_held/$WATCH_N (opened in $(wj .open_ms) ms), received $w_recv/$WATCH_N; server RSS $(mib "$(wj .before.rss_kb)") → $(mib "$(wj .idle.rss_kb)") with all idle ($(wj .rss_per_sub_kb) kB/stream), $(wj .idle.threads) threads, $(wj .idle.fds) fds; PUT $(wj .put_ms) ms; after close: /health $(wj .health_after), RSS $(mib "$(wj .after_close.rss_kb)"), connections released after $(wj .released_ms) ms | hold 10,000 idle subscribers | $watch_ok |"
   if [ "$ngx" != - ]; then
     echo "| *nginx static 100 B, 1 worker* | $(fmt_rps "$ngx") | $(col nginx-static-1worker 4) | $(col nginx-static-1worker 5) | same run | | |"
     echo "| *nginx static 100 B, 2 workers* | $(fmt_rps "$(col nginx-static-2workers 3)") | $(col nginx-static-2workers 4) | $(col nginx-static-2workers 5) | same run | | |"
@@ -267,7 +326,9 @@ REPORT="$PEERS_RESULTS_DIR/report.md"
     echo "| *unleash GET /api/client/features* | $(fmt_rps "$(col unleash-client-features 3)") | $(col unleash-client-features 4) | $(col unleash-client-features 5) | same run | | |"
   fi
   echo
-  echo "Same-run ratios: reads / nginx 1 worker = **$(ratio "$g_rps" "$ngx")**; durable writes ($WRK_CONNS writers) / etcd gateway put = **$(ratio "$w50_rps" "$etcd_put")**."
+  echo "Same-run ratios: reads / nginx 1 worker = **$(ratio "$g_rps" "$ngx")**; durable writes ($WRK_CONNS writers) / etcd gateway put = **$(ratio "$w50_rps" "$etcd_put")**; SSM signed GetParameter / native GET = **$(ratio "$ssm_rps" "$g_ref")** (vs the run before: $(ratio "$ssm_rps" "$g_rps"), after: $(ratio "$ssm_rps" "$g2_rps"))."
+  echo
+  echo "The machine is a shared, noisy $(nproc)-vCPU VM (loadavg $(cut -d' ' -f1-3 /proc/loadavg) at the end); wrk and the watch clients share the cores with the server, so absolute figures move 10–20 % between runs: compare same-run ratios."
   echo
   echo "Loading: $(jq -r '"\(.params) params via \(.method) in \(.load_s) s\(if .chunks then " (\(.chunks) chunks)" else "" end), listed back \(.listed // "n/a")\(if .note != "" then "; " + .note else "" end)"' "$PEERS_RESULTS_DIR/load.json")."
   echo "Version check: $(awk '{printf "1 writer: %s completed PUTs → %s versions; ", $1, $2}' "$PEERS_RESULTS_DIR/switchyard-put-1w.versions")$(awk '{printf "%s writers: %s completed PUTs → %s versions.", c, $1, $2}' c="$WRK_CONNS" "$PEERS_RESULTS_DIR/switchyard-put-50w.versions")"

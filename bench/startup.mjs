@@ -19,7 +19,11 @@ const [host, port] = [listen.slice(0, listen.lastIndexOf(':')), Number(listen.sl
 const RUNS = Number(runsArg), SETTLE = Number(settleArg), DEADLINE_MS = 20000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let child = null;
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { if (child) child.kill('SIGKILL'); process.exit(130); });
+// on a signal: kill the server, then die of the same signal so that the calling shell sees it
+// (bash ignores a SIGINT for itself when its foreground child exits normally instead)
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => { if (child) child.kill('SIGKILL'); process.removeAllListeners(sig); process.kill(process.pid, sig); });
+}
 process.on('exit', () => { if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
 
 function healthOnce() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh — install the Debian packages Switchyard builds, runs and tests with (only the missing ones).
 set -euo pipefail
-PKGS=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
+PKGS=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libpcre2-dev
       libcurl4-openssl-dev libcmocka-dev liburcu-dev nodejs npm curl jq)
 [ "${1:-}" = "--test" ] && PKGS+=(awscli)
 [ "${1:-}" = "--bench" ] && PKGS+=(wrk hyperfine)

@@ -9,4 +9,4 @@ label="release"; [ "${SY_SANITIZED:-0}" = 1 ] && label="asan+ubsan"
 echo "== unit tests ($label) =="
 ctest --test-dir "$build" --output-on-failure -j2 || exit 1
 echo "== black-box tests ($label) =="
-node --test --test-concurrency=2 tests/api/ tests/crash/ || exit 1
+node --test --test-concurrency=2 tests/api/ tests/ssm/ tests/crash/ || exit 1

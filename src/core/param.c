@@ -1,7 +1,8 @@
 /* param.c — validation of parameter names, kinds, values, labels and tags. */
 #include "core/param.h"
 
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -220,34 +221,54 @@ sy_rc sy_value_check(sy_kind kind, sy_tier tier, const char *value, size_t len, 
   return k->validate(value, len, msg, msgsz);
 }
 
+/* Allowed patterns are Java-style regular expressions, as in SSM (`^\d+$`, `(?:a|b)`):
+ * PCRE2 reads that dialect. The match is a search, so anchors mean what they say;
+ * a match limit keeps a hostile pattern from running away. */
+static pcre2_code *pattern_compile(const char *pattern, char *msg, size_t msgsz) {
+  int err = 0;
+  PCRE2_SIZE off = 0;
+  pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &off, NULL);
+  if (!re && msg) {
+    PCRE2_UCHAR why[128];
+    pcre2_get_error_message(err, why, sizeof why);
+    snprintf(msg, msgsz, "allowed_pattern is not a valid regular expression at offset %zu: %s", (size_t)off,
+             (const char *)why);
+  }
+  return re;
+}
+
 sy_rc sy_pattern_compile_check(const char *pattern, char *msg, size_t msgsz) {
   if (!pattern || !*pattern) return SY_OK;
   if (strlen(pattern) > SY_PATTERN_MAX) {
     snprintf(msg, msgsz, "allowed_pattern is longer than %d characters", SY_PATTERN_MAX);
     return SY_EINVAL;
   }
-  regex_t re;
-  int err = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
-  if (err) {
-    char why[128];
-    regerror(err, &re, why, sizeof why);
-    snprintf(msg, msgsz, "allowed_pattern is not a valid POSIX extended regular expression: %s", why);
-    return SY_EINVAL;
-  }
-  regfree(&re);
+  pcre2_code *re = pattern_compile(pattern, msg, msgsz);
+  if (!re) return SY_EINVAL;
+  pcre2_code_free(re);
   return SY_OK;
 }
 
 sy_rc sy_pattern_check(const char *pattern, const char *value, char *msg, size_t msgsz) {
   if (!pattern || !*pattern) return SY_OK;
-  regex_t re;
-  if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB)) {
-    snprintf(msg, msgsz, "allowed_pattern does not compile");
-    return SY_EINVAL;
+  pcre2_code *re = pattern_compile(pattern, msg, msgsz);
+  if (!re) return SY_EINVAL;
+  pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+  pcre2_match_context *mc = pcre2_match_context_create(NULL);
+  int m = -1;
+  if (md && mc) {
+    pcre2_set_match_limit(mc, 100000);
+    pcre2_set_depth_limit(mc, 1000);
+    m = pcre2_match(re, (PCRE2_SPTR)value, strlen(value), 0, 0, md, mc);
   }
-  int m = regexec(&re, value, 0, NULL, 0);
-  regfree(&re);
-  if (m != 0) {
+  pcre2_match_context_free(mc);
+  pcre2_match_data_free(md);
+  pcre2_code_free(re);
+  if (m == PCRE2_ERROR_MATCHLIMIT || m == PCRE2_ERROR_DEPTHLIMIT) {
+    snprintf(msg, msgsz, "allowed_pattern %.200s takes too long to match this value", pattern);
+    return SY_EPATTERN;
+  }
+  if (m < 0) {
     snprintf(msg, msgsz, "value does not match the allowed pattern %.200s", pattern);
     return SY_EPATTERN;
   }

@@ -525,10 +525,8 @@ static sy_rc hmac(const void *key, size_t key_len, const void *data, size_t len,
   return SY_OK;
 }
 
-/* HMAC chain of SigV4: the signing key from the secret and scope, then the
- * signature of the string to sign. Every intermediate key is wiped. */
-static sy_rc compute_signature(const char *secret, size_t secret_len, const char *date8, const char *region,
-                               const char *service, const char *sts, size_t sts_len, unsigned char sig[SHA256_LEN]) {
+sy_rc sy_sigv4_signing_key(const char *secret, size_t secret_len, const char *date8, const char *region,
+                           const char *service, unsigned char key[SY_SIGV4_KEY_LEN]) {
   unsigned char ksecret[4 + SY_SIGV4_SECRET_MAX];
   unsigned char k1[SHA256_LEN], k2[SHA256_LEN];
   sy_rc rc = SY_EINVAL;
@@ -541,13 +539,22 @@ static sy_rc compute_signature(const char *secret, size_t secret_len, const char
   if (rc) goto out;
   rc = hmac(k2, SHA256_LEN, service, strlen(service), k1);
   if (rc) goto out;
-  rc = hmac(k1, SHA256_LEN, TERMINATOR, strlen(TERMINATOR), k2);
-  if (rc) goto out;
-  rc = hmac(k2, SHA256_LEN, sts, sts_len, sig);
+  rc = hmac(k1, SHA256_LEN, TERMINATOR, strlen(TERMINATOR), key);
 out:
   OPENSSL_cleanse(ksecret, sizeof ksecret);
   OPENSSL_cleanse(k1, sizeof k1);
   OPENSSL_cleanse(k2, sizeof k2);
+  return rc;
+}
+
+/* HMAC chain of SigV4: the signing key from the secret and scope, then the
+ * signature of the string to sign. Every intermediate key is wiped. */
+static sy_rc compute_signature(const char *secret, size_t secret_len, const char *date8, const char *region,
+                               const char *service, const char *sts, size_t sts_len, unsigned char sig[SHA256_LEN]) {
+  unsigned char key[SY_SIGV4_KEY_LEN];
+  sy_rc rc = sy_sigv4_signing_key(secret, secret_len, date8, region, service, key);
+  if (!rc) rc = hmac(key, sizeof key, sts, sts_len, sig);
+  OPENSSL_cleanse(key, sizeof key);
   return rc;
 }
 
@@ -925,7 +932,7 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   sbuf_init(&sts, SY_SIGV4_CANON_MAX);
   rc = SY_EINVAL;
   if (!in->http.method || !*in->http.method || (in->http.n_headers && !in->http.headers) ||
-      (in->http.body_len && !in->http.body) || !in->secret_fn || !in->service || !*in->service)
+      (in->http.body_len && !in->http.body) || (!in->secret_fn && !in->key_fn) || !in->service || !*in->service)
     goto out;
 
   /* The header itself. */
@@ -1030,6 +1037,20 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   if (rc) goto out;
 
   /* The key, then the signature. */
+  if (in->key_fn) {
+    unsigned char key[SY_SIGV4_KEY_LEN];
+    rc = in->key_fn(in->secret_ctx, v->access_key_id, date8, v->region, in->service, key);
+    if (!rc) rc = hmac(key, sizeof key, sts.p, sts.len, computed);
+    OPENSSL_cleanse(key, sizeof key);
+    if (rc == SY_ENOTFOUND || rc == SY_EUNAUTH) {
+      rc = refuse(v, SY_SIGV4_UNKNOWN_KEY, SY_SIGV4_PART_NONE, msg, cap,
+                  "The security token included in the request is invalid: unknown access key id '%s'.",
+                  v->access_key_id);
+      goto out;
+    }
+    if (rc) goto out;
+    goto compare;
+  }
   rc = in->secret_fn(in->secret_ctx, v->access_key_id, secret, SY_SIGV4_SECRET_MAX, &secret_len);
   if (rc == SY_ENOTFOUND || rc == SY_EUNAUTH) {
     rc = refuse(v, SY_SIGV4_UNKNOWN_KEY, SY_SIGV4_PART_NONE, msg, cap,
@@ -1043,6 +1064,7 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   }
   rc = compute_signature(secret, secret_len, date8, v->region, in->service, sts.p, sts.len, computed);
   if (rc) goto out;
+compare:
   if (CRYPTO_memcmp(given, computed, SHA256_LEN) != 0) {
     rc = refuse(v, SY_SIGV4_MISMATCH, SY_SIGV4_PART_NONE, msg, cap,
                 "The request signature we calculated does not match the signature you provided. "

@@ -15,6 +15,7 @@
 #define SY_SIGV4_CANON_MAX (1u << 20)  /* hard cap on a canonical request, bytes */
 #define SY_SIGV4_DATE_LEN 16           /* "20150830T123600Z" */
 #define SY_SIGV4_WINDOW 300            /* allowed clock skew either way, seconds */
+#define SY_SIGV4_KEY_LEN 32            /* a derived signing key */
 
 /* One header as received. Strings are borrowed; the name may be in any case, and a
  * name may repeat (the values are joined with ',' in the order given). */
@@ -56,7 +57,12 @@ typedef struct sy_sigv4_verify_in {
   const char *date;           /* Date (RFC 1123), used only without x-amz-date */
   const char *content_sha256; /* x-amz-content-sha256; optional, checked against the body */
   sy_sigv4_secret_fn secret_fn;
-  void *secret_ctx;
+  /* Instead of secret_fn: hands over the derived signing key of the scope (see
+   * sy_sigv4_signing_key), which a caller may cache per key and day: the four HMACs of
+   * the derivation are most of a verification's cost. SY_ENOTFOUND: unknown key. */
+  sy_rc (*key_fn)(void *ctx, const char *access_key_id, const char *date8, const char *region, const char *service,
+                  unsigned char key[SY_SIGV4_KEY_LEN]);
+  void *secret_ctx;    /* passed to secret_fn or key_fn */
   const char *service; /* the service the credential must be scoped to: "ssm" */
   int64_t now;         /* the time now, epoch seconds (injected clock) */
 } sy_sigv4_verify_in;
@@ -115,6 +121,11 @@ typedef struct sy_sigv4_sign_in {
   const char *amz_date;       /* "YYYYMMDDTHHMMSSZ"; NULL: the x-amz-date header */
   const char *signed_headers; /* "host;x-amz-date"; NULL: every header in http.headers */
 } sy_sigv4_sign_in;
+
+/* The signing key of a scope: HMAC chain over "AWS4"+secret, date8 (YYYYMMDD), region,
+ * service and "aws4_request". */
+sy_rc sy_sigv4_signing_key(const char *secret, size_t secret_len, const char *date8, const char *region,
+                           const char *service, unsigned char key[SY_SIGV4_KEY_LEN]);
 
 /* Signs in->http and writes the Authorization header value ("AWS4-HMAC-SHA256
  * Credential=..., SignedHeaders=..., Signature=...") into authz. The payload hash is

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE 1 /* memmem */
 #define _GNU_SOURCE 1 /* memmem */
 #include <inttypes.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -269,6 +270,10 @@ static int set_value(sy_req *r, json_t *o, const sy_param *p, const sy_ver *v, i
     json_object_set_new(o, "Value", json_stringn(v->value, v->value_len));
     return 0;
   }
+  if (decrypt && sy__require_quiet(r, SY_SCOPE_DECRYPT)) {
+    r->decrypt_denied = 1; /* SSM refuses only when a SecureString is actually to be decrypted */
+    return 0;
+  }
   if (decrypt) {
     char *plain = NULL;
     size_t n = 0;
@@ -450,14 +455,17 @@ static const sy_ver *resolve(sy_req *r, const sy_param *p, const ssm_name *n, sy
 
 static int want_decrypt(sy_req *r, json_t *b, int *decrypt) {
   *decrypt = 0;
-  if (f_bool(r, b, "WithDecryption", decrypt)) return -1;
-  if (*decrypt && sy__require_quiet(r, SY_SCOPE_DECRYPT))
-    return ssm_error(r, 400, "AccessDeniedException",
-                     "User %s is not allowed to decrypt SecureString parameters (the credential lacks the decrypt "
-                     "scope)",
-                     r->actor),
-           -1;
-  return 0;
+  return f_bool(r, b, "WithDecryption", decrypt);
+}
+
+/* The reply of a read, unless it met a SecureString the credential may not decrypt. */
+static enum MHD_Result read_reply(sy_req *r, json_t *out) {
+  if (!r->decrypt_denied) return ssm_reply(r, 200, out);
+  json_decref(out);
+  return ssm_error(r, 400, "AccessDeniedException",
+                   "User: %s is not authorized to decrypt SecureString parameters (the credential lacks the decrypt "
+                   "scope)",
+                   r->actor);
 }
 
 static enum MHD_Result get_parameter(sy_req *r, json_t *b) {
@@ -481,7 +489,7 @@ static enum MHD_Result get_parameter(sy_req *r, json_t *b) {
                      "Systems Manager could not find version %s of %s. Verify the version and try again.",
                      sel ? sel + 1 : "?", n.name);
   if (!shape) return ssm_error(r, 500, "InternalServerError", "cannot read %s", n.name);
-  return ssm_reply(r, 200, json_pack("{so}", "Parameter", shape));
+  return read_reply(r, json_pack("{so}", "Parameter", shape));
 }
 
 static enum MHD_Result get_parameters(sy_req *r, json_t *b) {
@@ -518,7 +526,7 @@ static enum MHD_Result get_parameters(sy_req *r, json_t *b) {
     sy__ver_unref(owned);
   }
   sy__snap_leave(st);
-  return ssm_reply(r, 200, json_pack("{so so}", "Parameters", found, "InvalidParameters", invalid));
+  return read_reply(r, json_pack("{so so}", "Parameters", found, "InvalidParameters", invalid));
 }
 
 /* Filters of GetParametersByPath: Type and Label (Equals), KeyId accepted. */
@@ -626,7 +634,7 @@ static enum MHD_Result get_parameters_by_path(sy_req *r, json_t *b) {
   sy__snap_leave(r->srv->store);
   json_t *out = json_pack("{so}", "Parameters", c.arr);
   if (out && c.more && c.last) json_object_set_new(out, "NextToken", json_string(token_encode(r, c.last)));
-  return ssm_reply(r, 200, out);
+  return read_reply(r, out);
 }
 
 typedef struct ssm_hist {
@@ -681,7 +689,7 @@ static enum MHD_Result get_parameter_history(sy_req *r, json_t *b) {
     snprintf(num, sizeof num, "%" PRId64, h.last);
     json_object_set_new(out, "NextToken", json_string(token_encode(r, num)));
   }
-  return ssm_reply(r, 200, out);
+  return read_reply(r, out);
 }
 
 /* DescribeParameters: every parameter, filtered, metadata only. */
@@ -953,6 +961,8 @@ static enum MHD_Result put_parameter(sy_req *r, json_t *b) {
   }
   if (desc && strlen(desc) > SY_DESCRIPTION_MAX)
     return ssm_error(r, 400, "ValidationException", "Description is longer than 1024 characters");
+  if (pattern && sy_pattern_compile_check(pattern, msg, sizeof msg) == SY_EINVAL && strlen(pattern) <= SY_PATTERN_MAX)
+    return ssm_error(r, 400, "InvalidAllowedPatternException", "%s", msg);
   if (pattern && sy_pattern_compile_check(pattern, msg, sizeof msg))
     return ssm_error(r, 400, "ValidationException", "%s", msg);
   in->name = n.name;
@@ -1004,6 +1014,9 @@ static enum MHD_Result delete_parameters(sy_req *r, json_t *b) {
   if (!ok || !bad) return ssm_error(r, 500, "InternalServerError", "out of memory");
   for (int i = 0; i < nn; i++) {
     char msg[SY_MSG_MAX];
+    int again = 0;
+    for (int j = 0; j < i; j++) again |= !strcmp(names[i], names[j]);
+    if (again) continue; /* a name given twice is deleted once */
     if (sy_name_check(names[i], strlen(names[i]), msg, sizeof msg))
       json_array_append_new(bad, json_string(names[i]));
     else
@@ -1141,9 +1154,53 @@ typedef struct key_ctx {
   unsigned scopes;
 } key_ctx;
 
-static sy_rc secret_of(void *ctx, const char *id, char *secret, size_t cap, size_t *len) {
+/* Derived signing keys, per MHD thread: deriving one takes four HMACs and opening the
+ * sealed secret, most of what checking a signature costs. An entry is good only for the
+ * credential table it was made from (gen), so a revoked or replaced key misses at once. */
+typedef struct key_cache {
+  uint64_t gen;
+  char id[SY_SIGV4_AKID_MAX + 1];
+  char scope[96]; /* date8/region/service */
+  unsigned char key[SY_SIGV4_KEY_LEN];
+} key_cache;
+
+#define KEY_CACHE_SLOTS 8
+static __thread key_cache tl_keys[KEY_CACHE_SLOTS];
+static __thread unsigned tl_keys_next;
+
+static sy_rc signing_key_of(void *ctx, const char *id, const char *date8, const char *region, const char *service,
+                            unsigned char key[SY_SIGV4_KEY_LEN]) {
   key_ctx *k = ctx;
-  return sy__store_akey_secret(k->st, id, secret, cap, len, k->name, sizeof k->name, &k->scopes);
+  char scope[96];
+  snprintf(scope, sizeof scope, "%s/%s/%s", date8, region, service);
+  const sy_snap *s = sy__snap_enter(k->st);
+  const sy_akey *ak = sy__snap_akey(s, id);
+  uint64_t gen = s->auth->gen;
+  if (ak) {
+    snprintf(k->name, sizeof k->name, "%s", ak->name);
+    k->scopes = ak->scopes;
+  }
+  sy__snap_leave(k->st);
+  if (!ak) return SY_ENOTFOUND;
+  for (int i = 0; i < KEY_CACHE_SLOTS; i++) {
+    key_cache *c = &tl_keys[i];
+    if (c->gen == gen && !strcmp(c->id, id) && !strcmp(c->scope, scope)) {
+      memcpy(key, c->key, SY_SIGV4_KEY_LEN);
+      return SY_OK;
+    }
+  }
+  char secret[SY_SIGV4_SECRET_MAX + 1];
+  size_t len = 0;
+  sy_rc rc = sy__store_akey_secret(k->st, id, secret, sizeof secret, &len, NULL, 0, NULL);
+  if (!rc) rc = sy_sigv4_signing_key(secret, len, date8, region, service, key);
+  OPENSSL_cleanse(secret, sizeof secret);
+  if (rc) return rc;
+  key_cache *c = &tl_keys[tl_keys_next++ % KEY_CACHE_SLOTS];
+  c->gen = gen;
+  snprintf(c->id, sizeof c->id, "%s", id);
+  snprintf(c->scope, sizeof c->scope, "%s", scope);
+  memcpy(c->key, key, SY_SIGV4_KEY_LEN);
+  return SY_OK;
 }
 
 /* Checks the SigV4 signature for service; replies 403 and returns -1 when it fails. */
@@ -1163,13 +1220,17 @@ static int authenticate_sigv4(sy_req *r, const char *service) {
                                     .n_headers = hc.n,
                                     .body = r->body,
                                     .body_len = r->body_len},
-                           .secret_fn = secret_of,
+                           .key_fn = signing_key_of,
                            .secret_ctx = &kc,
                            .service = service,
                            .now = (int64_t)time(NULL)};
   sy_sigv4_verdict vd;
   char msg[1024];
   sy_rc rc = sy_sigv4_verify(&in, &vd, msg, sizeof msg);
+  if (rc == SY_OK && strcmp(vd.region, r->srv->aws_region))
+    return ssm_error(r, 403, "InvalidSignatureException", "Credential should be scoped to a valid region, not '%s'.",
+                     vd.region),
+           -1;
   if (rc == SY_OK) {
     r->actor = sy_arena_strdup(r->arena, kc.name);
     r->scopes = kc.scopes;
@@ -1178,10 +1239,10 @@ static int authenticate_sigv4(sy_req *r, const char *service) {
   if (rc != SY_EUNAUTH) return ssm_error(r, 400, "ValidationException", "%s", msg[0] ? msg : "malformed request"), -1;
   const char *type = sy_sigv4_result_code(vd.result);
   if (vd.result == SY_SIGV4_UNKNOWN_KEY)
-    return ssm_error(r, 400, "UnrecognizedClientException", "The security token included in the request is invalid."),
+    return ssm_error(r, 403, "UnrecognizedClientException", "The security token included in the request is invalid."),
            -1;
   if (vd.result == SY_SIGV4_MISSING_AUTH)
-    return ssm_error(r, 400, "MissingAuthenticationTokenException", "Missing Authentication Token"), -1;
+    return ssm_error(r, 403, "MissingAuthenticationTokenException", "Missing Authentication Token"), -1;
   return ssm_error(r, vd.result == SY_SIGV4_MALFORMED ? 400 : 403, type, "%s", msg), -1;
 }
 

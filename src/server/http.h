@@ -37,6 +37,7 @@ struct sy_req {
   const char *path;      /* raw, never percent-decoded */
   const char *raw_query; /* rebuilt from the arguments as sent, for SigV4 */
   int ssm;               /* answered in the SSM protocol's shapes */
+  int decrypt_denied;    /* a SecureString needed decrypting and the credential may not */
   char *body;
   size_t body_len, body_cap;
   int too_large;

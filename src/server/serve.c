@@ -27,10 +27,19 @@ static sy_rc bootstrap_key(sy_store *st) {
             NULL);
     return SY_EINVAL;
   }
-  char have[129];
-  size_t n = 0;
-  if (sy__store_akey_secret(st, id, have, sizeof have, &n, NULL, 0, NULL) == SY_OK) {
-    if (strcmp(have, secret))
+  /* a key that exists, even revoked, is left as it is: revoking it must stick across restarts */
+  const sy_snap *s = sy__snap_enter(st);
+  int exists = 0, revoked = 0;
+  for (int i = 0; i < s->auth->nkeys; i++)
+    if (!strcmp(s->auth->keys[i].id, id)) exists = 1, revoked = s->auth->keys[i].revoked_ms != 0;
+  sy__snap_leave(st);
+  if (exists) {
+    char have[129];
+    size_t n = 0;
+    if (revoked)
+      sy__log("warn", "SWITCHYARD_AWS_ACCESS_KEY_ID names a revoked key; it stays revoked",
+              json_pack("{ss}", "access_key_id", id));
+    else if (sy__store_akey_secret(st, id, have, sizeof have, &n, NULL, 0, NULL) == SY_OK && strcmp(have, secret))
       sy__log("warn", "SWITCHYARD_AWS_ACCESS_KEY_ID exists with another secret; keeping the stored one",
               json_pack("{ss}", "access_key_id", id));
     return SY_OK;

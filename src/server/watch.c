@@ -310,7 +310,8 @@ enum MHD_Result sy__api_watch(sy_req *r) {
   s->hello = 1;
   s->prefix = strdup(prefix ? prefix : "");
   s->prefix_len = prefix ? strlen(prefix) : 0;
-  struct MHD_Response *resp = s->prefix ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, s, sub_free) : NULL;
+  struct MHD_Response *resp =
+      s->prefix ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, s, sub_free) : NULL;
   if (!resp) { /* nobody else has seen s yet */
     free(s->prefix);
     free(s);

@@ -81,6 +81,7 @@ typedef struct sy_akey {
 /* Every credential the server knows, shared by snapshots until one changes. */
 typedef struct sy_auth {
   int refs;
+  uint64_t gen; /* grows with every change of any credential: caches keyed on it stay right */
   int ntokens;
   sy_token *tokens; /* sorted by hash */
   int nkeys;

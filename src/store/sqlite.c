@@ -391,6 +391,7 @@ static sy_rc load_snapshot(sy_store *st, sy_snap *snap) {
   }
   if (q) sy__stmt_done(q);
   if (!rc) rc = sy__load_auth(st->db, &snap->auth);
+  if (!rc) snap->auth->gen = ++st->auth_gen;
   if (rc) {
     for (size_t i = 0; i < n; i++) sy__param_unref(arr[i]);
     free(arr);

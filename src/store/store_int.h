@@ -52,6 +52,7 @@ struct sy_store {
   sy_node *work; /* the tree being built by the current batch */
   size_t work_count;
   sy_auth *work_auth; /* set when the batch changed a credential */
+  uint64_t auth_gen;
 
   sy_publish_hook hook;
   void *hook_ctx;

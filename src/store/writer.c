@@ -843,6 +843,7 @@ static sy_rc auth_reload(sy_store *st) {
   sy_auth *a = NULL;
   sy_rc rc = sy__load_auth(st->db, &a);
   if (rc) return rc;
+  a->gen = ++st->auth_gen;
   sy__auth_unref(st->work_auth);
   st->work_auth = a;
   return SY_OK;

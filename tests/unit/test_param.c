@@ -409,8 +409,10 @@ static void value_stringlist(void **state) {
 /* ---- patterns ---- */
 
 static void pattern_compile(void **state) {
-  static const char *good[] = {"", "^[0-9]+$", "^(a|b)*$", "[[:alpha:]]{2,5}", "^https?://", "."};
-  static const char *bad[] = {"(", "[a", "a{2", "*a", "[[:nope:]]", "a{3,1}"};
+  /* the Java-style dialect of SSM's AllowedPattern: \d, non-capturing groups, POSIX classes */
+  static const char *good[] = {"", "^[0-9]+$", "^(a|b)*$", "[[:alpha:]]{2,5}", "^https?://", ".",
+                               "^\\d+$", "^(?:gemini|seedream|stub)$", "^\\w{1,8}$"};
+  static const char *bad[] = {"(", "[a", "a\\", "*a", "[[:nope:]]", "a{3,1}"};
   char msg[SY_MSG_MAX];
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
     msg[0] = 0;
@@ -421,7 +423,7 @@ static void pattern_compile(void **state) {
     const char *colon;
     msg[0] = 0;
     if (sy_pattern_compile_check(bad[i], msg, sizeof msg) != SY_EINVAL) fail_msg("\"%s\" compiled", bad[i]);
-    /* The message carries regerror's reason after the colon. */
+    /* The message carries the compiler's reason after the colon. */
     colon = strrchr(msg, ':');
     if (!colon || strlen(colon) < 3) fail_msg("\"%s\": message \"%s\" has no reason", bad[i], msg);
   }

@@ -450,7 +450,7 @@ sy_rc sy__http_start(sy_server *srv, const char *host, int port, int threads, in
                        NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_THREAD_POOL_SIZE,
                        (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK,
                        no_unescape, NULL, MHD_OPTION_CONNECTION_LIMIT, conn_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-                       (unsigned)300, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+                       (unsigned)300, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_LISTEN_BACKLOG_SIZE,
                        (unsigned)4096, MHD_OPTION_END);
   if (!srv->daemon) {
     snprintf(msg, msgsz, "cannot listen on %s:%d: %s", host, port, strerror(errno));

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "server/http.h"
@@ -66,21 +67,44 @@ static void park_all_resume(sy_watch_hub *h, int heartbeat) {
   h->waiting.next = h->waiting.prev = &h->waiting;
 }
 
+/* Resumes parked subscribers whose client has gone: a suspended connection is not
+ * watched by MHD, so without this a closed stream would hold its socket and memory
+ * until the next heartbeat write failed. Called with the hub locked. */
+static void reap_closed(sy_watch_hub *h) {
+  sub *s = h->waiting.next;
+  while (s != &h->waiting) {
+    sub *n = s->next;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(s->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char c;
+    if (ci && recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+      s->prev->next = s->next;
+      s->next->prev = s->prev;
+      s->prev = s->next = NULL;
+      s->parked = 0;
+      s->closing = 1;
+      MHD_resume_connection(s->conn);
+    }
+    s = n;
+  }
+}
+
+#define REAP_MS 1000 /* how often parked streams are checked for clients that left */
+
 static void *ticker_main(void *arg) {
   sy_watch_hub *h = arg;
+  int64_t next_hb = sy__now_ms() + h->heartbeat_ms;
   pthread_mutex_lock(&h->mu);
   while (!h->closing) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += h->heartbeat_ms / 1000;
-    ts.tv_nsec += (long)(h->heartbeat_ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000;
-    }
+    int64_t now = sy__now_ms(), wake = next_hb < now + REAP_MS ? next_hb : now + REAP_MS;
+    struct timespec ts = {(time_t)(wake / 1000), (long)(wake % 1000) * 1000000};
     pthread_cond_timedwait(&h->tick_cv, &h->mu, &ts);
     if (h->closing) break;
-    park_all_resume(h, 1);
+    if (sy__now_ms() >= next_hb) {
+      park_all_resume(h, 1);
+      next_hb = sy__now_ms() + h->heartbeat_ms;
+    } else {
+      reap_closed(h);
+    }
   }
   pthread_mutex_unlock(&h->mu);
   return NULL;
@@ -311,7 +335,7 @@ enum MHD_Result sy__api_watch(sy_req *r) {
   s->prefix = strdup(prefix ? prefix : "");
   s->prefix_len = prefix ? strlen(prefix) : 0;
   struct MHD_Response *resp =
-      s->prefix ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, s, sub_free) : NULL;
+      s->prefix ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, reader, s, sub_free) : NULL;
   if (!resp) { /* nobody else has seen s yet */
     free(s->prefix);
     free(s);

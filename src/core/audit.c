@@ -2,7 +2,9 @@
 #include "core/audit.h"
 
 #include <inttypes.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,10 +20,55 @@ void sy_hex(const void *data, size_t n, char *out) {
   out[2 * n] = 0;
 }
 
+/* The SHA-256 implementation, fetched once. OpenSSL 3 otherwise looks the algorithm up
+ * (locks, a hash table) on every EVP_sha256() use; the fetched handle is immutable and
+ * safe to share between threads. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static void sha256_fetch(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
+static const EVP_MD *sha256(void) {
+  pthread_once(&sha256_once, sha256_fetch);
+  return sha256_md ? sha256_md : EVP_sha256();
+}
+
+void sy_sha256(const void *data, size_t len, unsigned char out[32]) {
+  unsigned int mdlen = 0;
+  EVP_Digest(len ? data : "", len, out, &mdlen, sha256(), NULL);
+}
+
+void sy_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[32]) {
+  /* RFC 2104 over the fetched digest: the one-shot HMAC() of OpenSSL 3 fetches a MAC and
+   * a digest on every call, which costs more than the hashing itself for short inputs */
+  unsigned char k[64] = {0}, pad[64], inner[32];
+  if (key_len > sizeof k)
+    sy_sha256(key, key_len, k);
+  else
+    memcpy(k, key, key_len);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  unsigned int n = 0;
+  if (!ctx) {
+    memset(out, 0, 32); /* unequal to any real MAC: a signature check fails closed */
+    return;
+  }
+  for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x36;
+  EVP_DigestInit_ex(ctx, sha256(), NULL);
+  EVP_DigestUpdate(ctx, pad, sizeof pad);
+  EVP_DigestUpdate(ctx, data, len);
+  EVP_DigestFinal_ex(ctx, inner, &n);
+  for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x5c;
+  EVP_DigestInit_ex(ctx, sha256(), NULL);
+  EVP_DigestUpdate(ctx, pad, sizeof pad);
+  EVP_DigestUpdate(ctx, inner, sizeof inner);
+  EVP_DigestFinal_ex(ctx, out, &n);
+  EVP_MD_CTX_free(ctx);
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(pad, sizeof pad);
+}
+
 void sy_sha256_hex(const void *data, size_t len, char out[SY_HASH_HEX]) {
   unsigned char md[32];
-  unsigned int mdlen = 0;
-  EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+  sy_sha256(data, len, md);
   sy_hex(md, 32, out);
 }
 
@@ -49,7 +96,7 @@ void sy_audit_hash(const sy_audit_rec *r, char out[SY_HASH_HEX]) {
     out[64] = 0;
     return;
   }
-  EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+  EVP_DigestInit_ex(ctx, sha256(), NULL);
   put_field(ctx, r->prev_hash ? r->prev_hash : sy_audit_genesis);
   put_int(ctx, r->seq);
   put_field(ctx, r->time);

@@ -31,6 +31,11 @@ void sy_audit_hash(const sy_audit_rec *rec, char out[SY_HASH_HEX]);
 /* n bytes as 2n lowercase hex digits and a NUL into out (2n+1 bytes). */
 void sy_hex(const void *data, size_t n, char *out);
 
+/* SHA-256 of len bytes into out[32]. */
+void sy_sha256(const void *data, size_t len, unsigned char out[32]);
+/* HMAC-SHA-256 of data under key into out[32]. */
+void sy_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[32]);
+
 /* Hex SHA-256 of len bytes. */
 void sy_sha256_hex(const void *data, size_t len, char out[SY_HASH_HEX]);
 

@@ -107,8 +107,7 @@ static int from_hex(const char *s, size_t n, unsigned char *out) {
 
 static sy_rc sha256_hex(const void *data, size_t len, char out[HEX_SHA256_LEN + 1]) {
   unsigned char md[SHA256_LEN];
-  unsigned int mdlen = 0;
-  if (!EVP_Digest(len ? data : "", len, md, &mdlen, EVP_sha256(), NULL)) return SY_EINTERNAL;
+  sy_sha256(data, len, md);
   sy_hex(md, SHA256_LEN, out);
   return SY_OK;
 }
@@ -520,8 +519,7 @@ out:
 }
 
 static sy_rc hmac(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[SHA256_LEN]) {
-  unsigned int out_len = 0;
-  if (!HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len) || out_len != SHA256_LEN) return SY_EINTERNAL;
+  sy_hmac_sha256(key, key_len, data, len, out);
   return SY_OK;
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/jbuf.h"
 #include "core/sigv4.h"
 #include "server/http.h"
 
@@ -21,10 +22,26 @@
 
 /* ---- replies ---- */
 
+/* A request id shaped like a UUID v4. Not a secret: a per-thread xorshift seeded once from
+ * the RNG, because RAND_bytes on every reply costs a lock and a getpid() system call. */
+static __thread uint64_t tl_rid[2];
+
+static uint64_t rid_next(void) {
+  if (!tl_rid[0] && !tl_rid[1] && (RAND_bytes((unsigned char *)tl_rid, sizeof tl_rid) != 1 || !(tl_rid[0] | tl_rid[1])))
+    tl_rid[0] = 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&tl_rid;
+  uint64_t a = tl_rid[0], b = tl_rid[1];
+  tl_rid[0] = b;
+  a ^= a << 23;
+  tl_rid[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
+  return tl_rid[1] + b;
+}
+
 static void request_id(char out[37]) {
   unsigned char b[16];
   static const char hex[] = "0123456789abcdef";
-  if (RAND_bytes(b, sizeof b) != 1) memset(b, 0, sizeof b);
+  uint64_t x = rid_next(), y = rid_next();
+  memcpy(b, &x, 8);
+  memcpy(b + 8, &y, 8);
   b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
   b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
   int o = 0;
@@ -263,59 +280,103 @@ static void user_arn(sy_req *r, const char *user, char *out, size_t cap) {
   snprintf(out, cap, "arn:aws:iam::%s:user/%s", r->srv->aws_account, user && *user ? user : "unknown");
 }
 
-/* Sets "Value": the plaintext, or for a SecureString read without decryption the
- * sealed blob in base64 (what SSM answers: ciphertext, never the secret). */
-static int set_value(sy_req *r, json_t *o, const sy_param *p, const sy_ver *v, int decrypt) {
-  if (v->kind != SY_KIND_SECURESTRING) {
-    json_object_set_new(o, "Value", json_stringn(v->value, v->value_len));
-    return 0;
-  }
-  if (decrypt && sy__require_quiet(r, SY_SCOPE_DECRYPT)) {
-    r->decrypt_denied = 1; /* SSM refuses only when a SecureString is actually to be decrypted */
-    return 0;
-  }
-  if (decrypt) {
-    char *plain = NULL;
-    size_t n = 0;
-    if (sy__store_reveal(r->srv->store, p->name, v, &plain, &n)) return -1;
-    json_object_set_new(o, "Value", json_stringn(plain, n));
-    sy__reveal_free(plain, n);
-    return 0;
+/* The text of "Value": the plaintext, or for a SecureString read without decryption the
+ * sealed blob in base64 (what SSM answers: ciphertext, never the secret). *out is
+ * malloc'd (free it with sy__reveal_free); NULL with 0 returned means "no Value": the
+ * credential may not decrypt, and r->decrypt_denied says so. -1 on failure. */
+static int value_of(sy_req *r, const sy_param *p, const sy_ver *v, int decrypt, char **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (v->kind != SY_KIND_SECURESTRING || decrypt) {
+    if (v->kind == SY_KIND_SECURESTRING && sy__require_quiet(r, SY_SCOPE_DECRYPT)) {
+      r->decrypt_denied = 1; /* SSM refuses only when a SecureString is actually to be decrypted */
+      return 0;
+    }
+    return sy__store_reveal(r->srv->store, p->name, v, out, n) ? -1 : 0;
   }
   static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const unsigned char *in = (const unsigned char *)v->value;
-  size_t n = v->value_len, o64 = 0;
-  char *enc = malloc(4 * ((n + 2) / 3) + 1);
+  size_t len = v->value_len, o64 = 0;
+  char *enc = malloc(4 * ((len + 2) / 3) + 1);
   if (!enc) return -1;
-  for (size_t i = 0; i < n; i += 3) {
-    unsigned x = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
+  for (size_t i = 0; i < len; i += 3) {
+    unsigned x = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0) | (i + 2 < len ? in[i + 2] : 0);
     enc[o64++] = b64[(x >> 18) & 63];
     enc[o64++] = b64[(x >> 12) & 63];
-    enc[o64++] = i + 1 < n ? b64[(x >> 6) & 63] : '=';
-    enc[o64++] = i + 2 < n ? b64[x & 63] : '=';
+    enc[o64++] = i + 1 < len ? b64[(x >> 6) & 63] : '=';
+    enc[o64++] = i + 2 < len ? b64[x & 63] : '=';
   }
   enc[o64] = 0;
-  json_object_set_new(o, "Value", json_string(enc));
-  free(enc);
+  *out = enc;
+  *n = o64;
   return 0;
 }
 
-/* The Parameter shape of GetParameter(s) and GetParametersByPath. */
-static json_t *param_shape(sy_req *r, const sy_param *p, const sy_ver *v, int decrypt, const char *selector) {
-  char arn[SY_NAME_MAX + 128];
+static int set_value(sy_req *r, json_t *o, const sy_param *p, const sy_ver *v, int decrypt) {
+  char *text;
+  size_t n;
+  if (value_of(r, p, v, decrypt, &text, &n)) return -1;
+  if (text) json_object_set_new(o, "Value", json_stringn(text, n));
+  sy__reveal_free(text, n);
+  return 0;
+}
+
+/* Writes the Parameter shape of GetParameter(s) and GetParametersByPath. These are the
+ * hot reads of the SSM API, so the JSON text is written directly. -1 on failure. */
+static int param_shape(sy_req *r, sy_jbuf *b, const sy_param *p, const sy_ver *v, int decrypt, const char *selector) {
+  char arn[SY_NAME_MAX + 128], *text;
+  size_t n;
+  if (value_of(r, p, v, decrypt, &text, &n)) return -1;
   arn_of(r, p->name, arn, sizeof arn);
-  json_t *o = json_pack("{ss ss}", "Name", p->name, "Type", sy_kind_name(v->kind));
-  if (!o) return NULL;
-  if (set_value(r, o, p, v, decrypt)) {
-    json_decref(o);
-    return NULL;
+  sy_jbuf_cstr(b, "{\"Name\":");
+  sy_jbuf_str(b, p->name, p->name_len);
+  sy_jbuf_cstr(b, ",\"Type\":\"");
+  sy_jbuf_cstr(b, sy_kind_name(v->kind));
+  sy_jbuf_cstr(b, "\"");
+  if (text) {
+    sy_jbuf_cstr(b, ",\"Value\":");
+    sy_jbuf_str(b, text, n);
   }
-  json_object_set_new(o, "Version", json_integer(v->version));
-  if (selector) json_object_set_new(o, "Selector", json_string(selector));
-  json_object_set_new(o, "LastModifiedDate", epoch(v->modified_ms));
-  json_object_set_new(o, "ARN", json_string(arn));
-  json_object_set_new(o, "DataType", json_string("text"));
-  return o;
+  sy__reveal_free(text, n);
+  sy_jbuf_cstr(b, ",\"Version\":");
+  sy_jbuf_int(b, v->version);
+  if (selector) {
+    sy_jbuf_cstr(b, ",\"Selector\":");
+    sy_jbuf_str(b, selector, strlen(selector));
+  }
+  sy_jbuf_cstr(b, ",\"LastModifiedDate\":");
+  sy_jbuf_epoch_ms(b, v->modified_ms);
+  sy_jbuf_cstr(b, ",\"ARN\":");
+  sy_jbuf_str(b, arn, strlen(arn));
+  sy_jbuf_cstr(b, ",\"DataType\":\"text\"}");
+  return b->err ? -1 : 0;
+}
+
+/* Sends a reply written with jbuf (or an error if writing it failed). */
+static enum MHD_Result jbuf_reply(sy_req *r, sy_jbuf *b) {
+  size_t len = 0;
+  char *text = sy_jbuf_take(b, &len);
+  if (!text) return ssm_error(r, 500, "InternalServerError", "out of memory");
+  if (r->decrypt_denied) {
+    free(text);
+    return ssm_error(r, 400, "AccessDeniedException",
+                     "User: %s is not authorized to decrypt SecureString parameters (the credential lacks the "
+                     "decrypt scope)",
+                     r->actor);
+  }
+  struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, text, free_buf);
+  if (!resp) {
+    free(text);
+    return MHD_NO;
+  }
+  char rid[37];
+  request_id(rid);
+  MHD_add_response_header(resp, "Content-Type", SSM_CT);
+  MHD_add_response_header(resp, "x-amzn-RequestId", rid);
+  enum MHD_Result res = MHD_queue_response(r->conn, 200, resp);
+  MHD_destroy_response(resp);
+  r->status = 200;
+  return res;
 }
 
 static json_t *labels_of(const sy_ver *v) {
@@ -480,16 +541,21 @@ static enum MHD_Result get_parameter(sy_req *r, json_t *b) {
   sy_rc why;
   const sy_ver *v = resolve(r, p, &n, &owned, &why);
   const char *sel = strchr(n.given, ':') && strncmp(n.given, "arn:", 4) ? strchr(n.given, ':') : NULL;
-  json_t *shape = v ? param_shape(r, p, v, decrypt, sel) : NULL;
+  sy_jbuf out;
+  sy_jbuf_init(&out, 64 * 1024);
+  sy_jbuf_cstr(&out, "{\"Parameter\":");
+  int bad = v ? param_shape(r, &out, p, v, decrypt, sel) : 0;
+  sy_jbuf_cstr(&out, "}");
   sy__snap_leave(st);
   sy__ver_unref(owned);
+  if (why || bad) sy_jbuf_free(&out);
   if (why == SY_ENOTFOUND) return ssm_error(r, 400, "ParameterNotFound", "Parameter %s not found.", n.name);
   if (why)
     return ssm_error(r, 400, "ParameterVersionNotFound",
                      "Systems Manager could not find version %s of %s. Verify the version and try again.",
                      sel ? sel + 1 : "?", n.name);
-  if (!shape) return ssm_error(r, 500, "InternalServerError", "cannot read %s", n.name);
-  return read_reply(r, json_pack("{so}", "Parameter", shape));
+  if (bad) return ssm_error(r, 500, "InternalServerError", "cannot read %s", n.name);
+  return jbuf_reply(r, &out);
 }
 
 static enum MHD_Result get_parameters(sy_req *r, json_t *b) {
@@ -497,43 +563,61 @@ static enum MHD_Result get_parameters(sy_req *r, json_t *b) {
   const char **names;
   int nn, decrypt;
   if (known(r, b, fields) || f_strs(r, b, "Names", 1, 10, &names, &nn) || want_decrypt(r, b, &decrypt)) return MHD_YES;
-  json_t *found = json_array(), *invalid = json_array();
+  sy_jbuf out, invalid;
+  sy_jbuf_init(&out, 1 << 20);
+  sy_jbuf_init(&invalid, 1 << 20);
+  int nfound = 0, ninvalid = 0, bad = 0;
+  sy_jbuf_cstr(&out, "{\"Parameters\":[");
   sy_store *st = r->srv->store;
   const sy_snap *s = sy__snap_enter(st);
-  for (int i = 0; i < nn; i++) {
+  for (int i = 0; i < nn && !bad; i++) {
     ssm_name n;
     char msg[SY_MSG_MAX];
     const char *colon = strchr(names[i], ':');
     size_t len = colon && strncmp(names[i], "arn:", 4) ? (size_t)(colon - names[i]) : strlen(names[i]);
     if (strncmp(names[i], "arn:", 4) && sy_name_check(names[i], len, msg, sizeof msg)) {
-      json_array_append_new(invalid, json_string(names[i]));
+      sy_jbuf_cstr(&invalid, ninvalid++ ? "," : "");
+      sy_jbuf_str(&invalid, names[i], strlen(names[i]));
       continue;
     }
-    if (parse_name(r, names[i], 1, &n)) { /* replied already: cannot happen after the check above but ARNs */
+    if (parse_name(r, names[i], 1, &n)) { /* replied already (a malformed ARN) */
       sy__snap_leave(st);
-      json_decref(found);
-      json_decref(invalid);
+      sy_jbuf_free(&out);
+      sy_jbuf_free(&invalid);
       return MHD_YES;
     }
     const sy_param *p = sy__tree_get(s->root, n.name, n.len);
     sy_ver *owned = NULL;
     sy_rc why;
     const sy_ver *v = resolve(r, p, &n, &owned, &why);
-    if (!v)
-      json_array_append_new(invalid, json_string(names[i]));
-    else
-      json_array_append_new(found, param_shape(r, p, v, decrypt, colon && strncmp(names[i], "arn:", 4) ? colon : NULL));
+    if (!v) {
+      sy_jbuf_cstr(&invalid, ninvalid++ ? "," : "");
+      sy_jbuf_str(&invalid, names[i], strlen(names[i]));
+    } else {
+      sy_jbuf_cstr(&out, nfound++ ? "," : "");
+      bad = param_shape(r, &out, p, v, decrypt, colon && strncmp(names[i], "arn:", 4) ? colon : NULL);
+    }
     sy__ver_unref(owned);
   }
   sy__snap_leave(st);
-  return read_reply(r, json_pack("{so so}", "Parameters", found, "InvalidParameters", invalid));
+  sy_jbuf_cstr(&out, "],\"InvalidParameters\":[");
+  sy_jbuf_raw(&out, invalid.p ? invalid.p : "", invalid.len);
+  sy_jbuf_cstr(&out, "]}");
+  if (invalid.err) out.err = 1;
+  sy_jbuf_free(&invalid);
+  if (bad) {
+    sy_jbuf_free(&out);
+    return ssm_error(r, 500, "InternalServerError", "cannot read a parameter");
+  }
+  return jbuf_reply(r, &out);
 }
 
 /* Filters of GetParametersByPath: Type and Label (Equals), KeyId accepted. */
 typedef struct path_ctx {
   sy_req *r;
-  json_t *arr;
-  size_t max;
+  sy_jbuf out;
+  size_t n, max;
+  int bad;
   int decrypt;
   const char **types;
   int ntypes;
@@ -556,13 +640,14 @@ static int path_cb(void *ctx, const sy_param *p) {
     for (int i = 0; i < c->ntypes; i++) ok |= !strcmp(c->types[i], sy_kind_name(v->kind));
     if (!ok) return 0;
   }
-  if (json_array_size(c->arr) == c->max) {
+  if (c->n == c->max) {
     c->more = 1;
     return 1;
   }
-  json_array_append_new(c->arr, param_shape(c->r, p, v, c->decrypt, NULL));
+  sy_jbuf_cstr(&c->out, c->n++ ? "," : "");
+  c->bad = param_shape(c->r, &c->out, p, v, c->decrypt, NULL);
   c->last = sy_arena_strndup(c->r->arena, p->name, p->name_len);
-  return 0;
+  return c->bad;
 }
 
 /* Reads ParameterFilters [{Key, Option, Values}] for the keys in `allowed`. */
@@ -627,14 +712,24 @@ static enum MHD_Result get_parameters_by_path(sy_req *r, json_t *b) {
   if (next && !(after = token_decode(r, next))) return MHD_YES;
   if (after && strncmp(after, prefix, strlen(prefix)))
     return ssm_error(r, 400, "InvalidNextToken", "The specified token isn't valid.");
-  c.arr = json_array();
+  sy_jbuf_init(&c.out, 1 << 20);
+  sy_jbuf_cstr(&c.out, "{\"Parameters\":[");
   c.max = (size_t)max;
   const sy_snap *s = sy__snap_enter(r->srv->store);
   sy__list_walk(s, prefix, recursive, after, path_cb, &c);
   sy__snap_leave(r->srv->store);
-  json_t *out = json_pack("{so}", "Parameters", c.arr);
-  if (out && c.more && c.last) json_object_set_new(out, "NextToken", json_string(token_encode(r, c.last)));
-  return read_reply(r, out);
+  sy_jbuf_cstr(&c.out, "]");
+  if (c.more && c.last) {
+    const char *t = token_encode(r, c.last);
+    sy_jbuf_cstr(&c.out, ",\"NextToken\":");
+    sy_jbuf_str(&c.out, t ? t : "", t ? strlen(t) : 0);
+  }
+  sy_jbuf_cstr(&c.out, "}");
+  if (c.bad) {
+    sy_jbuf_free(&c.out);
+    return ssm_error(r, 500, "InternalServerError", "cannot read a parameter");
+  }
+  return jbuf_reply(r, &c.out);
 }
 
 typedef struct ssm_hist {

@@ -868,8 +868,7 @@ sy_rc sy__store_digest(sy_store *st, const char *name, const sy_ver *v, char out
   sy_rc rc = sy__store_reveal(st, name, v, &pt, &n);
   if (rc) return rc;
   unsigned char mac[32];
-  unsigned int maclen = 0;
-  HMAC(EVP_sha256(), st->digest_key, sizeof st->digest_key, (const unsigned char *)pt, n, mac, &maclen);
+  sy_hmac_sha256(st->digest_key, sizeof st->digest_key, pt, n, mac);
   sy__reveal_free(pt, n);
   sy_hex(mac, sizeof mac, out);
   return SY_OK;

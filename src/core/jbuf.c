@@ -1,0 +1,107 @@
+/* jbuf.c — direct JSON text output. */
+#include "core/jbuf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void sy_jbuf_init(sy_jbuf *b, size_t max) {
+  memset(b, 0, sizeof *b);
+  b->max = max;
+}
+
+void sy_jbuf_free(sy_jbuf *b) {
+  free(b->p);
+  memset(b, 0, sizeof *b);
+}
+
+char *sy_jbuf_take(sy_jbuf *b, size_t *len) {
+  char *p = b->err ? NULL : b->p;
+  if (!p) {
+    sy_jbuf_free(b);
+    return NULL;
+  }
+  if (len) *len = b->len;
+  b->p = NULL;
+  b->len = b->cap = 0;
+  return p;
+}
+
+static int reserve(sy_jbuf *b, size_t n) {
+  if (b->err) return -1;
+  if (b->len + n + 1 <= b->cap) return 0;
+  if (b->len + n + 1 > b->max) {
+    b->err = 1;
+    return -1;
+  }
+  size_t cap = b->cap ? b->cap * 2 : 512;
+  while (cap < b->len + n + 1) cap *= 2;
+  if (cap > b->max) cap = b->max;
+  char *p = realloc(b->p, cap);
+  if (!p) {
+    b->err = 1;
+    return -1;
+  }
+  b->p = p;
+  b->cap = cap;
+  return 0;
+}
+
+void sy_jbuf_raw(sy_jbuf *b, const char *s, size_t n) {
+  if (reserve(b, n)) return;
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = 0;
+}
+
+void sy_jbuf_cstr(sy_jbuf *b, const char *s) { sy_jbuf_raw(b, s, strlen(s)); }
+
+void sy_jbuf_str(sy_jbuf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  if (reserve(b, n + 2)) return;
+  b->p[b->len++] = '"';
+  size_t start = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    sy_jbuf_raw(b, s + start, i - start);
+    char esc[7] = {'\\', 0};
+    size_t k = 2;
+    switch (c) {
+    case '"': esc[1] = '"'; break;
+    case '\\': esc[1] = '\\'; break;
+    case '\n': esc[1] = 'n'; break;
+    case '\r': esc[1] = 'r'; break;
+    case '\t': esc[1] = 't'; break;
+    case '\b': esc[1] = 'b'; break;
+    case '\f': esc[1] = 'f'; break;
+    default:
+      memcpy(esc, "\\u00", 4);
+      esc[4] = hex[c >> 4];
+      esc[5] = hex[c & 15];
+      k = 6;
+    }
+    sy_jbuf_raw(b, esc, k);
+    start = i + 1;
+  }
+  sy_jbuf_raw(b, s + start, n - start);
+  sy_jbuf_raw(b, "\"", 1);
+}
+
+void sy_jbuf_int(sy_jbuf *b, int64_t v) {
+  char tmp[24];
+  int i = (int)sizeof tmp;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do {
+    tmp[--i] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) tmp[--i] = '-';
+  sy_jbuf_raw(b, tmp + i, sizeof tmp - (size_t)i);
+}
+
+void sy_jbuf_epoch_ms(sy_jbuf *b, int64_t ms) {
+  if (ms < 0) ms = 0;
+  char frac[4] = {'.', (char)('0' + ms / 100 % 10), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10)};
+  sy_jbuf_int(b, ms / 1000);
+  sy_jbuf_raw(b, frac, 4);
+}

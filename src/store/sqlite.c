@@ -465,6 +465,8 @@ sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
   pthread_mutex_init(&st->mu, NULL);
   pthread_cond_init(&st->cv, NULL);
   pthread_cond_init(&st->ckpt_cv, NULL);
+  pthread_cond_init(&st->sync_cv, NULL);
+  st->wal_fd = -1;
   pthread_key_create(&st->reader_key, reader_close);
   st->dir = strdup(dir);
   size_t plen = strlen(dir) + 32;
@@ -511,8 +513,8 @@ sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
   sqlite3_busy_timeout(st->db, 5000);
   if (sqlite3_exec(
           st->db,
-          "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-32768;", NULL,
-          NULL, &err) ||
+          "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-32768;",
+          NULL, NULL, &err) ||
       sqlite3_exec(st->db, schema, NULL, NULL, &err)) {
     snprintf(msg, msgsz, "cannot initialise %s: %s", st->db_path, err ? err : "?");
     sqlite3_free(err);
@@ -534,6 +536,15 @@ sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
   }
   box->snap.seq = st->last_seq;
   st->current = box;
+  st->tree = sy__node_ref(box->snap.root);
+  st->tree_count = box->snap.count;
+  st->tree_auth = sy__auth_ref(box->snap.auth);
+  if (pthread_create(&st->syncer, NULL, sy__syncer_main, st)) {
+    snprintf(msg, msgsz, "cannot start the syncer thread");
+    rc = SY_EINTERNAL;
+    goto out;
+  }
+  st->syncer_started = 1;
   if (pthread_create(&st->writer, NULL, sy__writer_main, st)) {
     snprintf(msg, msgsz, "cannot start the writer thread");
     rc = SY_EINTERNAL;
@@ -567,7 +578,16 @@ void sy__store_close(sy_store *st) {
     pthread_cond_broadcast(&st->ckpt_cv);
     pthread_mutex_unlock(&st->mu);
     pthread_join(st->writer, NULL);
+  } else {
+    pthread_mutex_lock(&st->mu);
+    st->writer_done = 1;
+    pthread_cond_signal(&st->sync_cv);
+    pthread_mutex_unlock(&st->mu);
   }
+  if (st->syncer_started) pthread_join(st->syncer, NULL);
+  if (st->wal_fd >= 0) close(st->wal_fd);
+  sy__node_unref(st->tree);
+  sy__auth_unref(st->tree_auth);
   if (st->ckpt_started) pthread_join(st->ckpt, NULL);
   rcu_barrier_bp(); /* every call_rcu'd snapshot freed */
   snap_box_free(st->current);
@@ -581,6 +601,7 @@ void sy__store_close(sy_store *st) {
   pthread_mutex_destroy(&st->mu);
   pthread_cond_destroy(&st->cv);
   pthread_cond_destroy(&st->ckpt_cv);
+  pthread_cond_destroy(&st->sync_cv);
   OPENSSL_cleanse(st->master_key, sizeof st->master_key);
   OPENSSL_cleanse(st->digest_key, sizeof st->digest_key);
   free(st->events);

@@ -14,6 +14,15 @@ typedef struct snap_box {
   sy_snap snap;
 } snap_box;
 
+/* A committed batch on its way to disk and to readers (see the syncer in writer.c). */
+typedef struct sync_batch {
+  struct sync_batch *next;
+  struct sy_op *ops;
+  struct snap_box *nb; /* the snapshot to publish once durable; NULL if nothing changed */
+  struct pending_event *events;
+  size_t nevents;
+} sync_batch;
+
 /* A change committed in the current batch, published after COMMIT. */
 typedef struct pending_event {
   int64_t seq;
@@ -49,6 +58,17 @@ struct sy_store {
   char last_hash[SY_HASH_HEX];
   pending_event *events;
   size_t nevents, cap_events;
+  /* the writer's latest committed state, which readers see once it is on disk */
+  sy_node *tree;
+  size_t tree_count;
+  sy_auth *tree_auth;
+  /* the syncer: one fdatasync for every batch committed since the last, then publish */
+  pthread_t syncer;
+  pthread_cond_t sync_cv;
+  sync_batch *sync_head, *sync_tail;
+  int syncer_started;
+  int writer_done;
+  int wal_fd;
   sy_node *work; /* the tree being built by the current batch */
   size_t work_count;
   sy_auth *work_auth; /* set when the batch changed a credential */
@@ -75,5 +95,6 @@ sy_rc sy__db_read_version(sqlite3 *db, const char *name, int64_t version, sy_ver
 sy_rc sy__ver_set_labels(sy_ver *v, const char *csv);
 
 void *sy__writer_main(void *arg);
+void *sy__syncer_main(void *arg);
 
 #endif

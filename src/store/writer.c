@@ -1,10 +1,13 @@
 /* writer.c — the one write path: validate, apply in one transaction, commit, publish. */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/secretbox.h"
 #include "store/store_int.h"
@@ -982,16 +985,20 @@ static void snap_free_cb(struct rcu_head *head) {
   free(b);
 }
 
-/* Applies a batch in one transaction; returns SY_OK if it committed. */
-static sy_rc run_batch(sy_store *st, sy_op *ops) {
-  snap_box *cur = st->current;
+/* Applies a batch in one transaction and hands it to the syncer. COMMIT does not wait
+ * for the disk (synchronous=NORMAL): the syncer fsyncs the WAL for every batch committed
+ * since its last fsync, and only then publishes and answers. So the next batch is
+ * applied while the last one is being made durable, and nothing is shown or
+ * acknowledged before it is on disk. */
+static void run_batch(sy_store *st, sy_op *ops) {
+  sync_batch *sb = calloc(1, sizeof *sb);
   int64_t seq0 = st->last_seq;
   char hash0[SY_HASH_HEX];
   memcpy(hash0, st->last_hash, SY_HASH_HEX);
-  st->work = sy__node_ref(cur->snap.root);
-  st->work_count = cur->snap.count;
+  st->work = sy__node_ref(st->tree);
+  st->work_count = st->tree_count;
   st->work_auth = NULL;
-  sy_rc rc = exec(st, "BEGIN IMMEDIATE");
+  sy_rc rc = sb ? exec(st, "BEGIN IMMEDIATE") : SY_ENOMEM;
   int any = 0;
   for (sy_op *op = ops; !rc && op; op = op->next) {
     int64_t seq = st->last_seq;
@@ -1004,6 +1011,7 @@ static sy_rc run_batch(sy_store *st, sy_op *ops) {
     if (exec(st, "SAVEPOINT op")) {
       rc = SY_EIO;
       sy__node_unref(root);
+      sy__auth_unref(auth);
       break;
     }
     if (apply(st, op) == SY_OK) {
@@ -1027,83 +1035,143 @@ static sy_rc run_batch(sy_store *st, sy_op *ops) {
     }
   }
   if (!rc) rc = exec(st, any ? "COMMIT" : "ROLLBACK");
-  if (rc) {
-    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    st->last_seq = seq0;
-    memcpy(st->last_hash, hash0, SY_HASH_HEX);
-    free_events(st, 0);
-    sy__node_unref(st->work);
-    st->work = NULL;
-    sy__auth_unref(st->work_auth);
-    st->work_auth = NULL;
-    for (sy_op *op = ops; op; op = op->next)
-      if (!op->rc) {
-        op->rc = SY_EIO;
-        snprintf(op->msg, sizeof op->msg, "the store could not commit: %s", sqlite3_errmsg(st->db));
-      }
-    return rc;
-  }
-  if (!any) {
-    sy__node_unref(st->work);
-    st->work = NULL;
-    sy__auth_unref(st->work_auth);
-    st->work_auth = NULL;
-    return SY_OK;
-  }
-  /* publish: a new snapshot sharing everything untouched with the old one */
-  snap_box *nb = calloc(1, sizeof *nb);
-  if (!nb) {
-    /* committed but cannot publish: serving the old snapshot would be a lie, so stop loudly */
-    fprintf(stderr, "{\"level\":\"fatal\",\"msg\":\"out of memory publishing a snapshot\"}\n");
-    abort();
-  }
-  nb->snap.auth = st->work_auth ? st->work_auth : sy__auth_ref(cur->snap.auth);
-  st->work_auth = NULL;
-  nb->snap.root = st->work;
-  nb->snap.count = st->work_count;
-  nb->snap.seq = st->last_seq;
-  st->work = NULL;
-  rcu_assign_pointer(st->current, nb);
-  call_rcu_bp(&cur->head, snap_free_cb);
-  if (st->hook && st->nevents) {
-    sy_event evs[64];
-    size_t i = 0;
-    while (i < st->nevents) {
-      size_t n = 0;
-      for (; n < 64 && i < st->nevents; n++, i++)
-        evs[n] = (sy_event){st->events[i].seq, st->events[i].name, st->events[i].json};
-      st->hook(st->hook_ctx, evs, n);
+  snap_box *nb = NULL;
+  if (!rc && any) {
+    nb = calloc(1, sizeof *nb);
+    if (!nb) {
+      /* committed but cannot publish: serving the old state would be a lie, so stop loudly */
+      fprintf(stderr, "{\"level\":\"fatal\",\"msg\":\"out of memory publishing a snapshot\"}\n");
+      abort();
     }
+    if (st->work_auth) {
+      sy__auth_unref(st->tree_auth);
+      st->tree_auth = st->work_auth;
+      st->work_auth = NULL;
+    }
+    nb->snap.auth = sy__auth_ref(st->tree_auth);
+    nb->snap.root = st->work; /* the snapshot owns the batch's reference ... */
+    nb->snap.count = st->work_count;
+    nb->snap.seq = st->last_seq;
+    sy__node_unref(st->tree);
+    st->tree = sy__node_ref(st->work); /* ... and the writer takes one of its own */
+    st->tree_count = st->work_count;
+    st->work = NULL;
+  } else {
+    if (rc) {
+      sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+      st->last_seq = seq0;
+      memcpy(st->last_hash, hash0, SY_HASH_HEX);
+      free_events(st, 0);
+      for (sy_op *op = ops; op; op = op->next)
+        if (!op->rc) {
+          op->rc = rc == SY_ENOMEM ? SY_ENOMEM : SY_EIO;
+          snprintf(op->msg, sizeof op->msg, "the store could not commit: %s", sqlite3_errmsg(st->db));
+        }
+    }
+    sy__node_unref(st->work);
+    st->work = NULL;
+    sy__auth_unref(st->work_auth);
+    st->work_auth = NULL;
   }
-  free_events(st, 0);
-  return SY_OK;
+  if (!sb) { /* out of memory before anything was written: answer at once */
+    for (sy_op *op = ops, *next; op; op = next) {
+      next = op->next;
+      op->done(op);
+    }
+    return;
+  }
+  sb->ops = ops;
+  sb->nb = nb;
+  sb->events = st->events;
+  sb->nevents = st->nevents;
+  st->events = NULL;
+  st->nevents = st->cap_events = 0;
+  pthread_mutex_lock(&st->mu);
+  if (st->sync_tail)
+    st->sync_tail->next = sb;
+  else
+    st->sync_head = sb;
+  st->sync_tail = sb;
+  pthread_cond_signal(&st->sync_cv);
+  pthread_mutex_unlock(&st->mu);
 }
 
-#define GATHER_US 250 /* how long a batch may wait for the writers of the last one to come back */
+/* The file the commits of the batches went to; opened once it exists. */
+static int wal_fd(sy_store *st) {
+  if (st->wal_fd >= 0) return st->wal_fd;
+  char path[4096];
+  snprintf(path, sizeof path, "%s-wal", st->db_path);
+  st->wal_fd = open(path, O_RDONLY | O_CLOEXEC);
+  return st->wal_fd;
+}
+
+void *sy__syncer_main(void *arg) {
+  sy_store *st = arg;
+  for (;;) {
+    pthread_mutex_lock(&st->mu);
+    while (!st->sync_head && !st->writer_done) pthread_cond_wait(&st->sync_cv, &st->mu);
+    sync_batch *list = st->sync_head;
+    st->sync_head = st->sync_tail = NULL;
+    pthread_cond_signal(&st->cv); /* the writer may commit the next batch */
+    int done = st->writer_done;
+    pthread_mutex_unlock(&st->mu);
+    if (!list && done) break;
+    int changed = 0;
+    for (sync_batch *b = list; b; b = b->next) changed |= b->nb != NULL;
+    if (changed) {
+      int fd = wal_fd(st);
+      if (fd < 0 || fdatasync(fd)) {
+        /* the disk did not take committed data: nothing more can be promised */
+        fprintf(stderr, "{\"level\":\"fatal\",\"msg\":\"cannot sync the write-ahead log\",\"error\":\"%s\"}\n",
+                strerror(errno));
+        abort();
+      }
+    }
+    for (sync_batch *b = list, *nextb; b; b = nextb) {
+      nextb = b->next;
+      if (b->nb) {
+        snap_box *cur = st->current;
+        rcu_assign_pointer(st->current, b->nb);
+        call_rcu_bp(&cur->head, snap_free_cb);
+      }
+      if (st->hook && b->nevents) {
+        sy_event evs[64];
+        size_t i = 0;
+        while (i < b->nevents) {
+          size_t n = 0;
+          for (; n < 64 && i < b->nevents; n++, i++)
+            evs[n] = (sy_event){b->events[i].seq, b->events[i].name, b->events[i].json};
+          st->hook(st->hook_ctx, evs, n);
+        }
+      }
+      for (size_t i = 0; i < b->nevents; i++) {
+        free(b->events[i].name);
+        free(b->events[i].json);
+      }
+      free(b->events);
+      for (sy_op *op = b->ops, *next; op; op = next) {
+        next = op->next;
+        op->done(op);
+      }
+      free(b);
+    }
+  }
+  return NULL;
+}
 
 void *sy__writer_main(void *arg) {
   sy_store *st = arg;
-  int last_n = 0;
   for (;;) {
     pthread_mutex_lock(&st->mu);
-    while (!st->head && !st->closing) pthread_cond_wait(&st->cv, &st->mu);
+    /* At most one committed batch waits for the disk. While the syncer is busy with the
+     * one before, new writes gather in the queue and go into the next batch together:
+     * fewer, larger commits write each page to the log fewer times. */
+    while ((!st->head || st->sync_head) && !st->closing) pthread_cond_wait(&st->cv, &st->mu);
     if (!st->head && st->closing) {
+      st->writer_done = 1;
+      pthread_cond_signal(&st->sync_cv);
       pthread_mutex_unlock(&st->mu);
       break;
-    }
-    if (last_n > 1 && st->queued < last_n / 2 && !st->closing) {
-      /* Under load the clients just answered send their next write within a fraction of a
-       * commit's fsync. Waiting that long lets them share the next fsync instead of
-       * splitting into two half-size groups that each pay for one. One writer never waits. */
-      struct timespec until;
-      clock_gettime(CLOCK_REALTIME, &until);
-      until.tv_nsec += GATHER_US * 1000;
-      if (until.tv_nsec >= 1000000000) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000;
-      }
-      while (st->queued < last_n / 2 && !st->closing)
-        if (pthread_cond_timedwait(&st->cv, &st->mu, &until)) break;
     }
     sy_op *ops = st->head, *last = ops;
     int n = 1;
@@ -1115,14 +1183,8 @@ void *sy__writer_main(void *arg) {
     if (!st->head) st->tail = NULL;
     last->next = NULL;
     st->queued -= n;
-    last_n = n;
     pthread_mutex_unlock(&st->mu);
-
     run_batch(st, ops);
-    for (sy_op *op = ops, *next; op; op = next) {
-      next = op->next;
-      op->done(op);
-    }
   }
   return NULL;
 }

@@ -6,35 +6,53 @@
 
 #include "server/http.h"
 
-json_t *sy__param_json(sy_store *st, const sy_param *p, const sy_ver *v, int show_value) {
+/* Writes the parameter object of docs/API.md: the hot read of the native API, so the
+ * JSON text is written directly. */
+void sy__param_write(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value) {
   char t[32];
   sy__fmt_time(v->modified_ms, t, sizeof t);
-  json_t *o = json_object();
-  if (!o) return NULL;
-  json_object_set_new(o, "name", json_stringn(p->name, p->name_len));
-  json_object_set_new(o, "type", json_string(sy_kind_name(v->kind)));
+  sy_jbuf_cstr(b, "{\"name\":");
+  sy_jbuf_str(b, p->name, p->name_len);
+  sy_jbuf_cstr(b, ",\"type\":\"");
+  sy_jbuf_cstr(b, sy_kind_name(v->kind));
+  sy_jbuf_cstr(b, "\"");
   if (v->kind != SY_KIND_SECURESTRING) {
-    json_object_set_new(o, "value", json_stringn(v->value, v->value_len));
+    sy_jbuf_cstr(b, ",\"value\":");
+    sy_jbuf_str(b, v->value, v->value_len);
   } else if (show_value && st) {
     char *plain = NULL;
     size_t n = 0;
-    if (!sy__store_reveal(st, p->name, v, &plain, &n)) json_object_set_new(o, "value", json_stringn(plain, n));
+    if (!sy__store_reveal(st, p->name, v, &plain, &n)) {
+      sy_jbuf_cstr(b, ",\"value\":");
+      sy_jbuf_str(b, plain, n);
+    }
     sy__reveal_free(plain, n);
   }
-  json_object_set_new(o, "version", json_integer(v->version));
-  json_object_set_new(o, "tier", json_string(sy_tier_name(v->tier)));
-  json_object_set_new(o, "data_type", json_string("text"));
-  json_object_set_new(o, "description", json_string(v->description ? v->description : ""));
-  json_object_set_new(o, "allowed_pattern", json_string(v->allowed_pattern ? v->allowed_pattern : ""));
-  json_t *labels = json_array();
-  for (int i = 0; labels && i < v->nlabels; i++) json_array_append_new(labels, json_string(v->labels[i]));
-  json_object_set_new(o, "labels", labels);
-  json_t *tags = json_object();
-  for (int i = 0; tags && i < p->ntags; i++) json_object_set_new(tags, p->tags[i].key, json_string(p->tags[i].value));
-  json_object_set_new(o, "tags", tags);
-  json_object_set_new(o, "last_modified", json_string(t));
-  json_object_set_new(o, "last_modified_user", json_string(v->modified_user ? v->modified_user : ""));
-  return o;
+  sy_jbuf_cstr(b, ",\"version\":");
+  sy_jbuf_int(b, v->version);
+  sy_jbuf_cstr(b, ",\"tier\":\"");
+  sy_jbuf_cstr(b, sy_tier_name(v->tier));
+  sy_jbuf_cstr(b, "\",\"data_type\":\"text\",\"description\":");
+  sy_jbuf_str(b, v->description, strlen(v->description));
+  sy_jbuf_cstr(b, ",\"allowed_pattern\":");
+  sy_jbuf_str(b, v->allowed_pattern, strlen(v->allowed_pattern));
+  sy_jbuf_cstr(b, ",\"labels\":[");
+  for (int i = 0; i < v->nlabels; i++) {
+    if (i) sy_jbuf_cstr(b, ",");
+    sy_jbuf_str(b, v->labels[i], strlen(v->labels[i]));
+  }
+  sy_jbuf_cstr(b, "],\"tags\":{");
+  for (int i = 0; i < p->ntags; i++) {
+    if (i) sy_jbuf_cstr(b, ",");
+    sy_jbuf_str(b, p->tags[i].key, strlen(p->tags[i].key));
+    sy_jbuf_cstr(b, ":");
+    sy_jbuf_str(b, p->tags[i].value, strlen(p->tags[i].value));
+  }
+  sy_jbuf_cstr(b, "},\"last_modified\":\"");
+  sy_jbuf_cstr(b, t);
+  sy_jbuf_cstr(b, "\",\"last_modified_user\":");
+  sy_jbuf_str(b, v->modified_user, strlen(v->modified_user));
+  sy_jbuf_cstr(b, "}");
 }
 
 /* ---- addressing ---- */
@@ -95,7 +113,8 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
   sy_store *st = r->srv->store;
   const sy_snap *s = sy__snap_enter(st);
   const sy_param *p = sy__tree_get(s->root, t->name, t->len);
-  json_t *out = NULL;
+  sy_jbuf out;
+  sy_jbuf_init(&out, 1 << 20);
   sy_rc rc = SY_OK;
   int64_t want = 0;
   if (!p) {
@@ -103,28 +122,29 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
   } else if (t->label) {
     const sy_ver *v = sy__param_find_label(p, t->label);
     if (v)
-      out = sy__param_json(st, p, v, decrypt);
+      sy__param_write(&out, st, p, v, decrypt);
     else
       rc = SY_EVERSION_NOTFOUND;
   } else if (t->version) {
     const sy_ver *v = sy__param_find_version(p, t->version);
     if (v)
-      out = sy__param_json(st, p, v, decrypt);
+      sy__param_write(&out, st, p, v, decrypt);
     else if (t->version < p->oldest || t->version > p->latest->version)
       rc = SY_EVERSION_NOTFOUND;
     else
       want = t->version; /* kept, but only in the database */
   } else {
-    out = sy__param_json(st, p, p->latest, decrypt);
+    sy__param_write(&out, st, p, p->latest, decrypt);
   }
   if (want) {
     /* an older unlabelled version: read it from the store, then dress it with the snapshot's tags */
     sy_ver *v = NULL;
     rc = sy__store_read_version(st, t->name, want, &v);
-    if (!rc) out = sy__param_json(st, p, v, decrypt);
+    if (!rc) sy__param_write(&out, st, p, v, decrypt);
     sy__ver_unref(v);
   }
   sy__snap_leave(st);
+  if (rc) sy_jbuf_free(&out);
   if (rc == SY_ENOTFOUND) return sy__reply_error(r, 404, "ParameterNotFound", "parameter %s not found", t->name);
   if (rc == SY_EVERSION_NOTFOUND) {
     if (t->label)
@@ -134,8 +154,7 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
                            t->version);
   }
   if (rc) return sy__reply_rc(r, rc, NULL);
-  if (!out) return sy__reply_error(r, 500, "InternalError", "out of memory");
-  return sy__reply_json(r, 200, out);
+  return sy__reply_jbuf(r, 200, &out);
 }
 
 /* ---- writes ---- */
@@ -391,14 +410,16 @@ static enum MHD_Result rollback(sy_req *r, target *t) {
 typedef struct hist_ctx {
   sy_store *st;
   const sy_param *p;
-  json_t *arr;
+  sy_jbuf out;
+  size_t n;
   int64_t last;
   int decrypt;
 } hist_ctx;
 
 static void hist_cb(void *ctx, const sy_ver *v) {
   hist_ctx *h = ctx;
-  json_array_append_new(h->arr, sy__param_json(h->st, h->p, v, h->decrypt));
+  if (h->n++) sy_jbuf_cstr(&h->out, ",");
+  sy__param_write(&h->out, h->st, h->p, v, h->decrypt);
   h->last = v->version;
 }
 
@@ -412,18 +433,26 @@ static enum MHD_Result history(sy_req *r, target *t) {
   sy_store *st = r->srv->store;
   const sy_snap *s = sy__snap_enter(st);
   const sy_param *p = sy__tree_get(s->root, t->name, t->len);
-  hist_ctx h = {st, p, json_array(), 0, decrypt};
+  hist_ctx h = {.st = st, .p = p, .decrypt = decrypt};
+  sy_jbuf_init(&h.out, 64 << 20);
+  sy_jbuf_cstr(&h.out, "{\"name\":");
+  sy_jbuf_str(&h.out, t->name, t->len);
+  sy_jbuf_cstr(&h.out, ",\"versions\":[");
   int more = 0;
   sy_rc rc = p ? sy__store_history(st, t->name, next, (int)limit, hist_cb, &h, &more) : SY_ENOTFOUND;
   sy__snap_leave(st);
   if (rc) {
-    json_decref(h.arr);
+    sy_jbuf_free(&h.out);
     if (rc == SY_ENOTFOUND) return sy__reply_error(r, 404, "ParameterNotFound", "parameter %s not found", t->name);
     return sy__reply_rc(r, rc, NULL);
   }
-  json_t *out = json_pack("{ss so}", "name", t->name, "versions", h.arr);
-  if (out) json_object_set_new(out, "next", more ? json_integer(h.last) : json_null());
-  return sy__reply_json(r, 200, out);
+  sy_jbuf_cstr(&h.out, "],\"next\":");
+  if (more)
+    sy_jbuf_int(&h.out, h.last);
+  else
+    sy_jbuf_cstr(&h.out, "null");
+  sy_jbuf_cstr(&h.out, "}");
+  return sy__reply_jbuf(r, 200, &h.out);
 }
 
 /* ---- list ---- */
@@ -463,8 +492,8 @@ void sy__list_walk(const sy_snap *s, const char *prefix, int recursive, const ch
 
 typedef struct list_ctx {
   sy_req *r;
-  json_t *arr;
-  size_t limit;
+  sy_jbuf out;
+  size_t n, limit;
   int decrypt;
   int more;
   const char *last;
@@ -472,11 +501,12 @@ typedef struct list_ctx {
 
 static int list_cb(void *ctx, const sy_param *p) {
   list_ctx *c = ctx;
-  if (json_array_size(c->arr) == c->limit) {
+  if (c->n == c->limit) {
     c->more = 1;
     return 1;
   }
-  json_array_append_new(c->arr, sy__param_json(c->r->srv->store, p, p->latest, c->decrypt));
+  if (c->n++) sy_jbuf_cstr(&c->out, ",");
+  sy__param_write(&c->out, c->r->srv->store, p, p->latest, c->decrypt);
   c->last = sy_arena_strndup(c->r->arena, p->name, p->name_len);
   return 0;
 }
@@ -490,7 +520,7 @@ enum MHD_Result sy__api_params_list(sy_req *r) {
   if (bad) return sy__reply_error(r, 400, "ValidationException", "query arguments must be valid percent-encoded UTF-8");
   int64_t limit;
   if (sy__query_int(r, "limit", 1, 1000, 50, &limit)) return MHD_YES;
-  list_ctx c = {r, NULL, (size_t)limit, sy__query_bool(r, "decrypt"), 0, NULL};
+  list_ctx c = {.r = r, .limit = (size_t)limit, .decrypt = sy__query_bool(r, "decrypt")};
   if (c.decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
   char msg[SY_MSG_MAX], prefix[SY_NAME_MAX + 2];
   if (!path) path = "/";
@@ -499,13 +529,18 @@ enum MHD_Result sy__api_params_list(sy_req *r) {
   int plen = sy__list_prefix(path, prefix, sizeof prefix);
   if (plen < 0 || (next && (strncmp(next, prefix, (size_t)plen) || strlen(next) > SY_NAME_MAX)))
     return sy__reply_error(r, 400, "InvalidNextToken", "next token does not belong to path %s", path);
-  c.arr = json_array();
+  sy_jbuf_init(&c.out, 64 << 20);
+  sy_jbuf_cstr(&c.out, "{\"params\":[");
   const sy_snap *s = sy__snap_enter(r->srv->store);
   sy__list_walk(s, prefix, sy__query_bool(r, "recursive"), next, list_cb, &c);
   sy__snap_leave(r->srv->store);
-  json_t *out = json_pack("{so}", "params", c.arr);
-  if (out) json_object_set_new(out, "next", c.more && c.last ? json_string(c.last) : json_null());
-  return sy__reply_json(r, 200, out);
+  sy_jbuf_cstr(&c.out, "],\"next\":");
+  if (c.more && c.last)
+    sy_jbuf_str(&c.out, c.last, strlen(c.last));
+  else
+    sy_jbuf_cstr(&c.out, "null");
+  sy_jbuf_cstr(&c.out, "}");
+  return sy__reply_jbuf(r, 200, &c.out);
 }
 
 /* ---- routing below /api/v1/params/ ---- */

@@ -70,6 +70,23 @@ enum MHD_Result sy__reply_json(sy_req *r, int status, json_t *body) {
   return res;
 }
 
+enum MHD_Result sy__reply_jbuf(sy_req *r, int status, sy_jbuf *b) {
+  size_t len = 0;
+  char *text = sy_jbuf_take(b, &len);
+  if (!text) return sy__reply_json(r, 500, NULL);
+  struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, text, free_buf);
+  if (!resp) {
+    free(text);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, "Content-Type", "application/json");
+  if (r->srv->stopping) MHD_add_response_header(resp, "Connection", "close");
+  enum MHD_Result res = MHD_queue_response(r->conn, (unsigned)status, resp);
+  MHD_destroy_response(resp);
+  r->status = status;
+  return res;
+}
+
 enum MHD_Result sy__reply_error(sy_req *r, int status, const char *code, const char *fmt, ...) {
   char msg[1024];
   va_list ap;

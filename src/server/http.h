@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/jbuf.h"
 #include "store/store.h"
 
 #define SY_BODY_MAX (1024 * 1024)
@@ -105,8 +106,10 @@ void sy__list_walk(const sy_snap *s, const char *prefix, int recursive, const ch
 /* path with a trailing '/' into prefix; the length, or -1 if it does not fit. */
 int sy__list_prefix(const char *path, char *prefix, size_t cap);
 
-/* The JSON of a parameter version (value only when show_value). */
-json_t *sy__param_json(sy_store *st, const sy_param *p, const sy_ver *v, int show_value);
+/* Writes the JSON of a parameter version (a SecureString's value only when show_value). */
+void sy__param_write(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value);
+/* Replies with the JSON text in b (taken), or 500 if writing it failed. */
+enum MHD_Result sy__reply_jbuf(sy_req *r, int status, sy_jbuf *b);
 
 /* Logging: one JSON object per line on stderr. */
 void sy__log(const char *level, const char *msg, json_t *fields); /* steals fields (may be NULL) */

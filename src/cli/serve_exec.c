@@ -3,12 +3,13 @@
  * The server is its own executable so that its process maps none of the CLI's
  * client libraries (libcurl and what it pulls in), and so that the allocator
  * can be told before start-up to back the heap with huge pages: loading 100k
- * parameters is dominated by page faults without them. */
+ * parameters is dominated by page faults without them (the store is then tens of MiB). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "server/serve.h"
@@ -24,8 +25,16 @@ int sy__serve_main(int argc, char **argv) {
   char *slash = strrchr(exe, '/');
   if (slash) *slash = 0;
   snprintf(server, sizeof server, "%s/switchyard-server", slash ? exe : ".");
+  /* huge pages pay off only for a large store; an empty one would carry a 2 MiB heap page */
+  const char *data = "./data";
+  for (int i = 1; i + 1 < argc; i++)
+    if (!strcmp(argv[i], "--data")) data = argv[i + 1];
+  char db[PATH_MAX + 32];
+  struct stat sb;
+  snprintf(db, sizeof db, "%s/switchyard.db", data);
+  int big = stat(db, &sb) == 0 && sb.st_size >= 32 * 1024 * 1024;
   const char *tun = getenv("GLIBC_TUNABLES");
-  if (!tun || !strstr(tun, "glibc.malloc.hugetlb")) {
+  if (big && (!tun || !strstr(tun, "glibc.malloc.hugetlb"))) {
     char buf[1024];
     snprintf(buf, sizeof buf, "%s%sglibc.malloc.hugetlb=1", tun ? tun : "", tun && *tun ? ":" : "");
     setenv("GLIBC_TUNABLES", buf, 1);

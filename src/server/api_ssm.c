@@ -115,25 +115,12 @@ static enum MHD_Result ssm_rc(sy_req *r, sy_rc rc, const char *msg) {
 
 /* ---- request fields ---- */
 
-static const char *type_of(const json_t *v) {
-  switch (json_typeof(v)) {
-  case JSON_OBJECT: return "an object";
-  case JSON_ARRAY: return "a list";
-  case JSON_STRING: return "a string";
-  case JSON_INTEGER:
-  case JSON_REAL: return "a number";
-  case JSON_TRUE:
-  case JSON_FALSE: return "a boolean";
-  default: return "null";
-  }
-}
-
 /* Each returns -1 after replying 400 when the field has the wrong type. */
 static int f_str(sy_req *r, json_t *o, const char *key, const char **out) {
   json_t *v = json_object_get(o, key);
   if (!v || json_is_null(v)) return 0;
   if (!json_is_string(v))
-    return ssm_error(r, 400, "SerializationException", "%s must be a string, not %s", key, type_of(v)), -1;
+    return ssm_error(r, 400, "SerializationException", "%s must be a string, not %s", key, sy__json_type_name(v)), -1;
   *out = json_string_value(v);
   if (strlen(*out) != json_string_length(v))
     return ssm_error(r, 400, "ValidationException", "%s contains a NUL character", key), -1;
@@ -144,7 +131,7 @@ static int f_bool(sy_req *r, json_t *o, const char *key, int *out) {
   json_t *v = json_object_get(o, key);
   if (!v || json_is_null(v)) return 0;
   if (!json_is_boolean(v))
-    return ssm_error(r, 400, "SerializationException", "%s must be a boolean, not %s", key, type_of(v)), -1;
+    return ssm_error(r, 400, "SerializationException", "%s must be a boolean, not %s", key, sy__json_type_name(v)), -1;
   *out = json_is_true(v);
   return 0;
 }
@@ -153,7 +140,7 @@ static int f_int(sy_req *r, json_t *o, const char *key, int64_t min, int64_t max
   json_t *v = json_object_get(o, key);
   if (!v || json_is_null(v)) return 0;
   if (!json_is_integer(v))
-    return ssm_error(r, 400, "SerializationException", "%s must be an integer, not %s", key, type_of(v)), -1;
+    return ssm_error(r, 400, "SerializationException", "%s must be an integer, not %s", key, sy__json_type_name(v)), -1;
   int64_t x = json_integer_value(v);
   if (x < min || x > max)
     return ssm_error(r, 400, "ValidationException",
@@ -175,7 +162,7 @@ static int f_strs(sy_req *r, json_t *o, const char *key, int min, int max, const
     return 0;
   }
   if (!json_is_array(v))
-    return ssm_error(r, 400, "SerializationException", "%s must be a list, not %s", key, type_of(v)), -1;
+    return ssm_error(r, 400, "SerializationException", "%s must be a list, not %s", key, sy__json_type_name(v)), -1;
   size_t cnt = json_array_size(v);
   if (cnt < (size_t)min || cnt > (size_t)max)
     return ssm_error(r, 400, "ValidationException",
@@ -1133,23 +1120,6 @@ static enum MHD_Result finish_label(sy_req *r) {
                              (json_int_t)r->op.out_version));
 }
 
-static enum MHD_Result label_version(sy_req *r, json_t *b) {
-  static const char *const fields[] = {"Name", "ParameterVersion", "Labels", NULL};
-  ssm_name n;
-  int64_t version = 0;
-  const char **labels;
-  if (known(r, b, fields) || required_name(r, b, "Name", 0, &n) ||
-      f_int(r, b, "ParameterVersion", 1, INT64_MAX, &version) ||
-      f_strs(r, b, "Labels", 1, SY_LABELS_PER_VERSION, &labels, &r->op.nstrs))
-    return MHD_YES;
-  r->op.strs = labels;
-  r->op.kind = SY_OP_LABEL;
-  r->op.version = version;
-  r->op.put.name = n.name;
-  r->op.put.name_len = n.len;
-  return sy__submit(r, finish_label);
-}
-
 static enum MHD_Result finish_unlabel(sy_req *r) {
   if (r->op.rc) return ssm_rc(r, r->op.rc, r->op.msg);
   json_t *res = r->op.result;
@@ -1158,7 +1128,8 @@ static enum MHD_Result finish_unlabel(sy_req *r) {
                              json_object_get(res, "invalid_labels")));
 }
 
-static enum MHD_Result unlabel_version(sy_req *r, json_t *b) {
+/* LabelParameterVersion (version optional: the latest) and UnlabelParameterVersion (version required). */
+static enum MHD_Result labels_op(sy_req *r, json_t *b, int add) {
   static const char *const fields[] = {"Name", "ParameterVersion", "Labels", NULL};
   ssm_name n;
   int64_t version = 0;
@@ -1167,14 +1138,18 @@ static enum MHD_Result unlabel_version(sy_req *r, json_t *b) {
       f_int(r, b, "ParameterVersion", 1, INT64_MAX, &version) ||
       f_strs(r, b, "Labels", 1, SY_LABELS_PER_VERSION, &labels, &r->op.nstrs))
     return MHD_YES;
+  if (!add && !version) return ssm_error(r, 400, "ValidationException", "ParameterVersion is required");
   r->op.strs = labels;
-  if (!version) return ssm_error(r, 400, "ValidationException", "ParameterVersion is required");
-  r->op.kind = SY_OP_UNLABEL;
+  r->op.kind = add ? SY_OP_LABEL : SY_OP_UNLABEL;
   r->op.version = version;
   r->op.put.name = n.name;
   r->op.put.name_len = n.len;
-  return sy__submit(r, finish_unlabel);
+  return sy__submit(r, add ? finish_label : finish_unlabel);
 }
+
+static enum MHD_Result label_version(sy_req *r, json_t *b) { return labels_op(r, b, 1); }
+
+static enum MHD_Result unlabel_version(sy_req *r, json_t *b) { return labels_op(r, b, 0); }
 
 static enum MHD_Result add_tags(sy_req *r, json_t *b) {
   static const char *const fields[] = {"ResourceType", "ResourceId", "Tags", NULL};

@@ -187,7 +187,7 @@ int sy__parse_body(sy_req *r) {
   return 0;
 }
 
-static const char *type_name(const json_t *v) {
+const char *sy__json_type_name(const json_t *v) {
   switch (json_typeof(v)) {
   case JSON_OBJECT: return "an object";
   case JSON_ARRAY: return "an array";
@@ -205,7 +205,7 @@ int sy__field_str(sy_req *r, json_t *obj, const char *ctx, const char *key, cons
   json_t *v = json_object_get(obj, key);
   if (!v || json_is_null(v)) return 0;
   if (!json_is_string(v)) {
-    sy__reply_error(r, 400, "ValidationException", "%s%s must be a string, not %s", ctx, key, type_name(v));
+    sy__reply_error(r, 400, "ValidationException", "%s%s must be a string, not %s", ctx, key, sy__json_type_name(v));
     return -1;
   }
   *out = json_string_value(v);
@@ -221,7 +221,7 @@ int sy__field_bool(sy_req *r, json_t *obj, const char *ctx, const char *key, int
   json_t *v = json_object_get(obj, key);
   if (!v || json_is_null(v)) return 0;
   if (!json_is_boolean(v)) {
-    sy__reply_error(r, 400, "ValidationException", "%s%s must be a boolean, not %s", ctx, key, type_name(v));
+    sy__reply_error(r, 400, "ValidationException", "%s%s must be a boolean, not %s", ctx, key, sy__json_type_name(v));
     return -1;
   }
   *out = json_is_true(v);
@@ -232,7 +232,7 @@ int sy__field_int(sy_req *r, json_t *obj, const char *ctx, const char *key, int6
   json_t *v = json_object_get(obj, key);
   if (!v || json_is_null(v)) return 0;
   if (!json_is_integer(v)) {
-    sy__reply_error(r, 400, "ValidationException", "%s%s must be an integer, not %s", ctx, key, type_name(v));
+    sy__reply_error(r, 400, "ValidationException", "%s%s must be an integer, not %s", ctx, key, sy__json_type_name(v));
     return -1;
   }
   *out = json_integer_value(v);

@@ -71,6 +71,8 @@ int sy__query_bool(sy_req *r, const char *key);
 
 /* Parses the body as a JSON object into r->json; on failure replies 400 naming line/column and returns -1. */
 int sy__parse_body(sy_req *r);
+/* "a string", "an object", ... for messages about a JSON value of the wrong type. */
+const char *sy__json_type_name(const json_t *v);
 /* Field accessors that reply 400 naming the field on a wrong type; return -1 then.
  * Absent fields leave *out untouched and return 0. */
 int sy__field_str(sy_req *r, json_t *obj, const char *ctx, const char *key, const char **out, size_t *len);

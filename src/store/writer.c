@@ -495,6 +495,18 @@ static sy_rc apply_delete_many(sy_store *st, sy_op *op) {
   return rc;
 }
 
+/* Takes label l off the (private, unpublished) version h. */
+static void ver_drop_label(sy_ver *h, const char *l) {
+  int n = 0;
+  for (int j = 0; j < h->nlabels; j++) {
+    if (strcmp(h->labels[j], l) == 0)
+      free(h->labels[j]);
+    else
+      h->labels[n++] = h->labels[j];
+  }
+  h->nlabels = n;
+}
+
 static sy_rc param_name(sy_op *op, char *name) {
   if (op->put.name_len > SY_NAME_MAX || !op->put.name) return fail(op, SY_EINVAL, "%s", "bad name");
   memcpy(name, op->put.name, op->put.name_len);
@@ -562,15 +574,7 @@ static sy_rc apply_label(sy_store *st, sy_op *op) {
       h = sy__ver_clone(holder);
     }
     if (h) {
-      char **keep = h->labels;
-      int n = 0;
-      for (int j = 0; j < h->nlabels; j++) {
-        if (strcmp(h->labels[j], l) == 0)
-          free(h->labels[j]);
-        else
-          keep[n++] = h->labels[j];
-      }
-      h->nlabels = n;
+      ver_drop_label(h, l);
       rc = set_labels_row(st, name, h->version, labels_csv(h, csv, sizeof csv));
       sy__ver_unref(h);
       if (rc) goto io;
@@ -632,14 +636,7 @@ static sy_rc apply_unlabel(sy_store *st, sy_op *op) {
       rc = fail(op, SY_ENOMEM, "%s", "out of memory");
       break;
     }
-    int n = 0;
-    for (int j = 0; j < h->nlabels; j++) {
-      if (strcmp(h->labels[j], l) == 0)
-        free(h->labels[j]);
-      else
-        h->labels[n++] = h->labels[j];
-    }
-    h->nlabels = n;
+    ver_drop_label(h, l);
     rc = set_labels_row(st, name, h->version, labels_csv(h, csv, sizeof csv));
     if (!rc) {
       change c = {.action = "unlabel", .name = name, .detail = detail, .old_version = h->version};

@@ -91,14 +91,15 @@ enum MHD_Result sy__api_audit(sy_req *r, const char *rest) {
     }
   }
   audit_ctx c = {json_array(), 0};
-  sy_rc rc = sy__store_audit(st, &q, audit_cb, &c);
+  int64_t resume = 0;
+  sy_rc rc = sy__store_audit(st, &q, audit_cb, &c, &resume);
   if (rc) {
     json_decref(c.arr);
     return sy__reply_rc(r, rc, NULL);
   }
   int full = json_array_size(c.arr) == (size_t)limit;
   json_t *out = json_pack("{so}", "records", c.arr);
-  if (out) json_object_set_new(out, "next", full ? json_integer(c.last) : json_null());
+  if (out) json_object_set_new(out, "next", full ? json_integer(c.last) : resume ? json_integer(resume) : json_null());
   return sy__reply_json(r, 200, out);
 }
 

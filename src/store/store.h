@@ -131,7 +131,10 @@ typedef struct sy_audit_query {
   int limit;
 } sy_audit_query;
 typedef void (*sy_audit_cb)(void *ctx, const sy_audit_rec *rec, const char *hash);
-sy_rc sy__store_audit(sy_store *st, const sy_audit_query *q, sy_audit_cb cb, void *ctx);
+/* A query with a name or time filter examines at most 100,000 records per call; when it
+ * stops there with fewer than limit, *resume is the seq to continue from (as before= for
+ * newest-first, after= for oldest-first), else 0. */
+sy_rc sy__store_audit(sy_store *st, const sy_audit_query *q, sy_audit_cb cb, void *ctx, int64_t *resume);
 /* Recomputes the whole chain. *first_broken = 0 when intact. */
 sy_rc sy__store_audit_verify(sy_store *st, int64_t *records, int64_t *first_broken, char *msg, size_t msgsz);
 /* Change events with seq > after, oldest first, at most limit. */

@@ -25,7 +25,22 @@ void sy_hex(const void *data, size_t n, char *out) {
  * safe to share between threads. */
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-static void sha256_fetch(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+static pthread_key_t ctx_key; /* one digest context per thread, reused: no allocation per hash */
+static void ctx_free(void *ctx) { EVP_MD_CTX_free(ctx); }
+static void sha256_fetch(void) {
+  sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+  pthread_key_create(&ctx_key, ctx_free);
+}
+
+/* This thread's digest context, or NULL when none can be made. */
+static EVP_MD_CTX *thread_ctx(void) {
+  EVP_MD_CTX *ctx = pthread_getspecific(ctx_key);
+  if (!ctx && (ctx = EVP_MD_CTX_new()) && pthread_setspecific(ctx_key, ctx)) {
+    EVP_MD_CTX_free(ctx);
+    ctx = NULL;
+  }
+  return ctx;
+}
 
 static const EVP_MD *sha256(void) {
   pthread_once(&sha256_once, sha256_fetch);
@@ -34,7 +49,11 @@ static const EVP_MD *sha256(void) {
 
 void sy_sha256(const void *data, size_t len, unsigned char out[32]) {
   unsigned int mdlen = 0;
-  EVP_Digest(len ? data : "", len, out, &mdlen, sha256(), NULL);
+  const EVP_MD *md = sha256();
+  EVP_MD_CTX *ctx = thread_ctx();
+  if (!ctx || !EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, len ? data : "", len) ||
+      !EVP_DigestFinal_ex(ctx, out, &mdlen))
+    EVP_Digest(len ? data : "", len, out, &mdlen, md, NULL);
 }
 
 void sy_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[32]) {
@@ -45,23 +64,23 @@ void sy_hmac_sha256(const void *key, size_t key_len, const void *data, size_t le
     sy_sha256(key, key_len, k);
   else
     memcpy(k, key, key_len);
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  const EVP_MD *md = sha256();
+  EVP_MD_CTX *ctx = thread_ctx();
   unsigned int n = 0;
   if (!ctx) {
     memset(out, 0, 32); /* unequal to any real MAC: a signature check fails closed */
     return;
   }
   for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x36;
-  EVP_DigestInit_ex(ctx, sha256(), NULL);
+  EVP_DigestInit_ex(ctx, md, NULL);
   EVP_DigestUpdate(ctx, pad, sizeof pad);
   EVP_DigestUpdate(ctx, data, len);
   EVP_DigestFinal_ex(ctx, inner, &n);
   for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x5c;
-  EVP_DigestInit_ex(ctx, sha256(), NULL);
+  EVP_DigestInit_ex(ctx, md, NULL);
   EVP_DigestUpdate(ctx, pad, sizeof pad);
   EVP_DigestUpdate(ctx, inner, sizeof inner);
   EVP_DigestFinal_ex(ctx, out, &n);
-  EVP_MD_CTX_free(ctx);
   OPENSSL_cleanse(k, sizeof k);
   OPENSSL_cleanse(pad, sizeof pad);
 }

@@ -1,0 +1,109 @@
+/* test_jbuf.c — the direct JSON writer of the hot read paths: escaping, numbers, limits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jbuf.h"
+
+/* Writes s as a JSON string and checks that a JSON parser reads back exactly s. */
+static void round_trip(const char *s, size_t n) {
+  sy_jbuf b;
+  sy_jbuf_init(&b, 1 << 20);
+  sy_jbuf_cstr(&b, "[");
+  sy_jbuf_str(&b, s, n);
+  sy_jbuf_cstr(&b, "]");
+  size_t len = 0;
+  char *text = sy_jbuf_take(&b, &len);
+  assert_non_null(text);
+  assert_int_equal(strlen(text), len);
+  json_error_t err;
+  json_t *v = json_loadb(text, len, JSON_ALLOW_NUL, &err);
+  if (!v) fail_msg("%s does not parse: %s", text, err.text);
+  json_t *e = json_array_get(v, 0);
+  assert_true(json_is_string(e));
+  assert_int_equal(json_string_length(e), n);
+  assert_memory_equal(json_string_value(e), s, n);
+  json_decref(v);
+  free(text);
+}
+
+static void escapes(void **state) {
+  (void)state;
+  round_trip("", 0);
+  round_trip("plain", 5);
+  round_trip("\"quoted\"", 8);
+  round_trip("back\\slash", 10);
+  round_trip("line\nfeed\r\ttab\b\f", 16);
+  round_trip("\x01\x02\x1f end", 7);
+  round_trip("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14); /* UTF-8 passes through */
+  char all[32];
+  for (int i = 0; i < 32; i++) all[i] = (char)i;
+  round_trip(all, sizeof all); /* every control character, NUL included */
+}
+
+static void exact_text(void **state) {
+  (void)state;
+  sy_jbuf b;
+  sy_jbuf_init(&b, 1024);
+  sy_jbuf_str(&b, "a\"b\\c\n\x01", 7);
+  sy_jbuf_cstr(&b, " ");
+  sy_jbuf_int(&b, 0);
+  sy_jbuf_cstr(&b, " ");
+  sy_jbuf_int(&b, -42);
+  sy_jbuf_cstr(&b, " ");
+  sy_jbuf_int(&b, INT64_MAX);
+  sy_jbuf_cstr(&b, " ");
+  sy_jbuf_int(&b, INT64_MIN);
+  sy_jbuf_cstr(&b, " ");
+  sy_jbuf_epoch_ms(&b, 1763840000123);
+  sy_jbuf_cstr(&b, " ");
+  sy_jbuf_epoch_ms(&b, 5);
+  char *text = sy_jbuf_take(&b, NULL);
+  assert_string_equal(text,
+                      "\"a\\\"b\\\\c\\n\\u0001\" 0 -42 9223372036854775807 -9223372036854775808 "
+                      "1763840000.123 0.005");
+  free(text);
+}
+
+static void limit(void **state) {
+  (void)state;
+  sy_jbuf b;
+  sy_jbuf_init(&b, 16);
+  sy_jbuf_cstr(&b, "0123456789");
+  assert_int_equal(b.err, 0);
+  sy_jbuf_cstr(&b, "0123456789"); /* past the limit: refused, and everything after too */
+  assert_int_not_equal(b.err, 0);
+  sy_jbuf_cstr(&b, "x");
+  assert_null(sy_jbuf_take(&b, NULL));
+  assert_null(b.p); /* take released what was written */
+}
+
+static void grows(void **state) {
+  (void)state;
+  sy_jbuf b;
+  sy_jbuf_init(&b, 1 << 20);
+  for (int i = 0; i < 10000; i++) sy_jbuf_cstr(&b, "abcdefghij");
+  size_t len = 0;
+  char *text = sy_jbuf_take(&b, &len);
+  assert_non_null(text);
+  assert_int_equal(len, 100000);
+  assert_int_equal(strlen(text), 100000);
+  assert_memory_equal(text + 99990, "abcdefghij", 10);
+  free(text);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(escapes),
+      cmocka_unit_test(exact_text),
+      cmocka_unit_test(limit),
+      cmocka_unit_test(grows),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

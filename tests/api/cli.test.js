@@ -5,6 +5,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
+const { cleanEnv, cliRunner } = require('./helpers');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -17,15 +18,6 @@ let server;
 let serverLog = '';
 let baseUrl;
 let tmp;
-
-// The environment every CLI run starts from: nothing inherited that could point it elsewhere.
-function cleanEnv(extra) {
-  const env = { ...process.env };
-  delete env.SWITCHYARD_URL;
-  delete env.SWITCHYARD_TOKEN;
-  delete env.SWITCHYARD_ADMIN_TOKEN;
-  return { ...env, ...extra };
-}
 
 // Resolves with the port once the server logs its JSON "listening" line; rejects if it exits
 // or the deadline passes first.
@@ -68,41 +60,7 @@ function waitForListening(child, deadlineMs) {
   });
 }
 
-// Runs the CLI; resolves with { code, stdout, stderr, raw } once it exits.
-function run(args, opts = {}) {
-  const token = opts.token === undefined ? ADMIN : opts.token;
-  const env = cleanEnv(token === null ? {} : { SWITCHYARD_TOKEN: token });
-  Object.assign(env, opts.env || {});
-  const argv = opts.noServerFlag ? args : ['--server', baseUrl, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out = [];
-    const err = [];
-    child.stdout.on('data', (c) => out.push(c));
-    child.stderr.on('data', (c) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const raw = Buffer.concat(out);
-      resolve({ code: signal ? `signal ${signal}` : code, stdout: raw.toString(), stderr: Buffer.concat(err).toString(), raw });
-    });
-    child.stdin.on('error', () => {}); // the CLI need not read stdin
-    child.stdin.end(opts.input === undefined ? '' : opts.input);
-  });
-}
-
-// Runs the CLI and requires exit 0; returns the result.
-async function ok(args, opts) {
-  const r = await run(args, opts);
-  assert.equal(r.code, 0, `switchyard ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
-}
-
-// Runs the CLI and requires the given non-zero exit code; returns the result.
-async function fails(code, args, opts) {
-  const r = await run(args, opts);
-  assert.equal(r.code, code, `switchyard ${args.join(' ')} exited ${r.code}, wanted ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
-}
+const { run, ok, fails } = cliRunner(BIN, () => ({ url: baseUrl, token: ADMIN }));
 
 // Runs fn over items with at most `width` at a time.
 async function pool(items, width, fn) {

@@ -3,12 +3,11 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const { startServer, api } = require('./helpers');
+const { startServer, api, cleanEnv, spawnRun, cliRunner } = require('./helpers');
 
 const BIN = process.env.SWITCHYARD_BIN || path.resolve(__dirname, '../../build/switchyard');
 const AWS = '/usr/bin/aws';
@@ -16,46 +15,7 @@ const AWS = '/usr/bin/aws';
 let server;
 let tmp;
 
-// The environment every child starts from: nothing inherited that could point it elsewhere.
-function cleanEnv(extra) {
-  const env = { ...process.env };
-  for (const k of ['SWITCHYARD_URL', 'SWITCHYARD_TOKEN', 'SWITCHYARD_ADMIN_TOKEN']) delete env[k];
-  for (const k of Object.keys(env)) if (k.startsWith('AWS_')) delete env[k];
-  return { ...env, ...extra };
-}
-
-// Runs a program; resolves with { code, stdout, stderr } once it exits.
-function spawnRun(bin, argv, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = [];
-    const err = [];
-    child.stdout.on('data', (c) => out.push(c));
-    child.stderr.on('data', (c) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      resolve({ code: signal ? `signal ${signal}` : code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-  });
-}
-
-// Runs the CLI against the test server with its admin token.
-function run(args, opts = {}) {
-  const token = opts.token === undefined ? server.token : opts.token;
-  return spawnRun(BIN, ['--server', server.url, ...args], cleanEnv(token === null ? {} : { SWITCHYARD_TOKEN: token }));
-}
-
-async function ok(args, opts) {
-  const r = await run(args, opts);
-  assert.equal(r.code, 0, `switchyard ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
-}
-
-async function fails(code, args, opts) {
-  const r = await run(args, opts);
-  assert.equal(r.code, code, `switchyard ${args.join(' ')} exited ${r.code}, wanted ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
-}
+const { run, ok, fails } = cliRunner(BIN, () => ({ url: server.url, token: server.token }));
 
 // The id and secret from `keys create`'s human output, read off its export lines.
 function credsOf(stdout) {

@@ -2,6 +2,7 @@
 // Black-box only: everything here goes through the process, its files and its HTTP API.
 'use strict';
 
+const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -506,7 +507,60 @@ async function assertHealthy(server) {
   }
 }
 
+// The environment a child process starts from: nothing inherited that could point the CLI
+// or the aws CLI elsewhere.
+function cleanEnv(extra) {
+  const env = { ...process.env };
+  for (const k of ['SWITCHYARD_URL', 'SWITCHYARD_TOKEN', 'SWITCHYARD_ADMIN_TOKEN']) delete env[k];
+  for (const k of Object.keys(env)) if (k.startsWith('AWS_')) delete env[k];
+  return { ...env, ...extra };
+}
+
+// Runs a program; resolves with { code, stdout, stderr, raw } once it exits. input goes to stdin.
+function spawnRun(bin, argv, env, input) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out = [];
+    const err = [];
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => err.push(c));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const raw = Buffer.concat(out);
+      resolve({ code: signal ? `signal ${signal}` : code, stdout: raw.toString(), stderr: Buffer.concat(err).toString(), raw });
+    });
+    child.stdin.on('error', () => {}); // the program need not read stdin
+    child.stdin.end(input === undefined ? '' : input);
+  });
+}
+
+// The CLI against a server: run(args, {token, env, input, noServerFlag}), ok(args) requires
+// exit 0, fails(code, args) requires that exit code. target() gives {url, token} when called,
+// so a runner can be made before the server is started.
+function cliRunner(bin, target) {
+  const run = (args, opts = {}) => {
+    const { url, token: dflt } = target();
+    const token = opts.token === undefined ? dflt : opts.token;
+    const env = Object.assign(cleanEnv(token === null ? {} : { SWITCHYARD_TOKEN: token }), opts.env || {});
+    return spawnRun(bin, opts.noServerFlag ? args : ['--server', url, ...args], env, opts.input);
+  };
+  const ok = async (args, opts) => {
+    const r = await run(args, opts);
+    assert.equal(r.code, 0, `switchyard ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    return r;
+  };
+  const fails = async (code, args, opts) => {
+    const r = await run(args, opts);
+    assert.equal(r.code, code, `switchyard ${args.join(' ')} exited ${r.code}, wanted ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    return r;
+  };
+  return { run, ok, fails };
+}
+
 module.exports = {
+  cleanEnv,
+  spawnRun,
+  cliRunner,
   startServer,
   api,
   rawApi,

@@ -40,6 +40,14 @@ static void sbuf_free(sbuf *b) {
   sbuf_init(b, b->max);
 }
 
+/* Copies the text of b, NUL included, into the caller's out (cap bytes). */
+static sy_rc sbuf_copy_out(const sbuf *b, char *out, size_t cap, size_t *len) {
+  if (b->len >= cap) return SY_ETOOLARGE;
+  memcpy(out, b->p ? b->p : "", b->len + 1);
+  if (len) *len = b->len;
+  return SY_OK;
+}
+
 static void sbuf_put(sbuf *b, const void *s, size_t n) {
   if (b->err) return;
   if (n > b->max - b->len) {
@@ -574,13 +582,7 @@ sy_rc sy_sigv4_canonical_request(const sy_sigv4_http *http, const char *signed_h
   rc = sha256_hex(http->body, http->body_len, hash);
   if (rc) goto out;
   rc = build_canonical(&b, http, names, n, signed_headers, strlen(signed_headers), hash, &missing);
-  if (rc) goto out;
-  if (b.len >= cap) {
-    rc = SY_ETOOLARGE;
-    goto out;
-  }
-  memcpy(out, b.p, b.len + 1);
-  *len = b.len;
+  if (!rc) rc = sbuf_copy_out(&b, out, cap, len);
 out:
   sbuf_free(&b);
   return rc;
@@ -598,12 +600,7 @@ sy_rc sy_sigv4_string_to_sign(const char *amz_date, const char *region, const ch
     goto out;
   out[0] = 0;
   rc = build_string_to_sign(&b, amz_date, region, service, creq ? creq : "", creq_len);
-  if (rc) goto out;
-  if (b.len >= cap) {
-    rc = SY_ETOOLARGE;
-    goto out;
-  }
-  memcpy(out, b.p, b.len + 1);
+  if (!rc) rc = sbuf_copy_out(&b, out, cap, NULL);
 out:
   sbuf_free(&b);
   return rc;

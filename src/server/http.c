@@ -201,42 +201,48 @@ const char *sy__json_type_name(const json_t *v) {
   return "?";
 }
 
-int sy__field_str(sy_req *r, json_t *obj, const char *ctx, const char *key, const char **out, size_t *len) {
+static int is_string(const json_t *v) { return json_is_string(v); }
+static int is_bool(const json_t *v) { return json_is_boolean(v); }
+static int is_int(const json_t *v) { return json_is_integer(v); }
+
+/* The field key of obj when present and of the kind is() accepts; NULL when absent or
+ * null. On a wrong kind it replies 400 naming the field and sets *bad. */
+static json_t *field(sy_req *r, json_t *obj, const char *ctx, const char *key, int (*is)(const json_t *),
+                     const char *word, int *bad) {
   json_t *v = json_object_get(obj, key);
-  if (!v || json_is_null(v)) return 0;
-  if (!json_is_string(v)) {
-    sy__reply_error(r, 400, "ValidationException", "%s%s must be a string, not %s", ctx, key, sy__json_type_name(v));
+  *bad = 0;
+  if (!v || json_is_null(v)) return NULL;
+  if (is(v)) return v;
+  sy__reply_error(r, 400, "ValidationException", "%s%s must be %s, not %s", ctx, key, word, sy__json_type_name(v));
+  *bad = 1;
+  return NULL;
+}
+
+int sy__field_str(sy_req *r, json_t *obj, const char *ctx, const char *key, const char **out, size_t *len) {
+  int bad;
+  json_t *v = field(r, obj, ctx, key, is_string, "a string", &bad);
+  if (!v) return -bad;
+  if (memchr(json_string_value(v), 0, json_string_length(v))) {
+    sy__reply_error(r, 400, "ValidationException", "%s%s contains a NUL character", ctx, key);
     return -1;
   }
   *out = json_string_value(v);
   if (len) *len = json_string_length(v);
-  if (memchr(*out, 0, json_string_length(v))) {
-    sy__reply_error(r, 400, "ValidationException", "%s%s contains a NUL character", ctx, key);
-    return -1;
-  }
   return 0;
 }
 
 int sy__field_bool(sy_req *r, json_t *obj, const char *ctx, const char *key, int *out) {
-  json_t *v = json_object_get(obj, key);
-  if (!v || json_is_null(v)) return 0;
-  if (!json_is_boolean(v)) {
-    sy__reply_error(r, 400, "ValidationException", "%s%s must be a boolean, not %s", ctx, key, sy__json_type_name(v));
-    return -1;
-  }
-  *out = json_is_true(v);
-  return 0;
+  int bad;
+  json_t *v = field(r, obj, ctx, key, is_bool, "a boolean", &bad);
+  if (v) *out = json_is_true(v);
+  return -bad;
 }
 
 int sy__field_int(sy_req *r, json_t *obj, const char *ctx, const char *key, int64_t *out) {
-  json_t *v = json_object_get(obj, key);
-  if (!v || json_is_null(v)) return 0;
-  if (!json_is_integer(v)) {
-    sy__reply_error(r, 400, "ValidationException", "%s%s must be an integer, not %s", ctx, key, sy__json_type_name(v));
-    return -1;
-  }
-  *out = json_integer_value(v);
-  return 0;
+  int bad;
+  json_t *v = field(r, obj, ctx, key, is_int, "an integer", &bad);
+  if (v) *out = json_integer_value(v);
+  return -bad;
 }
 
 /* ---- auth ---- */

@@ -3,8 +3,9 @@
  * Writes are operations (sy_op) queued to one writer thread. The writer takes
  * every queued op, applies each inside one SQLite transaction (new version +
  * audit record + change event per change, a savepoint per op so a refused op
- * leaves no trace), commits once (group commit: one fsync for the batch),
- * publishes the new snapshot and only then calls each op's done callback.
+ * leaves no trace) and commits. A syncer thread then fsyncs the log once for
+ * every batch committed since its last fsync (group commit), publishes the new
+ * snapshot and only then calls each op's done callback (on the syncer thread).
  * Reads take the current snapshot under an RCU read lock and never touch
  * SQLite, except for versions that are neither latest nor labelled, history
  * and the audit log, which come from a per-thread read-only connection (WAL
@@ -82,7 +83,7 @@ struct sy_op {
   sy_tier out_tier;
   json_t *result; /* op-specific JSON (owned by the op; freed by sy__op_clear) */
 
-  void (*done)(sy_op *op); /* called on the writer thread after commit and publish */
+  void (*done)(sy_op *op); /* called on the syncer thread once the commit is on disk and published */
   void *ctx;
   sy_op *next; /* queue link, store-private */
 };

@@ -43,7 +43,6 @@ struct sy_store {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   sy_op *head, *tail;
-  int queued; /* ops in the queue */
   int closing;
   int writer_started;
 

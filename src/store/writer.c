@@ -1179,7 +1179,6 @@ void *sy__writer_main(void *arg) {
     st->head = last->next;
     if (!st->head) st->tail = NULL;
     last->next = NULL;
-    st->queued -= n;
     pthread_mutex_unlock(&st->mu);
     run_batch(st, ops);
   }

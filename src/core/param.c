@@ -169,36 +169,6 @@ sy_rc sy_path_check(const char *path, size_t len, char *msg, size_t msgsz) {
   return SY_OK;
 }
 
-int sy_utf8_valid(const char *s, size_t len) {
-  const unsigned char *p = (const unsigned char *)s, *end = p + len;
-  while (p < end) {
-    unsigned c = *p;
-    size_t n;
-    unsigned min;
-    if (c == 0) return 0;
-    if (c < 0x80) {
-      p++;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      n = 1, min = 0x80, c &= 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2, min = 0x800, c &= 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3, min = 0x10000, c &= 0x07;
-    } else {
-      return 0;
-    }
-    if ((size_t)(end - p) <= n) return 0;
-    for (size_t i = 1; i <= n; i++) {
-      if ((p[i] & 0xc0) != 0x80) return 0;
-      c = (c << 6) | (p[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
-    p += n + 1;
-  }
-  return 1;
-}
-
 sy_rc sy_value_check(sy_kind kind, sy_tier tier, const char *value, size_t len, char *msg, size_t msgsz) {
   const sy_kind_def *k = sy_kind_by_id(kind);
   if (!k) {

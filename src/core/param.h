@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/rc.h"
+#include "core/text.h"
 
 #define SY_NAME_MAX 1011
 #define SY_LEVELS_MAX 15
@@ -62,8 +63,5 @@ sy_rc sy_pattern_compile_check(const char *pattern, char *msg, size_t msgsz);
 int sy_label_valid(const char *label);
 /* Tag key 1..128, value 0..256 of letters, digits, space and _.:/=+-@. */
 sy_rc sy_tag_check(const char *key, const char *value, char *msg, size_t msgsz);
-
-/* Returns 1 if s[0..len) is valid UTF-8 with no NUL. */
-int sy_utf8_valid(const char *s, size_t len);
 
 #endif

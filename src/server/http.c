@@ -102,31 +102,11 @@ enum MHD_Result sy__reply_rc(sy_req *r, sy_rc rc, const char *msg) {
 
 /* ---- query arguments ---- */
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /* Percent-decodes s into the arena ('+' is a space); NULL if malformed or not UTF-8. */
 static char *url_decode(sy_arena *a, const char *s) {
-  size_t n = strlen(s);
+  size_t n = strlen(s), len = 0;
   char *d = sy_arena_alloc(a, n + 1);
-  size_t j = 0;
-  if (!d) return NULL;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == '%') {
-      int hi = i + 2 < n + 1 ? hexval(s[i + 1]) : -1, lo = hi >= 0 ? hexval(s[i + 2]) : -1;
-      if (hi < 0 || lo < 0) return NULL;
-      d[j++] = (char)(hi * 16 + lo);
-      i += 2;
-    } else {
-      d[j++] = s[i] == '+' ? ' ' : s[i];
-    }
-  }
-  d[j] = 0;
-  if (!sy_utf8_valid(d, j)) return NULL;
+  if (!d || sy_url_decode(s, n, 1, d, &len, NULL)) return NULL;
   return d;
 }
 
@@ -168,10 +148,9 @@ int sy__parse_body(sy_req *r) {
     sy__reply_error(r, 400, "ValidationException", "a JSON object body is required");
     return -1;
   }
-  if (!sy_utf8_valid(r->body, r->body_len)) {
-    size_t i = 0;
-    while (i < r->body_len && sy_utf8_valid(r->body, i + 1)) i++;
-    sy__reply_error(r, 400, "ValidationException", "body is not valid UTF-8 (near byte %zu)", i + 1);
+  size_t bad_at = 0;
+  if (!sy_utf8_check(r->body, r->body_len, &bad_at)) {
+    sy__reply_error(r, 400, "ValidationException", "body is not valid UTF-8 (near byte %zu)", bad_at + 1);
     return -1;
   }
   r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);

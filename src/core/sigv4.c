@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define TERMINATOR "aws4_request"
 #define SHA256_LEN 32
@@ -908,6 +909,31 @@ out:
   return rc;
 }
 
+/* Whether a header must be signed when a request carries it: the ones that choose what
+ * the request does or how its body reads (x-amz-target, content-type, every x-amz-*),
+ * and Date when it is where the request's time comes from. */
+static int must_sign(const sy_sigv4_http *http, const char *name) {
+  if (!strcasecmp(name, "content-type") || !strncasecmp(name, "x-amz-", 6)) return 1;
+  return !strcasecmp(name, "date") && !find_header(http, "x-amz-date");
+}
+
+/* Finds a header the request carries that must be signed and is not in names.
+ * Returns 0 when there is none, or -1 with the message in why. */
+static int unsigned_header(const sy_sigv4_http *http, const hname *names, size_t n, char *why, size_t why_cap) {
+  for (size_t i = 0; i < http->n_headers; i++) {
+    const char *h = http->headers[i].name;
+    if (!h || !must_sign(http, h)) continue;
+    size_t hl = strlen(h), k = 0;
+    while (k < n && !(names[k].n == hl && !strncasecmp(names[k].p, h, hl))) k++;
+    if (k == n) {
+      snprintf(why, why_cap, "Header '%.*s' is in the request but not in SignedHeaders: it must be signed.", clamp(hl),
+               h);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *msg, size_t cap) {
   hname names[SY_SIGV4_SIGNED_HEADERS_MAX];
   size_t n_names = 0, missing = 0, secret_len = 0;
@@ -957,6 +983,10 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
                   "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
       goto out;
     }
+  }
+  if (unsigned_header(&in->http, names, n_names, why, sizeof why)) {
+    rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_SIGNED_HEADERS, msg, cap, "%s", why);
+    goto out;
   }
   if (ap.sig_len != HEX_SHA256_LEN || from_hex(ap.sig, SHA256_LEN, given)) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_SIGNATURE, msg, cap,

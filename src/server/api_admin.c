@@ -54,6 +54,7 @@ enum MHD_Result sy__api_audit(sy_req *r, const char *rest) {
   if (sy__require(r, SY_SCOPE_ADMIN)) return MHD_YES;
   sy_store *st = r->srv->store;
   if (strcmp(rest, "/verify") == 0) {
+    if (sy__query_only(r, "")) return MHD_YES;
     int64_t n = 0, broken = 0;
     char msg[SY_MSG_MAX];
     sy_rc rc = sy__store_audit_verify(st, &n, &broken, msg, sizeof msg);
@@ -64,6 +65,7 @@ enum MHD_Result sy__api_audit(sy_req *r, const char *rest) {
                                     (json_int_t)broken, "message", msg));
   }
   if (*rest) return sy__reply_error(r, 404, "NotFound", "no route for %.200s", r->path);
+  if (sy__query_only(r, "limit after before order since name")) return MHD_YES;
   sy_audit_query q = {0};
   int64_t limit, after, before;
   int bad = 0;
@@ -73,7 +75,9 @@ enum MHD_Result sy__api_audit(sy_req *r, const char *rest) {
   const char *order = sy__query(r, "order", &bad);
   const char *since = sy__query(r, "since", &bad);
   q.name = sy__query(r, "name", &bad);
-  if (bad) return sy__reply_error(r, 400, "ValidationException", "query arguments must be valid percent-encoded UTF-8");
+  char msg[SY_MSG_MAX];
+  if (q.name && sy_name_check(q.name, strlen(q.name), msg, sizeof msg))
+    return sy__reply_error(r, 400, "ValidationException", "query parameter name: %s", msg);
   if (order && strcmp(order, "asc") && strcmp(order, "desc"))
     return sy__reply_error(r, 400, "ValidationException", "order must be asc or desc");
   q.asc = order && !strcmp(order, "asc");
@@ -211,7 +215,7 @@ int sy__akey_id_valid(const char *id) {
  * one shape: list, create with a name and scopes (the secret shown once), revoke by name. */
 static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
   const char *what = keys ? "keys" : "tokens";
-  if (sy__require(r, SY_SCOPE_ADMIN)) return MHD_YES;
+  if (sy__require(r, SY_SCOPE_ADMIN) || sy__query_only(r, "")) return MHD_YES;
   if (!*rest && !strcmp(r->method, "GET")) {
     json_t *arr = json_array();
     const sy_snap *s = sy__snap_enter(r->srv->store);
@@ -280,7 +284,8 @@ enum MHD_Result sy__api_keys(sy_req *r, const char *rest) { return credentials(r
 #define IMPORT_MAX 200000
 
 static enum MHD_Result export_config(sy_req *r) {
-  int secrets = sy__query_bool(r, "include_secrets");
+  int secrets = 0;
+  if (sy__query_only(r, "include_secrets?") || sy__query_bool(r, "include_secrets", &secrets)) return MHD_YES;
   if (secrets && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
   json_t *arr = json_array();
   char t[32];
@@ -330,6 +335,10 @@ static int name_cmp(const void *a, const void *b) {
 }
 
 static enum MHD_Result import_config(sy_req *r) {
+  int prune = 0, apply = 0;
+  if (sy__query_only(r, "apply? prune? reason") || sy__query_bool(r, "prune", &prune) ||
+      sy__query_bool(r, "apply", &apply))
+    return MHD_YES;
   if (sy__parse_body(r)) return MHD_YES;
   const char *format = NULL;
   if (sy__field_str(r, r->json, "", "format", &format, NULL)) return MHD_YES;
@@ -373,8 +382,7 @@ static enum MHD_Result import_config(sy_req *r) {
   for (i = 1; i < n; i++)
     if (!strcmp(sorted[i].name, sorted[i - 1].name))
       return sy__reply_error(r, 400, "ValidationException", "%s appears twice in params", sorted[i].name);
-  int prune = sy__query_bool(r, "prune");
-  if (sy__query_bool(r, "apply")) {
+  if (apply) {
     int bad = 0;
     r->op.kind = SY_OP_IMPORT;
     r->op.items = items;

@@ -101,14 +101,17 @@ static int parse_target(sy_req *r, const char *raw, size_t n, target *t) {
 /* ---- GET one ---- */
 
 static enum MHD_Result get_param(sy_req *r, target *t) {
-  if (sy__require(r, SY_SCOPE_READ)) return MHD_YES;
+  if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "version label decrypt?")) return MHD_YES;
   int64_t qv = 0;
   if (sy__query_int(r, "version", 1, INT64_MAX, 0, &qv)) return MHD_YES;
   int bad = 0;
   const char *ql = sy__query(r, "label", &bad);
   if (qv) t->version = qv;
   if (ql) t->label = ql;
-  int decrypt = sy__query_bool(r, "decrypt");
+  if (ql && !sy_label_valid(ql))
+    return sy__reply_error(r, 400, "ValidationException", "query parameter label: %.100s is not a valid label", ql);
+  int decrypt = 0;
+  if (sy__query_bool(r, "decrypt", &decrypt)) return MHD_YES;
   if (decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
   sy_store *st = r->srv->store;
   const sy_snap *s = sy__snap_enter(st);
@@ -278,7 +281,7 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
 }
 
 static enum MHD_Result put_param(sy_req *r, target *t) {
-  if (sy__require(r, SY_SCOPE_WRITE)) return MHD_YES;
+  if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "")) return MHD_YES;
   if (t->version || t->label)
     return sy__reply_error(r, 400, "ValidationException", "a write cannot name a version or label");
   if (sy__parse_body(r)) return MHD_YES;
@@ -295,7 +298,7 @@ static enum MHD_Result put_param(sy_req *r, target *t) {
 }
 
 static enum MHD_Result delete_param(sy_req *r, target *t) {
-  if (sy__require(r, SY_SCOPE_WRITE)) return MHD_YES;
+  if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "reason")) return MHD_YES;
   if (t->version || t->label)
     return sy__reply_error(r, 400, "ValidationException", "delete removes every version; do not name one");
   int bad = 0;
@@ -351,7 +354,7 @@ static int str_list(sy_req *r, const char *field, const char *query, const char 
 }
 
 static enum MHD_Result labels(sy_req *r, target *t, int add) {
-  if (sy__require(r, SY_SCOPE_WRITE)) return MHD_YES;
+  if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "labels")) return MHD_YES;
   if (r->body_len && sy__parse_body(r)) return MHD_YES;
   if (add && !r->json)
     return sy__reply_error(r, 400, "ValidationException", "a JSON body {\"labels\": [...]} is required");
@@ -368,7 +371,7 @@ static enum MHD_Result labels(sy_req *r, target *t, int add) {
 }
 
 static enum MHD_Result tags(sy_req *r, target *t, int add) {
-  if (sy__require(r, SY_SCOPE_WRITE)) return MHD_YES;
+  if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "keys")) return MHD_YES;
   if (r->body_len && sy__parse_body(r)) return MHD_YES;
   static const char *const fields[] = {"tags", "keys", "reason", NULL};
   if (r->json && (only_fields(r, r->json, "", fields) || reason_field(r, r->json))) return MHD_YES;
@@ -391,7 +394,7 @@ static enum MHD_Result tags(sy_req *r, target *t, int add) {
 }
 
 static enum MHD_Result rollback(sy_req *r, target *t) {
-  if (sy__require(r, SY_SCOPE_WRITE)) return MHD_YES;
+  if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "")) return MHD_YES;
   if (sy__parse_body(r)) return MHD_YES;
   static const char *const fields[] = {"to_version", "reason", NULL};
   if (only_fields(r, r->json, "", fields) || reason_field(r, r->json) ||
@@ -424,11 +427,12 @@ static void hist_cb(void *ctx, const sy_ver *v) {
 }
 
 static enum MHD_Result history(sy_req *r, target *t) {
-  if (sy__require(r, SY_SCOPE_READ)) return MHD_YES;
+  if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "limit next decrypt?")) return MHD_YES;
   int64_t limit, next;
-  if (sy__query_int(r, "limit", 1, 1000, 50, &limit) || sy__query_int(r, "next", 0, INT64_MAX, 0, &next))
+  int decrypt = 0;
+  if (sy__query_int(r, "limit", 1, 1000, 50, &limit) || sy__query_int(r, "next", 0, INT64_MAX, 0, &next) ||
+      sy__query_bool(r, "decrypt", &decrypt))
     return MHD_YES;
-  int decrypt = sy__query_bool(r, "decrypt");
   if (decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
   sy_store *st = r->srv->store;
   const sy_snap *s = sy__snap_enter(st);
@@ -513,14 +517,14 @@ static int list_cb(void *ctx, const sy_param *p) {
 
 enum MHD_Result sy__api_params_list(sy_req *r) {
   if (strcmp(r->method, "GET")) return sy__reply_error(r, 405, "MethodNotAllowed", "/api/v1/params answers GET");
-  if (sy__require(r, SY_SCOPE_READ)) return MHD_YES;
-  int bad = 0;
-  const char *path = sy__query(r, "path", &bad);
-  const char *next = sy__query(r, "next", &bad);
-  if (bad) return sy__reply_error(r, 400, "ValidationException", "query arguments must be valid percent-encoded UTF-8");
+  if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "path next limit recursive? decrypt?")) return MHD_YES;
+  const char *path = sy__query(r, "path", NULL);
+  const char *next = sy__query(r, "next", NULL);
   int64_t limit;
+  int recursive = 0;
   if (sy__query_int(r, "limit", 1, 1000, 50, &limit)) return MHD_YES;
-  list_ctx c = {.r = r, .limit = (size_t)limit, .decrypt = sy__query_bool(r, "decrypt")};
+  list_ctx c = {.r = r, .limit = (size_t)limit};
+  if (sy__query_bool(r, "decrypt", &c.decrypt) || sy__query_bool(r, "recursive", &recursive)) return MHD_YES;
   if (c.decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
   char msg[SY_MSG_MAX], prefix[SY_NAME_MAX + 2];
   if (!path) path = "/";
@@ -532,7 +536,7 @@ enum MHD_Result sy__api_params_list(sy_req *r) {
   sy_jbuf_init(&c.out, 64 << 20);
   sy_jbuf_cstr(&c.out, "{\"params\":[");
   const sy_snap *s = sy__snap_enter(r->srv->store);
-  sy__list_walk(s, prefix, sy__query_bool(r, "recursive"), next, list_cb, &c);
+  sy__list_walk(s, prefix, recursive, next, list_cb, &c);
   sy__snap_leave(r->srv->store);
   sy_jbuf_cstr(&c.out, "],\"next\":");
   if (c.more && c.last)
@@ -571,8 +575,7 @@ enum MHD_Result sy__api_params(sy_req *r, const char *rest) {
   }
   /* PUT .../tags with a body that has no "value" is a tag change, not a parameter named tags */
   if ((put || del) && ends_with(rest, n, "/tags", &cut) &&
-      (del ? (r->body_len || MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "keys"))
-           : (r->body_len && !strstr(r->body, "\"value\"")))) {
+      (del ? (r->body_len || sy__query(r, "keys", NULL)) : (r->body_len && !strstr(r->body, "\"value\"")))) {
     if (parse_target(r, rest, cut, &t)) return MHD_YES;
     return tags(r, &t, put);
   }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/jbuf.h"
@@ -70,12 +71,8 @@ static enum MHD_Result ssm_reply(sy_req *r, int status, json_t *body) {
   }
   char rid[37];
   request_id(rid);
-  MHD_add_response_header(resp, "Content-Type", SSM_CT);
   MHD_add_response_header(resp, "x-amzn-RequestId", rid);
-  enum MHD_Result res = MHD_queue_response(r->conn, (unsigned)status, resp);
-  MHD_destroy_response(resp);
-  r->status = status;
-  return res;
+  return sy__queue(r, status, resp, SSM_CT);
 }
 
 __attribute__((format(printf, 4, 5))) static enum MHD_Result ssm_error(sy_req *r, int status, const char *type,
@@ -85,6 +82,10 @@ __attribute__((format(printf, 4, 5))) static enum MHD_Result ssm_error(sy_req *r
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  return ssm_reply(r, status, json_pack("{ss ss}", "__type", type, "message", msg));
+}
+
+enum MHD_Result sy__ssm_reply_error(sy_req *r, int status, const char *type, const char *msg) {
   return ssm_reply(r, status, json_pack("{ss ss}", "__type", type, "message", msg));
 }
 
@@ -358,12 +359,8 @@ static enum MHD_Result jbuf_reply(sy_req *r, sy_jbuf *b) {
   }
   char rid[37];
   request_id(rid);
-  MHD_add_response_header(resp, "Content-Type", SSM_CT);
   MHD_add_response_header(resp, "x-amzn-RequestId", rid);
-  enum MHD_Result res = MHD_queue_response(r->conn, 200, resp);
-  MHD_destroy_response(resp);
-  r->status = 200;
-  return res;
+  return sy__queue(r, 200, resp, SSM_CT);
 }
 
 static json_t *labels_of(const sy_ver *v) {
@@ -1298,8 +1295,10 @@ static int authenticate_sigv4(sy_req *r, const char *service) {
   char msg[1024];
   sy_rc rc = sy_sigv4_verify(&in, &vd, msg, sizeof msg);
   if (rc == SY_OK && strcmp(vd.region, r->srv->aws_region))
-    return ssm_error(r, 403, "InvalidSignatureException", "Credential should be scoped to a valid region, not '%s'.",
-                     vd.region),
+    return ssm_error(r, 403, "InvalidSignatureException",
+                     "Credential should be scoped to a valid region, not '%s'. This server's region is '%s' "
+                     "(SWITCHYARD_AWS_REGION).",
+                     vd.region, r->srv->aws_region),
            -1;
   if (rc == SY_OK) {
     r->actor = sy_arena_strdup(r->arena, kc.name);
@@ -1313,7 +1312,8 @@ static int authenticate_sigv4(sy_req *r, const char *service) {
            -1;
   if (vd.result == SY_SIGV4_MISSING_AUTH)
     return ssm_error(r, 403, "MissingAuthenticationTokenException", "Missing Authentication Token"), -1;
-  return ssm_error(r, vd.result == SY_SIGV4_MALFORMED ? 400 : 403, type, "%s", msg), -1;
+  /* every refusal of a credential or signature is a 403, as AWS answers them */
+  return ssm_error(r, 403, type, "%s", msg), -1;
 }
 
 int sy__require_quiet(sy_req *r, unsigned scope) {
@@ -1331,13 +1331,8 @@ static enum MHD_Result sts(sy_req *r) {
     static const char err[] =
         "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>Switchyard answers only "
         "GetCallerIdentity of STS</Message></Error></ErrorResponse>";
-    struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof err - 1, (void *)err, MHD_RESPMEM_PERSISTENT);
-    if (!resp) return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", "text/xml");
-    enum MHD_Result res = MHD_queue_response(r->conn, 400, resp);
-    MHD_destroy_response(resp);
-    r->status = 400;
-    return res;
+    return sy__queue(r, 400, MHD_create_response_from_buffer(sizeof err - 1, (void *)err, MHD_RESPMEM_PERSISTENT),
+                     "text/xml");
   }
   if (authenticate_sigv4(r, "sts")) return MHD_YES;
   char rid[37], *xml = malloc(1024);
@@ -1355,23 +1350,26 @@ static enum MHD_Result sts(sy_req *r) {
                    r->srv->aws_account, r->actor, id, r->srv->aws_account, rid);
   sy__snap_leave(r->srv->store);
   size_t len = n < 0 ? 0 : (size_t)n < 1024 ? (size_t)n : 1023;
-  struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, xml, free_buf);
-  if (!resp) {
-    free(xml);
-    return MHD_NO;
-  }
-  MHD_add_response_header(resp, "Content-Type", "text/xml");
-  enum MHD_Result res = MHD_queue_response(r->conn, 200, resp);
-  MHD_destroy_response(resp);
-  r->status = 200;
-  return res;
+  return sy__reply_text(r, 200, xml, len, "text/xml");
+}
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+  (void)kind, (void)value;
+  int *c = cls;
+  if (!strcasecmp(key, "X-Amz-Target")) c[0]++;
+  if (!strcasecmp(key, "Content-Type")) c[1]++;
+  return MHD_YES;
 }
 
 enum MHD_Result sy__api_ssm(sy_req *r) {
+  int counts[2] = {0, 0};
+  MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, counts);
+  if (counts[0] > 1 || counts[1] > 1)
+    return ssm_error(r, 400, "SerializationException", "the request has more than one %s header",
+                     counts[0] > 1 ? "X-Amz-Target" : "Content-Type");
+  if (sy__query_only(r, "")) return MHD_YES;
   const char *target = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Amz-Target");
   const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-  if (r->too_large)
-    return ssm_error(r, 400, "ValidationException", "the request body is larger than %d bytes", SY_BODY_MAX);
   if (!target && ct && !strncmp(ct, "application/x-www-form-urlencoded", 33)) return sts(r);
   if (!ct || strncmp(ct, SSM_CT, strlen(SSM_CT)) || (ct[strlen(SSM_CT)] && ct[strlen(SSM_CT)] != ';'))
     return ssm_error(r, 400, "UnknownOperationException", "Content-Type must be %s, not %.100s", SSM_CT,

@@ -14,6 +14,8 @@
 
 #include "core/audit.h"
 #include "core/param.h"
+#include "server/frame.h"
+#include "server/guard.h"
 #include "server/watch.h"
 
 static int64_t now_us(void) {
@@ -44,47 +46,42 @@ void sy__log(const char *level, const char *msg, json_t *fields) {
 
 static void free_buf(void *p) { free(p); }
 
-enum MHD_Result sy__reply_json(sy_req *r, int status, json_t *body) {
-  char *s = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-  json_decref(body);
-  if (!s) {
-    static const char oom[] = "{\"error\":{\"code\":\"InternalError\",\"message\":\"out of memory\"}}";
-    struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
-    if (!resp) return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", "application/json");
-    enum MHD_Result res = MHD_queue_response(r->conn, 500, resp);
-    MHD_destroy_response(resp);
-    r->status = 500;
-    return res;
-  }
-  struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(strlen(s), s, free_buf);
-  if (!resp) {
-    free(s);
-    return MHD_NO;
-  }
-  MHD_add_response_header(resp, "Content-Type", "application/json");
-  if (r->srv->stopping) MHD_add_response_header(resp, "Connection", "close");
+enum MHD_Result sy__queue(sy_req *r, int status, struct MHD_Response *resp, const char *content_type) {
+  if (!resp) return MHD_NO;
+  if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
+  if (r->srv->stopping || r->close) MHD_add_response_header(resp, "Connection", "close");
   enum MHD_Result res = MHD_queue_response(r->conn, (unsigned)status, resp);
   MHD_destroy_response(resp);
   r->status = status;
   return res;
 }
 
-enum MHD_Result sy__reply_jbuf(sy_req *r, int status, sy_jbuf *b) {
-  size_t len = 0;
-  char *text = sy_jbuf_take(b, &len);
-  if (!text) return sy__reply_json(r, 500, NULL);
+enum MHD_Result sy__reply_text(sy_req *r, int status, char *text, size_t len, const char *content_type) {
   struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, text, free_buf);
   if (!resp) {
     free(text);
     return MHD_NO;
   }
-  MHD_add_response_header(resp, "Content-Type", "application/json");
-  if (r->srv->stopping) MHD_add_response_header(resp, "Connection", "close");
-  enum MHD_Result res = MHD_queue_response(r->conn, (unsigned)status, resp);
-  MHD_destroy_response(resp);
-  r->status = status;
-  return res;
+  return sy__queue(r, status, resp, content_type);
+}
+
+enum MHD_Result sy__reply_json(sy_req *r, int status, json_t *body) {
+  char *s = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+  json_decref(body);
+  if (!s) {
+    static const char oom[] = "{\"error\":{\"code\":\"InternalError\",\"message\":\"out of memory\"}}";
+    sy__log("error", "out of memory while replying", json_pack("{ss}", "path", r->path ? r->path : ""));
+    return sy__queue(r, 500, MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT),
+                     "application/json");
+  }
+  return sy__reply_text(r, status, s, strlen(s), "application/json");
+}
+
+enum MHD_Result sy__reply_jbuf(sy_req *r, int status, sy_jbuf *b) {
+  size_t len = 0;
+  char *text = sy_jbuf_take(b, &len);
+  if (!text) return sy__reply_json(r, 500, NULL);
+  return sy__reply_text(r, status, text, len, "application/json");
 }
 
 enum MHD_Result sy__reply_error(sy_req *r, int status, const char *code, const char *fmt, ...) {
@@ -93,6 +90,11 @@ enum MHD_Result sy__reply_error(sy_req *r, int status, const char *code, const c
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  if (status >= 500)
+    sy__log("error", "request failed",
+            json_pack("{ss? ss? si ss ss}", "method", r->method, "path", r->path, "status", status, "code", code,
+                      "cause", msg));
+  if (r->ssm_wire) return sy__ssm_reply_error(r, status, code, msg); /* the shape AWS clients read */
   return sy__reply_json(r, status, json_pack("{s{ss ss}}", "error", "code", code, "message", msg));
 }
 
@@ -100,33 +102,123 @@ enum MHD_Result sy__reply_rc(sy_req *r, sy_rc rc, const char *msg) {
   return sy__reply_error(r, sy_rc_http_status(rc), sy_rc_code(rc), "%s", msg && *msg ? msg : sy_strerror(rc));
 }
 
-/* ---- query arguments ---- */
+/* ---- query arguments ----
+ * The query string is parsed once, from the bytes of the request line, before any
+ * handler runs: every name and value is percent-decoded and checked (UTF-8, no NUL),
+ * and a parameter given twice, an empty one or one too many is refused. Handlers then
+ * say which parameters they take (sy__query_only), so a misspelt one is an error too. */
 
-/* Percent-decodes s into the arena ('+' is a space); NULL if malformed or not UTF-8. */
-static char *url_decode(sy_arena *a, const char *s) {
-  size_t n = strlen(s), len = 0;
-  char *d = sy_arena_alloc(a, n + 1);
-  if (!d || sy_url_decode(s, n, 1, d, &len, NULL)) return NULL;
-  return d;
+#define QUERY_ARGS_MAX 32
+
+struct sy_qarg {
+  const char *key, *val; /* val NULL: a bare key, without '=' */
+};
+
+/* Replies 400 naming the problem; returns -1. */
+__attribute__((format(printf, 2, 3))) static int query_refuse(sy_req *r, const char *fmt, ...) {
+  char what[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  sy__reply_error(r, 400, "ValidationException", "%s", what);
+  return -1;
+}
+
+static int parse_query(sy_req *r) {
+  const char *q = r->raw_query;
+  size_t n = strlen(q), start = 0;
+  if (!n) return 0;
+  r->qargs = sy_arena_alloc(r->arena, QUERY_ARGS_MAX * sizeof *r->qargs);
+  char *buf = sy_arena_alloc(r->arena, n + 1);
+  if (!r->qargs || !buf) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
+  while (start <= n) {
+    const char *seg = q + start, *amp = memchr(seg, '&', n - start);
+    size_t len = amp ? (size_t)(amp - seg) : n - start, klen, vlen, bad = 0;
+    if (!len) return query_refuse(r, "the query string has an empty parameter at byte %zu", start + 1);
+    if (r->nqargs == QUERY_ARGS_MAX) return query_refuse(r, "more than %d query parameters", QUERY_ARGS_MAX);
+    const char *eq = memchr(seg, '=', len);
+    size_t kraw = eq ? (size_t)(eq - seg) : len;
+    char *key = buf + (seg - q), *val = NULL;
+    if (!kraw || sy_url_decode(seg, kraw, 1, key, &klen, &bad))
+      return query_refuse(r, "a query parameter name is not valid percent-encoded UTF-8 (byte %zu)", start + bad + 1);
+    if (eq) {
+      /* the value decodes into the bytes after the key's: key + '=' + value fit in len + 1 */
+      val = key + klen + 1;
+      if (eq + 1 == seg + len)
+        return query_refuse(r, "query parameter %.64s is empty; give it a value or leave it out", key);
+      if (sy_url_decode(eq + 1, len - kraw - 1, 1, val, &vlen, &bad))
+        return query_refuse(r, "query parameter %.64s is not valid percent-encoded UTF-8 (byte %zu of its value)", key,
+                            bad + 1);
+    }
+    for (int i = 0; i < r->nqargs; i++)
+      if (!strcmp(r->qargs[i].key, key)) return query_refuse(r, "query parameter %.64s is given more than once", key);
+    r->qargs[r->nqargs].key = key;
+    r->qargs[r->nqargs].val = val;
+    r->nqargs++;
+    start += len + 1;
+  }
+  return 0;
+}
+
+static const struct sy_qarg *query_find(sy_req *r, const char *key) {
+  for (int i = 0; i < r->nqargs; i++)
+    if (!strcmp(r->qargs[i].key, key)) return &r->qargs[i];
+  return NULL;
+}
+
+/* Whether word is one of the space-separated names in list (a trailing '?' marks a flag). */
+static int listed(const char *list, const char *word, int *flag) {
+  size_t wl = strlen(word);
+  for (const char *p = list; *p;) {
+    size_t l = strcspn(p, " ");
+    size_t nl = l && p[l - 1] == '?' ? l - 1 : l;
+    if (nl == wl && !memcmp(p, word, wl)) {
+      *flag = nl != l;
+      return 1;
+    }
+    p += l;
+    while (*p == ' ') p++;
+  }
+  return 0;
+}
+
+int sy__query_only(sy_req *r, const char *allowed) {
+  for (int i = 0; i < r->nqargs; i++) {
+    int flag = 0;
+    const char *k = r->qargs[i].key;
+    if (!listed(allowed, k, &flag)) {
+      if (!*allowed)
+        sy__reply_error(r, 400, "ValidationException", "unknown query parameter %.64s; this endpoint takes none", k);
+      else
+        sy__reply_error(r, 400, "ValidationException", "unknown query parameter %.64s; this endpoint takes: %s", k,
+                        allowed);
+      return -1;
+    }
+    if (!flag && !r->qargs[i].val) {
+      sy__reply_error(r, 400, "ValidationException", "query parameter %.64s needs a value (%.64s=...)", k, k);
+      return -1;
+    }
+  }
+  return 0;
 }
 
 const char *sy__query(sy_req *r, const char *key, int *bad) {
-  const char *raw = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
-  if (!raw) return NULL;
-  const char *v = url_decode(r->arena, raw);
-  if (!v && bad) *bad = 1;
-  return v;
+  (void)bad; /* every value was checked when the query was parsed */
+  const struct sy_qarg *a = query_find(r, key);
+  return a ? a->val : NULL;
 }
 
 int sy__query_int(sy_req *r, const char *key, int64_t min, int64_t max, int64_t dflt, int64_t *out) {
-  int bad = 0;
-  const char *v = sy__query(r, key, &bad);
+  const struct sy_qarg *a = query_find(r, key);
   *out = dflt;
-  if (!v && !bad) return 0;
+  if (!a) return 0;
+  const char *v = a->val;
   char *end = NULL;
   errno = 0;
   long long x = v ? strtoll(v, &end, 10) : 0;
-  if (bad || !v || !*v || *end || errno || x < min || x > max) {
+  int lead = v && ((*v >= '0' && *v <= '9') || *v == '-');
+  if (!lead || *end || errno || x < min || x > max) {
     sy__reply_error(r, 400, "ValidationException", "query parameter %s must be an integer from %lld to %lld", key,
                     (long long)min, (long long)max);
     return -1;
@@ -135,9 +227,18 @@ int sy__query_int(sy_req *r, const char *key, int64_t min, int64_t max, int64_t 
   return 0;
 }
 
-int sy__query_bool(sy_req *r, const char *key) {
-  const char *v = sy__query(r, key, NULL);
-  return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0);
+int sy__query_bool(sy_req *r, const char *key, int *out) {
+  const struct sy_qarg *a = query_find(r, key);
+  *out = 0;
+  if (!a) return 0;
+  const char *v = a->val;
+  if (!v || !strcmp(v, "true") || !strcmp(v, "1")) {
+    *out = 1;
+    return 0;
+  }
+  if (!strcmp(v, "false") || !strcmp(v, "0")) return 0;
+  sy__reply_error(r, 400, "ValidationException", "query parameter %s must be true or false, not \"%.64s\"", key, v);
+  return -1;
 }
 
 /* ---- bodies ---- */
@@ -298,33 +399,6 @@ static enum MHD_Result health(sy_req *r) {
                                   SY_VERSION, "store", "sqlite", "uptime_s", (json_int_t)up));
 }
 
-typedef struct query_buf {
-  char *s;
-  size_t len, cap;
-  int overflow;
-} query_buf;
-
-static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
-  query_buf *q = cls;
-  (void)kind;
-  int k = snprintf(q->s + q->len, q->cap - q->len, "%s%s=%s", q->len ? "&" : "", key, value ? value : "");
-  if (k < 0 || (size_t)k >= q->cap - q->len) {
-    q->overflow = 1;
-    return MHD_NO;
-  }
-  q->len += (size_t)k;
-  return MHD_YES;
-}
-
-/* The query string as sent (arguments are kept raw: see no_unescape), for request signing. */
-static const char *raw_query(sy_req *r) {
-  query_buf q = {sy_arena_alloc(r->arena, 8192), 0, 8192, 0};
-  if (!q.s) return "";
-  q.s[0] = 0;
-  MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &q);
-  return q.s;
-}
-
 static enum MHD_Result dispatch(sy_req *r) {
   const char *p = r->path;
   if (strcmp(p, "/health") == 0) {
@@ -332,14 +406,10 @@ static enum MHD_Result dispatch(sy_req *r) {
       return sy__reply_error(r, 405, "MethodNotAllowed", "/health answers GET");
     return health(r);
   }
-  if (p[0] == '/' && p[1] == 0 && !strcmp(r->method, "POST")) {
-    r->raw_query = raw_query(r);
-    return sy__api_ssm(r);
-  }
-  if (r->too_large) return sy__reply_error(r, 413, "PayloadTooLarge", "the body is larger than %d bytes", SY_BODY_MAX);
+  if (p[0] == '/' && p[1] == 0 && !strcmp(r->method, "POST")) return sy__api_ssm(r);
   if (r->srv->stopping) return sy__reply_error(r, 503, "Unavailable", "the server is shutting down");
   if (strncmp(p, "/api/", 5) != 0) return sy__reply_error(r, 404, "NotFound", "no route for %.200s", p);
-  if (authenticate(r)) return MHD_YES;
+  if (!r->actor && authenticate(r)) return MHD_YES;
   if (strncmp(p, "/api/v1/params", 14) == 0 && (p[14] == 0 || p[14] == '/')) {
     if (p[14] == 0 || (p[14] == '/' && p[15] == 0)) return sy__api_params_list(r);
     return sy__api_params(r, p + 14);
@@ -359,37 +429,111 @@ static void access_log(sy_req *r) {
                     (json_int_t)(now_us() - r->start_us), "actor", r->actor));
 }
 
+/* The URI log callback: the first thing libmicrohttpd tells about a request, with its
+ * target exactly as it sits in the request line, before the query is cut off or split.
+ * The request context is made here; libmicrohttpd hands it to on_request as *con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+  sy_server *srv = cls;
+  sy_arena *a = sy_arena_new();
+  sy_req *r = a ? sy_arena_alloc(a, sizeof *r) : NULL;
+  if (!r) {
+    sy_arena_free(a);
+    return NULL;
+  }
+  r->arena = a;
+  r->srv = srv;
+  r->conn = conn;
+  r->start_us = now_us();
+  r->target = uri;
+  r->target_len = uri ? strlen(uri) : 0;
+  const char *q = uri ? memchr(uri, '?', r->target_len) : NULL;
+  size_t plen = q ? (size_t)(q - uri) : r->target_len;
+  r->target_bad = uri ? sy__frame_target_check(uri, r->target_len, r->target_msg, sizeof r->target_msg) : 0;
+  r->path = uri ? sy_arena_strndup(a, uri, plen) : NULL;
+  r->raw_query = q ? sy_arena_strndup(a, q + 1, r->target_len - plen - 1) : "";
+  __atomic_add_fetch(&srv->active_reqs, 1, __ATOMIC_RELAXED);
+  return r;
+}
+
+/* Replies to a request that is refused before its body is read, and ends the connection:
+ * the unread body must not be taken for the next request. */
+__attribute__((format(printf, 4, 5))) static enum MHD_Result refuse(sy_req *r, int status, const char *code,
+                                                                    const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  r->close = 1;
+  return sy__reply_error(r, status, code, "%s", msg);
+}
+
+static int is_import(sy_req *r) {
+  return !strcmp(r->method, "POST") && !strcmp(r->path, "/api/v1/config/runtime") &&
+         !sy__require_quiet(r, SY_SCOPE_ADMIN);
+}
+
+/* The first call for a request, once its headers are in and before any of its body is
+ * read: framing, credentials and size are settled here, so a refused request costs no
+ * body. Returns MHD_YES with a reply queued, or with none to go on reading. */
+static enum MHD_Result on_headers(sy_req *r, const char *url, const char *method, const char *version) {
+  sy_server *srv = r->srv;
+  char msg[512];
+  r->method = method;
+  r->ssm_wire = !strcmp(r->path, "/") && !strcmp(method, "POST");
+  r->gc = sy__guard_conn(r->conn);
+  int status = sy__frame_check(r->conn, method, r->target, r->target_len, version, msg, sizeof msg);
+  r->target = NULL; /* it points into libmicrohttpd's read buffer, good only until now */
+  if (!status && r->target_bad) status = r->target_bad, snprintf(msg, sizeof msg, "%s", r->target_msg);
+  if (status)
+    return refuse(r, status,
+                  status == 501   ? "NotImplemented"
+                  : status == 505 ? "HTTPVersionNotSupported"
+                                  : "BadRequest",
+                  "%s", msg);
+  if (strcmp(url, r->path)) return refuse(r, 400, "BadRequest", "malformed request target");
+  const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+  unsigned long long clen = cl ? strtoull(cl, NULL, 10) : 0; /* digits only, at most 18: checked by the frame */
+  int body = te || clen > 0;
+  r->close = body; /* any reply before the body is read ends the connection */
+  if (srv->stopping) return sy__reply_error(r, 503, "Unavailable", "the server is shutting down");
+  if (!strncmp(r->path, "/api/", 5) && authenticate(r)) return MHD_YES;
+  r->body_max = is_import(r) ? srv->import_max : SY_BODY_MAX;
+  if (clen > r->body_max) {
+    /* A client waiting for 100 Continue, or one announcing far too much, is answered now.
+     * Others are read to the end (within the body timeout) and then answered, because a
+     * reply sent while a client still writes is lost to the reset that closing causes. */
+    if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) || clen > SY_DISCARD_MAX)
+      return sy__reply_error(r, 413, "PayloadTooLarge", "the body is %llu bytes; this endpoint takes at most %zu", clen,
+                             r->body_max);
+    r->discard = 1;
+  }
+  if (parse_query(r)) return MHD_YES;
+  r->close = 0;
+  sy__guard_phase(srv->guard, r->gc, body ? SY_GUARD_BODY : SY_GUARD_HANDLING);
+  return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_size, void **con_cls) {
-  sy_server *srv = cls;
   sy_req *r = *con_cls;
-  (void)version;
-  if (!r) {
-    sy_arena *a = sy_arena_new();
-    r = a ? sy_arena_alloc(a, sizeof *r) : NULL;
-    if (!r) {
-      sy_arena_free(a);
-      return MHD_NO;
-    }
-    r->arena = a;
-    r->srv = srv;
-    r->conn = conn;
-    r->method = method;
-    r->path = sy_arena_strdup(a, url);
-    r->start_us = now_us();
-    __atomic_add_fetch(&srv->active_reqs, 1, __ATOMIC_RELAXED);
-    *con_cls = r;
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > SY_BODY_MAX) r->too_large = 1;
-    if (!r->path) return MHD_NO;
-    return MHD_YES;
+  (void)cls, (void)conn;
+  if (!r || !r->path || !r->raw_query) return MHD_NO; /* out of memory in on_uri */
+  if (!r->started) {
+    r->started = 1;
+    return on_headers(r, url, method, version);
   }
   if (*upload_size) {
     size_t n = *upload_size;
     *upload_size = 0;
-    if (r->too_large || r->body_len + n > SY_BODY_MAX) {
-      r->too_large = 1;
-      if (r->body_len + n > SY_BODY_MAX) return MHD_YES; /* keep reading, answer 413 at the end */
+    if (!r->discard && r->body_len + n > r->body_max) { /* a chunked body past its limit */
+      r->discard = 1;
+      r->discarded = r->body_len;
+    }
+    if (r->discard) {
+      r->discarded += n;
+      return r->discarded > SY_DISCARD_MAX ? MHD_NO : MHD_YES; /* answered 413 at the end */
     }
     if (r->body_len + n + 1 > r->body_cap) {
       size_t cap = r->body_cap ? r->body_cap * 2 : 4096;
@@ -408,7 +552,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     r->op_state = 0;
     return r->finish(r);
   }
-  if (r->op_state == 1) return MHD_YES; /* spurious call while the writer works */
+  if (r->op_state == 1 || r->dispatched) return MHD_YES; /* spurious call while the writer works */
+  r->dispatched = 1;
+  sy__guard_phase(r->srv->guard, r->gc, SY_GUARD_HANDLING);
+  if (r->discard)
+    return sy__reply_error(r, 413, "PayloadTooLarge", "the body is larger than %zu bytes, this endpoint's limit",
+                           r->body_max);
   return dispatch(r);
 }
 
@@ -418,7 +567,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   (void)conn, (void)tc;
   if (!r) return;
   if (r->watch) sy__watch_detach(r->srv->hub, r->watch);
-  access_log(r);
+  sy__guard_phase(srv->guard, r->gc, SY_GUARD_IDLE);
+  if (r->method) access_log(r);
   sy__op_clear(&r->op);
   json_decref(r->json);
   free(r->body);
@@ -447,15 +597,26 @@ sy_rc sy__http_start(sy_server *srv, const char *host, int port, int threads, in
   unsigned conn_limit = 20000;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < conn_limit + 256)
     conn_limit = rl.rlim_cur > 512 ? (unsigned)rl.rlim_cur - 256 : 256;
+  srv->guard = sy__guard_new(&srv->limits);
+  if (!srv->guard) {
+    snprintf(msg, msgsz, "cannot start the connection guard");
+    return SY_EINTERNAL;
+  }
+  /* libmicrohttpd's own timeout is the keep-alive idle time (it counts inactivity only);
+   * the guard bounds how long a request's headers and body may take */
+  unsigned idle_s = srv->limits.idle_timeout_ms > 0 ? (unsigned)(srv->limits.idle_timeout_ms + 999) / 1000 : 0;
   srv->daemon =
       MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO, 0,
-                       NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_THREAD_POOL_SIZE,
-                       (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK,
-                       no_unescape, NULL, MHD_OPTION_CONNECTION_LIMIT, conn_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-                       (unsigned)300, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-                       (unsigned)4096, MHD_OPTION_END);
+                       sy__guard_accept, srv->guard, on_request, srv, MHD_OPTION_SOCK_ADDR, &sa,
+                       MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+                       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, sy__guard_notify,
+                       srv->guard, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_CONNECTION_LIMIT,
+                       conn_limit, MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                       (size_t)16384, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096, MHD_OPTION_END);
   if (!srv->daemon) {
     snprintf(msg, msgsz, "cannot listen on %s:%d: %s", host, port, strerror(errno));
+    sy__guard_free(srv->guard);
+    srv->guard = NULL;
     return SY_EIO;
   }
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -475,4 +636,6 @@ void sy__http_stop(sy_server *srv, int deadline_ms) {
   }
   MHD_stop_daemon(srv->daemon);
   srv->daemon = NULL;
+  sy__guard_free(srv->guard); /* after the daemon: its last notifications reach the guard */
+  srv->guard = NULL;
 }

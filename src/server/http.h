@@ -8,9 +8,13 @@
 
 #include "core/arena.h"
 #include "core/jbuf.h"
+#include "server/guard.h"
 #include "store/store.h"
 
 #define SY_BODY_MAX (1024 * 1024)
+/* A body over its limit is read and dropped up to this much, so that the 413 reaches the
+ * client; past it (or announced past it) the connection is ended. */
+#define SY_DISCARD_MAX ((size_t)64 << 20)
 
 typedef struct sy_watch_hub sy_watch_hub;
 
@@ -22,6 +26,9 @@ typedef struct sy_server {
   char aws_region[64];  /* for ARNs: SWITCHYARD_AWS_REGION, default us-east-1 */
   char aws_account[16]; /* for ARNs: SWITCHYARD_AWS_ACCOUNT_ID, default 000000000000 */
   int access_log;
+  sy_guard_cfg limits; /* header, body and idle timeouts, connections per address */
+  size_t import_max;   /* body limit of an import (POST /api/v1/config/runtime by an admin) */
+  sy_guard *guard;
   volatile int stopping;
   int active_reqs; /* atomic: requests not yet completed */
 } sy_server;
@@ -36,12 +43,24 @@ struct sy_req {
   sy_arena *arena;
   const char *method;
   const char *path;      /* raw, never percent-decoded */
-  const char *raw_query; /* rebuilt from the arguments as sent, for SigV4 */
-  int ssm;               /* answered in the SSM protocol's shapes */
-  int decrypt_denied;    /* a SecureString needed decrypting and the credential may not */
+  const char *raw_query; /* exactly as sent, after the '?' ("" if none), for SigV4 */
+  const char *target;    /* borrowed from libmicrohttpd until the headers are checked */
+  size_t target_len;
+  int target_bad; /* the target has a byte it may not have: target_msg says which */
+  char target_msg[96];
+  struct sy_qarg *qargs; /* the query, decoded and checked */
+  int nqargs;
+  int started, dispatched;
+  int close; /* the reply ends the connection */
+  size_t body_max;
+  int discard;      /* the body is over body_max: read, dropped, answered 413 */
+  size_t discarded; /* bytes dropped so far */
+  sy_guard_conn *gc;
+  int ssm;            /* answered in the SSM protocol's shapes */
+  int ssm_wire;       /* POST /: errors take the SSM shape ({"__type","message"}) */
+  int decrypt_denied; /* a SecureString needed decrypting and the credential may not */
   char *body;
   size_t body_len, body_cap;
-  int too_large;
   int64_t start_us;
   int status; /* for the access log */
   /* who is asking */
@@ -56,18 +75,27 @@ struct sy_req {
   const char *secret; /* a token secret made for this request, shown once in the reply */
 };
 
-/* Responses. Each queues the response and returns MHD's result. */
+/* Responses. Each queues the response and returns MHD's result. sy__queue adds the
+ * content type and Connection: close when the reply ends the connection, and takes resp. */
+enum MHD_Result sy__queue(sy_req *r, int status, struct MHD_Response *resp, const char *content_type);
+enum MHD_Result sy__reply_text(sy_req *r, int status, char *text, size_t len,
+                               const char *content_type);            /* takes text */
 enum MHD_Result sy__reply_json(sy_req *r, int status, json_t *body); /* steals body */
 enum MHD_Result sy__reply_error(sy_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 enum MHD_Result sy__reply_rc(sy_req *r, sy_rc rc, const char *msg);
 
-/* A query argument, percent-decoded into the request's arena; NULL if absent.
- * *bad set to 1 if its encoding is broken or it is not UTF-8. */
+/* Refuses (400, naming it) a query parameter that is not in allowed, a space-separated
+ * list of names; a name ending in '?' is a flag, which may come without a value
+ * (`?recursive`). Returns 0, or -1 with the reply queued. Every handler calls it first. */
+int sy__query_only(sy_req *r, const char *allowed);
+/* A query argument, percent-decoded and checked when the request arrived (valid UTF-8,
+ * no NUL, not empty); NULL if absent. bad is unused (kept for callers). */
 const char *sy__query(sy_req *r, const char *key, int *bad);
 /* Parses an integer query argument in [min, max]; returns 0 and sets *out, or replies 400 and returns -1. */
 int sy__query_int(sy_req *r, const char *key, int64_t min, int64_t max, int64_t dflt, int64_t *out);
-int sy__query_bool(sy_req *r, const char *key);
+/* A boolean query argument: true/1 (or a bare flag) or false/0; anything else is a 400 and -1. */
+int sy__query_bool(sy_req *r, const char *key, int *out);
 
 /* Parses the body as a JSON object into r->json; on failure replies 400 naming line/column and returns -1. */
 int sy__parse_body(sy_req *r);
@@ -95,6 +123,8 @@ enum MHD_Result sy__api_tokens(sy_req *r, const char *rest);
 enum MHD_Result sy__api_config(sy_req *r);
 enum MHD_Result sy__api_watch(sy_req *r);
 enum MHD_Result sy__api_ssm(sy_req *r);
+/* An error in the SSM API's shape ({"__type","message"} and a request id). */
+enum MHD_Result sy__ssm_reply_error(sy_req *r, int status, const char *type, const char *msg);
 enum MHD_Result sy__api_keys(sy_req *r, const char *rest);
 
 /* Body parsing shared by the params and config APIs (reply 400 and return -1 on bad input). */

@@ -65,12 +65,55 @@ static sy_rc bootstrap_key(sy_store *st) {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: switchyard serve [--listen ADDR:PORT] [--data DIR] [--threads N]\n"
+          "                        [--header-timeout MS] [--body-timeout MS] [--idle-timeout MS]\n"
+          "                        [--max-conns-per-ip N] [--import-max-bytes N]\n"
           "\n"
-          "Serves the Switchyard API. Defaults: --listen 127.0.0.1:8000 --data ./data.\n"
+          "Serves the Switchyard API. Defaults: --listen 127.0.0.1:8000 --data ./data --threads 2.\n"
           "PORT 0 picks a free port (the \"listening\" log line names it).\n"
-          "Environment: SWITCHYARD_ADMIN_TOKEN (the first admin token, at first start),\n"
-          "SWITCHYARD_HEARTBEAT_MS (watch heartbeats, default 15000), SWITCHYARD_ACCESS_LOG=1.\n");
+          "\n"
+          "Connection limits (each option also reads the environment variable named beside it):\n"
+          "  --header-timeout MS    a request's headers must arrive within MS (SWITCHYARD_HEADER_TIMEOUT_MS, 10000)\n"
+          "  --body-timeout MS      its body within MS after them (SWITCHYARD_BODY_TIMEOUT_MS, 30000)\n"
+          "  --idle-timeout MS      an idle keep-alive connection closes after MS (SWITCHYARD_IDLE_TIMEOUT_MS, 60000)\n"
+          "  --max-conns-per-ip N   connections one client address may hold, 0 for no cap\n"
+          "                         (SWITCHYARD_MAX_CONNS_PER_IP, 16384)\n"
+          "  --import-max-bytes N   the largest import document (SWITCHYARD_IMPORT_MAX_BYTES, 268435456);\n"
+          "                         every other request body is at most 1 MiB\n"
+          "Watch streams are not subject to these timeouts; they send a heartbeat instead.\n"
+          "\n"
+          "Environment:\n"
+          "  SWITCHYARD_ADMIN_TOKEN          the first admin token, at first start (else one is generated)\n"
+          "  SWITCHYARD_AWS_ACCESS_KEY_ID, SWITCHYARD_AWS_SECRET_ACCESS_KEY   an access key made at start\n"
+          "  SWITCHYARD_AWS_REGION           the region SigV4 requests must be scoped to (us-east-1)\n"
+          "  SWITCHYARD_AWS_ACCOUNT_ID       the account in ARNs (000000000000)\n"
+          "  SWITCHYARD_MASTER_KEY_FILE      the key SecureStrings are sealed with (else DATA/master.key)\n"
+          "  SWITCHYARD_HEARTBEAT_MS         watch heartbeats (15000)\n"
+          "  SWITCHYARD_ACCESS_LOG=1         log every request\n");
 }
+
+/* A whole decimal number in [min, max] from an option or the environment; -1 if not. */
+static int64_t number(const char *s, int64_t min, int64_t max) {
+  if (!s || !*s) return -1;
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (*end || errno || v < min || v > max || *s < '0' || *s > '9') return -1;
+  return v;
+}
+
+typedef struct limit_opt {
+  const char *flag, *env;
+  int64_t min, max, dflt;
+} limit_opt;
+
+static const limit_opt limit_opts[] = {
+    {"--header-timeout", "SWITCHYARD_HEADER_TIMEOUT_MS", 10, 3600000, 10000},
+    {"--body-timeout", "SWITCHYARD_BODY_TIMEOUT_MS", 10, 3600000, 30000},
+    {"--idle-timeout", "SWITCHYARD_IDLE_TIMEOUT_MS", 1000, 86400000, 60000},
+    {"--max-conns-per-ip", "SWITCHYARD_MAX_CONNS_PER_IP", 0, 1000000, 16384},
+    {"--import-max-bytes", "SWITCHYARD_IMPORT_MAX_BYTES", 1 << 20, (int64_t)1 << 34, 256 << 20},
+};
+#define N_LIMITS (sizeof limit_opts / sizeof limit_opts[0])
 
 /* At first start (no tokens yet) creates the admin token from the environment or a fresh one. */
 static sy_rc bootstrap_admin(sy_store *st, const char *dir) {
@@ -128,11 +171,16 @@ static sy_rc bootstrap_admin(sy_store *st, const char *dir) {
 int sy__serve_main(int argc, char **argv) {
   const char *listen = "127.0.0.1:8000", *data = "./data";
   long threads = 2;
+  const char *limit_arg[N_LIMITS] = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    size_t li = 0;
+    while (li < N_LIMITS && strcmp(a, limit_opts[li].flag)) li++;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
       return 0;
+    } else if (li < N_LIMITS && i + 1 < argc) {
+      limit_arg[li] = argv[++i];
     } else if (!strcmp(a, "--listen") && i + 1 < argc) {
       listen = argv[++i];
     } else if (!strcmp(a, "--data") && i + 1 < argc) {
@@ -159,9 +207,23 @@ int sy__serve_main(int argc, char **argv) {
     return 2;
   }
   snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+  int64_t limit[N_LIMITS];
+  for (size_t li = 0; li < N_LIMITS; li++) {
+    const limit_opt *o = &limit_opts[li];
+    const char *v = limit_arg[li] ? limit_arg[li] : getenv(o->env);
+    limit[li] = v ? number(v, o->min, o->max) : o->dflt;
+    if (limit[li] < 0) {
+      fprintf(stderr, "switchyard serve: %s must be a whole number from %lld to %lld, not \"%.40s\"\n",
+              limit_arg[li] ? o->flag : o->env, (long long)o->min, (long long)o->max, v);
+      return 2;
+    }
+  }
   const char *hb = getenv("SWITCHYARD_HEARTBEAT_MS");
-  int heartbeat = hb ? (int)strtol(hb, NULL, 10) : 15000;
-  if (heartbeat < 10) heartbeat = 15000;
+  int64_t heartbeat = hb ? number(hb, 10, 3600000) : 15000;
+  if (heartbeat < 0) {
+    fprintf(stderr, "switchyard serve: SWITCHYARD_HEARTBEAT_MS must be a whole number from 10 to 3600000\n");
+    return 2;
+  }
 
   sigset_t sigs;
   sigemptyset(&sigs);
@@ -176,6 +238,11 @@ int sy__serve_main(int argc, char **argv) {
   snprintf(srv.aws_account, sizeof srv.aws_account, "%s", account && *account ? account : "000000000000");
   const char *al = getenv("SWITCHYARD_ACCESS_LOG");
   srv.access_log = al && *al == '1';
+  srv.limits = (sy_guard_cfg){.header_timeout_ms = (int)limit[0],
+                              .body_timeout_ms = (int)limit[1],
+                              .idle_timeout_ms = (int)limit[2],
+                              .max_conns_per_ip = (int)limit[3]};
+  srv.import_max = (size_t)limit[4];
   char msg[SY_MSG_MAX] = "";
   int bound = 0, rcode = 1;
   sy_rc rc = sy__store_open(data, &srv.store, msg, sizeof msg);
@@ -187,7 +254,7 @@ int sy__serve_main(int argc, char **argv) {
   int64_t seq = s->seq;
   size_t count = s->count;
   sy__snap_leave(srv.store);
-  srv.hub = sy__watch_hub_new(srv.store, heartbeat, seq);
+  srv.hub = sy__watch_hub_new(srv.store, (int)heartbeat, seq);
   if (!srv.hub) goto out;
   sy__store_set_publish_hook(srv.store, sy__watch_publish, srv.hub);
   if (bootstrap_admin(srv.store, data) || bootstrap_key(srv.store)) goto out;

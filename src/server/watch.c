@@ -306,11 +306,8 @@ void sy__watch_detach(sy_watch_hub *h, void *p) {
 
 enum MHD_Result sy__api_watch(sy_req *r) {
   if (strcmp(r->method, "GET")) return sy__reply_error(r, 405, "MethodNotAllowed", "the watch stream answers GET");
-  if (sy__require(r, SY_SCOPE_READ)) return MHD_YES;
-  int bad = 0;
-  const char *prefix = sy__query(r, "prefix", &bad);
-  if (bad)
-    return sy__reply_error(r, 400, "ValidationException", "query parameter prefix is not valid percent-encoded UTF-8");
+  if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "prefix since")) return MHD_YES;
+  const char *prefix = sy__query(r, "prefix", NULL);
   char msg[SY_MSG_MAX];
   if (prefix && *prefix && sy_path_check(prefix, strlen(prefix), msg, sizeof msg))
     return sy__reply_error(r, 400, "ValidationException", "prefix: %s", msg);
@@ -322,7 +319,7 @@ enum MHD_Result sy__api_watch(sy_req *r) {
     if (!*lei || *end || v < 0)
       return sy__reply_error(r, 400, "ValidationException", "Last-Event-ID must be a sequence number");
     since = v;
-  } else if (MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "since")) {
+  } else if (sy__query(r, "since", NULL)) {
     if (sy__query_int(r, "since", 0, INT64_MAX, 0, &since)) return MHD_YES;
   }
   sy_watch_hub *h = r->srv->hub;

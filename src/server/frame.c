@@ -1,0 +1,165 @@
+/* frame.c — checks that a request's framing is exact before anything acts on it.
+ *
+ * libmicrohttpd 0.9.75 parses the request line and header fields in place, in
+ * its read buffer, and hands them on as C strings: a NUL byte inside the
+ * target, a method or a field value silently cuts it short, and the rest of the
+ * line is dropped. It also accepts two Content-Length fields, Content-Length
+ * together with Transfer-Encoding, and HTTP/1.1 without Host. Any of these lets
+ * a request mean one thing to a proxy in front and another thing here.
+ *
+ * The check walks the parsed pieces in order and proves that they cover the
+ * received bytes exactly: the method ends at the space that libmicrohttpd
+ * zeroed, the target runs up to the space before the version, the request line
+ * and every field line end in CR LF (zeroed: two NULs), each field name starts
+ * where the previous line ended, and the header block ends with an empty line.
+ * A NUL, a bare LF or a folded line breaks that chain. One pass over the
+ * header bytes. */
+#include "server/frame.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* RFC 9110 token characters. */
+static int tchar(unsigned char c) {
+  if (c >= 'a' && c <= 'z') return 1;
+  if (c >= 'A' && c <= 'Z') return 1;
+  if (c >= '0' && c <= '9') return 1;
+  return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* A line terminator that libmicrohttpd zeroed: CR LF became two NULs. */
+static int crlf_at(const char *p) { return p[0] == 0 && p[1] == 0; }
+
+typedef struct walk {
+  const char *pos; /* where the next field line must start */
+  int ncl, nte, nhost;
+  const char *te;
+  int status;
+  char *msg;
+  size_t msgsz;
+} walk;
+
+__attribute__((format(printf, 3, 4))) static enum MHD_Result fail(walk *w, int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(w->msg, w->msgsz, fmt, ap);
+  va_end(ap);
+  w->status = status;
+  return MHD_NO;
+}
+
+static enum MHD_Result field(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+  walk *w = cls;
+  (void)kind;
+  if (!key || !value || key != w->pos)
+    return fail(w, 400, "malformed header section near %.64s: a NUL byte, a bare LF or a folded line", key ? key : "");
+  size_t klen = 0;
+  while (key[klen]) {
+    if (!tchar((unsigned char)key[klen]))
+      return fail(w, 400, "header name %.64s has a character a field name may not have", key);
+    klen++;
+  }
+  if (!klen) return fail(w, 400, "a header line has no name");
+  const char *p = key + klen + 1; /* past the colon, which libmicrohttpd zeroed */
+  if (value < p) return fail(w, 400, "malformed header %.64s", key);
+  for (; p < value; p++)
+    if (*p != ' ' && *p != '\t') return fail(w, 400, "malformed header %.64s", key);
+  const unsigned char *v = (const unsigned char *)value;
+  for (; *v; v++)
+    if ((*v < 0x20 && *v != '\t') || *v == 0x7f) return fail(w, 400, "header %.64s contains a control character", key);
+  if (!crlf_at((const char *)v))
+    return fail(w, 400, "header %.64s contains a NUL byte or its line does not end in CR LF", key);
+  w->pos = (const char *)v + 2;
+  if (!strcasecmp(key, "Content-Length")) {
+    w->ncl++;
+    size_t n = (size_t)((const char *)v - value);
+    if (!n || n > 18 || strspn(value, "0123456789") != n)
+      return fail(w, 400, "Content-Length must be a decimal number of bytes");
+  } else if (!strcasecmp(key, "Transfer-Encoding")) {
+    w->nte++;
+    w->te = value;
+  } else if (!strcasecmp(key, "Host")) {
+    w->nhost++;
+  }
+  return MHD_YES;
+}
+
+int sy__frame_target_check(const char *target, size_t len, char *msg, size_t msgsz) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)target[i];
+    if (c <= 0x20 || c == 0x7f) {
+      snprintf(msg, msgsz, "the request target contains a space or a control character at byte %zu", i + 1);
+      return 400;
+    }
+  }
+  return 0;
+}
+
+int sy__frame_check(struct MHD_Connection *conn, const char *method, const char *target, size_t target_len,
+                    const char *version, char *msg, size_t msgsz) {
+  walk w = {.msg = msg, .msgsz = msgsz};
+  size_t mlen = 0;
+  if (!method || !target || !version) {
+    snprintf(msg, msgsz, "malformed request line");
+    return 400;
+  }
+  while (method[mlen])
+    if (!tchar((unsigned char)method[mlen++])) {
+      snprintf(msg, msgsz, "the method has a character a method may not have");
+      return 400;
+    }
+  /* method, the zeroed space, perhaps more spaces, then the target */
+  const char *p = method + mlen + 1;
+  if (!mlen || target < p) {
+    snprintf(msg, msgsz, "malformed request line: a NUL byte in the method");
+    return 400;
+  }
+  for (; p < target; p++)
+    if (*p != ' ') {
+      snprintf(msg, msgsz, "malformed request line: a NUL byte in the method");
+      return 400;
+    }
+  if (target + target_len + 1 != version) {
+    snprintf(msg, msgsz, "the request target contains a NUL byte");
+    return 400;
+  }
+  if (strlen(version) != 8 || !crlf_at(version + 8)) {
+    snprintf(msg, msgsz, "the request line does not end in CR LF");
+    return 400;
+  }
+  int http11 = !strcmp(version, "HTTP/1.1");
+  if (!http11 && strcmp(version, "HTTP/1.0")) {
+    snprintf(msg, msgsz, "%.8s is not supported; send HTTP/1.1", version);
+    return 505;
+  }
+  w.pos = version + 10;
+  MHD_get_connection_values(conn, MHD_HEADER_KIND, field, &w);
+  if (w.status) return w.status;
+  if (!crlf_at(w.pos)) {
+    snprintf(msg, msgsz, "the header section does not end with an empty CR LF line");
+    return 400;
+  }
+  if (w.ncl > 1) {
+    snprintf(msg, msgsz, "more than one Content-Length header");
+    return 400;
+  }
+  if (w.nte > 1 || (w.nte && !http11)) {
+    snprintf(msg, msgsz, w.nte > 1 ? "more than one Transfer-Encoding header" : "HTTP/1.0 has no Transfer-Encoding");
+    return 400;
+  }
+  if (w.nte && w.ncl) {
+    snprintf(msg, msgsz, "Content-Length and Transfer-Encoding together");
+    return 400;
+  }
+  if (w.nte && strcasecmp(w.te, "chunked")) {
+    snprintf(msg, msgsz, "Transfer-Encoding %.64s is not supported; send chunked or a Content-Length", w.te);
+    return 501;
+  }
+  if (w.nhost > 1 || (http11 && !w.nhost)) {
+    snprintf(msg, msgsz, w.nhost > 1 ? "more than one Host header" : "an HTTP/1.1 request needs a Host header");
+    return 400;
+  }
+  return 0;
+}

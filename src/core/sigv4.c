@@ -910,10 +910,11 @@ out:
 }
 
 /* Whether a header must be signed when a request carries it: the ones that choose what
- * the request does or how its body reads (x-amz-target, content-type, every x-amz-*),
- * and Date when it is where the request's time comes from. */
+ * the request does (x-amz-target) or how its body reads (content-type), and the one
+ * the request's time comes from (x-amz-date, else date). Host is required always. */
 static int must_sign(const sy_sigv4_http *http, const char *name) {
-  if (!strcasecmp(name, "content-type") || !strncasecmp(name, "x-amz-", 6)) return 1;
+  if (!strcasecmp(name, "content-type") || !strcasecmp(name, "x-amz-target") || !strcasecmp(name, "x-amz-date"))
+    return 1;
   return !strcasecmp(name, "date") && !find_header(http, "x-amz-date");
 }
 
@@ -983,10 +984,6 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
                   "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
       goto out;
     }
-  }
-  if (unsigned_header(&in->http, names, n_names, why, sizeof why)) {
-    rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_SIGNED_HEADERS, msg, cap, "%s", why);
-    goto out;
   }
   if (ap.sig_len != HEX_SHA256_LEN || from_hex(ap.sig, SHA256_LEN, given)) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_SIGNATURE, msg, cap,
@@ -1058,6 +1055,10 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
     goto out;
   }
   if (rc) goto out;
+  if (unsigned_header(&in->http, names, n_names, why, sizeof why)) {
+    rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_SIGNED_HEADERS, msg, cap, "%s", why);
+    goto out;
+  }
   rc = build_string_to_sign(&sts, date16, v->region, in->service, creq.p, creq.len);
   if (rc) goto out;
 

@@ -232,3 +232,60 @@ describe('scopes', () => {
     assert.equal((await admin.send(new GetParameterCommand({ Name: NAME }))).Parameter.Value, 'original');
   });
 });
+
+describe('the signature covers what selects the operation', () => {
+  const { SignatureV4 } = require('@smithy/signature-v4');
+  const { Sha256 } = require('./helpers');
+
+  /* A GetParameter signed with only the headers in `signed`, sent with `target` instead. */
+  async function replay(signed, target, contentType = SSM_CT) {
+    const signer = new SignatureV4({ credentials: S.creds, region: 'us-east-1', service: 'ssm', sha256: Sha256 });
+    const body = JSON.stringify({ Name: NAME });
+    const headers = { host: `127.0.0.1:${S.port}`, 'content-type': SSM_CT, 'x-amz-target': 'AmazonSSM.GetParameter' };
+    const unsignable = new Set(['content-type', 'x-amz-target'].filter((h) => !signed.includes(h)));
+    const s = await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port: S.port, path: '/',
+      query: {}, headers, body }, { unsignableHeaders: unsignable });
+    assert.ok(!s.headers.authorization.includes('x-amz-target') || signed.includes('x-amz-target'));
+    const sent = { ...s.headers, 'x-amz-target': target, 'content-type': contentType };
+    return rawPost(S, sent, body);
+  }
+
+  for (const signed of [[], ['content-type'], ['x-amz-target']]) {
+    it(`signed over host, x-amz-date${signed.map((h) => `, ${h}`).join('')} only: refused, even as the same operation`, async () => {
+      const before = await storeSnapshot(S);
+      for (const target of ['AmazonSSM.DeleteParameter', 'AmazonSSM.GetParameter']) {
+        const r = await replay(signed, target);
+        assertSsmError(r, 403, 'IncompleteSignatureException', `${target} with ${signed}`);
+        assert.match(r.json.message, /must be signed/);
+      }
+      assert.deepEqual(await storeSnapshot(S), before, 'a replayed request changed the store');
+      assert.equal((await admin.send(new GetParameterCommand({ Name: NAME }))).Parameter.Value, 'original');
+    });
+  }
+
+  it('signed over content-type and x-amz-target, swapping the target breaks the signature', async () => {
+    const r = await replay(['content-type', 'x-amz-target'], 'AmazonSSM.DeleteParameter');
+    assertSsmError(r, 403, 'InvalidSignatureException', 'swapped target');
+    const ok = await replay(['content-type', 'x-amz-target'], 'AmazonSSM.GetParameter');
+    assert.equal(ok.status, 200, ok.text);
+  });
+
+  it('two X-Amz-Target headers are refused', async () => {
+    const s = await signRequest(S, 'GetParameter', JSON.stringify({ Name: NAME }));
+    const raw = await new Promise((resolve, reject) => {
+      const net = require('node:net');
+      const sock = net.connect(S.port, '127.0.0.1');
+      const lines = Object.entries(s.headers).filter(([k]) => !/^(content-length|connection)$/i.test(k)).map(([k, v]) => `${k}: ${v}`);
+      lines.push('x-amz-target: AmazonSSM.DeleteParameter');
+      const body = s.body;
+      sock.on('error', reject);
+      let out = '';
+      sock.on('data', (c) => { out += c; });
+      sock.on('end', () => resolve(out));
+      sock.write(`POST / HTTP/1.1\r\n${lines.join('\r\n')}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    });
+    assert.match(raw, /^HTTP\/1\.1 400 /, raw.slice(0, 200));
+    assert.match(raw, /more than one X-Amz-Target/, raw.slice(0, 400));
+    assert.equal((await admin.send(new GetParameterCommand({ Name: NAME }))).Parameter.Value, 'original');
+  });
+});

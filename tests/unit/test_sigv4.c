@@ -684,6 +684,39 @@ static void test_message_bounded(void **state) {
   req_free(&r);
 }
 
+/* A signature must cover every header that chooses what the request does: a request
+ * signed as GetParameter with SignedHeaders=host;x-amz-date could otherwise be replayed
+ * with X-Amz-Target: AmazonSSM.DeleteParameter. */
+static void test_refuse_unsigned_operation_headers(void **state) {
+  static const struct {
+    const char *signed_headers, *needle;
+  } cases[] = {
+      {"host;x-amz-date", "'Content-Type' is in the request but not in SignedHeaders"},
+      {"content-type;host;x-amz-date", "'X-Amz-Target' is in the request but not in SignedHeaders"},
+      {"content-type;host;x-amz-target", "'X-Amz-Date' is in the request but not in SignedHeaders"},
+  };
+  test_req r;
+  char authz[1024];
+  keys k = good_keys;
+  (void)state;
+  req_load(&r, SSM_VECTOR);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    sign_ssm(&r, cases[i].signed_headers, SECRET, authz, sizeof authz);
+    expect_refusal(verify_ssm(&r, authz, &k, SSM_NOW), SY_SIGV4_MALFORMED, SY_SIGV4_PART_SIGNED_HEADERS,
+                   cases[i].needle);
+  }
+  /* the replay: signed as GetParameter over host and the date, sent as DeleteParameter */
+  sign_ssm(&r, "host;x-amz-date", SECRET, authz, sizeof authz);
+  req_set(&r, "X-Amz-Target", "AmazonSSM.DeleteParameter");
+  expect_refusal(verify_ssm(&r, authz, &k, SSM_NOW), SY_SIGV4_MALFORMED, SY_SIGV4_PART_SIGNED_HEADERS,
+                 "must be signed");
+  /* signed over all of them, it verifies; a header that selects nothing may stay unsigned */
+  req_set(&r, "X-Amz-Target", "AmazonSSM.GetParameter");
+  sign_ssm(&r, "content-type;host;x-amz-date;x-amz-target", SECRET, authz, sizeof authz);
+  assert_int_equal(verify_ssm(&r, authz, &k, SSM_NOW).rc, SY_OK);
+  req_free(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_suite_vectors),
@@ -699,6 +732,7 @@ int main(void) {
       cmocka_unit_test(test_dates),
       cmocka_unit_test(test_canonical_forms),
       cmocka_unit_test(test_message_bounded),
+      cmocka_unit_test(test_refuse_unsigned_operation_headers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 
 #include "core/jbuf.h"
 #include "core/sigv4.h"
+#include "core/text.h"
 #include "server/http.h"
 
 #define SSM_CT "application/x-amz-json-1.1"
@@ -75,6 +76,16 @@ static enum MHD_Result ssm_reply(sy_req *r, int status, json_t *body) {
   return sy__queue(r, status, resp, SSM_CT);
 }
 
+/* The error shape. A message may quote request bytes that are not UTF-8 (a header) or be
+ * cut inside a character by a "%.100s"; JSON holds only UTF-8 (json_pack refuses the rest,
+ * which would turn a 400 into a 500), so such bytes are replaced first. */
+static json_t *error_body(const char *type, const char *msg) {
+  char clean[1024];
+  snprintf(clean, sizeof clean, "%s", msg);
+  sy_utf8_clean(clean, strlen(clean));
+  return json_pack("{ss ss}", "__type", type, "message", clean);
+}
+
 __attribute__((format(printf, 4, 5))) static enum MHD_Result ssm_error(sy_req *r, int status, const char *type,
                                                                        const char *fmt, ...) {
   char msg[1024];
@@ -82,11 +93,11 @@ __attribute__((format(printf, 4, 5))) static enum MHD_Result ssm_error(sy_req *r
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return ssm_reply(r, status, json_pack("{ss ss}", "__type", type, "message", msg));
+  return ssm_reply(r, status, error_body(type, msg));
 }
 
 enum MHD_Result sy__ssm_reply_error(sy_req *r, int status, const char *type, const char *msg) {
-  return ssm_reply(r, status, json_pack("{ss ss}", "__type", type, "message", msg));
+  return ssm_reply(r, status, error_body(type, msg));
 }
 
 /* The SSM error name for a store status. */
@@ -1203,12 +1214,16 @@ typedef struct hdr_ctx {
   sy_req *r;
   sy_sigv4_header *h;
   size_t n, cap;
+  int overflow;
 } hdr_ctx;
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
   hdr_ctx *c = cls;
   (void)kind;
-  if (c->n == c->cap) return MHD_NO;
+  if (c->n == c->cap) {
+    c->overflow = 1;
+    return MHD_NO;
+  }
   c->h[c->n].name = key;
   c->h[c->n].value = value;
   c->n++;
@@ -1272,13 +1287,13 @@ static sy_rc signing_key_of(void *ctx, const char *id, const char *date8, const 
 
 /* Checks the SigV4 signature for service; replies 403 and returns -1 when it fails. */
 static int authenticate_sigv4(sy_req *r, const char *service) {
-  hdr_ctx hc = {r, NULL, 0, 128};
+  hdr_ctx hc = {r, NULL, 0, 128, 0};
   hc.h = sy_arena_alloc(r->arena, hc.cap * sizeof *hc.h);
   if (!hc.h) return ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
   MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, &hc);
-  const union MHD_ConnectionInfo *ci = NULL;
-  (void)ci;
-  /* the raw query string, as sent: MHD keeps it after the path in the request line only as arguments */
+  /* every header is seen by the verifier, or the request is not taken */
+  if (hc.overflow)
+    return ssm_error(r, 400, "SerializationException", "the request has more than %zu headers", hc.cap), -1;
   key_ctx kc = {r->srv->store, "", 0};
   sy_sigv4_verify_in in = {.http = {.method = r->method,
                                     .path = r->path,

@@ -270,6 +270,21 @@ describe('the signature covers what selects the operation', () => {
     assert.equal(ok.status, 200, ok.text);
   });
 
+  it('a header past the verifier\'s view is not executed: more than 128 headers is refused', async () => {
+    const signer = new SignatureV4({ credentials: S.creds, region: 'us-east-1', service: 'ssm', sha256: Sha256 });
+    const body = JSON.stringify({ Name: NAME });
+    const s = await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port: S.port, path: '/',
+      query: {}, headers: { host: `127.0.0.1:${S.port}`, 'x-amz-target': 'AmazonSSM.GetParameter' }, body },
+      { unsignableHeaders: new Set(['x-amz-target', 'content-type']) });
+    const filler = {};
+    for (let i = 0; i < 140; i++) filler[`x-filler-${i}`] = '1';
+    const { 'x-amz-target': _t, ...rest } = s.headers;
+    const r = await rawPost(S, { ...rest, ...filler, 'content-type': SSM_CT, 'x-amz-target': 'AmazonSSM.DeleteParameter' }, body);
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.text, /more than 128 headers/);
+    assert.equal((await admin.send(new GetParameterCommand({ Name: NAME }))).Parameter.Value, 'original');
+  });
+
   it('two X-Amz-Target headers are refused', async () => {
     const s = await signRequest(S, 'GetParameter', JSON.stringify({ Name: NAME }));
     const raw = await new Promise((resolve, reject) => {

@@ -44,6 +44,21 @@ int sy_utf8_check(const char *s, size_t len, size_t *bad_at) {
 
 int sy_utf8_valid(const char *s, size_t len) { return sy_utf8_check(s, len, NULL); }
 
+size_t sy_utf8_clean(char *s, size_t len) {
+  unsigned char *p = (unsigned char *)s, *end = p + len;
+  size_t replaced = 0;
+  while (p < end) {
+    size_t k = *p && *p < 0x80 ? 1 : utf8_seq(p, end);
+    if (!k) {
+      *p = '?';
+      replaced++;
+      k = 1;
+    }
+    p += k;
+  }
+  return replaced;
+}
+
 static int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;

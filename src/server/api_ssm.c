@@ -93,11 +93,16 @@ __attribute__((format(printf, 4, 5))) static enum MHD_Result ssm_error(sy_req *r
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return ssm_reply(r, status, error_body(type, msg));
+  return sy__ssm_reply_error(r, status, type, msg);
 }
 
 enum MHD_Result sy__ssm_reply_error(sy_req *r, int status, const char *type, const char *msg) {
-  return ssm_reply(r, status, error_body(type, msg));
+  json_t *body = error_body(type, msg);
+  if (status >= 500)
+    sy__log("error", "request failed",
+            json_pack("{ss ss? si ss sO?}", "api", "ssm", "actor", r->actor, "status", status, "code", type, "cause",
+                      json_object_get(body, "message")));
+  return ssm_reply(r, status, body);
 }
 
 /* The SSM error name for a store status. */

@@ -90,6 +90,7 @@ enum MHD_Result sy__reply_error(sy_req *r, int status, const char *code, const c
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  sy_utf8_clean(msg, strlen(msg)); /* it may quote request bytes; JSON holds only UTF-8 */
   if (status >= 500)
     sy__log("error", "request failed",
             json_pack("{ss? ss? si ss ss}", "method", r->method, "path", r->path, "status", status, "code", code,

@@ -437,6 +437,8 @@ static void *ckpt_main(void *arg) {
   sy_store *st = arg;
   sqlite3 *db = NULL;
   if (sqlite3_open_v2(st->db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)) {
+    sy__store_log(st, "error", "cannot open the checkpoint connection; the write-ahead log will grow",
+                  sy__db_cause(db, "open the checkpoint connection"));
     sqlite3_close_v2(db);
     return NULL;
   }
@@ -451,7 +453,9 @@ static void *ckpt_main(void *arg) {
     }
     st->ckpt_pages = 0;
     pthread_mutex_unlock(&st->mu);
-    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    int c = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (c != SQLITE_OK && c != SQLITE_BUSY && c != SQLITE_LOCKED)
+      sy__store_log(st, "warn", "checkpoint failed", sy__db_cause(db, "wal checkpoint"));
     pthread_mutex_lock(&st->mu);
   }
   pthread_mutex_unlock(&st->mu);
@@ -469,6 +473,7 @@ sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
   pthread_cond_init(&st->ckpt_cv, NULL);
   pthread_cond_init(&st->sync_cv, NULL);
   st->wal_fd = -1;
+  st->lock_fd = -1;
   pthread_key_create(&st->reader_key, reader_close);
   st->dir = strdup(dir);
   size_t plen = strlen(dir) + 32;
@@ -483,6 +488,9 @@ sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
     rc = SY_EIO;
     goto out;
   }
+  /* before the master key and the database are touched: a second server stops here */
+  rc = sy__dir_lock(dir, &st->lock_fd, msg, msgsz);
+  if (rc) goto out;
   if (sqlite3_open_v2(st->db_path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) {
     snprintf(msg, msgsz, "cannot open %s: %s", st->db_path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
     rc = SY_EIO;
@@ -531,7 +539,11 @@ sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
   rc = load_snapshot(st, &box->snap);
   if (!rc) rc = load_audit_tail(st);
   if (rc) {
-    snprintf(msg, msgsz, "cannot load %s: %s", st->db_path, sy_strerror(rc));
+    if (rc == SY_EIO)
+      snprintf(msg, msgsz, "cannot load %s: %s (SQLite %d: %s)", st->db_path, sy_strerror(rc),
+               sqlite3_extended_errcode(st->db), sqlite3_errmsg(st->db));
+    else
+      snprintf(msg, msgsz, "cannot load %s: %s", st->db_path, sy_strerror(rc));
     sy__snap_clear(&box->snap);
     free(box);
     goto out;
@@ -607,8 +619,10 @@ void sy__store_close(sy_store *st) {
   OPENSSL_cleanse(st->master_key, sizeof st->master_key);
   OPENSSL_cleanse(st->digest_key, sizeof st->digest_key);
   free(st->events);
+  json_decref(st->cause);
   free(st->dir);
   free(st->db_path);
+  sy__dir_unlock(st->lock_fd); /* last: nothing of ours touches the directory after this */
   free(st);
 }
 
@@ -694,6 +708,7 @@ static sqlite3 *reader(sy_store *st) {
   sqlite3 *db = pthread_getspecific(st->reader_key);
   if (db) return db;
   if (sqlite3_open_v2(st->db_path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL)) {
+    sy__read_failed(st, db, "open a read-only connection", SY_EIO);
     sqlite3_close_v2(db);
     return NULL;
   }
@@ -705,7 +720,7 @@ static sqlite3 *reader(sy_store *st) {
 sy_rc sy__store_read_version(sy_store *st, const char *name, int64_t version, sy_ver **out) {
   sqlite3 *db = reader(st);
   if (!db) return SY_EIO;
-  return sy__db_read_version(db, name, version, out);
+  return sy__read_failed(st, db, "read a version", sy__db_read_version(db, name, version, out));
 }
 
 sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, int limit, sy_ver_cb cb, void *ctx,
@@ -717,7 +732,7 @@ sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, i
   *more = 0;
   if (!db) return SY_EIO;
   if (!(q = sy__stmt(db, "SELECT " VER_COLS " FROM versions WHERE name = ? AND version > ? ORDER BY version LIMIT ?")))
-    return SY_EIO;
+    return sy__read_failed(st, db, "prepare the history query", SY_EIO);
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, after_version);
   sqlite3_bind_int(q, 3, limit + 1);
@@ -735,7 +750,7 @@ sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, i
   }
   if (!rc && s != SQLITE_DONE && s != SQLITE_ROW) rc = SY_EIO;
   sy__stmt_done(q);
-  return rc;
+  return sy__read_failed(st, db, "read the history", rc);
 }
 
 static void audit_from_row(sqlite3_stmt *q, sy_audit_rec *r) {
@@ -778,8 +793,10 @@ sy_rc sy__store_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, vo
       if (upper > last + 1) upper = 0;
     } else {
       int64_t top = upper ? upper : last + 1;
-      if (top - AUDIT_WINDOW - 1 > lower) lower = top - AUDIT_WINDOW - 1;
-      else filtered = 0; /* the window reaches the start: nothing to resume */
+      if (top - AUDIT_WINDOW - 1 > lower)
+        lower = top - AUDIT_WINDOW - 1;
+      else
+        filtered = 0; /* the window reaches the start: nothing to resume */
     }
   }
   snprintf(sql, sizeof sql,
@@ -787,7 +804,7 @@ sy_rc sy__store_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, vo
            " FROM audit WHERE (?1 IS NULL OR name = ?1) AND seq > ?2 AND (?3 = 0 OR seq < ?3)"
            " AND time_ms >= ?4 ORDER BY seq %s LIMIT ?5",
            aq->asc ? "ASC" : "DESC");
-  if (!(q = sy__stmt(db, sql))) return SY_EIO;
+  if (!(q = sy__stmt(db, sql))) return sy__read_failed(st, db, "prepare the audit query", SY_EIO);
   if (aq->name) sqlite3_bind_text(q, 1, aq->name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, lower);
   sqlite3_bind_int64(q, 3, upper);
@@ -802,7 +819,7 @@ sy_rc sy__store_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, vo
   sy__stmt_done(q);
   /* a short page of a filtered query that stopped at its window: where to go on from */
   if (filtered && n < aq->limit) *resume = aq->asc ? (upper ? upper - 1 : 0) : lower + 1;
-  return s == SQLITE_DONE ? SY_OK : SY_EIO;
+  return s == SQLITE_DONE ? SY_OK : sy__read_failed(st, db, "read the audit log", SY_EIO);
 }
 
 sy_rc sy__store_audit_verify(sy_store *st, int64_t *records, int64_t *first_broken, char *msg, size_t msgsz) {
@@ -816,7 +833,8 @@ sy_rc sy__store_audit_verify(sy_store *st, int64_t *records, int64_t *first_brok
   msg[0] = 0;
   if (!db) return SY_EIO;
   memcpy(prev, sy_audit_genesis, SY_HASH_HEX);
-  if (!(q = sy__stmt(db, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq"))) return SY_EIO;
+  if (!(q = sy__stmt(db, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq")))
+    return sy__read_failed(st, db, "prepare the audit chain check", SY_EIO);
   while ((s = sqlite3_step(q)) == SQLITE_ROW) {
     sy_audit_rec r;
     audit_from_row(q, &r);
@@ -844,7 +862,7 @@ sy_rc sy__store_audit_verify(sy_store *st, int64_t *records, int64_t *first_brok
     expect_seq++;
   }
   sy__stmt_done(q);
-  return s == SQLITE_DONE ? SY_OK : SY_EIO;
+  return s == SQLITE_DONE ? SY_OK : sy__read_failed(st, db, "read the audit chain", SY_EIO);
 }
 
 sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, void *ctx) {
@@ -852,7 +870,8 @@ sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, v
   sqlite3_stmt *q = NULL;
   int s;
   if (!db) return SY_EIO;
-  if (!(q = sy__stmt(db, "SELECT seq, name, event FROM audit WHERE seq > ? ORDER BY seq LIMIT ?"))) return SY_EIO;
+  if (!(q = sy__stmt(db, "SELECT seq, name, event FROM audit WHERE seq > ? ORDER BY seq LIMIT ?")))
+    return sy__read_failed(st, db, "prepare the change events query", SY_EIO);
   sqlite3_bind_int64(q, 1, after);
   sqlite3_bind_int(q, 2, limit);
   while ((s = sqlite3_step(q)) == SQLITE_ROW) {
@@ -861,7 +880,7 @@ sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, v
     cb(ctx, &ev);
   }
   sy__stmt_done(q);
-  return s == SQLITE_DONE ? SY_OK : SY_EIO;
+  return s == SQLITE_DONE ? SY_OK : sy__read_failed(st, db, "read the change events", SY_EIO);
 }
 
 /* ---- SecureString ---- */
@@ -888,6 +907,9 @@ sy_rc sy__store_reveal(sy_store *st, const char *name, const sy_ver *v, char **o
   rc = sy_secretbox_open(st->master_key, v->value, v->value_len, aad, aad_len, pt, cap, &n);
   if (rc) {
     free(pt);
+    /* a sealed value that does not open: another master key, or damaged data */
+    sy__store_log(st, "error", "cannot open a SecureString value",
+                  json_pack("{ss sI ss}", "name", name, "version", (json_int_t)v->version, "status", sy_strerror(rc)));
     return rc;
   }
   pt[n] = 0;
@@ -936,7 +958,11 @@ sy_rc sy__store_akey_secret(sy_store *st, const char *id, char *secret, size_t c
   size_t aad_len = (size_t)snprintf(aad, sizeof aad, "accesskey:%s", id), n = 0;
   if (cap < 1) return SY_ETOOLARGE;
   sy_rc rc = sy_secretbox_open(st->master_key, blob, blen, aad, aad_len, (unsigned char *)secret, cap - 1, &n);
-  if (rc) return rc;
+  if (rc) {
+    sy__store_log(st, "error", "cannot open the secret of an access key",
+                  json_pack("{ss ss}", "access_key_id", id, "status", sy_strerror(rc)));
+    return rc;
+  }
   secret[n] = 0;
   *len = n;
   return SY_OK;

@@ -97,11 +97,25 @@ typedef struct sy_event {
 
 typedef void (*sy_publish_hook)(void *ctx, const sy_event *events, size_t n);
 
-/* Opens (creating if needed) the store in dir, loads the snapshot, starts the writer. */
+/* Where the store says why something failed below an error it returns: the operation,
+ * SQLite's message and code, errno. level is "error", "warn" or "fatal"; msg is a short
+ * sentence; fields is a JSON object the hook takes over (it must free it). Never holds a
+ * value, a token or a secret. Called from the writer, syncer, checkpoint and request
+ * threads at once, so it must be thread-safe. The same shape as the server's sy__log. */
+typedef void (*sy_log_hook)(const char *level, const char *msg, json_t *fields);
+
+/* Opens (creating if needed) the store in dir, loads the snapshot, starts the writer.
+ * Takes an exclusive lock on dir first (DATA/switchyard.lock, held until close): a second
+ * store on the same directory, in this process or another, fails with SY_EUNAVAILABLE and
+ * a msg naming dir and the PID of the holder, before it reads the master key or the
+ * database. */
 sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz);
-/* Drains queued writes, stops the writer, closes. */
+/* Drains queued writes, stops the writer, closes, and releases the directory lock. */
 void sy__store_close(sy_store *st);
 void sy__store_set_publish_hook(sy_store *st, sy_publish_hook hook, void *ctx);
+/* Replaces the store's log (by default one JSON line per report on stderr). NULL restores
+ * the default. Set it right after open, before the first write. */
+void sy__store_set_log_hook(sy_store *st, sy_log_hook hook);
 
 /* Queues op; op->done runs on the writer thread. SY_EUNAVAILABLE when closing. */
 sy_rc sy__store_submit(sy_store *st, sy_op *op);

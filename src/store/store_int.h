@@ -75,6 +75,9 @@ struct sy_store {
 
   sy_publish_hook hook;
   void *hook_ctx;
+  sy_log_hook log; /* read and written atomically: see sy__store_log */
+  int lock_fd;     /* the flock on DATA/switchyard.lock, -1 until taken */
+  json_t *cause;   /* writer-private: why the current op's storage step failed (first one wins) */
 };
 
 /* A prepared statement for sql on db, reused from earlier calls when one is idle. */
@@ -92,6 +95,21 @@ sy_rc sy__load_auth(sqlite3 *db, sy_auth **out);
 sy_rc sy__db_read_version(sqlite3 *db, const char *name, int64_t version, sy_ver **out);
 /* Splits "a,b" into a label array on v. */
 sy_rc sy__ver_set_labels(sy_ver *v, const char *csv);
+
+/* Locks dir for this process (see sy__store_open): *fd holds the lock until sy__dir_unlock.
+ * SY_EUNAVAILABLE with msg naming dir and the holder's PID when another process has it. */
+sy_rc sy__dir_lock(const char *dir, int *fd, char *msg, size_t msgsz);
+void sy__dir_unlock(int fd);
+
+/* Reports through the store's log hook (takes fields, which may be NULL). */
+void sy__store_log(sy_store *st, const char *level, const char *msg, json_t *fields);
+/* The cause of db's last failure as log fields: {"step", "sqlite_code", "sqlite_error",
+ * "sqlite_msg", "errno"}; step names what was being done (SQL text is fine: it holds no
+ * values, they are bound). A new object, or NULL on ENOMEM. */
+json_t *sy__db_cause(sqlite3 *db, const char *step);
+/* Logs a failed read (rc SY_EIO, SY_ENOMEM, SY_EINTERNAL; others pass silently) with the
+ * cause found on db (may be NULL); returns rc. */
+sy_rc sy__read_failed(sy_store *st, sqlite3 *db, const char *step, sy_rc rc);
 
 void *sy__writer_main(void *arg);
 void *sy__syncer_main(void *arg);

@@ -14,18 +14,42 @@
 
 #define BATCH_MAX 1024
 
+/* ---- why a write failed ----
+ * The first storage step of an op that fails records its cause (the SQL, SQLite's
+ * message and code, errno); if the op then fails with an internal error, run_batch logs
+ * the op with that cause as one line. Later failures of the same op are consequences. */
+
+static void cause_sql(sy_store *st, const char *step) {
+  if (!st->cause) st->cause = sy__db_cause(st->db, step);
+}
+
+static void cause_rc(sy_store *st, const char *step, sy_rc rc) {
+  if (rc == SY_EIO) {
+    cause_sql(st, step);
+    return;
+  }
+  if (!st->cause) st->cause = json_pack("{ss ss}", "step", step, "status", sy_strerror(rc));
+}
+
 /* ---- SQL helpers ---- */
 
 static sy_rc exec(sy_store *st, const char *sql) {
-  return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? SY_OK : SY_EIO;
+  if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK) return SY_OK;
+  cause_sql(st, sql);
+  return SY_EIO;
 }
 
-static sqlite3_stmt *prep(sy_store *st, const char *sql) { return sy__stmt(st->db, sql); }
+static sqlite3_stmt *prep(sy_store *st, const char *sql) {
+  sqlite3_stmt *q = sy__stmt(st->db, sql);
+  if (!q) cause_sql(st, sql);
+  return q;
+}
 
-/* Runs a statement to completion and hands it back to the cache. */
-static sy_rc run(sqlite3_stmt *q) {
+/* Runs a statement (from prep, NULL if that failed) to completion and hands it back to the cache. */
+static sy_rc run(sy_store *st, sqlite3_stmt *q) {
   if (!q) return SY_EIO;
   int s = sqlite3_step(q);
+  if (s != SQLITE_DONE && s != SQLITE_ROW) cause_sql(st, sqlite3_sql(q));
   sy__stmt_done(q);
   return (s == SQLITE_DONE || s == SQLITE_ROW) ? SY_OK : SY_EIO;
 }
@@ -68,8 +92,12 @@ static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
   char time[32], old_d[SY_HASH_HEX] = "", new_d[SY_HASH_HEX] = "", h[SY_HASH_HEX];
   int64_t now = sy__now_ms();
   sy__fmt_time(now, time, sizeof time);
-  if (c->old_ver && sy__store_digest(st, c->name, c->old_ver, old_d)) return SY_EINTERNAL;
-  if (c->new_ver && sy__store_digest(st, c->name, c->new_ver, new_d)) return SY_EINTERNAL;
+  sy_rc drc = c->old_ver ? sy__store_digest(st, c->name, c->old_ver, old_d) : SY_OK;
+  if (!drc && c->new_ver) drc = sy__store_digest(st, c->name, c->new_ver, new_d);
+  if (drc) {
+    cause_rc(st, "digest of a value for the audit record", drc);
+    return SY_EINTERNAL;
+  }
   sy_audit_rec r = {.seq = st->last_seq + 1,
                     .time = time,
                     .actor = op->actor ? op->actor : "system",
@@ -86,7 +114,10 @@ static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
 
   json_t *ev = json_pack("{sI ss ss sI ss}", "seq", (json_int_t)r.seq, "action", c->action, "name", c->name, "version",
                          (json_int_t)c->new_version, "time", time);
-  if (!ev) return SY_ENOMEM;
+  if (!ev) {
+    cause_rc(st, "change event", SY_ENOMEM);
+    return SY_ENOMEM;
+  }
   if (c->new_ver) {
     json_object_set_new(ev, "type", json_string(sy_kind_name(c->new_ver->kind)));
     if (c->new_ver->kind != SY_KIND_SECURESTRING)
@@ -95,7 +126,10 @@ static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
   if (c->detail && *c->detail) json_object_set_new(ev, "detail", json_string(c->detail));
   char *evs = json_dumps(ev, JSON_COMPACT);
   json_decref(ev);
-  if (!evs) return SY_ENOMEM;
+  if (!evs) {
+    cause_rc(st, "change event", SY_ENOMEM);
+    return SY_ENOMEM;
+  }
 
   sqlite3_stmt *q = prep(st,
                          "INSERT INTO audit(seq, time, time_ms, actor, action, name, old_version, new_version,"
@@ -120,7 +154,7 @@ static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
   sqlite3_bind_text(q, 13, r.prev_hash, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 14, h, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 15, evs, -1, SQLITE_STATIC);
-  sy_rc rc = run(q);
+  sy_rc rc = run(st, q);
   if (rc) {
     free(evs);
     return rc;
@@ -152,7 +186,10 @@ static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
 static sy_rc refresh(sy_store *st, const char *name) {
   sy_param *p = NULL;
   sy_rc rc = sy__load_param(st->db, name, &p);
-  if (rc) return rc;
+  if (rc) {
+    cause_rc(st, "reload a parameter", rc);
+    return rc;
+  }
   sy_node *nr;
   if (p) {
     int grew = 0;
@@ -197,7 +234,7 @@ static sy_rc write_version_row(sy_store *st, const char *name, const sy_ver *v) 
   sqlite3_bind_text(q, 7, v->allowed_pattern, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 8, v->modified_ms);
   sqlite3_bind_text(q, 9, v->modified_user, -1, SQLITE_STATIC);
-  return run(q);
+  return run(st, q);
 }
 
 /* Writes the denormalised current state of a parameter (its latest version, oldest kept, tags). */
@@ -217,7 +254,7 @@ static sy_rc write_params_row(sy_store *st, const char *name, int64_t oldest, co
   sqlite3_bind_int64(q, 9, v->modified_ms);
   sqlite3_bind_text(q, 10, v->modified_user, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 11, tags, -1, SQLITE_STATIC);
-  return run(q);
+  return run(st, q);
 }
 
 /* Puts the parameter that results from writing v into the working tree, without
@@ -293,14 +330,14 @@ static sy_rc set_labels_row(sy_store *st, const char *name, int64_t version, con
   sqlite3_bind_text(q, 1, csv, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 3, version);
-  sy_rc rc = run(q);
+  sy_rc rc = run(st, q);
   if (rc) return rc;
   q = prep(st, "UPDATE params SET labels = ? WHERE name = ? AND latest = ?");
   if (!q) return SY_EIO;
   sqlite3_bind_text(q, 1, csv, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 3, version);
-  return run(q);
+  return run(st, q);
 }
 
 static sy_rc set_tags_row(sy_store *st, const char *name, const char *tags) {
@@ -308,7 +345,7 @@ static sy_rc set_tags_row(sy_store *st, const char *name, const char *tags) {
   if (!q) return SY_EIO;
   sqlite3_bind_text(q, 1, tags, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
-  return run(q);
+  return run(st, q);
 }
 
 /* ---- operations ---- */
@@ -391,7 +428,10 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
     sy_ver *sealed = NULL;
     rc = seal_version(st, name, v, &sealed);
     sy__ver_unref(v);
-    if (rc) return fail(op, rc, "cannot seal the value of %s", name);
+    if (rc) {
+      cause_rc(st, "seal a SecureString value", rc);
+      return fail(op, rc, "cannot seal the value of %s", name);
+    }
     v = sealed;
   }
 
@@ -414,7 +454,7 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
       sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
       sqlite3_bind_int64(q, 2, v->version - SY_VERSIONS_MAX);
     }
-    rc = run(q);
+    rc = run(st, q);
     if (rc) {
       sy__ver_unref(v);
       return fail(op, rc, "%s", "storage failure");
@@ -460,11 +500,11 @@ static sy_rc apply_delete_name(sy_store *st, sy_op *op, const char *name, const 
   if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
   sqlite3_stmt *q = prep(st, "DELETE FROM versions WHERE name = ?");
   if (q) sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-  sy_rc rc = run(q);
+  sy_rc rc = run(st, q);
   if (!rc) {
     q = prep(st, "DELETE FROM params WHERE name = ?");
     if (q) sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    rc = run(q);
+    rc = run(st, q);
   }
   char nm[SY_NAME_MAX + 1];
   snprintf(nm, sizeof nm, "%s", name); /* name may point into p, which refresh frees */
@@ -842,7 +882,10 @@ static sy_rc apply_import(sy_store *st, sy_op *op) {
 static sy_rc auth_reload(sy_store *st) {
   sy_auth *a = NULL;
   sy_rc rc = sy__load_auth(st->db, &a);
-  if (rc) return rc;
+  if (rc) {
+    cause_rc(st, "reload the credentials", rc);
+    return rc;
+  }
   a->gen = ++st->auth_gen;
   sy__auth_unref(st->work_auth);
   st->work_auth = a;
@@ -870,15 +913,20 @@ static sy_rc apply_key(sy_store *st, sy_op *op, int create) {
     sqlite3_bind_text(q, 1, op->token_name, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, op->token_name, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, op->key_id, -1, SQLITE_STATIC);
-    int exists = sqlite3_step(q) == SQLITE_ROW, same_name = exists && sqlite3_column_int(q, 0);
+    int s = sqlite3_step(q), exists = s == SQLITE_ROW, same_name = exists && sqlite3_column_int(q, 0);
+    if (s != SQLITE_ROW && s != SQLITE_DONE) cause_sql(st, sqlite3_sql(q));
     sy__stmt_done(q);
+    if (s != SQLITE_ROW && s != SQLITE_DONE) return fail(op, SY_EIO, "%s", "storage failure");
     if (exists && same_name) return fail(op, SY_ETOKEN_EXISTS, "an access key named %s already exists", op->token_name);
     if (exists) return fail(op, SY_ETOKEN_EXISTS, "access key id %s is already in use", op->key_id);
     char aad[80];
     unsigned char blob[SY_SECRETBOX_SEALED_LEN(128)];
     size_t aad_len = (size_t)snprintf(aad, sizeof aad, "accesskey:%s", op->key_id), n = 0;
     rc = sy_secretbox_seal(st->master_key, op->key_secret, strlen(op->key_secret), aad, aad_len, blob, sizeof blob, &n);
-    if (rc) return fail(op, rc, "%s", "cannot seal the secret");
+    if (rc) {
+      cause_rc(st, "seal an access key secret", rc);
+      return fail(op, rc, "%s", "cannot seal the secret");
+    }
     q = prep(st, "INSERT INTO access_keys(id, name, secret, scopes, created_ms) VALUES (?,?,?,?,?)");
     if (q) {
       sqlite3_bind_text(q, 1, op->key_id, -1, SQLITE_STATIC);
@@ -894,7 +942,7 @@ static sy_rc apply_key(sy_store *st, sy_op *op, int create) {
       sqlite3_bind_text(q, 2, op->token_name, -1, SQLITE_STATIC);
     }
   }
-  rc = run(q);
+  rc = run(st, q);
   if (rc) return fail(op, rc, "%s", "storage failure");
   if (!create && sqlite3_changes(st->db) == 0)
     return fail(op, SY_ETOKEN_NOTFOUND, "no active access key named %s", op->token_name);
@@ -914,8 +962,10 @@ static sy_rc apply_token(sy_store *st, sy_op *op, int create) {
     if (!q) return fail(op, SY_EIO, "%s", "storage failure");
     sqlite3_bind_text(q, 1, op->token_name, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, op->token_hash, -1, SQLITE_STATIC);
-    int exists = sqlite3_step(q) == SQLITE_ROW;
+    int s = sqlite3_step(q), exists = s == SQLITE_ROW;
+    if (s != SQLITE_ROW && s != SQLITE_DONE) cause_sql(st, sqlite3_sql(q));
     sy__stmt_done(q);
+    if (s != SQLITE_ROW && s != SQLITE_DONE) return fail(op, SY_EIO, "%s", "storage failure");
     if (exists) return fail(op, SY_ETOKEN_EXISTS, "a token named %s already exists", op->token_name);
     q = prep(st, "INSERT INTO tokens(name, hash, scopes, created_ms) VALUES (?,?,?,?)");
     if (q) {
@@ -931,7 +981,7 @@ static sy_rc apply_token(sy_store *st, sy_op *op, int create) {
       sqlite3_bind_text(q, 2, op->token_name, -1, SQLITE_STATIC);
     }
   }
-  sy_rc rc = run(q);
+  sy_rc rc = run(st, q);
   if (rc) return fail(op, rc, "%s", "storage failure");
   if (!create && sqlite3_changes(st->db) == 0)
     return fail(op, SY_ETOKEN_NOTFOUND, "no active token named %s", op->token_name);
@@ -967,6 +1017,47 @@ static sy_rc apply(sy_store *st, sy_op *op) {
 }
 
 /* ---- the batch loop ---- */
+
+static const char *op_name(sy_op_kind k) {
+  switch (k) {
+  case SY_OP_PUT: return "put";
+  case SY_OP_DELETE: return "delete";
+  case SY_OP_LABEL: return "label";
+  case SY_OP_UNLABEL: return "unlabel";
+  case SY_OP_TAG: return "tag";
+  case SY_OP_UNTAG: return "untag";
+  case SY_OP_ROLLBACK: return "rollback";
+  case SY_OP_IMPORT: return "import";
+  case SY_OP_TOKEN_CREATE: return "token.create";
+  case SY_OP_TOKEN_REVOKE: return "token.revoke";
+  case SY_OP_KEY_CREATE: return "key.create";
+  case SY_OP_KEY_REVOKE: return "key.revoke";
+  }
+  return "?";
+}
+
+/* 1 for a status the API answers with 500 InternalError. */
+static int internal(sy_rc rc) { return rc == SY_EIO || rc == SY_ENOMEM || rc == SY_EINTERNAL; }
+
+/* Logs an op that failed with an internal error, with the cause its first failing step
+ * recorded: which op, on what (a parameter name, a credential's name; never a value or
+ * a secret), by whom, and why. Takes st->cause. */
+static void log_op_failure(sy_store *st, const sy_op *op) {
+  json_t *f = json_pack("{ss}", "op", op_name(op->kind));
+  if (f && op->kind <= SY_OP_ROLLBACK && op->put.name)
+    json_object_set_new(f, "name",
+                        json_stringn(op->put.name, op->put.name_len < SY_NAME_MAX ? op->put.name_len : SY_NAME_MAX));
+  if (f && op->kind == SY_OP_IMPORT) json_object_set_new(f, "items", json_integer((json_int_t)op->nitems));
+  if (f && op->kind >= SY_OP_TOKEN_CREATE && op->token_name)
+    json_object_set_new(f, "credential", json_string(op->token_name));
+  if (f && op->actor) json_object_set_new(f, "actor", json_string(op->actor));
+  if (f) json_object_set_new(f, "status", json_string(sy_strerror(op->rc)));
+  if (f && op->msg[0]) json_object_set_new(f, "message", json_string(op->msg));
+  if (f && st->cause) json_object_update(f, st->cause);
+  json_decref(st->cause);
+  st->cause = NULL;
+  sy__store_log(st, "error", "write failed", f);
+}
 
 static void free_events(sy_store *st, size_t from) {
   for (size_t i = from; i < st->nevents; i++) {
@@ -1012,14 +1103,28 @@ static void run_batch(sy_store *st, sy_op *ops) {
       break;
     }
     if (apply(st, op) == SY_OK) {
-      exec(st, "RELEASE op");
-      any = 1;
+      json_decref(st->cause); /* a step that failed and was handled: not worth a line */
+      st->cause = NULL;
       sy__node_unref(root);
       sy__auth_unref(auth);
+      if (exec(st, "RELEASE op")) {
+        rc = SY_EIO;
+        break;
+      }
+      any = 1;
     } else {
+      if (!op->rc) op->rc = SY_EINTERNAL;
+      /* the connection's error is this op's if no step said otherwise: read it before the rollback */
+      if (internal(op->rc)) {
+        int code = sqlite3_errcode(st->db);
+        if (code != SQLITE_OK && code != SQLITE_ROW && code != SQLITE_DONE) cause_sql(st, "apply");
+        log_op_failure(st, op);
+      } else {
+        json_decref(st->cause);
+        st->cause = NULL;
+      }
       /* undo this op alone: SQL, chain, events, tree */
-      exec(st, "ROLLBACK TO op");
-      exec(st, "RELEASE op");
+      if (exec(st, "ROLLBACK TO op") || exec(st, "RELEASE op")) rc = SY_EIO;
       st->last_seq = seq;
       memcpy(st->last_hash, h, SY_HASH_HEX);
       free_events(st, nev);
@@ -1028,7 +1133,6 @@ static void run_batch(sy_store *st, sy_op *ops) {
       st->work_count = count;
       sy__auth_unref(st->work_auth);
       st->work_auth = auth;
-      if (!op->rc) op->rc = SY_EINTERNAL;
     }
   }
   if (!rc) rc = exec(st, any ? "COMMIT" : "ROLLBACK");
@@ -1037,7 +1141,7 @@ static void run_batch(sy_store *st, sy_op *ops) {
     nb = calloc(1, sizeof *nb);
     if (!nb) {
       /* committed but cannot publish: serving the old state would be a lie, so stop loudly */
-      fprintf(stderr, "{\"level\":\"fatal\",\"msg\":\"out of memory publishing a snapshot\"}\n");
+      sy__store_log(st, "fatal", "out of memory publishing a snapshot", NULL);
       abort();
     }
     if (st->work_auth) {
@@ -1055,6 +1159,17 @@ static void run_batch(sy_store *st, sy_op *ops) {
     st->work = NULL;
   } else {
     if (rc) {
+      /* the batch as a whole failed (BEGIN, a savepoint or COMMIT): one line for all its ops */
+      size_t nops = 0;
+      char why[256];
+      snprintf(why, sizeof why, "%s", rc == SY_ENOMEM ? "out of memory" : sqlite3_errmsg(st->db));
+      for (sy_op *op = ops; op; op = op->next) nops++;
+      if (!st->cause) cause_rc(st, "batch", rc);
+      json_t *f = json_pack("{ss sI}", "op", "batch", "ops", (json_int_t)nops);
+      if (f && st->cause) json_object_update(f, st->cause);
+      json_decref(st->cause);
+      st->cause = NULL;
+      sy__store_log(st, "error", "the store could not commit a batch of writes", f);
       sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
       st->last_seq = seq0;
       memcpy(st->last_hash, hash0, SY_HASH_HEX);
@@ -1062,7 +1177,7 @@ static void run_batch(sy_store *st, sy_op *ops) {
       for (sy_op *op = ops; op; op = op->next)
         if (!op->rc) {
           op->rc = rc == SY_ENOMEM ? SY_ENOMEM : SY_EIO;
-          snprintf(op->msg, sizeof op->msg, "the store could not commit: %s", sqlite3_errmsg(st->db));
+          snprintf(op->msg, sizeof op->msg, "the store could not commit: %s", why);
         }
     }
     sy__node_unref(st->work);
@@ -1119,8 +1234,9 @@ void *sy__syncer_main(void *arg) {
       int fd = wal_fd(st);
       if (fd < 0 || fdatasync(fd)) {
         /* the disk did not take committed data: nothing more can be promised */
-        fprintf(stderr, "{\"level\":\"fatal\",\"msg\":\"cannot sync the write-ahead log\",\"error\":\"%s\"}\n",
-                strerror(errno));
+        sy__store_log(
+            st, "fatal", "cannot sync the write-ahead log",
+            json_pack("{ss ss}", "step", fd < 0 ? "open the write-ahead log" : "fdatasync", "errno", strerror(errno)));
         abort();
       }
     }

@@ -250,6 +250,7 @@ int sy__serve_main(int argc, char **argv) {
     sy__log("error", "cannot open the store", json_pack("{ss ss}", "data", data, "error", msg));
     return 1;
   }
+  sy__store_set_log_hook(srv.store, sy__log); /* storage failures in the server's log format */
   const sy_snap *s = sy__snap_enter(srv.store);
   int64_t seq = s->seq;
   size_t count = s->count;

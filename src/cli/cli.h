@@ -17,7 +17,12 @@ enum {
 #define SY__DEFAULT_URL "http://127.0.0.1:8000"
 #define SY__MAX_FILE (1024u * 1024u)           /* values and imports read from files or stdin */
 #define SY__MAX_RESPONSE (64u * 1024u * 1024u) /* any one HTTP response body */
-#define SY__MAX_POS 256                        /* positional arguments of one command */
+/* `config import` files: the server's default limit on an import body (--import-max-bytes) */
+#define SY__MAX_IMPORT ((size_t)256 * 1024 * 1024)
+/* what `config export` and `config import` accept back: an export of a store one import can
+ * restore, or the list of changes of one (never longer than the import itself) */
+#define SY__MAX_CONFIG_RESPONSE (2 * SY__MAX_IMPORT)
+#define SY__MAX_POS 256 /* positional arguments of one command */
 
 /* Global options. Strings are borrowed from argv or the environment and live for the whole run. */
 typedef struct sy__cli {

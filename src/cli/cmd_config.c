@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -32,8 +33,9 @@ static const char export_usage[] =
 static const char import_usage[] =
     "usage: switchyard config import FILE [--apply] [--prune] [--json]\n"
     "\n"
-    "Sends an export (FILE, or - for stdin; at most 1 MiB) to the server. By default a\n"
-    "dry run: prints what would change as a table NAME ACTION and a summary.\n"
+    "Sends an export (FILE, or - for stdin; at most 256 MiB, the server's default\n"
+    "--import-max-bytes) to the server. By default a dry run: prints what would change\n"
+    "as a table NAME ACTION and a summary.\n"
     "\n"
     "options:\n"
     "  --apply   commit every change in one transaction\n"
@@ -86,8 +88,15 @@ static int config_export(sy__cli *cli, int argc, char **argv) {
   if (p) return sy__parse_exit(p);
   sy__url_init(&u, "/api/v1/config/runtime");
   if (secrets) sy__url_query(&u, "include_secrets", "true");
-  rc = sy__http_url(cli, "GET", &u, NULL, &r);
+  rc = sy__url_done(&u);
   if (rc) goto out;
+  rc = sy__http_raw_max(cli, "GET", u.buf, NULL, 0, SY__MAX_CONFIG_RESPONSE, &r);
+  if (rc) goto out;
+  if (!json_is_object(r.json)) {
+    sy__err("the server's export is not a JSON object");
+    rc = SY_EINTERNAL;
+    goto out;
+  }
   /* The export is written exactly as the server sent it: it is the document import takes. */
   rc = write_out(output, r.body, r.len);
   if (rc) goto out;
@@ -121,14 +130,27 @@ static int config_import(sy__cli *cli, int argc, char **argv) {
 
   sy__parse p = sy__args(cli, argc, argv, import_usage, opts, pos, &npos, 1, 1);
   if (p) return sy__parse_exit(p);
-  rc = sy__read_bounded(pos[0], SY__MAX_FILE, &doc, &len);
+  /* a file over the limit is refused before it is read; stdin is cut at it */
+  struct stat sb;
+  if (strcmp(pos[0], "-") != 0 && stat(pos[0], &sb) == 0 && S_ISREG(sb.st_mode) &&
+      (uintmax_t)sb.st_size > SY__MAX_IMPORT) {
+    sy__err(
+        "%s is %jd bytes; config import takes at most %zu bytes (256 MiB, the server's default "
+        "--import-max-bytes)",
+        pos[0], (intmax_t)sb.st_size, SY__MAX_IMPORT);
+    rc = SY_ETOOLARGE;
+    goto out;
+  }
+  rc = sy__read_bounded(pos[0], SY__MAX_IMPORT, &doc, &len);
+  if (rc == SY_ETOOLARGE)
+    sy__err("config import takes at most %zu bytes (256 MiB, the server's default --import-max-bytes)", SY__MAX_IMPORT);
   if (rc) goto out;
   sy__url_init(&u, "/api/v1/config/runtime");
   if (apply) sy__url_query(&u, "apply", "true");
   if (prune) sy__url_query(&u, "prune", "true");
   rc = sy__url_done(&u);
   if (rc) goto out;
-  rc = sy__http_raw(cli, "POST", u.buf, doc, len, &r);
+  rc = sy__http_raw_max(cli, "POST", u.buf, doc, len, SY__MAX_CONFIG_RESPONSE, &r);
   if (rc) goto out;
   if (!json_is_object(r.json)) {
     sy__err("the server's answer is not a JSON object");

@@ -15,10 +15,10 @@ void sy__resp_free(sy__resp *r) {
   memset(r, 0, sizeof *r);
 }
 
-/* Growing response buffer; refuses to grow past SY__MAX_RESPONSE. */
+/* Growing response buffer; refuses to grow past max. */
 typedef struct body_buf {
   char *p;
-  size_t len, cap;
+  size_t len, cap, max;
   int too_large;
   int nomem;
 } body_buf;
@@ -26,14 +26,14 @@ typedef struct body_buf {
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
   body_buf *b = ud;
   size_t n = size * nmemb;
-  if (n > SY__MAX_RESPONSE - b->len) {
+  if (n > b->max - b->len) {
     b->too_large = 1;
     return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
   }
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 16 * 1024;
     while (cap < b->len + n + 1) cap *= 2;
-    if (cap > SY__MAX_RESPONSE + 1) cap = SY__MAX_RESPONSE + 1;
+    if (cap > b->max + 1) cap = b->max + 1;
     char *p = realloc(b->p, cap);
     if (!p) {
       b->nomem = 1;
@@ -111,10 +111,15 @@ static sy_rc base_url(const sy__cli *cli, char *out, size_t cap) {
 
 sy_rc sy__http_raw(const sy__cli *cli, const char *method, const char *path, const char *body, size_t len,
                    sy__resp *out) {
+  return sy__http_raw_max(cli, method, path, body, len, SY__MAX_RESPONSE, out);
+}
+
+sy_rc sy__http_raw_max(const sy__cli *cli, const char *method, const char *path, const char *body, size_t len,
+                       size_t max, sy__resp *out) {
   sy_rc rc = SY_OK;
   CURL *h = NULL;
   struct curl_slist *hdrs = NULL, *tmp;
-  body_buf b = {0};
+  body_buf b = {.max = max};
   char base[4096], url[4096 + SY__URL_MAX], auth[AUTH_MAX], errbuf[CURL_ERROR_SIZE] = "";
   CURLcode cc;
   memset(out, 0, sizeof *out);
@@ -179,7 +184,7 @@ sy_rc sy__http_raw(const sy__cli *cli, const char *method, const char *path, con
   cc = curl_easy_perform(h);
   if (cc != CURLE_OK) {
     if (b.too_large)
-      sy__err("response from %s is larger than %u bytes", base, SY__MAX_RESPONSE);
+      sy__err("response from %s is larger than %zu bytes", base, max);
     else if (b.nomem)
       sy__err("out of memory reading the response");
     else

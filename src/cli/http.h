@@ -27,6 +27,10 @@ void sy__resp_free(sy__resp *r);
 sy_rc sy__http_raw(const sy__cli *cli, const char *method, const char *path, const char *body, size_t len,
                    sy__resp *out);
 
+/* sy__http_raw with its own bound on the response body (max bytes) instead of SY__MAX_RESPONSE. */
+sy_rc sy__http_raw_max(const sy__cli *cli, const char *method, const char *path, const char *body, size_t len,
+                       size_t max, sy__resp *out);
+
 /* sy__http_raw with a JSON body (borrowed; NULL for none) and a JSON object required back. */
 sy_rc sy__http_json(const sy__cli *cli, const char *method, const char *path, const json_t *body, sy__resp *out);
 

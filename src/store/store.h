@@ -56,6 +56,9 @@ typedef struct sy_put {
   int64_t if_version; /* -1: no condition; 0: must not exist */
 } sy_put;
 
+/* What an import did with one item (sy_op.actions). */
+typedef enum sy_import_action { SY_IMPORT_UNCHANGED = 1, SY_IMPORT_CREATE, SY_IMPORT_UPDATE } sy_import_action;
+
 typedef struct sy_op sy_op;
 struct sy_op {
   sy_op_kind kind;
@@ -65,6 +68,7 @@ struct sy_op {
   const sy_put *items; /* IMPORT */
   size_t nitems;
   int prune;               /* IMPORT: delete what items lack */
+  unsigned char *actions;  /* IMPORT: nitems bytes from the caller (or NULL), set to a sy_import_action each */
   int64_t version;         /* LABEL: target (0 latest); ROLLBACK: to_version */
   const char *const *strs; /* LABEL/UNLABEL labels; UNTAG keys */
   int nstrs;
@@ -81,7 +85,8 @@ struct sy_op {
   char msg[SY_MSG_MAX];
   int64_t out_version;
   sy_tier out_tier;
-  json_t *result; /* op-specific JSON (owned by the op; freed by sy__op_clear) */
+  json_t *result; /* op-specific JSON (owned by the op; freed by sy__op_clear). IMPORT:
+                     {"summary": {"create", "update", "unchanged", "delete"}, "deleted": [names]} */
 
   void (*done)(sy_op *op); /* called on the syncer thread once the commit is on disk and published */
   void *ctx;

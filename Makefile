@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8000
 DATA ?= ./data
 
-.PHONY: all deps build run test test-unit test-api asan bench clean format
+.PHONY: all deps build run test test-unit test-api asan bench soak clean format
 
 all: build
 
@@ -37,6 +37,13 @@ test:
 bench: build node_modules
 	@scripts/deps.sh --bench
 	@bench/run.sh $(BUILD)
+
+# Durability and memory at scale, not part of `make test` (about 20 minutes): SOAK_CYCLES SIGKILLs
+# under 8 writers, then SOAK_MINUTES at half the measured maximum read+write load (bench/README.md).
+SOAK_CYCLES ?= 200
+SOAK_MINUTES ?= 10
+soak: build node_modules
+	@SOAK_CYCLES=$(SOAK_CYCLES) SOAK_MINUTES=$(SOAK_MINUTES) tests/soak/run.sh $(BUILD)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

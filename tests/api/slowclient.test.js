@@ -89,15 +89,16 @@ function clientHello() {
   });
 }
 
-/* Does this log line name the limit n (as a number of its own, not inside the timestamp)? */
+/* Does this log line name the limit n: a field of a JSON line (other than its time) equal to n
+ * or holding n as a number of its own, or n standing alone in a plain line? */
 function namesNumber(line, n) {
-  let text = line;
-  try {
-    const o = JSON.parse(line);
-    delete o.time;
-    text = JSON.stringify(o);
-  } catch { /* a plain line */ }
-  return new RegExp(`(^|[^0-9.:T-])${n}([^0-9.:]|$)`).test(text);
+  const alone = new RegExp(`(^|[^0-9.])${n}([^0-9.]|$)`);
+  let o = null;
+  try { o = JSON.parse(line); } catch { /* a plain line */ }
+  if (o && typeof o === 'object') {
+    return Object.entries(o).some(([k, v]) => k !== 'time' && (v === n || (typeof v === 'string' && alone.test(v))));
+  }
+  return alone.test(line.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z?/g, ''));
 }
 
 const allConns = new Set();
@@ -122,22 +123,29 @@ describe('with short timeouts (from the environment)', () => {
     if (S) await S.cleanup();
   });
 
+  /* A PUT announcing len bytes and sending none is refused with 413 and a close. */
+  async function tooLargeAtOnce(len) {
+    const n = uniq('big');
+    const c = track(await RawConn.open(S.port));
+    await c.write(buildRequest(`PUT ${pp(n)} HTTP/1.1`, [host(S), auth(S), 'Content-Type: application/json', `Content-Length: ${len}`]));
+    // no body is ever sent: a server that waits for it answers 408 or nothing, not 413
+    const r = await c.readResponse(10000);
+    assert.ok(r, `Content-Length ${len}: no answer before the body (closed: ${c.closed})`);
+    assert.equal(r.status, 413, `Content-Length ${len}: ${r.status} ${r.text}`);
+    assert.ok(r.json && r.json.error, r.text);
+    assert.equal(r.json.error.code, 'PayloadTooLarge', r.text);
+    assert.ok(saysClose(r), `413 without Connection: close: ${JSON.stringify(r.headers)}`);
+    assert.ok(await c.waitClosed(5000), 'the connection stayed open after the 413');
+    c.destroy();
+    assert.equal((await api(S, 'GET', pp(n))).status, 404);
+  }
+
   it('Content-Length: 104857600 → 413 PayloadTooLarge at once, before any body byte, with close', async () => {
-    for (const len of [104857600, 1048577]) {
-      const n = uniq('big');
-      const c = track(await RawConn.open(S.port));
-      await c.write(buildRequest(`PUT ${pp(n)} HTTP/1.1`, [host(S), auth(S), 'Content-Type: application/json', `Content-Length: ${len}`]));
-      // no body is ever sent: a server that waits for it answers 408 or nothing, not 413
-      const r = await c.readResponse(10000);
-      assert.ok(r, `Content-Length ${len}: no answer before the body (closed: ${c.closed})`);
-      assert.equal(r.status, 413, `Content-Length ${len}: ${r.status} ${r.text}`);
-      assert.ok(r.json && r.json.error, r.text);
-      assert.equal(r.json.error.code, 'PayloadTooLarge', r.text);
-      assert.ok(saysClose(r), `413 without Connection: close: ${JSON.stringify(r.headers)}`);
-      assert.ok(await c.waitClosed(5000), 'the connection stayed open after the 413');
-      c.destroy();
-      assert.equal((await api(S, 'GET', pp(n))).status, 404);
-    }
+    await tooLargeAtOnce(104857600);
+  });
+
+  it('Content-Length just over the 1 MiB limit (1048577, 2 MiB, 10 MiB) → 413 at once too', async () => {
+    for (const len of [1048577, 2 * 1048576, 10 * 1048576]) await tooLargeAtOnce(len);
   });
 
   it('a body that stops after 10 of 1000 bytes is cut by the body timeout, while an idle keep-alive connection stays', async () => {
@@ -345,6 +353,34 @@ describe('SWITCHYARD_MAX_CONNS_PER_IP=0 means no cap', () => {
       await assertHealthy(U);
     } finally {
       for (const c of held) c.destroy();
+    }
+  });
+});
+
+describe('connections cut by a timeout leave nothing behind', () => {
+  it('after partial heads and queries of hundreds of parameters are answered or cut, SIGTERM stops the server (exit 0, within the 10 s of stop())', async () => {
+    const V = await startServer({ env: { SWITCHYARD_HEADER_TIMEOUT_MS: HEADER_MS, SWITCHYARD_BODY_TIMEOUT_MS: BODY_MS } });
+    try {
+      const queries = [];
+      for (let round = 0; round < 2; round++) {
+        for (const n of [300, 400, 1000]) for (const unit of ['&label=a', '&a=1']) queries.push(`?x=1${unit.repeat(n)}`);
+        queries.push(`?x=1${'&'.repeat(600)}`, `?x=1${'&'.repeat(2000)}`);
+      }
+      const conns = [];
+      for (const q of queries) {
+        const c = track(await RawConn.open(V.port));
+        await c.write(buildRequest(`GET ${pp('/slow/q')}${q} HTTP/1.1`, [host(V), auth(V), 'Connection: close']));
+        conns.push(c);
+      }
+      for (let i = 0; i < 2; i++) conns.push(track(await partialHeadConn(V)));
+      // each is answered (at once, for a complete request) or cut by the header timeout
+      for (const c of conns) {
+        assert.ok(await c.waitClosed(10 * HEADER_MS), 'a connection was neither answered and closed nor cut');
+        c.destroy();
+      }
+      await assertHealthy(V);
+    } finally {
+      await V.cleanup(); // throws if SIGTERM is ignored for 10 s or the exit code is not 0
     }
   });
 });

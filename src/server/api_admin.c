@@ -1,4 +1,5 @@
 /* api_admin.c — audit log, tokens and access keys (the whole-config export/import is in api_config.c). */
+#include <errno.h>
 #include <inttypes.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -86,8 +87,9 @@ enum MHD_Result sy__api_audit(sy_req *r, const char *rest) {
   q.before = before;
   if (since) {
     char *end = NULL;
+    errno = 0;
     long long v = strtoll(since, &end, 10);
-    if (*since && !*end && v >= 0) {
+    if (*since >= '0' && *since <= '9' && !*end && !errno) {
       q.since_seq = v;
     } else if ((q.since_ms = parse_time(since)) < 0) {
       return sy__reply_error(r, 400, "ValidationException",

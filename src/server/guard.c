@@ -13,16 +13,26 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "server/http.h"
 
 #define IP_BUCKETS 4096
+#define LINGER_MAX 256       /* sockets drained at once; past that a refused connection just closes */
+#define LINGER_IDLE_MS 2000  /* a lingering socket closes when the client sends nothing this long */
+#define LINGER_TOTAL_MS 5000 /* ... and in any case after this long */
+
+typedef struct drain_slot {
+  int fd;
+  int64_t since_ms, last_ms;
+} drain_slot;
 
 typedef struct ip_slot {
   struct ip_slot *next;
@@ -38,6 +48,7 @@ struct sy_guard_conn {
   sy_guard_phase phase;
   int64_t deadline_ms; /* monotonic; 0: none */
   int fired;
+  int linger_fd; /* a duplicate of fd, kept for a lingering close; -1: none */
 };
 
 struct sy_guard {
@@ -50,6 +61,8 @@ struct sy_guard {
   ip_slot *ips[IP_BUCKETS];
   int64_t refuse_logged_ms, expire_logged_ms;
   long refuse_quiet, expire_quiet; /* events not logged since the last line */
+  drain_slot lingering[LINGER_MAX];
+  int nlinger, npending; /* sockets draining; connections with a linger_fd not yet closed */
 };
 
 static int64_t mono_ms(void) {
@@ -168,6 +181,7 @@ void sy__guard_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
     const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     const union MHD_ConnectionInfo *ca = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     c->fd = fd ? fd->connect_fd : -1;
+    c->linger_fd = -1;
     unsigned char a[16];
     int len = addr_key(ca ? ca->client_addr : NULL, a);
     pthread_mutex_lock(&g->mu);
@@ -187,6 +201,13 @@ void sy__guard_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
   c->prev->next = c->next;
   c->next->prev = c->prev;
   ip_release(g, c->ip);
+  if (c->linger_fd >= 0) { /* the reply is out: end our side, then drain the client's */
+    g->npending--;
+    shutdown(c->linger_fd, SHUT_WR);
+    int64_t now = mono_ms();
+    g->lingering[g->nlinger++] = (drain_slot){c->linger_fd, now, now};
+    pthread_cond_signal(&g->cv);
+  }
   pthread_mutex_unlock(&g->mu);
   free(c);
   *socket_context = NULL;
@@ -195,6 +216,40 @@ void sy__guard_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
 sy_guard_conn *sy__guard_conn(struct MHD_Connection *conn) {
   const union MHD_ConnectionInfo *i = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   return i ? i->socket_context : NULL;
+}
+
+void sy__guard_linger(sy_guard *g, sy_guard_conn *c) {
+  if (!g || !c || c->fd < 0) return;
+  pthread_mutex_lock(&g->mu);
+  if (c->linger_fd < 0 && g->nlinger + g->npending < LINGER_MAX &&
+      (c->linger_fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0)) >= 0)
+    g->npending++;
+  pthread_mutex_unlock(&g->mu);
+}
+
+/* Reads and drops what lingering sockets hold; closes those that are done. Under g->mu. */
+static void drain(sy_guard *g) {
+  static char sink[65536];
+  int64_t now = mono_ms();
+  for (int i = 0; i < g->nlinger;) {
+    drain_slot *l = &g->lingering[i];
+    int done = 0;
+    for (int reads = 0; reads < 64; reads++) {
+      ssize_t n = recv(l->fd, sink, sizeof sink, MSG_DONTWAIT);
+      if (n > 0) {
+        l->last_ms = now;
+        continue;
+      }
+      done = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+      break;
+    }
+    if (done || now - l->last_ms >= LINGER_IDLE_MS || now - l->since_ms >= LINGER_TOTAL_MS) {
+      close(l->fd);
+      *l = g->lingering[--g->nlinger];
+    } else {
+      i++;
+    }
+  }
 }
 
 void sy__guard_phase(sy_guard *g, sy_guard_conn *c, sy_guard_phase phase) {
@@ -247,13 +302,14 @@ static void *guard_main(void *arg) {
   while (!g->stop) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += (long)tick * 1000000;
+    ts.tv_nsec += (long)(g->nlinger ? 5 : tick) * 1000000; /* draining sockets wants a short step */
     ts.tv_sec += ts.tv_nsec / 1000000000;
     ts.tv_nsec %= 1000000000;
     pthread_cond_timedwait(&g->cv, &g->mu, &ts);
     int64_t now = mono_ms();
     for (sy_guard_conn *c = g->conns.next; c != &g->conns; c = c->next)
       if (c->deadline_ms && !c->fired && now >= c->deadline_ms) expire(g, c);
+    if (g->nlinger) drain(g);
   }
   pthread_mutex_unlock(&g->mu);
   return NULL;
@@ -287,6 +343,7 @@ void sy__guard_free(sy_guard *g) {
     pthread_mutex_unlock(&g->mu);
     pthread_join(g->thread, NULL);
   }
+  for (int i = 0; i < g->nlinger; i++) close(g->lingering[i].fd);
   for (int i = 0; i < IP_BUCKETS; i++)
     for (ip_slot *s = g->ips[i], *n; s; s = n) {
       n = s->next;

@@ -37,6 +37,11 @@ void sy__guard_notify(void *g, struct MHD_Connection *conn, void **socket_contex
 
 /* The guard's record of conn (NULL if it has none). */
 sy_guard_conn *sy__guard_conn(struct MHD_Connection *conn);
+/* Asks for a lingering close of c: once libmicrohttpd has sent its last reply and closed
+ * the connection, the guard half-closes the socket and reads and drops what the client
+ * still sends (until it stops, for at most a few seconds) before closing it, so that
+ * unread data does not reset the connection and take the reply with it. */
+void sy__guard_linger(sy_guard *g, sy_guard_conn *c);
 /* Moves c into phase; its deadline counts from now. c may be NULL. */
 void sy__guard_phase(sy_guard *g, sy_guard_conn *c, sy_guard_phase phase);
 

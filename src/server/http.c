@@ -452,7 +452,12 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
   r->target_bad = uri ? sy__frame_target_check(uri, r->target_len, r->target_msg, sizeof r->target_msg) : 0;
   r->path = uri ? sy_arena_strndup(a, uri, plen) : NULL;
   r->raw_query = q ? sy_arena_strndup(a, q + 1, r->target_len - plen - 1) : "";
-  __atomic_add_fetch(&srv->active_reqs, 1, __ATOMIC_RELAXED);
+  /* The query is parsed from the copy above. libmicrohttpd would split it once more into
+   * one pool-allocated entry per argument, rescanning the rest of the string for each
+   * (quadratic), and a long query exhausts the connection's pool, after which it hangs
+   * instead of answering. It splits the string it finds after the '?' once this
+   * callback returns: ending that string here leaves it nothing to split. */
+  if (q && r->raw_query) ((char *)uri)[plen + 1] = 0;
   return r;
 }
 
@@ -481,6 +486,7 @@ static enum MHD_Result on_headers(sy_req *r, const char *url, const char *method
   sy_server *srv = r->srv;
   char msg[512];
   r->method = method;
+  __atomic_add_fetch(&srv->active_reqs, 1, __ATOMIC_RELAXED); /* what a stop waits for */
   r->ssm_wire = !strcmp(r->path, "/") && !strcmp(method, "POST");
   r->gc = sy__guard_conn(r->conn);
   int status = sy__frame_check(r->conn, method, r->target, r->target_len, version, msg, sizeof msg);
@@ -501,15 +507,11 @@ static enum MHD_Result on_headers(sy_req *r, const char *url, const char *method
   if (srv->stopping) return sy__reply_error(r, 503, "Unavailable", "the server is shutting down");
   if (!strncmp(r->path, "/api/", 5) && authenticate(r)) return MHD_YES;
   r->body_max = is_import(r) ? srv->import_max : SY_BODY_MAX;
-  if (clen > r->body_max) {
-    /* A client waiting for 100 Continue, or one announcing far too much, is answered now.
-     * Others are read to the end (within the body timeout) and then answered, because a
-     * reply sent while a client still writes is lost to the reset that closing causes. */
-    if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) || clen > SY_DISCARD_MAX)
-      return sy__reply_error(r, 413, "PayloadTooLarge", "the body is %llu bytes; this endpoint takes at most %zu", clen,
-                             r->body_max);
-    r->discard = 1;
-  }
+  if (clen > r->body_max)
+    return sy__reply_error(r, 413, "PayloadTooLarge", "the body is %llu bytes; this endpoint takes at most %zu", clen,
+                           r->body_max);
+  if (clen && !(r->body = malloc(clen + 1))) return sy__reply_error(r, 503, "Unavailable", "out of memory");
+  r->body_cap = clen ? clen + 1 : 0;
   if (parse_query(r)) return MHD_YES;
   r->close = 0;
   sy__guard_phase(srv->guard, r->gc, body ? SY_GUARD_BODY : SY_GUARD_HANDLING);
@@ -523,7 +525,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   if (!r || !r->path || !r->raw_query) return MHD_NO; /* out of memory in on_uri */
   if (!r->started) {
     r->started = 1;
-    return on_headers(r, url, method, version);
+    enum MHD_Result res = on_headers(r, url, method, version);
+    /* Refused before its body was read: libmicrohttpd closes the connection after the
+     * reply, and closing a socket that still has unread data resets it, which can take the
+     * reply with it. The guard drains the socket for a while instead (a lingering close). */
+    if (r->status && r->close && r->gc) sy__guard_linger(r->srv->guard, r->gc);
+    return res;
   }
   if (*upload_size) {
     size_t n = *upload_size;
@@ -575,7 +582,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   free(r->body);
   sy_arena_free(r->arena);
   *con_cls = NULL;
-  __atomic_sub_fetch(&srv->active_reqs, 1, __ATOMIC_RELEASE);
+  if (r->started) __atomic_sub_fetch(&srv->active_reqs, 1, __ATOMIC_RELEASE);
 }
 
 /* Keeps the raw URL: names are checked as they were sent, so percent tricks are refused, not decoded. */

@@ -282,7 +282,8 @@ describe('with short timeouts (from the environment)', () => {
         }, 5000, 'a new connection served after closing 5');
         assert.equal(r.status, 200);
         // and up to the cap again: 15 held + 5 = 20
-        for (let i = 0; i < 5; i++) held.push(track(await heldConn(S)));
+        // (the server counts a probe above until it has seen it close: retry, bounded)
+        for (let i = 0; i < 5; i++) held.push(track(await waitFor(() => heldConn(S), 5000, `held connection ${16 + i}`)));
       } finally {
         for (const c of held) c.destroy();
       }

@@ -24,23 +24,7 @@ static int64_t now_us(void) {
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void sy__log(const char *level, const char *msg, json_t *fields) {
-  char t[32];
-  sy__fmt_time(sy__now_ms(), t, sizeof t);
-  json_t *o = fields ? fields : json_object();
-  if (!o) return;
-  json_object_set_new(o, "time", json_string(t));
-  json_object_set_new(o, "level", json_string(level));
-  json_object_set_new(o, "msg", json_string(msg));
-  char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  json_decref(o);
-  if (!s) return;
-  size_t n = strlen(s);
-  s[n] = '\n'; /* jansson allocates n+1; write the line in one call so lines never interleave */
-  ssize_t w = write(2, s, n + 1);
-  (void)w;
-  free(s);
-}
+void sy__log(const char *level, const char *msg, json_t *fields) { sy__log_stderr(level, msg, fields); }
 
 /* ---- replies ---- */
 
@@ -461,19 +445,6 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
   return r;
 }
 
-/* Replies to a request that is refused before its body is read, and ends the connection:
- * the unread body must not be taken for the next request. */
-__attribute__((format(printf, 4, 5))) static enum MHD_Result refuse(sy_req *r, int status, const char *code,
-                                                                    const char *fmt, ...) {
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  r->close = 1;
-  return sy__reply_error(r, status, code, "%s", msg);
-}
-
 static int is_import(sy_req *r) {
   return !strcmp(r->method, "POST") && !strcmp(r->path, "/api/v1/config/runtime") &&
          !sy__require_quiet(r, SY_SCOPE_ADMIN);
@@ -492,13 +463,15 @@ static enum MHD_Result on_headers(sy_req *r, const char *url, const char *method
   int status = sy__frame_check(r->conn, method, r->target, r->target_len, version, msg, sizeof msg);
   r->target = NULL; /* it points into libmicrohttpd's read buffer, good only until now */
   if (!status && r->target_bad) status = r->target_bad, snprintf(msg, sizeof msg, "%s", r->target_msg);
-  if (status)
-    return refuse(r, status,
-                  status == 501   ? "NotImplemented"
-                  : status == 505 ? "HTTPVersionNotSupported"
-                                  : "BadRequest",
-                  "%s", msg);
-  if (strcmp(url, r->path)) return refuse(r, 400, "BadRequest", "malformed request target");
+  if (!status && strcmp(url, r->path)) status = 400, snprintf(msg, sizeof msg, "malformed request target");
+  if (status) { /* the rest of the connection cannot be trusted to be framed as it says */
+    r->close = 1;
+    return sy__reply_error(r, status,
+                           status == 501   ? "NotImplemented"
+                           : status == 505 ? "HTTPVersionNotSupported"
+                                           : "BadRequest",
+                           "%s", msg);
+  }
   const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
   const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
   unsigned long long clen = cl ? strtoull(cl, NULL, 10) : 0; /* digits only, at most 18: checked by the frame */

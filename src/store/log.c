@@ -6,8 +6,7 @@
 
 #include "store/store_int.h"
 
-/* One JSON object per line on stderr, the shape of the server's own log lines. */
-static void log_stderr(const char *level, const char *msg, json_t *fields) {
+void sy__log_stderr(const char *level, const char *msg, json_t *fields) {
   char t[32];
   sy__fmt_time(sy__now_ms(), t, sizeof t);
   json_t *o = fields ? fields : json_object();
@@ -29,7 +28,7 @@ void sy__store_set_log_hook(sy_store *st, sy_log_hook hook) { __atomic_store_n(&
 
 void sy__store_log(sy_store *st, const char *level, const char *msg, json_t *fields) {
   sy_log_hook h = st ? __atomic_load_n(&st->log, __ATOMIC_ACQUIRE) : NULL;
-  (h ? h : log_stderr)(level, msg, fields);
+  (h ? h : sy__log_stderr)(level, msg, fields);
 }
 
 json_t *sy__db_cause(sqlite3 *db, const char *step) {

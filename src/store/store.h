@@ -121,6 +121,9 @@ void sy__store_set_publish_hook(sy_store *st, sy_publish_hook hook, void *ctx);
 /* Replaces the store's log (by default one JSON line per report on stderr). NULL restores
  * the default. Set it right after open, before the first write. */
 void sy__store_set_log_hook(sy_store *st, sy_log_hook hook);
+/* Writes one log line to stderr: the fields (stolen; may be NULL) with time, level and msg,
+ * as one JSON object in one write, so lines from several threads never interleave. */
+void sy__log_stderr(const char *level, const char *msg, json_t *fields);
 
 /* Queues op; op->done runs on the writer thread. SY_EUNAVAILABLE when closing. */
 sy_rc sy__store_submit(sy_store *st, sy_op *op);

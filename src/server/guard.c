@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/http.h"
+#include "store/store.h" /* sy__log_stderr */
 
 #define IP_BUCKETS 4096
 #define LINGER_MAX 256       /* sockets drained at once; past that a refused connection just closes */
@@ -147,7 +147,7 @@ enum MHD_Result sy__guard_accept(void *cls, const struct sockaddr *addr, socklen
   if (log) {
     char ip[INET6_ADDRSTRLEN];
     addr_text(a, len, ip, sizeof ip);
-    sy__log(
+    sy__log_stderr(
         "warn", "connection refused: too many connections from one address",
         json_pack("{ss si si sI ss}", "client", ip, "open", open, "limit", g->cfg.max_conns_per_ip, "refused_unlogged",
                   (json_int_t)skipped, "setting", "--max-conns-per-ip / SWITCHYARD_MAX_CONNS_PER_IP"));
@@ -286,9 +286,9 @@ static void expire(sy_guard *g, sy_guard_conn *c) {
   if (log_due(&g->expire_logged_ms, &g->expire_quiet, &skipped)) {
     char ip[INET6_ADDRSTRLEN] = "?";
     if (c->ip) addr_text(c->ip->addr, c->ip->len, ip, sizeof ip);
-    sy__log("info", "closed a slow client",
-            json_pack("{ss ss si sI}", "client", ip, "waiting_for", what, "limit_ms", limit, "closed_unlogged",
-                      (json_int_t)skipped));
+    sy__log_stderr("info", "closed a slow client",
+                   json_pack("{ss ss si sI}", "client", ip, "waiting_for", what, "limit_ms", limit, "closed_unlogged",
+                             (json_int_t)skipped));
   }
 }
 

@@ -550,12 +550,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   if (r->watch) sy__watch_detach(r->srv->hub, r->watch);
   sy__guard_phase(srv->guard, r->gc, SY_GUARD_IDLE);
   if (r->method) access_log(r);
+  int counted = r->started;
   sy__op_clear(&r->op);
   json_decref(r->json);
   free(r->body);
-  sy_arena_free(r->arena);
+  sy_arena_free(r->arena); /* r is gone from here on */
   *con_cls = NULL;
-  if (r->started) __atomic_sub_fetch(&srv->active_reqs, 1, __ATOMIC_RELEASE);
+  if (counted) __atomic_sub_fetch(&srv->active_reqs, 1, __ATOMIC_RELEASE);
 }
 
 /* Keeps the raw URL: names are checked as they were sent, so percent tricks are refused, not decoded. */

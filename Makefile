@@ -1,11 +1,13 @@
 # Thin wrapper over CMake for the README commands.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8000
 DATA ?= ./data
 
-.PHONY: all deps build run test test-unit test-api asan bench soak clean format
+.PHONY: all deps build run test test-unit test-api asan fuzz bench soak clean format
 
 all: build
 
@@ -33,6 +35,12 @@ test:
 	@$(MAKE) --no-print-directory build asan node_modules
 	@scripts/test.sh $(BUILD)
 	@SY_SANITIZED=1 scripts/test.sh $(ASAN_BUILD)
+	@SY_FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh 30
+
+# Every libFuzzer harness of tests/fuzz for FUZZ_SECONDS each (clang, ASan+UBSan, in $(FUZZ_BUILD)).
+fuzz:
+	@scripts/deps.sh --fuzz
+	@SY_FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench: build node_modules
 	@scripts/deps.sh --bench
@@ -49,4 +57,4 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -3,7 +3,10 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libpcre2-dev
       libcurl4-openssl-dev libcmocka-dev liburcu-dev nodejs npm curl jq)
-[ "${1:-}" = "--test" ] && PKGS+=(awscli)
+# the fuzz harnesses (scripts/fuzz.sh): clang and its libFuzzer runtime
+FUZZ_PKGS=(clang libclang-rt-14-dev)
+[ "${1:-}" = "--test" ] && PKGS+=(awscli "${FUZZ_PKGS[@]}")
+[ "${1:-}" = "--fuzz" ] && PKGS+=("${FUZZ_PKGS[@]}")
 [ "${1:-}" = "--bench" ] && PKGS+=(wrk hyperfine)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -45,9 +45,10 @@ struct sy_guard_conn {
   sy_guard_conn *prev, *next;
   int fd;
   ip_slot *ip;
-  sy_guard_phase phase;
-  int64_t deadline_ms; /* monotonic; 0: none */
-  int fired;
+  /* The phase (low 3 bits) and its deadline (monotonic ms, the rest; 0: none), in one word
+   * that request threads store without a lock and the guard claims with a compare-and-swap,
+   * so a connection that has just moved on is never cut for the phase it left. */
+  uint64_t state;
   int linger_fd; /* a duplicate of fd, kept for a lingering close; -1: none */
 };
 
@@ -156,19 +157,17 @@ enum MHD_Result sy__guard_accept(void *cls, const struct sockaddr *addr, socklen
 }
 
 static void set_phase(sy_guard *g, sy_guard_conn *c, sy_guard_phase phase) {
-  int64_t now = mono_ms();
-  c->phase = phase;
-  c->fired = 0;
+  int64_t wait = 0;
   switch (phase) {
-  case SY_GUARD_HEADERS: c->deadline_ms = g->cfg.header_timeout_ms > 0 ? now + g->cfg.header_timeout_ms : 0; break;
-  case SY_GUARD_BODY: c->deadline_ms = g->cfg.body_timeout_ms > 0 ? now + g->cfg.body_timeout_ms : 0; break;
-  case SY_GUARD_HANDLING: c->deadline_ms = 0; break;
+  case SY_GUARD_HEADERS: wait = g->cfg.header_timeout_ms; break;
+  case SY_GUARD_BODY: wait = g->cfg.body_timeout_ms; break;
+  case SY_GUARD_HANDLING: break;
   case SY_GUARD_IDLE:
-    c->deadline_ms = g->cfg.header_timeout_ms > 0
-                         ? now + g->cfg.header_timeout_ms + (g->cfg.idle_timeout_ms > 0 ? g->cfg.idle_timeout_ms : 0)
-                         : 0;
+    wait = g->cfg.header_timeout_ms > 0 ? g->cfg.header_timeout_ms + (int64_t)g->cfg.idle_timeout_ms : 0;
     break;
   }
+  uint64_t deadline = wait > 0 ? (uint64_t)(mono_ms() + wait) : 0;
+  __atomic_store_n(&c->state, deadline << 3 | (uint64_t)phase, __ATOMIC_RELEASE);
 }
 
 void sy__guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -253,18 +252,15 @@ static void drain(sy_guard *g) {
 }
 
 void sy__guard_phase(sy_guard *g, sy_guard_conn *c, sy_guard_phase phase) {
-  if (!g || !c) return;
-  pthread_mutex_lock(&g->mu);
-  set_phase(g, c, phase);
-  pthread_mutex_unlock(&g->mu);
+  if (g && c) set_phase(g, c, phase); /* no lock: c lives until MHD's closed notification */
 }
 
 /* Ends a connection past its deadline: a 408 the client may read, then a shutdown that
  * makes MHD see the end of the stream and close it. Under g->mu (the fd is still MHD's). */
-static void expire(sy_guard *g, sy_guard_conn *c) {
-  const char *what = c->phase == SY_GUARD_BODY ? "body" : "headers";
+static void expire(sy_guard *g, sy_guard_conn *c, sy_guard_phase phase) {
+  const char *what = phase == SY_GUARD_BODY ? "body" : "headers";
   /* an idle connection that trickles the next request gets the idle time and then the header time */
-  int limit = c->phase == SY_GUARD_BODY ? g->cfg.body_timeout_ms : g->cfg.header_timeout_ms;
+  int limit = phase == SY_GUARD_BODY ? g->cfg.body_timeout_ms : g->cfg.header_timeout_ms;
   char body[160], resp[384];
   int bn =
       snprintf(body, sizeof body,
@@ -281,7 +277,6 @@ static void expire(sy_guard *g, sy_guard_conn *c) {
     }
     shutdown(c->fd, SHUT_RDWR);
   }
-  c->fired = 1;
   long skipped = 0;
   if (log_due(&g->expire_logged_ms, &g->expire_quiet, &skipped)) {
     char ip[INET6_ADDRSTRLEN] = "?";
@@ -307,8 +302,13 @@ static void *guard_main(void *arg) {
     ts.tv_nsec %= 1000000000;
     pthread_cond_timedwait(&g->cv, &g->mu, &ts);
     int64_t now = mono_ms();
-    for (sy_guard_conn *c = g->conns.next; c != &g->conns; c = c->next)
-      if (c->deadline_ms && !c->fired && now >= c->deadline_ms) expire(g, c);
+    for (sy_guard_conn *c = g->conns.next; c != &g->conns; c = c->next) {
+      uint64_t st = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE), deadline = st >> 3;
+      /* claimed by clearing the deadline, unless the connection moved on meanwhile */
+      if (deadline && (uint64_t)now >= deadline &&
+          __atomic_compare_exchange_n(&c->state, &st, st & 7, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        expire(g, c, (sy_guard_phase)(st & 7));
+    }
     if (g->nlinger) drain(g);
   }
   pthread_mutex_unlock(&g->mu);

@@ -5,7 +5,7 @@ PKGS=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlit
       libcurl4-openssl-dev libcmocka-dev liburcu-dev nodejs npm curl jq)
 # the fuzz harnesses (scripts/fuzz.sh): clang and its libFuzzer runtime
 FUZZ_PKGS=(clang libclang-rt-14-dev)
-[ "${1:-}" = "--test" ] && PKGS+=(awscli "${FUZZ_PKGS[@]}")
+[ "${1:-}" = "--test" ] && PKGS+=(awscli sqlite3 "${FUZZ_PKGS[@]}")
 [ "${1:-}" = "--fuzz" ] && PKGS+=("${FUZZ_PKGS[@]}")
 [ "${1:-}" = "--bench" ] && PKGS+=(wrk hyperfine)
 missing=()

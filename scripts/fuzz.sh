@@ -97,6 +97,8 @@ done
 wait
 
 failed=0
+npass=0
+nfail=0
 for h in "${selected[@]}"; do
   set -- $h
   name="$1"
@@ -116,6 +118,7 @@ for h in "${selected[@]}"; do
     [ "$findings" -gt 0 ] || findings=1
   fi
   echo "fuzz $name: $execs execs in $secs s ($rate exec/s), $findings findings"
+  if [ "$findings" -eq 0 ]; then npass=$((npass + 1)); else nfail=$((nfail + 1)); fi
   if [ "$findings" -gt 0 ]; then
     failed=1
     echo "  FAILED: $name (exit $rc); log: $log"
@@ -135,4 +138,5 @@ if [ "$failed" = 0 ] && [ "${SY_FUZZ_KEEP:-0}" != 1 ]; then
 else
   echo "fuzz: logs, new corpus entries and reproducers are in $scratch"
 fi
+echo "fuzz: $npass passed, $nfail failed"
 exit "$failed"

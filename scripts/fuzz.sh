@@ -31,6 +31,7 @@ harnesses=(
   "fuzz_query 2048 30 query.dict 0"
   "fuzz_import 16384 30 api.dict 0"
   "fuzz_ssm 10000 30 ssm.dict 0"
+  "fuzz_http 16384 30 http.dict 0"
 )
 
 cc="${SY_FUZZ_CC:-clang}"

@@ -25,6 +25,10 @@ void inproc_start(const char *name);
  * 10 seconds or answers something that is not HTTP: a hang is a finding too. */
 int inproc_request(const char *method, const char *target, const char *const *headers, const void *body, size_t len);
 
+/* Sends bytes as they are on a fresh connection, ends the sending side, and reads until
+ * the server closes: the first status line's code in *status (0 if none). Returns 0, or -1
+ * when the server neither answered nor closed within 10 seconds (a hang is a finding). */
+int inproc_raw(const void *bytes, size_t len, int *status);
 /* The same with "Authorization: Bearer INPROC_TOKEN" added. */
 int inproc_bearer(const char *method, const char *target, const void *body, size_t len);
 

@@ -6,8 +6,8 @@
  * A real server runs in the process (inproc.c). Each input is sent as it is on a fresh
  * connection whose sending side is then closed, and the reply is read until the server
  * closes. A server that neither answers nor closes within 10 s, or answers with a server
- * error (5xx but 501 and 505, which refuse a transfer coding or an HTTP version), is a finding. Seeds carry the admin token (INPROC_TOKEN) so that mutations reach the
- * handlers behind the framing; writes there stay below /fz/http/. */
+ * error (5xx but 501 and 505, which refuse a transfer coding or an HTTP version), is a finding. Seeds carry the admin
+ * token (INPROC_TOKEN) so that mutations reach the handlers behind the framing; writes there stay below /fz/http/. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -21,7 +21,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int status = 0;
-  if (inproc_raw(data, size, &status)) __builtin_trap(); /* no answer and no close */
+  if (inproc_raw(data, size, &status)) __builtin_trap();                 /* no answer and no close */
   if (status >= 500 && status != 501 && status != 505) __builtin_trap(); /* 501, 505: refusals */
   return 0;
 }

@@ -10,11 +10,7 @@
 #include <string.h>
 
 #include "core/param.h"
-
-#define CHECK(c)                \
-  do {                          \
-    if (!(c)) __builtin_trap(); \
-  } while (0)
+#include "check.h"
 
 /* A refusal names its reason; a small buffer is truncated, never overrun. */
 static void refused(sy_rc rc, const char *msg) {

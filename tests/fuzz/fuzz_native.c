@@ -9,11 +9,7 @@
 #include <string.h>
 
 #include "inproc.h"
-
-#define CHECK(c)                \
-  do {                          \
-    if (!(c)) __builtin_trap(); \
-  } while (0)
+#include "check.h"
 
 static const struct route {
   const char *method, *target;

@@ -8,11 +8,7 @@
 #include <string.h>
 
 #include "core/param.h"
-
-#define CHECK(c)                \
-  do {                          \
-    if (!(c)) __builtin_trap(); \
-  } while (0)
+#include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char msg[SY_MSG_MAX];

@@ -10,11 +10,7 @@
 #include <string.h>
 
 #include "core/text.h"
-
-#define CHECK(c)                \
-  do {                          \
-    if (!(c)) __builtin_trap(); \
-  } while (0)
+#include "check.h"
 
 static void check_utf8(const char *s, size_t n) {
   size_t bad = (size_t)-1;

@@ -1336,13 +1336,6 @@ static int authenticate_sigv4(sy_req *r, const char *service) {
   return ssm_error(r, 403, type, "%s", msg), -1;
 }
 
-int sy__require_quiet(sy_req *r, unsigned scope) {
-  unsigned have = r->scopes;
-  if (have & SY_SCOPE_ADMIN) have |= SY_SCOPE_WRITE | SY_SCOPE_READ | SY_SCOPE_DECRYPT;
-  if (have & SY_SCOPE_WRITE) have |= SY_SCOPE_READ;
-  return (have & scope) == scope ? 0 : -1;
-}
-
 /* STS GetCallerIdentity (awsQuery, XML), so that `aws sts get-caller-identity --endpoint-url ...`
  * of runbook 000 names the access key it signs with. */
 static enum MHD_Result sts(sy_req *r) {

@@ -16,7 +16,6 @@
 #include "core/param.h"
 #include "server/frame.h"
 #include "server/guard.h"
-#include "server/watch.h"
 
 static int64_t now_us(void) {
   struct timespec ts;
@@ -79,7 +78,8 @@ enum MHD_Result sy__reply_error(sy_req *r, int status, const char *code, const c
     sy__log("error", "request failed",
             json_pack("{ss? ss? si ss ss}", "method", r->method, "path", r->path, "status", status, "code", code,
                       "cause", msg));
-  if (r->ssm_wire) return sy__ssm_reply_error(r, status, code, msg); /* the shape AWS clients read */
+  if (r->ssm_wire && r->srv->ssm_reply_error) /* the shape AWS clients read */
+    return r->srv->ssm_reply_error(r, status, code, msg);
   return sy__reply_json(r, status, json_pack("{s{ss ss}}", "error", "code", code, "message", msg));
 }
 
@@ -312,11 +312,15 @@ int sy__field_int(sy_req *r, json_t *obj, const char *ctx, const char *key, int6
 
 /* ---- auth ---- */
 
-int sy__require(sy_req *r, unsigned scope) {
+int sy__require_quiet(sy_req *r, unsigned scope) {
   unsigned have = r->scopes;
   if (have & SY_SCOPE_ADMIN) have |= SY_SCOPE_WRITE | SY_SCOPE_READ | SY_SCOPE_DECRYPT;
   if (have & SY_SCOPE_WRITE) have |= SY_SCOPE_READ;
-  if ((have & scope) == scope) return 0;
+  return (have & scope) == scope ? 0 : -1;
+}
+
+int sy__require(sy_req *r, unsigned scope) {
+  if (!sy__require_quiet(r, scope)) return 0;
   const char *need = scope & SY_SCOPE_ADMIN     ? "admin"
                      : scope & SY_SCOPE_WRITE   ? "write"
                      : scope & SY_SCOPE_DECRYPT ? "decrypt"
@@ -376,36 +380,6 @@ enum MHD_Result sy__submit(sy_req *r, sy_finish_fn finish) {
 }
 
 /* ---- routing ---- */
-
-static enum MHD_Result health(sy_req *r) {
-  int64_t up = (sy__now_ms() - r->srv->started_ms) / 1000;
-  return sy__reply_json(r, 200,
-                        json_pack("{ss ss ss sI}", "status", r->srv->stopping ? "stopping" : "ok", "version",
-                                  SY_VERSION, "store", "sqlite", "uptime_s", (json_int_t)up));
-}
-
-static enum MHD_Result dispatch(sy_req *r) {
-  const char *p = r->path;
-  if (strcmp(p, "/health") == 0) {
-    if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
-      return sy__reply_error(r, 405, "MethodNotAllowed", "/health answers GET");
-    return health(r);
-  }
-  if (p[0] == '/' && p[1] == 0 && !strcmp(r->method, "POST")) return sy__api_ssm(r);
-  if (r->srv->stopping) return sy__reply_error(r, 503, "Unavailable", "the server is shutting down");
-  if (strncmp(p, "/api/", 5) != 0) return sy__reply_error(r, 404, "NotFound", "no route for %.200s", p);
-  if (!r->actor && authenticate(r)) return MHD_YES;
-  if (strncmp(p, "/api/v1/params", 14) == 0 && (p[14] == 0 || p[14] == '/')) {
-    if (p[14] == 0 || (p[14] == '/' && p[15] == 0)) return sy__api_params_list(r);
-    return sy__api_params(r, p + 14);
-  }
-  if (strncmp(p, "/api/v1/admin/audit", 19) == 0) return sy__api_audit(r, p + 19);
-  if (strncmp(p, "/api/v1/admin/tokens", 20) == 0) return sy__api_tokens(r, p + 20);
-  if (strncmp(p, "/api/v1/admin/keys", 18) == 0) return sy__api_keys(r, p + 18);
-  if (strcmp(p, "/api/v1/config/runtime") == 0) return sy__api_config(r);
-  if (strcmp(p, "/api/v1/watch") == 0) return sy__api_watch(r);
-  return sy__reply_error(r, 404, "NotFound", "no route for %.200s", p);
-}
 
 static void access_log(sy_req *r) {
   if (!r->srv->access_log && r->status < 500) return;
@@ -539,7 +513,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   if (r->discard)
     return sy__reply_error(r, 413, "PayloadTooLarge", "the body is larger than %zu bytes, this endpoint's limit",
                            r->body_max);
-  return dispatch(r);
+  return r->srv->route(r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode tc) {
@@ -547,7 +521,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   sy_req *r = *con_cls;
   (void)conn, (void)tc;
   if (!r) return;
-  if (r->watch) sy__watch_detach(r->srv->hub, r->watch);
   sy__guard_phase(srv->guard, r->gc, SY_GUARD_IDLE);
   if (r->method) access_log(r);
   int counted = r->started;
@@ -610,7 +583,6 @@ void sy__http_stop(sy_server *srv, int deadline_ms) {
   if (!srv->daemon) return;
   srv->stopping = 1;
   MHD_quiesce_daemon(srv->daemon);
-  sy__watch_shutdown(srv->hub);
   int64_t until = sy__now_ms() + deadline_ms;
   while (__atomic_load_n(&srv->active_reqs, __ATOMIC_ACQUIRE) > 0 && sy__now_ms() < until) {
     struct timespec ts = {0, 5 * 1000000};

@@ -17,6 +17,7 @@
 #define SY_DISCARD_MAX ((size_t)64 << 20)
 
 typedef struct sy_watch_hub sy_watch_hub;
+typedef struct sy_req sy_req;
 
 typedef struct sy_server {
   sy_store *store;
@@ -29,11 +30,14 @@ typedef struct sy_server {
   sy_guard_cfg limits; /* header, body and idle timeouts, connections per address */
   size_t import_max;   /* body limit of an import (POST /api/v1/config/runtime by an admin) */
   sy_guard *guard;
+  /* Set by sy__server_open, so that the HTTP layer depends on no API family: the router,
+   * and the SSM API's error shape, for refusals of POST / made before it is routed. */
+  enum MHD_Result (*route)(sy_req *r);
+  enum MHD_Result (*ssm_reply_error)(sy_req *r, int status, const char *type, const char *msg);
   volatile int stopping;
   int active_reqs; /* atomic: requests not yet completed */
 } sy_server;
 
-typedef struct sy_req sy_req;
 /* Builds the response once an async op is done (runs on an MHD thread after resume). */
 typedef enum MHD_Result (*sy_finish_fn)(sy_req *r);
 
@@ -71,7 +75,6 @@ struct sy_req {
   int op_state; /* 0 none, 1 pending, 2 done */
   sy_finish_fn finish;
   json_t *json;       /* the parsed body, alive until the request completes */
-  void *watch;        /* a watch subscriber, if this request streams */
   const char *secret; /* a token secret made for this request, shown once in the reply */
 };
 
@@ -114,6 +117,10 @@ enum MHD_Result sy__submit(sy_req *r, sy_finish_fn finish);
 int sy__require(sy_req *r, unsigned scope);
 /* The same check without a reply. */
 int sy__require_quiet(sy_req *r, unsigned scope);
+
+/* Answers a request whose headers and body are in: health, the SSM API, or the native API
+ * family its path names (route.c). */
+enum MHD_Result sy__route(sy_req *r);
 
 /* API families. Each returns MHD_NO only when the connection must be dropped. */
 enum MHD_Result sy__api_params(sy_req *r, const char *rest);

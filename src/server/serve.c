@@ -168,6 +168,31 @@ static sy_rc bootstrap_admin(sy_store *st, const char *dir) {
   return SY_OK;
 }
 
+sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *msg, size_t msgsz) {
+  sy_rc rc = sy__store_open(data, &srv->store, msg, msgsz);
+  if (rc) return rc;
+  sy__store_set_log_hook(srv->store, sy__log); /* storage failures in the server's log format */
+  const sy_snap *s = sy__snap_enter(srv->store);
+  int64_t seq = s->seq;
+  sy__snap_leave(srv->store);
+  srv->hub = sy__watch_hub_new(srv->store, heartbeat_ms, seq);
+  if (!srv->hub) {
+    snprintf(msg, msgsz, "cannot start the watch hub");
+    return SY_ENOMEM;
+  }
+  sy__store_set_publish_hook(srv->store, sy__watch_publish, srv->hub);
+  srv->route = sy__route;
+  srv->ssm_reply_error = sy__ssm_reply_error;
+  return SY_OK;
+}
+
+void sy__server_close(sy_server *srv) {
+  sy__store_close(srv->store); /* drains queued writes first */
+  sy__watch_hub_free(srv->hub);
+  srv->store = NULL;
+  srv->hub = NULL;
+}
+
 int sy__serve_main(int argc, char **argv) {
   const char *listen = "127.0.0.1:8000", *data = "./data";
   long threads = 2;
@@ -245,19 +270,15 @@ int sy__serve_main(int argc, char **argv) {
   srv.import_max = (size_t)limit[4];
   char msg[SY_MSG_MAX] = "";
   int bound = 0, rcode = 1;
-  sy_rc rc = sy__store_open(data, &srv.store, msg, sizeof msg);
+  sy_rc rc = sy__server_open(&srv, data, (int)heartbeat, msg, sizeof msg);
   if (rc) {
     sy__log("error", "cannot open the store", json_pack("{ss ss}", "data", data, "error", msg));
-    return 1;
+    goto out;
   }
-  sy__store_set_log_hook(srv.store, sy__log); /* storage failures in the server's log format */
   const sy_snap *s = sy__snap_enter(srv.store);
   int64_t seq = s->seq;
   size_t count = s->count;
   sy__snap_leave(srv.store);
-  srv.hub = sy__watch_hub_new(srv.store, (int)heartbeat, seq);
-  if (!srv.hub) goto out;
-  sy__store_set_publish_hook(srv.store, sy__watch_publish, srv.hub);
   if (bootstrap_admin(srv.store, data) || bootstrap_key(srv.store)) goto out;
   rc = sy__http_start(&srv, host, (int)port, (int)threads, &bound, msg, sizeof msg);
   if (rc) {
@@ -273,11 +294,11 @@ int sy__serve_main(int argc, char **argv) {
   int sig = 0;
   sigwait(&sigs, &sig);
   sy__log("info", "stopping", json_pack("{ss}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+  sy__watch_shutdown(srv.hub); /* streams end first, then requests drain */
   sy__http_stop(&srv, 10000);
   rcode = 0;
 out:
-  sy__store_close(srv.store); /* drains queued writes first */
-  sy__watch_hub_free(srv.hub);
+  sy__server_close(&srv);
   if (!rcode) sy__log("info", "stopped", NULL);
   return rcode;
 }

@@ -299,11 +299,6 @@ static void sub_release(sub *s) {
 
 static void sub_free(void *cls) { sub_release(cls); }
 
-void sy__watch_detach(sy_watch_hub *h, void *p) {
-  (void)h;
-  sub_release(p);
-}
-
 enum MHD_Result sy__api_watch(sy_req *r) {
   if (strcmp(r->method, "GET")) return sy__reply_error(r, 405, "MethodNotAllowed", "the watch stream answers GET");
   if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "prefix since")) return MHD_YES;
@@ -347,7 +342,12 @@ enum MHD_Result sy__api_watch(sy_req *r) {
   MHD_add_response_header(resp, "Content-Type", "text/event-stream");
   MHD_add_response_header(resp, "Cache-Control", "no-cache");
   MHD_add_response_header(resp, "X-Accel-Buffering", "no");
-  r->watch = s;
+  /* the request holds a reference until it completes (released with its arena) */
+  if (sy_arena_cleanup(r->arena, sub_free, s)) {
+    MHD_destroy_response(resp); /* releases the response's reference */
+    sub_release(s);             /* and the request's */
+    return sy__reply_error(r, 500, "InternalError", "out of memory");
+  }
   enum MHD_Result res = MHD_queue_response(r->conn, 200, resp);
   MHD_destroy_response(resp);
   r->status = 200;

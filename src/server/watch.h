@@ -18,7 +18,5 @@ void sy__watch_hub_free(sy_watch_hub *hub);
 void sy__watch_publish(void *ctx, const sy_event *events, size_t n);
 /* Ends every stream (shutdown). */
 void sy__watch_shutdown(sy_watch_hub *hub);
-/* Called when a streaming request completes. */
-void sy__watch_detach(sy_watch_hub *hub, void *sub);
 
 #endif

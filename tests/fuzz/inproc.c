@@ -21,7 +21,7 @@
 
 #include "core/sigv4.h"
 #include "server/http.h"
-#include "server/watch.h"
+#include "server/serve.h"
 
 #define REPLY_MAX (64u << 20) /* a reply larger than this is a finding */
 #define ANSWER_SECONDS 10
@@ -81,13 +81,7 @@ void inproc_start(const char *name) {
   srv.limits = (sy_guard_cfg){
       .header_timeout_ms = 2000, .body_timeout_ms = 2000, .idle_timeout_ms = 60000, .max_conns_per_ip = 16384};
   srv.import_max = (size_t)256 << 20;
-  if (sy__store_open(dir, &srv.store, msg, sizeof msg)) die("store open %s: %s", dir, msg);
-  const sy_snap *s = sy__snap_enter(srv.store);
-  int64_t seq = s->seq;
-  sy__snap_leave(srv.store);
-  srv.hub = sy__watch_hub_new(srv.store, 15000, seq);
-  if (!srv.hub) die("watch hub");
-  sy__store_set_publish_hook(srv.store, sy__watch_publish, srv.hub);
+  if (sy__server_open(&srv, dir, 15000, msg, sizeof msg)) die("server open %s: %s", dir, msg);
 
   char hash[SY_HASH_HEX];
   sy_sha256_hex(INPROC_TOKEN, strlen(INPROC_TOKEN), hash);

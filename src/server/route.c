@@ -1,0 +1,36 @@
+/* route.c — which API family answers a request: the table of the server's paths. */
+#include <string.h>
+
+#include "server/http.h"
+#include "server/watch.h"
+
+static enum MHD_Result health(sy_req *r) {
+  int64_t up = (sy__now_ms() - r->srv->started_ms) / 1000;
+  return sy__reply_json(r, 200,
+                        json_pack("{ss ss ss sI}", "status", r->srv->stopping ? "stopping" : "ok", "version",
+                                  SY_VERSION, "store", "sqlite", "uptime_s", (json_int_t)up));
+}
+
+enum MHD_Result sy__route(sy_req *r) {
+  const char *p = r->path;
+  if (strcmp(p, "/health") == 0) {
+    if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
+      return sy__reply_error(r, 405, "MethodNotAllowed", "/health answers GET");
+    return health(r);
+  }
+  if (p[0] == '/' && p[1] == 0 && !strcmp(r->method, "POST")) return sy__api_ssm(r);
+  if (r->srv->stopping) return sy__reply_error(r, 503, "Unavailable", "the server is shutting down");
+  if (strncmp(p, "/api/", 5) != 0) return sy__reply_error(r, 404, "NotFound", "no route for %.200s", p);
+  if (!r->actor) /* credentials are settled with the headers; this is only a guard */
+    return sy__reply_error(r, 401, "Unauthenticated", "missing Authorization: Bearer <token> header");
+  if (strncmp(p, "/api/v1/params", 14) == 0 && (p[14] == 0 || p[14] == '/')) {
+    if (p[14] == 0 || (p[14] == '/' && p[15] == 0)) return sy__api_params_list(r);
+    return sy__api_params(r, p + 14);
+  }
+  if (strncmp(p, "/api/v1/admin/audit", 19) == 0) return sy__api_audit(r, p + 19);
+  if (strncmp(p, "/api/v1/admin/tokens", 20) == 0) return sy__api_tokens(r, p + 20);
+  if (strncmp(p, "/api/v1/admin/keys", 18) == 0) return sy__api_keys(r, p + 18);
+  if (strcmp(p, "/api/v1/config/runtime") == 0) return sy__api_config(r);
+  if (strcmp(p, "/api/v1/watch") == 0) return sy__api_watch(r);
+  return sy__reply_error(r, 404, "NotFound", "no route for %.200s", p);
+}

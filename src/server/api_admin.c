@@ -69,13 +69,12 @@ enum MHD_Result sy__api_audit(sy_req *r, const char *rest) {
   if (sy__query_only(r, "limit after before order since name")) return MHD_YES;
   sy_audit_query q = {0};
   int64_t limit, after, before;
-  int bad = 0;
   if (sy__query_int(r, "limit", 1, 1000, 100, &limit) || sy__query_int(r, "after", 0, INT64_MAX, 0, &after) ||
       sy__query_int(r, "before", 0, INT64_MAX, 0, &before))
     return MHD_YES;
-  const char *order = sy__query(r, "order", &bad);
-  const char *since = sy__query(r, "since", &bad);
-  q.name = sy__query(r, "name", &bad);
+  const char *order = sy__query(r, "order");
+  const char *since = sy__query(r, "since");
+  q.name = sy__query(r, "name");
   char msg[SY_MSG_MAX];
   if (q.name && sy_name_check(q.name, strlen(q.name), msg, sizeof msg))
     return sy__reply_error(r, 400, "ValidationException", "query parameter name: %s", msg);

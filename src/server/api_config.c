@@ -441,14 +441,13 @@ static enum MHD_Result import_config(sy_req *r) {
     if (!strcmp(sorted[i]->name, sorted[i - 1]->name))
       return sy__reply_error(r, 400, "ValidationException", "%s appears twice in params", sorted[i]->name);
   if (apply) {
-    int bad = 0;
     r->op.kind = SY_OP_IMPORT;
     r->op.items = it->v;
     r->op.nitems = n;
     r->op.prune = prune;
     r->op.actions = sy_arena_alloc(r->arena, n ? n : 1);
     if (!r->op.actions) return sy__reply_error(r, 500, "InternalError", "out of memory");
-    r->op.reason = sy__query(r, "reason", &bad);
+    r->op.reason = sy__query(r, "reason");
     return sy__submit(r, finish_import);
   }
   /* dry run: diff against the snapshot, write nothing */

@@ -104,8 +104,7 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
   if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "version label decrypt?")) return MHD_YES;
   int64_t qv = 0;
   if (sy__query_int(r, "version", 1, INT64_MAX, 0, &qv)) return MHD_YES;
-  int bad = 0;
-  const char *ql = sy__query(r, "label", &bad);
+  const char *ql = sy__query(r, "label");
   if (qv) t->version = qv;
   if (ql) t->label = ql;
   if (ql && !sy_label_valid(ql))
@@ -301,9 +300,8 @@ static enum MHD_Result delete_param(sy_req *r, target *t) {
   if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "reason")) return MHD_YES;
   if (t->version || t->label)
     return sy__reply_error(r, 400, "ValidationException", "delete removes every version; do not name one");
-  int bad = 0;
   r->op.kind = SY_OP_DELETE;
-  r->op.reason = sy__query(r, "reason", &bad);
+  r->op.reason = sy__query(r, "reason");
   if (r->body_len) {
     if (sy__parse_body(r) || reason_field(r, r->json)) return MHD_YES;
   }
@@ -332,9 +330,8 @@ static int str_list(sy_req *r, const char *field, const char *query, const char 
       v[cnt++] = json_string_value(e);
     }
   } else {
-    int bad = 0;
-    const char *q = sy__query(r, query, &bad);
-    if (!q || bad)
+    const char *q = sy__query(r, query);
+    if (!q)
       return sy__reply_error(r, 400, "ValidationException", "%s is required (body field or ?%s=a,b)", field, query), -1;
     char *copy = sy_arena_strdup(r->arena, q);
     v = sy_arena_alloc(r->arena, (size_t)(max + 1) * sizeof *v);
@@ -518,8 +515,8 @@ static int list_cb(void *ctx, const sy_param *p) {
 enum MHD_Result sy__api_params_list(sy_req *r) {
   if (strcmp(r->method, "GET")) return sy__reply_error(r, 405, "MethodNotAllowed", "/api/v1/params answers GET");
   if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "path next limit recursive? decrypt?")) return MHD_YES;
-  const char *path = sy__query(r, "path", NULL);
-  const char *next = sy__query(r, "next", NULL);
+  const char *path = sy__query(r, "path");
+  const char *next = sy__query(r, "next");
   int64_t limit;
   int recursive = 0;
   if (sy__query_int(r, "limit", 1, 1000, 50, &limit)) return MHD_YES;
@@ -575,7 +572,7 @@ enum MHD_Result sy__api_params(sy_req *r, const char *rest) {
   }
   /* PUT .../tags with a body that has no "value" is a tag change, not a parameter named tags */
   if ((put || del) && ends_with(rest, n, "/tags", &cut) &&
-      (del ? (r->body_len || sy__query(r, "keys", NULL)) : (r->body_len && !strstr(r->body, "\"value\"")))) {
+      (del ? (r->body_len || sy__query(r, "keys")) : (r->body_len && !strstr(r->body, "\"value\"")))) {
     if (parse_target(r, rest, cut, &t)) return MHD_YES;
     return tags(r, &t, put);
   }

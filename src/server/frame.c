@@ -18,6 +18,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -35,7 +36,7 @@ static int crlf_at(const char *p) { return p[0] == 0 && p[1] == 0; }
 typedef struct walk {
   const char *pos; /* where the next field line must start */
   int ncl, nte, nhost;
-  const char *te;
+  const char *te, *cl;
   int status;
   char *msg;
   size_t msgsz;
@@ -74,6 +75,7 @@ static enum MHD_Result field(void *cls, enum MHD_ValueKind kind, const char *key
   w->pos = (const char *)v + 2;
   if (!strcasecmp(key, "Content-Length")) {
     w->ncl++;
+    w->cl = value;
     size_t n = (size_t)((const char *)v - value);
     if (!n || n > 18 || strspn(value, "0123456789") != n)
       return fail(w, 400, "Content-Length must be a decimal number of bytes");
@@ -86,11 +88,11 @@ static enum MHD_Result field(void *cls, enum MHD_ValueKind kind, const char *key
   return MHD_YES;
 }
 
-int sy__frame_target_check(const char *target, size_t len, char *msg, size_t msgsz) {
+int sy__frame_target_check(const char *target, size_t len, size_t base, char *msg, size_t msgsz) {
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)target[i];
     if (c <= 0x20 || c == 0x7f) {
-      snprintf(msg, msgsz, "the request target contains a space or a control character at byte %zu", i + 1);
+      snprintf(msg, msgsz, "the request target contains a space or a control character at byte %zu", base + i + 1);
       return 400;
     }
   }
@@ -98,7 +100,7 @@ int sy__frame_target_check(const char *target, size_t len, char *msg, size_t msg
 }
 
 int sy__frame_check(struct MHD_Connection *conn, const char *method, const char *target, size_t target_len,
-                    const char *version, char *msg, size_t msgsz) {
+                    const char *version, sy_frame_body *body, char *msg, size_t msgsz) {
   walk w = {.msg = msg, .msgsz = msgsz};
   size_t mlen = 0;
   if (!method || !target || !version) {
@@ -161,5 +163,7 @@ int sy__frame_check(struct MHD_Connection *conn, const char *method, const char 
     snprintf(msg, msgsz, w.nhost > 1 ? "more than one Host header" : "an HTTP/1.1 request needs a Host header");
     return 400;
   }
+  body->length = w.cl ? strtoull(w.cl, NULL, 10) : 0; /* at most 18 digits: checked above */
+  body->chunked = w.nte > 0;
   return 0;
 }

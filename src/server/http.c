@@ -188,8 +188,7 @@ int sy__query_only(sy_req *r, const char *allowed) {
   return 0;
 }
 
-const char *sy__query(sy_req *r, const char *key, int *bad) {
-  (void)bad; /* every value was checked when the query was parsed */
+const char *sy__query(sy_req *r, const char *key) {
   const struct sy_qarg *a = query_find(r, key);
   return a ? a->val : NULL;
 }
@@ -407,7 +406,6 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
   r->target_len = uri ? strlen(uri) : 0;
   const char *q = uri ? memchr(uri, '?', r->target_len) : NULL;
   size_t plen = q ? (size_t)(q - uri) : r->target_len;
-  r->target_bad = uri ? sy__frame_target_check(uri, r->target_len, r->target_msg, sizeof r->target_msg) : 0;
   r->path = uri ? sy_arena_strndup(a, uri, plen) : NULL;
   r->raw_query = q ? sy_arena_strndup(a, q + 1, r->target_len - plen - 1) : "";
   /* The query is parsed from the copy above. libmicrohttpd would split it once more into
@@ -434,9 +432,12 @@ static enum MHD_Result on_headers(sy_req *r, const char *url, const char *method
   __atomic_add_fetch(&srv->active_reqs, 1, __ATOMIC_RELAXED); /* what a stop waits for */
   r->ssm_wire = !strcmp(r->path, "/") && !strcmp(method, "POST");
   r->gc = sy__guard_conn(r->conn);
-  int status = sy__frame_check(r->conn, method, r->target, r->target_len, version, msg, sizeof msg);
+  sy_frame_body fb = {0, 0};
+  int status = sy__frame_check(r->conn, method, r->target, r->target_len, version, &fb, msg, sizeof msg);
   r->target = NULL; /* it points into libmicrohttpd's read buffer, good only until now */
-  if (!status && r->target_bad) status = r->target_bad, snprintf(msg, sizeof msg, "%s", r->target_msg);
+  size_t plen = strlen(r->path);
+  if (!status) status = sy__frame_target_check(r->path, plen, 0, msg, sizeof msg);
+  if (!status) status = sy__frame_target_check(r->raw_query, strlen(r->raw_query), plen + 1, msg, sizeof msg);
   if (!status && strcmp(url, r->path)) status = 400, snprintf(msg, sizeof msg, "malformed request target");
   if (status) { /* the rest of the connection cannot be trusted to be framed as it says */
     r->close = 1;
@@ -446,10 +447,8 @@ static enum MHD_Result on_headers(sy_req *r, const char *url, const char *method
                                            : "BadRequest",
                            "%s", msg);
   }
-  const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-  const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-  unsigned long long clen = cl ? strtoull(cl, NULL, 10) : 0; /* digits only, at most 18: checked by the frame */
-  int body = te || clen > 0;
+  unsigned long long clen = fb.length;
+  int body = fb.chunked || clen > 0;
   r->close = body; /* any reply before the body is read ends the connection */
   if (srv->stopping) return sy__reply_error(r, 503, "Unavailable", "the server is shutting down");
   if (!strncmp(r->path, "/api/", 5) && authenticate(r)) return MHD_YES;

@@ -50,8 +50,6 @@ struct sy_req {
   const char *raw_query; /* exactly as sent, after the '?' ("" if none), for SigV4 */
   const char *target;    /* borrowed from libmicrohttpd until the headers are checked */
   size_t target_len;
-  int target_bad; /* the target has a byte it may not have: target_msg says which */
-  char target_msg[96];
   struct sy_qarg *qargs; /* the query, decoded and checked */
   int nqargs;
   int started, dispatched;
@@ -93,8 +91,8 @@ enum MHD_Result sy__reply_rc(sy_req *r, sy_rc rc, const char *msg);
  * (`?recursive`). Returns 0, or -1 with the reply queued. Every handler calls it first. */
 int sy__query_only(sy_req *r, const char *allowed);
 /* A query argument, percent-decoded and checked when the request arrived (valid UTF-8,
- * no NUL, not empty); NULL if absent. bad is unused (kept for callers). */
-const char *sy__query(sy_req *r, const char *key, int *bad);
+ * no NUL, not empty); NULL if absent. */
+const char *sy__query(sy_req *r, const char *key);
 /* Parses an integer query argument in [min, max]; returns 0 and sets *out, or replies 400 and returns -1. */
 int sy__query_int(sy_req *r, const char *key, int64_t min, int64_t max, int64_t dflt, int64_t *out);
 /* A boolean query argument: true/1 (or a bare flag) or false/0; anything else is a 400 and -1. */

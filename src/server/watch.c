@@ -302,7 +302,7 @@ static void sub_free(void *cls) { sub_release(cls); }
 enum MHD_Result sy__api_watch(sy_req *r) {
   if (strcmp(r->method, "GET")) return sy__reply_error(r, 405, "MethodNotAllowed", "the watch stream answers GET");
   if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "prefix since")) return MHD_YES;
-  const char *prefix = sy__query(r, "prefix", NULL);
+  const char *prefix = sy__query(r, "prefix");
   char msg[SY_MSG_MAX];
   if (prefix && *prefix && sy_path_check(prefix, strlen(prefix), msg, sizeof msg))
     return sy__reply_error(r, 400, "ValidationException", "prefix: %s", msg);
@@ -314,7 +314,7 @@ enum MHD_Result sy__api_watch(sy_req *r) {
     if (!*lei || *end || v < 0)
       return sy__reply_error(r, 400, "ValidationException", "Last-Event-ID must be a sequence number");
     since = v;
-  } else if (sy__query(r, "since", NULL)) {
+  } else if (sy__query(r, "since")) {
     if (sy__query_int(r, "since", 0, INT64_MAX, 0, &since)) return MHD_YES;
   }
   sy_watch_hub *h = r->srv->hub;

@@ -2,6 +2,7 @@
 #include "core/sigv4.h"
 
 #include "core/audit.h"
+#include "core/civil.h"
 
 #include <assert.h>
 #include <openssl/crypto.h>
@@ -139,28 +140,6 @@ static const char *find_header(const sy_sigv4_http *http, const char *lname) {
 
 /* ---- dates ---- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-  *y = yoe + era * 400 + (*m <= 2);
-}
-
 static int days_in_month(int64_t y, int m) {
   static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -181,7 +160,7 @@ static int civil_to_epoch(int y, int mo, int d, int h, int mi, int s, int64_t *t
   if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 ||
       s < 0 || s > 59)
     return -1;
-  *t = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + s;
+  *t = sy__days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + s;
   return 0;
 }
 
@@ -234,7 +213,7 @@ sy_rc sy_sigv4_format_date(int64_t t, char out[SY_SIGV4_DATE_LEN + 1]) {
   days = t / 86400;
   secs = t % 86400;
   if (secs < 0) secs += 86400, days--;
-  civil_from_days(days, &y, &m, &d);
+  sy__civil_from_days(days, &y, &m, &d);
   put_digits(out, y, 4);
   put_digits(out + 4, m, 2);
   put_digits(out + 6, d, 2);

@@ -76,7 +76,7 @@ static int parse_target(sy_req *r, const char *raw, size_t n, target *t) {
   t->len = name_len;
   if (!t->name) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
   sy_rc rc = sy_name_check(t->name, name_len, msg, sizeof msg);
-  if (rc) return sy__reply_rc(r, rc, msg), -1;
+  if (rc) return sy__reply_error(r, sy_rc_http_status(rc), sy_rc_code(rc), "name: %s", msg), -1;
   if (colon) {
     const char *sel = colon + 1;
     size_t sl = n - name_len - 1;
@@ -526,7 +526,7 @@ enum MHD_Result sy__api_params_list(sy_req *r) {
   char msg[SY_MSG_MAX], prefix[SY_NAME_MAX + 2];
   if (!path) path = "/";
   sy_rc rc = sy_path_check(path, strlen(path), msg, sizeof msg);
-  if (rc) return sy__reply_rc(r, rc, msg);
+  if (rc) return sy__reply_error(r, sy_rc_http_status(rc), sy_rc_code(rc), "path: %s", msg);
   int plen = sy__list_prefix(path, prefix, sizeof prefix);
   if (plen < 0 || (next && (strncmp(next, prefix, (size_t)plen) || strlen(next) > SY_NAME_MAX)))
     return sy__reply_error(r, 400, "InvalidNextToken", "next token does not belong to path %s", path);

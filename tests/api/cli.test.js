@@ -354,6 +354,48 @@ test('names are sent as typed; a parameter whose last segment is history is stil
   assert.deepEqual(h.versions.map((v) => v.value), ['h1', 'h2']);
 });
 
+// A PUT of the name exactly as given (fetch would resolve "/../"), for the server's answer.
+function rawPut(name) {
+  const http = require('node:http');
+  const body = JSON.stringify({ value: 'v', type: 'String' });
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(baseUrl);
+    const req = http.request({
+      hostname,
+      port,
+      path: `/api/v1/params${name}`,
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('names are checked by the rules the server uses, before anything is sent', async () => {
+  const sixteen = Array.from({ length: 16 }, (_, i) => `/l${i}`).join('');
+  for (const bad of ['/cli/a*b', '/cli/x/', '/cli/../x', '/aws/x', sixteen]) {
+    const server_ = await rawPut(bad);
+    assert.equal(server_.status, 400, bad);
+    const { code, message } = server_.json.error;
+    assert.match(message, /^name: /);
+    // nothing listens on port 1: a name that was sent would fail with "cannot reach"
+    const e = await fails(1, ['--server', 'http://127.0.0.1:1', 'param', 'put', bad, 'v'], { noServerFlag: true });
+    assert.equal(e.stderr, `switchyard: ${code}: invalid parameter name '${bad}': ${message.slice('name: '.length)}\n`, bad);
+  }
+  // the URL cannot carry these to the server as they are: "cli/x" would become /cli/x
+  let e = await fails(1, ['--server', 'http://127.0.0.1:1', 'param', 'get', 'cli/x'], { noServerFlag: true });
+  assert.equal(e.stderr, "switchyard: ValidationException: invalid parameter name 'cli/x': a hierarchical name must start with '/'\n");
+  e = await fails(1, ['--server', 'http://127.0.0.1:1', 'param', 'get', '/cli/a\tb'], { noServerFlag: true });
+  assert.equal(e.stderr, "switchyard: ValidationException: invalid parameter name '/cli/a?b': invalid byte 0x09 at position 7; allowed are a-zA-Z0-9_.-/\n");
+  e = await fails(1, ['--server', 'http://127.0.0.1:1', 'param', 'get', '/cli/a:b c'], { noServerFlag: true });
+  assert.match(e.stderr, /^switchyard: ValidationException: invalid parameter name '\/cli\/a:b c': the selector after ':'/);
+});
+
 test('audit lists records and audit verify checks the whole chain', async () => {
   const name = '/cli/audit/x';
   await ok(['param', 'put', name, 'a', '--reason', 'first']);

@@ -376,6 +376,15 @@ function rawPut(name) {
   });
 }
 
+// STYLE.md: the CLI speaks HTTP and execs the server; it is built from core and its own files only.
+test('the CLI sources include no server or store header', () => {
+  const dir = path.resolve(__dirname, '../../src/cli');
+  for (const f of fs.readdirSync(dir)) {
+    const text = fs.readFileSync(path.join(dir, f), 'utf8');
+    assert.doesNotMatch(text, /#include\s+"(server|store)\//, `src/cli/${f}`);
+  }
+});
+
 test('names are checked by the rules the server uses, before anything is sent', async () => {
   const sixteen = Array.from({ length: 16 }, (_, i) => `/l${i}`).join('');
   for (const bad of ['/cli/a*b', '/cli/x/', '/cli/../x', '/aws/x', sixteen]) {

@@ -785,43 +785,26 @@ sy_rc sy__store_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, vo
 sy_rc sy__store_audit_verify(sy_store *st, int64_t *records, int64_t *first_broken, char *msg, size_t msgsz) {
   sqlite3 *db = reader(st);
   sqlite3_stmt *q = NULL;
-  char prev[SY_HASH_HEX], h[SY_HASH_HEX];
+  sy_audit_chain c;
   int s;
-  int64_t expect_seq = 1;
   *records = 0;
   *first_broken = 0;
   msg[0] = 0;
   if (!db) return SY_EIO;
-  memcpy(prev, sy_audit_genesis, SY_HASH_HEX);
+  sy_audit_chain_init(&c);
   if (!(q = sy__stmt(db, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq")))
     return sy__read_failed(st, db, "prepare the audit chain check", SY_EIO);
   while ((s = sqlite3_step(q)) == SQLITE_ROW) {
     sy_audit_rec r;
     audit_from_row(q, &r);
-    const char *stored = (const char *)sqlite3_column_text(q, 12);
     (*records)++;
-    if (*first_broken) continue;
-    if (r.seq != expect_seq) {
-      *first_broken = r.seq;
-      snprintf(msg, msgsz, "record %" PRId64 " follows %" PRId64 ": a record is missing", r.seq, expect_seq - 1);
-      continue;
-    }
-    if (strcmp(r.prev_hash ? r.prev_hash : "", prev) != 0) {
-      *first_broken = r.seq;
-      snprintf(msg, msgsz, "record %" PRId64 ": prev_hash does not match the hash of record %" PRId64, r.seq,
-               r.seq - 1);
-      continue;
-    }
-    sy_audit_hash(&r, h);
-    if (strcmp(h, stored ? stored : "") != 0) {
-      *first_broken = r.seq;
-      snprintf(msg, msgsz, "record %" PRId64 ": its content does not match its hash", r.seq);
-      continue;
-    }
-    memcpy(prev, h, SY_HASH_HEX);
-    expect_seq++;
+    sy_audit_chain_next(&c, &r, (const char *)sqlite3_column_text(q, 12));
   }
   sy__stmt_done(q);
+  if (c.broken_seq) {
+    *first_broken = c.broken_seq;
+    snprintf(msg, msgsz, "record %" PRId64 ": %s", c.broken_seq, c.why);
+  }
   return s == SQLITE_DONE ? SY_OK : sy__read_failed(st, db, "read the audit chain", SY_EIO);
 }
 

@@ -14,7 +14,8 @@ static const char audit_usage[] =
     "usage: switchyard audit [--limit N] [--name NAME] [--json]\n"
     "       switchyard audit verify [--json]\n"
     "\n"
-    "Lists audit records, newest first: SEQ TIME ACTOR ACTION NAME OLD→NEW.\n"
+    "Lists audit records, newest first: SEQ TIME ACTOR ACTION NAME OLD→NEW REASON\n"
+    "(the --reason of the change, \"-\" if none, cut to 60 characters; --json has it whole).\n"
     "'audit verify' fetches every record and recomputes the hash chain locally.\n"
     "Needs an admin token.\n"
     "\n"
@@ -58,23 +59,24 @@ static sy_rc audit_records(const json_t *answer, json_t **out) {
 }
 
 static sy_rc record_row(sy__table *t, const json_t *e) {
-  char seq[24], oldv[24], newv[24], change[64];
+  char seq[24], oldv[24], newv[24], change[64], reason[SY__REASON_CELL_BYTES];
   snprintf(seq, sizeof seq, "%" PRId64, sy__jint(e, "seq"));
   version_text(e, "old_version", oldv, sizeof oldv);
   version_text(e, "new_version", newv, sizeof newv);
   snprintf(change, sizeof change, "%s→%s", oldv, newv);
-  const char *row[] = {seq,   sy__jstr(e, "time"), sy__jstr(e, "actor"), sy__jstr(e, "action"), sy__jstr(e, "name"),
-                       change};
+  sy__reason_cell(e, reason, sizeof reason);
+  const char *row[] = {
+      seq, sy__jstr(e, "time"), sy__jstr(e, "actor"), sy__jstr(e, "action"), sy__jstr(e, "name"), change, reason};
   return sy__table_row(t, row);
 }
 
 /* Tabulates the records of a list answer. */
 static sy_rc show_records(const json_t *answer, void *ctx) {
-  static const char *const head[] = {"SEQ", "TIME", "ACTOR", "ACTION", "NAME", "OLD→NEW"};
+  static const char *const head[] = {"SEQ", "TIME", "ACTOR", "ACTION", "NAME", "OLD→NEW", "REASON"};
   json_t *recs;
   (void)ctx;
   sy_rc rc = audit_records(answer, &recs);
-  return rc ? rc : sy__table_print_rows(6, head, recs, record_row, stdout);
+  return rc ? rc : sy__table_print_rows(7, head, recs, record_row, stdout);
 }
 
 static int audit_list(sy__cli *cli, int argc, char **argv) {

@@ -8,7 +8,8 @@
 
 /* Writes the parameter object of docs/API.md: the hot read of the native API, so the
  * JSON text is written directly. */
-void sy__param_write(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value) {
+/* The members of a parameter object, without its closing brace. */
+static void param_members(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value) {
   char t[32];
   sy__fmt_time(v->modified_ms, t, sizeof t);
   sy_jbuf_cstr(b, "{\"name\":");
@@ -52,6 +53,10 @@ void sy__param_write(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *
   sy_jbuf_cstr(b, t);
   sy_jbuf_cstr(b, "\",\"last_modified_user\":");
   sy_jbuf_str(b, v->modified_user, strlen(v->modified_user));
+}
+
+void sy__param_write(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value) {
+  param_members(b, st, p, v, show_value);
   sy_jbuf_cstr(b, "}");
 }
 
@@ -416,10 +421,14 @@ typedef struct hist_ctx {
   int decrypt;
 } hist_ctx;
 
-static void hist_cb(void *ctx, const sy_ver *v) {
+/* One version of the history: a parameter object with the reason it was written with. */
+static void hist_cb(void *ctx, const sy_ver *v, const char *reason) {
   hist_ctx *h = ctx;
   if (h->n++) sy_jbuf_cstr(&h->out, ",");
-  sy__param_write(&h->out, h->st, h->p, v, h->decrypt);
+  param_members(&h->out, h->st, h->p, v, h->decrypt);
+  sy_jbuf_cstr(&h->out, ",\"reason\":");
+  sy_jbuf_str(&h->out, reason ? reason : "", reason ? strlen(reason) : 0);
+  sy_jbuf_cstr(&h->out, "}");
   h->last = v->version;
 }
 

@@ -26,7 +26,8 @@ static const char *schema =
     "CREATE TABLE IF NOT EXISTS versions ("
     "  name TEXT NOT NULL, version INTEGER NOT NULL, kind INTEGER NOT NULL, tier INTEGER NOT NULL,"
     "  value BLOB NOT NULL, description TEXT, pattern TEXT, modified_ms INTEGER NOT NULL,"
-    "  modified_user TEXT, labels TEXT NOT NULL DEFAULT '', PRIMARY KEY (name, version)) WITHOUT ROWID;"
+    "  modified_user TEXT, labels TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (name, version)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS versions_labelled ON versions(name) WHERE labels <> '';"
     "CREATE TABLE IF NOT EXISTS audit ("
     "  seq INTEGER PRIMARY KEY, time TEXT NOT NULL, time_ms INTEGER NOT NULL, actor TEXT NOT NULL,"
@@ -44,6 +45,30 @@ static const char *schema =
     "  created_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);"
     "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', '1');";
+
+/* A store made before each version kept its reason gets the column, filled from the audit
+ * log: a version's reason is that of the newest put, rollback or import record that wrote
+ * it. Once, in one transaction, with an index that lives only as long as the fill. */
+static int add_version_reasons(sqlite3 *db, char **err) {
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT reason FROM versions LIMIT 0", -1, &q, NULL) == SQLITE_OK) {
+    sqlite3_finalize(q);
+    return SQLITE_OK;
+  }
+  int rc =
+      sqlite3_exec(db,
+                   "BEGIN IMMEDIATE;"
+                   "ALTER TABLE versions ADD COLUMN reason TEXT NOT NULL DEFAULT '';"
+                   "CREATE INDEX audit_by_version ON audit(name, new_version);"
+                   "UPDATE versions SET reason = coalesce((SELECT a.reason FROM audit a WHERE a.name = versions.name"
+                   " AND a.new_version = versions.version AND a.action IN ('put', 'rollback', 'import')"
+                   " ORDER BY a.seq DESC LIMIT 1), '');"
+                   "DROP INDEX audit_by_version;"
+                   "COMMIT;",
+                   NULL, NULL, err);
+  if (rc != SQLITE_OK) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
 
 sqlite3_stmt *sy__stmt(sqlite3 *db, const char *sql) {
   for (sqlite3_stmt *s = sqlite3_next_stmt(db, NULL); s; s = sqlite3_next_stmt(db, s))
@@ -485,7 +510,7 @@ sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
           st->db,
           "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-32768;",
           NULL, NULL, &err) ||
-      sqlite3_exec(st->db, schema, NULL, NULL, &err)) {
+      sqlite3_exec(st->db, schema, NULL, NULL, &err) || add_version_reasons(st->db, &err)) {
     snprintf(msg, msgsz, "cannot initialise %s: %s", st->db_path, err ? err : "?");
     sqlite3_free(err);
     rc = SY_EIO;
@@ -691,7 +716,8 @@ sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, i
   int s, n = 0;
   *more = 0;
   if (!db) return SY_EIO;
-  if (!(q = sy__stmt(db, "SELECT " VER_COLS " FROM versions WHERE name = ? AND version > ? ORDER BY version LIMIT ?")))
+  if (!(q = sy__stmt(db, "SELECT " VER_COLS ", reason FROM versions WHERE name = ? AND version > ? ORDER BY version "
+                         "LIMIT ?")))
     return sy__read_failed(st, db, "prepare the history query", SY_EIO);
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, after_version);
@@ -704,7 +730,7 @@ sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, i
     sy_ver *v = NULL;
     rc = ver_from_row(q, 0, &v);
     if (rc) break;
-    cb(ctx, v);
+    cb(ctx, v, (const char *)sqlite3_column_text(q, 9));
     sy__ver_unref(v);
     n++;
   }

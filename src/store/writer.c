@@ -237,10 +237,10 @@ static sy_rc get_version(sy_store *st, const sy_param *p, int64_t version, sy_ve
   return sy__db_read_version(st->db, p->name, version, out);
 }
 
-static sy_rc write_version_row(sy_store *st, const char *name, const sy_ver *v) {
+static sy_rc write_version_row(sy_store *st, const char *name, const sy_ver *v, const char *reason) {
   sqlite3_stmt *q = prep(st,
                          "INSERT OR REPLACE INTO versions(name, version, kind, tier, value, description, pattern,"
-                         " modified_ms, modified_user, labels) VALUES (?,?,?,?,?,?,?,?,?,'')");
+                         " modified_ms, modified_user, labels, reason) VALUES (?,?,?,?,?,?,?,?,?,'',?)");
   if (!q) return SY_EIO;
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, v->version);
@@ -251,6 +251,7 @@ static sy_rc write_version_row(sy_store *st, const char *name, const sy_ver *v) 
   sqlite3_bind_text(q, 7, v->allowed_pattern, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 8, v->modified_ms);
   sqlite3_bind_text(q, 9, v->modified_user, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 10, reason ? reason : "", -1, SQLITE_STATIC);
   return run(st, q);
 }
 
@@ -493,7 +494,7 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
     sy__ver_unref(v);
     return fail(op, SY_ETAG_LIMIT, "%s", "at most 50 tags");
   }
-  rc = write_version_row(st, name, v);
+  rc = write_version_row(st, name, v, op->reason);
   if (!rc) rc = write_params_row(st, name, oldest, v, tags);
   free(tags);
   change c = {.action = action,

@@ -273,6 +273,36 @@ describe('at rest', () => {
   });
 });
 
+describe('a store from before versions kept their reason', () => {
+  let haveSqlite = true;
+  try { execFileSync('sqlite3', ['-version'], { stdio: 'ignore' }); } catch { haveSqlite = false; }
+
+  it('gets the reason of each version from the audit log at start', async (t) => {
+    if (!haveSqlite) {
+      t.skip('the sqlite3 CLI is not installed (apt package sqlite3)');
+      return;
+    }
+    const name = '/mig/x';
+    for (const [value, reason] of [['a', 'first'], ['b', ''], ['c', 'third']]) {
+      const r = await api(S, 'PUT', pp(name), { value, type: 'String', overwrite: true, ...(reason ? { reason } : {}) });
+      assert.equal(r.status, 200, r.text);
+    }
+    const before0 = await api(S, 'GET', pp(name, '/history'));
+    assert.deepEqual(before0.json.versions.map((v) => v.reason), ['first', '', 'third']);
+    await S.stop();
+    const db = path.join(S.dataDir, 'switchyard.db');
+    execFileSync('sqlite3', [db, 'ALTER TABLE versions DROP COLUMN reason;']); // the schema before
+    await S.restart();
+    const after0 = await api(S, 'GET', pp(name, '/history'));
+    assert.equal(after0.status, 200, after0.text);
+    assert.deepEqual(after0.json.versions, before0.json.versions);
+    const indexes = execFileSync('sqlite3', [db, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit';"]).toString();
+    assert.equal(indexes.trim(), '', 'the index the fill used is left behind');
+    const v = await api(S, 'GET', '/api/v1/admin/audit/verify');
+    assert.equal(v.json.ok, true, v.text);
+  });
+});
+
 describe('tampering', () => {
   let haveSqlite = true;
   try { execFileSync('sqlite3', ['-version'], { stdio: 'ignore' }); } catch { haveSqlite = false; }

@@ -260,15 +260,18 @@ test('ls follows every page over 120 parameters', async () => {
 test('history lists every version oldest first', async () => {
   const name = '/cli/hist/x';
   await ok(['param', 'put', name, 'one']);
-  await ok(['param', 'put', name, 'two', '--overwrite']);
-  await ok(['param', 'put', name, 'three', '--overwrite']);
+  await ok(['param', 'put', name, 'two', '--overwrite', '--reason', 'gemini outage']);
+  await ok(['param', 'put', name, 'three', '--overwrite', '--reason', 'r'.repeat(70)]);
+  await ok(['param', 'rollback', name, '--to-version', '1', '--reason', 'back to one']);
   const r = await ok(['param', 'history', name]);
   const t = tableRows(r.stdout);
-  assert.deepEqual(t.header, ['VERSION', 'TYPE', 'LAST_MODIFIED', 'USER', 'LABELS', 'VALUE']);
-  assert.deepEqual(t.rows.map((row) => row[0]), ['1', '2', '3']);
-  assert.deepEqual(t.rows.map((row) => row[5]), ['one', 'two', 'three']);
+  assert.deepEqual(t.header, ['VERSION', 'TYPE', 'LAST_MODIFIED', 'USER', 'LABELS', 'VALUE', 'REASON']);
+  assert.deepEqual(t.rows.map((row) => row[0]), ['1', '2', '3', '4']);
+  assert.deepEqual(t.rows.map((row) => row[5]), ['one', 'two', 'three', 'one']);
+  assert.deepEqual(t.rows.map((row) => row[6]), ['-', 'gemini outage', 'r'.repeat(59) + '…', 'back to one']);
   const j = JSON.parse((await ok(['param', 'history', name, '--json'])).stdout);
-  assert.deepEqual(j.versions.map((v) => v.value), ['one', 'two', 'three']);
+  assert.deepEqual(j.versions.map((v) => v.value), ['one', 'two', 'three', 'one']);
+  assert.deepEqual(j.versions.map((v) => v.reason), ['', 'gemini outage', 'r'.repeat(70), 'back to one']);
   assert.equal((await fails(1, ['param', 'history', '/cli/hist/none'])).stderr.split(':')[1].trim(), 'ParameterNotFound');
 });
 
@@ -411,9 +414,10 @@ test('audit lists records and audit verify checks the whole chain', async () => 
   await ok(['param', 'put', name, 'b', '--overwrite']);
   let r = await ok(['audit', '--name', name]);
   const t = tableRows(r.stdout);
-  assert.deepEqual(t.header, ['SEQ', 'TIME', 'ACTOR', 'ACTION', 'NAME', 'OLD→NEW']);
+  assert.deepEqual(t.header, ['SEQ', 'TIME', 'ACTOR', 'ACTION', 'NAME', 'OLD→NEW', 'REASON']);
   assert.equal(t.rows.length, 2);
   assert.deepEqual(t.rows.map((row) => row[5]), ['1→2', '-→1']); // newest first
+  assert.deepEqual(t.rows.map((row) => row[6]), ['-', 'first']);
   assert.ok(t.rows.every((row) => row[3] === 'put' && row[4] === name));
   r = await ok(['audit', '--limit', '3', '--json']);
   assert.equal(JSON.parse(r.stdout).records.length, 3);

@@ -93,6 +93,17 @@ static sy_rc report_error(const sy__resp *r) {
   return rc_from_error(*code ? code : NULL, r->status);
 }
 
+/* After a 401: how to give the CLI a token, or that the one it has is not known. */
+static void token_hint(const sy__cli *cli) {
+  if (cli->token && *cli->token)
+    sy__err("the token sent is the one in SWITCHYARD_TOKEN");
+  else
+    sy__err("no token: set SWITCHYARD_TOKEN, e.g. export SWITCHYARD_TOKEN=$(cat data/admin.token)");
+  sy__err(
+      "the admin token is printed once when `switchyard serve` (or `make run`) first starts, and kept in "
+      "DATA/admin.token; `switchyard token create` makes more");
+}
+
 /* The server's base URL without a trailing slash, written into out. */
 static sy_rc base_url(const sy__cli *cli, char *out, size_t cap) {
   const char *s = cli->server;
@@ -203,6 +214,7 @@ sy_rc sy__http_raw_max(const sy__cli *cli, const char *method, const char *path,
   if (out->len) out->json = json_loadb(out->body, out->len, JSON_ALLOW_NUL, NULL);
   if (out->status < 200 || out->status > 299) {
     rc = report_error(out);
+    if (out->status == 401) token_hint(cli);
     sy__resp_free(out);
     goto out;
   }

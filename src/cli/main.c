@@ -26,7 +26,9 @@ static const char usage[] =
     "\n"
     "environment:\n"
     "  SWITCHYARD_URL    server base URL\n"
-    "  SWITCHYARD_TOKEN  API token, sent as \"Authorization: Bearer <token>\"\n"
+    "  SWITCHYARD_TOKEN  API token, sent as \"Authorization: Bearer <token>\". The admin token is\n"
+    "                    printed once when `switchyard serve` (or `make run`) first starts and kept\n"
+    "                    in DATA/admin.token: export SWITCHYARD_TOKEN=$(cat data/admin.token)\n"
     "\n"
     "exit status: 0 success, 1 error (server, network, I/O), 2 misuse\n";
 

@@ -580,10 +580,19 @@ test('token create, list, revoke; a revoked token is refused', async () => {
 });
 
 test('credentials, server selection and network errors', async () => {
+  // without a token the CLI says how to set one and where the admin token came from
+  const whence = 'switchyard: the admin token is printed once when `switchyard serve` (or `make run`) first starts, ' +
+    'and kept in DATA/admin.token; `switchyard token create` makes more\n';
   let e = await fails(1, ['param', 'get', '/cli/rt/greeting'], { token: null });
-  assert.match(e.stderr, /^switchyard: Unauthenticated: /);
+  assert.equal(e.stderr, 'switchyard: Unauthenticated: missing Authorization: Bearer <token> header\n' +
+    'switchyard: no token: set SWITCHYARD_TOKEN, e.g. export SWITCHYARD_TOKEN=$(cat data/admin.token)\n' + whence);
+  e = await fails(1, ['param', 'get', '/cli/rt/greeting'], { token: '' });
+  assert.match(e.stderr, /\nswitchyard: no token: set SWITCHYARD_TOKEN/);
   e = await fails(1, ['param', 'get', '/cli/rt/greeting'], { token: 'not-a-real-token' });
-  assert.match(e.stderr, /^switchyard: Unauthenticated: /);
+  assert.equal(e.stderr, 'switchyard: Unauthenticated: unknown or revoked token\n' +
+    'switchyard: the token sent is the one in SWITCHYARD_TOKEN\n' + whence);
+  // the usage says it too
+  assert.match((await ok(['--help'])).stdout, /export SWITCHYARD_TOKEN=\$\(cat data\/admin\.token\)/);
 
   // SWITCHYARD_URL is used when --server is absent; --server wins over it.
   const r = await ok(['param', 'get', '/cli/rt/list'], { noServerFlag: true, env: { SWITCHYARD_URL: baseUrl + '/' } });

@@ -62,35 +62,6 @@ static sy_rc bootstrap_key(sy_store *st) {
   return rc;
 }
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: switchyard serve [--listen ADDR:PORT] [--data DIR] [--threads N]\n"
-          "                        [--header-timeout MS] [--body-timeout MS] [--idle-timeout MS]\n"
-          "                        [--max-conns-per-ip N] [--import-max-bytes N]\n"
-          "\n"
-          "Serves the Switchyard API. Defaults: --listen 127.0.0.1:8000 --data ./data --threads 2.\n"
-          "PORT 0 picks a free port (the \"listening\" log line names it).\n"
-          "\n"
-          "Connection limits (each option also reads the environment variable named beside it):\n"
-          "  --header-timeout MS    a request's headers must arrive within MS (SWITCHYARD_HEADER_TIMEOUT_MS, 10000)\n"
-          "  --body-timeout MS      its body within MS after them (SWITCHYARD_BODY_TIMEOUT_MS, 30000)\n"
-          "  --idle-timeout MS      an idle keep-alive connection closes after MS (SWITCHYARD_IDLE_TIMEOUT_MS, 60000)\n"
-          "  --max-conns-per-ip N   connections one client address may hold, 0 for no cap\n"
-          "                         (SWITCHYARD_MAX_CONNS_PER_IP, 16384)\n"
-          "  --import-max-bytes N   the largest import document (SWITCHYARD_IMPORT_MAX_BYTES, 268435456);\n"
-          "                         every other request body is at most 1 MiB\n"
-          "Watch streams are not subject to these timeouts; they send a heartbeat instead.\n"
-          "\n"
-          "Environment:\n"
-          "  SWITCHYARD_ADMIN_TOKEN          the first admin token, at first start (else one is generated)\n"
-          "  SWITCHYARD_AWS_ACCESS_KEY_ID, SWITCHYARD_AWS_SECRET_ACCESS_KEY   an access key made at start\n"
-          "  SWITCHYARD_AWS_REGION           the region SigV4 requests must be scoped to (us-east-1)\n"
-          "  SWITCHYARD_AWS_ACCOUNT_ID       the account in ARNs (000000000000)\n"
-          "  SWITCHYARD_MASTER_KEY_FILE      the key SecureStrings are sealed with (else DATA/master.key)\n"
-          "  SWITCHYARD_HEARTBEAT_MS         watch heartbeats (15000)\n"
-          "  SWITCHYARD_ACCESS_LOG=1         log every request\n");
-}
-
 /* A whole decimal number in [min, max] from an option or the environment; -1 if not. */
 static int64_t number(const char *s, int64_t min, int64_t max) {
   if (!s || !*s) return -1;
@@ -114,6 +85,47 @@ static const limit_opt limit_opts[] = {
     {"--import-max-bytes", "SWITCHYARD_IMPORT_MAX_BYTES", 1 << 20, (int64_t)1 << 34, 256 << 20},
 };
 #define N_LIMITS (sizeof limit_opts / sizeof limit_opts[0])
+
+/* The help, with every variable the server reads; the limits' lines come from limit_opts. */
+static void usage(FILE *f) {
+  fprintf(
+      f,
+      "usage: switchyard serve [--listen ADDR:PORT] [--data DIR] [--threads N]\n"
+      "                        [--header-timeout MS] [--body-timeout MS] [--idle-timeout MS]\n"
+      "                        [--max-conns-per-ip N] [--import-max-bytes N]\n"
+      "\n"
+      "Serves the Switchyard API. Defaults: --listen 127.0.0.1:8000 --data ./data --threads 2.\n"
+      "PORT 0 picks a free port (the \"listening\" log line names it). At first start the admin\n"
+      "token is printed once on stdout and kept in DATA/admin.token (mode 0600).\n"
+      "\n"
+      "Connection limits (each option also reads the environment variable named beside it):\n"
+      "  --header-timeout MS    a request's headers must arrive within MS (SWITCHYARD_HEADER_TIMEOUT_MS, 10000)\n"
+      "  --body-timeout MS      its body within MS after them (SWITCHYARD_BODY_TIMEOUT_MS, 30000)\n"
+      "  --idle-timeout MS      an idle keep-alive connection closes after MS (SWITCHYARD_IDLE_TIMEOUT_MS, 60000)\n"
+      "  --max-conns-per-ip N   connections one client address may hold, 0 for no cap\n"
+      "                         (SWITCHYARD_MAX_CONNS_PER_IP, 16384)\n"
+      "  --import-max-bytes N   the largest import document (SWITCHYARD_IMPORT_MAX_BYTES, 268435456);\n"
+      "                         every other request body is at most 1 MiB\n"
+      "Watch streams are not subject to these timeouts; they send a heartbeat instead.\n"
+      "\n"
+      "Environment (an option on the command line wins over its variable):\n"
+      "  SWITCHYARD_ADMIN_TOKEN            the first admin token, 16 to 512 characters, read at first start\n"
+      "                                    only (default: one is generated, printed once, kept in DATA/admin.token)\n"
+      "  SWITCHYARD_AWS_ACCESS_KEY_ID      with the next, an SSM access key (admin and decrypt scopes) made at\n"
+      "  SWITCHYARD_AWS_SECRET_ACCESS_KEY  start if it is not there yet: 16 to 31 of A-Z0-9, and 16 to 128\n"
+      "                                    characters (default: none)\n"
+      "  SWITCHYARD_AWS_REGION             the region SigV4 requests must be scoped to, and the ARNs' region\n"
+      "                                    (default us-east-1)\n"
+      "  SWITCHYARD_AWS_ACCOUNT_ID         the account in ARNs (default 000000000000)\n"
+      "  SWITCHYARD_MASTER_KEY_FILE        the 32-byte (or 64 hex digit) key SecureStrings are sealed with\n"
+      "                                    (default DATA/master.key, made at first start, mode 0600)\n");
+  for (size_t i = 0; i < N_LIMITS; i++)
+    fprintf(f, "  %-33s as %s, %lld to %lld (default %lld)\n", limit_opts[i].env, limit_opts[i].flag,
+            (long long)limit_opts[i].min, (long long)limit_opts[i].max, (long long)limit_opts[i].dflt);
+  fprintf(f,
+          "  SWITCHYARD_HEARTBEAT_MS           the interval of watch heartbeats, 10 to 3600000 (default 15000)\n"
+          "  SWITCHYARD_ACCESS_LOG             1 logs every request (default: only errors are logged)\n");
+}
 
 /* At first start (no tokens yet) creates the admin token from the environment or a fresh one. */
 static sy_rc bootstrap_admin(sy_store *st, const char *dir) {

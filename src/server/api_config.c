@@ -140,7 +140,7 @@ static enum MHD_Result export_config(sy_req *r) {
   x->st = r->srv->store;
   x->secrets = secrets;
   sy_jbuf_init(&x->buf, EXPORT_BUF_MAX);
-  sy__fmt_time(sy__now_ms(), x->time, sizeof x->time);
+  sy__fmt_time(sy__clock_now(r->srv->clock), x->time, sizeof x->time);
   const sy_snap *s = sy__snap_enter(x->st);
   x->seq = s->seq;
   x->root = sy__node_ref(s->root);

@@ -582,8 +582,8 @@ void sy__http_stop(sy_server *srv, int deadline_ms) {
   if (!srv->daemon) return;
   srv->stopping = 1;
   MHD_quiesce_daemon(srv->daemon);
-  int64_t until = sy__now_ms() + deadline_ms;
-  while (__atomic_load_n(&srv->active_reqs, __ATOMIC_ACQUIRE) > 0 && sy__now_ms() < until) {
+  int64_t until = sy__clock_tick(sy__clock_system()) + deadline_ms;
+  while (__atomic_load_n(&srv->active_reqs, __ATOMIC_ACQUIRE) > 0 && sy__clock_tick(sy__clock_system()) < until) {
     struct timespec ts = {0, 5 * 1000000};
     nanosleep(&ts, NULL);
   }

@@ -21,6 +21,7 @@ typedef struct sy_req sy_req;
 
 typedef struct sy_server {
   sy_store *store;
+  const sy_clock *clock; /* every period, deadline and timestamp of the server runs on it */
   sy_watch_hub *hub;
   struct MHD_Daemon *daemon;
   int64_t started_ms;

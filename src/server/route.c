@@ -5,7 +5,7 @@
 #include "server/watch.h"
 
 static enum MHD_Result health(sy_req *r) {
-  int64_t up = (sy__now_ms() - r->srv->started_ms) / 1000;
+  int64_t up = (sy__clock_now(r->srv->clock) - r->srv->started_ms) / 1000;
   return sy__reply_json(r, 200,
                         json_pack("{ss ss ss sI}", "status", r->srv->stopping ? "stopping" : "ok", "version",
                                   SY_VERSION, "store", "sqlite", "uptime_s", (json_int_t)up));

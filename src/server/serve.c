@@ -169,7 +169,7 @@ static sy_rc bootstrap_admin(sy_store *st, const char *dir) {
 }
 
 sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *msg, size_t msgsz) {
-  sy_rc rc = sy__store_open(data, &srv->store, msg, msgsz);
+  sy_rc rc = sy__store_open(data, srv->clock, &srv->store, msg, msgsz);
   if (rc) return rc;
   sy__store_set_log_hook(srv->store, sy__log); /* storage failures in the server's log format */
   const sy_snap *s = sy__snap_enter(srv->store);
@@ -257,7 +257,8 @@ int sy__serve_main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  sy_server srv = {.started_ms = sy__now_ms()};
+  sy_server srv = {.clock = sy__clock_system()};
+  srv.started_ms = sy__clock_now(srv.clock);
   const char *region = getenv("SWITCHYARD_AWS_REGION"), *account = getenv("SWITCHYARD_AWS_ACCOUNT_ID");
   snprintf(srv.aws_region, sizeof srv.aws_region, "%s", region && *region ? region : "us-east-1");
   snprintf(srv.aws_account, sizeof srv.aws_account, "%s", account && *account ? account : "000000000000");
@@ -290,7 +291,7 @@ int sy__serve_main(int argc, char **argv) {
   sy__log(
       "info", "listening",
       json_pack("{ss si ss sI sI si sI}", "addr", addr, "port", bound, "data", data, "params", (json_int_t)count, "seq",
-                (json_int_t)seq, "threads", (int)threads, "startup_ms", (json_int_t)(sy__now_ms() - srv.started_ms)));
+                (json_int_t)seq, "threads", (int)threads, "startup_ms", (json_int_t)(sy__clock_now(srv.clock) - srv.started_ms)));
   int sig = 0;
   sigwait(&sigs, &sig);
   sy__log("info", "stopping", json_pack("{ss}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));

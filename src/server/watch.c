@@ -92,16 +92,16 @@ static void reap_closed(sy_watch_hub *h) {
 
 static void *ticker_main(void *arg) {
   sy_watch_hub *h = arg;
-  int64_t next_hb = sy__now_ms() + h->heartbeat_ms;
+  int64_t next_hb = sy__clock_now(sy__clock_system()) + h->heartbeat_ms;
   pthread_mutex_lock(&h->mu);
   while (!h->closing) {
-    int64_t now = sy__now_ms(), wake = next_hb < now + REAP_MS ? next_hb : now + REAP_MS;
+    int64_t now = sy__clock_now(sy__clock_system()), wake = next_hb < now + REAP_MS ? next_hb : now + REAP_MS;
     struct timespec ts = {(time_t)(wake / 1000), (long)(wake % 1000) * 1000000};
     pthread_cond_timedwait(&h->tick_cv, &h->mu, &ts);
     if (h->closing) break;
-    if (sy__now_ms() >= next_hb) {
+    if (sy__clock_now(sy__clock_system()) >= next_hb) {
       park_all_resume(h, 1);
-      next_hb = sy__now_ms() + h->heartbeat_ms;
+      next_hb = sy__clock_now(sy__clock_system()) + h->heartbeat_ms;
     } else {
       reap_closed(h);
     }

@@ -423,11 +423,12 @@ static void *ckpt_main(void *arg) {
   return NULL;
 }
 
-sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
+sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, char *msg, size_t msgsz) {
   sy_store *st = calloc(1, sizeof *st);
   sy_rc rc = SY_OK;
   char *err = NULL;
   if (!st) return SY_ENOMEM;
+  st->clock = clock ? clock : sy__clock_system();
   pthread_mutex_init(&st->mu, NULL);
   pthread_cond_init(&st->cv, NULL);
   pthread_cond_init(&st->ckpt_cv, NULL);

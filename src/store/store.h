@@ -18,6 +18,8 @@
 #include <stdint.h>
 
 #include "core/audit.h"
+#include "core/civil.h"
+#include "core/clock.h"
 #include "core/param.h"
 #include "core/rc.h"
 #include "store/snap.h"
@@ -113,8 +115,9 @@ typedef void (*sy_log_hook)(const char *level, const char *msg, json_t *fields);
  * Takes an exclusive lock on dir first (DATA/switchyard.lock, held until close): a second
  * store on the same directory, in this process or another, fails with SY_EUNAVAILABLE and
  * a msg naming dir and the PID of the holder, before it reads the master key or the
- * database. */
-sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz);
+ * database. Versions, audit records and credentials are stamped with clock (NULL: the
+ * system clock). */
+sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, char *msg, size_t msgsz);
 /* Drains queued writes, stops the writer, closes, and releases the directory lock. */
 void sy__store_close(sy_store *st);
 void sy__store_set_publish_hook(sy_store *st, sy_publish_hook hook, void *ctx);
@@ -182,8 +185,5 @@ sy_rc sy__store_digest(sy_store *st, const char *name, const sy_ver *v, char out
 sy_rc sy__store_akey_secret(sy_store *st, const char *id, char *secret, size_t cap, size_t *len, char *name,
                             size_t name_cap, unsigned *scopes);
 
-int64_t sy__now_ms(void);
-/* RFC 3339 UTC with milliseconds into out (at least 25 bytes). */
-void sy__fmt_time(int64_t ms, char *out, size_t outsz);
 
 #endif

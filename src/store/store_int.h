@@ -31,6 +31,7 @@ typedef struct pending_event {
 } pending_event;
 
 struct sy_store {
+  const sy_clock *clock; /* stamps versions, audit records and credentials */
   unsigned char master_key[32]; /* seals SecureString values */
   unsigned char digest_key[32]; /* keys the audit digests of SecureString values */
   char *dir;

@@ -92,7 +92,7 @@ typedef struct change {
 
 static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
   char time[32], old_d[SY_HASH_HEX] = "", new_d[SY_HASH_HEX] = "", h[SY_HASH_HEX];
-  int64_t now = sy__now_ms();
+  int64_t now = sy__clock_now(st->clock);
   sy__fmt_time(now, time, sizeof time);
   sy_rc drc = c->old_ver ? sy__store_digest(st, c->name, c->old_ver, old_d) : SY_OK;
   if (!drc && c->new_ver) drc = sy__store_digest(st, c->name, c->new_ver, new_d);
@@ -431,7 +431,7 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   v->version = cur ? cur->version + 1 : 1;
   v->kind = in->kind ? in->kind : cur ? cur->kind : SY_KIND_STRING; /* a create without a kind was refused above */
   v->tier = in->tier ? in->tier : cur ? cur->tier : SY_TIER_STANDARD;
-  v->modified_ms = sy__now_ms();
+  v->modified_ms = sy__clock_now(st->clock);
 
   op->rc = sy_value_check(v->kind, v->tier, v->value, v->value_len, op->msg, sizeof op->msg);
   if (!op->rc) op->rc = sy_pattern_compile_check(v->allowed_pattern, op->msg, sizeof op->msg);
@@ -959,12 +959,12 @@ static sy_rc apply_key(sy_store *st, sy_op *op, int create) {
       sqlite3_bind_text(q, 2, op->token_name, -1, SQLITE_STATIC);
       sqlite3_bind_blob(q, 3, blob, (int)n, SQLITE_TRANSIENT);
       sqlite3_bind_int(q, 4, (int)op->scopes);
-      sqlite3_bind_int64(q, 5, sy__now_ms());
+      sqlite3_bind_int64(q, 5, sy__clock_now(st->clock));
     }
   } else {
     q = prep(st, "UPDATE access_keys SET revoked_ms = ? WHERE name = ? AND revoked_ms = 0");
     if (q) {
-      sqlite3_bind_int64(q, 1, sy__now_ms());
+      sqlite3_bind_int64(q, 1, sy__clock_now(st->clock));
       sqlite3_bind_text(q, 2, op->token_name, -1, SQLITE_STATIC);
     }
   }
@@ -998,12 +998,12 @@ static sy_rc apply_token(sy_store *st, sy_op *op, int create) {
       sqlite3_bind_text(q, 1, op->token_name, -1, SQLITE_STATIC);
       sqlite3_bind_text(q, 2, op->token_hash, -1, SQLITE_STATIC);
       sqlite3_bind_int(q, 3, (int)op->scopes);
-      sqlite3_bind_int64(q, 4, sy__now_ms());
+      sqlite3_bind_int64(q, 4, sy__clock_now(st->clock));
     }
   } else {
     q = prep(st, "UPDATE tokens SET revoked_ms = ? WHERE name = ? AND revoked_ms = 0");
     if (q) {
-      sqlite3_bind_int64(q, 1, sy__now_ms());
+      sqlite3_bind_int64(q, 1, sy__clock_now(st->clock));
       sqlite3_bind_text(q, 2, op->token_name, -1, SQLITE_STATIC);
     }
   }

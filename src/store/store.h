@@ -95,11 +95,18 @@ struct sy_op {
   sy_op *next; /* queue link, store-private */
 };
 
-/* One committed change, as handed to the publish hook and the watch stream. */
+/* One committed change, as handed to the publish hook and the watch stream (which decides
+ * how it looks on the wire). Strings are borrowed for the duration of the call. */
 typedef struct sy_event {
   int64_t seq;
-  const char *name;
-  const char *json; /* the SSE data line: {"seq":..,"action":..,...} */
+  int64_t time_ms;
+  const char *action; /* put, delete, label, ..., token.create */
+  const char *name;   /* a parameter's or a credential's name */
+  int64_t version;    /* the version written or labelled; 0 when none (delete, credentials) */
+  sy_kind kind;       /* the kind of the version written; 0 when the change wrote none */
+  const char *value;  /* its value; NULL when none or not shown (a SecureString) */
+  size_t value_len;
+  const char *detail; /* "labels=a,b", "to_version=3", ...; "" when none */
 } sy_event;
 
 typedef void (*sy_publish_hook)(void *ctx, const sy_event *events, size_t n);

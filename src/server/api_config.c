@@ -247,8 +247,9 @@ static int take_item(sy_req *r, json_t *e, size_t i, import_items *it) {
                            ctx),
            -1;
   if (!in->tier) in->tier = SY_TIER_STANDARD;
-  rc = sy_value_check(in->kind, in->tier, in->value, in->value_len, msg, sizeof msg);
-  if (!rc) rc = sy_pattern_check(in->allowed_pattern, in->value, msg, sizeof msg);
+  /* the store's own check of a version, up front: a dry run reports what the import would refuse */
+  rc = sy_version_check(in->kind, in->tier, in->value, in->value_len, in->description, in->allowed_pattern, msg,
+                        sizeof msg);
   if (rc) return sy__reply_error(r, 400, sy_rc_code(rc), "%s%s", ctx, msg), -1;
   in->overwrite = 1;
   in->if_version = -1;

@@ -226,12 +226,12 @@ int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n
   return 0;
 }
 
-/* Validates the fields of a put object into *in (strings borrowed from obj). ctx prefixes messages. */
+/* Reads the fields of a put object into *in (strings borrowed from obj): their types and
+ * spellings; what they must hold is the store's rules' to check. ctx prefixes messages. */
 int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_put *in) {
   static const char *const fields[] = {
       "name",   "value",     "type",   "overwrite", "description",   "allowed_pattern",    "tier", "tags", "if_version",
       "reason", "data_type", "labels", "version",   "last_modified", "last_modified_user", NULL};
-  char msg[SY_MSG_MAX];
   const char *type = NULL, *tier = NULL, *data_type = NULL;
   int64_t ifv = -1;
   json_t *ifj = json_object_get(obj, "if_version");
@@ -259,16 +259,7 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
   if (ifj && !json_is_null(ifj) && ifv < 0)
     return sy__reply_error(r, 400, "ValidationException", "%sif_version must be 0 or more", ctx), -1;
   in->if_version = ifv;
-  if (in->description && strlen(in->description) > SY_DESCRIPTION_MAX)
-    return sy__reply_error(r, 400, "ValidationException", "%sdescription is longer than %d characters", ctx,
-                           SY_DESCRIPTION_MAX),
-           -1;
-  if (in->allowed_pattern && sy_pattern_compile_check(in->allowed_pattern, msg, sizeof msg))
-    return sy__reply_error(r, 400, "ValidationException", "%s%s", ctx, msg), -1;
-  if (in->value && in->value_len > SY_VALUE_MAX_ADVANCED)
-    return sy__reply_error(r, 400, "ValidationException", "%svalue is %zu bytes; the limit is %d (Advanced tier)", ctx,
-                           in->value_len, SY_VALUE_MAX_ADVANCED),
-           -1;
+  /* the value, description and pattern are checked where the version is made: the store's rules */
   json_t *tags = json_object_get(obj, "tags");
   if (tags && !json_is_null(tags)) {
     sy_tag *t = NULL;

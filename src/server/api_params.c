@@ -449,12 +449,6 @@ static enum MHD_Result history(sy_req *r, target *t) {
 
 /* ---- list ---- */
 
-int sy__list_prefix(const char *path, char *prefix, size_t cap) {
-  size_t n = strlen(path);
-  int k = snprintf(prefix, cap, "%s%s", path, n && path[n - 1] == '/' ? "" : "/");
-  return k < 0 || (size_t)k >= cap ? -1 : k;
-}
-
 void sy__list_walk(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx) {
   char key[SY_NAME_MAX + 2];
   size_t plen = strlen(prefix), klen;

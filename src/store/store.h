@@ -146,6 +146,32 @@ void sy__op_clear(sy_op *op);
 const sy_snap *sy__snap_enter(sy_store *st);
 void sy__snap_leave(sy_store *st);
 
+/* ---- the query API (query.c): the reads of every API family, on one snapshot ---- */
+
+/* The parameter named name (exactly len bytes), or NULL. */
+const sy_param *sy__snap_get(const sy_snap *s, const char *name, size_t len);
+/* Walks the parameters below prefix (which ends in '/', or "" for all) in name order,
+ * starting after `after` (NULL: from the start), only direct children unless recursive;
+ * cb returns 1 to stop. A page is a walk that stops: the next starts after its last name. */
+typedef int (*sy_list_cb)(void *ctx, const sy_param *p);
+void sy__snap_list(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx);
+/* path with a trailing '/' into prefix; the length, or -1 if it does not fit. */
+int sy__list_prefix(const char *path, char *prefix, size_t cap);
+/* A credential as listed: never its secret nor its hash. id is NULL for a token. */
+typedef struct sy_cred {
+  const char *name;
+  const char *id;
+  unsigned scopes;
+  int64_t created_ms, revoked_ms;
+} sy_cred;
+typedef void (*sy_cred_cb)(void *ctx, const sy_cred *c);
+/* Every access key (keys) or every token, revoked ones included. */
+void sy__snap_creds(const sy_snap *s, int keys, sy_cred_cb cb, void *ctx);
+/* The access key with that id, revoked or not; NULL if there is none. */
+const sy_akey *sy__snap_akey_any(const sy_snap *s, const char *id);
+/* 1 once any token exists (revoked ones count). */
+int sy__snap_has_tokens(const sy_snap *s);
+
 /* A version from the database (any kept version). *out is owned by the caller (sy__ver_unref). */
 sy_rc sy__store_read_version(sy_store *st, const char *name, int64_t version, sy_ver **out);
 /* History: versions after after_version (exclusive), oldest first, up to limit, as a JSON

@@ -1,9 +1,10 @@
 /* store.h — the versioned document store: one write path, snapshot reads.
  *
  * Writes are operations (sy_op) queued to one writer thread. The writer takes
- * every queued op, applies each inside one SQLite transaction (new version +
- * audit record + change event per change, a savepoint per op so a refused op
- * leaves no trace) and commits. A syncer thread then fsyncs the log once for
+ * every queued op and applies each through the write rules (rules.c: what an op
+ * means, pure of storage) inside one transaction of the engine (backend.h; SQLite
+ * today): new version + audit record + change event per change, a savepoint per op
+ * so a refused op leaves no trace; then it commits (commit.c). A syncer thread then fsyncs the log once for
  * every batch committed since its last fsync (group commit), publishes the new
  * snapshot and only then calls each op's done callback (on the syncer thread).
  * Reads take the current snapshot under an RCU read lock and never touch
@@ -135,7 +136,9 @@ void sy__store_set_log_hook(sy_store *st, sy_log_hook hook);
  * as one JSON object in one write, so lines from several threads never interleave. */
 void sy__log_stderr(const char *level, const char *msg, json_t *fields);
 
-/* Queues op; op->done runs on the writer thread. SY_EUNAVAILABLE when closing. */
+/* Queues op; op->done runs on the syncer thread once the op is durable and published (or on
+ * the writer thread, at once, when a batch cannot even start for want of memory).
+ * SY_EUNAVAILABLE when closing: done is not called then. */
 sy_rc sy__store_submit(sy_store *st, sy_op *op);
 /* Queues op and waits for it. */
 sy_rc sy__store_submit_wait(sy_store *st, sy_op *op);

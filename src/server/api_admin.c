@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "server/http.h"
+#include "server/api_admin.h"
 
 /* ---- audit ---- */
 
@@ -150,7 +150,7 @@ int sy__token_generate(char *out, size_t outsz) {
   return 0;
 }
 
-int sy__token_name_valid(const char *n) {
+static int token_name_valid(const char *n) {
   size_t len = strlen(n);
   if (len < 1 || len > 64) return 0;
   for (size_t i = 0; i < len; i++) {
@@ -191,7 +191,7 @@ static json_t *credential_json(const char *name, const char *key_id, unsigned sc
 }
 
 /* A new access key: an id like AWS's ("AKIA" and 16 of A-Z2-7) and a 40-character secret. */
-int sy__akey_generate(char id[32], char secret[48]) {
+static int akey_generate(char id[32], char secret[48]) {
   static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   unsigned char raw[56];
@@ -234,7 +234,7 @@ static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
     if (sy__parse_body(r)) return MHD_YES;
     const char *name = NULL, *bad = NULL;
     if (sy__field_str(r, r->json, "", "name", &name, NULL)) return MHD_YES;
-    if (!name || !sy__token_name_valid(name))
+    if (!name || !token_name_valid(name))
       return sy__reply_error(r, 400, "ValidationException", "name is required: 1 to 64 of a-zA-Z0-9._-");
     json_t *sc = json_object_get(r->json, "scopes");
     if (!json_is_array(sc) || !json_array_size(sc))
@@ -248,7 +248,7 @@ static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
     r->op.scopes = scopes;
     if (keys) {
       char *id = sy_arena_alloc(r->arena, 32), *secret = sy_arena_alloc(r->arena, 48);
-      if (!id || !secret || sy__akey_generate(id, secret))
+      if (!id || !secret || akey_generate(id, secret))
         return sy__reply_error(r, 500, "InternalError", "cannot make a key");
       r->op.kind = SY_OP_KEY_CREATE;
       r->op.key_id = id;
@@ -266,7 +266,7 @@ static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
   }
   if (rest[0] == '/' && rest[1] && !strcmp(r->method, "DELETE")) {
     const char *name = sy_arena_strdup(r->arena, rest + 1);
-    if (!name || !sy__token_name_valid(name))
+    if (!name || !token_name_valid(name))
       return sy__reply_error(r, 400, "ValidationException", "bad name %.64s", rest + 1);
     r->op.kind = keys ? SY_OP_KEY_REVOKE : SY_OP_TOKEN_REVOKE;
     r->op.token_name = name;

@@ -13,7 +13,8 @@
 #include <string.h>
 
 #include "core/text.h"
-#include "server/http.h"
+#include "server/api_config.h"
+#include "server/api_params.h"
 
 #define IMPORT_MAX                                                                                          \
   10000000                               /* params per import: more than the byte limit lets through; keeps \

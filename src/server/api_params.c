@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/http.h"
+#include "server/api_params.h"
 
 /* Writes the parameter object of docs/API.md: the hot read of the native API, so the
  * JSON text is written directly. */
-void sy__param_write(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value) {
+static void param_write(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value) {
   char t[32];
   sy__fmt_time(v->modified_ms, t, sizeof t);
   sy_jbuf_cstr(b, "{\"name\":");
@@ -124,25 +124,25 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
   } else if (t->label) {
     const sy_ver *v = sy__param_find_label(p, t->label);
     if (v)
-      sy__param_write(&out, st, p, v, decrypt);
+      param_write(&out, st, p, v, decrypt);
     else
       rc = SY_EVERSION_NOTFOUND;
   } else if (t->version) {
     const sy_ver *v = sy__param_find_version(p, t->version);
     if (v)
-      sy__param_write(&out, st, p, v, decrypt);
+      param_write(&out, st, p, v, decrypt);
     else if (t->version < p->oldest || t->version > p->latest->version)
       rc = SY_EVERSION_NOTFOUND;
     else
       want = t->version; /* kept, but only in the database */
   } else {
-    sy__param_write(&out, st, p, p->latest, decrypt);
+    param_write(&out, st, p, p->latest, decrypt);
   }
   if (want) {
     /* an older unlabelled version: read it from the store, then dress it with the snapshot's tags */
     sy_ver *v = NULL;
     rc = sy__store_read_version(st, t->name, want, &v);
-    if (!rc) sy__param_write(&out, st, p, v, decrypt);
+    if (!rc) param_write(&out, st, p, v, decrypt);
     sy__ver_unref(v);
   }
   sy__snap_leave(st);
@@ -410,7 +410,7 @@ typedef struct hist_ctx {
 static void hist_cb(void *ctx, const sy_ver *v) {
   hist_ctx *h = ctx;
   if (h->n++) sy_jbuf_cstr(&h->out, ",");
-  sy__param_write(&h->out, h->st, h->p, v, h->decrypt);
+  param_write(&h->out, h->st, h->p, v, h->decrypt);
   h->last = v->version;
 }
 
@@ -492,7 +492,7 @@ static int list_cb(void *ctx, const sy_param *p) {
     return 1;
   }
   if (c->n++) sy_jbuf_cstr(&c->out, ",");
-  sy__param_write(&c->out, c->r->srv->store, p, p->latest, c->decrypt);
+  param_write(&c->out, c->r->srv->store, p, p->latest, c->decrypt);
   c->last = sy_arena_strndup(c->r->arena, p->name, p->name_len);
   return 0;
 }

@@ -1,4 +1,5 @@
-/* http.h — the HTTP shell: request context, routing helpers and responses shared by the API files. */
+/* http.h — the HTTP shell: the server and request context, replies, query and body helpers,
+ * scope checks and the writer queue, shared by the API families (each has a header of its own). */
 #ifndef SY_SERVER_HTTP_H
 #define SY_SERVER_HTTP_H
 
@@ -86,6 +87,8 @@ enum MHD_Result sy__reply_json(sy_req *r, int status, json_t *body); /* steals b
 enum MHD_Result sy__reply_error(sy_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 enum MHD_Result sy__reply_rc(sy_req *r, sy_rc rc, const char *msg);
+/* Replies with the JSON text in b (taken), or 500 if writing it failed. */
+enum MHD_Result sy__reply_jbuf(sy_req *r, int status, sy_jbuf *b);
 
 /* Refuses (400, naming it) a query parameter that is not in allowed, a space-separated
  * list of names; a name ending in '?' is a flag, which may come without a value
@@ -116,38 +119,6 @@ enum MHD_Result sy__submit(sy_req *r, sy_finish_fn finish);
 int sy__require(sy_req *r, unsigned scope);
 /* The same check without a reply. */
 int sy__require_quiet(sy_req *r, unsigned scope);
-
-/* Answers a request whose headers and body are in: health, the SSM API, or the native API
- * family its path names (route.c). */
-enum MHD_Result sy__route(sy_req *r);
-
-/* API families. Each returns MHD_NO only when the connection must be dropped. */
-enum MHD_Result sy__api_params(sy_req *r, const char *rest);
-enum MHD_Result sy__api_params_list(sy_req *r);
-enum MHD_Result sy__api_audit(sy_req *r, const char *rest);
-enum MHD_Result sy__api_tokens(sy_req *r, const char *rest);
-enum MHD_Result sy__api_config(sy_req *r);
-enum MHD_Result sy__api_watch(sy_req *r);
-enum MHD_Result sy__api_ssm(sy_req *r);
-/* An error in the SSM API's shape ({"__type","message"} and a request id). */
-enum MHD_Result sy__ssm_reply_error(sy_req *r, int status, const char *type, const char *msg);
-enum MHD_Result sy__api_keys(sy_req *r, const char *rest);
-
-/* Body parsing shared by the params and config APIs (reply 400 and return -1 on bad input). */
-int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_put *in);
-int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n);
-
-/* Walks the parameters below prefix (which ends in '/') in name order, starting after
- * `after` (NULL: from the start), only direct children unless recursive; cb returns 1 to stop. */
-typedef int (*sy_list_cb)(void *ctx, const sy_param *p);
-void sy__list_walk(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx);
-/* path with a trailing '/' into prefix; the length, or -1 if it does not fit. */
-int sy__list_prefix(const char *path, char *prefix, size_t cap);
-
-/* Writes the JSON of a parameter version (a SecureString's value only when show_value). */
-void sy__param_write(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value);
-/* Replies with the JSON text in b (taken), or 500 if writing it failed. */
-enum MHD_Result sy__reply_jbuf(sy_req *r, int status, sy_jbuf *b);
 
 /* Logging: one JSON object per line on stderr. */
 void sy__log(const char *level, const char *msg, json_t *fields); /* steals fields (may be NULL) */

@@ -1,7 +1,12 @@
 /* route.c — which API family answers a request: the table of the server's paths. */
+#include "server/route.h"
+
 #include <string.h>
 
-#include "server/http.h"
+#include "server/api_admin.h"
+#include "server/api_config.h"
+#include "server/api_params.h"
+#include "server/ssm.h"
 #include "server/watch.h"
 
 static enum MHD_Result health(sy_req *r) {

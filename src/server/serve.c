@@ -10,11 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/http.h"
+#include "server/api_admin.h"
+#include "server/route.h"
+#include "server/ssm.h"
 #include "server/watch.h"
-
-int sy__token_generate(char *out, size_t outsz);
-int sy__akey_id_valid(const char *id);
 
 /* At start, the access key from SWITCHYARD_AWS_ACCESS_KEY_ID / _SECRET_ACCESS_KEY, if it is not there yet. */
 static sy_rc bootstrap_key(sy_store *st) {

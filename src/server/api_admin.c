@@ -214,19 +214,17 @@ int sy__akey_id_valid(const char *id) {
 
 /* Tokens (bearer, for the native API) and access keys (SigV4, for the SSM API) share
  * one shape: list, create with a name and scopes (the secret shown once), revoke by name. */
+static void cred_cb(void *arr, const sy_cred *c) {
+  json_array_append_new(arr, credential_json(c->name, c->id, c->scopes, c->created_ms, c->revoked_ms));
+}
+
 static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
   const char *what = keys ? "keys" : "tokens";
   if (sy__require(r, SY_SCOPE_ADMIN) || sy__query_only(r, "")) return MHD_YES;
   if (!*rest && !strcmp(r->method, "GET")) {
     json_t *arr = json_array();
     const sy_snap *s = sy__snap_enter(r->srv->store);
-    const sy_auth *a = s->auth;
-    for (int i = 0; keys && i < a->nkeys; i++)
-      json_array_append_new(arr, credential_json(a->keys[i].name, a->keys[i].id, a->keys[i].scopes,
-                                                 a->keys[i].created_ms, a->keys[i].revoked_ms));
-    for (int i = 0; !keys && i < a->ntokens; i++)
-      json_array_append_new(arr, credential_json(a->tokens[i].name, NULL, a->tokens[i].scopes, a->tokens[i].created_ms,
-                                                 a->tokens[i].revoked_ms));
+    sy__snap_creds(s, keys, cred_cb, arr);
     sy__snap_leave(r->srv->store);
     return sy__reply_json(r, 200, json_pack("{so}", what, arr));
   }

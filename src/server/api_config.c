@@ -34,7 +34,7 @@
  * snapshots until released. */
 typedef struct export_stream {
   sy_store *st;
-  sy_node *root; /* owned reference (NULL for an empty store) */
+  sy_snap *snap; /* pinned when the export began */
   int secrets;
   int state;                 /* 0: the head is next, 1: parameters, 2: done */
   int started;               /* a parameter has been written: key holds its name */
@@ -92,7 +92,7 @@ static void export_fill(export_stream *x) {
     x->state = 1;
   }
   while (x->state == 1 && b->len < EXPORT_CHUNK && !b->err) {
-    const sy_param *p = sy__tree_seek(x->root, x->key, x->key_len, x->started);
+    const sy_param *p = sy__snap_next(x->snap, x->started ? x->key : NULL, x->key_len);
     if (!p) {
       sy_jbuf_cstr(b, "]}");
       x->state = 2;
@@ -127,7 +127,7 @@ static ssize_t export_read(void *cls, uint64_t pos, char *out, size_t max) {
 
 static void export_free(void *cls) {
   export_stream *x = cls;
-  sy__node_unref(x->root);
+  sy__snap_unpin(x->snap);
   sy_jbuf_free(&x->buf);
   free(x);
 }
@@ -142,10 +142,12 @@ static enum MHD_Result export_config(sy_req *r) {
   x->secrets = secrets;
   sy_jbuf_init(&x->buf, EXPORT_BUF_MAX);
   sy__fmt_time(sy__clock_now(r->srv->clock), x->time, sizeof x->time);
-  const sy_snap *s = sy__snap_enter(x->st);
-  x->seq = s->seq;
-  x->root = sy__node_ref(s->root);
-  sy__snap_leave(x->st);
+  x->snap = sy__snap_pin(x->st);
+  if (!x->snap) {
+    export_free(x);
+    return sy__reply_error(r, 500, "InternalError", "out of memory");
+  }
+  x->seq = x->snap->seq;
   struct MHD_Response *resp =
       MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, EXPORT_CHUNK, export_read, x, export_free);
   if (!resp) {
@@ -460,13 +462,13 @@ static enum MHD_Result import_config(sy_req *r) {
   const sy_snap *s = sy__snap_enter(r->srv->store);
   for (i = 0; i < n; i++) {
     const sy_put *in = &it->v[i];
-    const sy_param *p = sy__tree_get(s->root, in->name, in->name_len);
+    const sy_param *p = sy__snap_get(s, in->name, in->name_len);
     int a = !p ? SY_IMPORT_CREATE : sy__import_differs(r->srv->store, p, in) ? SY_IMPORT_UPDATE : SY_IMPORT_UNCHANGED;
     a == SY_IMPORT_CREATE ? c++ : a == SY_IMPORT_UPDATE ? u++ : same++;
     change_json(&b, in->name, in->name_len, action_name(a), i == 0);
   }
   if (prune) {
-    for (const sy_param *p = sy__tree_seek(s->root, "", 0, 0); p; p = sy__tree_seek(s->root, p->name, p->name_len, 1)) {
+    for (const sy_param *p = sy__snap_next(s, NULL, 0); p; p = sy__snap_next(s, p->name, p->name_len)) {
       sy_put probe = {.name = p->name};
       const sy_put *pp = &probe;
       if (bsearch(&pp, sorted, n, sizeof *sorted, item_ptr_cmp)) continue;

@@ -114,7 +114,7 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
   if (decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
   sy_store *st = r->srv->store;
   const sy_snap *s = sy__snap_enter(st);
-  const sy_param *p = sy__tree_get(s->root, t->name, t->len);
+  const sy_param *p = sy__snap_get(s, t->name, t->len);
   sy_jbuf out;
   sy_jbuf_init(&out, 1 << 20);
   sy_rc rc = SY_OK;
@@ -424,7 +424,7 @@ static enum MHD_Result history(sy_req *r, target *t) {
   if (decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
   sy_store *st = r->srv->store;
   const sy_snap *s = sy__snap_enter(st);
-  const sy_param *p = sy__tree_get(s->root, t->name, t->len);
+  const sy_param *p = sy__snap_get(s, t->name, t->len);
   hist_ctx h = {.st = st, .p = p, .decrypt = decrypt};
   sy_jbuf_init(&h.out, 64 << 20);
   sy_jbuf_cstr(&h.out, "{\"name\":");
@@ -448,33 +448,6 @@ static enum MHD_Result history(sy_req *r, target *t) {
 }
 
 /* ---- list ---- */
-
-void sy__list_walk(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx) {
-  char key[SY_NAME_MAX + 2];
-  size_t plen = strlen(prefix), klen;
-  int strict = after != NULL;
-  klen = (size_t)snprintf(key, sizeof key, "%s", after ? after : prefix);
-  if (klen >= sizeof key) return;
-  for (;;) {
-    const sy_param *p = sy__tree_seek(s->root, key, klen, strict);
-    if (!p || p->name_len < plen || memcmp(p->name, prefix, plen)) return;
-    const char *slash = recursive ? NULL : memchr(p->name + plen, '/', p->name_len - plen);
-    if (slash) {
-      /* a deeper name: jump past the whole child subtree ('0' sorts right after '/') */
-      klen = (size_t)(slash - p->name);
-      memcpy(key, p->name, klen);
-      key[klen++] = '0';
-      key[klen] = 0;
-      strict = 0;
-      continue;
-    }
-    if (cb(ctx, p)) return;
-    memcpy(key, p->name, p->name_len);
-    klen = p->name_len;
-    key[klen] = 0;
-    strict = 1;
-  }
-}
 
 typedef struct list_ctx {
   sy_req *r;
@@ -518,7 +491,7 @@ enum MHD_Result sy__api_params_list(sy_req *r) {
   sy_jbuf_init(&c.out, 64 << 20);
   sy_jbuf_cstr(&c.out, "{\"params\":[");
   const sy_snap *s = sy__snap_enter(r->srv->store);
-  sy__list_walk(s, prefix, recursive, next, list_cb, &c);
+  sy__snap_list(s, prefix, recursive, next, list_cb, &c);
   sy__snap_leave(r->srv->store);
   sy_jbuf_cstr(&c.out, "],\"next\":");
   if (c.more && c.last)

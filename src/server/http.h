@@ -40,7 +40,7 @@ typedef struct sy_server {
   int active_reqs; /* atomic: requests not yet completed */
 } sy_server;
 
-/* Builds the response once an async op is done (runs on an MHD thread after resume). */
+/* Builds the response once a wait is over (runs on an MHD thread after sy__resume). */
 typedef enum MHD_Result (*sy_finish_fn)(sy_req *r);
 
 struct sy_req {
@@ -70,12 +70,11 @@ struct sy_req {
   /* who is asking */
   const char *actor;
   unsigned scopes;
-  /* an op queued to the writer */
-  sy_op op;
-  int op_state; /* 0 none, 1 pending, 2 done */
-  sy_finish_fn finish;
-  json_t *json;       /* the parsed body, alive until the request completes */
-  const char *secret; /* a token secret made for this request, shown once in the reply */
+  sy_op op;            /* the request's write, if it makes one (sy__submit) */
+  int wait;            /* atomic: 0 none, 1 suspended, 2 resumed (finish is due) */
+  sy_finish_fn finish; /* builds the reply once the wait is over */
+  json_t *json;        /* the parsed body, alive until the request completes */
+  const char *secret;  /* a token secret made for this request, shown once in the reply */
 };
 
 /* Responses. Each queues the response and returns MHD's result. sy__queue adds the
@@ -112,7 +111,16 @@ int sy__field_str(sy_req *r, json_t *obj, const char *ctx, const char *key, cons
 int sy__field_bool(sy_req *r, json_t *obj, const char *ctx, const char *key, int *out);
 int sy__field_int(sy_req *r, json_t *obj, const char *ctx, const char *key, int64_t *out);
 
-/* Queues r->op (filled by the caller) to the writer; finish builds the response when it is done. */
+/* Waiting without a thread. A handler that waits for something (a write to be durable, an
+ * upstream transfer, an event) suspends its request with the function that will build the
+ * reply, and returns MHD_YES. Whoever ends the wait calls sy__resume(r) once, from any
+ * thread; finish then runs on an MHD thread. What the wait holds lives on the request's
+ * arena and is released by the cleanups registered there (sy_arena_cleanup), however the
+ * request ends. */
+void sy__suspend(sy_req *r, sy_finish_fn finish);
+void sy__resume(sy_req *r);
+/* A write: queues r->op (filled by the caller) to the store and waits until it is durable
+ * and published; finish answers from r->op's result. */
 enum MHD_Result sy__submit(sy_req *r, sy_finish_fn finish);
 
 /* Scope check; replies 403 and returns -1 when missing. */

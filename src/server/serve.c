@@ -28,9 +28,8 @@ static sy_rc bootstrap_key(sy_store *st) {
   }
   /* a key that exists, even revoked, is left as it is: revoking it must stick across restarts */
   const sy_snap *s = sy__snap_enter(st);
-  int exists = 0, revoked = 0;
-  for (int i = 0; i < s->auth->nkeys; i++)
-    if (!strcmp(s->auth->keys[i].id, id)) exists = 1, revoked = s->auth->keys[i].revoked_ms != 0;
+  const sy_akey *k = sy__snap_akey_any(s, id);
+  int exists = k != NULL, revoked = k && k->revoked_ms;
   sy__snap_leave(st);
   if (exists) {
     char have[129];
@@ -117,7 +116,7 @@ static const limit_opt limit_opts[] = {
 /* At first start (no tokens yet) creates the admin token from the environment or a fresh one. */
 static sy_rc bootstrap_admin(sy_store *st, const char *dir) {
   const sy_snap *s = sy__snap_enter(st);
-  int have = s->auth->ntokens > 0;
+  int have = sy__snap_has_tokens(s);
   sy__snap_leave(st);
   if (have) return SY_OK;
   char secret[128], hash[SY_HASH_HEX], path[4096];
@@ -287,10 +286,10 @@ int sy__serve_main(int argc, char **argv) {
   }
   char addr[96];
   snprintf(addr, sizeof addr, "%s:%d", host, bound);
-  sy__log(
-      "info", "listening",
-      json_pack("{ss si ss sI sI si sI}", "addr", addr, "port", bound, "data", data, "params", (json_int_t)count, "seq",
-                (json_int_t)seq, "threads", (int)threads, "startup_ms", (json_int_t)(sy__clock_now(srv.clock) - srv.started_ms)));
+  sy__log("info", "listening",
+          json_pack("{ss si ss sI sI si sI}", "addr", addr, "port", bound, "data", data, "params", (json_int_t)count,
+                    "seq", (json_int_t)seq, "threads", (int)threads, "startup_ms",
+                    (json_int_t)(sy__clock_now(srv.clock) - srv.started_ms)));
   int sig = 0;
   sigwait(&sigs, &sig);
   sy__log("info", "stopping", json_pack("{ss}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));

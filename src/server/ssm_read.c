@@ -280,7 +280,7 @@ enum MHD_Result sy__ssm_get_parameter(sy_req *r, json_t *b) {
     return MHD_YES;
   sy_store *st = r->srv->store;
   const sy_snap *s = sy__snap_enter(st);
-  const sy_param *p = sy__tree_get(s->root, n.name, n.len);
+  const sy_param *p = sy__snap_get(s, n.name, n.len);
   sy_ver *owned = NULL;
   sy_rc why;
   const sy_ver *v = resolve(r, p, &n, &owned, &why);
@@ -331,7 +331,7 @@ enum MHD_Result sy__ssm_get_parameters(sy_req *r, json_t *b) {
       sy_jbuf_free(&invalid);
       return MHD_YES;
     }
-    const sy_param *p = sy__tree_get(s->root, n.name, n.len);
+    const sy_param *p = sy__snap_get(s, n.name, n.len);
     sy_ver *owned = NULL;
     sy_rc why;
     const sy_ver *v = resolve(r, p, &n, &owned, &why);
@@ -462,7 +462,7 @@ enum MHD_Result sy__ssm_get_parameters_by_path(sy_req *r, json_t *b) {
   sy_jbuf_cstr(&c.out, "{\"Parameters\":[");
   c.max = (size_t)max;
   const sy_snap *s = sy__snap_enter(r->srv->store);
-  sy__list_walk(s, prefix, recursive, after, path_cb, &c);
+  sy__snap_list(s, prefix, recursive, after, path_cb, &c);
   sy__snap_leave(r->srv->store);
   sy_jbuf_cstr(&c.out, "]");
   if (c.more && c.last) {
@@ -514,7 +514,7 @@ enum MHD_Result sy__ssm_get_parameter_history(sy_req *r, json_t *b) {
   }
   sy_store *st = r->srv->store;
   const sy_snap *s = sy__snap_enter(st);
-  const sy_param *p = sy__tree_get(s->root, n.name, n.len);
+  const sy_param *p = sy__snap_get(s, n.name, n.len);
   ssm_hist h = {r, p, json_array(), decrypt, 0, 0};
   int more = 0;
   sy_rc rc = p ? sy__store_history(st, n.name, after, (int)max, hist_cb, &h, &more) : SY_ENOTFOUND;
@@ -665,7 +665,7 @@ enum MHD_Result sy__ssm_describe_parameters(sy_req *r, json_t *b) {
   c.arr = json_array();
   c.max = (size_t)max;
   const sy_snap *s = sy__snap_enter(r->srv->store);
-  sy__list_walk(s, "", 1, after, desc_cb, &c);
+  sy__snap_list(s, "", 1, after, desc_cb, &c);
   sy__snap_leave(r->srv->store);
   json_t *out = json_pack("{so}", "Parameters", c.arr);
   if (out && c.more && c.last) json_object_set_new(out, "NextToken", json_string(token_encode(r, c.last)));
@@ -677,7 +677,7 @@ enum MHD_Result sy__ssm_list_tags(sy_req *r, json_t *b) {
   ssm_name n;
   if (sy__ssm_known(r, b, fields) || sy__ssm_resource(r, b, &n)) return MHD_YES;
   const sy_snap *s = sy__snap_enter(r->srv->store);
-  const sy_param *p = sy__tree_get(s->root, n.name, n.len);
+  const sy_param *p = sy__snap_get(s, n.name, n.len);
   json_t *list = p ? json_array() : NULL;
   for (int i = 0; p && i < p->ntags; i++)
     json_array_append_new(list, json_pack("{ss ss}", "Key", p->tags[i].key, "Value", p->tags[i].value));

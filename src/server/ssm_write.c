@@ -10,6 +10,13 @@
 #include "server/ssm_int.h"
 
 static enum MHD_Result finish_put(sy_req *r) {
+  if (r->op.rc == SY_ETIER)
+    return sy__ssm_error(r, 400, "ValidationException",
+                         "Standard tier parameters support a maximum parameter value of 4096 characters. To create a "
+                         "larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more "
+                         "information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/"
+                         "parameter-store-advanced-parameters.html");
+  if (r->op.rc == SY_EBADPATTERN) return sy__ssm_error(r, 400, "InvalidAllowedPatternException", "%s", r->op.msg);
   if (r->op.rc) return sy__ssm_rc(r, r->op.rc, r->op.msg);
   return sy__ssm_reply(
       r, 200, json_pack("{sI ss}", "Version", (json_int_t)r->op.out_version, "Tier", sy_tier_name(r->op.out_tier)));
@@ -66,7 +73,6 @@ enum MHD_Result sy__ssm_put_parameter(sy_req *r, json_t *b) {
              *keyid = NULL;
   int overwrite = 0, has_tags = 0, ntags = 0;
   sy_tag *tags = NULL;
-  char msg[SY_MSG_MAX];
   if (sy__ssm_known(r, b, fields) || sy__ssm_required_name(r, b, "Name", 0, &n) || sy__ssm_str(r, b, "Value", &value) ||
       sy__ssm_str(r, b, "Type", &type) || sy__ssm_str(r, b, "Tier", &tier) || sy__ssm_str(r, b, "DataType", &dtype) ||
       sy__ssm_str(r, b, "Description", &desc) || sy__ssm_str(r, b, "AllowedPattern", &pattern) ||
@@ -104,22 +110,8 @@ enum MHD_Result sy__ssm_put_parameter(sy_req *r, json_t *b) {
                            tier);
     }
   }
-  if (vlen > SY_VALUE_MAX_ADVANCED ||
-      (in->tier != SY_TIER_ADVANCED && vlen > SY_VALUE_MAX_STANDARD && (!tier || in->tier == SY_TIER_STANDARD))) {
-    /* the store checks again against the kept tier; this is SSM's wording for the common case */
-    if (vlen > SY_VALUE_MAX_ADVANCED || in->tier == SY_TIER_STANDARD)
-      return sy__ssm_error(r, 400, "ValidationException",
-                           "Standard tier parameters support a maximum parameter value of 4096 characters. To create a "
-                           "larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more "
-                           "information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/"
-                           "parameter-store-advanced-parameters.html");
-  }
-  if (desc && strlen(desc) > SY_DESCRIPTION_MAX)
-    return sy__ssm_error(r, 400, "ValidationException", "Description is longer than 1024 characters");
-  if (pattern && sy_pattern_compile_check(pattern, msg, sizeof msg) == SY_EINVAL && strlen(pattern) <= SY_PATTERN_MAX)
-    return sy__ssm_error(r, 400, "InvalidAllowedPatternException", "%s", msg);
-  if (pattern && sy_pattern_compile_check(pattern, msg, sizeof msg))
-    return sy__ssm_error(r, 400, "ValidationException", "%s", msg);
+  /* the value, description and pattern are checked once, by the store's rules (finish_put
+   * says it in SSM's words) */
   in->name = n.name;
   in->name_len = n.len;
   in->value = value;

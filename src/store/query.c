@@ -2,11 +2,14 @@
  * parameters below a path in name order with paging, the credentials. The server never
  * walks the snapshot's tree or credential tables itself. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store_int.h"
 
-const sy_param *sy__snap_get(const sy_snap *s, const char *name, size_t len) { return sy__tree_get(s->root, name, len); }
+const sy_param *sy__snap_get(const sy_snap *s, const char *name, size_t len) {
+  return sy__tree_get(s->root, name, len);
+}
 
 void sy__snap_list(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx) {
   char key[SY_NAME_MAX + 2];
@@ -60,3 +63,24 @@ const sy_akey *sy__snap_akey_any(const sy_snap *s, const char *id) {
 }
 
 int sy__snap_has_tokens(const sy_snap *s) { return s->auth->ntokens > 0; }
+
+const sy_param *sy__snap_next(const sy_snap *s, const char *after, size_t len) {
+  return after ? sy__tree_seek(s->root, after, len, 1) : sy__tree_seek(s->root, "", 0, 0);
+}
+
+sy_snap *sy__snap_pin(sy_store *st) {
+  sy_snap *pin = malloc(sizeof *pin);
+  if (!pin) return NULL;
+  const sy_snap *s = sy__snap_enter(st);
+  *pin = *s;
+  sy__node_ref(pin->root);
+  sy__auth_ref(pin->auth);
+  sy__snap_leave(st);
+  return pin;
+}
+
+void sy__snap_unpin(sy_snap *pin) {
+  if (!pin) return;
+  sy__snap_clear(pin);
+  free(pin);
+}

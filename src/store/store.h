@@ -174,6 +174,13 @@ void sy__snap_creds(const sy_snap *s, int keys, sy_cred_cb cb, void *ctx);
 const sy_akey *sy__snap_akey_any(const sy_snap *s, const char *id);
 /* 1 once any token exists (revoked ones count). */
 int sy__snap_has_tokens(const sy_snap *s);
+/* The first parameter named after `after` (len bytes) in name order, or the first of all
+ * when after is NULL; NULL at the end. */
+const sy_param *sy__snap_next(const sy_snap *s, const char *after, size_t len);
+/* The current snapshot, held past the read section (a streamed export reads it across many
+ * callbacks while writes go on); NULL on ENOMEM. Release it with sy__snap_unpin. */
+sy_snap *sy__snap_pin(sy_store *st);
+void sy__snap_unpin(sy_snap *pin);
 
 /* A version from the database (any kept version). *out is owned by the caller (sy__ver_unref). */
 sy_rc sy__store_read_version(sy_store *st, const char *name, int64_t version, sy_ver **out);

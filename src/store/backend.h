@@ -46,7 +46,7 @@ typedef struct sy_backend {
 extern const sy_backend sy__sqlite_backend;
 
 /* Records why the current operation failed, when nothing did yet: for SY_EIO the engine's
- * own error (explain), otherwise the step and the status. Defined in commit.c. */
+ * own error (explain), otherwise the step and the status. */
 void sy__cause(sy_store *st, const char *step, sy_rc rc);
 
 /* Applies one operation to the batch's working snapshot through the engine (rules.c).

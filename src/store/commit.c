@@ -14,14 +14,6 @@
 
 #define BATCH_MAX 1024
 
-void sy__cause(sy_store *st, const char *step, sy_rc rc) {
-  if (st->cause) return;
-  if (rc == SY_EIO)
-    st->be->explain(st, step);
-  else
-    st->cause = json_pack("{ss ss}", "step", step, "status", sy_strerror(rc));
-}
-
 /* ---- the batch loop ---- */
 
 static const char *op_name(sy_op_kind k) {

@@ -24,6 +24,14 @@ __attribute__((format(printf, 3, 4))) static sy_rc fail(sy_op *op, sy_rc rc, con
   return rc;
 }
 
+void sy__cause(sy_store *st, const char *step, sy_rc rc) {
+  if (st->cause) return;
+  if (rc == SY_EIO)
+    st->be->explain(st, step);
+  else
+    st->cause = json_pack("{ss ss}", "step", step, "status", sy_strerror(rc));
+}
+
 /* A storage step failed: the engine has recorded why; the client hears only this. */
 static sy_rc storage_failed(sy_op *op, sy_rc rc) {
   return fail(op, rc == SY_ENOMEM ? SY_ENOMEM : SY_EIO, "%s", rc == SY_ENOMEM ? "out of memory" : "storage failure");

@@ -107,4 +107,9 @@ int sy__cmd_config(sy__cli *cli, int argc, char **argv);
 int sy__cmd_token(sy__cli *cli, int argc, char **argv);
 int sy__cmd_keys(sy__cli *cli, int argc, char **argv);
 
+/* `switchyard serve ...`: replaces the process with switchyard-server from the CLI's own
+ * directory, passing argv[1..] on; the server's options and help are its own. Returns only
+ * when that fails (exit code 1, the reason printed). */
+int sy__cmd_serve(int argc, char **argv);
+
 #endif

@@ -14,7 +14,8 @@ static const char audit_usage[] =
     "usage: switchyard audit [--limit N] [--name NAME] [--json]\n"
     "       switchyard audit verify [--json]\n"
     "\n"
-    "Lists audit records, newest first: SEQ TIME ACTOR ACTION NAME OLD→NEW.\n"
+    "Lists audit records, newest first: SEQ TIME ACTOR ACTION NAME OLD→NEW REASON\n"
+    "(the --reason of the change, \"-\" if none, cut to 60 characters; --json has it whole).\n"
     "'audit verify' fetches every record and recomputes the hash chain locally.\n"
     "Needs an admin token.\n"
     "\n"
@@ -58,23 +59,24 @@ static sy_rc audit_records(const json_t *answer, json_t **out) {
 }
 
 static sy_rc record_row(sy__table *t, const json_t *e) {
-  char seq[24], oldv[24], newv[24], change[64];
+  char seq[24], oldv[24], newv[24], change[64], reason[SY__REASON_CELL_BYTES];
   snprintf(seq, sizeof seq, "%" PRId64, sy__jint(e, "seq"));
   version_text(e, "old_version", oldv, sizeof oldv);
   version_text(e, "new_version", newv, sizeof newv);
   snprintf(change, sizeof change, "%s→%s", oldv, newv);
-  const char *row[] = {seq,   sy__jstr(e, "time"), sy__jstr(e, "actor"), sy__jstr(e, "action"), sy__jstr(e, "name"),
-                       change};
+  sy__reason_cell(e, reason, sizeof reason);
+  const char *row[] = {
+      seq, sy__jstr(e, "time"), sy__jstr(e, "actor"), sy__jstr(e, "action"), sy__jstr(e, "name"), change, reason};
   return sy__table_row(t, row);
 }
 
 /* Tabulates the records of a list answer. */
 static sy_rc show_records(const json_t *answer, void *ctx) {
-  static const char *const head[] = {"SEQ", "TIME", "ACTOR", "ACTION", "NAME", "OLD→NEW"};
+  static const char *const head[] = {"SEQ", "TIME", "ACTOR", "ACTION", "NAME", "OLD→NEW", "REASON"};
   json_t *recs;
   (void)ctx;
   sy_rc rc = audit_records(answer, &recs);
-  return rc ? rc : sy__table_print_rows(6, head, recs, record_row, stdout);
+  return rc ? rc : sy__table_print_rows(7, head, recs, record_row, stdout);
 }
 
 static int audit_list(sy__cli *cli, int argc, char **argv) {
@@ -103,17 +105,9 @@ static const char *opt_str(const json_t *rec, const char *key) {
   return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* Where verification stands after each record. */
-typedef struct chain {
-  int64_t count;
-  int64_t last_seq;
-  char last_hash[SY_HASH_HEX];
-  int64_t broken_seq; /* 0 while intact */
-  char why[512];
-} chain;
-
-/* Checks one record against the chain so far; on the first break fills broken_seq and why. */
-static void chain_check(chain *c, const json_t *e) {
+/* Checks one record of the answer against the chain so far (core's walk, the one the server's
+ * verify makes); on the first break, c says where and why. */
+static void chain_check(sy_audit_chain *c, const json_t *e) {
   sy_audit_rec rec = {
       .seq = sy__jint(e, "seq"),
       .time = opt_str(e, "time"),
@@ -128,27 +122,8 @@ static void chain_check(chain *c, const json_t *e) {
       .detail = opt_str(e, "detail"),
       .prev_hash = opt_str(e, "prev_hash"),
   };
-  const char *hash = opt_str(e, "hash");
-  char want[SY_HASH_HEX];
-
-  if (!json_is_integer(json_object_get(e, "seq")) || rec.seq <= c->last_seq) {
-    snprintf(c->why, sizeof c->why, "seq does not follow %" PRId64, c->last_seq);
-  } else if (!rec.prev_hash || strcmp(rec.prev_hash, c->last_hash) != 0) {
-    if (c->count == 0)
-      snprintf(c->why, sizeof c->why, "prev_hash is not the genesis hash");
-    else
-      snprintf(c->why, sizeof c->why, "prev_hash does not match the hash of seq %" PRId64, c->last_seq);
-  } else {
-    sy_audit_hash(&rec, want);
-    if (!hash || strcmp(hash, want) != 0) snprintf(c->why, sizeof c->why, "hash does not match the record's contents");
-  }
-  if (c->why[0]) {
-    c->broken_seq = rec.seq ? rec.seq : c->last_seq + 1;
-    return;
-  }
-  c->count++;
-  c->last_seq = rec.seq;
-  memcpy(c->last_hash, hash, SY_HASH_HEX);
+  if (!json_is_integer(json_object_get(e, "seq"))) rec.seq = 0; /* never follows */
+  sy_audit_chain_next(c, &rec, opt_str(e, "hash"));
 }
 
 static int audit_verify(sy__cli *cli, int argc, char **argv) {
@@ -157,12 +132,12 @@ static int audit_verify(sy__cli *cli, int argc, char **argv) {
   size_t npos = 0;
   sy__resp r = {0};
   json_t *out_json = NULL;
-  chain c = {0};
+  sy_audit_chain c;
   int broken = 0;
 
   sy__parse p = sy__args(cli, argc, argv, verify_usage, NULL, pos, &npos, 0, 0);
   if (p) return sy__parse_exit(p);
-  memcpy(c.last_hash, sy_audit_genesis, SY_HASH_HEX);
+  sy_audit_chain_init(&c);
 
   for (;;) {
     char after[24], limit[24];
@@ -193,9 +168,9 @@ static int audit_verify(sy__cli *cli, int argc, char **argv) {
 
   broken = c.broken_seq != 0;
   if (cli->json) {
-    out_json = broken ? json_pack("{s:b,s:I,s:I,s:s}", "ok", 0, "records", (json_int_t)c.count, "first_broken_seq",
+    out_json = broken ? json_pack("{s:b,s:I,s:I,s:s}", "ok", 0, "records", (json_int_t)c.records, "first_broken_seq",
                                   (json_int_t)c.broken_seq, "message", c.why)
-                      : json_pack("{s:b,s:I}", "ok", 1, "records", (json_int_t)c.count);
+                      : json_pack("{s:b,s:I}", "ok", 1, "records", (json_int_t)c.records);
     if (!out_json) {
       sy__err("out of memory");
       rc = SY_ENOMEM;
@@ -204,7 +179,7 @@ static int audit_verify(sy__cli *cli, int argc, char **argv) {
     rc = sy__print_json(out_json);
     if (rc) goto out;
   } else if (!broken) {
-    printf("audit chain ok: %" PRId64 " records\n", c.count);
+    printf("audit chain ok: %" PRId64 " records\n", c.records);
   }
   if (broken) {
     sy__err("audit chain broken at seq %" PRId64 ": %s", c.broken_seq, c.why);

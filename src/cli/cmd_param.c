@@ -75,8 +75,9 @@ static const char ls_usage[] =
 static const char history_usage[] =
     "usage: switchyard param history NAME [--decrypt] [--json]\n"
     "\n"
-    "Lists every version, oldest first: VERSION TYPE LAST_MODIFIED USER LABELS VALUE\n"
-    "(values cut to 40 characters; --json has them whole).\n"
+    "Lists every version, oldest first: VERSION TYPE LAST_MODIFIED USER LABELS VALUE REASON\n"
+    "(REASON is the --reason the version was written with, \"-\" if none; values cut to 40\n"
+    "characters and reasons to 60; --json has them whole).\n"
     "\n"
     "options:\n"
     "  --decrypt   show SecureString values (needs the decrypt scope)\n"
@@ -518,7 +519,7 @@ static int param_ls(sy__cli *cli, int argc, char **argv) {
 }
 
 static sy_rc version_row(sy__table *t, const json_t *e) {
-  char ver[24], labels[256], value[256];
+  char ver[24], labels[256], value[256], reason[SY__REASON_CELL_BYTES];
   snprintf(ver, sizeof ver, "%lld", (long long)sy__jint(e, "version"));
   sy__json_cell(json_object_get(e, "labels"), 60, labels, sizeof labels);
   json_t *jv = json_object_get(e, "value");
@@ -526,8 +527,9 @@ static sy_rc version_row(sy__table *t, const json_t *e) {
     sy__json_cell(jv, VALUE_CELL, value, sizeof value);
   else
     snprintf(value, sizeof value, "%s", "(hidden)");
+  sy__reason_cell(e, reason, sizeof reason);
   const char *row[] = {
-      ver, sy__jstr(e, "type"), sy__jstr(e, "last_modified"), sy__jstr(e, "last_modified_user"), labels, value};
+      ver, sy__jstr(e, "type"), sy__jstr(e, "last_modified"), sy__jstr(e, "last_modified_user"), labels, value, reason};
   return sy__table_row(t, row);
 }
 
@@ -537,7 +539,7 @@ static int param_history(sy__cli *cli, int argc, char **argv) {
   size_t npos = 0;
   int decrypt = 0;
   const sy__opt opts[] = {{"--decrypt", NULL, SY__OPT_FLAG, &decrypt}, {0}};
-  static const char *const head[] = {"VERSION", "TYPE", "LAST_MODIFIED", "USER", "LABELS", "VALUE"};
+  static const char *const head[] = {"VERSION", "TYPE", "LAST_MODIFIED", "USER", "LABELS", "VALUE", "REASON"};
   sy__url u;
 
   sy__parse p = sy__args(cli, argc, argv, history_usage, opts, pos, &npos, 1, 1);
@@ -546,7 +548,7 @@ static int param_history(sy__cli *cli, int argc, char **argv) {
   if (rc) return sy__exit_of(rc);
   sy__url_query(&u, "limit", "1000");
   if (decrypt) sy__url_query(&u, "decrypt", "true");
-  return sy__exit_of(print_pages(cli, &u, "versions", pos[0], 6, head, version_row));
+  return sy__exit_of(print_pages(cli, &u, "versions", pos[0], 7, head, version_row));
 }
 
 /* ---- rm -------------------------------------------------------------------------------- */

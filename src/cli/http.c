@@ -248,6 +248,7 @@ void sy__url_init(sy__url *u, const char *path) {
   u->nquery = 0;
   u->failed = 0;
   u->buf[0] = 0;
+  u->why[0] = 0;
   sy__url_add(u, path);
 }
 
@@ -262,23 +263,36 @@ void sy__url_add(sy__url *u, const char *s) {
   u->len += n;
 }
 
+/* The characters of a selector: a label's, which include a version's digits. */
+#define SELECTOR_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+
 void sy__url_param(sy__url *u, const char *name) {
-  if (!*name) {
-    u->failed = SY_EINVAL;
+  const char *colon = strchr(name, ':');
+  size_t len = colon ? (size_t)(colon - name) : strlen(name);
+  char msg[256], shown[128]; /* core's name messages are short and quote no input */
+  sy_rc rc = sy_name_check(name, len, msg, sizeof msg);
+  if (!rc && colon && strspn(colon + 1, SELECTOR_CHARS) != strlen(colon + 1)) {
+    snprintf(msg, sizeof msg, "the selector after ':' may hold only a-zA-Z0-9_.-");
+    rc = SY_EINVAL;
+    len = strlen(name); /* show the selector too */
+  }
+  if (!rc) {
+    sy__url_add(u, "/api/v1/params");
+    if (name[0] != '/') sy__url_add(u, "/");
+    sy__url_add(u, name);
     return;
   }
-  for (const char *p = name; *p; p++) {
-    unsigned char c = (unsigned char)*p;
-    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-             c == '-' || c == '/' || c == ':';
-    if (!ok) {
-      if (!u->failed) u->failed = SY_EINVAL;
-      return;
-    }
+  if (u->failed) return;
+  u->failed = rc;
+  /* the name as typed, without bytes that could garble the terminal (the message gives their value) */
+  size_t n = len < sizeof shown - 1 ? len : sizeof shown - 1;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)name[i];
+    shown[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
   }
-  sy__url_add(u, "/api/v1/params");
-  if (name[0] != '/') sy__url_add(u, "/");
-  sy__url_add(u, name);
+  shown[n] = 0;
+  snprintf(u->why, sizeof u->why, "%s: invalid parameter name '%s%s': %s", sy_rc_code(rc), shown, len > n ? "..." : "",
+           msg);
 }
 
 void sy__url_segment(sy__url *u, const char *seg) {
@@ -308,8 +322,8 @@ void sy__url_query(sy__url *u, const char *key, const char *value) {
 
 sy_rc sy__url_done(const sy__url *u) {
   if (!u->failed) return SY_OK;
-  if (u->failed == SY_EINVAL)
-    sy__err("ValidationException: invalid parameter name (allowed: a-zA-Z0-9_.-/)");
+  if (u->why[0])
+    sy__err("%s", u->why);
   else if (u->failed == SY_ETOOLARGE)
     sy__err("request URL longer than %d bytes", SY__URL_MAX);
   else

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "cli/cli.h"
+#include "core/param.h"
 
 /* A response. body is NUL-terminated (len excludes the NUL); json is the parsed body or NULL
  * if it was not JSON. Both are owned by the response; sy__resp_free releases them. */
@@ -39,19 +40,21 @@ sy_rc sy__http_json(const sy__cli *cli, const char *method, const char *path, co
 #define SY__URL_MAX 8192
 
 /* A bounded URL path-and-query under construction. Any append that would overflow, or any
- * name with characters that would need encoding, marks it failed; sy__url_done reports that. */
+ * name that core's name rules refuse, marks it failed; sy__url_done reports that. */
 typedef struct sy__url {
   char buf[SY__URL_MAX];
   size_t len;
   int nquery;
-  int failed; /* 0, or the sy_rc of the first failure */
+  int failed;           /* 0, or the sy_rc of the first failure */
+  char why[SY_MSG_MAX]; /* a refused name: what is wrong with it */
 } sy__url;
 
 void sy__url_init(sy__url *u, const char *path);
 /* Appends raw text (already safe). */
 void sy__url_add(sy__url *u, const char *s);
-/* Appends "/api/v1/params" and the parameter name (checked: a-zA-Z0-9_.-/ and ':' for a
- * selector), so "/a/b" becomes "/api/v1/params/a/b". */
+/* Appends "/api/v1/params" and the parameter name, so "/a/b" becomes "/api/v1/params/a/b".
+ * The name is checked with core's sy_name_check, the server's own rules; a selector may
+ * follow it (":3", ":prod"), of a-zA-Z0-9_.- like a label, and the server judges it. */
 void sy__url_param(sy__url *u, const char *name);
 /* Appends one path segment, percent-encoded. */
 void sy__url_segment(sy__url *u, const char *seg);

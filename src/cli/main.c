@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "server/serve.h"
 
 static const char usage[] =
     "usage: switchyard [--server URL] [--json] COMMAND [ARGS...]\n"
@@ -65,7 +64,7 @@ int main(int argc, char **argv) {
   if (i >= argc) return sy__misuse(usage, "missing command");
 
   const char *cmd = argv[i];
-  if (strcmp(cmd, "serve") == 0) return sy__serve_main(argc - i, argv + i);
+  if (strcmp(cmd, "serve") == 0) return sy__cmd_serve(argc - i, argv + i);
   if (strcmp(cmd, "help") == 0) {
     fputs(usage, stdout);
     return SY__EXIT_OK;

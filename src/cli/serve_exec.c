@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/serve.h"
+#include "cli/cli.h"
 
-int sy__serve_main(int argc, char **argv) {
+int sy__cmd_serve(int argc, char **argv) {
   char exe[PATH_MAX], server[PATH_MAX + 32];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) {

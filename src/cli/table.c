@@ -2,6 +2,7 @@
 #include "cli/table.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -221,4 +222,12 @@ void sy__json_cell(const json_t *v, size_t maxcp, char *out, size_t cap) {
     }
     memcpy(out + w.len, "\xe2\x80\xa6", 4);
   }
+}
+
+void sy__reason_cell(const json_t *e, char *out, size_t cap) {
+  const json_t *r = json_object_get(e, "reason");
+  if (json_is_string(r) && json_string_length(r))
+    sy__json_cell(r, SY__REASON_CELL, out, cap);
+  else
+    snprintf(out, cap, "-");
 }

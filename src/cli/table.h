@@ -32,4 +32,10 @@ sy_rc sy__table_print_rows(size_t ncols, const char *const *headers, const json_
  * arrays comma-joined, objects as k=v pairs. */
 void sy__json_cell(const json_t *v, size_t maxcp, char *out, size_t cap);
 
+#define SY__REASON_CELL 60                              /* code points of a reason shown in a table */
+#define SY__REASON_CELL_BYTES (SY__REASON_CELL * 4 + 4) /* room for them as UTF-8, and "…" */
+/* The "reason" member of a history version or an audit record e as a cell: cut to
+ * SY__REASON_CELL code points, "-" when absent or empty. */
+void sy__reason_cell(const json_t *e, char *out, size_t cap);
+
 #endif

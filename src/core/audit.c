@@ -51,3 +51,38 @@ void sy_audit_hash(const sy_audit_rec *r, char out[SY_HASH_HEX]) {
   EVP_MD_CTX_free(ctx);
   sy_hex(md, 32, out);
 }
+
+void sy_audit_chain_init(sy_audit_chain *c) {
+  memset(c, 0, sizeof *c);
+  memcpy(c->last_hash, sy_audit_genesis, SY_HASH_HEX);
+}
+
+int sy_audit_chain_next(sy_audit_chain *c, const sy_audit_rec *rec, const char *hash) {
+  char want[SY_HASH_HEX];
+  if (c->broken_seq) return -1;
+  /* the order of the checks decides which one names a break: a dropped record shows as a
+   * prev_hash that does not match, with the record that should have come before named */
+  if (rec->seq <= c->last_seq) {
+    snprintf(c->why, sizeof c->why, "seq does not follow %" PRId64, c->last_seq);
+  } else if (!rec->prev_hash || strcmp(rec->prev_hash, c->last_hash) != 0) {
+    if (c->records == 0)
+      snprintf(c->why, sizeof c->why, "prev_hash is not the genesis hash");
+    else
+      snprintf(c->why, sizeof c->why, "prev_hash does not match the hash of seq %" PRId64, c->last_seq);
+  } else {
+    sy_audit_hash(rec, want);
+    if (!hash || strcmp(hash, want) != 0)
+      snprintf(c->why, sizeof c->why, "hash does not match the record's contents");
+    else if (rec->seq != c->last_seq + 1)
+      snprintf(c->why, sizeof c->why, "seq %" PRId64 " follows %" PRId64 ": a record is missing", rec->seq,
+               c->last_seq);
+  }
+  if (c->why[0]) {
+    c->broken_seq = rec->seq ? rec->seq : c->last_seq + 1;
+    return -1;
+  }
+  c->records++;
+  c->last_seq = rec->seq;
+  memcpy(c->last_hash, want, SY_HASH_HEX);
+  return 0;
+}

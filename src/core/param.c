@@ -92,22 +92,21 @@ int sy_name_levels(const char *name, size_t len) {
   return levels;
 }
 
-/* Shared by names and paths: characters, segments, reserved prefixes. */
-static sy_rc segments_check(const char *what, const char *s, size_t len, char *msg, size_t msgsz) {
+/* Shared by names and paths: characters, segments, reserved prefixes. kind is "name" or "path",
+ * for the one message that speaks of what a valid one looks like. */
+static sy_rc segments_check(const char *kind, const char *s, size_t len, char *msg, size_t msgsz) {
   for (size_t i = 0; i < len; i++) {
     if (!name_char(s[i])) {
       unsigned char c = (unsigned char)s[i];
       if (c >= 0x20 && c < 0x7f)
-        snprintf(msg, msgsz, "%s has an invalid character '%c' at position %zu; allowed are a-zA-Z0-9_.-/", what, c,
-                 i + 1);
+        snprintf(msg, msgsz, "invalid character '%c' at position %zu; allowed are a-zA-Z0-9_.-/", c, i + 1);
       else
-        snprintf(msg, msgsz, "%s has an invalid byte 0x%02x at position %zu; allowed are a-zA-Z0-9_.-/", what, c,
-                 i + 1);
+        snprintf(msg, msgsz, "invalid byte 0x%02x at position %zu; allowed are a-zA-Z0-9_.-/", c, i + 1);
       return SY_EINVAL;
     }
   }
   if (len && s[0] != '/' && memchr(s, '/', len)) {
-    snprintf(msg, msgsz, "%s: a hierarchical name must start with '/'", what);
+    snprintf(msg, msgsz, "a hierarchical %s must start with '/'", kind);
     return SY_EINVAL;
   }
   size_t seg = s[0] == '/' ? 1 : 0;
@@ -115,18 +114,18 @@ static sy_rc segments_check(const char *what, const char *s, size_t len, char *m
     if (i < len && s[i] != '/') continue;
     size_t n = i - seg;
     if (n == 0 && i < len) {
-      snprintf(msg, msgsz, "%s has an empty segment ('//') at position %zu", what, i + 1);
+      snprintf(msg, msgsz, "empty segment ('//') at position %zu", i + 1);
       return SY_EINVAL;
     }
     if ((n == 1 && s[seg] == '.') || (n == 2 && s[seg] == '.' && s[seg + 1] == '.')) {
-      snprintf(msg, msgsz, "%s has a '.' or '..' segment at position %zu", what, seg + 1);
+      snprintf(msg, msgsz, "a '.' or '..' segment at position %zu", seg + 1);
       return SY_EINVAL;
     }
     seg = i + 1;
   }
   size_t first = s[0] == '/' ? 1 : 0;
   if (reserved_prefix(s + first, len - first)) {
-    snprintf(msg, msgsz, "%s may not begin with \"aws\" or \"ssm\" (case-insensitive)", what);
+    snprintf(msg, msgsz, "may not begin with \"aws\" or \"ssm\" (case-insensitive)");
     return SY_EINVAL;
   }
   return SY_OK;
@@ -134,22 +133,22 @@ static sy_rc segments_check(const char *what, const char *s, size_t len, char *m
 
 sy_rc sy_name_check(const char *name, size_t len, char *msg, size_t msgsz) {
   if (len == 0) {
-    snprintf(msg, msgsz, "name is empty");
+    snprintf(msg, msgsz, "may not be empty");
     return SY_EINVAL;
   }
   if (len > SY_NAME_MAX) {
-    snprintf(msg, msgsz, "name is %zu characters; the limit is %d", len, SY_NAME_MAX);
+    snprintf(msg, msgsz, "%zu characters; the limit is %d", len, SY_NAME_MAX);
     return SY_EINVAL;
   }
   if (name[len - 1] == '/') {
-    snprintf(msg, msgsz, "name may not end with '/'");
+    snprintf(msg, msgsz, "may not end with '/'");
     return SY_EINVAL;
   }
   sy_rc rc = segments_check("name", name, len, msg, msgsz);
   if (rc) return rc;
   int levels = sy_name_levels(name, len);
   if (levels > SY_LEVELS_MAX) {
-    snprintf(msg, msgsz, "name has %d hierarchy levels; the limit is %d", levels, SY_LEVELS_MAX);
+    snprintf(msg, msgsz, "%d hierarchy levels; the limit is %d", levels, SY_LEVELS_MAX);
     return SY_EHIERARCHY;
   }
   return SY_OK;
@@ -157,23 +156,23 @@ sy_rc sy_name_check(const char *name, size_t len, char *msg, size_t msgsz) {
 
 sy_rc sy_path_check(const char *path, size_t len, char *msg, size_t msgsz) {
   if (len == 0 || path[0] != '/') {
-    snprintf(msg, msgsz, "path must start with '/'");
+    snprintf(msg, msgsz, "must start with '/'");
     return SY_EINVAL;
   }
   if (len == 1) return SY_OK;
   if (len > SY_NAME_MAX) {
-    snprintf(msg, msgsz, "path is %zu characters; the limit is %d", len, SY_NAME_MAX);
+    snprintf(msg, msgsz, "%zu characters; the limit is %d", len, SY_NAME_MAX);
     return SY_EINVAL;
   }
   size_t n = path[len - 1] == '/' ? len - 1 : len;
   if (n > 0 && path[n - 1] == '/') {
-    snprintf(msg, msgsz, "path has an empty segment ('//') at position %zu", n);
+    snprintf(msg, msgsz, "empty segment ('//') at position %zu", n);
     return SY_EINVAL;
   }
   sy_rc rc = segments_check("path", path, n, msg, msgsz);
   if (rc) return rc;
   if (sy_name_levels(path, n) > SY_LEVELS_MAX) {
-    snprintf(msg, msgsz, "path has more than %d hierarchy levels", SY_LEVELS_MAX);
+    snprintf(msg, msgsz, "more than %d hierarchy levels", SY_LEVELS_MAX);
     return SY_EHIERARCHY;
   }
   return SY_OK;

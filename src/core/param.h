@@ -52,7 +52,10 @@ const char *sy_tier_name(sy_tier tier);
 sy_tier sy_tier_parse(const char *s);
 size_t sy_tier_value_max(sy_tier tier);
 
-/* Checks a parameter name. SY_EHIERARCHY for more than 15 levels, SY_EINVAL otherwise. */
+/* Checks a parameter name. SY_EHIERARCHY for more than 15 levels, SY_EINVAL otherwise.
+ * msg says what is wrong without naming the field ("invalid character '*' at position 3; ..."):
+ * each caller knows the field by its own name (Name, name, params[2].name, prefix) and puts it
+ * first, as "<field>: <msg>". The same holds for sy_path_check. */
 sy_rc sy_name_check(const char *name, size_t len, char *msg, size_t msgsz);
 /* Number of levels in a valid name ("/a/b" has 2, "a" has 1). */
 int sy_name_levels(const char *name, size_t len);

@@ -241,7 +241,7 @@ static int take_item(sy_req *r, json_t *e, size_t i, import_items *it) {
   if (sy__parse_put(r, e, ctx, 0, in) || sy__field_str(r, e, ctx, "name", &in->name, &in->name_len)) return -1;
   if (!in->name) return sy__reply_error(r, 400, "ValidationException", "%sname is required", ctx), -1;
   sy_rc rc = sy_name_check(in->name, in->name_len, msg, sizeof msg);
-  if (rc) return sy__reply_error(r, 400, sy_rc_code(rc), "%s%s", ctx, msg), -1;
+  if (rc) return sy__reply_error(r, 400, sy_rc_code(rc), "%sname: %s", ctx, msg), -1;
   if (!in->kind) return sy__reply_error(r, 400, "ValidationException", "%stype is required", ctx), -1;
   if (!in->value)
     return sy__reply_error(r, 400, "ValidationException",

@@ -8,7 +8,8 @@
 
 /* Writes the parameter object of docs/API.md: the hot read of the native API, so the
  * JSON text is written directly. */
-static void param_write(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value) {
+/* The members of a parameter object, without its closing brace. */
+static void param_members(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value) {
   char t[32];
   sy__fmt_time(v->modified_ms, t, sizeof t);
   sy_jbuf_cstr(b, "{\"name\":");
@@ -52,6 +53,10 @@ static void param_write(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ve
   sy_jbuf_cstr(b, t);
   sy_jbuf_cstr(b, "\",\"last_modified_user\":");
   sy_jbuf_str(b, v->modified_user, strlen(v->modified_user));
+}
+
+static void param_write(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value) {
+  param_members(b, st, p, v, show_value);
   sy_jbuf_cstr(b, "}");
 }
 
@@ -76,7 +81,7 @@ static int parse_target(sy_req *r, const char *raw, size_t n, target *t) {
   t->len = name_len;
   if (!t->name) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
   sy_rc rc = sy_name_check(t->name, name_len, msg, sizeof msg);
-  if (rc) return sy__reply_rc(r, rc, msg), -1;
+  if (rc) return sy__reply_error(r, sy_rc_http_status(rc), sy_rc_code(rc), "name: %s", msg), -1;
   if (colon) {
     const char *sel = colon + 1;
     size_t sl = n - name_len - 1;
@@ -407,10 +412,14 @@ typedef struct hist_ctx {
   int decrypt;
 } hist_ctx;
 
-static void hist_cb(void *ctx, const sy_ver *v) {
+/* One version of the history: a parameter object with the reason it was written with. */
+static void hist_cb(void *ctx, const sy_ver *v, const char *reason) {
   hist_ctx *h = ctx;
   if (h->n++) sy_jbuf_cstr(&h->out, ",");
-  param_write(&h->out, h->st, h->p, v, h->decrypt);
+  param_members(&h->out, h->st, h->p, v, h->decrypt);
+  sy_jbuf_cstr(&h->out, ",\"reason\":");
+  sy_jbuf_str(&h->out, reason ? reason : "", reason ? strlen(reason) : 0);
+  sy_jbuf_cstr(&h->out, "}");
   h->last = v->version;
 }
 
@@ -484,7 +493,7 @@ enum MHD_Result sy__api_params_list(sy_req *r) {
   char msg[SY_MSG_MAX], prefix[SY_NAME_MAX + 2];
   if (!path) path = "/";
   sy_rc rc = sy_path_check(path, strlen(path), msg, sizeof msg);
-  if (rc) return sy__reply_rc(r, rc, msg);
+  if (rc) return sy__reply_error(r, sy_rc_http_status(rc), sy_rc_code(rc), "path: %s", msg);
   int plen = sy__list_prefix(path, prefix, sizeof prefix);
   if (plen < 0 || (next && (strncmp(next, prefix, (size_t)plen) || strlen(next) > SY_NAME_MAX)))
     return sy__reply_error(r, 400, "InvalidNextToken", "next token does not belong to path %s", path);

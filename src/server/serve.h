@@ -1,4 +1,4 @@
-/* serve.h — entry point of `switchyard serve`, called by the CLI's dispatcher. */
+/* serve.h — the server's start-up: the entry point of switchyard-server (what `switchyard serve` execs). */
 #ifndef SY_SERVER_SERVE_H
 #define SY_SERVER_SERVE_H
 

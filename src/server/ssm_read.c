@@ -487,7 +487,8 @@ typedef struct ssm_hist {
   int failed;
 } ssm_hist;
 
-static void hist_cb(void *ctx, const sy_ver *v) {
+static void hist_cb(void *ctx, const sy_ver *v, const char *reason) {
+  (void)reason;
   ssm_hist *h = ctx;
   json_t *o = history_shape(h->r, h->p, v, h->decrypt);
   if (!o) h->failed = 1;

@@ -28,8 +28,11 @@ typedef struct sy_backend {
 
   /* A kept version that is not in memory (neither latest nor labelled). */
   sy_rc (*read_version)(sy_store *st, const char *name, int64_t version, sy_ver **out);
-  /* Stores a version whole (value as held in memory: sealed for a SecureString; its labels). */
-  sy_rc (*put_version)(sy_store *st, const char *name, const sy_ver *v);
+  /* Stores a new version (value as held in memory: sealed for a SecureString), with the
+   * reason it was written with. */
+  sy_rc (*put_version)(sy_store *st, const char *name, const sy_ver *v, const char *reason);
+  /* Stores the labels of a kept version. */
+  sy_rc (*set_labels)(sy_store *st, const char *name, const sy_ver *v);
   /* Forgets the versions of name up to and including version upto. */
   sy_rc (*drop_versions)(sy_store *st, const char *name, int64_t upto);
   /* Stores a parameter's current state: its latest version, the oldest kept, its tags. */

@@ -352,7 +352,7 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   int replace_tags = import || !p;
   sy_param *np = rc ? NULL : param_after_put(p, name, v, oldest, in->tags, in->ntags, replace_tags);
   if (!rc && !np) rc = SY_ENOMEM;
-  if (!rc) rc = st->be->put_version(st, name, v);
+  if (!rc) rc = st->be->put_version(st, name, v, op->reason);
   if (!rc) rc = st->be->put_param(st, np);
   change c = {.action = action,
               .name = name,
@@ -424,14 +424,14 @@ static sy_rc param_name(sy_op *op, char *name) {
   return SY_OK;
 }
 
-/* Stores version v of the working parameter *np (a private copy) and replaces *np with the
- * copy that holds it. */
+/* Stores the labels of version v of the working parameter *np (a private copy) and replaces
+ * *np with the copy that holds v. */
 static sy_rc store_version(sy_store *st, sy_param **np, sy_ver *v) {
   sy_param *next = param_with(*np, v);
   if (!next) return SY_ENOMEM;
   sy__param_unref(*np);
   *np = next;
-  return st->be->put_version(st, next->name, v);
+  return st->be->set_labels(st, next->name, v);
 }
 
 static sy_rc apply_label(sy_store *st, sy_op *op) {

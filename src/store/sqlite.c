@@ -27,7 +27,8 @@ static const char *schema =
     "CREATE TABLE IF NOT EXISTS versions ("
     "  name TEXT NOT NULL, version INTEGER NOT NULL, kind INTEGER NOT NULL, tier INTEGER NOT NULL,"
     "  value BLOB NOT NULL, description TEXT, pattern TEXT, modified_ms INTEGER NOT NULL,"
-    "  modified_user TEXT, labels TEXT NOT NULL DEFAULT '', PRIMARY KEY (name, version)) WITHOUT ROWID;"
+    "  modified_user TEXT, labels TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (name, version)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS versions_labelled ON versions(name) WHERE labels <> '';"
     "CREATE TABLE IF NOT EXISTS audit ("
     "  seq INTEGER PRIMARY KEY, time TEXT NOT NULL, time_ms INTEGER NOT NULL, actor TEXT NOT NULL,"
@@ -46,6 +47,30 @@ static const char *schema =
     "  created_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);"
     "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', '1');";
+
+/* A store made before each version kept its reason gets the column, filled from the audit
+ * log: a version's reason is that of the newest put, rollback or import record that wrote
+ * it. Once, in one transaction, with an index that lives only as long as the fill. */
+static int add_version_reasons(sqlite3 *db, char **err) {
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT reason FROM versions LIMIT 0", -1, &q, NULL) == SQLITE_OK) {
+    sqlite3_finalize(q);
+    return SQLITE_OK;
+  }
+  int rc =
+      sqlite3_exec(db,
+                   "BEGIN IMMEDIATE;"
+                   "ALTER TABLE versions ADD COLUMN reason TEXT NOT NULL DEFAULT '';"
+                   "CREATE INDEX audit_by_version ON audit(name, new_version);"
+                   "UPDATE versions SET reason = coalesce((SELECT a.reason FROM audit a WHERE a.name = versions.name"
+                   " AND a.new_version = versions.version AND a.action IN ('put', 'rollback', 'import')"
+                   " ORDER BY a.seq DESC LIMIT 1), '');"
+                   "DROP INDEX audit_by_version;"
+                   "COMMIT;",
+                   NULL, NULL, err);
+  if (rc != SQLITE_OK) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
 
 sqlite3_stmt *sy__stmt(sqlite3 *db, const char *sql) {
   for (sqlite3_stmt *s = sqlite3_next_stmt(db, NULL); s; s = sqlite3_next_stmt(db, s))
@@ -503,7 +528,7 @@ sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, cha
           st->db,
           "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-32768;",
           NULL, NULL, &err) ||
-      sqlite3_exec(st->db, schema, NULL, NULL, &err) || migrate(st->db, &err)) {
+      sqlite3_exec(st->db, schema, NULL, NULL, &err) || migrate(st->db, &err) || add_version_reasons(st->db, &err)) {
     snprintf(msg, msgsz, "cannot initialise %s: %s", st->db_path, err ? err : "?");
     sqlite3_free(err);
     rc = SY_EIO;
@@ -709,7 +734,8 @@ sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, i
   int s, n = 0;
   *more = 0;
   if (!db) return SY_EIO;
-  if (!(q = sy__stmt(db, "SELECT " VER_COLS " FROM versions WHERE name = ? AND version > ? ORDER BY version LIMIT ?")))
+  if (!(q = sy__stmt(db, "SELECT " VER_COLS ", reason FROM versions WHERE name = ? AND version > ? ORDER BY version "
+                         "LIMIT ?")))
     return sy__read_failed(st, db, "prepare the history query", SY_EIO);
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, after_version);
@@ -722,7 +748,7 @@ sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, i
     sy_ver *v = NULL;
     rc = ver_from_row(q, 0, &v);
     if (rc) break;
-    cb(ctx, v);
+    cb(ctx, v, (const char *)sqlite3_column_text(q, 9));
     sy__ver_unref(v);
     n++;
   }
@@ -803,43 +829,26 @@ sy_rc sy__store_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, vo
 sy_rc sy__store_audit_verify(sy_store *st, int64_t *records, int64_t *first_broken, char *msg, size_t msgsz) {
   sqlite3 *db = reader(st);
   sqlite3_stmt *q = NULL;
-  char prev[SY_HASH_HEX], h[SY_HASH_HEX];
+  sy_audit_chain c;
   int s;
-  int64_t expect_seq = 1;
   *records = 0;
   *first_broken = 0;
   msg[0] = 0;
   if (!db) return SY_EIO;
-  memcpy(prev, sy_audit_genesis, SY_HASH_HEX);
+  sy_audit_chain_init(&c);
   if (!(q = sy__stmt(db, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq")))
     return sy__read_failed(st, db, "prepare the audit chain check", SY_EIO);
   while ((s = sqlite3_step(q)) == SQLITE_ROW) {
     sy_audit_rec r;
     audit_from_row(q, &r);
-    const char *stored = (const char *)sqlite3_column_text(q, 12);
     (*records)++;
-    if (*first_broken) continue;
-    if (r.seq != expect_seq) {
-      *first_broken = r.seq;
-      snprintf(msg, msgsz, "record %" PRId64 " follows %" PRId64 ": a record is missing", r.seq, expect_seq - 1);
-      continue;
-    }
-    if (strcmp(r.prev_hash ? r.prev_hash : "", prev) != 0) {
-      *first_broken = r.seq;
-      snprintf(msg, msgsz, "record %" PRId64 ": prev_hash does not match the hash of record %" PRId64, r.seq,
-               r.seq - 1);
-      continue;
-    }
-    sy_audit_hash(&r, h);
-    if (strcmp(h, stored ? stored : "") != 0) {
-      *first_broken = r.seq;
-      snprintf(msg, msgsz, "record %" PRId64 ": its content does not match its hash", r.seq);
-      continue;
-    }
-    memcpy(prev, h, SY_HASH_HEX);
-    expect_seq++;
+    sy_audit_chain_next(&c, &r, (const char *)sqlite3_column_text(q, 12));
   }
   sy__stmt_done(q);
+  if (c.broken_seq) {
+    *first_broken = c.broken_seq;
+    snprintf(msg, msgsz, "record %" PRId64 ": %s", c.broken_seq, c.why);
+  }
   return s == SQLITE_DONE ? SY_OK : sy__read_failed(st, db, "read the audit chain", SY_EIO);
 }
 

@@ -87,11 +87,11 @@ static const char *labels_csv(const sy_ver *v, char *buf, size_t sz) {
   return buf;
 }
 
-static sy_rc put_version(sy_store *st, const char *name, const sy_ver *v) {
+static sy_rc put_version(sy_store *st, const char *name, const sy_ver *v, const char *reason) {
   char csv[1200];
   sqlite3_stmt *q = prep(st,
                          "INSERT OR REPLACE INTO versions(name, version, kind, tier, value, description, pattern,"
-                         " modified_ms, modified_user, labels) VALUES (?,?,?,?,?,?,?,?,?,?)");
+                         " modified_ms, modified_user, labels, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
   if (!q) return SY_EIO;
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, v->version);
@@ -103,6 +103,17 @@ static sy_rc put_version(sy_store *st, const char *name, const sy_ver *v) {
   sqlite3_bind_int64(q, 8, v->modified_ms);
   sqlite3_bind_text(q, 9, v->modified_user, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 10, labels_csv(v, csv, sizeof csv), -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 11, reason ? reason : "", -1, SQLITE_STATIC);
+  return run(st, q);
+}
+
+static sy_rc set_labels(sy_store *st, const char *name, const sy_ver *v) {
+  char csv[1200];
+  sqlite3_stmt *q = prep(st, "UPDATE versions SET labels = ? WHERE name = ? AND version = ?");
+  if (!q) return SY_EIO;
+  sqlite3_bind_text(q, 1, labels_csv(v, csv, sizeof csv), -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 3, v->version);
   return run(st, q);
 }
 
@@ -231,6 +242,7 @@ const sy_backend sy__sqlite_backend = {
     .errmsg = errmsg,
     .read_version = read_version,
     .put_version = put_version,
+    .set_labels = set_labels,
     .drop_versions = drop_versions,
     .put_param = put_param,
     .drop_param = drop_param,

@@ -184,9 +184,10 @@ void sy__snap_unpin(sy_snap *pin);
 
 /* A version from the database (any kept version). *out is owned by the caller (sy__ver_unref). */
 sy_rc sy__store_read_version(sy_store *st, const char *name, int64_t version, sy_ver **out);
-/* History: versions after after_version (exclusive), oldest first, up to limit, as a JSON
- * array of version objects appended to arr. *more set when more remain. */
-typedef void (*sy_ver_cb)(void *ctx, const sy_ver *v);
+/* History: versions after after_version (exclusive), oldest first, up to limit, each handed
+ * to cb with the reason it was written with ("" if none; borrowed for the call). *more set
+ * when more remain. */
+typedef void (*sy_ver_cb)(void *ctx, const sy_ver *v, const char *reason);
 sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, int limit, sy_ver_cb cb, void *ctx,
                         int *more);
 /* Audit records, newest first (asc=0) or oldest first after `after`. */
@@ -227,6 +228,5 @@ sy_rc sy__store_digest(sy_store *st, const char *name, const sy_ver *v, char out
  * current snapshot; call it outside a snapshot section or inside one, either works. */
 sy_rc sy__store_akey_secret(sy_store *st, const char *id, char *secret, size_t cap, size_t *len, char *name,
                             size_t name_cap, unsigned *scopes);
-
 
 #endif

@@ -19,7 +19,7 @@ typedef struct sync_batch {
   struct sync_batch *next;
   struct sy_op *ops;
   struct snap_box *nb; /* the snapshot to publish once durable; NULL if nothing changed */
-  sy_event **events; /* published after the fsync */
+  sy_event **events;   /* published after the fsync */
   size_t nevents;
 } sync_batch;
 

@@ -181,6 +181,23 @@ describe('names', () => {
     });
   }
 
+  // The name rules say what is wrong; each endpoint says which field, once ("name: name has ..." was a doubled prefix).
+  it('a refused name or path is named once, by the field that carried it', async () => {
+    const chars = "; allowed are a-zA-Z0-9_.-/";
+    const exportDoc = { format: 'switchyard-config/1', params: [{ name: '/bad/a*b', type: 'String', value: 'x' }] };
+    for (const [send, code, message] of [
+      [() => api(S, 'PUT', pp('/bad/a*b'), GOOD), 'ValidationException', `name: invalid character '*' at position 7${chars}`],
+      [() => api(S, 'GET', pp('/bad/x/')), 'ValidationException', "name: may not end with '/'"],
+      [() => api(S, 'GET', '/api/v1/params?path=bad'), 'ValidationException', "path: must start with '/'"],
+      [() => api(S, 'GET', '/api/v1/admin/audit?name=bad/x'), 'ValidationException', "query parameter name: a hierarchical name must start with '/'"],
+      [() => api(S, 'GET', '/api/v1/watch?prefix=/bad//x'), 'ValidationException', "prefix: empty segment ('//') at position 6"],
+      [() => api(S, 'POST', '/api/v1/config/runtime', exportDoc), 'ValidationException', `params[0].name: invalid character '*' at position 7${chars}`],
+    ]) {
+      const r = await refused(send, 400, code);
+      assert.equal(r.json.error.message, message);
+    }
+  });
+
   it('a name that ends at /api/v1/params/ is not a parameter', async () => {
     const r = await api(S, 'PUT', '/api/v1/params/', GOOD);
     assert.ok([400, 404, 405].includes(r.status), `${r.status} ${r.text}`);

@@ -260,15 +260,18 @@ test('ls follows every page over 120 parameters', async () => {
 test('history lists every version oldest first', async () => {
   const name = '/cli/hist/x';
   await ok(['param', 'put', name, 'one']);
-  await ok(['param', 'put', name, 'two', '--overwrite']);
-  await ok(['param', 'put', name, 'three', '--overwrite']);
+  await ok(['param', 'put', name, 'two', '--overwrite', '--reason', 'gemini outage']);
+  await ok(['param', 'put', name, 'three', '--overwrite', '--reason', 'r'.repeat(70)]);
+  await ok(['param', 'rollback', name, '--to-version', '1', '--reason', 'back to one']);
   const r = await ok(['param', 'history', name]);
   const t = tableRows(r.stdout);
-  assert.deepEqual(t.header, ['VERSION', 'TYPE', 'LAST_MODIFIED', 'USER', 'LABELS', 'VALUE']);
-  assert.deepEqual(t.rows.map((row) => row[0]), ['1', '2', '3']);
-  assert.deepEqual(t.rows.map((row) => row[5]), ['one', 'two', 'three']);
+  assert.deepEqual(t.header, ['VERSION', 'TYPE', 'LAST_MODIFIED', 'USER', 'LABELS', 'VALUE', 'REASON']);
+  assert.deepEqual(t.rows.map((row) => row[0]), ['1', '2', '3', '4']);
+  assert.deepEqual(t.rows.map((row) => row[5]), ['one', 'two', 'three', 'one']);
+  assert.deepEqual(t.rows.map((row) => row[6]), ['-', 'gemini outage', 'r'.repeat(59) + '…', 'back to one']);
   const j = JSON.parse((await ok(['param', 'history', name, '--json'])).stdout);
-  assert.deepEqual(j.versions.map((v) => v.value), ['one', 'two', 'three']);
+  assert.deepEqual(j.versions.map((v) => v.value), ['one', 'two', 'three', 'one']);
+  assert.deepEqual(j.versions.map((v) => v.reason), ['', 'gemini outage', 'r'.repeat(70), 'back to one']);
   assert.equal((await fails(1, ['param', 'history', '/cli/hist/none'])).stderr.split(':')[1].trim(), 'ParameterNotFound');
 });
 
@@ -354,15 +357,67 @@ test('names are sent as typed; a parameter whose last segment is history is stil
   assert.deepEqual(h.versions.map((v) => v.value), ['h1', 'h2']);
 });
 
+// A PUT of the name exactly as given (fetch would resolve "/../"), for the server's answer.
+function rawPut(name) {
+  const http = require('node:http');
+  const body = JSON.stringify({ value: 'v', type: 'String' });
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(baseUrl);
+    const req = http.request({
+      hostname,
+      port,
+      path: `/api/v1/params${name}`,
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// STYLE.md: the CLI speaks HTTP and execs the server; it is built from core and its own files only.
+test('the CLI sources include no server or store header', () => {
+  const dir = path.resolve(__dirname, '../../src/cli');
+  for (const f of fs.readdirSync(dir)) {
+    const text = fs.readFileSync(path.join(dir, f), 'utf8');
+    assert.doesNotMatch(text, /#include\s+"(server|store)\//, `src/cli/${f}`);
+  }
+});
+
+test('names are checked by the rules the server uses, before anything is sent', async () => {
+  const sixteen = Array.from({ length: 16 }, (_, i) => `/l${i}`).join('');
+  for (const bad of ['/cli/a*b', '/cli/x/', '/cli/../x', '/aws/x', sixteen]) {
+    const server_ = await rawPut(bad);
+    assert.equal(server_.status, 400, bad);
+    const { code, message } = server_.json.error;
+    assert.match(message, /^name: /);
+    // nothing listens on port 1: a name that was sent would fail with "cannot reach"
+    const e = await fails(1, ['--server', 'http://127.0.0.1:1', 'param', 'put', bad, 'v'], { noServerFlag: true });
+    assert.equal(e.stderr, `switchyard: ${code}: invalid parameter name '${bad}': ${message.slice('name: '.length)}\n`, bad);
+  }
+  // the URL cannot carry these to the server as they are: "cli/x" would become /cli/x
+  let e = await fails(1, ['--server', 'http://127.0.0.1:1', 'param', 'get', 'cli/x'], { noServerFlag: true });
+  assert.equal(e.stderr, "switchyard: ValidationException: invalid parameter name 'cli/x': a hierarchical name must start with '/'\n");
+  e = await fails(1, ['--server', 'http://127.0.0.1:1', 'param', 'get', '/cli/a\tb'], { noServerFlag: true });
+  assert.equal(e.stderr, "switchyard: ValidationException: invalid parameter name '/cli/a?b': invalid byte 0x09 at position 7; allowed are a-zA-Z0-9_.-/\n");
+  e = await fails(1, ['--server', 'http://127.0.0.1:1', 'param', 'get', '/cli/a:b c'], { noServerFlag: true });
+  assert.match(e.stderr, /^switchyard: ValidationException: invalid parameter name '\/cli\/a:b c': the selector after ':'/);
+});
+
 test('audit lists records and audit verify checks the whole chain', async () => {
   const name = '/cli/audit/x';
   await ok(['param', 'put', name, 'a', '--reason', 'first']);
   await ok(['param', 'put', name, 'b', '--overwrite']);
   let r = await ok(['audit', '--name', name]);
   const t = tableRows(r.stdout);
-  assert.deepEqual(t.header, ['SEQ', 'TIME', 'ACTOR', 'ACTION', 'NAME', 'OLD→NEW']);
+  assert.deepEqual(t.header, ['SEQ', 'TIME', 'ACTOR', 'ACTION', 'NAME', 'OLD→NEW', 'REASON']);
   assert.equal(t.rows.length, 2);
   assert.deepEqual(t.rows.map((row) => row[5]), ['1→2', '-→1']); // newest first
+  assert.deepEqual(t.rows.map((row) => row[6]), ['-', 'first']);
   assert.ok(t.rows.every((row) => row[3] === 'put' && row[4] === name));
   r = await ok(['audit', '--limit', '3', '--json']);
   assert.equal(JSON.parse(r.stdout).records.length, 3);

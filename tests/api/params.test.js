@@ -269,6 +269,26 @@ describe('history', () => {
   });
 });
 
+describe('history reasons', () => {
+  it('each version carries the reason it was written with', async () => {
+    await mustPut('/hr/x', { value: 'a', type: 'String' });
+    await mustPut('/hr/x', { value: 'b', overwrite: true, reason: 'gemini outage' });
+    let r = await api(S, 'POST', pp('/hr/x', '/rollback'), { to_version: 1, reason: 'back to a' });
+    assert.equal(r.status, 200, r.text);
+    await api(S, 'POST', pp('/hr/x', '/labels'), { version: 2, labels: ['bad'] }); // no new version, no new reason
+    const doc = { format: 'switchyard-config/1', params: [{ name: '/hr/x', type: 'String', value: 'imported' }] };
+    r = await api(S, 'POST', '/api/v1/config/runtime?apply=true&reason=restore%20backup', doc);
+    assert.equal(r.status, 200, r.text);
+    const h = await history('/hr/x');
+    assert.deepEqual(h.map((v) => [v.version, v.value, v.reason]),
+      [[1, 'a', ''], [2, 'b', 'gemini outage'], [3, 'a', 'back to a'], [4, 'imported', 'restore backup']]);
+    // a parameter deleted and made again starts a history of its own
+    assert.equal((await api(S, 'DELETE', pp('/hr/x') + '?reason=gone')).status, 200);
+    await mustPut('/hr/x', { value: 'again', type: 'String', reason: 'new life' });
+    assert.deepEqual((await history('/hr/x')).map((v) => [v.version, v.reason]), [[1, 'new life']]);
+  });
+});
+
 describe('labels', () => {
   it('moves a label between versions', async () => {
     await mustPut('/lab/m', { value: 'a', type: 'String' });

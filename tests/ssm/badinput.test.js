@@ -117,6 +117,17 @@ it('fields of the wrong type, unknown fields, missing required fields', async ()
   assert.deepEqual([g.Parameter.Value, g.Parameter.Version], ['v1', 1]);
 });
 
+it('a refused Name or Path is named once', async () => {
+  for (const [op, body, type, message] of [
+    ['GetParameter', { Name: '/bad/a*b' }, 'ValidationException', "Parameter name: invalid character '*' at position 7; allowed are a-zA-Z0-9_.-/"],
+    ['PutParameter', { Name: '/bad/x/', Value: 'x', Type: 'String' }, 'ValidationException', "Parameter name: may not end with '/'"],
+    ['GetParametersByPath', { Path: 'bad' }, 'ValidationException', "Path: must start with '/'"],
+  ]) {
+    const r = await refused(() => signedCall(S, op, JSON.stringify(body)), 400, type, op);
+    assert.equal(r.json.message, message);
+  }
+});
+
 it('an oversize body (> 1 MiB) is refused, signed or not, and the server answers the next request', async () => {
   const big = putBody({ Value: 'a'.repeat((1 << 20) + 100) });
   await refused(() => signedCall(S, 'PutParameter', big), [400, 413], null, 'signed 1 MiB + 100');

@@ -308,18 +308,20 @@ static void chain_build(chain *c) {
   }
 }
 
-/* Verifies the chain as the server does: each prev_hash is the stored hash of the
- * record before (genesis for the first), each stored hash is the record's hash.
- * Returns the index of the first broken record, or -1 if the chain holds. */
+/* Walks the chain with core's sy_audit_chain, as the server and the CLI do. Returns the
+ * index of the first broken record, or -1 if the chain holds; *out (if given) is the walk. */
+static int chain_walk(const sy_audit_rec *rec, char (*stored)[SY_HASH_HEX], int n, sy_audit_chain *out) {
+  sy_audit_chain c;
+  int broken = -1;
+  sy_audit_chain_init(&c);
+  for (int i = 0; i < n; i++)
+    if (sy_audit_chain_next(&c, &rec[i], stored[i]) && broken < 0) broken = i;
+  if (out) *out = c;
+  return broken;
+}
+
 static int chain_verify(const sy_audit_rec *rec, char (*stored)[SY_HASH_HEX], int n) {
-  for (int i = 0; i < n; i++) {
-    char h[SY_HASH_HEX];
-    const char *want_prev = i ? stored[i - 1] : sy_audit_genesis;
-    if (!rec[i].prev_hash || strcmp(rec[i].prev_hash, want_prev) != 0) return i;
-    sy_audit_hash(&rec[i], h);
-    if (strcmp(h, stored[i]) != 0) return i;
-  }
-  return -1;
+  return chain_walk(rec, stored, n, NULL);
 }
 
 static void chain_verifies(void **state) {
@@ -371,6 +373,61 @@ static void chain_detects_reordered_records(void **state) {
   assert_int_equal(chain_verify(c.rec, c.hash, CHAIN_LEN), 1);
 }
 
+/* What the walk says about each kind of break, and that the first break is the one it keeps. */
+static void chain_names_the_break(void **state) {
+  chain c, cut;
+  sy_audit_chain w;
+
+  chain_build(&c);
+  assert_int_equal(chain_walk(c.rec, c.hash, CHAIN_LEN, &w), -1);
+  assert_int_equal(w.records, CHAIN_LEN);
+  assert_int_equal(w.last_seq, CHAIN_LEN);
+  assert_string_equal(w.last_hash, c.hash[CHAIN_LEN - 1]);
+  assert_int_equal(w.broken_seq, 0);
+
+  c.reason[2][0] = 'S';
+  assert_int_equal(chain_walk(c.rec, c.hash, CHAIN_LEN, &w), 2);
+  assert_int_equal(w.broken_seq, 3);
+  assert_int_equal(w.records, 2);
+  assert_string_equal(w.why, "hash does not match the record's contents");
+
+  chain_build(&c);
+  cut = c; /* drop record index 2 */
+  cut.rec[2] = c.rec[3];
+  memcpy(cut.hash[2], c.hash[3], SY_HASH_HEX);
+  assert_int_equal(chain_walk(cut.rec, cut.hash, 3, &w), 2);
+  assert_int_equal(w.broken_seq, 4);
+  assert_string_equal(w.why, "prev_hash does not match the hash of seq 2");
+
+  /* a chain that starts later than the genesis */
+  assert_int_equal(chain_walk(c.rec + 1, c.hash + 1, CHAIN_LEN - 1, &w), 0);
+  assert_int_equal(w.broken_seq, 2);
+  assert_string_equal(w.why, "prev_hash is not the genesis hash");
+
+  /* a seq that goes back */
+  cut = c;
+  cut.rec[2].seq = 2;
+  assert_int_equal(chain_walk(cut.rec, cut.hash, CHAIN_LEN, &w), 2);
+  assert_int_equal(w.broken_seq, 2);
+  assert_string_equal(w.why, "seq does not follow 2");
+
+  /* hashes that hold over a gap in seq: the writer never skips one */
+  cut = c;
+  cut.rec[2].seq = 4;
+  sy_audit_hash(&cut.rec[2], cut.hash[2]);
+  assert_int_equal(chain_walk(cut.rec, cut.hash, 3, &w), 2);
+  assert_int_equal(w.broken_seq, 4);
+  assert_string_equal(w.why, "seq 4 follows 2: a record is missing");
+
+  /* once broken, later records change nothing */
+  sy_audit_chain_init(&w);
+  assert_int_equal(sy_audit_chain_next(&w, &c.rec[1], c.hash[1]), -1);
+  assert_int_equal(sy_audit_chain_next(&w, &c.rec[0], c.hash[0]), -1);
+  assert_int_equal(w.broken_seq, 2);
+  assert_int_equal(w.records, 0);
+  assert_string_equal(w.why, "prev_hash is not the genesis hash");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sha256_vectors),
@@ -388,6 +445,7 @@ int main(void) {
       cmocka_unit_test(chain_detects_modified_record),
       cmocka_unit_test(chain_detects_removed_record),
       cmocka_unit_test(chain_detects_reordered_records),
+      cmocka_unit_test(chain_names_the_break),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/param.h"
 
@@ -111,6 +112,13 @@ static void expect_msg(const char *msg, const char *want_sub, const char *input,
     fail_msg("line %d (%s): message \"%s\" lacks \"%s\"", lineno, input, msg, want_sub);
 }
 
+/* Name and path messages leave the field to the caller, who puts it first ("Name: <msg>"):
+ * a message that named it too would read "Name: name has ...". */
+static void expect_no_field(const char *msg, const char *input, int lineno) {
+  if (!strncasecmp(msg, "name", 4) || !strncasecmp(msg, "path", 4))
+    fail_msg("line %d (%s): message \"%s\" names the field itself", lineno, input, msg);
+}
+
 /* ---- names ---- */
 
 static void names_valid_file(void **state) {
@@ -136,6 +144,7 @@ static void names_invalid_file(void **state) {
     sy_rc rc = sy_name_check(l.field, l.field_len, msg, sizeof msg);
     if (rc != SY_EINVAL) fail_msg("line %d: name \"%s\" gave %d, want SY_EINVAL", l.lineno, l.field, rc);
     expect_msg(msg, l.rest, l.field, l.lineno);
+    expect_no_field(msg, l.field, l.lineno);
     count++;
   }
   fclose(f);
@@ -146,6 +155,7 @@ static void name_empty_refused(void **state) {
   char msg[SY_MSG_MAX] = "";
   assert_int_equal(sy_name_check("", 0, msg, sizeof msg), SY_EINVAL);
   assert_true(msg[0] != 0);
+  expect_no_field(msg, "", 0);
 }
 
 static void name_length_limit(void **state) {
@@ -157,6 +167,7 @@ static void name_length_limit(void **state) {
   assert_int_equal(sy_name_check(s, SY_NAME_MAX + 1, msg, sizeof msg), SY_EINVAL);
   assert_non_null(strstr(msg, "1012"));
   assert_non_null(strstr(msg, "1011"));
+  expect_no_field(msg, "1012 characters", 0);
 
   /* Hierarchical at the limit: "/" + 1010 characters. */
   s[0] = '/';
@@ -176,6 +187,7 @@ static void name_levels_limit(void **state) {
   assert_int_equal(sy_name_check(sixteen, strlen(sixteen), msg, sizeof msg), SY_EHIERARCHY);
   assert_non_null(strstr(msg, "16"));
   assert_non_null(strstr(msg, "15"));
+  expect_no_field(msg, "16 levels", 0);
   assert_int_equal(sy_name_check(forty, strlen(forty), msg, sizeof msg), SY_EHIERARCHY);
 
   /* Levels and length together: 15 levels of long segments, 1011 characters in all. */
@@ -246,6 +258,7 @@ static void paths_invalid_file(void **state) {
     sy_rc rc = sy_path_check(l.field, l.field_len, msg, sizeof msg);
     if (rc != SY_EINVAL) fail_msg("line %d: path \"%s\" gave %d, want SY_EINVAL", l.lineno, l.field, rc);
     expect_msg(msg, l.rest, l.field, l.lineno);
+    expect_no_field(msg, l.field, l.lineno);
     count++;
   }
   fclose(f);
@@ -410,8 +423,9 @@ static void value_stringlist(void **state) {
 
 static void pattern_compile(void **state) {
   /* the Java-style dialect of SSM's AllowedPattern: \d, non-capturing groups, POSIX classes */
-  static const char *good[] = {"", "^[0-9]+$", "^(a|b)*$", "[[:alpha:]]{2,5}", "^https?://", ".",
-                               "^\\d+$", "^(?:gemini|seedream|stub)$", "^\\w{1,8}$"};
+  static const char *good[] = {"",           "^[0-9]+$", "^(a|b)*$", "[[:alpha:]]{2,5}",
+                               "^https?://", ".",        "^\\d+$",   "^(?:gemini|seedream|stub)$",
+                               "^\\w{1,8}$"};
   static const char *bad[] = {"(", "[a", "a\\", "*a", "[[:nope:]]", "a{3,1}"};
   char msg[SY_MSG_MAX];
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {

@@ -189,6 +189,33 @@ static void labels_move_together(void **state) {
   free(dir);
 }
 
+static void reason_cb(void *ctx, const sy_ver *v, const char *reason) {
+  (void)v;
+  snprintf(ctx, 64, "%s", reason);
+}
+
+/* Labelling a version stores its labels and nothing else: the reason it was written with stays. */
+static void a_label_keeps_the_reason(void **state) {
+  (void)state;
+  char *dir = tmpdir();
+  sy_store *st = open_store(dir, NULL);
+  sy_op op = {.kind = SY_OP_PUT, .actor = "test", .reason = "ticket 42"};
+  op.put =
+      (sy_put){.name = "/why", .name_len = 4, .value = "x", .value_len = 1, .kind = SY_KIND_STRING, .if_version = -1};
+  assert_int_equal(sy__store_submit_wait(st, &op), SY_OK);
+  sy__op_clear(&op);
+  static const char *const ls[] = {"prod"};
+  assert_int_equal(labels_op(st, SY_OP_LABEL, "/why", 1, ls, 1), SY_OK);
+  assert_int_equal(put(st, "/why", "y", 1), SY_OK);
+  char reason[64] = "?";
+  int more = 0;
+  assert_int_equal(sy__store_history(st, "/why", 0, 1, reason_cb, reason, &more), SY_OK);
+  assert_string_equal(reason, "ticket 42");
+  sy__store_close(st);
+  rmtree(dir);
+  free(dir);
+}
+
 typedef struct seen {
   int n;
   int64_t time_ms[8];
@@ -230,6 +257,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(random_ops_survive_a_reopen),
       cmocka_unit_test(labels_move_together),
+      cmocka_unit_test(a_label_keeps_the_reason),
       cmocka_unit_test(time_is_the_injected_clock),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

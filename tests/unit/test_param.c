@@ -36,10 +36,12 @@ static int hex_nibble(char c) {
  * returns the byte count. Fails the test on an odd digit count or overflow. */
 static size_t hex_decode(const char *s, char *out, size_t cap) {
   size_t n = 0;
-  while (hex_nibble(s[0]) >= 0) {
-    assert_true(hex_nibble(s[1]) >= 0);
+  int hi;
+  while ((hi = hex_nibble(s[0])) >= 0) {
+    int lo = hex_nibble(s[1]);
+    assert_true(lo >= 0);
     assert_true(n < cap);
-    out[n++] = (char)(hex_nibble(s[0]) << 4 | hex_nibble(s[1]));
+    out[n++] = (char)(hi << 4 | lo);
     s += 2;
   }
   return n;
@@ -410,8 +412,9 @@ static void value_stringlist(void **state) {
 
 static void pattern_compile(void **state) {
   /* the Java-style dialect of SSM's AllowedPattern: \d, non-capturing groups, POSIX classes */
-  static const char *good[] = {"", "^[0-9]+$", "^(a|b)*$", "[[:alpha:]]{2,5}", "^https?://", ".",
-                               "^\\d+$", "^(?:gemini|seedream|stub)$", "^\\w{1,8}$"};
+  static const char *good[] = {"",           "^[0-9]+$", "^(a|b)*$", "[[:alpha:]]{2,5}",
+                               "^https?://", ".",        "^\\d+$",   "^(?:gemini|seedream|stub)$",
+                               "^\\w{1,8}$"};
   static const char *bad[] = {"(", "[a", "a\\", "*a", "[[:nope:]]", "a{3,1}"};
   char msg[SY_MSG_MAX];
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {

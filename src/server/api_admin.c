@@ -145,7 +145,7 @@ static json_t *scopes_json(unsigned s) {
 int sy__token_generate(char *out, size_t outsz) {
   unsigned char raw[32];
   if (outsz < 3 + 64 + 1 || RAND_bytes(raw, sizeof raw) != 1) return -1;
-  memcpy(out, "sy_", 3);
+  memcpy(out, "sy_", 3);  // NOLINT(bugprone-not-null-terminated-result): sy_hex terminates it
   sy_hex(raw, sizeof raw, out + 3);
   return 0;
 }

@@ -372,7 +372,7 @@ static sy_rc load_snapshot(sy_store *st, sy_snap *snap) {
   while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW) {
     sy_param key = {.name = (char *)sqlite3_column_text(q, 0)};
     sy_param *kp = &key;
-    sy_param **hit = bsearch(&kp, arr, n, sizeof *arr, param_name_cmp);
+    sy_param **hit = n ? bsearch(&kp, arr, n, sizeof *arr, param_name_cmp) : NULL; /* arr is NULL when n is 0 */
     if (!hit) continue;
     sy_ver *v = NULL;
     rc = ver_from_row(q, 1, &v);

@@ -30,12 +30,12 @@ node_modules: package.json package-lock.json
 	@touch node_modules
 
 # The whole suite: the release build, then the same suite under ASan+UBSan. The static checks
-# (scripts/lint.sh) run beside the release suite, which mostly waits on its servers; their
-# output comes after the suite's.
+# (scripts/lint.sh) run beside the release suite, which mostly waits on its servers, at a lower
+# priority so that they take only the CPU the suite leaves; their output comes after the suite's.
 test:
 	@scripts/deps.sh --test
 	@$(MAKE) --no-print-directory build asan node_modules
-	@scripts/lint.sh $(BUILD) >$(BUILD)/lint.log 2>&1 & lint=$$!; \
+	@nice -n 10 scripts/lint.sh $(BUILD) >$(BUILD)/lint.log 2>&1 & lint=$$!; \
 	  scripts/test.sh $(BUILD); rc=$$?; \
 	  wait $$lint; lint_rc=$$?; echo "== lint =="; cat $(BUILD)/lint.log; \
 	  [ $$rc -eq 0 ] && [ $$lint_rc -eq 0 ]

@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8000
 DATA ?= ./data
 
-.PHONY: all deps build run test test-unit test-api asan fuzz bench soak clean format
+.PHONY: all deps build run test test-unit test-api asan fuzz bench soak clean format lint
 
 all: build
 
@@ -29,11 +29,16 @@ node_modules: package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch node_modules
 
-# The whole suite: the release build, then the same suite under ASan+UBSan.
+# The whole suite: the release build, then the same suite under ASan+UBSan. The static checks
+# (scripts/lint.sh) run beside the release suite, which mostly waits on its servers, at a lower
+# priority so that they take only the CPU the suite leaves; their output comes after the suite's.
 test:
 	@scripts/deps.sh --test
 	@$(MAKE) --no-print-directory build asan node_modules
-	@scripts/test.sh $(BUILD)
+	@nice -n 10 scripts/lint.sh $(BUILD) >$(BUILD)/lint.log 2>&1 & lint=$$!; \
+	  scripts/test.sh $(BUILD); rc=$$?; \
+	  wait $$lint; lint_rc=$$?; echo "== lint =="; cat $(BUILD)/lint.log; \
+	  [ $$rc -eq 0 ] && [ $$lint_rc -eq 0 ]
 	@SY_SANITIZED=1 scripts/test.sh $(ASAN_BUILD)
 	@SY_FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh 30
 
@@ -52,6 +57,12 @@ SOAK_CYCLES ?= 200
 SOAK_MINUTES ?= 10
 soak: build node_modules
 	@SOAK_CYCLES=$(SOAK_CYCLES) SOAK_MINUTES=$(SOAK_MINUTES) tests/soak/run.sh $(BUILD)
+
+# clang-format and clang-tidy over src/ and tests/unit/ (scripts/lint.sh), with the build's compile commands.
+lint:
+	@scripts/deps.sh --lint
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@scripts/lint.sh $(BUILD)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

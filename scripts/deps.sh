@@ -5,8 +5,12 @@ PKGS=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlit
       libcurl4-openssl-dev libcmocka-dev liburcu-dev nodejs npm curl jq)
 # the fuzz harnesses (scripts/fuzz.sh): clang and its libFuzzer runtime
 FUZZ_PKGS=(clang libclang-rt-14-dev)
-[ "${1:-}" = "--test" ] && PKGS+=(awscli sqlite3 "${FUZZ_PKGS[@]}")
+# the static checks (scripts/lint.sh)
+LINT_PKGS=(clang-tidy clang-format)
+# sqlite3, the CLI: the audit tamper test edits the database behind the server's back
+[ "${1:-}" = "--test" ] && PKGS+=(awscli sqlite3 "${FUZZ_PKGS[@]}" "${LINT_PKGS[@]}")
 [ "${1:-}" = "--fuzz" ] && PKGS+=("${FUZZ_PKGS[@]}")
+[ "${1:-}" = "--lint" ] && PKGS+=("${LINT_PKGS[@]}")
 [ "${1:-}" = "--bench" ] && PKGS+=(wrk hyperfine)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -7,6 +7,7 @@ build="${1:?usage: test.sh BUILD_DIR}"
 export SWITCHYARD_BIN="$PWD/$build/switchyard"
 label="release"; [ "${SY_SANITIZED:-0}" = 1 ] && label="asan+ubsan"
 echo "== unit tests ($label) =="
-ctest --test-dir "$build" --output-on-failure -j2 || exit 1
+# no tests at all (say, a build without them) is a failure, not a pass
+ctest --test-dir "$build" --output-on-failure --no-tests=error -j2 || exit 1
 echo "== black-box tests ($label) =="
 node --test --test-concurrency=2 tests/api/ tests/ssm/ tests/crash/ || exit 1

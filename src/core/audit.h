@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SY_HASH_HEX 65 /* 64 hex digits + NUL */
+#include "core/crypto.h"
 
 /* One audit record. Strings are borrowed; NULL reads as "". Versions are 0 when absent. */
 typedef struct sy_audit_rec {
@@ -27,17 +27,6 @@ typedef struct sy_audit_rec {
  * field written as "<decimal length>:<bytes>\n" so no two records can collide by
  * shifting bytes between fields. Writes 64 hex digits and a NUL into out. */
 void sy_audit_hash(const sy_audit_rec *rec, char out[SY_HASH_HEX]);
-
-/* n bytes as 2n lowercase hex digits and a NUL into out (2n+1 bytes). */
-void sy_hex(const void *data, size_t n, char *out);
-
-/* SHA-256 of len bytes into out[32]. */
-void sy_sha256(const void *data, size_t len, unsigned char out[32]);
-/* HMAC-SHA-256 of data under key into out[32]. */
-void sy_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[32]);
-
-/* Hex SHA-256 of len bytes. */
-void sy_sha256_hex(const void *data, size_t len, char out[SY_HASH_HEX]);
 
 /* The prev_hash of the first record. */
 extern const char sy_audit_genesis[SY_HASH_HEX];

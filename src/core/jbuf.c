@@ -75,7 +75,7 @@ void sy_jbuf_str(sy_jbuf *b, const char *s, size_t n) {
     case '\b': esc[1] = 'b'; break;
     case '\f': esc[1] = 'f'; break;
     default:
-      memcpy(esc, "\\u00", 4);
+      memcpy(esc, "\\u00", 4);  // NOLINT(bugprone-not-null-terminated-result): counted bytes, k says how many
       esc[4] = hex[c >> 4];
       esc[5] = hex[c & 15];
       k = 6;

@@ -27,21 +27,31 @@ static sy_rc stringlist_check(const char *value, size_t len, char *msg, size_t m
   return SY_OK;
 }
 
-static const sy_kind_def kinds[] = {
-    {SY_KIND_STRING, "String", no_check},
-    {SY_KIND_STRINGLIST, "StringList", stringlist_check},
-    {SY_KIND_SECURESTRING, "SecureString", no_check},
+/* The registry: the parameter kinds, then whatever registers at start-up. */
+static sy_kind_def kinds[SY_KINDS_MAX] = {
+    {SY_KIND_STRING, "String", 0, no_check},
+    {SY_KIND_STRINGLIST, "StringList", 0, stringlist_check},
+    {SY_KIND_SECURESTRING, "SecureString", 0, no_check},
 };
+static size_t nkinds = 3;
+
+sy_rc sy_kind_register(const sy_kind_def *def) {
+  if (!def || !def->name || !def->validate) return SY_EINVAL;
+  if (sy_kind_by_id(def->kind) || sy_kind_by_name(def->name)) return SY_EEXISTS;
+  if (nkinds == SY_KINDS_MAX) return SY_ETOOLARGE;
+  kinds[nkinds++] = *def;
+  return SY_OK;
+}
 
 const sy_kind_def *sy_kind_by_name(const char *name) {
   if (!name) return NULL;
-  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+  for (size_t i = 0; i < nkinds; i++)
     if (strcmp(kinds[i].name, name) == 0) return &kinds[i];
   return NULL;
 }
 
 const sy_kind_def *sy_kind_by_id(sy_kind kind) {
-  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+  for (size_t i = 0; i < nkinds; i++)
     if (kinds[i].kind == kind) return &kinds[i];
   return NULL;
 }
@@ -174,13 +184,17 @@ sy_rc sy_value_check(sy_kind kind, sy_tier tier, const char *value, size_t len, 
     snprintf(msg, msgsz, "unknown kind %d", (int)kind);
     return SY_EINVAL;
   }
+  size_t max = k->value_max ? k->value_max : sy_tier_value_max(tier);
   if (len == 0) {
-    snprintf(msg, msgsz, "value is empty; it must be 1 to %zu bytes", sy_tier_value_max(tier));
+    snprintf(msg, msgsz, "value is empty; it must be 1 to %zu bytes", max);
     return SY_EINVAL;
   }
-  if (len > sy_tier_value_max(tier)) {
-    snprintf(msg, msgsz, "value is %zu bytes; the %s tier allows at most %zu", len, sy_tier_name(tier),
-             sy_tier_value_max(tier));
+  if (len > max && !k->value_max) {
+    snprintf(msg, msgsz, "value is %zu bytes; the %s tier allows at most %zu", len, sy_tier_name(tier), max);
+    return SY_EINVAL;
+  }
+  if (len > max) {
+    snprintf(msg, msgsz, "value is %zu bytes; a %s allows at most %zu", len, k->name, max);
     return SY_EINVAL;
   }
   if (!sy_utf8_valid(value, len)) {
@@ -188,6 +202,25 @@ sy_rc sy_value_check(sy_kind kind, sy_tier tier, const char *value, size_t len, 
     return SY_EINVAL;
   }
   return k->validate(value, len, msg, msgsz);
+}
+
+sy_rc sy_version_check(sy_kind kind, sy_tier tier, const char *value, size_t len, const char *description,
+                       const char *pattern, char *msg, size_t msgsz) {
+  sy_rc rc = sy_value_check(kind, tier, value, len, msg, msgsz);
+  const sy_kind_def *k = sy_kind_by_id(kind);
+  if (rc == SY_EINVAL && k && !k->value_max && tier == SY_TIER_STANDARD && len > SY_VALUE_MAX_STANDARD &&
+      len <= SY_VALUE_MAX_ADVANCED && sy_utf8_valid(value, len))
+    return SY_ETIER; /* the Advanced tier would take it: the APIs say so */
+  if (rc) return rc;
+  if (description && strlen(description) > SY_DESCRIPTION_MAX) {
+    snprintf(msg, msgsz, "description is longer than %d characters", SY_DESCRIPTION_MAX);
+    return SY_EINVAL;
+  }
+  if (pattern && strlen(pattern) <= SY_PATTERN_MAX && sy_pattern_compile_check(pattern, msg, msgsz))
+    return SY_EBADPATTERN;
+  rc = sy_pattern_compile_check(pattern, msg, msgsz);
+  if (rc) return rc;
+  return sy_pattern_check(pattern, value, msg, msgsz);
 }
 
 /* Allowed patterns are Java-style regular expressions, as in SSM (`^\d+$`, `(?:a|b)`):

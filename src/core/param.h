@@ -23,17 +23,24 @@
 #define SY_REASON_MAX 1024
 #define SY_MSG_MAX 1536 /* error messages written by validators */
 
-/* The kinds of document. Later kinds (flag, provider, route, ...) register here. */
+/* The kinds of document. Later kinds (flag, provider, route, limit, rollout) register here. */
 typedef enum sy_kind { SY_KIND_STRING = 1, SY_KIND_STRINGLIST = 2, SY_KIND_SECURESTRING = 3 } sy_kind;
+#define SY_KINDS_MAX 16
 typedef enum sy_tier { SY_TIER_STANDARD = 1, SY_TIER_ADVANCED = 2 } sy_tier;
 
-/* A kind: its name and the validator every write of it passes. The validator
+/* A kind owns its rules: its name, the limit of its values and the validator every write
+ * of it passes (in the store's rules, the one place a write is checked). The validator
  * writes a precise message into msg (msgsz bytes) when it refuses. */
 typedef struct sy_kind_def {
   sy_kind kind;
   const char *name;
+  size_t value_max; /* bytes; 0: the tier's limit (4 KiB Standard, 8 KiB Advanced) */
   sy_rc (*validate)(const char *value, size_t len, char *msg, size_t msgsz);
 } sy_kind_def;
+
+/* Registers a kind (at start-up, before any store is opened). SY_EEXISTS for a kind or name
+ * already known, SY_ETOOLARGE past SY_KINDS_MAX. */
+sy_rc sy_kind_register(const sy_kind_def *def);
 
 /* The kind named name (exact), or NULL. */
 const sy_kind_def *sy_kind_by_name(const char *name);
@@ -55,8 +62,15 @@ int sy_name_levels(const char *name, size_t len);
 /* Checks a path used for listing: "/" or a hierarchical name, with or without a trailing "/". */
 sy_rc sy_path_check(const char *path, size_t len, char *msg, size_t msgsz);
 
-/* Checks a value: UTF-8, within the tier's size, passes the kind's validator. */
+/* Checks a value: UTF-8, within the kind's (or the tier's) size, passes the kind's validator. */
 sy_rc sy_value_check(sy_kind kind, sy_tier tier, const char *value, size_t len, char *msg, size_t msgsz);
+/* Checks a whole version before it is written: its value (sy_value_check), its description
+ * (at most SY_DESCRIPTION_MAX), its allowed pattern (compiles: SY_EBADPATTERN) and that the
+ * value matches it (SY_EPATTERN). description and pattern may be NULL. A value over the
+ * Standard tier's limit that the Advanced tier would take is SY_ETIER, so that an API can
+ * say to change the tier. */
+sy_rc sy_version_check(sy_kind kind, sy_tier tier, const char *value, size_t len, const char *description,
+                       const char *pattern, char *msg, size_t msgsz);
 /* Checks that value matches the POSIX ERE pattern (an empty pattern matches all). */
 sy_rc sy_pattern_check(const char *pattern, const char *value, char *msg, size_t msgsz);
 /* Checks that a pattern compiles. */

@@ -27,6 +27,7 @@ static const struct {
     [SY_ETAG_LIMIT] = {"too many tags", "TooManyTagsError", 400},
     [SY_ETIER] = {"value too large for the tier", "ValidationException", 400},
     [SY_EINTERNAL] = {"internal error", "InternalError", 500},
+    [SY_EBADPATTERN] = {"invalid allowed pattern", "ValidationException", 400},
 };
 
 const char *sy_strerror(sy_rc rc) {

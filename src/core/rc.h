@@ -24,6 +24,7 @@ typedef enum sy_rc {
   SY_ETAG_LIMIT,        /* TooManyTagsError */
   SY_ETIER,             /* value too large for the Standard tier: ParameterLimitExceeded? see sy_rc_code */
   SY_EINTERNAL,
+  SY_EBADPATTERN, /* the allowed pattern does not compile: InvalidAllowedPatternException */
   SY_RC_MAX
 } sy_rc;
 

@@ -517,7 +517,7 @@ sy_rc sy_sigv4_signing_key(const char *secret, size_t secret_len, const char *da
   unsigned char k1[SHA256_LEN], k2[SHA256_LEN];
   sy_rc rc = SY_EINVAL;
   if (secret_len > SY_SIGV4_SECRET_MAX) goto out;
-  memcpy(ksecret, "AWS4", 4);
+  memcpy(ksecret, "AWS4", 4);               // NOLINT(bugprone-not-null-terminated-result): key bytes
   memcpy(ksecret + 4, secret, secret_len);  // NOLINT(bugprone-not-null-terminated-result): key bytes
   rc = hmac(ksecret, 4 + secret_len, date8, 8, k1);
   if (rc) goto out;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "server/http.h"
+#include "server/api_admin.h"
 
 /* ---- audit ---- */
 
@@ -145,12 +145,12 @@ static json_t *scopes_json(unsigned s) {
 int sy__token_generate(char *out, size_t outsz) {
   unsigned char raw[32];
   if (outsz < 3 + 64 + 1 || RAND_bytes(raw, sizeof raw) != 1) return -1;
-  memcpy(out, "sy_", 3);
+  memcpy(out, "sy_", 3);  // NOLINT(bugprone-not-null-terminated-result): sy_hex terminates it
   sy_hex(raw, sizeof raw, out + 3);
   return 0;
 }
 
-int sy__token_name_valid(const char *n) {
+static int token_name_valid(const char *n) {
   size_t len = strlen(n);
   if (len < 1 || len > 64) return 0;
   for (size_t i = 0; i < len; i++) {
@@ -191,7 +191,7 @@ static json_t *credential_json(const char *name, const char *key_id, unsigned sc
 }
 
 /* A new access key: an id like AWS's ("AKIA" and 16 of A-Z2-7) and a 40-character secret. */
-int sy__akey_generate(char id[32], char secret[48]) {
+static int akey_generate(char id[32], char secret[48]) {
   static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   unsigned char raw[56];
@@ -214,19 +214,17 @@ int sy__akey_id_valid(const char *id) {
 
 /* Tokens (bearer, for the native API) and access keys (SigV4, for the SSM API) share
  * one shape: list, create with a name and scopes (the secret shown once), revoke by name. */
+static void cred_cb(void *arr, const sy_cred *c) {
+  json_array_append_new(arr, credential_json(c->name, c->id, c->scopes, c->created_ms, c->revoked_ms));
+}
+
 static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
   const char *what = keys ? "keys" : "tokens";
   if (sy__require(r, SY_SCOPE_ADMIN) || sy__query_only(r, "")) return MHD_YES;
   if (!*rest && !strcmp(r->method, "GET")) {
     json_t *arr = json_array();
     const sy_snap *s = sy__snap_enter(r->srv->store);
-    const sy_auth *a = s->auth;
-    for (int i = 0; keys && i < a->nkeys; i++)
-      json_array_append_new(arr, credential_json(a->keys[i].name, a->keys[i].id, a->keys[i].scopes,
-                                                 a->keys[i].created_ms, a->keys[i].revoked_ms));
-    for (int i = 0; !keys && i < a->ntokens; i++)
-      json_array_append_new(arr, credential_json(a->tokens[i].name, NULL, a->tokens[i].scopes, a->tokens[i].created_ms,
-                                                 a->tokens[i].revoked_ms));
+    sy__snap_creds(s, keys, cred_cb, arr);
     sy__snap_leave(r->srv->store);
     return sy__reply_json(r, 200, json_pack("{so}", what, arr));
   }
@@ -234,7 +232,7 @@ static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
     if (sy__parse_body(r)) return MHD_YES;
     const char *name = NULL, *bad = NULL;
     if (sy__field_str(r, r->json, "", "name", &name, NULL)) return MHD_YES;
-    if (!name || !sy__token_name_valid(name))
+    if (!name || !token_name_valid(name))
       return sy__reply_error(r, 400, "ValidationException", "name is required: 1 to 64 of a-zA-Z0-9._-");
     json_t *sc = json_object_get(r->json, "scopes");
     if (!json_is_array(sc) || !json_array_size(sc))
@@ -248,7 +246,7 @@ static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
     r->op.scopes = scopes;
     if (keys) {
       char *id = sy_arena_alloc(r->arena, 32), *secret = sy_arena_alloc(r->arena, 48);
-      if (!id || !secret || sy__akey_generate(id, secret))
+      if (!id || !secret || akey_generate(id, secret))
         return sy__reply_error(r, 500, "InternalError", "cannot make a key");
       r->op.kind = SY_OP_KEY_CREATE;
       r->op.key_id = id;
@@ -266,7 +264,7 @@ static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
   }
   if (rest[0] == '/' && rest[1] && !strcmp(r->method, "DELETE")) {
     const char *name = sy_arena_strdup(r->arena, rest + 1);
-    if (!name || !sy__token_name_valid(name))
+    if (!name || !token_name_valid(name))
       return sy__reply_error(r, 400, "ValidationException", "bad name %.64s", rest + 1);
     r->op.kind = keys ? SY_OP_KEY_REVOKE : SY_OP_TOKEN_REVOKE;
     r->op.token_name = name;

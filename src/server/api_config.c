@@ -13,7 +13,8 @@
 #include <string.h>
 
 #include "core/text.h"
-#include "server/http.h"
+#include "server/api_config.h"
+#include "server/api_params.h"
 
 #define IMPORT_MAX                                                                                          \
   10000000                               /* params per import: more than the byte limit lets through; keeps \
@@ -33,7 +34,7 @@
  * snapshots until released. */
 typedef struct export_stream {
   sy_store *st;
-  sy_node *root; /* owned reference (NULL for an empty store) */
+  sy_snap *snap; /* pinned when the export began */
   int secrets;
   int state;                 /* 0: the head is next, 1: parameters, 2: done */
   int started;               /* a parameter has been written: key holds its name */
@@ -91,7 +92,7 @@ static void export_fill(export_stream *x) {
     x->state = 1;
   }
   while (x->state == 1 && b->len < EXPORT_CHUNK && !b->err) {
-    const sy_param *p = sy__tree_seek(x->root, x->key, x->key_len, x->started);
+    const sy_param *p = sy__snap_next(x->snap, x->started ? x->key : NULL, x->key_len);
     if (!p) {
       sy_jbuf_cstr(b, "]}");
       x->state = 2;
@@ -126,7 +127,7 @@ static ssize_t export_read(void *cls, uint64_t pos, char *out, size_t max) {
 
 static void export_free(void *cls) {
   export_stream *x = cls;
-  sy__node_unref(x->root);
+  sy__snap_unpin(x->snap);
   sy_jbuf_free(&x->buf);
   free(x);
 }
@@ -140,11 +141,13 @@ static enum MHD_Result export_config(sy_req *r) {
   x->st = r->srv->store;
   x->secrets = secrets;
   sy_jbuf_init(&x->buf, EXPORT_BUF_MAX);
-  sy__fmt_time(sy__now_ms(), x->time, sizeof x->time);
-  const sy_snap *s = sy__snap_enter(x->st);
-  x->seq = s->seq;
-  x->root = sy__node_ref(s->root);
-  sy__snap_leave(x->st);
+  sy__fmt_time(sy__clock_now(r->srv->clock), x->time, sizeof x->time);
+  x->snap = sy__snap_pin(x->st);
+  if (!x->snap) {
+    export_free(x);
+    return sy__reply_error(r, 500, "InternalError", "out of memory");
+  }
+  x->seq = x->snap->seq;
   struct MHD_Response *resp =
       MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, EXPORT_CHUNK, export_read, x, export_free);
   if (!resp) {
@@ -247,8 +250,9 @@ static int take_item(sy_req *r, json_t *e, size_t i, import_items *it) {
                            ctx),
            -1;
   if (!in->tier) in->tier = SY_TIER_STANDARD;
-  rc = sy_value_check(in->kind, in->tier, in->value, in->value_len, msg, sizeof msg);
-  if (!rc) rc = sy_pattern_check(in->allowed_pattern, in->value, msg, sizeof msg);
+  /* the store's own check of a version, up front: a dry run reports what the import would refuse */
+  rc = sy_version_check(in->kind, in->tier, in->value, in->value_len, in->description, in->allowed_pattern, msg,
+                        sizeof msg);
   if (rc) return sy__reply_error(r, 400, sy_rc_code(rc), "%s%s", ctx, msg), -1;
   in->overwrite = 1;
   in->if_version = -1;
@@ -458,13 +462,13 @@ static enum MHD_Result import_config(sy_req *r) {
   const sy_snap *s = sy__snap_enter(r->srv->store);
   for (i = 0; i < n; i++) {
     const sy_put *in = &it->v[i];
-    const sy_param *p = sy__tree_get(s->root, in->name, in->name_len);
+    const sy_param *p = sy__snap_get(s, in->name, in->name_len);
     int a = !p ? SY_IMPORT_CREATE : sy__import_differs(r->srv->store, p, in) ? SY_IMPORT_UPDATE : SY_IMPORT_UNCHANGED;
     a == SY_IMPORT_CREATE ? c++ : a == SY_IMPORT_UPDATE ? u++ : same++;
     change_json(&b, in->name, in->name_len, action_name(a), i == 0);
   }
   if (prune) {
-    for (const sy_param *p = sy__tree_seek(s->root, "", 0, 0); p; p = sy__tree_seek(s->root, p->name, p->name_len, 1)) {
+    for (const sy_param *p = sy__snap_next(s, NULL, 0); p; p = sy__snap_next(s, p->name, p->name_len)) {
       sy_put probe = {.name = p->name};
       const sy_put *pp = &probe;
       if (bsearch(&pp, sorted, n, sizeof *sorted, item_ptr_cmp)) continue;

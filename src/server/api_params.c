@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/http.h"
+#include "server/api_params.h"
 
 /* Writes the parameter object of docs/API.md: the hot read of the native API, so the
  * JSON text is written directly. */
@@ -55,7 +55,7 @@ static void param_members(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_
   sy_jbuf_str(b, v->modified_user, strlen(v->modified_user));
 }
 
-void sy__param_write(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value) {
+static void param_write(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value) {
   param_members(b, st, p, v, show_value);
   sy_jbuf_cstr(b, "}");
 }
@@ -119,7 +119,7 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
   if (decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
   sy_store *st = r->srv->store;
   const sy_snap *s = sy__snap_enter(st);
-  const sy_param *p = sy__tree_get(s->root, t->name, t->len);
+  const sy_param *p = sy__snap_get(s, t->name, t->len);
   sy_jbuf out;
   sy_jbuf_init(&out, 1 << 20);
   sy_rc rc = SY_OK;
@@ -129,25 +129,25 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
   } else if (t->label) {
     const sy_ver *v = sy__param_find_label(p, t->label);
     if (v)
-      sy__param_write(&out, st, p, v, decrypt);
+      param_write(&out, st, p, v, decrypt);
     else
       rc = SY_EVERSION_NOTFOUND;
   } else if (t->version) {
     const sy_ver *v = sy__param_find_version(p, t->version);
     if (v)
-      sy__param_write(&out, st, p, v, decrypt);
+      param_write(&out, st, p, v, decrypt);
     else if (t->version < p->oldest || t->version > p->latest->version)
       rc = SY_EVERSION_NOTFOUND;
     else
       want = t->version; /* kept, but only in the database */
   } else {
-    sy__param_write(&out, st, p, p->latest, decrypt);
+    param_write(&out, st, p, p->latest, decrypt);
   }
   if (want) {
     /* an older unlabelled version: read it from the store, then dress it with the snapshot's tags */
     sy_ver *v = NULL;
     rc = sy__store_read_version(st, t->name, want, &v);
-    if (!rc) sy__param_write(&out, st, p, v, decrypt);
+    if (!rc) param_write(&out, st, p, v, decrypt);
     sy__ver_unref(v);
   }
   sy__snap_leave(st);
@@ -231,12 +231,12 @@ int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n
   return 0;
 }
 
-/* Validates the fields of a put object into *in (strings borrowed from obj). ctx prefixes messages. */
+/* Reads the fields of a put object into *in (strings borrowed from obj): their types and
+ * spellings; what they must hold is the store's rules' to check. ctx prefixes messages. */
 int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_put *in) {
   static const char *const fields[] = {
       "name",   "value",     "type",   "overwrite", "description",   "allowed_pattern",    "tier", "tags", "if_version",
       "reason", "data_type", "labels", "version",   "last_modified", "last_modified_user", NULL};
-  char msg[SY_MSG_MAX];
   const char *type = NULL, *tier = NULL, *data_type = NULL;
   int64_t ifv = -1;
   json_t *ifj = json_object_get(obj, "if_version");
@@ -264,16 +264,7 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
   if (ifj && !json_is_null(ifj) && ifv < 0)
     return sy__reply_error(r, 400, "ValidationException", "%sif_version must be 0 or more", ctx), -1;
   in->if_version = ifv;
-  if (in->description && strlen(in->description) > SY_DESCRIPTION_MAX)
-    return sy__reply_error(r, 400, "ValidationException", "%sdescription is longer than %d characters", ctx,
-                           SY_DESCRIPTION_MAX),
-           -1;
-  if (in->allowed_pattern && sy_pattern_compile_check(in->allowed_pattern, msg, sizeof msg))
-    return sy__reply_error(r, 400, "ValidationException", "%s%s", ctx, msg), -1;
-  if (in->value && in->value_len > SY_VALUE_MAX_ADVANCED)
-    return sy__reply_error(r, 400, "ValidationException", "%svalue is %zu bytes; the limit is %d (Advanced tier)", ctx,
-                           in->value_len, SY_VALUE_MAX_ADVANCED),
-           -1;
+  /* the value, description and pattern are checked where the version is made: the store's rules */
   json_t *tags = json_object_get(obj, "tags");
   if (tags && !json_is_null(tags)) {
     sy_tag *t = NULL;
@@ -442,7 +433,7 @@ static enum MHD_Result history(sy_req *r, target *t) {
   if (decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
   sy_store *st = r->srv->store;
   const sy_snap *s = sy__snap_enter(st);
-  const sy_param *p = sy__tree_get(s->root, t->name, t->len);
+  const sy_param *p = sy__snap_get(s, t->name, t->len);
   hist_ctx h = {.st = st, .p = p, .decrypt = decrypt};
   sy_jbuf_init(&h.out, 64 << 20);
   sy_jbuf_cstr(&h.out, "{\"name\":");
@@ -467,39 +458,6 @@ static enum MHD_Result history(sy_req *r, target *t) {
 
 /* ---- list ---- */
 
-int sy__list_prefix(const char *path, char *prefix, size_t cap) {
-  size_t n = strlen(path);
-  int k = snprintf(prefix, cap, "%s%s", path, n && path[n - 1] == '/' ? "" : "/");
-  return k < 0 || (size_t)k >= cap ? -1 : k;
-}
-
-void sy__list_walk(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx) {
-  char key[SY_NAME_MAX + 2];
-  size_t plen = strlen(prefix), klen;
-  int strict = after != NULL;
-  klen = (size_t)snprintf(key, sizeof key, "%s", after ? after : prefix);
-  if (klen >= sizeof key) return;
-  for (;;) {
-    const sy_param *p = sy__tree_seek(s->root, key, klen, strict);
-    if (!p || p->name_len < plen || memcmp(p->name, prefix, plen)) return;
-    const char *slash = recursive ? NULL : memchr(p->name + plen, '/', p->name_len - plen);
-    if (slash) {
-      /* a deeper name: jump past the whole child subtree ('0' sorts right after '/') */
-      klen = (size_t)(slash - p->name);
-      memcpy(key, p->name, klen);
-      key[klen++] = '0';
-      key[klen] = 0;
-      strict = 0;
-      continue;
-    }
-    if (cb(ctx, p)) return;
-    memcpy(key, p->name, p->name_len);
-    klen = p->name_len;
-    key[klen] = 0;
-    strict = 1;
-  }
-}
-
 typedef struct list_ctx {
   sy_req *r;
   sy_jbuf out;
@@ -516,7 +474,7 @@ static int list_cb(void *ctx, const sy_param *p) {
     return 1;
   }
   if (c->n++) sy_jbuf_cstr(&c->out, ",");
-  sy__param_write(&c->out, c->r->srv->store, p, p->latest, c->decrypt);
+  param_write(&c->out, c->r->srv->store, p, p->latest, c->decrypt);
   c->last = sy_arena_strndup(c->r->arena, p->name, p->name_len);
   return 0;
 }
@@ -542,7 +500,7 @@ enum MHD_Result sy__api_params_list(sy_req *r) {
   sy_jbuf_init(&c.out, 64 << 20);
   sy_jbuf_cstr(&c.out, "{\"params\":[");
   const sy_snap *s = sy__snap_enter(r->srv->store);
-  sy__list_walk(s, prefix, recursive, next, list_cb, &c);
+  sy__snap_list(s, prefix, recursive, next, list_cb, &c);
   sy__snap_leave(r->srv->store);
   sy_jbuf_cstr(&c.out, "],\"next\":");
   if (c.more && c.last)

@@ -357,19 +357,24 @@ static int authenticate(sy_req *r) {
 
 /* ---- async ops ---- */
 
-static void op_done(sy_op *op) {
-  sy_req *r = op->ctx;
-  r->op_state = 2;
+void sy__suspend(sy_req *r, sy_finish_fn finish) {
+  r->finish = finish;
+  __atomic_store_n(&r->wait, 1, __ATOMIC_RELEASE);
+  MHD_suspend_connection(r->conn);
+}
+
+void sy__resume(sy_req *r) {
+  __atomic_store_n(&r->wait, 2, __ATOMIC_RELEASE);
   MHD_resume_connection(r->conn);
 }
+
+static void op_done(sy_op *op) { sy__resume(op->ctx); }
 
 enum MHD_Result sy__submit(sy_req *r, sy_finish_fn finish) {
   r->op.actor = r->actor;
   r->op.done = op_done;
   r->op.ctx = r;
-  r->finish = finish;
-  r->op_state = 1;
-  MHD_suspend_connection(r->conn);
+  sy__suspend(r, finish);
   if (sy__store_submit(r->srv->store, &r->op)) {
     r->op.rc = SY_EUNAVAILABLE;
     snprintf(r->op.msg, sizeof r->op.msg, "the server is shutting down");
@@ -387,6 +392,14 @@ static void access_log(sy_req *r) {
                     (json_int_t)(now_us() - r->start_us), "actor", r->actor));
 }
 
+/* What a request holds outside its arena: its write's result, its parsed body, its body. */
+static void req_release(void *arg) {
+  sy_req *r = arg;
+  sy__op_clear(&r->op);
+  json_decref(r->json);
+  free(r->body);
+}
+
 /* The URI log callback: the first thing libmicrohttpd tells about a request, with its
  * target exactly as it sits in the request line, before the query is cut off or split.
  * The request context is made here; libmicrohttpd hands it to on_request as *con_cls. */
@@ -399,6 +412,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
     return NULL;
   }
   r->arena = a;
+  if (sy_arena_cleanup(a, req_release, r)) { /* registered first, so it runs last */
+    sy_arena_free(a);
+    return NULL;
+  }
   r->srv = srv;
   r->conn = conn;
   r->start_us = now_us();
@@ -502,11 +519,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     r->body[r->body_len] = 0;
     return MHD_YES;
   }
-  if (r->op_state == 2) {
-    r->op_state = 0;
+  int wait = __atomic_load_n(&r->wait, __ATOMIC_ACQUIRE);
+  if (wait == 2) {
+    r->wait = 0;
     return r->finish(r);
   }
-  if (r->op_state == 1 || r->dispatched) return MHD_YES; /* spurious call while the writer works */
+  if (wait == 1 || r->dispatched) return MHD_YES; /* a spurious call while the request waits */
   r->dispatched = 1;
   sy__guard_phase(r->srv->guard, r->gc, SY_GUARD_HANDLING);
   if (r->discard)
@@ -523,10 +541,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   sy__guard_phase(srv->guard, r->gc, SY_GUARD_IDLE);
   if (r->method) access_log(r);
   int counted = r->started;
-  sy__op_clear(&r->op);
-  json_decref(r->json);
-  free(r->body);
-  sy_arena_free(r->arena); /* r is gone from here on */
+  sy_arena_free(r->arena); /* runs the request's cleanups; r is gone from here on */
   *con_cls = NULL;
   if (counted) __atomic_sub_fetch(&srv->active_reqs, 1, __ATOMIC_RELEASE);
 }
@@ -582,8 +597,8 @@ void sy__http_stop(sy_server *srv, int deadline_ms) {
   if (!srv->daemon) return;
   srv->stopping = 1;
   MHD_quiesce_daemon(srv->daemon);
-  int64_t until = sy__now_ms() + deadline_ms;
-  while (__atomic_load_n(&srv->active_reqs, __ATOMIC_ACQUIRE) > 0 && sy__now_ms() < until) {
+  int64_t until = sy__clock_tick(sy__clock_system()) + deadline_ms;
+  while (__atomic_load_n(&srv->active_reqs, __ATOMIC_ACQUIRE) > 0 && sy__clock_tick(sy__clock_system()) < until) {
     struct timespec ts = {0, 5 * 1000000};
     nanosleep(&ts, NULL);
   }

@@ -1,4 +1,5 @@
-/* http.h — the HTTP shell: request context, routing helpers and responses shared by the API files. */
+/* http.h — the HTTP shell: the server and request context, replies, query and body helpers,
+ * scope checks and the writer queue, shared by the API families (each has a header of its own). */
 #ifndef SY_SERVER_HTTP_H
 #define SY_SERVER_HTTP_H
 
@@ -21,6 +22,7 @@ typedef struct sy_req sy_req;
 
 typedef struct sy_server {
   sy_store *store;
+  const sy_clock *clock; /* every period, deadline and timestamp of the server runs on it */
   sy_watch_hub *hub;
   struct MHD_Daemon *daemon;
   int64_t started_ms;
@@ -38,7 +40,7 @@ typedef struct sy_server {
   int active_reqs; /* atomic: requests not yet completed */
 } sy_server;
 
-/* Builds the response once an async op is done (runs on an MHD thread after resume). */
+/* Builds the response once a wait is over (runs on an MHD thread after sy__resume). */
 typedef enum MHD_Result (*sy_finish_fn)(sy_req *r);
 
 struct sy_req {
@@ -68,12 +70,11 @@ struct sy_req {
   /* who is asking */
   const char *actor;
   unsigned scopes;
-  /* an op queued to the writer */
-  sy_op op;
-  int op_state; /* 0 none, 1 pending, 2 done */
-  sy_finish_fn finish;
-  json_t *json;       /* the parsed body, alive until the request completes */
-  const char *secret; /* a token secret made for this request, shown once in the reply */
+  sy_op op;            /* the request's write, if it makes one (sy__submit) */
+  int wait;            /* atomic: 0 none, 1 suspended, 2 resumed (finish is due) */
+  sy_finish_fn finish; /* builds the reply once the wait is over */
+  json_t *json;        /* the parsed body, alive until the request completes */
+  const char *secret;  /* a token secret made for this request, shown once in the reply */
 };
 
 /* Responses. Each queues the response and returns MHD's result. sy__queue adds the
@@ -85,6 +86,8 @@ enum MHD_Result sy__reply_json(sy_req *r, int status, json_t *body); /* steals b
 enum MHD_Result sy__reply_error(sy_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 enum MHD_Result sy__reply_rc(sy_req *r, sy_rc rc, const char *msg);
+/* Replies with the JSON text in b (taken), or 500 if writing it failed. */
+enum MHD_Result sy__reply_jbuf(sy_req *r, int status, sy_jbuf *b);
 
 /* Refuses (400, naming it) a query parameter that is not in allowed, a space-separated
  * list of names; a name ending in '?' is a flag, which may come without a value
@@ -108,45 +111,22 @@ int sy__field_str(sy_req *r, json_t *obj, const char *ctx, const char *key, cons
 int sy__field_bool(sy_req *r, json_t *obj, const char *ctx, const char *key, int *out);
 int sy__field_int(sy_req *r, json_t *obj, const char *ctx, const char *key, int64_t *out);
 
-/* Queues r->op (filled by the caller) to the writer; finish builds the response when it is done. */
+/* Waiting without a thread. A handler that waits for something (a write to be durable, an
+ * upstream transfer, an event) suspends its request with the function that will build the
+ * reply, and returns MHD_YES. Whoever ends the wait calls sy__resume(r) once, from any
+ * thread; finish then runs on an MHD thread. What the wait holds lives on the request's
+ * arena and is released by the cleanups registered there (sy_arena_cleanup), however the
+ * request ends. */
+void sy__suspend(sy_req *r, sy_finish_fn finish);
+void sy__resume(sy_req *r);
+/* A write: queues r->op (filled by the caller) to the store and waits until it is durable
+ * and published; finish answers from r->op's result. */
 enum MHD_Result sy__submit(sy_req *r, sy_finish_fn finish);
 
 /* Scope check; replies 403 and returns -1 when missing. */
 int sy__require(sy_req *r, unsigned scope);
 /* The same check without a reply. */
 int sy__require_quiet(sy_req *r, unsigned scope);
-
-/* Answers a request whose headers and body are in: health, the SSM API, or the native API
- * family its path names (route.c). */
-enum MHD_Result sy__route(sy_req *r);
-
-/* API families. Each returns MHD_NO only when the connection must be dropped. */
-enum MHD_Result sy__api_params(sy_req *r, const char *rest);
-enum MHD_Result sy__api_params_list(sy_req *r);
-enum MHD_Result sy__api_audit(sy_req *r, const char *rest);
-enum MHD_Result sy__api_tokens(sy_req *r, const char *rest);
-enum MHD_Result sy__api_config(sy_req *r);
-enum MHD_Result sy__api_watch(sy_req *r);
-enum MHD_Result sy__api_ssm(sy_req *r);
-/* An error in the SSM API's shape ({"__type","message"} and a request id). */
-enum MHD_Result sy__ssm_reply_error(sy_req *r, int status, const char *type, const char *msg);
-enum MHD_Result sy__api_keys(sy_req *r, const char *rest);
-
-/* Body parsing shared by the params and config APIs (reply 400 and return -1 on bad input). */
-int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_put *in);
-int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n);
-
-/* Walks the parameters below prefix (which ends in '/') in name order, starting after
- * `after` (NULL: from the start), only direct children unless recursive; cb returns 1 to stop. */
-typedef int (*sy_list_cb)(void *ctx, const sy_param *p);
-void sy__list_walk(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx);
-/* path with a trailing '/' into prefix; the length, or -1 if it does not fit. */
-int sy__list_prefix(const char *path, char *prefix, size_t cap);
-
-/* Writes the JSON of a parameter version (a SecureString's value only when show_value). */
-void sy__param_write(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value);
-/* Replies with the JSON text in b (taken), or 500 if writing it failed. */
-enum MHD_Result sy__reply_jbuf(sy_req *r, int status, sy_jbuf *b);
 
 /* Logging: one JSON object per line on stderr. */
 void sy__log(const char *level, const char *msg, json_t *fields); /* steals fields (may be NULL) */

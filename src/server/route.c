@@ -1,11 +1,16 @@
 /* route.c — which API family answers a request: the table of the server's paths. */
+#include "server/route.h"
+
 #include <string.h>
 
-#include "server/http.h"
+#include "server/api_admin.h"
+#include "server/api_config.h"
+#include "server/api_params.h"
+#include "server/ssm.h"
 #include "server/watch.h"
 
 static enum MHD_Result health(sy_req *r) {
-  int64_t up = (sy__now_ms() - r->srv->started_ms) / 1000;
+  int64_t up = (sy__clock_now(r->srv->clock) - r->srv->started_ms) / 1000;
   return sy__reply_json(r, 200,
                         json_pack("{ss ss ss sI}", "status", r->srv->stopping ? "stopping" : "ok", "version",
                                   SY_VERSION, "store", "sqlite", "uptime_s", (json_int_t)up));

@@ -10,11 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/http.h"
+#include "server/api_admin.h"
+#include "server/route.h"
+#include "server/ssm.h"
 #include "server/watch.h"
-
-int sy__token_generate(char *out, size_t outsz);
-int sy__akey_id_valid(const char *id);
 
 /* At start, the access key from SWITCHYARD_AWS_ACCESS_KEY_ID / _SECRET_ACCESS_KEY, if it is not there yet. */
 static sy_rc bootstrap_key(sy_store *st) {
@@ -29,9 +28,8 @@ static sy_rc bootstrap_key(sy_store *st) {
   }
   /* a key that exists, even revoked, is left as it is: revoking it must stick across restarts */
   const sy_snap *s = sy__snap_enter(st);
-  int exists = 0, revoked = 0;
-  for (int i = 0; i < s->auth->nkeys; i++)
-    if (!strcmp(s->auth->keys[i].id, id)) exists = 1, revoked = s->auth->keys[i].revoked_ms != 0;
+  const sy_akey *k = sy__snap_akey_any(s, id);
+  int exists = k != NULL, revoked = k && k->revoked_ms;
   sy__snap_leave(st);
   if (exists) {
     char have[129];
@@ -130,7 +128,7 @@ static void usage(FILE *f) {
 /* At first start (no tokens yet) creates the admin token from the environment or a fresh one. */
 static sy_rc bootstrap_admin(sy_store *st, const char *dir) {
   const sy_snap *s = sy__snap_enter(st);
-  int have = s->auth->ntokens > 0;
+  int have = sy__snap_has_tokens(s);
   sy__snap_leave(st);
   if (have) return SY_OK;
   char secret[128], hash[SY_HASH_HEX], path[4096];
@@ -181,7 +179,7 @@ static sy_rc bootstrap_admin(sy_store *st, const char *dir) {
 }
 
 sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *msg, size_t msgsz) {
-  sy_rc rc = sy__store_open(data, &srv->store, msg, msgsz);
+  sy_rc rc = sy__store_open(data, srv->clock, &srv->store, msg, msgsz);
   if (rc) return rc;
   sy__store_set_log_hook(srv->store, sy__log); /* storage failures in the server's log format */
   const sy_snap *s = sy__snap_enter(srv->store);
@@ -269,7 +267,8 @@ int sy__serve_main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  sy_server srv = {.started_ms = sy__now_ms()};
+  sy_server srv = {.clock = sy__clock_system()};
+  srv.started_ms = sy__clock_now(srv.clock);
   const char *region = getenv("SWITCHYARD_AWS_REGION"), *account = getenv("SWITCHYARD_AWS_ACCOUNT_ID");
   snprintf(srv.aws_region, sizeof srv.aws_region, "%s", region && *region ? region : "us-east-1");
   snprintf(srv.aws_account, sizeof srv.aws_account, "%s", account && *account ? account : "000000000000");
@@ -299,10 +298,10 @@ int sy__serve_main(int argc, char **argv) {
   }
   char addr[96];
   snprintf(addr, sizeof addr, "%s:%d", host, bound);
-  sy__log(
-      "info", "listening",
-      json_pack("{ss si ss sI sI si sI}", "addr", addr, "port", bound, "data", data, "params", (json_int_t)count, "seq",
-                (json_int_t)seq, "threads", (int)threads, "startup_ms", (json_int_t)(sy__now_ms() - srv.started_ms)));
+  sy__log("info", "listening",
+          json_pack("{ss si ss sI sI si sI}", "addr", addr, "port", bound, "data", data, "params", (json_int_t)count,
+                    "seq", (json_int_t)seq, "threads", (int)threads, "startup_ms",
+                    (json_int_t)(sy__clock_now(srv.clock) - srv.started_ms)));
   int sig = 0;
   sigwait(&sigs, &sig);
   sy__log("info", "stopping", json_pack("{ss}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));

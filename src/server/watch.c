@@ -92,16 +92,16 @@ static void reap_closed(sy_watch_hub *h) {
 
 static void *ticker_main(void *arg) {
   sy_watch_hub *h = arg;
-  int64_t next_hb = sy__now_ms() + h->heartbeat_ms;
+  int64_t next_hb = sy__clock_now(sy__clock_system()) + h->heartbeat_ms;
   pthread_mutex_lock(&h->mu);
   while (!h->closing) {
-    int64_t now = sy__now_ms(), wake = next_hb < now + REAP_MS ? next_hb : now + REAP_MS;
+    int64_t now = sy__clock_now(sy__clock_system()), wake = next_hb < now + REAP_MS ? next_hb : now + REAP_MS;
     struct timespec ts = {(time_t)(wake / 1000), (long)(wake % 1000) * 1000000};
     pthread_cond_timedwait(&h->tick_cv, &h->mu, &ts);
     if (h->closing) break;
-    if (sy__now_ms() >= next_hb) {
+    if (sy__clock_now(sy__clock_system()) >= next_hb) {
       park_all_resume(h, 1);
-      next_hb = sy__now_ms() + h->heartbeat_ms;
+      next_hb = sy__clock_now(sy__clock_system()) + h->heartbeat_ms;
     } else {
       reap_closed(h);
     }
@@ -156,12 +156,56 @@ void sy__watch_hub_free(sy_watch_hub *h) {
   free(h);
 }
 
+static void publish_some(sy_watch_hub *h, const sy_event *evs, size_t n);
+
+#define EVENT_MAX (1024 * 1024) /* one change event's JSON: a value escaped at worst, and room to spare */
+
+/* The data line of a change event: {"seq","action","name","version","time","type","value","detail"};
+ * type only when the change wrote a version, value only when that version's may be shown. */
+static char *event_json(const sy_event *e) {
+  char time[32];
+  sy_jbuf b;
+  sy__fmt_time(e->time_ms, time, sizeof time);
+  sy_jbuf_init(&b, EVENT_MAX);
+  sy_jbuf_cstr(&b, "{\"seq\":");
+  sy_jbuf_int(&b, e->seq);
+  sy_jbuf_cstr(&b, ",\"action\":");
+  sy_jbuf_str(&b, e->action, strlen(e->action));
+  sy_jbuf_cstr(&b, ",\"name\":");
+  sy_jbuf_str(&b, e->name, strlen(e->name));
+  sy_jbuf_cstr(&b, ",\"version\":");
+  sy_jbuf_int(&b, e->version);
+  sy_jbuf_cstr(&b, ",\"time\":\"");
+  sy_jbuf_cstr(&b, time);
+  sy_jbuf_cstr(&b, "\"");
+  if (e->kind) {
+    sy_jbuf_cstr(&b, ",\"type\":\"");
+    sy_jbuf_cstr(&b, sy_kind_name(e->kind));
+    sy_jbuf_cstr(&b, "\"");
+    if (e->value && e->kind != SY_KIND_SECURESTRING) {
+      sy_jbuf_cstr(&b, ",\"value\":");
+      sy_jbuf_str(&b, e->value, e->value_len);
+    }
+  }
+  if (*e->detail) {
+    sy_jbuf_cstr(&b, ",\"detail\":");
+    sy_jbuf_str(&b, e->detail, strlen(e->detail));
+  }
+  sy_jbuf_cstr(&b, "}");
+  return sy_jbuf_take(&b, NULL);
+}
+
 void sy__watch_publish(void *ctx, const sy_event *evs, size_t n) {
-  sy_watch_hub *h = ctx;
+  for (size_t off = 0; off < n; off += 64) publish_some(ctx, evs + off, n - off < 64 ? n - off : 64);
+}
+
+static void publish_some(sy_watch_hub *h, const sy_event *evs, size_t n) {
+  char *json[64];
+  for (size_t i = 0; i < n; i++) json[i] = event_json(&evs[i]); /* outside the lock */
   pthread_mutex_lock(&h->mu);
   for (size_t i = 0; i < n; i++) {
     ring_ev *slot = &h->ring[evs[i].seq % SY_WATCH_RING];
-    char *nm = strdup(evs[i].name), *js = strdup(evs[i].json);
+    char *nm = strdup(evs[i].name), *js = json[i];
     if (!nm || !js) { /* cannot keep it: make the ring start after it so nobody misses it silently */
       free(nm);
       free(js);
@@ -203,7 +247,11 @@ typedef struct db_ctx {
 
 static void db_event(void *ctx, const sy_event *ev) {
   db_ctx *c = ctx;
-  if (matches(c->s, ev->name) && format_event(c->s, ev->seq, ev->json)) c->failed = 1;
+  if (matches(c->s, ev->name)) {
+    char *json = event_json(ev);
+    if (!json || format_event(c->s, ev->seq, json)) c->failed = 1;
+    free(json);
+  }
   c->s->cursor = ev->seq;
 }
 

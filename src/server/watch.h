@@ -2,6 +2,7 @@
 #ifndef SY_SERVER_WATCH_H
 #define SY_SERVER_WATCH_H
 
+#include <microhttpd.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -18,5 +19,8 @@ void sy__watch_hub_free(sy_watch_hub *hub);
 void sy__watch_publish(void *ctx, const sy_event *events, size_t n);
 /* Ends every stream (shutdown). */
 void sy__watch_shutdown(sy_watch_hub *hub);
+
+/* GET /api/v1/watch: a stream on the server's hub. MHD_NO only when the connection must be dropped. */
+enum MHD_Result sy__api_watch(struct sy_req *r);
 
 #endif

@@ -8,7 +8,7 @@
 
 void sy__log_stderr(const char *level, const char *msg, json_t *fields) {
   char t[32];
-  sy__fmt_time(sy__now_ms(), t, sizeof t);
+  sy__fmt_time(sy__clock_now(sy__clock_system()), t, sizeof t);
   json_t *o = fields ? fields : json_object();
   if (!o) return;
   json_object_set_new(o, "time", json_string(t));

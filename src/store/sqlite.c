@@ -14,6 +14,7 @@
 #include <openssl/hmac.h>
 
 #include "core/secretbox.h"
+#include "store/backend.h"
 #include "store/masterkey.h"
 #include "store/store_int.h"
 
@@ -33,7 +34,8 @@ static const char *schema =
     "  seq INTEGER PRIMARY KEY, time TEXT NOT NULL, time_ms INTEGER NOT NULL, actor TEXT NOT NULL,"
     "  action TEXT NOT NULL, name TEXT NOT NULL, old_version INTEGER NOT NULL, new_version INTEGER NOT NULL,"
     "  old_digest TEXT NOT NULL, new_digest TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL,"
-    "  prev_hash TEXT NOT NULL, hash TEXT NOT NULL, event TEXT NOT NULL);"
+    "  prev_hash TEXT NOT NULL, hash TEXT NOT NULL, event TEXT NOT NULL DEFAULT '',"
+    "  kind INTEGER NOT NULL DEFAULT 0, value BLOB);"
     /* no index on audit(name): it cost every write a random page and a third of the
        write throughput; name and time filters scan a bounded window instead */
     "DROP INDEX IF EXISTS audit_name;"
@@ -370,7 +372,7 @@ static sy_rc load_snapshot(sy_store *st, sy_snap *snap) {
   while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW) {
     sy_param key = {.name = (char *)sqlite3_column_text(q, 0)};
     sy_param *kp = &key;
-    sy_param **hit = bsearch(&kp, arr, n, sizeof *arr, param_name_cmp);
+    sy_param **hit = n ? bsearch(&kp, arr, n, sizeof *arr, param_name_cmp) : NULL; /* arr is NULL when n is 0 */
     if (!hit) continue;
     sy_ver *v = NULL;
     rc = ver_from_row(q, 1, &v);
@@ -388,6 +390,20 @@ static sy_rc load_snapshot(sy_store *st, sy_snap *snap) {
   snap->count = n;
   free(arr);
   return (n && !snap->root) ? SY_ENOMEM : SY_OK;
+}
+
+/* A store written before change events were kept structured (their JSON in audit.event)
+ * gains the event's own columns; its old records keep their JSON, read by sy__store_events. */
+static int migrate(sqlite3 *db, char **err) {
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT kind, value FROM audit LIMIT 0", -1, &q, NULL) == SQLITE_OK) {
+    sqlite3_finalize(q);
+    return SQLITE_OK;
+  }
+  return sqlite3_exec(db,
+                      "ALTER TABLE audit ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
+                      "ALTER TABLE audit ADD COLUMN value BLOB;",
+                      NULL, NULL, err);
 }
 
 static sy_rc load_audit_tail(sy_store *st) {
@@ -448,11 +464,13 @@ static void *ckpt_main(void *arg) {
   return NULL;
 }
 
-sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
+sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, char *msg, size_t msgsz) {
   sy_store *st = calloc(1, sizeof *st);
   sy_rc rc = SY_OK;
   char *err = NULL;
   if (!st) return SY_ENOMEM;
+  st->clock = clock ? clock : sy__clock_system();
+  st->be = &sy__sqlite_backend;
   pthread_mutex_init(&st->mu, NULL);
   pthread_cond_init(&st->cv, NULL);
   pthread_cond_init(&st->ckpt_cv, NULL);
@@ -510,7 +528,7 @@ sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz) {
           st->db,
           "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-32768;",
           NULL, NULL, &err) ||
-      sqlite3_exec(st->db, schema, NULL, NULL, &err) || add_version_reasons(st->db, &err)) {
+      sqlite3_exec(st->db, schema, NULL, NULL, &err) || migrate(st->db, &err) || add_version_reasons(st->db, &err)) {
     snprintf(msg, msgsz, "cannot initialise %s: %s", st->db_path, err ? err : "?");
     sqlite3_free(err);
     rc = SY_EIO;
@@ -839,14 +857,39 @@ sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, v
   sqlite3_stmt *q = NULL;
   int s;
   if (!db) return SY_EIO;
-  if (!(q = sy__stmt(db, "SELECT seq, name, event FROM audit WHERE seq > ? ORDER BY seq LIMIT ?")))
+  if (!(q = sy__stmt(db,
+                     "SELECT seq, time_ms, action, name, new_version, kind, value, detail, event FROM audit"
+                     " WHERE seq > ? ORDER BY seq LIMIT ?")))
     return sy__read_failed(st, db, "prepare the change events query", SY_EIO);
   sqlite3_bind_int64(q, 1, after);
   sqlite3_bind_int(q, 2, limit);
   while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-    sy_event ev = {sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
-                   (const char *)sqlite3_column_text(q, 2)};
+    sy_event ev = {.seq = sqlite3_column_int64(q, 0),
+                   .time_ms = sqlite3_column_int64(q, 1),
+                   .action = (const char *)sqlite3_column_text(q, 2),
+                   .name = (const char *)sqlite3_column_text(q, 3),
+                   .version = sqlite3_column_int64(q, 4),
+                   .kind = (sy_kind)sqlite3_column_int(q, 5),
+                   .detail = (const char *)sqlite3_column_text(q, 7)};
+    if (sqlite3_column_type(q, 6) != SQLITE_NULL) {
+      ev.value = sqlite3_column_blob(q, 6);
+      ev.value_len = (size_t)sqlite3_column_bytes(q, 6);
+      if (!ev.value) ev.value = "";
+    }
+    const char *legacy = (const char *)sqlite3_column_text(q, 8);
+    json_t *old = legacy && *legacy ? json_loads(legacy, 0, NULL) : NULL;
+    if (old) { /* a record from before events were structured: its kind and value are in the JSON */
+      const sy_kind_def *k = sy_kind_by_name(json_string_value(json_object_get(old, "type")));
+      json_t *v = json_object_get(old, "value");
+      ev.kind = k ? k->kind : 0;
+      ev.value = json_string_value(v);
+      ev.value_len = json_string_length(v);
+    }
+    if (!ev.action) ev.action = "";
+    if (!ev.name) ev.name = "";
+    if (!ev.detail) ev.detail = "";
     cb(ctx, &ev);
+    json_decref(old);
   }
   sy__stmt_done(q);
   return s == SQLITE_DONE ? SY_OK : sy__read_failed(st, db, "read the change events", SY_EIO);

@@ -1,9 +1,10 @@
 /* store.h — the versioned document store: one write path, snapshot reads.
  *
  * Writes are operations (sy_op) queued to one writer thread. The writer takes
- * every queued op, applies each inside one SQLite transaction (new version +
- * audit record + change event per change, a savepoint per op so a refused op
- * leaves no trace) and commits. A syncer thread then fsyncs the log once for
+ * every queued op and applies each through the write rules (rules.c: what an op
+ * means, pure of storage) inside one transaction of the engine (backend.h; SQLite
+ * today): new version + audit record + change event per change, a savepoint per op
+ * so a refused op leaves no trace; then it commits (commit.c). A syncer thread then fsyncs the log once for
  * every batch committed since its last fsync (group commit), publishes the new
  * snapshot and only then calls each op's done callback (on the syncer thread).
  * Reads take the current snapshot under an RCU read lock and never touch
@@ -18,6 +19,8 @@
 #include <stdint.h>
 
 #include "core/audit.h"
+#include "core/civil.h"
+#include "core/clock.h"
 #include "core/param.h"
 #include "core/rc.h"
 #include "store/snap.h"
@@ -93,11 +96,18 @@ struct sy_op {
   sy_op *next; /* queue link, store-private */
 };
 
-/* One committed change, as handed to the publish hook and the watch stream. */
+/* One committed change, as handed to the publish hook and the watch stream (which decides
+ * how it looks on the wire). Strings are borrowed for the duration of the call. */
 typedef struct sy_event {
   int64_t seq;
-  const char *name;
-  const char *json; /* the SSE data line: {"seq":..,"action":..,...} */
+  int64_t time_ms;
+  const char *action; /* put, delete, label, ..., token.create */
+  const char *name;   /* a parameter's or a credential's name */
+  int64_t version;    /* the version written or labelled; 0 when none (delete, credentials) */
+  sy_kind kind;       /* the kind of the version written; 0 when the change wrote none */
+  const char *value;  /* its value; NULL when none or not shown (a SecureString) */
+  size_t value_len;
+  const char *detail; /* "labels=a,b", "to_version=3", ...; "" when none */
 } sy_event;
 
 typedef void (*sy_publish_hook)(void *ctx, const sy_event *events, size_t n);
@@ -113,8 +123,9 @@ typedef void (*sy_log_hook)(const char *level, const char *msg, json_t *fields);
  * Takes an exclusive lock on dir first (DATA/switchyard.lock, held until close): a second
  * store on the same directory, in this process or another, fails with SY_EUNAVAILABLE and
  * a msg naming dir and the PID of the holder, before it reads the master key or the
- * database. */
-sy_rc sy__store_open(const char *dir, sy_store **out, char *msg, size_t msgsz);
+ * database. Versions, audit records and credentials are stamped with clock (NULL: the
+ * system clock). */
+sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, char *msg, size_t msgsz);
 /* Drains queued writes, stops the writer, closes, and releases the directory lock. */
 void sy__store_close(sy_store *st);
 void sy__store_set_publish_hook(sy_store *st, sy_publish_hook hook, void *ctx);
@@ -125,7 +136,9 @@ void sy__store_set_log_hook(sy_store *st, sy_log_hook hook);
  * as one JSON object in one write, so lines from several threads never interleave. */
 void sy__log_stderr(const char *level, const char *msg, json_t *fields);
 
-/* Queues op; op->done runs on the writer thread. SY_EUNAVAILABLE when closing. */
+/* Queues op; op->done runs on the syncer thread once the op is durable and published (or on
+ * the writer thread, at once, when a batch cannot even start for want of memory).
+ * SY_EUNAVAILABLE when closing: done is not called then. */
 sy_rc sy__store_submit(sy_store *st, sy_op *op);
 /* Queues op and waits for it. */
 sy_rc sy__store_submit_wait(sy_store *st, sy_op *op);
@@ -135,6 +148,39 @@ void sy__op_clear(sy_op *op);
  * and everything reached through it stay valid until leave. */
 const sy_snap *sy__snap_enter(sy_store *st);
 void sy__snap_leave(sy_store *st);
+
+/* ---- the query API (query.c): the reads of every API family, on one snapshot ---- */
+
+/* The parameter named name (exactly len bytes), or NULL. */
+const sy_param *sy__snap_get(const sy_snap *s, const char *name, size_t len);
+/* Walks the parameters below prefix (which ends in '/', or "" for all) in name order,
+ * starting after `after` (NULL: from the start), only direct children unless recursive;
+ * cb returns 1 to stop. A page is a walk that stops: the next starts after its last name. */
+typedef int (*sy_list_cb)(void *ctx, const sy_param *p);
+void sy__snap_list(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx);
+/* path with a trailing '/' into prefix; the length, or -1 if it does not fit. */
+int sy__list_prefix(const char *path, char *prefix, size_t cap);
+/* A credential as listed: never its secret nor its hash. id is NULL for a token. */
+typedef struct sy_cred {
+  const char *name;
+  const char *id;
+  unsigned scopes;
+  int64_t created_ms, revoked_ms;
+} sy_cred;
+typedef void (*sy_cred_cb)(void *ctx, const sy_cred *c);
+/* Every access key (keys) or every token, revoked ones included. */
+void sy__snap_creds(const sy_snap *s, int keys, sy_cred_cb cb, void *ctx);
+/* The access key with that id, revoked or not; NULL if there is none. */
+const sy_akey *sy__snap_akey_any(const sy_snap *s, const char *id);
+/* 1 once any token exists (revoked ones count). */
+int sy__snap_has_tokens(const sy_snap *s);
+/* The first parameter named after `after` (len bytes) in name order, or the first of all
+ * when after is NULL; NULL at the end. */
+const sy_param *sy__snap_next(const sy_snap *s, const char *after, size_t len);
+/* The current snapshot, held past the read section (a streamed export reads it across many
+ * callbacks while writes go on); NULL on ENOMEM. Release it with sy__snap_unpin. */
+sy_snap *sy__snap_pin(sy_store *st);
+void sy__snap_unpin(sy_snap *pin);
 
 /* A version from the database (any kept version). *out is owned by the caller (sy__ver_unref). */
 sy_rc sy__store_read_version(sy_store *st, const char *name, int64_t version, sy_ver **out);
@@ -182,9 +228,5 @@ sy_rc sy__store_digest(sy_store *st, const char *name, const sy_ver *v, char out
  * current snapshot; call it outside a snapshot section or inside one, either works. */
 sy_rc sy__store_akey_secret(sy_store *st, const char *id, char *secret, size_t cap, size_t *len, char *name,
                             size_t name_cap, unsigned *scopes);
-
-int64_t sy__now_ms(void);
-/* RFC 3339 UTC with milliseconds into out (at least 25 bytes). */
-void sy__fmt_time(int64_t ms, char *out, size_t outsz);
 
 #endif

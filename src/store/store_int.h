@@ -19,18 +19,15 @@ typedef struct sync_batch {
   struct sync_batch *next;
   struct sy_op *ops;
   struct snap_box *nb; /* the snapshot to publish once durable; NULL if nothing changed */
-  struct pending_event *events;
+  sy_event **events;   /* published after the fsync */
   size_t nevents;
 } sync_batch;
 
-/* A change committed in the current batch, published after COMMIT. */
-typedef struct pending_event {
-  int64_t seq;
-  char *name;
-  char *json;
-} pending_event;
+struct sy_backend;
 
 struct sy_store {
+  const sy_clock *clock; /* stamps versions, audit records and credentials */
+  const struct sy_backend *be;
   unsigned char master_key[32]; /* seals SecureString values */
   unsigned char digest_key[32]; /* keys the audit digests of SecureString values */
   char *dir;
@@ -55,7 +52,7 @@ struct sy_store {
   /* writer-private */
   int64_t last_seq;
   char last_hash[SY_HASH_HEX];
-  pending_event *events;
+  sy_event **events; /* the current batch's change events, in order */
   size_t nevents, cap_events;
   /* the writer's latest committed state, which readers see once it is on disk */
   sy_node *tree;

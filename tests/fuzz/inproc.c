@@ -69,7 +69,8 @@ void inproc_start(const char *name) {
   signal(SIGPIPE, SIG_IGN);
   unsetenv("SWITCHYARD_MASTER_KEY_FILE"); /* the store makes its own key in dir */
 
-  srv.started_ms = sy__now_ms();
+  srv.clock = sy__clock_system();
+  srv.started_ms = sy__clock_now(srv.clock);
   snprintf(srv.aws_region, sizeof srv.aws_region, "%s", INPROC_REGION);
   snprintf(srv.aws_account, sizeof srv.aws_account, "000000000000");
   const char *al = getenv("SWITCHYARD_ACCESS_LOG"); /* =1: a log line per request, to read a reproducer */

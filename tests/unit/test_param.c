@@ -37,10 +37,12 @@ static int hex_nibble(char c) {
  * returns the byte count. Fails the test on an odd digit count or overflow. */
 static size_t hex_decode(const char *s, char *out, size_t cap) {
   size_t n = 0;
-  while (hex_nibble(s[0]) >= 0) {
-    assert_true(hex_nibble(s[1]) >= 0);
+  int hi;
+  while ((hi = hex_nibble(s[0])) >= 0) {
+    int lo = hex_nibble(s[1]);
+    assert_true(lo >= 0);
     assert_true(n < cap);
-    out[n++] = (char)(hex_nibble(s[0]) << 4 | hex_nibble(s[1]));
+    out[n++] = (char)(hi << 4 | lo);
     s += 2;
   }
   return n;

@@ -1,0 +1,16 @@
+/* api_params.h — /api/v1/params, and the body parsing it shares with the config API. */
+#ifndef SY_SERVER_API_PARAMS_H
+#define SY_SERVER_API_PARAMS_H
+
+#include "server/http.h"
+
+/* /api/v1/params/<name>... and the listing of /api/v1/params. MHD_NO only when the
+ * connection must be dropped. */
+enum MHD_Result sy__api_params(sy_req *r, const char *rest);
+enum MHD_Result sy__api_params_list(sy_req *r);
+
+/* Body parsing shared by the params and config APIs (reply 400 and return -1 on bad input). */
+int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_put *in);
+int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n);
+
+#endif

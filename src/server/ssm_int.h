@@ -1,0 +1,77 @@
+/* ssm_int.h — what the files of the SSM API share: the envelope of ssm.c, the
+ * authentication of ssm_auth.c, and the operations of ssm_read.c and ssm_write.c that
+ * ssm_dispatch.c hands requests to. */
+#ifndef SY_SERVER_SSM_INT_H
+#define SY_SERVER_SSM_INT_H
+
+#include <stdint.h>
+
+#include "server/http.h"
+
+#define SSM_CT "application/x-amz-json-1.1"
+
+/* ---- the envelope (ssm.c) ---- */
+
+/* A request id shaped like a UUID v4 into out, for x-amzn-RequestId. */
+void sy__ssm_request_id(char out[37]);
+/* Replies with body (stolen; NULL answers 500) as awsJson1_1, with a request id. */
+enum MHD_Result sy__ssm_reply(sy_req *r, int status, json_t *body);
+/* Replies with the error shape; the message is made from fmt. */
+enum MHD_Result sy__ssm_error(sy_req *r, int status, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Replies with the error shape for a store status (msg, or the status's own words). */
+enum MHD_Result sy__ssm_rc(sy_req *r, sy_rc rc, const char *msg);
+
+/* Request fields. Absent or null leaves *out untouched and returns 0; a wrong type (or a
+ * value out of its range) replies 400 naming the field and returns -1. sy__ssm_strs reads a
+ * list of min..max strings into the request's arena; sy__ssm_known refuses a field not in
+ * fields (NULL-terminated). */
+int sy__ssm_str(sy_req *r, json_t *o, const char *key, const char **out);
+int sy__ssm_bool(sy_req *r, json_t *o, const char *key, int *out);
+int sy__ssm_int(sy_req *r, json_t *o, const char *key, int64_t min, int64_t max, int64_t *out);
+int sy__ssm_strs(sy_req *r, json_t *o, const char *key, int min, int max, const char ***out, int *n);
+int sy__ssm_known(sy_req *r, json_t *o, const char *const *fields);
+
+/* A parameter name as a request gives it. */
+typedef struct ssm_name {
+  char *name; /* in the request's arena */
+  size_t len;
+  int64_t version;   /* from "name:N" */
+  const char *label; /* from "name:label" */
+  const char *given; /* as the request had it */
+} ssm_name;
+
+/* Accepts "name", "name:selector" (when selector_ok) and full ARNs; replies 400 and
+ * returns -1 when raw is none of them. */
+int sy__ssm_parse_name(sy_req *r, const char *raw, int selector_ok, ssm_name *n);
+/* The name in field key, which must be there. */
+int sy__ssm_required_name(sy_req *r, json_t *o, const char *key, int selector_ok, ssm_name *n);
+/* ResourceType (only Parameter) and ResourceId of the tag operations. */
+int sy__ssm_resource(sy_req *r, json_t *b, ssm_name *n);
+
+/* ---- who signed the request (ssm_auth.c) ---- */
+
+/* Checks the SigV4 signature for service ("ssm", "sts") and sets r->actor and r->scopes;
+ * replies (403, or 400 for a malformed request) and returns -1 when it fails. */
+int sy__ssm_authenticate(sy_req *r, const char *service);
+/* STS GetCallerIdentity (awsQuery, XML). */
+enum MHD_Result sy__ssm_sts(sy_req *r);
+
+/* ---- the operations (ssm_read.c, ssm_write.c) ----
+ * Each takes the parsed body, an object, once the request is authenticated and its scope
+ * checked, and returns MHD_NO only when the connection must be dropped. */
+enum MHD_Result sy__ssm_get_parameter(sy_req *r, json_t *b);
+enum MHD_Result sy__ssm_get_parameters(sy_req *r, json_t *b);
+enum MHD_Result sy__ssm_get_parameters_by_path(sy_req *r, json_t *b);
+enum MHD_Result sy__ssm_get_parameter_history(sy_req *r, json_t *b);
+enum MHD_Result sy__ssm_describe_parameters(sy_req *r, json_t *b);
+enum MHD_Result sy__ssm_list_tags(sy_req *r, json_t *b);
+enum MHD_Result sy__ssm_put_parameter(sy_req *r, json_t *b);
+enum MHD_Result sy__ssm_delete_parameter(sy_req *r, json_t *b);
+enum MHD_Result sy__ssm_delete_parameters(sy_req *r, json_t *b);
+enum MHD_Result sy__ssm_label_version(sy_req *r, json_t *b);
+enum MHD_Result sy__ssm_unlabel_version(sy_req *r, json_t *b);
+enum MHD_Result sy__ssm_add_tags(sy_req *r, json_t *b);
+enum MHD_Result sy__ssm_remove_tags(sy_req *r, json_t *b);
+
+#endif

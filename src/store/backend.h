@@ -1,0 +1,62 @@
+/* backend.h — what the write rules (rules.c) and the commit pipeline (commit.c) need from a
+ * storage engine. The rules decide what an operation means against the batch's working
+ * snapshot; the engine only stores the rows they hand it, inside the batch's one
+ * transaction, with a savepoint per operation. SQLite implements it (sqlite_write.c); a
+ * second engine implements the same table and reuses the rules and the pipeline unchanged.
+ *
+ * Every function runs on the writer thread (sync on the syncer thread). A storage failure
+ * returns SY_EIO (or SY_ENOMEM) after recording its cause with the store (sy__cause). */
+#ifndef SY_STORE_BACKEND_H
+#define SY_STORE_BACKEND_H
+
+#include "store/store.h"
+
+typedef struct sy_backend {
+  /* the batch's transaction, and each operation's savepoint inside it */
+  sy_rc (*begin)(sy_store *st);
+  sy_rc (*commit)(sy_store *st);
+  void (*abort)(sy_store *st); /* rolls the whole batch back */
+  sy_rc (*savepoint)(sy_store *st);
+  sy_rc (*release)(sy_store *st); /* the operation stays */
+  sy_rc (*undo)(sy_store *st);    /* the operation leaves no trace */
+  /* Makes every commit so far durable; 0, or an errno. Runs on the syncer thread. */
+  int (*sync)(sy_store *st);
+  /* Records the engine's last error (if any) as the cause of the current operation's failure. */
+  void (*explain)(sy_store *st, const char *step);
+  /* The engine's last error in words, for a batch that failed as a whole. */
+  const char *(*errmsg)(sy_store *st);
+
+  /* A kept version that is not in memory (neither latest nor labelled). */
+  sy_rc (*read_version)(sy_store *st, const char *name, int64_t version, sy_ver **out);
+  /* Stores a new version (value as held in memory: sealed for a SecureString), with the
+   * reason it was written with. */
+  sy_rc (*put_version)(sy_store *st, const char *name, const sy_ver *v, const char *reason);
+  /* Stores the labels of a kept version. */
+  sy_rc (*set_labels)(sy_store *st, const char *name, const sy_ver *v);
+  /* Forgets the versions of name up to and including version upto. */
+  sy_rc (*drop_versions)(sy_store *st, const char *name, int64_t upto);
+  /* Stores a parameter's current state: its latest version, the oldest kept, its tags. */
+  sy_rc (*put_param)(sy_store *st, const sy_param *p);
+  /* Forgets a parameter and every version of it. */
+  sy_rc (*drop_param)(sy_store *st, const char *name);
+  /* Appends an audit record (hash is its chain hash) with the change event it describes. */
+  sy_rc (*append_audit)(sy_store *st, const sy_audit_rec *r, const char *hash, const sy_event *ev);
+  /* Stores a credential, replacing the one of the same name. */
+  sy_rc (*put_token)(sy_store *st, const sy_token *t);
+  sy_rc (*put_key)(sy_store *st, const sy_akey *k);
+} sy_backend;
+
+extern const sy_backend sy__sqlite_backend;
+
+/* Records why the current operation failed, when nothing did yet: for SY_EIO the engine's
+ * own error (explain), otherwise the step and the status. */
+void sy__cause(sy_store *st, const char *step, sy_rc rc);
+
+/* Applies one operation to the batch's working snapshot through the engine (rules.c).
+ * On refusal op->rc and op->msg say why; the caller undoes the operation's savepoint. */
+sy_rc sy__apply(sy_store *st, sy_op *op);
+
+/* The change events of a batch: heap copies made by rules.c, freed by the pipeline. */
+sy_event *sy__event_copy(const sy_event *e);
+
+#endif

@@ -1,0 +1,925 @@
+/* rules.c — what each write operation means: its checks, the versions, labels, tags and
+ * credentials it makes, its audit record and its change event, or a precise refusal.
+ *
+ * The rules read only the batch's working snapshot (st->work, the credentials being built)
+ * and hand every row to store to the engine (backend.h); they know no SQL. The new state
+ * of a parameter is computed here and put into the working tree, so that what readers see
+ * after the commit is exactly what was stored. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/secretbox.h"
+#include "store/backend.h"
+#include "store/store_int.h"
+
+__attribute__((format(printf, 3, 4))) static sy_rc fail(sy_op *op, sy_rc rc, const char *fmt, ...) {
+  va_list ap;
+  op->rc = rc;
+  va_start(ap, fmt);
+  vsnprintf(op->msg, sizeof op->msg, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+void sy__cause(sy_store *st, const char *step, sy_rc rc) {
+  if (st->cause) return;
+  if (rc == SY_EIO)
+    st->be->explain(st, step);
+  else
+    st->cause = json_pack("{ss ss}", "step", step, "status", sy_strerror(rc));
+}
+
+/* A storage step failed: the engine has recorded why; the client hears only this. */
+static sy_rc storage_failed(sy_op *op, sy_rc rc) {
+  return fail(op, rc == SY_ENOMEM ? SY_ENOMEM : SY_EIO, "%s", rc == SY_ENOMEM ? "out of memory" : "storage failure");
+}
+
+/* ---- the working snapshot ---- */
+
+static const sy_param *work_get(sy_store *st, const char *name) { return sy__tree_get(st->work, name, strlen(name)); }
+
+/* Puts np into the working tree (takes np's reference). */
+static sy_rc work_put(sy_store *st, sy_param *np) {
+  int grew = 0;
+  sy_node *nr = sy__tree_put(st->work, np, &grew);
+  if (!nr) return SY_ENOMEM;
+  sy__node_unref(st->work);
+  st->work = nr;
+  st->work_count += (size_t)grew;
+  return SY_OK;
+}
+
+static sy_rc work_del(sy_store *st, const char *name) {
+  int shrank = 0, err = 0;
+  sy_node *nr = sy__tree_del(st->work, name, strlen(name), &shrank, &err);
+  if (err) return SY_ENOMEM;
+  if (!shrank) return SY_OK;
+  sy__node_unref(st->work);
+  st->work = nr;
+  st->work_count--;
+  return SY_OK;
+}
+
+/* A version kept in memory or, failing that, by the engine (owned by the caller). */
+static sy_rc get_version(sy_store *st, const sy_param *p, int64_t version, sy_ver **out) {
+  const sy_ver *v = sy__param_find_version(p, version);
+  if (v) {
+    *out = sy__ver_ref((sy_ver *)v);
+    return SY_OK;
+  }
+  return st->be->read_version(st, p->name, version, out);
+}
+
+/* A copy of p with v in place of the version of its number: the latest, or among the
+ * labelled versions while it carries a label (kept in version order). NULL on ENOMEM. */
+static sy_param *param_with(const sy_param *p, sy_ver *v) {
+  sy_param *np = sy__param_clone(p);
+  if (!np) return NULL;
+  if (v->version == np->latest->version) {
+    sy__ver_unref(np->latest);
+    np->latest = sy__ver_ref(v);
+    return np;
+  }
+  int n = 0, at = -1;
+  for (int i = 0; i < np->nlabeled; i++) {
+    if (np->labeled[i]->version == v->version)
+      sy__ver_unref(np->labeled[i]);
+    else
+      np->labeled[n++] = np->labeled[i];
+  }
+  np->nlabeled = n;
+  if (!v->nlabels) return np;
+  sy_ver **nl = realloc(np->labeled, (size_t)(n + 1) * sizeof *nl);
+  if (!nl) {
+    sy__param_unref(np);
+    return NULL;
+  }
+  np->labeled = nl;
+  for (at = n; at > 0 && nl[at - 1]->version > v->version; at--) nl[at] = nl[at - 1];
+  nl[at] = sy__ver_ref(v);
+  np->nlabeled++;
+  return np;
+}
+
+/* Replaces np's tags with a copy of tags, kept sorted by key. */
+static sy_rc param_set_tags(sy_param *np, const sy_tag *tags, int ntags) {
+  for (int i = 0; i < np->ntags; i++) {
+    free(np->tags[i].key);
+    free(np->tags[i].value);
+  }
+  free(np->tags);
+  np->tags = NULL;
+  np->ntags = 0;
+  if (!ntags) return SY_OK;
+  np->tags = calloc((size_t)ntags, sizeof *np->tags);
+  if (!np->tags) return SY_ENOMEM;
+  for (int i = 0; i < ntags; i++) {
+    int at = np->ntags;
+    while (at > 0 && strcmp(np->tags[at - 1].key, tags[i].key) > 0) {
+      np->tags[at] = np->tags[at - 1];
+      at--;
+    }
+    np->tags[at].key = strdup(tags[i].key);
+    np->tags[at].value = strdup(tags[i].value);
+    np->ntags++;
+    if (!np->tags[at].key || !np->tags[at].value) return SY_ENOMEM;
+  }
+  return SY_OK;
+}
+
+/* The parameter that results from writing v: the old latest keeps its labels among the
+ * labelled versions, versions older than oldest are gone, tags are replaced when given. */
+static sy_param *param_after_put(const sy_param *p, const char *name, sy_ver *v, int64_t oldest, const sy_tag *tags,
+                                 int ntags, int replace_tags) {
+  sy_param *np = p ? sy__param_clone(p) : sy__param_new(name, strlen(name));
+  if (!np) return NULL;
+  sy_ver *old = np->latest;
+  np->latest = sy__ver_ref(v);
+  np->oldest = oldest;
+  int n = 0;
+  for (int i = 0; i < np->nlabeled; i++) {
+    if (np->labeled[i]->version < oldest)
+      sy__ver_unref(np->labeled[i]);
+    else
+      np->labeled[n++] = np->labeled[i];
+  }
+  np->nlabeled = n;
+  sy_rc rc = SY_OK;
+  if (old && old->nlabels) {
+    sy_ver **nl = realloc(np->labeled, (size_t)(np->nlabeled + 1) * sizeof *nl);
+    if (!nl)
+      rc = SY_ENOMEM;
+    else {
+      np->labeled = nl;
+      np->labeled[np->nlabeled++] = sy__ver_ref(old);
+    }
+  }
+  sy__ver_unref(old);
+  if (!rc && replace_tags) rc = param_set_tags(np, tags, ntags);
+  if (rc) {
+    sy__param_unref(np);
+    return NULL;
+  }
+  return np;
+}
+
+/* ---- audit record and change event ---- */
+
+typedef struct change {
+  const char *action, *name, *detail;
+  int64_t old_version, new_version;
+  const sy_ver *old_ver, *new_ver; /* for the digests, and the event's kind and value */
+} change;
+
+sy_event *sy__event_copy(const sy_event *e) {
+  size_t an = strlen(e->action) + 1, nn = strlen(e->name) + 1, dn = strlen(e->detail) + 1;
+  size_t vn = e->value ? e->value_len + 1 : 0;
+  sy_event *c = malloc(sizeof *c + an + nn + dn + vn);
+  if (!c) return NULL;
+  *c = *e;
+  char *p = (char *)(c + 1);
+  c->action = memcpy(p, e->action, an);
+  c->name = memcpy(p += an, e->name, nn);
+  c->detail = memcpy(p += nn, e->detail, dn);
+  if (e->value) {
+    memcpy(p += dn, e->value, e->value_len);
+    p[e->value_len] = 0;
+    c->value = p;
+  }
+  return c;
+}
+
+/* Chains the audit record of a change, hands it to the engine with its event, and queues
+ * the event to be published once the batch is durable. */
+static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
+  char time[32], old_d[SY_HASH_HEX] = "", new_d[SY_HASH_HEX] = "", h[SY_HASH_HEX];
+  int64_t now = sy__clock_now(st->clock);
+  sy__fmt_time(now, time, sizeof time);
+  sy_rc rc = c->old_ver ? sy__store_digest(st, c->name, c->old_ver, old_d) : SY_OK;
+  if (!rc && c->new_ver) rc = sy__store_digest(st, c->name, c->new_ver, new_d);
+  if (rc) {
+    sy__cause(st, "digest of a value for the audit record", rc);
+    return SY_EINTERNAL;
+  }
+  sy_audit_rec r = {.seq = st->last_seq + 1,
+                    .time = time,
+                    .actor = op->actor ? op->actor : "system",
+                    .action = c->action,
+                    .name = c->name,
+                    .old_version = c->old_version,
+                    .new_version = c->new_version,
+                    .old_digest = old_d,
+                    .new_digest = new_d,
+                    .reason = op->reason ? op->reason : "",
+                    .detail = c->detail ? c->detail : "",
+                    .prev_hash = st->last_hash};
+  sy_audit_hash(&r, h);
+  sy_event ev = {.seq = r.seq,
+                 .time_ms = now,
+                 .action = c->action,
+                 .name = c->name,
+                 .version = c->new_version,
+                 .detail = r.detail};
+  if (c->new_ver) {
+    ev.kind = c->new_ver->kind;
+    if (ev.kind != SY_KIND_SECURESTRING) {
+      ev.value = c->new_ver->value;
+      ev.value_len = c->new_ver->value_len;
+    }
+  }
+  rc = st->be->append_audit(st, &r, h, &ev);
+  if (rc) return rc;
+  if (st->nevents == st->cap_events) {
+    size_t cap = st->cap_events ? st->cap_events * 2 : 64;
+    sy_event **ne = realloc(st->events, cap * sizeof *ne);
+    if (!ne) return SY_ENOMEM;
+    st->events = ne;
+    st->cap_events = cap;
+  }
+  sy_event *copy = sy__event_copy(&ev);
+  if (!copy) return SY_ENOMEM;
+  st->events[st->nevents++] = copy;
+  st->last_seq = r.seq;
+  memcpy(st->last_hash, h, SY_HASH_HEX);
+  return SY_OK;
+}
+
+/* ---- parameters ---- */
+
+/* A copy of v whose value is sealed under the master key, bound to name:version. */
+static sy_rc seal_version(sy_store *st, const char *name, const sy_ver *v, sy_ver **out) {
+  char aad[SY_SECRETBOX_AAD_MAX];
+  size_t aad_len = 0, n = 0;
+  sy_rc rc = sy_secretbox_aad(name, v->version, aad, sizeof aad, &aad_len);
+  if (rc) return rc;
+  size_t cap = SY_SECRETBOX_SEALED_LEN(v->value_len);
+  unsigned char *blob = malloc(cap);
+  if (!blob) return SY_ENOMEM;
+  rc = sy_secretbox_seal(st->master_key, v->value, v->value_len, aad, aad_len, blob, cap, &n);
+  if (!rc) {
+    sy_ver *s = sy__ver_make((const char *)blob, n, v->description, v->allowed_pattern, v->modified_user);
+    if (!s)
+      rc = SY_ENOMEM;
+    else {
+      s->version = v->version;
+      s->kind = v->kind;
+      s->tier = v->tier;
+      s->modified_ms = v->modified_ms;
+      *out = s;
+    }
+  }
+  free(blob);
+  return rc;
+}
+
+/* Writes a new version. action is "put", "rollback" or "import"; an import replaces the tags
+ * and may lower the tier. */
+static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *action, const char *detail, int import) {
+  char name[SY_NAME_MAX + 1];
+  if (!in->name || in->name_len > SY_NAME_MAX) return fail(op, SY_EINVAL, "%s", "name too long");
+  memcpy(name, in->name, in->name_len);
+  name[in->name_len] = 0;
+  const sy_param *p = work_get(st, name);
+  const sy_ver *cur = p ? p->latest : NULL;
+
+  if (in->if_version == 0 && p)
+    return fail(op, SY_ECONFLICT, "parameter %s already exists (if_version 0 means it must not exist)", name);
+  if (in->if_version > 0 && (!p || cur->version != in->if_version))
+    return fail(op, SY_ECONFLICT, "parameter %s is at version %" PRId64 ", not %" PRId64, name,
+                cur ? cur->version : (int64_t)0, in->if_version);
+  if (p && !in->overwrite && in->if_version < 0 && !import)
+    return fail(op, SY_EEXISTS, "parameter %s already exists; set overwrite to replace it", name);
+  if (p && in->has_tags && !import)
+    return fail(op, SY_EINVAL, "tags can be given only when %s is created; use the tags endpoint to change them", name);
+  if (!p && !in->kind) return fail(op, SY_EINVAL, "type is required to create %s", name);
+  if (cur && cur->tier == SY_TIER_ADVANCED && in->tier == SY_TIER_STANDARD && !import)
+    return fail(op, SY_EINVAL, "%s is an Advanced parameter; it cannot be changed to Standard", name);
+
+  sy_ver *v = sy__ver_make(in->value, in->value_len,
+                           in->description ? in->description
+                           : cur           ? cur->description
+                                           : "",
+                           in->allowed_pattern ? in->allowed_pattern
+                           : cur               ? cur->allowed_pattern
+                                               : "",
+                           op->actor ? op->actor : "system");
+  if (!v) return fail(op, SY_ENOMEM, "%s", "out of memory");
+  v->version = cur ? cur->version + 1 : 1;
+  v->kind = in->kind ? in->kind : cur ? cur->kind : SY_KIND_STRING; /* a create without a kind was refused above */
+  v->tier = in->tier ? in->tier : cur ? cur->tier : SY_TIER_STANDARD;
+  v->modified_ms = sy__clock_now(st->clock);
+
+  /* the one place a version's content is checked: its kind's rules and its pattern */
+  op->rc = sy_version_check(v->kind, v->tier, v->value, v->value_len, v->description, v->allowed_pattern, op->msg,
+                            sizeof op->msg);
+  if (!op->rc && in->ntags > SY_TAGS_MAX)
+    fail(op, SY_ETAG_LIMIT, "%s has %d tags; the limit is %d", name, in->ntags, SY_TAGS_MAX);
+  if (op->rc) {
+    sy__ver_unref(v);
+    return op->rc;
+  }
+  sy_rc rc;
+  if (v->kind == SY_KIND_SECURESTRING) {
+    /* from here on only the sealed form exists: in storage, the snapshot and the audit chain */
+    sy_ver *sealed = NULL;
+    rc = seal_version(st, name, v, &sealed);
+    sy__ver_unref(v);
+    if (rc) {
+      sy__cause(st, "seal a SecureString value", rc);
+      return fail(op, rc, "cannot seal the value of %s", name);
+    }
+    v = sealed;
+  }
+
+  int64_t oldest = p ? p->oldest : 1;
+  rc = SY_OK;
+  if (v->version - oldest + 1 > SY_VERSIONS_MAX) {
+    /* every labelled version is in memory, so the oldest carries a label only if it is there */
+    const sy_ver *old = sy__param_find_version(p, oldest);
+    if (old && old->nlabels) {
+      sy__ver_unref(v);
+      return fail(op, SY_EMAXVERSIONS,
+                  "%s has %d versions and the oldest, version %" PRId64
+                  ", carries a label; move or remove the label first",
+                  name, SY_VERSIONS_MAX, oldest);
+    }
+    rc = st->be->drop_versions(st, name, v->version - SY_VERSIONS_MAX);
+    oldest = v->version - SY_VERSIONS_MAX + 1;
+  }
+  int replace_tags = import || !p;
+  sy_param *np = rc ? NULL : param_after_put(p, name, v, oldest, in->tags, in->ntags, replace_tags);
+  if (!rc && !np) rc = SY_ENOMEM;
+  if (!rc) rc = st->be->put_version(st, name, v, op->reason);
+  if (!rc) rc = st->be->put_param(st, np);
+  change c = {.action = action,
+              .name = name,
+              .detail = detail,
+              .old_version = cur ? cur->version : 0,
+              .new_version = v->version,
+              .old_ver = cur,
+              .new_ver = v};
+  if (!rc) rc = audit_append(st, op, &c);
+  op->out_version = v->version;
+  op->out_tier = v->tier;
+  sy__ver_unref(v);
+  if (!rc) {
+    rc = work_put(st, np); /* cur points into p, which this may free: last */
+    np = NULL;
+  }
+  sy__param_unref(np);
+  return rc ? storage_failed(op, rc) : SY_OK;
+}
+
+static sy_rc apply_delete_name(sy_store *st, sy_op *op, const char *name, const char *action) {
+  const sy_param *p = work_get(st, name);
+  if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  char nm[SY_NAME_MAX + 1];
+  snprintf(nm, sizeof nm, "%s", name); /* name may point into p, which work_del frees */
+  change c = {.action = action, .name = nm, .old_version = p->latest->version, .old_ver = p->latest};
+  sy_rc rc = st->be->drop_param(st, nm);
+  if (!rc) rc = audit_append(st, op, &c);
+  if (!rc) rc = work_del(st, nm);
+  return rc ? storage_failed(op, rc) : SY_OK;
+}
+
+/* Deletes every name in op->strs that exists; the result lists what was deleted and what was not there. */
+static sy_rc apply_delete_many(sy_store *st, sy_op *op) {
+  json_t *deleted = json_array(), *invalid = json_array();
+  sy_rc rc = deleted && invalid ? SY_OK : SY_ENOMEM;
+  for (int i = 0; !rc && i < op->nstrs; i++) {
+    const char *name = op->strs[i];
+    if (strlen(name) > SY_NAME_MAX || !work_get(st, name)) {
+      json_array_append_new(invalid, json_string(name));
+      continue;
+    }
+    rc = apply_delete_name(st, op, name, "delete");
+    if (!rc) json_array_append_new(deleted, json_string(name));
+  }
+  if (!rc) op->result = json_pack("{sO sO}", "deleted", deleted, "invalid", invalid);
+  json_decref(deleted);
+  json_decref(invalid);
+  if (rc && !op->rc) fail(op, rc, "%s", "out of memory");
+  return rc;
+}
+
+/* Takes label l off the (private, unpublished) version h. */
+static void ver_drop_label(sy_ver *h, const char *l) {
+  int n = 0;
+  for (int j = 0; j < h->nlabels; j++) {
+    if (strcmp(h->labels[j], l) == 0)
+      free(h->labels[j]);
+    else
+      h->labels[n++] = h->labels[j];
+  }
+  h->nlabels = n;
+}
+
+static sy_rc param_name(sy_op *op, char *name) {
+  if (op->put.name_len > SY_NAME_MAX || !op->put.name) return fail(op, SY_EINVAL, "%s", "bad name");
+  memcpy(name, op->put.name, op->put.name_len);
+  name[op->put.name_len] = 0;
+  return SY_OK;
+}
+
+/* Stores the labels of version v of the working parameter *np (a private copy) and replaces
+ * *np with the copy that holds v. */
+static sy_rc store_version(sy_store *st, sy_param **np, sy_ver *v) {
+  sy_param *next = param_with(*np, v);
+  if (!next) return SY_ENOMEM;
+  sy__param_unref(*np);
+  *np = next;
+  return st->be->set_labels(st, next->name, v);
+}
+
+static sy_rc apply_label(sy_store *st, sy_op *op) {
+  char name[SY_NAME_MAX + 1], detail[1200];
+  sy_rc rc = param_name(op, name);
+  if (rc) return rc;
+  const sy_param *p = work_get(st, name);
+  if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  int64_t version = op->version ? op->version : p->latest->version;
+  sy_ver *target = NULL;
+  if (version < p->oldest || version > p->latest->version || get_version(st, p, version, &target))
+    return fail(op, SY_EVERSION_NOTFOUND, "parameter %s has no version %" PRId64, name, version);
+  json_t *invalid = json_array(), *applied = json_array();
+  sy_ver *nt = sy__ver_clone(target);
+  sy__ver_unref(target);
+  sy_param *np = sy__param_clone(p);
+  if (!nt || !invalid || !applied || !np) {
+    rc = fail(op, SY_ENOMEM, "%s", "out of memory");
+    goto out;
+  }
+  /* which labels are new on this version */
+  int add = 0;
+  for (int i = 0; i < op->nstrs; i++) {
+    const char *l = op->strs[i];
+    if (!sy_label_valid(l)) {
+      json_array_append_new(invalid, json_string(l));
+      continue;
+    }
+    int dup = 0;
+    for (int j = 0; j < i; j++) dup |= strcmp(op->strs[j], l) == 0;
+    if (!dup && !sy__ver_has_label(nt, l)) add++;
+  }
+  if (nt->nlabels + add > SY_LABELS_PER_VERSION) {
+    rc = fail(op, SY_ELABEL_LIMIT, "version %" PRId64 " of %s would carry %d labels; the limit is %d", version, name,
+              nt->nlabels + add, SY_LABELS_PER_VERSION);
+    goto out;
+  }
+  size_t doff = (size_t)snprintf(detail, sizeof detail, "labels=");
+  for (int i = 0; i < op->nstrs; i++) {
+    const char *l = op->strs[i];
+    if (!sy_label_valid(l) || sy__ver_has_label(nt, l)) continue;
+    /* move it off whichever version carries it: every labelled version is in memory */
+    const sy_ver *holder = sy__param_find_label(np, l);
+    if (holder && holder->version != version) {
+      sy_ver *h = sy__ver_clone(holder);
+      if (!h) {
+        rc = SY_ENOMEM;
+        goto io;
+      }
+      ver_drop_label(h, l);
+      rc = store_version(st, &np, h);
+      sy__ver_unref(h);
+      if (rc) goto io;
+    }
+    char **nl = realloc(nt->labels, (size_t)(nt->nlabels + 1) * sizeof *nl);
+    if (!nl || !(nl[nt->nlabels] = strdup(l))) {
+      if (nl) nt->labels = nl;
+      rc = fail(op, SY_ENOMEM, "%s", "out of memory");
+      goto out;
+    }
+    nt->labels = nl;
+    nt->nlabels++;
+    json_array_append_new(applied, json_string(l));
+    doff += (size_t)snprintf(detail + doff, doff < sizeof detail ? sizeof detail - doff : 0, "%s%s",
+                             json_array_size(applied) > 1 ? "," : "", l);
+  }
+  if (json_array_size(applied)) {
+    rc = store_version(st, &np, nt);
+    if (!rc) rc = st->be->put_param(st, np);
+    change c = {.action = "label", .name = name, .detail = detail, .new_version = version};
+    if (!rc) rc = audit_append(st, op, &c);
+    if (!rc) {
+      rc = work_put(st, np);
+      np = NULL;
+    }
+    if (rc) goto io;
+  }
+  op->out_version = version;
+  op->result = json_pack("{sI sO sO}", "version", (json_int_t)version, "invalid_labels", invalid, "labels", applied);
+  rc = SY_OK;
+  goto out;
+io:
+  rc = storage_failed(op, rc);
+out:
+  json_decref(invalid);
+  json_decref(applied);
+  sy__ver_unref(nt);
+  sy__param_unref(np);
+  return rc;
+}
+
+static sy_rc apply_unlabel(sy_store *st, sy_op *op) {
+  char name[SY_NAME_MAX + 1], detail[1200];
+  sy_rc rc = param_name(op, name);
+  if (rc) return rc;
+  const sy_param *p = work_get(st, name);
+  if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  if (op->version && (op->version < p->oldest || op->version > p->latest->version))
+    return fail(op, SY_EVERSION_NOTFOUND, "parameter %s has no version %" PRId64, name, op->version);
+  json_t *removed = json_array(), *invalid = json_array();
+  sy_param *np = sy__param_clone(p);
+  if (!removed || !invalid || !np) rc = SY_ENOMEM;
+  int any = 0;
+  for (int i = 0; i < op->nstrs && !rc; i++) {
+    const char *l = op->strs[i];
+    const sy_ver *holder = sy_label_valid(l) ? sy__param_find_label(np, l) : NULL;
+    if (!holder || (op->version && holder->version != op->version)) {
+      json_array_append_new(invalid, json_string(l));
+      continue;
+    }
+    sy_ver *h = sy__ver_clone(holder);
+    if (!h) {
+      rc = SY_ENOMEM;
+      break;
+    }
+    ver_drop_label(h, l);
+    int64_t from = h->version;
+    rc = store_version(st, &np, h);
+    sy__ver_unref(h);
+    snprintf(detail, sizeof detail, "labels=%s", l);
+    change c = {.action = "unlabel", .name = name, .detail = detail, .old_version = from};
+    if (!rc) rc = audit_append(st, op, &c);
+    if (!rc) json_array_append_new(removed, json_string(l));
+    any = 1;
+  }
+  if (!rc && any) rc = st->be->put_param(st, np);
+  if (!rc && any) {
+    rc = work_put(st, np);
+    np = NULL;
+  }
+  if (rc)
+    storage_failed(op, rc);
+  else
+    op->result = json_pack("{sO sO}", "removed", removed, "invalid_labels", invalid);
+  sy__param_unref(np);
+  json_decref(removed);
+  json_decref(invalid);
+  return rc;
+}
+
+static json_t *tags_obj(const sy_param *p) {
+  json_t *o = json_object();
+  for (int i = 0; o && i < p->ntags; i++) json_object_set_new(o, p->tags[i].key, json_string(p->tags[i].value));
+  return o;
+}
+
+/* Adds op->tags (a key given again takes the new value) or removes the keys in op->strs. */
+static sy_rc apply_tags(sy_store *st, sy_op *op, int add) {
+  char name[SY_NAME_MAX + 1], detail[1024];
+  sy_rc rc = param_name(op, name);
+  if (rc) return rc;
+  const sy_param *p = work_get(st, name);
+  if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  int cap = p->ntags + (add ? op->ntags : 0), n = 0;
+  sy_tag *t = calloc((size_t)(cap ? cap : 1), sizeof *t);
+  if (!t) return fail(op, SY_ENOMEM, "%s", "out of memory");
+  size_t doff = (size_t)snprintf(detail, sizeof detail, "tags=");
+  for (int i = 0; i < p->ntags; i++) {
+    int gone = 0;
+    for (int j = 0; !add && j < op->nstrs; j++) gone |= strcmp(op->strs[j], p->tags[i].key) == 0;
+    if (!gone) t[n++] = p->tags[i];
+  }
+  for (int i = 0; add && i < op->ntags; i++) {
+    int j = 0;
+    while (j < n && strcmp(t[j].key, op->tags[i].key)) j++;
+    t[j] = op->tags[i];
+    n += j == n;
+  }
+  for (int i = 0; i < (add ? op->ntags : op->nstrs); i++)
+    doff += (size_t)snprintf(detail + doff, doff < sizeof detail ? sizeof detail - doff : 0, "%s%s", i ? "," : "",
+                             add ? op->tags[i].key : op->strs[i]);
+  if (n > SY_TAGS_MAX) {
+    free(t);
+    return fail(op, SY_ETAG_LIMIT, "%s would have more than %d tags", name, SY_TAGS_MAX);
+  }
+  sy_param *np = sy__param_clone(p);
+  rc = np ? param_set_tags(np, t, n) : SY_ENOMEM;
+  free(t);
+  if (!rc) rc = st->be->put_param(st, np);
+  change c = {.action = add ? "tag" : "untag",
+              .name = name,
+              .detail = detail,
+              .old_version = p->latest->version,
+              .new_version = p->latest->version};
+  if (!rc) rc = audit_append(st, op, &c);
+  json_t *o = rc ? NULL : tags_obj(np);
+  if (!rc && !o) rc = SY_ENOMEM;
+  if (!rc) {
+    rc = work_put(st, np);
+    np = NULL;
+  }
+  sy__param_unref(np);
+  if (rc) {
+    json_decref(o);
+    return storage_failed(op, rc);
+  }
+  op->result = json_pack("{so}", "tags", o);
+  return SY_OK;
+}
+
+static sy_rc apply_rollback(sy_store *st, sy_op *op) {
+  char name[SY_NAME_MAX + 1], detail[64];
+  sy_rc rc = param_name(op, name);
+  if (rc) return rc;
+  const sy_param *p = work_get(st, name);
+  if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  sy_ver *old = NULL;
+  if (op->version < p->oldest || op->version > p->latest->version || get_version(st, p, op->version, &old))
+    return fail(op, SY_EVERSION_NOTFOUND, "parameter %s has no version %" PRId64, name, op->version);
+  char *plain = NULL;
+  size_t plen = 0;
+  rc = sy__store_reveal(st, name, old, &plain, &plen);
+  if (rc) {
+    sy__ver_unref(old);
+    return fail(op, rc, "cannot read version %" PRId64 " of %s", op->version, name);
+  }
+  sy_put in = {.name = name,
+               .name_len = strlen(name),
+               .value = plain,
+               .value_len = plen,
+               .kind = old->kind,
+               .tier = p->latest->tier > old->tier ? p->latest->tier : old->tier,
+               .overwrite = 1,
+               .description = old->description,
+               .allowed_pattern = old->allowed_pattern,
+               .if_version = -1};
+  snprintf(detail, sizeof detail, "to_version=%" PRId64, op->version);
+  rc = apply_put(st, op, &in, "rollback", detail, 0);
+  sy__reveal_free(plain, plen);
+  sy__ver_unref(old);
+  return rc;
+}
+
+/* 1 if item would change the parameter p (value, kind, tier, description, pattern or tags). */
+int sy__import_differs(sy_store *st, const sy_param *p, const sy_put *in) {
+  const sy_ver *v = p->latest;
+  if (v->kind == SY_KIND_SECURESTRING) {
+    char *plain = NULL;
+    size_t n = 0;
+    if (sy__store_reveal(st, p->name, v, &plain, &n)) return 1;
+    int differ = n != in->value_len || memcmp(plain, in->value, n);
+    sy__reveal_free(plain, n);
+    if (differ) return 1;
+  } else if (v->value_len != in->value_len || memcmp(v->value, in->value, in->value_len)) {
+    return 1;
+  }
+  if (in->kind && in->kind != v->kind) return 1;
+  if ((in->tier ? in->tier : SY_TIER_STANDARD) != v->tier) return 1;
+  if (strcmp(in->description ? in->description : "", v->description ? v->description : "")) return 1;
+  if (strcmp(in->allowed_pattern ? in->allowed_pattern : "", v->allowed_pattern ? v->allowed_pattern : "")) return 1;
+  if (in->ntags != p->ntags) return 1;
+  for (int i = 0; i < in->ntags; i++) {
+    const char *cur = sy__param_tag(p, in->tags[i].key);
+    if (!cur || strcmp(cur, in->tags[i].value)) return 1;
+  }
+  return 0;
+}
+
+static int item_cmp(const void *a, const void *b) {
+  const sy_put *x = *(const sy_put *const *)a, *y = *(const sy_put *const *)b;
+  size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+  int c = memcmp(x->name, y->name, n);
+  return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
+}
+
+/* Writes every item that differs from what the store holds (and with prune deletes what
+ * the items lack), all inside the batch's one transaction. What became of each item goes
+ * into op->actions; the result is {"summary": {...}, "deleted": [names]}. */
+static sy_rc apply_import(sy_store *st, sy_op *op) {
+  int created = 0, updated = 0, unchanged = 0, deleted = 0;
+  sy_rc rc = SY_OK;
+  json_t *gone = json_array();
+  const sy_put **sorted = NULL;
+  if (!gone) return fail(op, SY_ENOMEM, "%s", "out of memory");
+  for (size_t i = 0; i < op->nitems && !rc; i++) {
+    const sy_put *in = &op->items[i];
+    char name[SY_NAME_MAX + 1];
+    snprintf(name, sizeof name, "%.*s", (int)in->name_len, in->name);
+    const sy_param *p = work_get(st, name);
+    if (p && !sy__import_differs(st, p, in)) {
+      unchanged++;
+      if (op->actions) op->actions[i] = SY_IMPORT_UNCHANGED;
+      continue;
+    }
+    p ? updated++ : created++;
+    if (op->actions) op->actions[i] = p ? SY_IMPORT_UPDATE : SY_IMPORT_CREATE;
+    rc = apply_put(st, op, in, "import", "", 1);
+    if (rc && op->msg[0]) {
+      char m[SY_MSG_MAX];
+      memcpy(m, op->msg, sizeof m);
+      int k = snprintf(op->msg, sizeof op->msg, "params[%zu] (%.200s): ", i, name);
+      if (k > 0 && (size_t)k < sizeof op->msg) memcpy(op->msg + k, m, sizeof op->msg - (size_t)k - 1);
+      op->msg[sizeof op->msg - 1] = 0;
+    }
+  }
+  if (!rc && op->prune) {
+    /* delete what the export lacks: walk the tree in order against the items sorted by name */
+    sorted = malloc((op->nitems ? op->nitems : 1) * sizeof *sorted);
+    if (!sorted) {
+      rc = fail(op, SY_ENOMEM, "%s", "out of memory");
+      goto out;
+    }
+    for (size_t i = 0; i < op->nitems; i++) sorted[i] = &op->items[i];
+    qsort(sorted, op->nitems, sizeof *sorted, item_cmp);
+    char key[SY_NAME_MAX + 2] = "";
+    size_t klen = 0;
+    int strict = 0;
+    for (;;) {
+      const sy_param *p = sy__tree_seek(st->work, key, klen, strict);
+      if (!p) break;
+      snprintf(key, sizeof key, "%s", p->name);
+      klen = p->name_len;
+      strict = 1;
+      sy_put probe = {.name = key, .name_len = klen};
+      const sy_put *pp = &probe;
+      if (bsearch(&pp, sorted, op->nitems, sizeof *sorted, item_cmp)) continue;
+      if (json_array_append_new(gone, json_string(key))) {
+        rc = fail(op, SY_ENOMEM, "%s", "out of memory");
+        goto out;
+      }
+      rc = apply_delete_name(st, op, key, "import");
+      if (rc) goto out;
+      deleted++;
+    }
+  }
+  if (!rc) {
+    op->result = json_pack("{s{si si si si} sO}", "summary", "create", created, "update", updated, "unchanged",
+                           unchanged, "delete", deleted, "deleted", gone);
+    if (!op->result) rc = fail(op, SY_ENOMEM, "%s", "out of memory");
+  }
+out:
+  free(sorted);
+  json_decref(gone);
+  return rc;
+}
+
+/* ---- credentials ---- */
+
+static const sy_auth *work_auth(sy_store *st) { return st->work_auth ? st->work_auth : st->tree_auth; }
+
+static int token_cmp(const void *a, const void *b) {
+  return strcmp(((const sy_token *)a)->hash, ((const sy_token *)b)->hash);
+}
+
+static int key_cmp(const void *a, const void *b) { return strcmp(((const sy_akey *)a)->id, ((const sy_akey *)b)->id); }
+
+/* The credentials with tok (or key) in place of the one of its name, or added. */
+static sy_rc auth_with(sy_store *st, const sy_token *tok, const sy_akey *key) {
+  const sy_auth *a = work_auth(st);
+  sy_auth *n = calloc(1, sizeof *n);
+  if (!n) return SY_ENOMEM;
+  n->refs = 1;
+  n->tokens = calloc((size_t)a->ntokens + 1, sizeof *n->tokens);
+  n->keys = calloc((size_t)a->nkeys + 1, sizeof *n->keys);
+  sy_rc rc = n->tokens && n->keys ? SY_OK : SY_ENOMEM;
+  for (int i = 0; !rc && i <= a->ntokens; i++) {
+    const sy_token *src = i < a->ntokens ? &a->tokens[i] : tok;
+    if (!src || (src != tok && tok && strcmp(src->name, tok->name) == 0)) continue;
+    sy_token *t = &n->tokens[n->ntokens];
+    *t = *src;
+    if (!(t->name = strdup(src->name))) rc = SY_ENOMEM;
+    if (!rc) n->ntokens++;
+  }
+  for (int i = 0; !rc && i <= a->nkeys; i++) {
+    const sy_akey *src = i < a->nkeys ? &a->keys[i] : key;
+    if (!src || (src != key && key && strcmp(src->name, key->name) == 0)) continue;
+    sy_akey *k = &n->keys[n->nkeys];
+    *k = *src;
+    k->name = strdup(src->name);
+    k->sealed = malloc(src->sealed_len ? src->sealed_len : 1);
+    if (!k->name || !k->sealed) {
+      free(k->name);
+      free(k->sealed);
+      rc = SY_ENOMEM;
+      break;
+    }
+    memcpy(k->sealed, src->sealed, src->sealed_len);
+    n->nkeys++;
+  }
+  if (rc) {
+    sy__auth_unref(n);
+    return rc;
+  }
+  qsort(n->tokens, (size_t)n->ntokens, sizeof *n->tokens, token_cmp);
+  qsort(n->keys, (size_t)n->nkeys, sizeof *n->keys, key_cmp);
+  n->gen = ++st->auth_gen;
+  sy__auth_unref(st->work_auth);
+  st->work_auth = n;
+  return SY_OK;
+}
+
+static void scopes_detail(unsigned scopes, char *detail, size_t sz) {
+  static const char *const names[] = {"read", "write", "admin", "decrypt"};
+  size_t off = (size_t)snprintf(detail, sz, "scopes=");
+  for (int i = 0, first = 1; i < 4 && off < sz; i++)
+    if (scopes & (1u << i)) {
+      off += (size_t)snprintf(detail + off, sz - off, "%s%s", first ? "" : ",", names[i]);
+      first = 0;
+    }
+}
+
+static sy_rc apply_token(sy_store *st, sy_op *op, int create) {
+  const sy_auth *a = work_auth(st);
+  const sy_token *cur = NULL;
+  char detail[64] = "";
+  sy_token t;
+  if (create) {
+    for (int i = 0; i < a->ntokens; i++)
+      if (!strcmp(a->tokens[i].name, op->token_name) || !strcmp(a->tokens[i].hash, op->token_hash))
+        return fail(op, SY_ETOKEN_EXISTS, "a token named %s already exists", op->token_name);
+    t = (sy_token){.name = (char *)op->token_name, .scopes = op->scopes, .created_ms = sy__clock_now(st->clock)};
+    snprintf(t.hash, sizeof t.hash, "%s", op->token_hash);
+    scopes_detail(op->scopes, detail, sizeof detail);
+  } else {
+    for (int i = 0; i < a->ntokens && !cur; i++)
+      if (!strcmp(a->tokens[i].name, op->token_name) && !a->tokens[i].revoked_ms) cur = &a->tokens[i];
+    if (!cur) return fail(op, SY_ETOKEN_NOTFOUND, "no active token named %s", op->token_name);
+    t = *cur;
+    t.revoked_ms = sy__clock_now(st->clock);
+  }
+  change c = {.action = create ? "token.create" : "token.revoke", .name = op->token_name, .detail = detail};
+  sy_rc rc = st->be->put_token(st, &t);
+  if (!rc) rc = audit_append(st, op, &c);
+  if (!rc) rc = auth_with(st, &t, NULL);
+  return rc ? storage_failed(op, rc) : SY_OK;
+}
+
+/* Creates or revokes an access key; the secret is sealed, bound to "accesskey:<id>". */
+static sy_rc apply_key(sy_store *st, sy_op *op, int create) {
+  const sy_auth *a = work_auth(st);
+  const sy_akey *cur = NULL;
+  char detail[64] = "";
+  unsigned char blob[SY_SECRETBOX_SEALED_LEN(128)];
+  sy_akey k;
+  sy_rc rc;
+  if (create) {
+    for (int i = 0; i < a->nkeys; i++) {
+      if (!strcmp(a->keys[i].name, op->token_name))
+        return fail(op, SY_ETOKEN_EXISTS, "an access key named %s already exists", op->token_name);
+      if (!strcmp(a->keys[i].id, op->key_id))
+        return fail(op, SY_ETOKEN_EXISTS, "access key id %s is already in use", op->key_id);
+    }
+    char aad[80];
+    size_t aad_len = (size_t)snprintf(aad, sizeof aad, "accesskey:%s", op->key_id), n = 0;
+    rc = sy_secretbox_seal(st->master_key, op->key_secret, strlen(op->key_secret), aad, aad_len, blob, sizeof blob, &n);
+    if (rc) {
+      sy__cause(st, "seal an access key secret", rc);
+      return fail(op, rc, "%s", "cannot seal the secret");
+    }
+    k = (sy_akey){.name = (char *)op->token_name,
+                  .sealed = blob,
+                  .sealed_len = n,
+                  .scopes = op->scopes,
+                  .created_ms = sy__clock_now(st->clock)};
+    snprintf(k.id, sizeof k.id, "%s", op->key_id);
+    scopes_detail(op->scopes, detail, sizeof detail);
+  } else {
+    for (int i = 0; i < a->nkeys && !cur; i++)
+      if (!strcmp(a->keys[i].name, op->token_name) && !a->keys[i].revoked_ms) cur = &a->keys[i];
+    if (!cur) return fail(op, SY_ETOKEN_NOTFOUND, "no active access key named %s", op->token_name);
+    k = *cur;
+    k.revoked_ms = sy__clock_now(st->clock);
+  }
+  change c = {.action = create ? "key.create" : "key.revoke", .name = op->token_name, .detail = detail};
+  rc = st->be->put_key(st, &k);
+  if (!rc) rc = audit_append(st, op, &c);
+  if (!rc) rc = auth_with(st, NULL, &k);
+  return rc ? storage_failed(op, rc) : SY_OK;
+}
+
+sy_rc sy__apply(sy_store *st, sy_op *op) {
+  char name[SY_NAME_MAX + 1];
+  switch (op->kind) {
+  case SY_OP_PUT: return apply_put(st, op, &op->put, "put", "", 0);
+  case SY_OP_DELETE:
+    if (op->nstrs) return apply_delete_many(st, op);
+    if (param_name(op, name)) return op->rc;
+    return apply_delete_name(st, op, name, "delete");
+  case SY_OP_LABEL: return apply_label(st, op);
+  case SY_OP_UNLABEL: return apply_unlabel(st, op);
+  case SY_OP_TAG: return apply_tags(st, op, 1);
+  case SY_OP_UNTAG: return apply_tags(st, op, 0);
+  case SY_OP_ROLLBACK: return apply_rollback(st, op);
+  case SY_OP_IMPORT: return apply_import(st, op);
+  case SY_OP_TOKEN_CREATE: return apply_token(st, op, 1);
+  case SY_OP_TOKEN_REVOKE: return apply_token(st, op, 0);
+  case SY_OP_KEY_CREATE: return apply_key(st, op, 1);
+  case SY_OP_KEY_REVOKE: return apply_key(st, op, 0);
+  }
+  return fail(op, SY_EINVAL, "%s", "unknown operation");
+}

@@ -1,0 +1,264 @@
+/* test_store.c — the store end to end on a real SQLite file: the write rules keep the
+ * in-memory snapshot equal to what is stored (a random sequence of operations, then a
+ * reopen), labels move whole, and time comes from the injected clock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+#define DAY_MS (86400LL * 1000)
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint32_t rng(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (uint32_t)(rng_state >> 32);
+}
+
+static char *tmpdir(void) {
+  char *d = strdup("/tmp/sy-test-store-XXXXXX");
+  assert_non_null(mkdtemp(d));
+  return d;
+}
+
+static void rmtree(const char *d) {
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+  assert_int_equal(system(cmd), 0);
+}
+
+static sy_store *open_store(const char *dir, const sy_clock *clock) {
+  sy_store *st = NULL;
+  char msg[512];
+  sy_rc rc = sy__store_open(dir, clock, &st, msg, sizeof msg);
+  if (rc) fail_msg("open %s: %s", dir, msg);
+  return st;
+}
+
+static sy_rc put(sy_store *st, const char *name, const char *value, int overwrite) {
+  sy_op op = {.kind = SY_OP_PUT, .actor = "test"};
+  op.put = (sy_put){.name = name,
+                    .name_len = strlen(name),
+                    .value = value,
+                    .value_len = strlen(value),
+                    .kind = SY_KIND_STRING,
+                    .overwrite = overwrite,
+                    .if_version = -1};
+  sy_rc rc = sy__store_submit_wait(st, &op);
+  sy__op_clear(&op);
+  return rc;
+}
+
+static sy_rc labels_op(sy_store *st, sy_op_kind kind, const char *name, int64_t version, const char *const *labels,
+                       int n) {
+  sy_op op = {.kind = kind, .actor = "test", .version = version, .strs = labels, .nstrs = n};
+  op.put.name = name;
+  op.put.name_len = strlen(name);
+  sy_rc rc = sy__store_submit_wait(st, &op);
+  sy__op_clear(&op);
+  return rc;
+}
+
+/* The snapshot as text: every parameter, its versions in memory with their labels, its tags. */
+static char *dump(sy_store *st) {
+  size_t cap = 1 << 20, off = 0;
+  char *out = malloc(cap);
+  assert_non_null(out);
+  out[0] = 0;
+  const sy_snap *s = sy__snap_enter(st);
+  for (const sy_param *p = sy__tree_seek(s->root, "", 0, 0); p; p = sy__tree_seek(s->root, p->name, p->name_len, 1)) {
+    off += (size_t)snprintf(out + off, cap - off, "%s oldest=%lld", p->name, (long long)p->oldest);
+    const sy_ver *vs[SY_VERSIONS_MAX + 1];
+    int n = 0;
+    for (int i = 0; i < p->nlabeled; i++) vs[n++] = p->labeled[i];
+    vs[n++] = p->latest;
+    for (int i = 0; i < n; i++) {
+      off += (size_t)snprintf(out + off, cap - off, " v%lld=%s[", (long long)vs[i]->version, vs[i]->value);
+      for (int j = 0; j < vs[i]->nlabels; j++)
+        off += (size_t)snprintf(out + off, cap - off, "%s%s", j ? "," : "", vs[i]->labels[j]);
+      off += (size_t)snprintf(out + off, cap - off, "]");
+    }
+    for (int i = 0; i < p->ntags; i++)
+      off += (size_t)snprintf(out + off, cap - off, " %s=%s", p->tags[i].key, p->tags[i].value);
+    off += (size_t)snprintf(out + off, cap - off, "\n");
+    assert_true(off < cap - 4096);
+  }
+  sy__snap_leave(st);
+  return out;
+}
+
+/* Every label is on at most one version of its parameter. */
+static void check_labels_unique(sy_store *st) {
+  const sy_snap *s = sy__snap_enter(st);
+  for (const sy_param *p = sy__tree_seek(s->root, "", 0, 0); p; p = sy__tree_seek(s->root, p->name, p->name_len, 1)) {
+    const sy_ver *vs[SY_VERSIONS_MAX + 1];
+    int n = 0;
+    for (int i = 0; i < p->nlabeled; i++) vs[n++] = p->labeled[i];
+    vs[n++] = p->latest;
+    for (int a = 0; a < n; a++)
+      for (int i = 0; i < vs[a]->nlabels; i++)
+        for (int b = a + 1; b < n; b++)
+          if (sy__ver_has_label(vs[b], vs[a]->labels[i]))
+            fail_msg("%s: label %s on versions %lld and %lld", p->name, vs[a]->labels[i], (long long)vs[a]->version,
+                     (long long)vs[b]->version);
+  }
+  sy__snap_leave(st);
+}
+
+static void random_ops_survive_a_reopen(void **state) {
+  (void)state;
+  char *dir = tmpdir();
+  sy_store *st = open_store(dir, NULL);
+  static const char *const names[] = {"/r/a", "/r/b", "/r/c", "/r/d"};
+  static const char *const labels[] = {"blue", "green", "prod", "canary", "beta"};
+  char value[32];
+  for (int i = 0; i < 1500; i++) {
+    const char *name = names[rng() % 4];
+    int what = (int)(rng() % 10);
+    if (what < 4) {
+      snprintf(value, sizeof value, "v%d", i);
+      put(st, name, value, 1);
+    } else if (what < 7) {
+      const char *ls[3];
+      int n = 1 + (int)(rng() % 3);
+      for (int j = 0; j < n; j++) ls[j] = labels[rng() % 5];
+      labels_op(st, SY_OP_LABEL, name, (int64_t)(rng() % 6), ls, n);
+    } else if (what < 8) {
+      const char *l = labels[rng() % 5];
+      labels_op(st, SY_OP_UNLABEL, name, 0, &l, 1);
+    } else if (what < 9) {
+      sy_tag t = {.key = (char *)labels[rng() % 5], .value = value};
+      sy_op op = {.kind = rng() % 2 ? SY_OP_TAG : SY_OP_UNTAG, .actor = "test", .tags = &t, .ntags = 1};
+      const char *k = t.key;
+      op.strs = &k;
+      op.nstrs = 1;
+      op.put.name = name;
+      op.put.name_len = strlen(name);
+      sy__store_submit_wait(st, &op);
+      sy__op_clear(&op);
+    } else {
+      sy_op op = {.kind = rng() % 3 ? SY_OP_ROLLBACK : SY_OP_DELETE, .actor = "test", .version = 1 + rng() % 5};
+      op.put.name = name;
+      op.put.name_len = strlen(name);
+      sy__store_submit_wait(st, &op);
+      sy__op_clear(&op);
+    }
+    if (i % 100 == 0) check_labels_unique(st);
+  }
+  check_labels_unique(st);
+  char *before = dump(st);
+  sy__store_close(st);
+  st = open_store(dir, NULL);
+  char *after = dump(st);
+  assert_string_equal(before, after);
+  sy__store_close(st);
+  free(before);
+  free(after);
+  rmtree(dir);
+  free(dir);
+}
+
+static void labels_move_together(void **state) {
+  (void)state;
+  char *dir = tmpdir();
+  sy_store *st = open_store(dir, NULL);
+  static const char *const ls[] = {"a", "b", "c"};
+  assert_int_equal(put(st, "/m", "one", 0), SY_OK);
+  assert_int_equal(labels_op(st, SY_OP_LABEL, "/m", 1, ls, 3), SY_OK);
+  assert_int_equal(put(st, "/m", "two", 1), SY_OK);
+  assert_int_equal(labels_op(st, SY_OP_LABEL, "/m", 2, ls, 3), SY_OK);
+  const sy_snap *s = sy__snap_enter(st);
+  const sy_param *p = sy__tree_get(s->root, "/m", 2);
+  assert_non_null(p);
+  assert_int_equal(p->latest->nlabels, 3);
+  assert_int_equal(p->nlabeled, 0); /* version 1 carries none, so it is no longer kept in memory */
+  for (int i = 0; i < 3; i++) assert_int_equal(sy__param_find_label(p, ls[i])->version, 2);
+  sy__snap_leave(st);
+  sy__store_close(st);
+  rmtree(dir);
+  free(dir);
+}
+
+static void reason_cb(void *ctx, const sy_ver *v, const char *reason) {
+  (void)v;
+  snprintf(ctx, 64, "%s", reason);
+}
+
+/* Labelling a version stores its labels and nothing else: the reason it was written with stays. */
+static void a_label_keeps_the_reason(void **state) {
+  (void)state;
+  char *dir = tmpdir();
+  sy_store *st = open_store(dir, NULL);
+  sy_op op = {.kind = SY_OP_PUT, .actor = "test", .reason = "ticket 42"};
+  op.put =
+      (sy_put){.name = "/why", .name_len = 4, .value = "x", .value_len = 1, .kind = SY_KIND_STRING, .if_version = -1};
+  assert_int_equal(sy__store_submit_wait(st, &op), SY_OK);
+  sy__op_clear(&op);
+  static const char *const ls[] = {"prod"};
+  assert_int_equal(labels_op(st, SY_OP_LABEL, "/why", 1, ls, 1), SY_OK);
+  assert_int_equal(put(st, "/why", "y", 1), SY_OK);
+  char reason[64] = "?";
+  int more = 0;
+  assert_int_equal(sy__store_history(st, "/why", 0, 1, reason_cb, reason, &more), SY_OK);
+  assert_string_equal(reason, "ticket 42");
+  sy__store_close(st);
+  rmtree(dir);
+  free(dir);
+}
+
+typedef struct seen {
+  int n;
+  int64_t time_ms[8];
+} seen;
+
+static void on_events(void *ctx, const sy_event *evs, size_t n) {
+  seen *s = ctx;
+  for (size_t i = 0; i < n && s->n < 8; i++) s->time_ms[s->n++] = evs[i].time_ms;
+}
+
+static void time_is_the_injected_clock(void **state) {
+  (void)state;
+  char *dir = tmpdir();
+  sy_manual_clock clk;
+  int64_t t0 = 1767225600000LL; /* 2026-01-01T00:00:00Z */
+  sy__clock_manual_init(&clk, t0);
+  sy_store *st = open_store(dir, &clk.clock);
+  seen ev = {0};
+  sy__store_set_publish_hook(st, on_events, &ev);
+  assert_int_equal(put(st, "/t", "one", 0), SY_OK);
+  sy__clock_advance(&clk, 3 * DAY_MS); /* three days, in no time */
+  assert_int_equal(put(st, "/t", "two", 1), SY_OK);
+  const sy_snap *s = sy__snap_enter(st);
+  const sy_param *p = sy__tree_get(s->root, "/t", 2);
+  assert_int_equal(p->latest->modified_ms, t0 + 3 * DAY_MS);
+  sy__snap_leave(st);
+  assert_int_equal(ev.n, 2);
+  assert_int_equal(ev.time_ms[0], t0);
+  assert_int_equal(ev.time_ms[1], t0 + 3 * DAY_MS);
+  char t[32];
+  sy__fmt_time(ev.time_ms[1], t, sizeof t);
+  assert_string_equal(t, "2026-01-04T00:00:00.000Z");
+  sy__store_close(st);
+  rmtree(dir);
+  free(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(random_ops_survive_a_reopen),
+      cmocka_unit_test(labels_move_together),
+      cmocka_unit_test(a_label_keeps_the_reason),
+      cmocka_unit_test(time_is_the_injected_clock),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -833,6 +833,17 @@ static void scopes_detail(unsigned scopes, char *detail, size_t sz) {
     }
 }
 
+/* Stores a created or revoked credential (a token or a key), audits it, and puts it among
+ * the batch's credentials. */
+static sy_rc cred_commit(sy_store *st, sy_op *op, const char *action, const char *detail, const sy_token *t,
+                         const sy_akey *k) {
+  change c = {.action = action, .name = op->token_name, .detail = detail};
+  sy_rc rc = t ? st->be->put_token(st, t) : st->be->put_key(st, k);
+  if (!rc) rc = audit_append(st, op, &c);
+  if (!rc) rc = auth_with(st, t, k);
+  return rc ? storage_failed(op, rc) : SY_OK;
+}
+
 static sy_rc apply_token(sy_store *st, sy_op *op, int create) {
   const sy_auth *a = work_auth(st);
   const sy_token *cur = NULL;
@@ -852,11 +863,7 @@ static sy_rc apply_token(sy_store *st, sy_op *op, int create) {
     t = *cur;
     t.revoked_ms = sy__clock_now(st->clock);
   }
-  change c = {.action = create ? "token.create" : "token.revoke", .name = op->token_name, .detail = detail};
-  sy_rc rc = st->be->put_token(st, &t);
-  if (!rc) rc = audit_append(st, op, &c);
-  if (!rc) rc = auth_with(st, &t, NULL);
-  return rc ? storage_failed(op, rc) : SY_OK;
+  return cred_commit(st, op, create ? "token.create" : "token.revoke", detail, &t, NULL);
 }
 
 /* Creates or revokes an access key; the secret is sealed, bound to "accesskey:<id>". */
@@ -895,11 +902,7 @@ static sy_rc apply_key(sy_store *st, sy_op *op, int create) {
     k = *cur;
     k.revoked_ms = sy__clock_now(st->clock);
   }
-  change c = {.action = create ? "key.create" : "key.revoke", .name = op->token_name, .detail = detail};
-  rc = st->be->put_key(st, &k);
-  if (!rc) rc = audit_append(st, op, &c);
-  if (!rc) rc = auth_with(st, NULL, &k);
-  return rc ? storage_failed(op, rc) : SY_OK;
+  return cred_commit(st, op, create ? "key.create" : "key.revoke", detail, NULL, &k);
 }
 
 sy_rc sy__apply(sy_store *st, sy_op *op) {

@@ -39,13 +39,14 @@ enum MHD_Result sy__queue(sy_req *r, int status, struct MHD_Response *resp, cons
   return res;
 }
 
-enum MHD_Result sy__reply_text(sy_req *r, int status, char *text, size_t len, const char *content_type) {
+struct MHD_Response *sy__response(char *text, size_t len) {
   struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, text, free_buf);
-  if (!resp) {
-    free(text);
-    return MHD_NO;
-  }
-  return sy__queue(r, status, resp, content_type);
+  if (!resp) free(text);
+  return resp;
+}
+
+enum MHD_Result sy__reply_text(sy_req *r, int status, char *text, size_t len, const char *content_type) {
+  return sy__queue(r, status, sy__response(text, len), content_type);
 }
 
 enum MHD_Result sy__reply_json(sy_req *r, int status, json_t *body) {

@@ -80,6 +80,9 @@ struct sy_req {
 /* Responses. Each queues the response and returns MHD's result. sy__queue adds the
  * content type and Connection: close when the reply ends the connection, and takes resp. */
 enum MHD_Result sy__queue(sy_req *r, int status, struct MHD_Response *resp, const char *content_type);
+/* A response that owns text (freed with it); NULL, with text freed, on ENOMEM (sy__queue
+ * answers MHD_NO to a NULL response). For a reply that needs headers of its own. */
+struct MHD_Response *sy__response(char *text, size_t len);
 enum MHD_Result sy__reply_text(sy_req *r, int status, char *text, size_t len,
                                const char *content_type);            /* takes text */
 enum MHD_Result sy__reply_json(sy_req *r, int status, json_t *body); /* steals body */

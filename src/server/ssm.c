@@ -50,7 +50,14 @@ void sy__ssm_request_id(char out[37]) {
   out[o] = 0;
 }
 
-static void free_buf(void *p) { free(p); }
+/* Takes text: the reply with SSM's content type and a request id. */
+static enum MHD_Result reply_text(sy_req *r, int status, char *text, size_t len) {
+  struct MHD_Response *resp = sy__response(text, len);
+  char rid[37];
+  sy__ssm_request_id(rid);
+  if (resp) MHD_add_response_header(resp, "x-amzn-RequestId", rid);
+  return sy__queue(r, status, resp, SSM_CT);
+}
 
 enum MHD_Result sy__ssm_reply(sy_req *r, int status, json_t *body) {
   char *s = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -60,15 +67,7 @@ enum MHD_Result sy__ssm_reply(sy_req *r, int status, json_t *body) {
     status = 500;
     if (!s) return MHD_NO;
   }
-  struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(strlen(s), s, free_buf);
-  if (!resp) {
-    free(s);
-    return MHD_NO;
-  }
-  char rid[37];
-  sy__ssm_request_id(rid);
-  MHD_add_response_header(resp, "x-amzn-RequestId", rid);
-  return sy__queue(r, status, resp, SSM_CT);
+  return reply_text(r, status, s, strlen(s));
 }
 
 /* The error shape. A message may quote request bytes that are not UTF-8 (a header) or be

@@ -320,3 +320,15 @@ sy_rc sy_tag_check(const char *key, const char *value, char *msg, size_t msgsz) 
   }
   return SY_OK;
 }
+
+sy_rc sy_tags_check(const sy_tag *tags, int n, char *msg, size_t msgsz) {
+  if (n > SY_TAGS_MAX) {
+    snprintf(msg, msgsz, "%d tags; the limit is %d", n, SY_TAGS_MAX);
+    return SY_ETAG_LIMIT;
+  }
+  for (int i = 0; i < n; i++) {
+    sy_rc rc = sy_tag_check(tags[i].key, tags[i].value, msg, msgsz);
+    if (rc) return rc;
+  }
+  return SY_OK;
+}

@@ -81,4 +81,12 @@ int sy_label_valid(const char *label);
 /* Tag key 1..128, value 0..256 of letters, digits, space and _.:/=+-@. */
 sy_rc sy_tag_check(const char *key, const char *value, char *msg, size_t msgsz);
 
+typedef struct sy_tag {
+  char *key;
+  char *value;
+} sy_tag;
+
+/* Checks the tags a write gives: at most SY_TAGS_MAX (SY_ETAG_LIMIT), each by sy_tag_check. */
+sy_rc sy_tags_check(const sy_tag *tags, int n, char *msg, size_t msgsz);
+
 #endif

@@ -253,6 +253,7 @@ static int take_item(sy_req *r, json_t *e, size_t i, import_items *it) {
   /* the store's own check of a version, up front: a dry run reports what the import would refuse */
   rc = sy_version_check(in->kind, in->tier, in->value, in->value_len, in->description, in->allowed_pattern, msg,
                         sizeof msg);
+  if (!rc) rc = sy_tags_check(in->tags, in->ntags, msg, sizeof msg);
   if (rc) return sy__reply_error(r, 400, sy_rc_code(rc), "%s%s", ctx, msg), -1;
   in->overwrite = 1;
   in->if_version = -1;

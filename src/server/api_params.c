@@ -206,12 +206,9 @@ static int reason_field(sy_req *r, json_t *obj) {
 
 /* Reads a tags object {"k":"v"} into an arena array. */
 int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n) {
-  char msg[SY_MSG_MAX];
   if (!json_is_object(obj))
     return sy__reply_error(r, 400, "ValidationException", "%stags must be an object of key to string value", ctx), -1;
   size_t cnt = json_object_size(obj);
-  if (cnt > SY_TAGS_MAX)
-    return sy__reply_error(r, 400, "TooManyTagsError", "%sat most %d tags, not %zu", ctx, SY_TAGS_MAX, cnt), -1;
   sy_tag *tags = sy_arena_alloc(r->arena, (cnt ? cnt : 1) * sizeof *tags);
   if (!tags) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
   const char *k;
@@ -220,8 +217,6 @@ int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n
   json_object_foreach(obj, k, v) {
     if (!json_is_string(v))
       return sy__reply_error(r, 400, "ValidationException", "%stags.%.128s must be a string", ctx, k), -1;
-    if (sy_tag_check(k, json_string_value(v), msg, sizeof msg))
-      return sy__reply_error(r, 400, "ValidationException", "%s%s", ctx, msg), -1;
     tags[i].key = (char *)k;
     tags[i].value = (char *)json_string_value(v);
     i++;

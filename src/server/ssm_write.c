@@ -36,7 +36,6 @@ static enum MHD_Result finish_empty(sy_req *r) {
 /* Tags [{Key, Value}] into an arena array. */
 static int tag_list(sy_req *r, json_t *b, sy_tag **out, int *n, int *present) {
   json_t *t = json_object_get(b, "Tags");
-  char msg[SY_MSG_MAX];
   *n = 0;
   *present = t && !json_is_null(t);
   if (!*present) return 0;
@@ -53,7 +52,6 @@ static int tag_list(sy_req *r, json_t *b, sy_tag **out, int *n, int *present) {
       return sy__ssm_error(r, 400, "SerializationException", "Tags[%zu] must be an object", i), -1;
     if (sy__ssm_str(r, e, "Key", &k) || sy__ssm_str(r, e, "Value", &v)) return -1;
     if (!k || !v) return sy__ssm_error(r, 400, "ValidationException", "Tags[%zu] needs a Key and a Value", i), -1;
-    if (sy_tag_check(k, v, msg, sizeof msg)) return sy__ssm_error(r, 400, "ValidationException", "%s", msg), -1;
     /* a repeated key keeps its last value */
     int j = 0;
     while (j < *n && strcmp(tags[j].key, k)) j++;

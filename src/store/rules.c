@@ -315,8 +315,7 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   /* the one place a version's content is checked: its kind's rules and its pattern */
   op->rc = sy_version_check(v->kind, v->tier, v->value, v->value_len, v->description, v->allowed_pattern, op->msg,
                             sizeof op->msg);
-  if (!op->rc && in->ntags > SY_TAGS_MAX)
-    fail(op, SY_ETAG_LIMIT, "%s has %d tags; the limit is %d", name, in->ntags, SY_TAGS_MAX);
+  if (!op->rc) op->rc = sy_tags_check(in->tags, in->ntags, op->msg, sizeof op->msg);
   if (op->rc) {
     sy__ver_unref(v);
     return op->rc;
@@ -585,6 +584,7 @@ static sy_rc apply_tags(sy_store *st, sy_op *op, int add) {
   if (rc) return rc;
   const sy_param *p = work_get(st, name);
   if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  if (add && (op->rc = sy_tags_check(op->tags, op->ntags, op->msg, sizeof op->msg))) return op->rc;
   int cap = p->ntags + (add ? op->ntags : 0), n = 0;
   sy_tag *t = calloc((size_t)(cap ? cap : 1), sizeof *t);
   if (!t) return fail(op, SY_ENOMEM, "%s", "out of memory");

@@ -30,11 +30,6 @@ typedef struct sy_ver {
   char **labels; /* labels on this version */
 } sy_ver;
 
-typedef struct sy_tag {
-  char *key;
-  char *value;
-} sy_tag;
-
 /* A parameter: its latest version, the older versions that carry labels, its tags. */
 typedef struct sy_param {
   int refs;

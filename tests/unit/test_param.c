@@ -566,6 +566,24 @@ static void tag_message_position(void **state) {
 }
 
 /* Non-ASCII letters are allowed, but only as well-formed UTF-8. */
+/* A write's tags: at most 50, each checked; the first bad one is named. */
+static void tags_of_a_write(void **state) {
+  (void)state;
+  char msg[SY_MSG_MAX], keys[51][8];
+  sy_tag tags[51];
+  for (int i = 0; i < 51; i++) {
+    snprintf(keys[i], sizeof keys[i], "k%d", i);
+    tags[i] = (sy_tag){keys[i], "v"};
+  }
+  assert_int_equal(sy_tags_check(tags, 0, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy_tags_check(tags, 50, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy_tags_check(tags, 51, msg, sizeof msg), SY_ETAG_LIMIT);
+  assert_non_null(strstr(msg, "51 tags"));
+  tags[7].value = "bad\x01";
+  assert_int_equal(sy_tags_check(tags, 10, msg, sizeof msg), SY_EINVAL);
+  assert_non_null(strstr(msg, "k7"));
+}
+
 static void tag_utf8(void **state) {
   char msg[SY_MSG_MAX] = "";
   assert_int_equal(sy_tag_check("caf\xc3\xa9", "\xe2\x82\xac", msg, sizeof msg), SY_OK);
@@ -648,6 +666,7 @@ int main(void) {
       cmocka_unit_test(tag_limits),
       cmocka_unit_test(tag_message_position),
       cmocka_unit_test(tag_utf8),
+      cmocka_unit_test(tags_of_a_write),
       cmocka_unit_test(kind_lookup),
       cmocka_unit_test(tier_lookup),
   };

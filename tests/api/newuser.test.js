@@ -4,7 +4,9 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const { execFile } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { cleanEnv, spawnRun } = require('./helpers');
 
@@ -44,4 +46,19 @@ test('serve --help lists every variable the server reads, each with its default'
 
 test('README names every variable the server reads', () => {
   for (const v of serverVariables()) assert.ok(README.includes('`' + v), `README.md does not mention ${v}`);
+});
+
+test('the unit-test binaries find their data from any directory', async () => {
+  const dir = path.dirname(BIN);
+  const units = fs.readdirSync(dir).filter((f) => /^test_[a-z0-9_]+$/.test(f));
+  assert.ok(units.length >= 3, `no unit-test binaries in ${dir}`);
+  for (const cwd of [ROOT, os.tmpdir()]) {
+    for (const u of units) {
+      const r = await new Promise((resolve) => {
+        execFile(path.join(dir, u), [], { cwd }, (err, stdout, stderr) =>
+          resolve({ code: err ? err.code : 0, out: stdout + stderr }));
+      });
+      assert.equal(r.code, 0, `${u} run from ${cwd} failed:\n${r.out.slice(-2000)}`);
+    }
+  }
 });

@@ -4,7 +4,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFile } = require('node:child_process');
+const { execFile, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -62,3 +62,76 @@ test('the unit-test binaries find their data from any directory', async () => {
     }
   }
 });
+
+// `make run` with the README's variables, from the repository root: resolves with the process
+// (its own process group), its output so far, and the port, once the server logs "listening".
+function makeRun(vars, env = {}) {
+  const child = spawn('make', ['--no-print-directory', 'run', ...vars], {
+    cwd: ROOT, env: cleanEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (c) => { out.stdout += c; });
+  child.stderr.on('data', (c) => { out.stderr += c; });
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  const listening = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`make run: no "listening" in 120 s:\n${out.stderr}`)), 120000);
+    child.stderr.on('data', () => {
+      const line = out.stderr.split('\n').find((l) => l.includes('"listening"'));
+      if (line) { clearTimeout(timer); resolve(JSON.parse(line).port); }
+    });
+    exited.then((code) => { clearTimeout(timer); reject(Object.assign(new Error(`make run exited ${code}`), { code })); });
+  });
+  listening.catch(() => {}); // a caller that awaits only the exit need not hear it twice
+  return { child, out, exited, listening };
+}
+
+// The release build this suite runs, if it is one `make run` would make (it must not rebuild another).
+function releaseBuildDir() {
+  const dir = path.dirname(BIN);
+  try {
+    const cache = fs.readFileSync(path.join(dir, 'CMakeCache.txt'), 'utf8');
+    if (/^CMAKE_BUILD_TYPE:STRING=RelWithDebInfo$/m.test(cache) && !/^SY_SANITIZE:BOOL=ON$/m.test(cache)) return dir;
+  } catch { /* not a CMake build directory */ }
+  return null;
+}
+
+test('make run shows the server, not the build: its first line on stdout is the admin token', async (t) => {
+  const build = releaseBuildDir();
+  if (!build) {
+    t.skip(`${path.dirname(BIN)} is not a release build that make run would keep`);
+    return;
+  }
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-make-run-'));
+  t.after(() => fs.rmSync(data, { recursive: true, force: true }));
+  const run = makeRun([`BUILD=${build}`, 'LISTEN=127.0.0.1:0', `DATA=${data}`]);
+  try {
+    const port = await run.listening;
+    const token = fs.readFileSync(path.join(data, 'admin.token'), 'utf8').trim();
+    assert.equal(run.out.stdout, `admin token (shown once, also in ${data}/admin.token): ${token}\n`);
+    // stderr: one line about the build, then the server's JSON log, nothing of cmake or the compiler
+    const lines = run.out.stderr.split('\n').filter((l) => l);
+    assert.equal(lines[0], `make run: installing what is missing and building (output in ${build}/make-run.log)`);
+    for (const l of lines.slice(1)) assert.doesNotThrow(() => JSON.parse(l), `not a server log line: ${l}`);
+    assert.ok(fs.statSync(path.join(build, 'make-run.log')).size > 0, 'the build log is empty');
+    // LISTEN and DATA were used, and the token printed is the admin's
+    const r = await fetch(`http://127.0.0.1:${port}/api/v1/admin/tokens`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(r.status, 200);
+  } finally {
+    try { process.kill(-run.child.pid, 'SIGTERM'); } catch { /* gone */ }
+  }
+  await run.exited;
+  assert.match(run.out.stderr, /"msg":"stopped"/);
+});
+
+test('make run prints the build output when the build fails, and starts nothing', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-make-fail-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const run = makeRun([`BUILD=${dir}/build`, `DATA=${dir}/data`], { CC: '/bin/false' }); // no working compiler
+  const code = await run.exited;
+  assert.notEqual(code, 0);
+  assert.equal(run.out.stdout, '');
+  assert.match(run.out.stderr, /CMake Error/);
+  assert.match(run.out.stderr, new RegExp(`make run: the build failed; its output is above and in ${dir}/build/make-run.log\\n`));
+  assert.equal(fs.existsSync(path.join(dir, 'data')), false);
+});
+

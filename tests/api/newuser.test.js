@@ -8,7 +8,7 @@ const { execFile, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { cleanEnv, spawnRun } = require('./helpers');
+const { cleanEnv, spawnRun, startServer } = require('./helpers');
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = process.env.SWITCHYARD_BIN || path.join(ROOT, 'build/switchyard');
@@ -135,3 +135,81 @@ test('make run prints the build output when the build fails, and starts nothing'
   assert.equal(fs.existsSync(path.join(dir, 'data')), false);
 });
 
+// The indented code block after a README heading, as the lines a user would paste.
+function readmeBlock(heading) {
+  const lines = README.split('\n');
+  let i = lines.findIndex((l) => l.startsWith(heading));
+  assert.ok(i >= 0, `README.md has no "${heading}"`);
+  while (!lines[++i].startsWith('    '));
+  const block = [];
+  for (; i < lines.length && (lines[i].startsWith('    ') || lines[i] === ''); i++) block.push(lines[i].slice(4));
+  return block.join('\n').trim().split('\n');
+}
+
+const AWS_BIN = process.env.SY_AWS_CLI || '/usr/bin/aws';
+
+test('the README aws section runs as written: every file it reads, it makes first', async (t) => {
+  if (!fs.existsSync(AWS_BIN)) {
+    t.skip(`no aws CLI at ${AWS_BIN} (apt package awscli, or SY_AWS_CLI)`);
+    return;
+  }
+  const S = await startServer();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-readme-aws-'));
+  t.after(async () => {
+    await S.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const q = (s) => `'${s.replace(/'/g, "'\\''")}'`;
+  // what the user does by hand: paste the two export lines that `keys create` printed
+  const script = readmeBlock('## The `aws ssm` commands').map((l) => {
+    let line = l.replaceAll('http://127.0.0.1:8000', S.url);
+    if (line.startsWith('build/switchyard keys create')) return `${line.replace(/\s+#.*$/, '').replace('build/switchyard', q(BIN))} > keys.out; cat keys.out`;
+    if (line.startsWith('export AWS_ACCESS_KEY_ID=...')) return 'eval "$(grep \'^export \' keys.out)"';
+    if (line.startsWith('aws ')) line = q(AWS_BIN) + line.slice(3);
+    return line.replace(/^build\/switchyard/, q(BIN));
+  }).join('\n');
+  const files = readmeBlock('## The `aws ssm` commands').join('\n').match(/file:\/\/[^\s]+/g) || [];
+  assert.ok(files.length > 0, 'the aws section reads no file any more: drop this test');
+  const env = cleanEnv({
+    SWITCHYARD_TOKEN: S.token,
+    SWITCHYARD_URL: S.url, // the README's server is on 127.0.0.1:8000
+    HOME: dir,
+    AWS_CONFIG_FILE: path.join(dir, 'no-config'),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-credentials'),
+    AWS_PAGER: '',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  const r = await new Promise((resolve) => {
+    execFile('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, env, timeout: 120000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? err.code : 0, stdout, stderr }));
+  });
+  assert.equal(r.code, 0, `the README's aws section failed:\n${script}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  for (const f of files) assert.ok(fs.existsSync(path.join(dir, f.slice('file://'.length))), `${f} was not made by the README`);
+  // the SecureString comes back as the file held it
+  const secret = fs.readFileSync(path.join(dir, files[0].slice('file://'.length)), 'utf8');
+  const got = JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('\n{\n'))); // the last command's answer
+  assert.equal(got.Parameter.Value, secret);
+  assert.match(r.stdout, /^stub$/m);
+});
+
+test('the README first steps run as written, with the admin token the server printed', async (t) => {
+  const S = await startServer({ token: null }); // no SWITCHYARD_ADMIN_TOKEN: one is made and printed
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-readme-first-'));
+  t.after(async () => {
+    await S.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  fs.symlinkSync(S.dataDir, path.join(dir, 'data')); // make run's DATA, ./data
+  const steps = readmeBlock('## First steps');
+  assert.match(steps[0], /^make run\b/);
+  const script = steps.slice(1).map((l) => l.replace(/^build\/switchyard/, `'${BIN}'`)).join('\n');
+  const r = await new Promise((resolve) => {
+    execFile('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, env: cleanEnv({ SWITCHYARD_URL: S.url }), timeout: 60000 },
+      (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
+  });
+  assert.equal(r.code, 0, `README first steps failed:\n${script}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  assert.match(S.stdout, /^admin token \(shown once, also in .*admin\.token\): \S+\n/);
+  assert.match(r.stdout, /^stub$/m);
+  assert.match(r.stdout, /\bgemini outage$/m); // history and audit show the --reason
+  assert.match(r.stdout, /^audit chain ok: \d+ records$/m);
+});

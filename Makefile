@@ -18,8 +18,16 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
-run: build
-	$(BUILD)/switchyard serve --listen $(LISTEN) --data $(DATA)
+# What `make run` shows is the server: its first line is the admin token, at first start. Installing
+# and building go to RUN_LOG, which is printed only if they fail.
+RUN_LOG ?= $(BUILD)/make-run.log
+run:
+	@mkdir -p $(BUILD)
+	@echo "make run: installing what is missing and building (output in $(RUN_LOG))" >&2
+	@{ scripts/deps.sh && cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo && \
+	   cmake --build $(BUILD) -j$(JOBS); } >$(RUN_LOG) 2>&1 || \
+	 { cat $(RUN_LOG) >&2; echo "make run: the build failed; its output is above and in $(RUN_LOG)" >&2; exit 1; }
+	@exec $(BUILD)/switchyard serve --listen $(LISTEN) --data $(DATA)
 
 asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSY_SANITIZE=ON >/dev/null

@@ -16,6 +16,7 @@
  * header bytes. */
 #include "server/frame.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,7 +164,14 @@ int sy__frame_check(struct MHD_Connection *conn, const char *method, const char 
     snprintf(msg, msgsz, w.nhost > 1 ? "more than one Host header" : "an HTTP/1.1 request needs a Host header");
     return 400;
   }
-  body->length = w.cl ? strtoull(w.cl, NULL, 10) : 0; /* at most 18 digits: checked above */
+  /* field() let through only 1 to 18 digits; checked again here so the parse stands on its own */
+  char *end = NULL;
+  errno = 0;
+  body->length = w.cl ? strtoull(w.cl, &end, 10) : 0;
+  if (w.cl && (*w.cl < '0' || *w.cl > '9' || *end || errno)) {
+    snprintf(msg, msgsz, "Content-Length must be a decimal number of bytes");
+    return 400;
+  }
   body->chunked = w.nte > 0;
   return 0;
 }

@@ -205,7 +205,7 @@ void sy__server_close(sy_server *srv) {
 
 int sy__serve_main(int argc, char **argv) {
   const char *listen = "127.0.0.1:8000", *data = "./data";
-  long threads = 2;
+  int64_t threads = 2;
   const char *limit_arg[N_LIMITS] = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -221,9 +221,8 @@ int sy__serve_main(int argc, char **argv) {
     } else if (!strcmp(a, "--data") && i + 1 < argc) {
       data = argv[++i];
     } else if (!strcmp(a, "--threads") && i + 1 < argc) {
-      char *end = NULL;
-      threads = strtol(argv[++i], &end, 10);
-      if (*end || threads < 1 || threads > 64) {
+      threads = number(argv[++i], 1, 64);
+      if (threads < 0) {
         fprintf(stderr, "switchyard serve: --threads takes 1 to 64\n");
         return 2;
       }
@@ -235,9 +234,8 @@ int sy__serve_main(int argc, char **argv) {
   }
   char host[64];
   const char *colon = strrchr(listen, ':');
-  char *end = NULL;
-  long port = colon ? strtol(colon + 1, &end, 10) : -1;
-  if (!colon || (size_t)(colon - listen) >= sizeof host || !colon[1] || *end || port < 0 || port > 65535) {
+  int64_t port = colon ? number(colon + 1, 0, 65535) : -1;
+  if (!colon || (size_t)(colon - listen) >= sizeof host || port < 0) {
     fprintf(stderr, "switchyard serve: --listen wants ADDR:PORT, e.g. 127.0.0.1:8000\n");
     return 2;
   }

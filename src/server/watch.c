@@ -8,6 +8,7 @@
  * served from the store's audit table first. */
 #include "server/watch.h"
 
+#include <errno.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -358,8 +359,9 @@ enum MHD_Result sy__api_watch(sy_req *r) {
   const char *lei = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
   if (lei) {
     char *end = NULL;
+    errno = 0;
     long long v = strtoll(lei, &end, 10);
-    if (!*lei || *end || v < 0)
+    if (*lei < '0' || *lei > '9' || *end || errno)
       return sy__reply_error(r, 400, "ValidationException", "Last-Event-ID must be a sequence number");
     since = v;
   } else if (sy__query(r, "since")) {

@@ -379,6 +379,28 @@ function rawPut(name) {
   });
 }
 
+test('serve refuses a number that is not wholly one, or out of range, before it opens anything', async () => {
+  const data = path.join(tmp, 'never-made');
+  for (const [args, msg] of [
+    [['--threads', '+2'], /--threads takes 1 to 64/],
+    [['--threads', ' 2'], /--threads takes 1 to 64/],
+    [['--threads', '99999999999999999999'], /--threads takes 1 to 64/],
+    [['--listen', '127.0.0.1:+80'], /--listen wants ADDR:PORT/],
+    [['--listen', '127.0.0.1: 80'], /--listen wants ADDR:PORT/],
+    [['--listen', '127.0.0.1:65536'], /--listen wants ADDR:PORT/],
+    [['--listen', '127.0.0.1:'], /--listen wants ADDR:PORT/],
+    [['--idle-timeout', '1e4'], /--idle-timeout must be a whole number from 1000 to 86400000/],
+  ]) {
+    const r = await run(['serve', '--data', data, ...args], { noServerFlag: true });
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, msg, args.join(' '));
+  }
+  const r = await run(['serve', '--data', data], { noServerFlag: true, env: { SWITCHYARD_HEARTBEAT_MS: '15000ms' } });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /SWITCHYARD_HEARTBEAT_MS must be a whole number/);
+  assert.equal(fs.existsSync(data), false, 'the data directory was made');
+});
+
 // STYLE.md: the CLI speaks HTTP and execs the server; it is built from core and its own files only.
 test('the CLI sources include no server or store header', () => {
   const dir = path.resolve(__dirname, '../../src/cli');

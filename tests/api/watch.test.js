@@ -101,6 +101,14 @@ describe('watch', () => {
     s.close();
   });
 
+  it('a Last-Event-ID that is not wholly a sequence number is refused', async () => {
+    for (const v of ['+1', '1x', '-1', '0x10', '99999999999999999999']) {
+      const r = await api(S, 'GET', '/api/v1/watch?prefix=/w', undefined, undefined, { 'Last-Event-ID': v });
+      assert.equal(r.status, 400, `Last-Event-ID ${v}: ${r.status} ${r.text}`);
+      assert.equal(r.json.error.message, 'Last-Event-ID must be a sequence number');
+    }
+  });
+
   for (const how of ['Last-Event-ID', 'since']) {
     it(`reconnecting with ${how} resumes with no gap`, async () => {
       const prefix = `/w/resume-${how.toLowerCase()}`;

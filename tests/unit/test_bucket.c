@@ -12,7 +12,12 @@
 
 #include "core/bucket.h"
 
-#define DATA "data/"
+/* The test data directory: the absolute tests/unit/data/ given by the build, so the test runs
+ * from any directory; else relative to tests/unit, where ctest runs it. */
+#ifndef SY_TEST_DATA
+#define SY_TEST_DATA "data/"
+#endif
+#define DATA SY_TEST_DATA
 #define SUBJECTS 10000
 
 /* ---- fixtures ---- */

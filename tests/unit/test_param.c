@@ -12,7 +12,12 @@
 
 #include "core/param.h"
 
-#define DATA "data/"
+/* The test data directory: the absolute tests/unit/data/ given by the build, so the test runs
+ * from any directory; else relative to tests/unit, where ctest runs it. */
+#ifndef SY_TEST_DATA
+#define SY_TEST_DATA "data/"
+#endif
+#define DATA SY_TEST_DATA
 #define LINE_MAX_BYTES 4096
 
 /* ---- fixtures ---- */
@@ -76,11 +81,11 @@ static int data_next(FILE *f, data_line *l) {
 }
 
 static FILE *data_open(const char *name) {
-  char path[256];
+  char path[4096];
   FILE *f;
   snprintf(path, sizeof path, DATA "%s", name);
   f = fopen(path, "r");
-  if (!f) fail_msg("cannot open %s (tests run from tests/unit)", path);
+  if (!f) fail_msg("cannot open %s", path);
   return f;
 }
 

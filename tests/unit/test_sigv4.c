@@ -11,7 +11,12 @@
 
 #include "core/sigv4.h"
 
-#define DATA "data/sigv4/"
+/* The test data directory: the absolute tests/unit/data/ given by the build, so the test runs
+ * from any directory; else relative to tests/unit, where ctest runs it. */
+#ifndef SY_TEST_DATA
+#define SY_TEST_DATA "data/"
+#endif
+#define DATA SY_TEST_DATA "sigv4/"
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define AKID "AKIDEXAMPLE"
 #define MAX_HEADERS 32
@@ -40,7 +45,7 @@ static char *slurp(const char *path, size_t *len) {
 }
 
 static char *vector_file(const char *name, const char *ext, size_t *len) {
-  char path[512];
+  char path[4096];
   snprintf(path, sizeof path, DATA "%s/%s.%s", name, name, ext);
   return slurp(path, len);
 }

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 void sy_hex(const void *data, size_t n, char *out) {
@@ -85,4 +86,47 @@ void sy_sha256_hex(const void *data, size_t len, char out[SY_HASH_HEX]) {
   unsigned char md[32];
   sy_sha256(data, len, md);
   sy_hex(md, 32, out);
+}
+
+struct sy_hmac_key {
+  EVP_MD_CTX *inner, *outer; /* SHA-256 after key ^ ipad, and after key ^ opad */
+};
+
+sy_hmac_key *sy_hmac_key_new(const void *key, size_t key_len) {
+  unsigned char k[64] = {0}, ipad[64], opad[64];
+  const EVP_MD *md = sy__sha256_md();
+  sy_hmac_key *h = calloc(1, sizeof *h);
+  if (key_len > sizeof k)
+    sy_sha256(key, key_len, k);
+  else
+    memcpy(k, key, key_len);
+  for (int i = 0; i < 64; i++) ipad[i] = k[i] ^ 0x36, opad[i] = k[i] ^ 0x5c;
+  if (!h || !md || !(h->inner = EVP_MD_CTX_new()) || !(h->outer = EVP_MD_CTX_new()) ||
+      !EVP_DigestInit_ex(h->inner, md, NULL) || !EVP_DigestUpdate(h->inner, ipad, sizeof ipad) ||
+      !EVP_DigestInit_ex(h->outer, md, NULL) || !EVP_DigestUpdate(h->outer, opad, sizeof opad)) {
+    sy_hmac_key_free(h);
+    h = NULL;
+  }
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(ipad, sizeof ipad);
+  OPENSSL_cleanse(opad, sizeof opad);
+  return h;
+}
+
+void sy_hmac_key_free(sy_hmac_key *h) {
+  if (!h) return;
+  EVP_MD_CTX_free(h->inner); /* the digest's state is wiped as it is freed */
+  EVP_MD_CTX_free(h->outer);
+  free(h);
+}
+
+int sy_hmac_key_mac(const sy_hmac_key *h, const void *data, size_t len, unsigned char out[32]) {
+  unsigned char inner[32];
+  unsigned int n = 0;
+  EVP_MD_CTX *ctx = sy__sha256_md() ? thread_ctx() : NULL; /* fetching makes the thread's context key */
+  int ok = ctx && EVP_MD_CTX_copy_ex(ctx, h->inner) && EVP_DigestUpdate(ctx, len ? data : "", len) &&
+           EVP_DigestFinal_ex(ctx, inner, &n) && EVP_MD_CTX_copy_ex(ctx, h->outer) &&
+           EVP_DigestUpdate(ctx, inner, sizeof inner) && EVP_DigestFinal_ex(ctx, out, &n);
+  OPENSSL_cleanse(inner, sizeof inner);
+  return ok ? 0 : -1;
 }

@@ -57,13 +57,18 @@ void sy_jbuf_cstr(sy_jbuf *b, const char *s) { sy_jbuf_raw(b, s, strlen(s)); }
 
 void sy_jbuf_str(sy_jbuf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
-  if (reserve(b, n + 2)) return;
-  b->p[b->len++] = '"';
+  /* Room for the worst case (every byte a \u00XX) taken at once, so that the bytes are
+   * copied without a check each; a long string, or one near the buffer's limit, takes
+   * room as its escapes come instead. */
+  if (b->err) return;
+  int tight = n > 4096 || b->len + 6 * n + 3 > b->max;
+  if (reserve(b, tight ? n + 2 : 6 * n + 2)) return;
+  char *o = b->p + b->len;
+  *o++ = '"';
   size_t start = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    sy_jbuf_raw(b, s + start, i - start);
     char esc[7] = {'\\', 0};
     size_t k = 2;
     switch (c) {
@@ -80,11 +85,25 @@ void sy_jbuf_str(sy_jbuf *b, const char *s, size_t n) {
       esc[5] = hex[c & 15];
       k = 6;
     }
-    sy_jbuf_raw(b, esc, k);
+    if (tight) { /* the room in hand is for the plain bytes: take more as escapes come */
+      b->len = (size_t)(o - b->p);
+      sy_jbuf_raw(b, s + start, i - start);
+      sy_jbuf_raw(b, esc, k);
+      if (b->err || reserve(b, n - i)) return; /* the rest and the closing quote */
+      o = b->p + b->len;
+    } else {
+      memcpy(o, s + start, i - start);
+      o += i - start;
+      memcpy(o, esc, k);
+      o += k;
+    }
     start = i + 1;
   }
-  sy_jbuf_raw(b, s + start, n - start);
-  sy_jbuf_raw(b, "\"", 1);
+  memcpy(o, s + start, n - start);
+  o += n - start;
+  *o++ = '"';
+  *o = 0;
+  b->len = (size_t)(o - b->p);
 }
 
 void sy_jbuf_int(sy_jbuf *b, int64_t v) {

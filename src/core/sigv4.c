@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define TERMINATOR "aws4_request"
 #define SHA256_LEN 32
@@ -23,11 +22,14 @@
 
 /* Appends never fail loudly: the first failure (SY_ENOMEM, or SY_ETOOLARGE past
  * max) sticks in err and later appends are ignored, so a builder checks once at
- * the end. p is NUL-terminated whenever it is non-NULL. The buffer owns p. */
+ * the end. p is NUL-terminated whenever it is non-NULL. The buffer owns p when
+ * heap is set; otherwise p is the caller's storage (sbuf_init_on), which serves
+ * until it is outgrown: a request's canonical request fits on the stack. */
 typedef struct sbuf {
   char *p;
   size_t len, cap, max;
   sy_rc err;
+  int heap;
 } sbuf;
 
 static void sbuf_init(sbuf *b, size_t max) {
@@ -35,10 +37,19 @@ static void sbuf_init(sbuf *b, size_t max) {
   b->len = b->cap = 0;
   b->max = max;
   b->err = SY_OK;
+  b->heap = 0;
+}
+
+/* Starts b in the caller's buf (cap bytes, cap >= 1), which must outlive b. */
+static void sbuf_init_on(sbuf *b, size_t max, char *buf, size_t cap) {
+  sbuf_init(b, max);
+  b->p = buf;
+  b->cap = cap < max + 1 ? cap : max + 1; /* never room past max: see sbuf_put */
+  buf[0] = 0;
 }
 
 static void sbuf_free(sbuf *b) {
-  free(b->p);
+  if (b->heap) free(b->p);
   sbuf_init(b, b->max);
 }
 
@@ -50,7 +61,7 @@ static sy_rc sbuf_copy_out(const sbuf *b, char *out, size_t cap, size_t *len) {
   return SY_OK;
 }
 
-static void sbuf_put(sbuf *b, const void *s, size_t n) {
+static void sbuf_put_slow(sbuf *b, const void *s, size_t n) {
   if (b->err) return;
   if (n > b->max - b->len) {
     b->err = SY_ETOOLARGE;
@@ -59,17 +70,32 @@ static void sbuf_put(sbuf *b, const void *s, size_t n) {
   if (b->len + n + 1 > b->cap) {
     size_t ncap = b->cap ? b->cap : 256;
     while (ncap < b->len + n + 1) ncap *= 2;
-    char *np = realloc(b->p, ncap);
+    if (ncap > b->max + 1) ncap = b->max + 1; /* so that the room in hand never passes max */
+    char *np = b->heap ? realloc(b->p, ncap) : malloc(ncap);
     if (!np) {
       b->err = SY_ENOMEM;
       return;
     }
+    if (!b->heap && b->p) memcpy(np, b->p, b->len + 1);
     b->p = np;
     b->cap = ncap;
+    b->heap = 1;
   }
   if (n) memcpy(b->p + b->len, s, n);
   b->len += n;
   b->p[b->len] = 0;
+}
+
+/* Appends n bytes. The room in hand is at most max (+ the NUL), so what fits it is within
+ * the limit; anything else takes the slow path, which grows or refuses. */
+static inline void sbuf_put(sbuf *b, const void *s, size_t n) {
+  if (!b->err && n < b->cap - b->len) {
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return;
+  }
+  sbuf_put_slow(b, s, n);
 }
 
 static void sbuf_puts(sbuf *b, const char *s) { sbuf_put(b, s, strlen(s)); }
@@ -79,13 +105,11 @@ static void sbuf_putc(sbuf *b, char c) { sbuf_put(b, &c, 1); }
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
-static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
+static char lower(char c) { return (char)(c + ((unsigned)(c - 'A') < 26u) * ('a' - 'A')); }
 
-static int hex_val(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+static int hex_val(char ch) {
+  unsigned c = (unsigned char)ch, d = c - '0', l = (c | 0x20) - 'a';
+  return d < 10 ? (int)d : l < 6 ? (int)l + 10 : -1;
 }
 
 static int unreserved(unsigned char c) {
@@ -98,11 +122,11 @@ static int is_lower_tchar(char c) {
   return (c >= 'a' && c <= 'z') || is_digit(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static int ascii_ieq(const char *a, size_t an, const char *b, size_t bn) {
-  if (an != bn) return 0;
-  for (size_t i = 0; i < an; i++)
-    if (lower(a[i]) != lower(b[i])) return 0;
-  return 1;
+/* Whether the NUL-terminated name is p[0..n) in any case. */
+static int name_eq(const char *name, const char *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!name[i] || lower(name[i]) != lower(p[i])) return 0;
+  return name[n] == 0;
 }
 
 /* Decodes exactly 2*n hex digits (either case) into n bytes; 0 on success. */
@@ -128,13 +152,18 @@ static void trim(const char **s, size_t *n) {
   while (*n && is_ws((*s)[*n - 1])) (*n)--;
 }
 
+/* Whether header i of http is named p[0..n), in any case. lens, when not NULL, holds the
+ * lengths of the headers' names, so that most names are told apart without reading them. */
+static int header_named(const sy_sigv4_http *http, const size_t *lens, size_t i, const char *p, size_t n) {
+  const char *name = http->headers[i].name;
+  return name && (!lens || lens[i] == n) && name_eq(name, p, n);
+}
+
 /* The first value of the header named lname (lowercase), or NULL. */
-static const char *find_header(const sy_sigv4_http *http, const char *lname) {
+static const char *find_header(const sy_sigv4_http *http, const size_t *lens, const char *lname) {
   size_t ln = strlen(lname);
-  for (size_t i = 0; i < http->n_headers; i++) {
-    const char *name = http->headers[i].name;
-    if (name && ascii_ieq(name, strlen(name), lname, ln)) return http->headers[i].value ? http->headers[i].value : "";
-  }
+  for (size_t i = 0; i < http->n_headers; i++)
+    if (header_named(http, lens, i, lname, ln)) return http->headers[i].value ? http->headers[i].value : "";
   return NULL;
 }
 
@@ -263,15 +292,14 @@ static sy_rc put_canonical_uri(sbuf *b, const char *path) {
     size_t n;
   } seg;
   sy_rc rc = SY_OK;
-  seg *stack = NULL;
+  seg local[16], *stack = local;
   size_t nseg = 1, depth = 0;
   int trailing = 0;
   const char *s;
 
   if (!path || !*path) path = "/";
   for (s = path; *s; s++) nseg += *s == '/';
-  stack = malloc(nseg * sizeof *stack);
-  if (!stack) {
+  if (nseg > sizeof local / sizeof local[0] && !(stack = malloc(nseg * sizeof *stack))) {
     rc = SY_ENOMEM;
     goto out;
   }
@@ -301,7 +329,7 @@ static sy_rc put_canonical_uri(sbuf *b, const char *path) {
   }
   if (trailing && depth) sbuf_putc(b, '/');
 out:
-  free(stack);
+  if (stack != local) free(stack);
   return rc;
 }
 
@@ -422,23 +450,22 @@ static int parse_signed_headers(const char *s, size_t len, hname *names, size_t 
 /* Appends a header value with leading and trailing whitespace trimmed and each
  * run of inner whitespace collapsed to one space. */
 static void put_trimmed_value(sbuf *b, const char *v) {
-  size_t n = strlen(v);
-  int in_ws = 0;
+  size_t n = strlen(v), i = 0;
   trim(&v, &n);
-  for (size_t i = 0; i < n; i++) {
-    if (is_ws(v[i])) {
-      if (!in_ws) sbuf_putc(b, ' ');
-      in_ws = 1;
-    } else {
-      sbuf_putc(b, v[i]);
-      in_ws = 0;
-    }
+  while (i < n) { /* v[i] is not whitespace: a word, then a run of whitespace as one space */
+    size_t j = i;
+    while (j < n && !is_ws(v[j])) j++;
+    sbuf_put(b, v + i, j - i);
+    if (j == n) break;
+    sbuf_putc(b, ' ');
+    while (is_ws(v[j])) j++;
+    i = j;
   }
 }
 
 /* The whole canonical request into b. Returns SY_OK, SY_EINVAL with *missing set to
  * the index of a signed header the request does not carry, or b's error. */
-static sy_rc build_canonical(sbuf *b, const sy_sigv4_http *http, const hname *names, size_t n,
+static sy_rc build_canonical(sbuf *b, const sy_sigv4_http *http, const size_t *lens, const hname *names, size_t n,
                              const char *signed_headers, size_t sh_len, const char *payload_hash, size_t *missing) {
   sy_rc rc;
   sbuf_puts(b, http->method);
@@ -454,8 +481,7 @@ static sy_rc build_canonical(sbuf *b, const sy_sigv4_http *http, const hname *na
     sbuf_put(b, names[i].p, names[i].n);
     sbuf_putc(b, ':');
     for (size_t h = 0; h < http->n_headers; h++) {
-      const char *name = http->headers[h].name;
-      if (!name || !ascii_ieq(name, strlen(name), names[i].p, names[i].n)) continue;
+      if (!header_named(http, lens, h, names[i].p, names[i].n)) continue;
       if (found) sbuf_putc(b, ',');
       put_trimmed_value(b, http->headers[h].value ? http->headers[h].value : "");
       found = 1;
@@ -561,7 +587,7 @@ sy_rc sy_sigv4_canonical_request(const sy_sigv4_http *http, const char *signed_h
   if (parse_signed_headers(signed_headers, strlen(signed_headers), names, &n, why, sizeof why)) goto out;
   rc = sha256_hex(http->body, http->body_len, hash);
   if (rc) goto out;
-  rc = build_canonical(&b, http, names, n, signed_headers, strlen(signed_headers), hash, &missing);
+  rc = build_canonical(&b, http, NULL, names, n, signed_headers, strlen(signed_headers), hash, &missing);
   if (!rc) rc = sbuf_copy_out(&b, out, cap, len);
 out:
   sbuf_free(&b);
@@ -649,7 +675,7 @@ sy_rc sy_sigv4_sign(const sy_sigv4_sign_in *in, char *authz, size_t cap) {
       (in->http.body_len && !in->http.body) || !in->secret || !valid_scope_part(in->access_key_id, SY_SIGV4_AKID_MAX) ||
       !valid_scope_part(in->region, SY_SIGV4_REGION_MAX) || !valid_scope_part(in->service, 64))
     goto out;
-  date = in->amz_date ? in->amz_date : find_header(&in->http, "x-amz-date");
+  date = in->amz_date ? in->amz_date : find_header(&in->http, NULL, "x-amz-date");
   if (!date) goto out;
   date_len = strlen(date);
   trim(&date, &date_len);
@@ -664,7 +690,7 @@ sy_rc sy_sigv4_sign(const sy_sigv4_sign_in *in, char *authz, size_t cap) {
   if (parse_signed_headers(sh, strlen(sh), names, &n, why, sizeof why)) goto out;
   rc = sha256_hex(in->http.body, in->http.body_len, hash);
   if (rc) goto out;
-  rc = build_canonical(&creq, &in->http, names, n, sh, strlen(sh), hash, &missing);
+  rc = build_canonical(&creq, &in->http, NULL, names, n, sh, strlen(sh), hash, &missing);
   if (rc) goto out;
   rc = build_string_to_sign(&sts, date, in->region, in->service, creq.p, creq.len);
   if (rc) goto out;
@@ -733,7 +759,8 @@ static sy_rc parse_authorization(const char *a, authz_parts *ap, sy_sigv4_verdic
     while (i < n && (is_ws(a[i]) || a[i] == ',')) i++;
     if (i == n) break;
     c = a + i;
-    while (i < n && a[i] != ',') i++;
+    const char *comma = memchr(c, ',', n - i);
+    i = comma ? (size_t)(comma - a) : n;
     clen = (size_t)(a + i - c);
     trim(&c, &clen);
     eq = memchr(c, '=', clen);
@@ -859,8 +886,9 @@ out:
 }
 
 /* Reads the request time from x-amz-date, or else Date. */
-static sy_rc request_time(const sy_sigv4_verify_in *in, int64_t *t, sy_sigv4_verdict *v, char *msg, size_t cap) {
-  const char *s = in->amz_date ? in->amz_date : find_header(&in->http, "x-amz-date");
+static sy_rc request_time(const sy_sigv4_verify_in *in, const size_t *lens, int64_t *t, sy_sigv4_verdict *v, char *msg,
+                          size_t cap) {
+  const char *s = in->amz_date ? in->amz_date : find_header(&in->http, lens, "x-amz-date");
   size_t n;
   sy_rc rc = SY_OK;
 
@@ -872,7 +900,7 @@ static sy_rc request_time(const sy_sigv4_verify_in *in, int64_t *t, sy_sigv4_ver
                   "X-Amz-Date '%.*s' is not a valid date of the form YYYYMMDDTHHMMSSZ.", clamp(n), s);
     goto out;
   }
-  s = in->date ? in->date : find_header(&in->http, "date");
+  s = in->date ? in->date : find_header(&in->http, lens, "date");
   if (!s) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_DATE, msg, cap,
                 "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
@@ -891,20 +919,23 @@ out:
 /* Whether a header must be signed when a request carries it: the ones that choose what
  * the request does (x-amz-target) or how its body reads (content-type), and the one
  * the request's time comes from (x-amz-date, else date). Host is required always. */
-static int must_sign(const sy_sigv4_http *http, const char *name) {
-  if (!strcasecmp(name, "content-type") || !strcasecmp(name, "x-amz-target") || !strcasecmp(name, "x-amz-date"))
-    return 1;
-  return !strcasecmp(name, "date") && !find_header(http, "x-amz-date");
+static int must_sign(const sy_sigv4_http *http, const size_t *lens, size_t i) {
+  const char *name = http->headers[i].name;
+  size_t n = lens ? lens[i] : strlen(name);
+  if (n == 12) return name_eq(name, "content-type", 12) || name_eq(name, "x-amz-target", 12);
+  if (n == 10) return name_eq(name, "x-amz-date", 10);
+  return n == 4 && name_eq(name, "date", 4) && !find_header(http, lens, "x-amz-date");
 }
 
 /* Finds a header the request carries that must be signed and is not in names.
  * Returns 0 when there is none, or -1 with the message in why. */
-static int unsigned_header(const sy_sigv4_http *http, const hname *names, size_t n, char *why, size_t why_cap) {
+static int unsigned_header(const sy_sigv4_http *http, const size_t *lens, const hname *names, size_t n, char *why,
+                           size_t why_cap) {
   for (size_t i = 0; i < http->n_headers; i++) {
     const char *h = http->headers[i].name;
-    if (!h || !must_sign(http, h)) continue;
-    size_t hl = strlen(h), k = 0;
-    while (k < n && !(names[k].n == hl && !strncasecmp(names[k].p, h, hl))) k++;
+    if (!h || !must_sign(http, lens, i)) continue;
+    size_t hl = lens ? lens[i] : strlen(h), k = 0;
+    while (k < n && !(names[k].n == hl && name_eq(h, names[k].p, hl))) k++;
     if (k == n) {
       snprintf(why, why_cap, "Header '%.*s' is in the request but not in SignedHeaders: it must be signed.", clamp(hl),
                h);
@@ -923,21 +954,32 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   const char *auth, *csha;
   authz_parts ap;
   int64_t t = 0;
+  int secret_used = 0;
+  size_t lens_buf[128];
+  const size_t *lens = NULL;
+  char creq_buf[2048], sts_buf[512]; /* what a request's take, most of the time */
   sbuf creq, sts;
   sy_rc rc;
 
   if (msg && cap) msg[0] = 0;
   if (!in || !v) return SY_EINVAL;
   memset(v, 0, sizeof *v);
-  sbuf_init(&creq, SY_SIGV4_CANON_MAX);
-  sbuf_init(&sts, SY_SIGV4_CANON_MAX);
+  sbuf_init_on(&creq, SY_SIGV4_CANON_MAX, creq_buf, sizeof creq_buf);
+  sbuf_init_on(&sts, SY_SIGV4_CANON_MAX, sts_buf, sizeof sts_buf);
   rc = SY_EINVAL;
   if (!in->http.method || !*in->http.method || (in->http.n_headers && !in->http.headers) ||
-      (in->http.body_len && !in->http.body) || (!in->secret_fn && !in->key_fn) || !in->service || !*in->service)
+      (in->http.body_len && !in->http.body) || (!in->secret_fn && !in->key_fn && !in->mac_fn) || !in->service ||
+      !*in->service)
     goto out;
 
   /* The header itself. */
-  auth = in->authorization ? in->authorization : find_header(&in->http, "authorization");
+  /* the headers' names measured once (for a request of a usual size) */
+  if (in->http.n_headers <= sizeof lens_buf / sizeof lens_buf[0]) {
+    for (size_t i = 0; i < in->http.n_headers; i++)
+      lens_buf[i] = in->http.headers[i].name ? strlen(in->http.headers[i].name) : 0;
+    lens = lens_buf;
+  }
+  auth = in->authorization ? in->authorization : find_header(&in->http, lens, "authorization");
   if (auth) {
     size_t an = strlen(auth);
     trim(&auth, &an);
@@ -971,7 +1013,7 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   }
 
   /* The date: well formed, the credential's day, and within the window. */
-  rc = request_time(in, &t, v, msg, cap);
+  rc = request_time(in, lens, &t, v, msg, cap);
   if (rc) goto out;
   if (sy_sigv4_format_date(t, date16)) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_DATE, msg, cap, "The request date is out of range.");
@@ -1004,7 +1046,7 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   /* The body against x-amz-content-sha256, when sent. */
   rc = sha256_hex(in->http.body, in->http.body_len, body_hash);
   if (rc) goto out;
-  csha = in->content_sha256 ? in->content_sha256 : find_header(&in->http, "x-amz-content-sha256");
+  csha = in->content_sha256 ? in->content_sha256 : find_header(&in->http, lens, "x-amz-content-sha256");
   if (csha) {
     size_t cn = strlen(csha);
     int same = 1;
@@ -1027,14 +1069,14 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   }
 
   /* The canonical request; this also proves every signed header was sent. */
-  rc = build_canonical(&creq, &in->http, names, n_names, ap.sh, ap.sh_len, body_hash, &missing);
+  rc = build_canonical(&creq, &in->http, lens, names, n_names, ap.sh, ap.sh_len, body_hash, &missing);
   if (rc == SY_EINVAL) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_SIGNED_HEADERS, msg, cap,
                 "Signed header '%.*s' is not present in the request.", clamp(names[missing].n), names[missing].p);
     goto out;
   }
   if (rc) goto out;
-  if (unsigned_header(&in->http, names, n_names, why, sizeof why)) {
+  if (unsigned_header(&in->http, lens, names, n_names, why, sizeof why)) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_SIGNED_HEADERS, msg, cap, "%s", why);
     goto out;
   }
@@ -1042,6 +1084,17 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   if (rc) goto out;
 
   /* The key, then the signature. */
+  if (in->mac_fn) {
+    rc = in->mac_fn(in->secret_ctx, v->access_key_id, date8, v->region, in->service, sts.p, sts.len, computed);
+    if (rc == SY_ENOTFOUND || rc == SY_EUNAUTH) {
+      rc = refuse(v, SY_SIGV4_UNKNOWN_KEY, SY_SIGV4_PART_NONE, msg, cap,
+                  "The security token included in the request is invalid: unknown access key id '%s'.",
+                  v->access_key_id);
+      goto out;
+    }
+    if (rc) goto out;
+    goto compare;
+  }
   if (in->key_fn) {
     unsigned char key[SY_SIGV4_KEY_LEN];
     rc = in->key_fn(in->secret_ctx, v->access_key_id, date8, v->region, in->service, key);
@@ -1056,6 +1109,7 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
     if (rc) goto out;
     goto compare;
   }
+  secret_used = 1;
   rc = in->secret_fn(in->secret_ctx, v->access_key_id, secret, SY_SIGV4_SECRET_MAX, &secret_len);
   if (rc == SY_ENOTFOUND || rc == SY_EUNAUTH) {
     rc = refuse(v, SY_SIGV4_UNKNOWN_KEY, SY_SIGV4_PART_NONE, msg, cap,
@@ -1080,7 +1134,7 @@ compare:
   v->result = SY_SIGV4_OK;
   rc = SY_OK;
 out:
-  OPENSSL_cleanse(secret, sizeof secret);
+  if (secret_used) OPENSSL_cleanse(secret, sizeof secret);
   OPENSSL_cleanse(computed, sizeof computed);
   sbuf_free(&creq);
   sbuf_free(&sts);

@@ -62,7 +62,13 @@ typedef struct sy_sigv4_verify_in {
    * the derivation are most of a verification's cost. SY_ENOTFOUND: unknown key. */
   sy_rc (*key_fn)(void *ctx, const char *access_key_id, const char *date8, const char *region, const char *service,
                   unsigned char key[SY_SIGV4_KEY_LEN]);
-  void *secret_ctx;    /* passed to secret_fn or key_fn */
+  /* Instead of either: computes the signature itself, the HMAC of the string to sign
+   * (sts, sts_len bytes) under the scope's signing key, into mac, so that the key never
+   * leaves its holder, which may keep it ready for many requests. SY_ENOTFOUND: unknown
+   * key; any other failure aborts verification with that status. */
+  sy_rc (*mac_fn)(void *ctx, const char *access_key_id, const char *date8, const char *region, const char *service,
+                  const void *sts, size_t sts_len, unsigned char mac[SY_SIGV4_KEY_LEN]);
+  void *secret_ctx;    /* passed to secret_fn, key_fn or mac_fn */
   const char *service; /* the service the credential must be scoped to: "ssm" */
   int64_t now;         /* the time now, epoch seconds (injected clock) */
 } sy_sigv4_verify_in;
@@ -106,7 +112,7 @@ typedef struct sy_sigv4_verdict {
  * where AWS has one, e.g. "Signature expired: 20261122T190000Z is now earlier than
  * 20261122T190500Z (20261122T191000Z - 5 min.)"); otherwise an internal failure:
  * SY_EINVAL (bad arguments), SY_ENOMEM, SY_ETOOLARGE (canonical request over
- * SY_SIGV4_CANON_MAX), SY_EINTERNAL, or whatever secret_fn returned. msg may be
+ * SY_SIGV4_CANON_MAX), SY_EINTERNAL, or whatever secret_fn, key_fn or mac_fn returned. msg may be
  * NULL; when not, it is always NUL-terminated, truncated to msg_cap. The signature
  * is compared in constant time and the secret is wiped before returning. */
 sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *out, char *msg, size_t msg_cap);

@@ -2,107 +2,177 @@
  * with the derived signing keys cached per thread, and STS GetCallerIdentity. */
 #define _GNU_SOURCE 1 /* memmem */
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "core/audit.h"
 #include "core/sigv4.h"
 #include "server/ssm_int.h"
 
-typedef struct hdr_ctx {
-  sy_req *r;
-  sy_sigv4_header *h;
-  size_t n, cap;
-  int overflow;
-} hdr_ctx;
+#define HEADERS_MAX 128 /* headers the verifier reads; a request with more is refused */
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
-  hdr_ctx *c = cls;
+  ssm_headers *hs = cls;
   (void)kind;
-  if (c->n == c->cap) {
-    c->overflow = 1;
-    return MHD_NO;
+  char c = (char)(key[0] | 0x20); /* most names are neither: told apart by their first letter */
+  if (c == 'x' && !strcasecmp(key, "X-Amz-Target") && !hs->ntarget++) hs->target = value;
+  if (c == 'c' && !strcasecmp(key, "Content-Type") && !hs->ncontent_type++) hs->content_type = value;
+  if (hs->n == HEADERS_MAX) {
+    hs->overflow = 1;
+    return MHD_YES; /* counted on, not kept */
   }
-  c->h[c->n].name = key;
-  c->h[c->n].value = value;
-  c->n++;
+  hs->h[hs->n].name = key;
+  hs->h[hs->n].value = value;
+  hs->n++;
   return MHD_YES;
+}
+
+int sy__ssm_headers(sy_req *r, ssm_headers *hs) {
+  memset(hs, 0, sizeof *hs);
+  hs->h = sy_arena_alloc(r->arena, HEADERS_MAX * sizeof *hs->h);
+  if (!hs->h) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
+  MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, hs);
+  return 0;
 }
 
 typedef struct key_ctx {
   sy_store *st;
-  char name[128];
+  sy_arena *arena;
+  const char *name; /* the key's name, in arena, once it is found */
   unsigned scopes;
 } key_ctx;
 
-/* Derived signing keys, per MHD thread: deriving one takes four HMACs and opening the
- * sealed secret, most of what checking a signature costs. An entry is good only for the
- * credential table it was made from (gen), so a revoked or replaced key misses at once. */
+/* Signing keys, per MHD thread, ready to sign: deriving one takes four HMACs and opening
+ * the sealed secret, most of what checking a signature costs, and a key made ready hashes
+ * only the string to sign. An entry is good only for the credential table it was made
+ * from (gen, which grows on every change of a credential), so a revoked or replaced key
+ * misses at once, and its entry is wiped at the next look. */
 typedef struct key_cache {
   uint64_t gen;
   char id[SY_SIGV4_AKID_MAX + 1];
-  char scope[96]; /* date8/region/service */
-  unsigned char key[SY_SIGV4_KEY_LEN];
+  char date8[9];
+  char region[SY_SIGV4_REGION_MAX + 1];
+  char service[8];
+  sy_hmac_key *key; /* NULL: an empty slot */
 } key_cache;
 
 #define KEY_CACHE_SLOTS 8
-static __thread key_cache tl_keys[KEY_CACHE_SLOTS];
-static __thread unsigned tl_keys_next;
+typedef struct key_caches {
+  key_cache slot[KEY_CACHE_SLOTS];
+  unsigned next;
+} key_caches;
 
-static sy_rc signing_key_of(void *ctx, const char *id, const char *date8, const char *region, const char *service,
-                            unsigned char key[SY_SIGV4_KEY_LEN]) {
+static pthread_key_t caches_key;
+static pthread_once_t caches_once = PTHREAD_ONCE_INIT;
+
+static void caches_free(void *p) {
+  key_caches *kc = p;
+  for (int i = 0; i < KEY_CACHE_SLOTS; i++) sy_hmac_key_free(kc->slot[i].key);
+  free(kc);
+}
+
+static void caches_init(void) { pthread_key_create(&caches_key, caches_free); }
+
+/* This thread's cache, or NULL when none can be made (the key is then derived each time). */
+static key_caches *thread_caches(void) {
+  pthread_once(&caches_once, caches_init);
+  key_caches *kc = pthread_getspecific(caches_key);
+  if (!kc && (kc = calloc(1, sizeof *kc)) && pthread_setspecific(caches_key, kc)) {
+    free(kc);
+    kc = NULL;
+  }
+  return kc;
+}
+
+/* Copies s into out (cap bytes) when it fits; 0, or -1 when it does not. */
+static int copy_fit(char *out, size_t cap, const char *s) {
+  size_t n = strlen(s);
+  if (n >= cap) return -1;
+  memcpy(out, s, n + 1);
+  return 0;
+}
+
+/* The signing key of a scope, made ready: from this thread's cache, or derived from the
+ * access key's sealed secret and kept there. NULL with *rc set when it cannot be had. */
+static sy_hmac_key *scope_key(key_caches *kc, sy_store *st, uint64_t gen, const char *id, const char *date8,
+                              const char *region, const char *service, int *kept, sy_rc *rc) {
+  *kept = 0;
+  for (int i = 0; kc && i < KEY_CACHE_SLOTS; i++) {
+    key_cache *c = &kc->slot[i];
+    if (c->key && c->gen != gen) { /* made from another credential table */
+      sy_hmac_key_free(c->key);
+      c->key = NULL;
+    }
+    if (c->key && !strcmp(c->id, id) && !memcmp(c->date8, date8, 9) && !strcmp(c->region, region) &&
+        !strcmp(c->service, service)) {
+      *kept = 1;
+      return c->key;
+    }
+  }
+  char secret[SY_SIGV4_SECRET_MAX + 1];
+  unsigned char raw[SY_SIGV4_KEY_LEN];
+  size_t len = 0;
+  sy_hmac_key *key = NULL;
+  *rc = sy__store_akey_secret(st, id, secret, sizeof secret, &len, NULL, 0, NULL);
+  if (!*rc) *rc = sy_sigv4_signing_key(secret, len, date8, region, service, raw);
+  if (!*rc && !(key = sy_hmac_key_new(raw, sizeof raw))) *rc = SY_ENOMEM;
+  OPENSSL_cleanse(secret, sizeof secret);
+  OPENSSL_cleanse(raw, sizeof raw);
+  if (!key || !kc) return key;
+  key_cache *c = &kc->slot[kc->next++ % KEY_CACHE_SLOTS];
+  sy_hmac_key_free(c->key);
+  c->key = NULL;
+  if (strlen(date8) != 8 || copy_fit(c->id, sizeof c->id, id) || copy_fit(c->region, sizeof c->region, region) ||
+      copy_fit(c->service, sizeof c->service, service))
+    return key; /* a scope that does not fit a slot is not kept */
+  memcpy(c->date8, date8, 9);
+  c->gen = gen;
+  c->key = key;
+  *kept = 1;
+  return key;
+}
+
+/* The verifier's mac_fn: the key's name and scopes from the snapshot (so a revoked key is
+ * refused at once), then the signature of the string to sign under the scope's key. */
+static sy_rc sign_with(void *ctx, const char *id, const char *date8, const char *region, const char *service,
+                       const void *sts, size_t sts_len, unsigned char mac[SY_SIGV4_KEY_LEN]) {
   key_ctx *k = ctx;
-  char scope[96];
-  snprintf(scope, sizeof scope, "%s/%s/%s", date8, region, service);
   const sy_snap *s = sy__snap_enter(k->st);
   const sy_akey *ak = sy__snap_akey(s, id);
   uint64_t gen = s->auth->gen;
   if (ak) {
-    snprintf(k->name, sizeof k->name, "%s", ak->name);
+    k->name = sy_arena_strdup(k->arena, ak->name);
     k->scopes = ak->scopes;
   }
   sy__snap_leave(k->st);
   if (!ak) return SY_ENOTFOUND;
-  for (int i = 0; i < KEY_CACHE_SLOTS; i++) {
-    key_cache *c = &tl_keys[i];
-    if (c->gen == gen && !strcmp(c->id, id) && !strcmp(c->scope, scope)) {
-      memcpy(key, c->key, SY_SIGV4_KEY_LEN);
-      return SY_OK;
-    }
-  }
-  char secret[SY_SIGV4_SECRET_MAX + 1];
-  size_t len = 0;
-  sy_rc rc = sy__store_akey_secret(k->st, id, secret, sizeof secret, &len, NULL, 0, NULL);
-  if (!rc) rc = sy_sigv4_signing_key(secret, len, date8, region, service, key);
-  OPENSSL_cleanse(secret, sizeof secret);
-  if (rc) return rc;
-  key_cache *c = &tl_keys[tl_keys_next++ % KEY_CACHE_SLOTS];
-  c->gen = gen;
-  snprintf(c->id, sizeof c->id, "%s", id);
-  snprintf(c->scope, sizeof c->scope, "%s", scope);
-  memcpy(c->key, key, SY_SIGV4_KEY_LEN);
-  return SY_OK;
+  if (!k->name) return SY_ENOMEM;
+  int kept = 0;
+  sy_rc rc = SY_OK;
+  sy_hmac_key *key = scope_key(thread_caches(), k->st, gen, id, date8, region, service, &kept, &rc);
+  if (!key) return rc;
+  if (sy_hmac_key_mac(key, sts, sts_len, mac)) rc = SY_EINTERNAL;
+  if (!kept) sy_hmac_key_free(key);
+  return rc;
 }
 
-/* Checks the SigV4 signature for service; replies 403 and returns -1 when it fails. */
-int sy__ssm_authenticate(sy_req *r, const char *service) {
-  hdr_ctx hc = {r, NULL, 0, 128, 0};
-  hc.h = sy_arena_alloc(r->arena, hc.cap * sizeof *hc.h);
-  if (!hc.h) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
-  MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, &hc);
+int sy__ssm_authenticate(sy_req *r, const ssm_headers *hs, const char *service) {
   /* every header is seen by the verifier, or the request is not taken */
-  if (hc.overflow)
-    return sy__ssm_error(r, 400, "SerializationException", "the request has more than %zu headers", hc.cap), -1;
-  key_ctx kc = {r->srv->store, "", 0};
+  if (hs->overflow)
+    return sy__ssm_error(r, 400, "SerializationException", "the request has more than %d headers", HEADERS_MAX), -1;
+  key_ctx kc = {r->srv->store, r->arena, NULL, 0};
   sy_sigv4_verify_in in = {.http = {.method = r->method,
                                     .path = r->path,
                                     .query = r->raw_query,
-                                    .headers = hc.h,
-                                    .n_headers = hc.n,
+                                    .headers = hs->h,
+                                    .n_headers = hs->n,
                                     .body = r->body,
                                     .body_len = r->body_len},
-                           .key_fn = signing_key_of,
+                           .mac_fn = sign_with,
                            .secret_ctx = &kc,
                            .service = service,
                            .now = (int64_t)time(NULL)};
@@ -116,10 +186,11 @@ int sy__ssm_authenticate(sy_req *r, const char *service) {
                          vd.region, r->srv->aws_region),
            -1;
   if (rc == SY_OK) {
-    r->actor = sy_arena_strdup(r->arena, kc.name);
+    r->actor = kc.name;
     r->scopes = kc.scopes;
-    return r->actor ? 0 : -1;
+    return 0;
   }
+  if (rc == SY_ENOMEM) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
   if (rc != SY_EUNAUTH)
     return sy__ssm_error(r, 400, "ValidationException", "%s", msg[0] ? msg : "malformed request"), -1;
   const char *type = sy_sigv4_result_code(vd.result);
@@ -135,7 +206,7 @@ int sy__ssm_authenticate(sy_req *r, const char *service) {
 
 /* STS GetCallerIdentity (awsQuery, XML), so that `aws sts get-caller-identity --endpoint-url ...`
  * of runbook 000 names the access key it signs with. */
-enum MHD_Result sy__ssm_sts(sy_req *r) {
+enum MHD_Result sy__ssm_sts(sy_req *r, const ssm_headers *hs) {
   static const char want[] = "Action=GetCallerIdentity";
   if (r->body_len < sizeof want - 1 || !memmem(r->body, r->body_len, want, sizeof want - 1)) {
     static const char err[] =
@@ -144,7 +215,7 @@ enum MHD_Result sy__ssm_sts(sy_req *r) {
     return sy__queue(r, 400, MHD_create_response_from_buffer(sizeof err - 1, (void *)err, MHD_RESPMEM_PERSISTENT),
                      "text/xml");
   }
-  if (sy__ssm_authenticate(r, "sts")) return MHD_YES;
+  if (sy__ssm_authenticate(r, hs, "sts")) return MHD_YES;
   char rid[37], *xml = malloc(1024);
   if (!xml) return MHD_NO;
   sy__ssm_request_id(rid);

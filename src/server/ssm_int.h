@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "core/sigv4.h"
 #include "server/http.h"
 
 #define SSM_CT "application/x-amz-json-1.1"
@@ -51,11 +52,24 @@ int sy__ssm_resource(sy_req *r, json_t *b, ssm_name *n);
 
 /* ---- who signed the request (ssm_auth.c) ---- */
 
+/* The request's headers, read once: every one (up to a limit) for the verifier, and the
+ * two that choose the protocol and operation, counted. */
+typedef struct ssm_headers {
+  sy_sigv4_header *h; /* in the request's arena; names and values borrowed from libmicrohttpd */
+  size_t n;
+  int overflow;               /* more headers than the verifier reads */
+  const char *target;         /* the first X-Amz-Target, or NULL */
+  const char *content_type;   /* the first Content-Type, or NULL */
+  int ntarget, ncontent_type; /* how many of each */
+} ssm_headers;
+
+/* Reads r's headers into hs; replies 500 and returns -1 when out of memory. */
+int sy__ssm_headers(sy_req *r, ssm_headers *hs);
 /* Checks the SigV4 signature for service ("ssm", "sts") and sets r->actor and r->scopes;
  * replies (403, or 400 for a malformed request) and returns -1 when it fails. */
-int sy__ssm_authenticate(sy_req *r, const char *service);
+int sy__ssm_authenticate(sy_req *r, const ssm_headers *hs, const char *service);
 /* STS GetCallerIdentity (awsQuery, XML). */
-enum MHD_Result sy__ssm_sts(sy_req *r);
+enum MHD_Result sy__ssm_sts(sy_req *r, const ssm_headers *hs);
 
 /* ---- the operations (ssm_read.c, ssm_write.c) ----
  * Each takes the parsed body, an object, once the request is authenticated and its scope

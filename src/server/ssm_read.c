@@ -13,9 +13,27 @@
 
 /* ---- the shapes of a parameter ---- */
 
-static void arn_of(sy_req *r, const char *name, char *out, size_t cap) {
-  snprintf(out, cap, "arn:aws:ssm:%s:%s:parameter%s%s", r->srv->aws_region, r->srv->aws_account,
-           name[0] == '/' ? "" : "/", name);
+/* Appends the NUL-terminated s to out[*n..cap), cut where it does not fit (as snprintf). */
+static void put(char *out, size_t cap, size_t *n, const char *s) {
+  size_t l = strlen(s);
+  if (l > cap - 1 - *n) l = cap - 1 - *n;
+  memcpy(out + *n, s, l);
+  *n += l;
+  out[*n] = 0;
+}
+
+/* The parameter's ARN into out (cap bytes, cap > 0); its length. Written on every read,
+ * so without snprintf. */
+static size_t arn_of(sy_req *r, const char *name, char *out, size_t cap) {
+  size_t n = 0;
+  out[0] = 0;
+  put(out, cap, &n, "arn:aws:ssm:");
+  put(out, cap, &n, r->srv->aws_region);
+  put(out, cap, &n, ":");
+  put(out, cap, &n, r->srv->aws_account);
+  put(out, cap, &n, name[0] == '/' ? ":parameter" : ":parameter/");
+  put(out, cap, &n, name);
+  return n;
 }
 
 static json_t *epoch(int64_t ms) { return json_real((double)ms / 1000.0); }
@@ -68,16 +86,19 @@ static int set_value(sy_req *r, json_t *o, const sy_param *p, const sy_ver *v, i
 /* Writes the Parameter shape of GetParameter(s) and GetParametersByPath. These are the
  * hot reads of the SSM API, so the JSON text is written directly. -1 on failure. */
 static int param_shape(sy_req *r, sy_jbuf *b, const sy_param *p, const sy_ver *v, int decrypt, const char *selector) {
-  char arn[SY_NAME_MAX + 128], *text;
-  size_t n;
-  if (value_of(r, p, v, decrypt, &text, &n)) return -1;
-  arn_of(r, p->name, arn, sizeof arn);
+  char *text = NULL;
+  size_t n = 0;
+  /* a value that is not sealed is written from the snapshot, not from a copy */
+  if (v->kind == SY_KIND_SECURESTRING && value_of(r, p, v, decrypt, &text, &n)) return -1;
   sy_jbuf_cstr(b, "{\"Name\":");
   sy_jbuf_str(b, p->name, p->name_len);
   sy_jbuf_cstr(b, ",\"Type\":\"");
   sy_jbuf_cstr(b, sy_kind_name(v->kind));
   sy_jbuf_cstr(b, "\"");
-  if (text) {
+  if (v->kind != SY_KIND_SECURESTRING) {
+    sy_jbuf_cstr(b, ",\"Value\":");
+    sy_jbuf_str(b, v->value, v->value_len);
+  } else if (text) {
     sy_jbuf_cstr(b, ",\"Value\":");
     sy_jbuf_str(b, text, n);
   }
@@ -90,8 +111,10 @@ static int param_shape(sy_req *r, sy_jbuf *b, const sy_param *p, const sy_ver *v
   }
   sy_jbuf_cstr(b, ",\"LastModifiedDate\":");
   sy_jbuf_epoch_ms(b, v->modified_ms);
+  char arn[SY_NAME_MAX + 128];
+  size_t alen = arn_of(r, p->name, arn, sizeof arn);
   sy_jbuf_cstr(b, ",\"ARN\":");
-  sy_jbuf_str(b, arn, strlen(arn));
+  sy_jbuf_str(b, arn, alen);
   sy_jbuf_cstr(b, ",\"DataType\":\"text\"}");
   return b->err ? -1 : 0;
 }

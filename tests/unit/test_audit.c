@@ -105,6 +105,66 @@ static void sha256_binary(void **state) {
   assert_string_not_equal(a, b);
 }
 
+/* ---- HMAC-SHA-256 ---- */
+
+static void hex_of(const unsigned char *mac, char out[SY_HASH_HEX]) { sy_hex(mac, 32, out); }
+
+/* RFC 4231 cases 2 (a short key) and 6 (a key longer than a block, hashed first), one-shot
+ * and with a key made ready, used more than once. */
+static void hmac_rfc4231(void **state) {
+  static const char want2[] = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+  static const char want6[] = "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54";
+  static const char data2[] = "what do ya want for nothing?";
+  static const char data6[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+  unsigned char key6[131], mac[32];
+  char hex[SY_HASH_HEX];
+  memset(key6, 0xaa, sizeof key6);
+
+  sy_hmac_sha256("Jefe", 4, data2, strlen(data2), mac);
+  hex_of(mac, hex);
+  assert_string_equal(hex, want2);
+  sy_hmac_sha256(key6, sizeof key6, data6, strlen(data6), mac);
+  hex_of(mac, hex);
+  assert_string_equal(hex, want6);
+
+  sy_hmac_key *k2 = sy_hmac_key_new("Jefe", 4), *k6 = sy_hmac_key_new(key6, sizeof key6);
+  assert_non_null(k2);
+  assert_non_null(k6);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(sy_hmac_key_mac(k2, data2, strlen(data2), mac), 0);
+    hex_of(mac, hex);
+    assert_string_equal(hex, want2);
+    assert_int_equal(sy_hmac_key_mac(k6, data6, strlen(data6), mac), 0);
+    hex_of(mac, hex);
+    assert_string_equal(hex, want6);
+  }
+  sy_hmac_key_free(k2);
+  sy_hmac_key_free(k6);
+  sy_hmac_key_free(NULL);
+  (void)state;
+}
+
+/* A key made ready gives the one-shot MAC for every key length around a block and every
+ * message length around a block, an empty message included. */
+static void hmac_key_matches_one_shot(void **state) {
+  unsigned char key[130], msg[200], a[32], b[32];
+  for (size_t i = 0; i < sizeof key; i++) key[i] = (unsigned char)(i * 7 + 1);
+  for (size_t i = 0; i < sizeof msg; i++) msg[i] = (unsigned char)(i * 13 + 5);
+  static const size_t klens[] = {0, 1, 31, 32, 63, 64, 65, 130};
+  static const size_t mlens[] = {0, 1, 55, 56, 63, 64, 65, 119, 120, 200};
+  for (size_t i = 0; i < sizeof klens / sizeof klens[0]; i++) {
+    sy_hmac_key *k = sy_hmac_key_new(key, klens[i]);
+    assert_non_null(k);
+    for (size_t j = 0; j < sizeof mlens / sizeof mlens[0]; j++) {
+      sy_hmac_sha256(key, klens[i], msg, mlens[j], a);
+      assert_int_equal(sy_hmac_key_mac(k, msg, mlens[j], b), 0);
+      assert_memory_equal(a, b, 32);
+    }
+    sy_hmac_key_free(k);
+  }
+  (void)state;
+}
+
 /* ---- the record hash ---- */
 
 static void genesis_is_64_zeros(void **state) {
@@ -433,6 +493,8 @@ int main(void) {
       cmocka_unit_test(sha256_vectors),
       cmocka_unit_test(sha256_million_a),
       cmocka_unit_test(sha256_binary),
+      cmocka_unit_test(hmac_rfc4231),
+      cmocka_unit_test(hmac_key_matches_one_shot),
       cmocka_unit_test(genesis_is_64_zeros),
       cmocka_unit_test(hash_deterministic),
       cmocka_unit_test(hash_encoding_pinned),

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/audit.h"
 #include "core/sigv4.h"
 
 /* The test data directory: the absolute tests/unit/data/ given by the build, so the test runs
@@ -359,6 +360,62 @@ static void test_refuse_unknown_key(void **state) {
   /* A failing key store is an internal error, not a refusal. */
   k.fail = SY_EIO;
   assert_int_equal(verify_ssm(&r, authz, &k, SSM_NOW).rc, SY_EIO);
+  free(authz);
+  req_free(&r);
+}
+
+/* A mac_fn: the signing key of the scope asked for, made ready, as a server keeps it. */
+typedef struct mac_keys {
+  const char *akid, *secret;
+  sy_rc fail;
+  int calls;
+} mac_keys;
+
+static sy_rc mac_of(void *ctx, const char *akid, const char *date8, const char *region, const char *service,
+                    const void *sts, size_t sts_len, unsigned char mac[SY_SIGV4_KEY_LEN]) {
+  mac_keys *k = ctx;
+  unsigned char raw[SY_SIGV4_KEY_LEN];
+  k->calls++;
+  if (k->fail) return k->fail;
+  if (strcmp(akid, k->akid)) return SY_ENOTFOUND;
+  assert_int_equal(sy_sigv4_signing_key(k->secret, strlen(k->secret), date8, region, service, raw), SY_OK);
+  sy_hmac_key *key = sy_hmac_key_new(raw, sizeof raw);
+  assert_non_null(key);
+  int bad = sy_hmac_key_mac(key, sts, sts_len, mac);
+  sy_hmac_key_free(key);
+  return bad ? SY_EINTERNAL : SY_OK;
+}
+
+/* The verifier that hands the string to sign to the key's holder decides as the one that
+ * reads the secret: good, wrong secret, unknown key, a failing store. */
+static void test_verify_with_mac_fn(void **state) {
+  test_req r;
+  char *authz;
+  char msg[256];
+  sy_sigv4_verdict v;
+  mac_keys mk = {AKID, SECRET, SY_OK, 0};
+  (void)state;
+  req_load(&r, SSM_VECTOR);
+  authz = vector_file(SSM_VECTOR, "authz", NULL);
+  sy_sigv4_verify_in in = verify_in(&r, authz, NULL, "ssm", SSM_NOW);
+  in.secret_fn = NULL;
+  in.mac_fn = mac_of;
+  in.secret_ctx = &mk;
+  assert_int_equal(sy_sigv4_verify(&in, &v, msg, sizeof msg), SY_OK);
+  assert_int_equal(v.result, SY_SIGV4_OK);
+  assert_int_equal(mk.calls, 1);
+
+  mk.secret = "not-the-secret-access-key";
+  assert_int_equal(sy_sigv4_verify(&in, &v, msg, sizeof msg), SY_EUNAUTH);
+  assert_int_equal(v.result, SY_SIGV4_MISMATCH);
+
+  mk.akid = "AKIDOTHER";
+  assert_int_equal(sy_sigv4_verify(&in, &v, msg, sizeof msg), SY_EUNAUTH);
+  assert_int_equal(v.result, SY_SIGV4_UNKNOWN_KEY);
+  assert_non_null(strstr(msg, "'AKIDEXAMPLE'"));
+
+  mk.fail = SY_EIO;
+  assert_int_equal(sy_sigv4_verify(&in, &v, msg, sizeof msg), SY_EIO);
   free(authz);
   req_free(&r);
 }
@@ -729,6 +786,7 @@ int main(void) {
       cmocka_unit_test(test_ssm_accepts_within_window),
       cmocka_unit_test(test_refuse_wrong_secret),
       cmocka_unit_test(test_refuse_unknown_key),
+      cmocka_unit_test(test_verify_with_mac_fn),
       cmocka_unit_test(test_refuse_expired_and_future),
       cmocka_unit_test(test_refuse_body_changed),
       cmocka_unit_test(test_refuse_signed_header_changed),

@@ -1075,6 +1075,14 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
                 "Signed header '%.*s' is not present in the request.", clamp(names[missing].n), names[missing].p);
     goto out;
   }
+  if (rc == SY_ETOOLARGE) { /* never a cut-short form: the request is not checked at all */
+    if (msg && cap)
+      snprintf(msg, cap,
+               "The request's canonical form would be longer than %u bytes (its query string, path or signed "
+               "headers are too long), so its signature is not checked.",
+               SY_SIGV4_CANON_MAX);
+    goto out;
+  }
   if (rc) goto out;
   if (unsigned_header(&in->http, lens, names, n_names, why, sizeof why)) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_SIGNED_HEADERS, msg, cap, "%s", why);

@@ -111,10 +111,10 @@ typedef struct sy_sigv4_verdict {
  * refused, with the reason in *out and a precise message in msg (AWS's wording
  * where AWS has one, e.g. "Signature expired: 20261122T190000Z is now earlier than
  * 20261122T190500Z (20261122T191000Z - 5 min.)"); otherwise an internal failure:
- * SY_EINVAL (bad arguments), SY_ENOMEM, SY_ETOOLARGE (canonical request over
- * SY_SIGV4_CANON_MAX), SY_EINTERNAL, or whatever secret_fn, key_fn or mac_fn returned. msg may be
- * NULL; when not, it is always NUL-terminated, truncated to msg_cap. The signature
- * is compared in constant time and the secret is wiped before returning. */
+ * SY_EINVAL (bad arguments), SY_ENOMEM, SY_ETOOLARGE (the canonical request would pass
+ * SY_SIGV4_CANON_MAX: nothing is checked, and msg says so), SY_EINTERNAL, or whatever secret_fn, key_fn or mac_fn
+ * returned. msg may be NULL; when not, it is always NUL-terminated, truncated to msg_cap. The signature is compared in
+ * constant time and the secret is wiped before returning. */
 sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *out, char *msg, size_t msg_cap);
 
 /* What to sign. */

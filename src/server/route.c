@@ -25,7 +25,12 @@ enum MHD_Result sy__route(sy_req *r) {
   }
   if (p[0] == '/' && p[1] == 0 && !strcmp(r->method, "POST")) return sy__api_ssm(r);
   if (r->srv->stopping) return sy__reply_error(r, 503, "Unavailable", "the server is shutting down");
-  if (strncmp(p, "/api/", 5) != 0) return sy__reply_error(r, 404, "NotFound", "no route for %.200s", p);
+  if (strncmp(p, "/api/", 5) != 0) {
+    /* an AWS client of another service (S3, Lambda, ...) pointed at Switchyard */
+    int aws = sy__ssm_from_aws(r);
+    if (aws) return aws < 0 ? MHD_YES : sy__ssm_unsupported(r);
+    return sy__reply_error(r, 404, "NotFound", "no route for %.200s", p);
+  }
   if (!r->actor) /* credentials are settled with the headers; this is only a guard */
     return sy__reply_error(r, 401, "Unauthenticated", "missing Authorization: Bearer <token> header");
   if (strncmp(p, "/api/v1/params", 14) == 0 && (p[14] == 0 || p[14] == '/')) {

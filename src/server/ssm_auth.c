@@ -1,6 +1,5 @@
 /* ssm_auth.c — who signed a request to POST /: the SigV4 check over the request's headers,
  * with the derived signing keys cached per thread, and STS GetCallerIdentity. */
-#define _GNU_SOURCE 1 /* memmem */
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
   char c = (char)(key[0] | 0x20); /* most names are neither: told apart by their first letter */
   if (c == 'x' && !strcasecmp(key, "X-Amz-Target") && !hs->ntarget++) hs->target = value;
   if (c == 'c' && !strcasecmp(key, "Content-Type") && !hs->ncontent_type++) hs->content_type = value;
+  if (c == 'a' && !hs->authorization && !strcasecmp(key, "Authorization")) hs->authorization = value;
   if (hs->n == HEADERS_MAX) {
     hs->overflow = 1;
     return MHD_YES; /* counted on, not kept */
@@ -36,6 +36,24 @@ int sy__ssm_headers(sy_req *r, ssm_headers *hs) {
   hs->h = sy_arena_alloc(r->arena, HEADERS_MAX * sizeof *hs->h);
   if (!hs->h) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
   MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, hs);
+  return 0;
+}
+
+int sy__ssm_scope_service(const ssm_headers *hs, char *out, size_t cap) {
+  const char *a = hs->authorization, *c = a ? strstr(a, "Credential=") : NULL;
+  if (!a || strncmp(a, SY_SIGV4_ALGORITHM " ", sizeof SY_SIGV4_ALGORITHM) || !c) return -1;
+  c += 11;
+  for (int part = 0; part < 3; part++) { /* past the key id, the date and the region */
+    c += strcspn(c, "/, ");
+    if (*c != '/') return -1;
+    c++;
+  }
+  size_t n = strcspn(c, "/, ");
+  if (!n || n >= cap || c[n] != '/') return -1;
+  for (size_t i = 0; i < n; i++)
+    if (!((c[i] >= 'a' && c[i] <= 'z') || (c[i] >= '0' && c[i] <= '9') || c[i] == '-')) return -1;
+  memcpy(out, c, n);
+  out[n] = 0;
   return 0;
 }
 
@@ -181,8 +199,8 @@ int sy__ssm_authenticate(sy_req *r, const ssm_headers *hs, const char *service) 
   sy_rc rc = sy_sigv4_verify(&in, &vd, msg, sizeof msg);
   if (rc == SY_OK && strcmp(vd.region, r->srv->aws_region))
     return sy__ssm_error(r, 403, "InvalidSignatureException",
-                         "Credential should be scoped to a valid region, not '%s'. This server's region is '%s' "
-                         "(SWITCHYARD_AWS_REGION).",
+                         "Credential should be scoped to a valid region, not '%s'; this server answers for '%s' "
+                         "(set SWITCHYARD_AWS_REGION to change it).",
                          vd.region, r->srv->aws_region),
            -1;
   if (rc == SY_OK) {
@@ -205,16 +223,8 @@ int sy__ssm_authenticate(sy_req *r, const ssm_headers *hs, const char *service) 
 }
 
 /* STS GetCallerIdentity (awsQuery, XML), so that `aws sts get-caller-identity --endpoint-url ...`
- * of runbook 000 names the access key it signs with. */
+ * of runbook 000 names the access key it signs with. The dispatcher has checked the Action. */
 enum MHD_Result sy__ssm_sts(sy_req *r, const ssm_headers *hs) {
-  static const char want[] = "Action=GetCallerIdentity";
-  if (r->body_len < sizeof want - 1 || !memmem(r->body, r->body_len, want, sizeof want - 1)) {
-    static const char err[] =
-        "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>Switchyard answers only "
-        "GetCallerIdentity of STS</Message></Error></ErrorResponse>";
-    return sy__queue(r, 400, MHD_create_response_from_buffer(sizeof err - 1, (void *)err, MHD_RESPMEM_PERSISTENT),
-                     "text/xml");
-  }
   if (sy__ssm_authenticate(r, hs, "sts")) return MHD_YES;
   char rid[37], *xml = malloc(1024);
   if (!xml) return MHD_NO;

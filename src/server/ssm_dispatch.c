@@ -1,7 +1,10 @@
 /* ssm_dispatch.c — POST /: which protocol and operation a request names, who signed it,
- * and the operation that answers it. */
+ * and the operation that answers it; and the one answer to every AWS service or
+ * operation that Switchyard does not serve. */
 #include "server/ssm.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/text.h"
@@ -30,6 +33,74 @@ static const ssm_op ops[] = {
     {"AddTagsToResource", sy__ssm_add_tags, SY_SCOPE_WRITE},
     {"RemoveTagsFromResource", sy__ssm_remove_tags, SY_SCOPE_WRITE},
 };
+
+static const ssm_op *op_named(const char *name) {
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+    if (!strcmp(ops[i].name, name)) return &ops[i];
+  return NULL;
+}
+
+/* ---- what Switchyard does not serve ---- */
+
+/* The one answer to an AWS service or operation that Switchyard does not serve, whichever
+ * way a client asked for it (an X-Amz-Target, an awsQuery Action, a credential scoped to
+ * another service, another path): 400 UnknownOperationException in the SSM shape, naming
+ * what it serves and what was asked for (fmt). Answered before the signature is checked:
+ * it tells nothing that the documentation does not. */
+__attribute__((format(printf, 2, 3))) static enum MHD_Result unsupported(sy_req *r, const char *fmt, ...) {
+  char what[256], list[512];
+  size_t n = 0;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  list[0] = 0;
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0] && n < sizeof list; i++) {
+    int k = snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "AmazonSSM.", ops[i].name);
+    if (k > 0) n += (size_t)k;
+  }
+  return sy__ssm_error(r, 400, "UnknownOperationException",
+                       "Switchyard serves the SSM Parameter Store API (%s) and STS GetCallerIdentity; %s is not "
+                       "supported",
+                       list, what);
+}
+
+/* The Action of an awsQuery body (a form: "Action=GetCallerIdentity&Version=2011-06-15")
+ * into out, cut to cap - 1 bytes; 0, or -1 when the body names none. */
+static int form_action(const char *body, size_t len, char *out, size_t cap) {
+  const char *p = body, *end = body + len;
+  while (p && p < end) {
+    const char *amp = memchr(p, '&', (size_t)(end - p)), *e = amp ? amp : end;
+    if (e - p >= 7 && !memcmp(p, "Action=", 7)) {
+      size_t n = (size_t)(e - p - 7) < cap - 1 ? (size_t)(e - p - 7) : cap - 1;
+      memcpy(out, p + 7, n);
+      out[n] = 0;
+      return 0;
+    }
+    p = amp ? amp + 1 : NULL;
+  }
+  return -1;
+}
+
+/* Whether a service of a credential's scope is one Switchyard serves. */
+static int served_service(const char *svc) { return !strcmp(svc, "ssm") || !strcmp(svc, "sts"); }
+
+int sy__ssm_from_aws(sy_req *r) {
+  ssm_headers hs;
+  if (sy__ssm_headers(r, &hs)) return -1;
+  return hs.target ||
+         (hs.authorization && !strncmp(hs.authorization, SY_SIGV4_ALGORITHM " ", sizeof SY_SIGV4_ALGORITHM));
+}
+
+enum MHD_Result sy__ssm_unsupported(sy_req *r) {
+  ssm_headers hs;
+  char svc[64];
+  if (sy__ssm_headers(r, &hs)) return MHD_YES;
+  if (hs.target) return unsupported(r, "%.100s on %.8s %.100s", hs.target, r->method, r->path);
+  if (!sy__ssm_scope_service(&hs, svc, sizeof svc))
+    return unsupported(r, "%.8s %.100s for the service '%s'", r->method, r->path, svc);
+  return unsupported(r, "%.8s %.100s", r->method, r->path);
+}
 
 /* ---- the body ---- */
 
@@ -106,21 +177,27 @@ enum MHD_Result sy__api_ssm(sy_req *r) {
                          hs.ntarget > 1 ? "X-Amz-Target" : "Content-Type");
   if (sy__query_only(r, "")) return MHD_YES;
   const char *target = hs.target, *ct = hs.content_type;
-  if (!target && ct && !strncmp(ct, "application/x-www-form-urlencoded", 33)) return sy__ssm_sts(r, &hs);
+  /* what the request asks for: an operation of another service or one SSM has and
+   * Switchyard does not, an awsQuery Action, or a credential scoped to another service */
+  const ssm_op *op = target && !strncmp(target, "AmazonSSM.", 10) ? op_named(target + 10) : NULL;
+  char svc[64];
+  int scoped = !sy__ssm_scope_service(&hs, svc, sizeof svc);
+  if (target && !op) return unsupported(r, "%.100s", target);
+  if (!target && ct && !strncmp(ct, "application/x-www-form-urlencoded", 33)) {
+    char action[65];
+    if (form_action(r->body, r->body_len, action, sizeof action))
+      return unsupported(r, "an awsQuery request%s%s%s without an Action", scoped ? " for the service '" : "",
+                         scoped ? svc : "", scoped ? "'" : "");
+    if (strcmp(action, "GetCallerIdentity") || (scoped && !served_service(svc)))
+      return unsupported(r, "%s:%s", scoped ? svc : "sts", action);
+    return sy__ssm_sts(r, &hs);
+  }
+  if (scoped && !served_service(svc)) return unsupported(r, "a request signed for the service '%s'", svc);
   if (!ct || strncmp(ct, SSM_CT, strlen(SSM_CT)) || (ct[strlen(SSM_CT)] && ct[strlen(SSM_CT)] != ';'))
     return sy__ssm_error(r, 400, "UnknownOperationException", "Content-Type must be %s, not %.100s", SSM_CT,
                          ct ? ct : "(none)");
   if (!target) return sy__ssm_error(r, 400, "UnknownOperationException", "the X-Amz-Target header is missing");
-  if (strncmp(target, "AmazonSSM.", 10))
-    return sy__ssm_error(r, 400, "UnknownOperationException", "X-Amz-Target %.100s is not an AmazonSSM operation",
-                         target);
-  const ssm_op *op = NULL;
-  for (size_t i = 0; i < sizeof ops / sizeof ops[0] && !op; i++)
-    if (!strcmp(ops[i].name, target + 10)) op = &ops[i];
   if (sy__ssm_authenticate(r, &hs, "ssm")) return MHD_YES;
-  if (!op)
-    return sy__ssm_error(r, 400, "UnknownOperationException", "Switchyard does not implement AmazonSSM.%.100s",
-                         target + 10);
   if (sy__require_quiet(r, op->scope))
     return sy__ssm_error(r, 400, "AccessDeniedException", "User: %s is not authorized to perform: ssm:%s", r->actor,
                          op->name);

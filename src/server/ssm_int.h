@@ -60,11 +60,17 @@ typedef struct ssm_headers {
   int overflow;               /* more headers than the verifier reads */
   const char *target;         /* the first X-Amz-Target, or NULL */
   const char *content_type;   /* the first Content-Type, or NULL */
+  const char *authorization;  /* the first Authorization, or NULL */
   int ntarget, ncontent_type; /* how many of each */
 } ssm_headers;
 
 /* Reads r's headers into hs; replies 500 and returns -1 when out of memory. */
 int sy__ssm_headers(sy_req *r, ssm_headers *hs);
+/* The service a SigV4 Authorization's credential is scoped to ("ssm", "dynamodb": the fourth
+ * part of Credential=AKID/date/region/service/aws4_request), into out; 0, or -1 when there
+ * is no such header or the part is not a plausible service name. The signature is not
+ * checked: this only tells which API a client meant. */
+int sy__ssm_scope_service(const ssm_headers *hs, char *out, size_t cap);
 /* Checks the SigV4 signature for service ("ssm", "sts") and sets r->actor and r->scopes;
  * replies (403, or 400 for a malformed request) and returns -1 when it fails. */
 int sy__ssm_authenticate(sy_req *r, const ssm_headers *hs, const char *service);

@@ -10,7 +10,7 @@ const {
 } = require('@aws-sdk/client-ssm');
 const {
   startSsmServer, createKey, revokeKey, ssmClient, sdkRejects, aws, signRequest, rawPost,
-  assertSsmError, storeSnapshot, assertHealthy, api, pp, newAccessKeyId, newSecret, SSM_CT,
+  assertSsmError, storeSnapshot, assertHealthy, api, pp, newAccessKeyId, newSecret, SSM_CT, signAny, rawSend,
 } = require('./helpers');
 
 const NAME = '/auth/guarded';
@@ -179,6 +179,56 @@ describe('credentials', () => {
     const r = await rawPost(S, s.headers, body);
     assertSsmError(r, [400, 403], ['IncompleteSignatureException', 'InvalidSignatureException'], 'service sts');
     assert.deepEqual(await storeSnapshot(S), before);
+  });
+});
+
+describe('the region and the query string', () => {
+  it('a credential scoped to another region is refused, naming it, the server\'s region and SWITCHYARD_AWS_REGION', async () => {
+    const before = await storeSnapshot(S);
+    const body = JSON.stringify({ Name: NAME, Value: 'eu', Overwrite: true });
+    const s = await signAny(S, { body, region: 'eu-west-1', headers: { 'content-type': SSM_CT, 'x-amz-target': 'AmazonSSM.PutParameter' } });
+    const r = await rawSend(S, 'POST', '/', s.headers, s.body);
+    assertSsmError(r, 403, 'InvalidSignatureException', 'region eu-west-1');
+    assert.match(r.json.message, /Credential should be scoped to a valid region/);
+    assert.match(r.json.message, /not 'eu-west-1'/);
+    assert.match(r.json.message, /this server answers for 'us-east-1'/);
+    assert.match(r.json.message, /SWITCHYARD_AWS_REGION/);
+    // the SDK reports the same
+    await withClient(S.creds, { region: 'eu-west-1' }, async (c) => {
+      const err = await refusedWrite(c, 'InvalidSignatureException', 'SDK in eu-west-1');
+      assert.match(err.message, /'us-east-1'.*SWITCHYARD_AWS_REGION/);
+    });
+    assert.deepEqual(await storeSnapshot(S), before);
+  });
+
+  it('a long query string is refused whole, never checked or served cut short', async () => {
+    const before = await storeSnapshot(S);
+    const body = JSON.stringify({ Name: NAME, Value: 'query', Overwrite: true });
+    const headers = { 'content-type': SSM_CT, 'x-amz-target': 'AmazonSSM.PutParameter' };
+    // one parameter of 9 KiB, past any 8 KiB buffer, signed over the whole of it
+    const long = 'x'.repeat(9 * 1024);
+    let s = await signAny(S, { body, query: { a: long }, headers });
+    let r = await rawSend(S, 'POST', `/?a=${long}`, s.headers, s.body);
+    assertSsmError(r, 400, 'ValidationException', '9 KiB query');
+    assert.match(r.json.message, /query parameter a.*this endpoint takes none/);
+    // signed over the first 8 KiB of it only: still refused, not served
+    s = await signAny(S, { body, query: { a: long.slice(0, 8 * 1024 - 2) }, headers });
+    r = await rawSend(S, 'POST', `/?a=${long}`, s.headers, s.body);
+    assertSsmError(r, 400, 'ValidationException', 'query signed cut short');
+    // many parameters
+    const many = {};
+    for (let i = 0; i < 40; i++) many[`p${i}`] = 'y'.repeat(200);
+    s = await signAny(S, { body, query: many, headers });
+    r = await rawSend(S, 'POST', `/?${Object.entries(many).map(([k, v]) => `${k}=${v}`).join('&')}`, s.headers, s.body);
+    assertSsmError(r, 400, 'ValidationException', '40 query parameters');
+    assert.match(r.json.message, /more than 32 query parameters/);
+    // longer than a request line may be at all
+    const huge = 'z'.repeat(20 * 1024);
+    s = await signAny(S, { body, query: { a: huge }, headers });
+    r = await rawSend(S, 'POST', `/?a=${huge}`, s.headers, s.body);
+    assert.ok(r.status >= 400 && r.status < 500, `a 20 KiB query: ${r.status} ${r.text.slice(0, 200)}`);
+    assert.deepEqual(await storeSnapshot(S), before, 'a request with a long query wrote something');
+    await assertHealthy(S);
   });
 });
 

@@ -195,6 +195,39 @@ async function signRequest(srv, target, body, { creds, date, headers = {}, conte
   return { headers: signed.headers, body: payload };
 }
 
+/**
+ * Signs any request with @smithy/signature-v4, as the SDK of `service` would: `method`,
+ * `path`, `query` (an object), `headers` (host and content-length are added), `body`, in
+ * `region`. Returns {headers, body} to send with rawSend.
+ */
+async function signAny(srv, { method = 'POST', path: p = '/', query = {}, headers = {}, body = '', service = 'ssm', region = REGION, creds } = {}) {
+  const c = creds || srv.creds;
+  const payload = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
+  const h = { host: `127.0.0.1:${srv.port}`, ...headers };
+  if (payload.length || method === 'POST' || method === 'PUT') h['content-length'] = String(payload.length);
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+    region,
+    service,
+    sha256: Sha256,
+  });
+  const signed = await signer.sign({ method, protocol: 'http:', hostname: '127.0.0.1', port: srv.port, path: p, query, headers: h, body: payload });
+  return { headers: signed.headers, body: payload };
+}
+
+/* Sends METHOD target (path and query as written) over a fresh connection with exactly these
+ * headers (Host, Content-Length and Connection are set here) and body: {status, json, text, headers}. */
+function rawSend(srv, method, target, headers, body) {
+  const b = body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
+  let head = `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nConnection: close\r\n`;
+  if (b.length || method === 'POST' || method === 'PUT') head += `Content-Length: ${b.length}\r\n`;
+  for (const [k, v] of Object.entries(headers)) {
+    if (['host', 'content-length', 'connection'].includes(k.toLowerCase())) continue;
+    head += `${k}: ${v}\r\n`;
+  }
+  return base.rawRequest(srv, Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), b]));
+}
+
 /* POSTs to / over a fresh connection with exactly these headers (Host, Content-Length and
  * Connection are set here) and body: {status, json, text, headers}. */
 function rawPost(srv, headers, body) {
@@ -287,6 +320,8 @@ module.exports = {
   awsFails,
   Sha256,
   signRequest,
+  signAny,
+  rawSend,
   rawPost,
   signedCall,
   assertSsmError,

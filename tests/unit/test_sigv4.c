@@ -726,6 +726,58 @@ static void test_canonical_forms(void **state) {
 }
 
 /* Messages are truncated to the caller's buffer and always terminated. */
+/* A query whose canonical form passes SY_SIGV4_CANON_MAX, or the caller's buffer, is
+ * refused whole: never signed, verified or written out cut short. */
+static void test_long_query_refused(void **state) {
+  test_req r;
+  char authz[1024], msg[512], creq[8192];
+  size_t len = 99, qlen = 360000; /* '%' not followed by two hex digits is re-encoded as %25: 3 bytes each */
+  keys k = good_keys;
+  sy_sigv4_verdict v;
+  sy_sigv4_sign_in s;
+  (void)state;
+  req_load(&r, SSM_VECTOR);
+  char *query = malloc(qlen + 3);
+  assert_non_null(query);
+  memcpy(query, "a=", 2);
+  memset(query + 2, '%', qlen);
+  query[qlen + 2] = 0;
+
+  /* signed over a short query, then sent with the long one: refused, and said why */
+  sign_ssm(&r, "content-type;host;x-amz-date;x-amz-target", SECRET, authz, sizeof authz);
+  sy_sigv4_verify_in in = verify_in(&r, authz, &k, "ssm", SSM_NOW);
+  in.http.query = query;
+  assert_int_equal(sy_sigv4_verify(&in, &v, msg, sizeof msg), SY_ETOOLARGE);
+  assert_non_null(strstr(msg, "canonical form would be longer than 1048576 bytes"));
+  assert_non_null(strstr(msg, "query string"));
+  assert_int_equal(k.calls, 0); /* no key was even looked up */
+
+  /* nor is it signed */
+  memset(&s, 0, sizeof s);
+  s.http = r.http;
+  s.http.query = query;
+  s.access_key_id = AKID;
+  s.secret = SECRET;
+  s.region = "us-east-1";
+  s.service = "ssm";
+  s.signed_headers = "content-type;host;x-amz-date;x-amz-target";
+  memset(authz, 'x', sizeof authz);
+  assert_int_equal(sy_sigv4_sign(&s, authz, sizeof authz), SY_ETOOLARGE);
+  assert_string_equal(authz, "");
+
+  /* a canonical request larger than the caller's buffer (an 8 KiB one here) is not cut */
+  r.http.query = query;
+  query[9000] = 0;
+  memset(creq, 'x', sizeof creq);
+  assert_int_equal(
+      sy_sigv4_canonical_request(&r.http, "content-type;host;x-amz-date;x-amz-target", creq, sizeof creq, &len),
+      SY_ETOOLARGE);
+  assert_string_equal(creq, "");
+  assert_int_equal(len, 0);
+  free(query);
+  req_free(&r);
+}
+
 static void test_message_bounded(void **state) {
   test_req r;
   char *authz, msg[12];
@@ -794,6 +846,7 @@ int main(void) {
       cmocka_unit_test(test_refuse_malformed),
       cmocka_unit_test(test_dates),
       cmocka_unit_test(test_canonical_forms),
+      cmocka_unit_test(test_long_query_refused),
       cmocka_unit_test(test_message_bounded),
       cmocka_unit_test(test_refuse_unsigned_operation_headers),
   };

@@ -19,7 +19,7 @@ ulimit -n 65536 2>/dev/null || true
 
 start() { # start BUILD
   rm -rf "$TMP/data"
-  SWITCHYARD_ADMIN_TOKEN="$TOKEN" "$1/switchyard-server" serve --listen "127.0.0.1:$PORT" --data "$TMP/data" \
+  SWITCHYARD_ADMIN_TOKEN="$TOKEN" "$1/switchyard" serve --listen "127.0.0.1:$PORT" --data "$TMP/data" \
     >"$TMP/log" 2>&1 </dev/null &
   PID=$!
   for _ in $(seq 1 200); do curl -fsS -o /dev/null "$BASE/health" 2>/dev/null && return 0; sleep 0.05; done

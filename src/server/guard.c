@@ -58,6 +58,7 @@ struct sy_guard {
   pthread_cond_t cv;
   pthread_t thread;
   int started, stop;
+  int closed;          /* atomic: the server is stopping; every new connection is refused */
   sy_guard_conn conns; /* list head */
   ip_slot *ips[IP_BUCKETS];
   int64_t refuse_logged_ms, expire_logged_ms;
@@ -134,6 +135,7 @@ static int log_due(int64_t *last_ms, long *quiet, long *skipped) {
 enum MHD_Result sy__guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen) {
   sy_guard *g = cls;
   (void)addrlen;
+  if (__atomic_load_n(&g->closed, __ATOMIC_ACQUIRE)) return MHD_NO;
   if (g->cfg.max_conns_per_ip <= 0) return MHD_YES;
   unsigned char a[16];
   int len = addr_key(addr, a);
@@ -154,6 +156,10 @@ enum MHD_Result sy__guard_accept(void *cls, const struct sockaddr *addr, socklen
                   (json_int_t)skipped, "setting", "--max-conns-per-ip / SWITCHYARD_MAX_CONNS_PER_IP"));
   }
   return refuse ? MHD_NO : MHD_YES;
+}
+
+void sy__guard_close(sy_guard *g) {
+  if (g) __atomic_store_n(&g->closed, 1, __ATOMIC_RELEASE);
 }
 
 static void set_phase(sy_guard *g, sy_guard_conn *c, sy_guard_phase phase) {

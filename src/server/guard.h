@@ -28,6 +28,8 @@ typedef enum sy_guard_phase {
 sy_guard *sy__guard_new(const sy_guard_cfg *cfg);
 /* Stops the thread and frees the guard; call after the HTTP daemon has stopped. */
 void sy__guard_free(sy_guard *g);
+/* Refuses every new connection from now on (the server is stopping). */
+void sy__guard_close(sy_guard *g);
 
 /* libmicrohttpd hooks: pass g as their closure (MHD_start_daemon's apc and
  * MHD_OPTION_NOTIFY_CONNECTION). */

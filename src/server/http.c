@@ -597,7 +597,11 @@ sy_rc sy__http_start(sy_server *srv, const char *host, int port, int threads, in
 void sy__http_stop(sy_server *srv, int deadline_ms) {
   if (!srv->daemon) return;
   srv->stopping = 1;
-  MHD_quiesce_daemon(srv->daemon);
+  /* New connections are refused from here on by the guard's accept policy. Not with
+   * MHD_quiesce_daemon: on an epoll daemon with worker threads, libmicrohttpd 0.9.75 races
+   * its workers removing the listening socket and can abort the process ("Failed to remove
+   * listen FD from epoll set"). The socket closes with the daemon. */
+  sy__guard_close(srv->guard);
   int64_t until = sy__clock_tick(sy__clock_system()) + deadline_ms;
   while (__atomic_load_n(&srv->active_reqs, __ATOMIC_ACQUIRE) > 0 && sy__clock_tick(sy__clock_system()) < until) {
     struct timespec ts = {0, 5 * 1000000};

@@ -282,7 +282,9 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   if (!in->name || in->name_len > SY_NAME_MAX) return fail(op, SY_EINVAL, "%s", "name too long");
   memcpy(name, in->name, in->name_len);
   name[in->name_len] = 0;
-  if ((op->rc = sy_name_check(name, in->name_len, op->msg, sizeof op->msg))) return op->rc;
+  char why[256];
+  sy_rc nrc = sy_name_check(name, in->name_len, why, sizeof why);
+  if (nrc) return fail(op, nrc, "name: %s", why); /* core leaves the field to its caller */
   const sy_param *p = work_get(st, name);
   const sy_ver *cur = p ? p->latest : NULL;
 

@@ -256,7 +256,8 @@ static void db_event(void *ctx, const sy_event *ev) {
   c->s->cursor = ev->seq;
 }
 
-#define FILL_MAX 32768 /* bytes formatted per callback at most */
+#define FILL_MAX 32768   /* bytes formatted per callback at most */
+#define DB_ROUNDS_MAX 32 /* store reads of 256 events per callback at most */
 
 static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
   sub *s = cls;
@@ -276,20 +277,21 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
     memcpy(buf, hello, sizeof hello - 1);
     return (ssize_t)(sizeof hello - 1);
   }
-  if (s->from_db) {
+  /* behind the ring: from the store, until something matches or the ring is reached */
+  for (int rounds = 0; s->from_db; rounds++) {
     pthread_mutex_lock(&h->mu);
     int64_t first = h->first;
     pthread_mutex_unlock(&h->mu);
     if (s->cursor + 1 >= first) {
       s->from_db = 0;
-    } else {
-      db_ctx c = {s, 0};
-      int64_t before = s->cursor;
-      if (sy__store_events(h->store, s->cursor, 256, db_event, &c) || c.failed)
-        return MHD_CONTENT_READER_END_WITH_ERROR;
-      if (s->cursor == before) s->from_db = 0; /* nothing more in the store */
-      if (s->pending_len) return reader(cls, pos, buf, max);
+      break;
     }
+    if (rounds == DB_ROUNDS_MAX) return 0; /* let the thread serve others; called again at once */
+    db_ctx c = {s, 0};
+    int64_t before = s->cursor;
+    if (sy__store_events(h->store, s->cursor, 256, db_event, &c) || c.failed) return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (s->cursor == before) s->from_db = 0; /* nothing more in the store */
+    if (s->pending_len) return reader(cls, pos, buf, max);
   }
   pthread_mutex_lock(&h->mu);
   if (h->closing || s->closing) {
@@ -297,9 +299,11 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
     return MHD_CONTENT_READER_END_OF_STREAM;
   }
   if (s->cursor < h->last && s->cursor + 1 < h->first) {
-    /* fell further behind than the ring holds */
+    /* fell further behind than the ring holds (a burst larger than it, a slow reader):
+     * catch up from the store instead of cutting the stream */
+    s->from_db = 1;
     pthread_mutex_unlock(&h->mu);
-    return MHD_CONTENT_READER_END_WITH_ERROR;
+    return reader(cls, pos, buf, max);
   }
   while (s->cursor < h->last && s->pending_len < FILL_MAX) {
     ring_ev *e = &h->ring[(s->cursor + 1) % SY_WATCH_RING];

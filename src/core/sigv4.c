@@ -334,9 +334,9 @@ out:
 }
 
 /* Reads the request time from x-amz-date, or else Date. */
-static sy_rc request_time(const sy_sigv4_verify_in *in, const size_t *lens, int64_t *t, sy_sigv4_verdict *v, char *msg,
-                          size_t cap) {
-  const char *s = in->amz_date ? in->amz_date : sy__sigv4_find_header(&in->http, lens, "x-amz-date");
+static sy_rc request_time(const sy_sigv4_verify_in *in, const sy__sigv4_hindex *ix, int64_t *t, sy_sigv4_verdict *v,
+                          char *msg, size_t cap) {
+  const char *s = in->amz_date ? in->amz_date : sy__sigv4_find_header(&in->http, ix, "x-amz-date");
   size_t n;
   sy_rc rc = SY_OK;
 
@@ -348,7 +348,7 @@ static sy_rc request_time(const sy_sigv4_verify_in *in, const size_t *lens, int6
                   "X-Amz-Date '%.*s' is not a valid date of the form YYYYMMDDTHHMMSSZ.", clamp(n), s);
     goto out;
   }
-  s = in->date ? in->date : sy__sigv4_find_header(&in->http, lens, "date");
+  s = in->date ? in->date : sy__sigv4_find_header(&in->http, ix, "date");
   if (!s) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_DATE, msg, cap,
                 "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
@@ -367,23 +367,24 @@ out:
 /* Whether a header must be signed when a request carries it: the ones that choose what
  * the request does (x-amz-target) or how its body reads (content-type), and the one
  * the request's time comes from (x-amz-date, else date). Host is required always. */
-static int must_sign(const sy_sigv4_http *http, const size_t *lens, size_t i) {
-  const char *name = http->headers[i].name;
-  size_t n = lens ? lens[i] : strlen(name);
-  if (n == 12) return name_eq(name, "content-type", 12) || name_eq(name, "x-amz-target", 12);
-  if (n == 10) return name_eq(name, "x-amz-date", 10);
-  return n == 4 && name_eq(name, "date", 4) && !sy__sigv4_find_header(http, lens, "x-amz-date");
+static int must_sign(const sy_sigv4_http *http, const sy__sigv4_hindex *ix, size_t i) {
+  size_t n = ix ? ix->lens[i] : strlen(http->headers[i].name);
+  if (n == 12)
+    return sy__sigv4_header_named(http, ix, i, "content-type", 12) ||
+           sy__sigv4_header_named(http, ix, i, "x-amz-target", 12);
+  if (n == 10) return sy__sigv4_header_named(http, ix, i, "x-amz-date", 10);
+  return n == 4 && sy__sigv4_header_named(http, ix, i, "date", 4) && !sy__sigv4_find_header(http, ix, "x-amz-date");
 }
 
 /* Finds a header the request carries that must be signed and is not in names.
  * Returns 0 when there is none, or -1 with the message in why. */
-static int unsigned_header(const sy_sigv4_http *http, const size_t *lens, const sy__sigv4_name *names, size_t n,
+static int unsigned_header(const sy_sigv4_http *http, const sy__sigv4_hindex *ix, const sy__sigv4_name *names, size_t n,
                            char *why, size_t why_cap) {
   for (size_t i = 0; i < http->n_headers; i++) {
     const char *h = http->headers[i].name;
-    if (!h || !must_sign(http, lens, i)) continue;
-    size_t hl = lens ? lens[i] : strlen(h), k = 0;
-    while (k < n && !(names[k].n == hl && name_eq(h, names[k].p, hl))) k++;
+    if (!h || !must_sign(http, ix, i)) continue;
+    size_t hl = ix ? ix->lens[i] : strlen(h), k = 0;
+    while (k < n && !(names[k].n == hl && sy__sigv4_header_named(http, ix, i, names[k].p, hl))) k++;
     if (k == n) {
       snprintf(why, why_cap, "Header '%.*s' is in the request but not in SignedHeaders: it must be signed.", clamp(hl),
                h);
@@ -404,7 +405,9 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   int64_t t = 0;
   int secret_used = 0;
   size_t lens_buf[128];
-  const size_t *lens = NULL;
+  const char *lc_buf[128];
+  char lc_text[2048];
+  sy__sigv4_hindex hix, *ix = NULL;
   char creq_buf[2048], sts_buf[512]; /* what a request's take, most of the time */
   sy_jbuf creq, sts;
   sy_rc rc;
@@ -421,13 +424,25 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
     goto out;
 
   /* The header itself. */
-  /* the headers' names measured once (for a request of a usual size) */
+  /* the headers' names measured and lowercased once (for a request of a usual size) */
   if (in->http.n_headers <= sizeof lens_buf / sizeof lens_buf[0]) {
-    for (size_t i = 0; i < in->http.n_headers; i++)
-      lens_buf[i] = in->http.headers[i].name ? strlen(in->http.headers[i].name) : 0;
-    lens = lens_buf;
+    size_t used = 0, i = 0;
+    for (; i < in->http.n_headers; i++) {
+      const char *name = in->http.headers[i].name;
+      size_t len = name ? strlen(name) : 0;
+      if (len > sizeof lc_text - used) break;
+      for (size_t j = 0; j < len; j++) lc_text[used + j] = lower(name[j]);
+      lens_buf[i] = len;
+      lc_buf[i] = lc_text + used;
+      used += len;
+    }
+    if (i == in->http.n_headers) {
+      hix.lens = lens_buf;
+      hix.lc = lc_buf;
+      ix = &hix;
+    }
   }
-  auth = in->authorization ? in->authorization : sy__sigv4_find_header(&in->http, lens, "authorization");
+  auth = in->authorization ? in->authorization : sy__sigv4_find_header(&in->http, ix, "authorization");
   if (auth) {
     size_t an = strlen(auth);
     trim(&auth, &an);
@@ -461,7 +476,7 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   }
 
   /* The date: well formed, the credential's day, and within the window. */
-  rc = request_time(in, lens, &t, v, msg, cap);
+  rc = request_time(in, ix, &t, v, msg, cap);
   if (rc) goto out;
   if (sy_sigv4_format_date(t, date16)) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_DATE, msg, cap, "The request date is out of range.");
@@ -494,7 +509,7 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   /* The body against x-amz-content-sha256, when sent. */
   rc = sha256_hex(in->http.body, in->http.body_len, body_hash);
   if (rc) goto out;
-  csha = in->content_sha256 ? in->content_sha256 : sy__sigv4_find_header(&in->http, lens, "x-amz-content-sha256");
+  csha = in->content_sha256 ? in->content_sha256 : sy__sigv4_find_header(&in->http, ix, "x-amz-content-sha256");
   if (csha) {
     size_t cn = strlen(csha);
     int same = 1;
@@ -517,7 +532,7 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   }
 
   /* The canonical request; this also proves every signed header was sent. */
-  rc = sy__sigv4_build_canonical(&creq, &in->http, lens, names, n_names, ap.sh, ap.sh_len, body_hash, &missing);
+  rc = sy__sigv4_build_canonical(&creq, &in->http, ix, names, n_names, ap.sh, ap.sh_len, body_hash, &missing);
   if (rc == SY_EINVAL) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_SIGNED_HEADERS, msg, cap,
                 "Signed header '%.*s' is not present in the request.", clamp(names[missing].n), names[missing].p);
@@ -532,7 +547,7 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
     goto out;
   }
   if (rc) goto out;
-  if (unsigned_header(&in->http, lens, names, n_names, why, sizeof why)) {
+  if (unsigned_header(&in->http, ix, names, n_names, why, sizeof why)) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_SIGNED_HEADERS, msg, cap, "%s", why);
     goto out;
   }

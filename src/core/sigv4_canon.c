@@ -18,18 +18,17 @@ static int is_lower_tchar(char c) {
   return (c >= 'a' && c <= 'z') || is_digit(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-/* Whether header i of http is named p[0..n), in any case. lens, when not NULL, holds the
- * lengths of the headers' names, so that most names are told apart without reading them. */
-static int header_named(const sy_sigv4_http *http, const size_t *lens, size_t i, const char *p, size_t n) {
+int sy__sigv4_header_named(const sy_sigv4_http *http, const sy__sigv4_hindex *ix, size_t i, const char *p, size_t n) {
+  if (ix) return ix->lens[i] == n && memcmp(ix->lc[i], p, n) == 0;
   const char *name = http->headers[i].name;
-  return name && (!lens || lens[i] == n) && name_eq(name, p, n);
+  return name && name_eq(name, p, n);
 }
 
 /* The first value of the header named lname (lowercase), or NULL. */
-const char *sy__sigv4_find_header(const sy_sigv4_http *http, const size_t *lens, const char *lname) {
+const char *sy__sigv4_find_header(const sy_sigv4_http *http, const sy__sigv4_hindex *ix, const char *lname) {
   size_t ln = strlen(lname);
   for (size_t i = 0; i < http->n_headers; i++)
-    if (header_named(http, lens, i, lname, ln)) return http->headers[i].value ? http->headers[i].value : "";
+    if (sy__sigv4_header_named(http, ix, i, lname, ln)) return http->headers[i].value ? http->headers[i].value : "";
   return NULL;
 }
 
@@ -326,9 +325,9 @@ static void put_trimmed_value(sy_jbuf *b, const char *v) {
 
 /* The whole canonical request into b. Returns SY_OK, SY_EINVAL with *missing set to
  * the index of a signed header the request does not carry, or b's error. */
-sy_rc sy__sigv4_build_canonical(sy_jbuf *b, const sy_sigv4_http *http, const size_t *lens, const sy__sigv4_name *names,
-                                size_t n, const char *signed_headers, size_t sh_len, const char *payload_hash,
-                                size_t *missing) {
+sy_rc sy__sigv4_build_canonical(sy_jbuf *b, const sy_sigv4_http *http, const sy__sigv4_hindex *ix,
+                                const sy__sigv4_name *names, size_t n, const char *signed_headers, size_t sh_len,
+                                const char *payload_hash, size_t *missing) {
   sy_rc rc;
   sy_jbuf_cstr(b, http->method);
   sy_jbuf_putc(b, '\n');
@@ -343,7 +342,7 @@ sy_rc sy__sigv4_build_canonical(sy_jbuf *b, const sy_sigv4_http *http, const siz
     sy_jbuf_raw(b, names[i].p, names[i].n);
     sy_jbuf_putc(b, ':');
     for (size_t h = 0; h < http->n_headers; h++) {
-      if (!header_named(http, lens, h, names[i].p, names[i].n)) continue;
+      if (!sy__sigv4_header_named(http, ix, h, names[i].p, names[i].n)) continue;
       if (found) sy_jbuf_putc(b, ',');
       put_trimmed_value(b, http->headers[h].value ? http->headers[h].value : "");
       found = 1;

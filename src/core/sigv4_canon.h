@@ -54,9 +54,19 @@ static inline sy_rc sha256_hex(const void *data, size_t len, char out[SY__HEX_SH
   return SY_OK;
 }
 
-/* The first value of the header named lname (lowercase), or NULL. lens, when not NULL,
- * holds the lengths of the headers' names, so that most names are told apart unread. */
-const char *sy__sigv4_find_header(const sy_sigv4_http *http, const size_t *lens, const char *lname);
+/* A request's header names measured and lowercased once (the verifier's, for a request of
+ * a usual size), so that looking one up is a length check and a memcmp. Borrowed arrays,
+ * one entry per header; a NULL name has length 0. NULL where one is taken: no index. */
+typedef struct sy__sigv4_hindex {
+  const size_t *lens;
+  const char *const *lc;
+} sy__sigv4_hindex;
+
+/* Whether header i of http is named p[0..n) (p lowercase, n >= 1), in any case. */
+int sy__sigv4_header_named(const sy_sigv4_http *http, const sy__sigv4_hindex *ix, size_t i, const char *p, size_t n);
+
+/* The first value of the header named lname (lowercase), or NULL. */
+const char *sy__sigv4_find_header(const sy_sigv4_http *http, const sy__sigv4_hindex *ix, const char *lname);
 
 /* ---- dates: 0 on success ---- */
 
@@ -75,9 +85,9 @@ int sy__sigv4_parse_signed_headers(const char *s, size_t len, sy__sigv4_name *na
 
 /* The whole canonical request into b. Returns SY_OK, SY_EINVAL with *missing set to the
  * index of a signed header the request does not carry, or b's error. */
-sy_rc sy__sigv4_build_canonical(sy_jbuf *b, const sy_sigv4_http *http, const size_t *lens, const sy__sigv4_name *names,
-                                size_t n, const char *signed_headers, size_t sh_len, const char *payload_hash,
-                                size_t *missing);
+sy_rc sy__sigv4_build_canonical(sy_jbuf *b, const sy_sigv4_http *http, const sy__sigv4_hindex *ix,
+                                const sy__sigv4_name *names, size_t n, const char *signed_headers, size_t sh_len,
+                                const char *payload_hash, size_t *missing);
 
 /* Whether a scope component (region or service) is non-empty, bounded, without '/' or space. */
 int sy__sigv4_valid_scope_part(const char *s, size_t max);

@@ -1,6 +1,8 @@
 /* jbuf.c — direct JSON text output. */
 #include "core/jbuf.h"
 
+#include "core/rc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,13 +11,21 @@ void sy_jbuf_init(sy_jbuf *b, size_t max) {
   b->max = max;
 }
 
+void sy_jbuf_init_on(sy_jbuf *b, size_t max, char *buf, size_t cap) {
+  sy_jbuf_init(b, max);
+  b->p = buf;
+  b->cap = cap < max ? cap : max; /* never room past max: see sy_jbuf_raw */
+  buf[0] = 0;
+}
+
 void sy_jbuf_free(sy_jbuf *b) {
-  free(b->p);
+  if (b->heap) free(b->p);
   memset(b, 0, sizeof *b);
 }
 
 char *sy_jbuf_take(sy_jbuf *b, size_t *len) {
   char *p = b->err ? NULL : b->p;
+  if (p && !b->heap && (p = malloc(b->len + 1))) memcpy(p, b->p, b->len + 1); /* the caller's storage: a copy */
   if (!p) {
     sy_jbuf_free(b);
     return NULL;
@@ -23,32 +33,35 @@ char *sy_jbuf_take(sy_jbuf *b, size_t *len) {
   if (len) *len = b->len;
   b->p = NULL;
   b->len = b->cap = 0;
+  b->heap = 0;
   return p;
 }
 
 static int reserve(sy_jbuf *b, size_t n) {
   if (b->err) return -1;
-  if (b->len + n + 1 <= b->cap) return 0;
-  if (b->len + n + 1 > b->max) {
-    b->err = 1;
+  if (n < b->cap - b->len) return 0; /* b->len + n + 1 <= b->cap, and cap <= max */
+  if (n >= b->max || b->len + n + 1 > b->max) {
+    b->err = SY_ETOOLARGE;
     return -1;
   }
   size_t cap = b->cap ? b->cap * 2 : 512;
   while (cap < b->len + n + 1) cap *= 2;
   if (cap > b->max) cap = b->max;
-  char *p = realloc(b->p, cap);
+  char *p = b->heap ? realloc(b->p, cap) : malloc(cap);
   if (!p) {
-    b->err = 1;
+    b->err = SY_ENOMEM;
     return -1;
   }
+  if (!b->heap && b->p) memcpy(p, b->p, b->len + 1);
   b->p = p;
   b->cap = cap;
+  b->heap = 1;
   return 0;
 }
 
-void sy_jbuf_raw(sy_jbuf *b, const char *s, size_t n) {
+void sy__jbuf_raw_grow(sy_jbuf *b, const char *s, size_t n) {
   if (reserve(b, n)) return;
-  memcpy(b->p + b->len, s, n);
+  if (n) memcpy(b->p + b->len, s, n);
   b->len += n;
   b->p[b->len] = 0;
 }

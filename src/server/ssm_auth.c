@@ -21,7 +21,7 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
   if (c == 'x' && !strcasecmp(key, "X-Amz-Target") && !hs->ntarget++) hs->target = value;
   if (c == 'c' && !strcasecmp(key, "Content-Type") && !hs->ncontent_type++) hs->content_type = value;
   if (c == 'a' && !hs->authorization && !strcasecmp(key, "Authorization")) hs->authorization = value;
-  if (hs->n == HEADERS_MAX) {
+  if (hs->n == hs->cap) {
     hs->overflow = 1;
     return MHD_YES; /* counted on, not kept */
   }
@@ -33,7 +33,10 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 
 int sy__ssm_headers(sy_req *r, ssm_headers *hs) {
   memset(hs, 0, sizeof *hs);
-  hs->h = sy_arena_alloc(r->arena, HEADERS_MAX * sizeof *hs->h);
+  /* room for the headers there are (counted: a linked list of a few), not for the most */
+  int count = MHD_get_connection_values(r->conn, MHD_HEADER_KIND, NULL, NULL);
+  hs->cap = count <= 0 ? 0 : count > HEADERS_MAX ? HEADERS_MAX : (size_t)count;
+  hs->h = sy_arena_alloc(r->arena, (hs->cap ? hs->cap : 1) * sizeof *hs->h);
   if (!hs->h) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
   MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, hs);
   return 0;

@@ -55,8 +55,8 @@ int sy__ssm_resource(sy_req *r, json_t *b, ssm_name *n);
 /* The request's headers, read once: every one (up to a limit) for the verifier, and the
  * two that choose the protocol and operation, counted. */
 typedef struct ssm_headers {
-  sy_sigv4_header *h; /* in the request's arena; names and values borrowed from libmicrohttpd */
-  size_t n;
+  sy_sigv4_header *h;         /* in the request's arena; names and values borrowed from libmicrohttpd */
+  size_t n, cap;              /* cap: room in h, the request's count up to HEADERS_MAX */
   int overflow;               /* more headers than the verifier reads */
   const char *target;         /* the first X-Amz-Target, or NULL */
   const char *content_type;   /* the first Content-Type, or NULL */

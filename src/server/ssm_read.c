@@ -371,7 +371,7 @@ enum MHD_Result sy__ssm_get_parameters(sy_req *r, json_t *b) {
   sy_jbuf_cstr(&out, "],\"InvalidParameters\":[");
   sy_jbuf_raw(&out, invalid.p ? invalid.p : "", invalid.len);
   sy_jbuf_cstr(&out, "]}");
-  if (invalid.err) out.err = 1;
+  if (invalid.err && !out.err) out.err = invalid.err;
   sy_jbuf_free(&invalid);
   if (bad) {
     sy_jbuf_free(&out);

@@ -1,4 +1,4 @@
-/* fuzz_sigv4_canon.c — libFuzzer harness for the SigV4 canonical request (src/core/sigv4.c):
+/* fuzz_sigv4_canon.c — libFuzzer harness for the SigV4 canonical request (src/core/sigv4_canon.c):
  * path normalisation and encoding, the query string (percent-decoding, re-encoding, sorting),
  * header names and values, SignedHeaders; and signing against verifying.
  *

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/jbuf.h"
+#include "core/rc.h"
 
 /* Writes s as a JSON string and checks that a JSON parser reads back exactly s. */
 static void round_trip(const char *s, size_t n) {
@@ -78,7 +79,7 @@ static void limit(void **state) {
   sy_jbuf_cstr(&b, "0123456789");
   assert_int_equal(b.err, 0);
   sy_jbuf_cstr(&b, "0123456789"); /* past the limit: refused, and everything after too */
-  assert_int_not_equal(b.err, 0);
+  assert_int_equal(b.err, SY_ETOOLARGE);
   sy_jbuf_cstr(&b, "x");
   assert_null(sy_jbuf_take(&b, NULL));
   assert_null(b.p); /* take released what was written */
@@ -98,12 +99,45 @@ static void grows(void **state) {
   free(text);
 }
 
+/* Started in the caller's storage: no allocation while the text fits, a move to the heap
+ * when it outgrows it, and the limit counted the same either way. */
+static void on_caller_storage(void **state) {
+  (void)state;
+  char small[8];
+  sy_jbuf b;
+  sy_jbuf_init_on(&b, 64, small, sizeof small);
+  sy_jbuf_cstr(&b, "abc");
+  sy_jbuf_putc(&b, 'd');
+  assert_ptr_equal(b.p, small);
+  assert_string_equal(small, "abcd");
+  size_t len = 0;
+  char *text = sy_jbuf_take(&b, &len); /* a copy the caller owns */
+  assert_non_null(text);
+  assert_ptr_not_equal(text, small);
+  assert_int_equal(len, 4);
+  assert_string_equal(text, "abcd");
+  free(text);
+
+  sy_jbuf_init_on(&b, 64, small, sizeof small);
+  sy_jbuf_cstr(&b, "0123456");
+  assert_ptr_equal(b.p, small);
+  sy_jbuf_putc(&b, '7'); /* 8 bytes and the NUL: onto the heap */
+  assert_ptr_not_equal(b.p, small);
+  assert_string_equal(b.p, "01234567");
+  sy_jbuf_free(&b);
+
+  sy_jbuf_init_on(&b, 4, small, sizeof small); /* the limit, not the storage, bounds the text */
+  sy_jbuf_cstr(&b, "abc");
+  assert_int_equal(b.err, 0);
+  sy_jbuf_putc(&b, 'd');
+  assert_int_equal(b.err, SY_ETOOLARGE);
+  assert_null(sy_jbuf_take(&b, NULL));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(escapes),
-      cmocka_unit_test(exact_text),
-      cmocka_unit_test(limit),
-      cmocka_unit_test(grows),
+      cmocka_unit_test(escapes), cmocka_unit_test(exact_text),        cmocka_unit_test(limit),
+      cmocka_unit_test(grows),   cmocka_unit_test(on_caller_storage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

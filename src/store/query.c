@@ -84,3 +84,11 @@ void sy__snap_unpin(sy_snap *pin) {
   sy__snap_clear(pin);
   free(pin);
 }
+
+const sy_akey *sy__snap_akey_named(const sy_snap *s, const char *name) {
+  for (int i = 0; i < s->auth->nkeys; i++)
+    if (!strcmp(s->auth->keys[i].name, name)) return &s->auth->keys[i];
+  return NULL;
+}
+
+uint64_t sy__snap_auth_gen(const sy_snap *s) { return s->auth->gen; }

@@ -172,6 +172,11 @@ typedef void (*sy_cred_cb)(void *ctx, const sy_cred *c);
 void sy__snap_creds(const sy_snap *s, int keys, sy_cred_cb cb, void *ctx);
 /* The access key with that id, revoked or not; NULL if there is none. */
 const sy_akey *sy__snap_akey_any(const sy_snap *s, const char *id);
+/* The access key named name, revoked or not; NULL if there is none. */
+const sy_akey *sy__snap_akey_named(const sy_snap *s, const char *name);
+/* Grows with every change of any credential: a cache of something derived from a
+ * credential holds only while it is the same. */
+uint64_t sy__snap_auth_gen(const sy_snap *s);
 /* 1 once any token exists (revoked ones count). */
 int sy__snap_has_tokens(const sy_snap *s);
 /* The first parameter named after `after` (len bytes) in name order, or the first of all

@@ -12,12 +12,18 @@
 
 /* Decodes exactly 2*n hex digits (either case) into n bytes; 0 on success. */
 static int from_hex(const char *s, size_t n, unsigned char *out) {
+  /* a digit's value + 1; 0 for a byte that is not a hex digit */
+  static const unsigned char val[256] = {
+      ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+      ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+      ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16};
+  unsigned bad = 0;
   for (size_t i = 0; i < n; i++) {
-    int hi = hex_val(s[2 * i]), lo = hex_val(s[2 * i + 1]);
-    if (hi < 0 || lo < 0) return -1;
-    out[i] = (unsigned char)(hi << 4 | lo);
+    unsigned hi = val[(unsigned char)s[2 * i]], lo = val[(unsigned char)s[2 * i + 1]];
+    bad |= (hi - 1) | (lo - 1); /* a 0 wraps: every bit set */
+    out[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
   }
-  return 0;
+  return bad > 15 ? -1 : 0;
 }
 
 static sy_rc hmac(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[SY__SHA256_LEN]) {
@@ -185,10 +191,10 @@ __attribute__((format(printf, 6, 7))) static sy_rc refuse(sy_sigv4_verdict *v, s
 
 static int clamp(size_t n) { return (int)(n < SY__SIGV4_ECHO_MAX ? n : SY__SIGV4_ECHO_MAX); }
 
-/* Splits "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..." into
+/* Splits "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..." (a[0..n)) into
  * its components (any order, each once). Returns SY_OK or a refusal. */
-static sy_rc parse_authorization(const char *a, authz_parts *ap, sy_sigv4_verdict *v, char *msg, size_t cap) {
-  size_t alg_len = 0, n = strlen(a), i;
+static sy_rc parse_authorization(const char *a, size_t n, authz_parts *ap, sy_sigv4_verdict *v, char *msg, size_t cap) {
+  size_t alg_len = 0, i;
   const char *missing1 = NULL, *missing2 = NULL, *missing3 = NULL;
   sy_rc rc = SY_OK;
 
@@ -396,7 +402,7 @@ static int unsigned_header(const sy_sigv4_http *http, const sy__sigv4_hindex *ix
 
 sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *msg, size_t cap) {
   sy__sigv4_name names[SY_SIGV4_SIGNED_HEADERS_MAX];
-  size_t n_names = 0, missing = 0, secret_len = 0;
+  size_t n_names = 0, missing = 0, secret_len = 0, auth_len = 0;
   char why[160], date8[9], date16[SY_SIGV4_DATE_LEN + 1], body_hash[SY__HEX_SHA256_LEN + 1];
   char secret[SY_SIGV4_SECRET_MAX + 1];
   unsigned char given[SY__SHA256_LEN], computed[SY__SHA256_LEN];
@@ -444,15 +450,17 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   }
   auth = in->authorization ? in->authorization : sy__sigv4_find_header(&in->http, ix, "authorization");
   if (auth) {
-    size_t an = strlen(auth);
-    trim(&auth, &an);
-    if (!an) auth = NULL;
+    size_t n = strlen(auth);
+    const char *end = auth + n;
+    trim(&auth, &n);
+    auth_len = (size_t)(end - auth); /* from the first non-blank byte to the end, as parsed */
+    if (!n) auth = NULL;
   }
   if (!auth) {
     rc = refuse(v, SY_SIGV4_MISSING_AUTH, SY_SIGV4_PART_NONE, msg, cap, "Request is missing Authentication Token");
     goto out;
   }
-  rc = parse_authorization(auth, &ap, v, msg, cap);
+  rc = parse_authorization(auth, auth_len, &ap, v, msg, cap);
   if (rc) goto out;
   rc = parse_credential(ap.cred, ap.cred_len, in->service, v, date8, msg, cap);
   if (rc) goto out;

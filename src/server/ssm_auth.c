@@ -164,7 +164,7 @@ static sy_rc sign_with(void *ctx, const char *id, const char *date8, const char 
   key_ctx *k = ctx;
   const sy_snap *s = sy__snap_enter(k->st);
   const sy_akey *ak = sy__snap_akey(s, id);
-  uint64_t gen = s->auth->gen;
+  uint64_t gen = sy__snap_auth_gen(s);
   if (ak) {
     k->name = sy_arena_strdup(k->arena, ak->name);
     k->scopes = ak->scopes;
@@ -196,7 +196,7 @@ int sy__ssm_authenticate(sy_req *r, const ssm_headers *hs, const char *service) 
                            .mac_fn = sign_with,
                            .secret_ctx = &kc,
                            .service = service,
-                           .now = (int64_t)time(NULL)};
+                           .now = sy__clock_now(r->srv->clock) / 1000};
   sy_sigv4_verdict vd;
   char msg[1024];
   sy_rc rc = sy_sigv4_verify(&in, &vd, msg, sizeof msg);
@@ -234,8 +234,8 @@ enum MHD_Result sy__ssm_sts(sy_req *r, const ssm_headers *hs) {
   sy__ssm_request_id(rid);
   const sy_snap *s = sy__snap_enter(r->srv->store);
   const char *id = "";
-  for (int i = 0; i < s->auth->nkeys; i++)
-    if (!strcmp(s->auth->keys[i].name, r->actor)) id = s->auth->keys[i].id;
+  const sy_akey *k = sy__snap_akey_named(s, r->actor);
+  if (k) id = k->id;
   int n = snprintf(xml, 1024,
                    "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
                    "<GetCallerIdentityResult><Arn>arn:aws:iam::%s:user/%s</Arn><UserId>%s</UserId>"

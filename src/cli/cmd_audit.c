@@ -123,7 +123,7 @@ static void chain_check(sy_audit_chain *c, const json_t *e) {
       .prev_hash = opt_str(e, "prev_hash"),
   };
   if (!json_is_integer(json_object_get(e, "seq"))) rec.seq = 0; /* never follows */
-  sy_audit_chain_next(c, &rec, opt_str(e, "hash"));
+  sy__audit_chain_next(c, &rec, opt_str(e, "hash"));
 }
 
 static int audit_verify(sy__cli *cli, int argc, char **argv) {
@@ -137,7 +137,7 @@ static int audit_verify(sy__cli *cli, int argc, char **argv) {
 
   sy__parse p = sy__args(cli, argc, argv, verify_usage, NULL, pos, &npos, 0, 0);
   if (p) return sy__parse_exit(p);
-  sy_audit_chain_init(&c);
+  sy__audit_chain_init(&c);
 
   for (;;) {
     char after[24], limit[24];

@@ -51,7 +51,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
 /* The status that the API error code names; falls back on the HTTP status. */
 static sy_rc rc_from_error(const char *code, long status) {
   for (int i = 1; i < SY_RC_MAX; i++)
-    if (code && strcmp(code, sy_rc_code((sy_rc)i)) == 0) return (sy_rc)i;
+    if (code && strcmp(code, sy__rc_code((sy_rc)i)) == 0) return (sy_rc)i;
   switch (status) {
   case 400: return SY_EINVAL;
   case 401: return SY_EUNAUTH;
@@ -282,7 +282,7 @@ void sy__url_param(sy__url *u, const char *name) {
   const char *colon = strchr(name, ':');
   size_t len = colon ? (size_t)(colon - name) : strlen(name);
   char msg[256], shown[128]; /* core's name messages are short and quote no input */
-  sy_rc rc = sy_name_check(name, len, msg, sizeof msg);
+  sy_rc rc = sy__name_check(name, len, msg, sizeof msg);
   if (!rc && colon && strspn(colon + 1, SELECTOR_CHARS) != strlen(colon + 1)) {
     snprintf(msg, sizeof msg, "the selector after ':' may hold only a-zA-Z0-9_.-");
     rc = SY_EINVAL;
@@ -303,7 +303,7 @@ void sy__url_param(sy__url *u, const char *name) {
     shown[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
   }
   shown[n] = 0;
-  snprintf(u->why, sizeof u->why, "%s: invalid parameter name '%s%s': %s", sy_rc_code(rc), shown, len > n ? "..." : "",
+  snprintf(u->why, sizeof u->why, "%s: invalid parameter name '%s%s': %s", sy__rc_code(rc), shown, len > n ? "..." : "",
            msg);
 }
 

@@ -53,7 +53,7 @@ void sy__url_init(sy__url *u, const char *path);
 /* Appends raw text (already safe). */
 void sy__url_add(sy__url *u, const char *s);
 /* Appends "/api/v1/params" and the parameter name, so "/a/b" becomes "/api/v1/params/a/b".
- * The name is checked with core's sy_name_check, the server's own rules; a selector may
+ * The name is checked with core's sy__name_check, the server's own rules; a selector may
  * follow it (":3", ":prod"), of a-zA-Z0-9_.- like a label, and the server judges it. */
 void sy__url_param(sy__url *u, const char *name);
 /* Appends one path segment, percent-encoded. */

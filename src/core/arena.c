@@ -24,9 +24,9 @@ struct sy_arena {
   cleanup *cleanups;
 };
 
-sy_arena *sy_arena_new(void) { return calloc(1, sizeof(sy_arena)); }
+sy_arena *sy__arena_new(void) { return calloc(1, sizeof(sy_arena)); }
 
-void sy_arena_free(sy_arena *a) {
+void sy__arena_free(sy_arena *a) {
   if (!a) return;
   for (cleanup *c = a->cleanups; c; c = c->next) c->fn(c->arg);
   for (block *b = a->head, *n; b; b = n) {
@@ -36,7 +36,7 @@ void sy_arena_free(sy_arena *a) {
   free(a);
 }
 
-void *sy_arena_alloc(sy_arena *a, size_t size) {
+void *sy__arena_alloc(sy_arena *a, size_t size) {
   size_t align = sizeof(max_align_t);
   if (size > SIZE_MAX / 2) return NULL; /* no request is that large; refusing keeps the rounding from wrapping */
   size = (size + align - 1) & ~(align - 1);
@@ -62,18 +62,18 @@ void *sy_arena_alloc(sy_arena *a, size_t size) {
   return p;
 }
 
-char *sy_arena_strndup(sy_arena *a, const char *s, size_t n) {
-  char *d = sy_arena_alloc(a, n + 1);
+char *sy__arena_strndup(sy_arena *a, const char *s, size_t n) {
+  char *d = sy__arena_alloc(a, n + 1);
   if (!d) return NULL;
   memcpy(d, s, n);
   d[n] = 0;
   return d;
 }
 
-char *sy_arena_strdup(sy_arena *a, const char *s) { return sy_arena_strndup(a, s, strlen(s)); }
+char *sy__arena_strdup(sy_arena *a, const char *s) { return sy__arena_strndup(a, s, strlen(s)); }
 
-int sy_arena_cleanup(sy_arena *a, void (*fn)(void *), void *arg) {
-  cleanup *c = sy_arena_alloc(a, sizeof *c);
+int sy__arena_cleanup(sy_arena *a, void (*fn)(void *), void *arg) {
+  cleanup *c = sy__arena_alloc(a, sizeof *c);
   if (!c) return -1;
   c->fn = fn;
   c->arg = arg;

@@ -7,14 +7,14 @@
 typedef struct sy_arena sy_arena;
 
 /* A new arena; NULL on ENOMEM. */
-sy_arena *sy_arena_new(void);
+sy_arena *sy__arena_new(void);
 /* Frees every allocation made from a, runs its cleanups (last registered first), and a itself. */
-void sy_arena_free(sy_arena *a);
+void sy__arena_free(sy_arena *a);
 /* size bytes aligned for any type, zeroed; NULL on ENOMEM. Freed with the arena. */
-void *sy_arena_alloc(sy_arena *a, size_t size);
-char *sy_arena_strndup(sy_arena *a, const char *s, size_t n);
-char *sy_arena_strdup(sy_arena *a, const char *s);
+void *sy__arena_alloc(sy_arena *a, size_t size);
+char *sy__arena_strndup(sy_arena *a, const char *s, size_t n);
+char *sy__arena_strdup(sy_arena *a, const char *s);
 /* Runs fn(arg) when the arena is freed (statements, JSON values, handles). 0 on success. */
-int sy_arena_cleanup(sy_arena *a, void (*fn)(void *), void *arg);
+int sy__arena_cleanup(sy_arena *a, void (*fn)(void *), void *arg);
 
 #endif

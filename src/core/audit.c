@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char sy_audit_genesis[SY_HASH_HEX] = "0000000000000000000000000000000000000000000000000000000000000000";
+const char sy__audit_genesis[SY_HASH_HEX] = "0000000000000000000000000000000000000000000000000000000000000000";
 
 static void put_field(EVP_MD_CTX *ctx, const char *s) {
   char len[24];
@@ -25,7 +25,7 @@ static void put_int(EVP_MD_CTX *ctx, int64_t v) {
   put_field(ctx, num);
 }
 
-void sy_audit_hash(const sy_audit_rec *r, char out[SY_HASH_HEX]) {
+void sy__audit_hash(const sy_audit_rec *r, char out[SY_HASH_HEX]) {
   unsigned char md[32];
   unsigned int mdlen = 0;
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -35,7 +35,7 @@ void sy_audit_hash(const sy_audit_rec *r, char out[SY_HASH_HEX]) {
     return;
   }
   EVP_DigestInit_ex(ctx, sy__sha256_md(), NULL);
-  put_field(ctx, r->prev_hash ? r->prev_hash : sy_audit_genesis);
+  put_field(ctx, r->prev_hash ? r->prev_hash : sy__audit_genesis);
   put_int(ctx, r->seq);
   put_field(ctx, r->time);
   put_field(ctx, r->actor);
@@ -49,15 +49,15 @@ void sy_audit_hash(const sy_audit_rec *r, char out[SY_HASH_HEX]) {
   put_field(ctx, r->detail);
   EVP_DigestFinal_ex(ctx, md, &mdlen);
   EVP_MD_CTX_free(ctx);
-  sy_hex(md, 32, out);
+  sy__hex(md, 32, out);
 }
 
-void sy_audit_chain_init(sy_audit_chain *c) {
+void sy__audit_chain_init(sy_audit_chain *c) {
   memset(c, 0, sizeof *c);
-  memcpy(c->last_hash, sy_audit_genesis, SY_HASH_HEX);
+  memcpy(c->last_hash, sy__audit_genesis, SY_HASH_HEX);
 }
 
-int sy_audit_chain_next(sy_audit_chain *c, const sy_audit_rec *rec, const char *hash) {
+int sy__audit_chain_next(sy_audit_chain *c, const sy_audit_rec *rec, const char *hash) {
   char want[SY_HASH_HEX];
   if (c->broken_seq) return -1;
   /* the order of the checks decides which one names a break: a dropped record shows as a
@@ -70,7 +70,7 @@ int sy_audit_chain_next(sy_audit_chain *c, const sy_audit_rec *rec, const char *
     else
       snprintf(c->why, sizeof c->why, "prev_hash does not match the hash of seq %" PRId64, c->last_seq);
   } else {
-    sy_audit_hash(rec, want);
+    sy__audit_hash(rec, want);
     if (!hash || strcmp(hash, want) != 0)
       snprintf(c->why, sizeof c->why, "hash does not match the record's contents");
     else if (rec->seq != c->last_seq + 1)

@@ -26,13 +26,13 @@ typedef struct sy_audit_rec {
 /* The hash of a record: hex SHA-256 over the previous hash and every field, each
  * field written as "<decimal length>:<bytes>\n" so no two records can collide by
  * shifting bytes between fields. Writes 64 hex digits and a NUL into out. */
-void sy_audit_hash(const sy_audit_rec *rec, char out[SY_HASH_HEX]);
+void sy__audit_hash(const sy_audit_rec *rec, char out[SY_HASH_HEX]);
 
 /* The prev_hash of the first record. */
-extern const char sy_audit_genesis[SY_HASH_HEX];
+extern const char sy__audit_genesis[SY_HASH_HEX];
 
 /* A walk along the hash chain, oldest record first: the one check behind the server's
- * GET /api/v1/admin/audit/verify and the CLI's `audit verify`. Start it with sy_audit_chain_init. */
+ * GET /api/v1/admin/audit/verify and the CLI's `audit verify`. Start it with sy__audit_chain_init. */
 typedef struct sy_audit_chain {
   int64_t records;             /* records that followed the chain */
   int64_t last_seq;            /* the seq of the last of them; 0 before the first */
@@ -41,14 +41,14 @@ typedef struct sy_audit_chain {
   char why[160];               /* what was wrong with it */
 } sy_audit_chain;
 
-void sy_audit_chain_init(sy_audit_chain *c);
+void sy__audit_chain_init(sy_audit_chain *c);
 
 /* Checks the next record, rec, whose stored hash is hash (NULL reads as ""): its seq comes
  * after the last one's, its prev_hash is the last one's hash (the genesis hash for the first
- * record), its hash is what sy_audit_hash computes, and its seq is the last one's plus one.
+ * record), its hash is what sy__audit_hash computes, and its seq is the last one's plus one.
  * Returns 0 if it follows. Otherwise sets broken_seq (rec's seq, or the last one's plus one
  * when rec has none) and why, and returns -1; after that every call returns -1
  * and changes nothing. */
-int sy_audit_chain_next(sy_audit_chain *c, const sy_audit_rec *rec, const char *hash);
+int sy__audit_chain_next(sy_audit_chain *c, const sy_audit_rec *rec, const char *hash);
 
 #endif

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sy_hex(const void *data, size_t n, char *out) {
+void sy__hex(const void *data, size_t n, char *out) {
   static const char hex[] = "0123456789abcdef";
   const unsigned char *d = data;
   for (size_t i = 0; i < n; i++) {
@@ -44,7 +44,7 @@ const EVP_MD *sy__sha256_md(void) {
   return sha256_md ? sha256_md : EVP_sha256();
 }
 
-void sy_sha256(const void *data, size_t len, unsigned char out[32]) {
+void sy__sha256(const void *data, size_t len, unsigned char out[32]) {
   unsigned int mdlen = 0;
   const EVP_MD *md = sy__sha256_md();
   EVP_MD_CTX *ctx = thread_ctx();
@@ -53,12 +53,12 @@ void sy_sha256(const void *data, size_t len, unsigned char out[32]) {
     EVP_Digest(len ? data : "", len, out, &mdlen, md, NULL);
 }
 
-void sy_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[32]) {
+void sy__hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[32]) {
   /* RFC 2104 over the fetched digest: the one-shot HMAC() of OpenSSL 3 fetches a MAC and
    * a digest on every call, which costs more than the hashing itself for short inputs */
   unsigned char k[64] = {0}, pad[64], inner[32];
   if (key_len > sizeof k)
-    sy_sha256(key, key_len, k);
+    sy__sha256(key, key_len, k);
   else
     memcpy(k, key, key_len);
   const EVP_MD *md = sy__sha256_md();
@@ -82,29 +82,29 @@ void sy_hmac_sha256(const void *key, size_t key_len, const void *data, size_t le
   OPENSSL_cleanse(pad, sizeof pad);
 }
 
-void sy_sha256_hex(const void *data, size_t len, char out[SY_HASH_HEX]) {
+void sy__sha256_hex(const void *data, size_t len, char out[SY_HASH_HEX]) {
   unsigned char md[32];
-  sy_sha256(data, len, md);
-  sy_hex(md, 32, out);
+  sy__sha256(data, len, md);
+  sy__hex(md, 32, out);
 }
 
 struct sy_hmac_key {
   EVP_MD_CTX *inner, *outer; /* SHA-256 after key ^ ipad, and after key ^ opad */
 };
 
-sy_hmac_key *sy_hmac_key_new(const void *key, size_t key_len) {
+sy_hmac_key *sy__hmac_key_new(const void *key, size_t key_len) {
   unsigned char k[64] = {0}, ipad[64], opad[64];
   const EVP_MD *md = sy__sha256_md();
   sy_hmac_key *h = calloc(1, sizeof *h);
   if (key_len > sizeof k)
-    sy_sha256(key, key_len, k);
+    sy__sha256(key, key_len, k);
   else
     memcpy(k, key, key_len);
   for (int i = 0; i < 64; i++) ipad[i] = k[i] ^ 0x36, opad[i] = k[i] ^ 0x5c;
   if (!h || !md || !(h->inner = EVP_MD_CTX_new()) || !(h->outer = EVP_MD_CTX_new()) ||
       !EVP_DigestInit_ex(h->inner, md, NULL) || !EVP_DigestUpdate(h->inner, ipad, sizeof ipad) ||
       !EVP_DigestInit_ex(h->outer, md, NULL) || !EVP_DigestUpdate(h->outer, opad, sizeof opad)) {
-    sy_hmac_key_free(h);
+    sy__hmac_key_free(h);
     h = NULL;
   }
   OPENSSL_cleanse(k, sizeof k);
@@ -113,14 +113,14 @@ sy_hmac_key *sy_hmac_key_new(const void *key, size_t key_len) {
   return h;
 }
 
-void sy_hmac_key_free(sy_hmac_key *h) {
+void sy__hmac_key_free(sy_hmac_key *h) {
   if (!h) return;
   EVP_MD_CTX_free(h->inner); /* the digest's state is wiped as it is freed */
   EVP_MD_CTX_free(h->outer);
   free(h);
 }
 
-int sy_hmac_key_mac(const sy_hmac_key *h, const void *data, size_t len, unsigned char out[32]) {
+int sy__hmac_key_mac(const sy_hmac_key *h, const void *data, size_t len, unsigned char out[32]) {
   unsigned char inner[32];
   unsigned int n = 0;
   EVP_MD_CTX *ctx = sy__sha256_md() ? thread_ctx() : NULL; /* fetching makes the thread's context key */

@@ -6,28 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sy_jbuf_init(sy_jbuf *b, size_t max) {
+void sy__jbuf_init(sy_jbuf *b, size_t max) {
   memset(b, 0, sizeof *b);
   b->max = max;
 }
 
-void sy_jbuf_init_on(sy_jbuf *b, size_t max, char *buf, size_t cap) {
-  sy_jbuf_init(b, max);
+void sy__jbuf_init_on(sy_jbuf *b, size_t max, char *buf, size_t cap) {
+  sy__jbuf_init(b, max);
   b->p = buf;
-  b->cap = cap < max ? cap : max; /* never room past max: see sy_jbuf_raw */
+  b->cap = cap < max ? cap : max; /* never room past max: see sy__jbuf_raw */
   buf[0] = 0;
 }
 
-void sy_jbuf_free(sy_jbuf *b) {
+void sy__jbuf_free(sy_jbuf *b) {
   if (b->heap) free(b->p);
   memset(b, 0, sizeof *b);
 }
 
-char *sy_jbuf_take(sy_jbuf *b, size_t *len) {
+char *sy__jbuf_take(sy_jbuf *b, size_t *len) {
   char *p = b->err ? NULL : b->p;
   if (p && !b->heap && (p = malloc(b->len + 1))) memcpy(p, b->p, b->len + 1); /* the caller's storage: a copy */
   if (!p) {
-    sy_jbuf_free(b);
+    sy__jbuf_free(b);
     return NULL;
   }
   if (len) *len = b->len;
@@ -66,9 +66,9 @@ void sy__jbuf_raw_grow(sy_jbuf *b, const char *s, size_t n) {
   b->p[b->len] = 0;
 }
 
-void sy_jbuf_cstr(sy_jbuf *b, const char *s) { sy_jbuf_raw(b, s, strlen(s)); }
+void sy__jbuf_cstr(sy_jbuf *b, const char *s) { sy__jbuf_raw(b, s, strlen(s)); }
 
-void sy_jbuf_str(sy_jbuf *b, const char *s, size_t n) {
+void sy__jbuf_str(sy_jbuf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
   /* Room for the worst case (every byte a \u00XX) taken at once, so that the bytes are
    * copied without a check each; a long string, or one near the buffer's limit, takes
@@ -100,8 +100,8 @@ void sy_jbuf_str(sy_jbuf *b, const char *s, size_t n) {
     }
     if (tight) { /* the room in hand is for the plain bytes: take more as escapes come */
       b->len = (size_t)(o - b->p);
-      sy_jbuf_raw(b, s + start, i - start);
-      sy_jbuf_raw(b, esc, k);
+      sy__jbuf_raw(b, s + start, i - start);
+      sy__jbuf_raw(b, esc, k);
       if (b->err || reserve(b, n - i)) return; /* the rest and the closing quote */
       o = b->p + b->len;
     } else {
@@ -119,7 +119,7 @@ void sy_jbuf_str(sy_jbuf *b, const char *s, size_t n) {
   b->len = (size_t)(o - b->p);
 }
 
-void sy_jbuf_int(sy_jbuf *b, int64_t v) {
+void sy__jbuf_int(sy_jbuf *b, int64_t v) {
   char tmp[24];
   int i = (int)sizeof tmp;
   uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
@@ -128,12 +128,12 @@ void sy_jbuf_int(sy_jbuf *b, int64_t v) {
     u /= 10;
   } while (u);
   if (v < 0) tmp[--i] = '-';
-  sy_jbuf_raw(b, tmp + i, sizeof tmp - (size_t)i);
+  sy__jbuf_raw(b, tmp + i, sizeof tmp - (size_t)i);
 }
 
-void sy_jbuf_epoch_ms(sy_jbuf *b, int64_t ms) {
+void sy__jbuf_epoch_ms(sy_jbuf *b, int64_t ms) {
   if (ms < 0) ms = 0;
   char frac[4] = {'.', (char)('0' + ms / 100 % 10), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10)};
-  sy_jbuf_int(b, ms / 1000);
-  sy_jbuf_raw(b, frac, 4);
+  sy__jbuf_int(b, ms / 1000);
+  sy__jbuf_raw(b, frac, 4);
 }

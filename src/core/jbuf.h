@@ -16,17 +16,17 @@ typedef struct sy_jbuf {
   int heap; /* p is the buffer's own (else the caller's storage, or NULL) */
 } sy_jbuf;
 
-void sy_jbuf_init(sy_jbuf *b, size_t max);
+void sy__jbuf_init(sy_jbuf *b, size_t max);
 /* Starts b in the caller's storage buf[0..cap) (cap >= 1), which must outlive b; the
  * buffer moves to the heap only if it outgrows it, so short text costs no allocation. */
-void sy_jbuf_init_on(sy_jbuf *b, size_t max, char *buf, size_t cap);
-void sy_jbuf_free(sy_jbuf *b);
+void sy__jbuf_init_on(sy_jbuf *b, size_t max, char *buf, size_t cap);
+void sy__jbuf_free(sy_jbuf *b);
 /* Hands over the NUL-terminated text (caller frees; copied out of caller storage); NULL if
  * err was set or nothing was written and no memory could be had. The buffer is reset. */
-char *sy_jbuf_take(sy_jbuf *b, size_t *len);
+char *sy__jbuf_take(sy_jbuf *b, size_t *len);
 void sy__jbuf_raw_grow(sy_jbuf *b, const char *s, size_t n);
 /* Appends s[0..n): inline while it fits the room in hand (never past max), else grows. */
-static inline void sy_jbuf_raw(sy_jbuf *b, const char *s, size_t n) {
+static inline void sy__jbuf_raw(sy_jbuf *b, const char *s, size_t n) {
   if (!b->err && n < b->cap - b->len) {
     memcpy(b->p + b->len, s, n);
     b->len += n;
@@ -35,13 +35,13 @@ static inline void sy_jbuf_raw(sy_jbuf *b, const char *s, size_t n) {
   }
   sy__jbuf_raw_grow(b, s, n);
 }
-static inline void sy_jbuf_putc(sy_jbuf *b, char c) { sy_jbuf_raw(b, &c, 1); }
-void sy_jbuf_cstr(sy_jbuf *b, const char *s); /* raw text up to the NUL */
+static inline void sy__jbuf_putc(sy_jbuf *b, char c) { sy__jbuf_raw(b, &c, 1); }
+void sy__jbuf_cstr(sy_jbuf *b, const char *s); /* raw text up to the NUL */
 /* s[0..n) as a quoted JSON string: '"' '\\' and control characters escaped; other bytes
  * pass through (the store holds only valid UTF-8 text). */
-void sy_jbuf_str(sy_jbuf *b, const char *s, size_t n);
-void sy_jbuf_int(sy_jbuf *b, int64_t v);
+void sy__jbuf_str(sy_jbuf *b, const char *s, size_t n);
+void sy__jbuf_int(sy_jbuf *b, int64_t v);
 /* Milliseconds as seconds with three decimals: 1763840000.123 */
-void sy_jbuf_epoch_ms(sy_jbuf *b, int64_t ms);
+void sy__jbuf_epoch_ms(sy_jbuf *b, int64_t ms);
 
 #endif

@@ -35,42 +35,42 @@ static sy_kind_def kinds[SY_KINDS_MAX] = {
 };
 static size_t nkinds = 3;
 
-sy_rc sy_kind_register(const sy_kind_def *def) {
+sy_rc sy__kind_register(const sy_kind_def *def) {
   if (!def || !def->name || !def->validate) return SY_EINVAL;
-  if (sy_kind_by_id(def->kind) || sy_kind_by_name(def->name)) return SY_EEXISTS;
+  if (sy__kind_by_id(def->kind) || sy__kind_by_name(def->name)) return SY_EEXISTS;
   if (nkinds == SY_KINDS_MAX) return SY_ETOOLARGE;
   kinds[nkinds++] = *def;
   return SY_OK;
 }
 
-const sy_kind_def *sy_kind_by_name(const char *name) {
+const sy_kind_def *sy__kind_by_name(const char *name) {
   if (!name) return NULL;
   for (size_t i = 0; i < nkinds; i++)
     if (strcmp(kinds[i].name, name) == 0) return &kinds[i];
   return NULL;
 }
 
-const sy_kind_def *sy_kind_by_id(sy_kind kind) {
+const sy_kind_def *sy__kind_by_id(sy_kind kind) {
   for (size_t i = 0; i < nkinds; i++)
     if (kinds[i].kind == kind) return &kinds[i];
   return NULL;
 }
 
-const char *sy_kind_name(sy_kind kind) {
-  const sy_kind_def *k = sy_kind_by_id(kind);
+const char *sy__kind_name(sy_kind kind) {
+  const sy_kind_def *k = sy__kind_by_id(kind);
   return k ? k->name : "Unknown";
 }
 
-const char *sy_tier_name(sy_tier tier) { return tier == SY_TIER_ADVANCED ? "Advanced" : "Standard"; }
+const char *sy__tier_name(sy_tier tier) { return tier == SY_TIER_ADVANCED ? "Advanced" : "Standard"; }
 
-sy_tier sy_tier_parse(const char *s) {
+sy_tier sy__tier_parse(const char *s) {
   if (!s) return 0;
   if (strcmp(s, "Standard") == 0) return SY_TIER_STANDARD;
   if (strcmp(s, "Advanced") == 0) return SY_TIER_ADVANCED;
   return 0;
 }
 
-size_t sy_tier_value_max(sy_tier tier) {
+size_t sy__tier_value_max(sy_tier tier) {
   return tier == SY_TIER_ADVANCED ? SY_VALUE_MAX_ADVANCED : SY_VALUE_MAX_STANDARD;
 }
 
@@ -83,7 +83,7 @@ static int reserved_prefix(const char *s, size_t len) {
   return len >= 3 && (strncasecmp(s, "aws", 3) == 0 || strncasecmp(s, "ssm", 3) == 0);
 }
 
-int sy_name_levels(const char *name, size_t len) {
+int sy__name_levels(const char *name, size_t len) {
   int levels = 0;
   size_t i = (len && name[0] == '/') ? 1 : 0;
   if (i < len) levels = 1;
@@ -131,7 +131,7 @@ static sy_rc segments_check(const char *kind, const char *s, size_t len, char *m
   return SY_OK;
 }
 
-sy_rc sy_name_check(const char *name, size_t len, char *msg, size_t msgsz) {
+sy_rc sy__name_check(const char *name, size_t len, char *msg, size_t msgsz) {
   if (len == 0) {
     snprintf(msg, msgsz, "may not be empty");
     return SY_EINVAL;
@@ -146,7 +146,7 @@ sy_rc sy_name_check(const char *name, size_t len, char *msg, size_t msgsz) {
   }
   sy_rc rc = segments_check("name", name, len, msg, msgsz);
   if (rc) return rc;
-  int levels = sy_name_levels(name, len);
+  int levels = sy__name_levels(name, len);
   if (levels > SY_LEVELS_MAX) {
     snprintf(msg, msgsz, "%d hierarchy levels; the limit is %d", levels, SY_LEVELS_MAX);
     return SY_EHIERARCHY;
@@ -154,7 +154,7 @@ sy_rc sy_name_check(const char *name, size_t len, char *msg, size_t msgsz) {
   return SY_OK;
 }
 
-sy_rc sy_path_check(const char *path, size_t len, char *msg, size_t msgsz) {
+sy_rc sy__path_check(const char *path, size_t len, char *msg, size_t msgsz) {
   if (len == 0 || path[0] != '/') {
     snprintf(msg, msgsz, "must start with '/'");
     return SY_EINVAL;
@@ -171,56 +171,56 @@ sy_rc sy_path_check(const char *path, size_t len, char *msg, size_t msgsz) {
   }
   sy_rc rc = segments_check("path", path, n, msg, msgsz);
   if (rc) return rc;
-  if (sy_name_levels(path, n) > SY_LEVELS_MAX) {
+  if (sy__name_levels(path, n) > SY_LEVELS_MAX) {
     snprintf(msg, msgsz, "more than %d hierarchy levels", SY_LEVELS_MAX);
     return SY_EHIERARCHY;
   }
   return SY_OK;
 }
 
-sy_rc sy_value_check(sy_kind kind, sy_tier tier, const char *value, size_t len, char *msg, size_t msgsz) {
-  const sy_kind_def *k = sy_kind_by_id(kind);
+sy_rc sy__value_check(sy_kind kind, sy_tier tier, const char *value, size_t len, char *msg, size_t msgsz) {
+  const sy_kind_def *k = sy__kind_by_id(kind);
   if (!k) {
     snprintf(msg, msgsz, "unknown kind %d", (int)kind);
     return SY_EINVAL;
   }
-  size_t max = k->value_max ? k->value_max : sy_tier_value_max(tier);
+  size_t max = k->value_max ? k->value_max : sy__tier_value_max(tier);
   if (len == 0) {
     snprintf(msg, msgsz, "value is empty; it must be 1 to %zu bytes", max);
     return SY_EINVAL;
   }
   if (len > max && !k->value_max) {
-    snprintf(msg, msgsz, "value is %zu bytes; the %s tier allows at most %zu", len, sy_tier_name(tier), max);
+    snprintf(msg, msgsz, "value is %zu bytes; the %s tier allows at most %zu", len, sy__tier_name(tier), max);
     return SY_EINVAL;
   }
   if (len > max) {
     snprintf(msg, msgsz, "value is %zu bytes; a %s allows at most %zu", len, k->name, max);
     return SY_EINVAL;
   }
-  if (!sy_utf8_valid(value, len)) {
+  if (!sy__utf8_valid(value, len)) {
     snprintf(msg, msgsz, "value is not valid UTF-8");
     return SY_EINVAL;
   }
   return k->validate(value, len, msg, msgsz);
 }
 
-sy_rc sy_version_check(sy_kind kind, sy_tier tier, const char *value, size_t len, const char *description,
-                       const char *pattern, char *msg, size_t msgsz) {
-  sy_rc rc = sy_value_check(kind, tier, value, len, msg, msgsz);
-  const sy_kind_def *k = sy_kind_by_id(kind);
+sy_rc sy__version_check(sy_kind kind, sy_tier tier, const char *value, size_t len, const char *description,
+                        const char *pattern, char *msg, size_t msgsz) {
+  sy_rc rc = sy__value_check(kind, tier, value, len, msg, msgsz);
+  const sy_kind_def *k = sy__kind_by_id(kind);
   if (rc == SY_EINVAL && k && !k->value_max && tier == SY_TIER_STANDARD && len > SY_VALUE_MAX_STANDARD &&
-      len <= SY_VALUE_MAX_ADVANCED && sy_utf8_valid(value, len))
+      len <= SY_VALUE_MAX_ADVANCED && sy__utf8_valid(value, len))
     return SY_ETIER; /* the Advanced tier would take it: the APIs say so */
   if (rc) return rc;
   if (description && strlen(description) > SY_DESCRIPTION_MAX) {
     snprintf(msg, msgsz, "description is longer than %d characters", SY_DESCRIPTION_MAX);
     return SY_EINVAL;
   }
-  if (pattern && strlen(pattern) <= SY_PATTERN_MAX && sy_pattern_compile_check(pattern, msg, msgsz))
+  if (pattern && strlen(pattern) <= SY_PATTERN_MAX && sy__pattern_compile_check(pattern, msg, msgsz))
     return SY_EBADPATTERN;
-  rc = sy_pattern_compile_check(pattern, msg, msgsz);
+  rc = sy__pattern_compile_check(pattern, msg, msgsz);
   if (rc) return rc;
-  return sy_pattern_check(pattern, value, msg, msgsz);
+  return sy__pattern_check(pattern, value, msg, msgsz);
 }
 
 /* Allowed patterns are Java-style regular expressions, as in SSM (`^\d+$`, `(?:a|b)`):
@@ -239,7 +239,7 @@ static pcre2_code *pattern_compile(const char *pattern, char *msg, size_t msgsz)
   return re;
 }
 
-sy_rc sy_pattern_compile_check(const char *pattern, char *msg, size_t msgsz) {
+sy_rc sy__pattern_compile_check(const char *pattern, char *msg, size_t msgsz) {
   if (!pattern || !*pattern) return SY_OK;
   if (strlen(pattern) > SY_PATTERN_MAX) {
     snprintf(msg, msgsz, "allowed_pattern is longer than %d characters", SY_PATTERN_MAX);
@@ -251,7 +251,7 @@ sy_rc sy_pattern_compile_check(const char *pattern, char *msg, size_t msgsz) {
   return SY_OK;
 }
 
-sy_rc sy_pattern_check(const char *pattern, const char *value, char *msg, size_t msgsz) {
+sy_rc sy__pattern_check(const char *pattern, const char *value, char *msg, size_t msgsz) {
   if (!pattern || !*pattern) return SY_OK;
   pcre2_code *re = pattern_compile(pattern, msg, msgsz);
   if (!re) return SY_EINVAL;
@@ -277,7 +277,7 @@ sy_rc sy_pattern_check(const char *pattern, const char *value, char *msg, size_t
   return SY_OK;
 }
 
-int sy_label_valid(const char *label) {
+int sy__label_valid(const char *label) {
   size_t n = label ? strlen(label) : 0;
   if (n < 1 || n > SY_LABEL_MAX) return 0;
   if (label[0] >= '0' && label[0] <= '9') return 0;
@@ -294,7 +294,7 @@ static int tag_char(unsigned char c) {
          strchr("_.:/=+-@", c) != NULL;
 }
 
-sy_rc sy_tag_check(const char *key, const char *value, char *msg, size_t msgsz) {
+sy_rc sy__tag_check(const char *key, const char *value, char *msg, size_t msgsz) {
   size_t kn = strlen(key), vn = value ? strlen(value) : 0;
   if (kn < 1 || kn > SY_TAG_KEY_MAX) {
     snprintf(msg, msgsz, "tag key must be 1 to %d characters", SY_TAG_KEY_MAX);
@@ -314,20 +314,20 @@ sy_rc sy_tag_check(const char *key, const char *value, char *msg, size_t msgsz) 
       snprintf(msg, msgsz, "tag %.128s: value has an invalid character at position %zu", key, i + 1);
       return SY_EINVAL;
     }
-  if (!sy_utf8_valid(key, kn) || !sy_utf8_valid(value ? value : "", vn)) {
+  if (!sy__utf8_valid(key, kn) || !sy__utf8_valid(value ? value : "", vn)) {
     snprintf(msg, msgsz, "tag %.128s is not valid UTF-8", key);
     return SY_EINVAL;
   }
   return SY_OK;
 }
 
-sy_rc sy_tags_check(const sy_tag *tags, int n, char *msg, size_t msgsz) {
+sy_rc sy__tags_check(const sy_tag *tags, int n, char *msg, size_t msgsz) {
   if (n > SY_TAGS_MAX) {
     snprintf(msg, msgsz, "%d tags; the limit is %d", n, SY_TAGS_MAX);
     return SY_ETAG_LIMIT;
   }
   for (int i = 0; i < n; i++) {
-    sy_rc rc = sy_tag_check(tags[i].key, tags[i].value, msg, msgsz);
+    sy_rc rc = sy__tag_check(tags[i].key, tags[i].value, msg, msgsz);
     if (rc) return rc;
   }
   return SY_OK;

@@ -40,53 +40,53 @@ typedef struct sy_kind_def {
 
 /* Registers a kind (at start-up, before any store is opened). SY_EEXISTS for a kind or name
  * already known, SY_ETOOLARGE past SY_KINDS_MAX. */
-sy_rc sy_kind_register(const sy_kind_def *def);
+sy_rc sy__kind_register(const sy_kind_def *def);
 
 /* The kind named name (exact), or NULL. */
-const sy_kind_def *sy_kind_by_name(const char *name);
-const sy_kind_def *sy_kind_by_id(sy_kind kind);
-const char *sy_kind_name(sy_kind kind);
+const sy_kind_def *sy__kind_by_name(const char *name);
+const sy_kind_def *sy__kind_by_id(sy_kind kind);
+const char *sy__kind_name(sy_kind kind);
 
-const char *sy_tier_name(sy_tier tier);
+const char *sy__tier_name(sy_tier tier);
 /* Parses "Standard"/"Advanced"; 0 when unknown. */
-sy_tier sy_tier_parse(const char *s);
-size_t sy_tier_value_max(sy_tier tier);
+sy_tier sy__tier_parse(const char *s);
+size_t sy__tier_value_max(sy_tier tier);
 
 /* Checks a parameter name. SY_EHIERARCHY for more than 15 levels, SY_EINVAL otherwise.
  * msg says what is wrong without naming the field ("invalid character '*' at position 3; ..."):
  * each caller knows the field by its own name (Name, name, params[2].name, prefix) and puts it
- * first, as "<field>: <msg>". The same holds for sy_path_check. */
-sy_rc sy_name_check(const char *name, size_t len, char *msg, size_t msgsz);
+ * first, as "<field>: <msg>". The same holds for sy__path_check. */
+sy_rc sy__name_check(const char *name, size_t len, char *msg, size_t msgsz);
 /* Number of levels in a valid name ("/a/b" has 2, "a" has 1). */
-int sy_name_levels(const char *name, size_t len);
+int sy__name_levels(const char *name, size_t len);
 /* Checks a path used for listing: "/" or a hierarchical name, with or without a trailing "/". */
-sy_rc sy_path_check(const char *path, size_t len, char *msg, size_t msgsz);
+sy_rc sy__path_check(const char *path, size_t len, char *msg, size_t msgsz);
 
 /* Checks a value: UTF-8, within the kind's (or the tier's) size, passes the kind's validator. */
-sy_rc sy_value_check(sy_kind kind, sy_tier tier, const char *value, size_t len, char *msg, size_t msgsz);
-/* Checks a whole version before it is written: its value (sy_value_check), its description
+sy_rc sy__value_check(sy_kind kind, sy_tier tier, const char *value, size_t len, char *msg, size_t msgsz);
+/* Checks a whole version before it is written: its value (sy__value_check), its description
  * (at most SY_DESCRIPTION_MAX), its allowed pattern (compiles: SY_EBADPATTERN) and that the
  * value matches it (SY_EPATTERN). description and pattern may be NULL. A value over the
  * Standard tier's limit that the Advanced tier would take is SY_ETIER, so that an API can
  * say to change the tier. */
-sy_rc sy_version_check(sy_kind kind, sy_tier tier, const char *value, size_t len, const char *description,
-                       const char *pattern, char *msg, size_t msgsz);
+sy_rc sy__version_check(sy_kind kind, sy_tier tier, const char *value, size_t len, const char *description,
+                        const char *pattern, char *msg, size_t msgsz);
 /* Checks that value matches the POSIX ERE pattern (an empty pattern matches all). */
-sy_rc sy_pattern_check(const char *pattern, const char *value, char *msg, size_t msgsz);
+sy_rc sy__pattern_check(const char *pattern, const char *value, char *msg, size_t msgsz);
 /* Checks that a pattern compiles. */
-sy_rc sy_pattern_compile_check(const char *pattern, char *msg, size_t msgsz);
+sy_rc sy__pattern_compile_check(const char *pattern, char *msg, size_t msgsz);
 
 /* A label is 1..100 of [a-zA-Z0-9_.-], not starting with a digit nor "aws"/"ssm". Returns 1 if valid. */
-int sy_label_valid(const char *label);
+int sy__label_valid(const char *label);
 /* Tag key 1..128, value 0..256 of letters, digits, space and _.:/=+-@. */
-sy_rc sy_tag_check(const char *key, const char *value, char *msg, size_t msgsz);
+sy_rc sy__tag_check(const char *key, const char *value, char *msg, size_t msgsz);
 
 typedef struct sy_tag {
   char *key;
   char *value;
 } sy_tag;
 
-/* Checks the tags a write gives: at most SY_TAGS_MAX (SY_ETAG_LIMIT), each by sy_tag_check. */
-sy_rc sy_tags_check(const sy_tag *tags, int n, char *msg, size_t msgsz);
+/* Checks the tags a write gives: at most SY_TAGS_MAX (SY_ETAG_LIMIT), each by sy__tag_check. */
+sy_rc sy__tags_check(const sy_tag *tags, int n, char *msg, size_t msgsz);
 
 #endif

@@ -35,12 +35,12 @@ const char *sy_strerror(sy_rc rc) {
   return rc_table[rc].words;
 }
 
-const char *sy_rc_code(sy_rc rc) {
+const char *sy__rc_code(sy_rc rc) {
   if ((unsigned)rc >= SY_RC_MAX || !rc_table[rc].code) return "InternalError";
   return rc_table[rc].code;
 }
 
-int sy_rc_http_status(sy_rc rc) {
+int sy__rc_http_status(sy_rc rc) {
   if ((unsigned)rc >= SY_RC_MAX || !rc_table[rc].http) return 500;
   return rc_table[rc].http;
 }

@@ -22,7 +22,7 @@ typedef enum sy_rc {
   SY_ETOKEN_NOTFOUND,   /* TokenNotFound */
   SY_ELABEL_LIMIT,      /* ParameterVersionLabelLimitExceeded */
   SY_ETAG_LIMIT,        /* TooManyTagsError */
-  SY_ETIER,             /* value too large for the Standard tier: ParameterLimitExceeded? see sy_rc_code */
+  SY_ETIER,             /* value too large for the Standard tier: ParameterLimitExceeded? see sy__rc_code */
   SY_EINTERNAL,
   SY_EBADPATTERN, /* the allowed pattern does not compile: InvalidAllowedPatternException */
   SY_RC_MAX
@@ -31,7 +31,7 @@ typedef enum sy_rc {
 /* Words for a status, for logs and the CLI. Never NULL. */
 const char *sy_strerror(sy_rc rc);
 /* The API error code (e.g. "ParameterNotFound") and HTTP status of a status. */
-const char *sy_rc_code(sy_rc rc);
-int sy_rc_http_status(sy_rc rc);
+const char *sy__rc_code(sy_rc rc);
+int sy__rc_http_status(sy_rc rc);
 
 #endif

@@ -22,8 +22,8 @@ static sy_rc gcm_begin(EVP_CIPHER_CTX *ctx, int enc, const unsigned char *key, c
   return SY_OK;
 }
 
-sy_rc sy_secretbox_seal(const unsigned char key[SY_SECRETBOX_KEY_LEN], const void *pt, size_t pt_len, const void *aad,
-                        size_t aad_len, unsigned char *out, size_t out_cap, size_t *out_len) {
+sy_rc sy__secretbox_seal(const unsigned char key[SY_SECRETBOX_KEY_LEN], const void *pt, size_t pt_len, const void *aad,
+                         size_t aad_len, unsigned char *out, size_t out_cap, size_t *out_len) {
   EVP_CIPHER_CTX *ctx = NULL;
   unsigned char *ct;
   int n = 0, fin = 0;
@@ -57,8 +57,8 @@ out:
   return rc;
 }
 
-sy_rc sy_secretbox_open(const unsigned char key[SY_SECRETBOX_KEY_LEN], const void *blob, size_t blob_len,
-                        const void *aad, size_t aad_len, unsigned char *out, size_t out_cap, size_t *out_len) {
+sy_rc sy__secretbox_open(const unsigned char key[SY_SECRETBOX_KEY_LEN], const void *blob, size_t blob_len,
+                         const void *aad, size_t aad_len, unsigned char *out, size_t out_cap, size_t *out_len) {
   EVP_CIPHER_CTX *ctx = NULL;
   const unsigned char *b = blob;
   unsigned char tag[SY_SECRETBOX_TAG_LEN], spare[SY_SECRETBOX_TAG_LEN];
@@ -99,7 +99,7 @@ out:
   return rc;
 }
 
-sy_rc sy_secretbox_aad(const char *name, int64_t version, char *out, size_t cap, size_t *len) {
+sy_rc sy__secretbox_aad(const char *name, int64_t version, char *out, size_t cap, size_t *len) {
   int k;
   if (!name || !out || !cap || !len) return SY_EINVAL;
   *len = 0;

@@ -23,26 +23,26 @@
  *   version byte 1 | 12-byte random nonce | ciphertext (pt_len bytes) | 16-byte tag
  * into out (out_cap bytes) and its length, SY_SECRETBOX_SEALED_LEN(pt_len), into
  * *out_len. A fresh nonce comes from RAND_bytes on every call. aad is authenticated,
- * not stored: pass the same aad to open (use sy_secretbox_aad). The version byte is
+ * not stored: pass the same aad to open (use sy__secretbox_aad). The version byte is
  * authenticated too. out must not overlap pt. Returns SY_OK; SY_EINVAL (NULL
  * arguments); SY_ETOOLARGE (pt over SY_SECRETBOX_MAX_PLAINTEXT, or out_cap too
  * small); SY_ENOMEM; SY_EINTERNAL (RNG or cipher failure). */
-sy_rc sy_secretbox_seal(const unsigned char key[SY_SECRETBOX_KEY_LEN], const void *pt, size_t pt_len, const void *aad,
-                        size_t aad_len, unsigned char *out, size_t out_cap, size_t *out_len);
+sy_rc sy__secretbox_seal(const unsigned char key[SY_SECRETBOX_KEY_LEN], const void *pt, size_t pt_len, const void *aad,
+                         size_t aad_len, unsigned char *out, size_t out_cap, size_t *out_len);
 
-/* Opens a blob made by sy_secretbox_seal with the same key and aad: writes the
+/* Opens a blob made by sy__secretbox_seal with the same key and aad: writes the
  * plaintext into out (out_cap bytes, at least SY_SECRETBOX_OPENED_LEN(blob_len);
  * out may be NULL when that is 0) and its length into *out_len. out must not
  * overlap blob. Returns SY_OK; SY_EINVAL when the blob is short, of an unknown
  * version, or fails authentication (wrong key, wrong aad, any byte changed) — out
  * is wiped then; SY_ETOOLARGE when out_cap is too small; SY_ENOMEM; SY_EINTERNAL. */
-sy_rc sy_secretbox_open(const unsigned char key[SY_SECRETBOX_KEY_LEN], const void *blob, size_t blob_len,
-                        const void *aad, size_t aad_len, unsigned char *out, size_t out_cap, size_t *out_len);
+sy_rc sy__secretbox_open(const unsigned char key[SY_SECRETBOX_KEY_LEN], const void *blob, size_t blob_len,
+                         const void *aad, size_t aad_len, unsigned char *out, size_t out_cap, size_t *out_len);
 
 /* The aad that binds a blob to one parameter version: "<name>:<version>", written
  * NUL-terminated into out (cap bytes, SY_SECRETBOX_AAD_MAX is enough for any valid
  * name) with its length (without the NUL) in *len. Returns SY_OK, SY_EINVAL (NULL
  * name), or SY_ETOOLARGE. */
-sy_rc sy_secretbox_aad(const char *name, int64_t version, char *out, size_t cap, size_t *len);
+sy_rc sy__secretbox_aad(const char *name, int64_t version, char *out, size_t cap, size_t *len);
 
 #endif

@@ -27,12 +27,12 @@ static int from_hex(const char *s, size_t n, unsigned char *out) {
 }
 
 static sy_rc hmac(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[SY__SHA256_LEN]) {
-  sy_hmac_sha256(key, key_len, data, len, out);
+  sy__hmac_sha256(key, key_len, data, len, out);
   return SY_OK;
 }
 
-sy_rc sy_sigv4_signing_key(const char *secret, size_t secret_len, const char *date8, const char *region,
-                           const char *service, unsigned char key[SY_SIGV4_KEY_LEN]) {
+sy_rc sy__sigv4_signing_key(const char *secret, size_t secret_len, const char *date8, const char *region,
+                            const char *service, unsigned char key[SY_SIGV4_KEY_LEN]) {
   unsigned char ksecret[4 + SY_SIGV4_SECRET_MAX];
   unsigned char k1[SY__SHA256_LEN], k2[SY__SHA256_LEN];
   sy_rc rc = SY_EINVAL;
@@ -59,7 +59,7 @@ static sy_rc compute_signature(const char *secret, size_t secret_len, const char
                                const char *service, const char *sts, size_t sts_len,
                                unsigned char sig[SY__SHA256_LEN]) {
   unsigned char key[SY_SIGV4_KEY_LEN];
-  sy_rc rc = sy_sigv4_signing_key(secret, secret_len, date8, region, service, key);
+  sy_rc rc = sy__sigv4_signing_key(secret, secret_len, date8, region, service, key);
   if (!rc) rc = hmac(key, sizeof key, sts, sts_len, sig);
   OPENSSL_cleanse(key, sizeof key);
   return rc;
@@ -74,7 +74,7 @@ static sy_rc all_header_names(const sy_sigv4_http *http, sy_jbuf *out) {
   size_t *offs = NULL;
   sy_rc rc = SY_EINVAL;
 
-  sy_jbuf_init(&lc, SY__SIGV4_BUF_MAX);
+  sy__jbuf_init(&lc, SY__SIGV4_BUF_MAX);
   if (!http->n_headers) goto out;
   v = malloc(http->n_headers * sizeof *v);
   offs = malloc(http->n_headers * sizeof *offs);
@@ -86,8 +86,8 @@ static sy_rc all_header_names(const sy_sigv4_http *http, sy_jbuf *out) {
     const char *name = http->headers[i].name;
     if (!name || !*name) goto out;
     offs[i] = lc.len;
-    for (; *name; name++) sy_jbuf_putc(&lc, lower(*name));
-    sy_jbuf_putc(&lc, 0);
+    for (; *name; name++) sy__jbuf_putc(&lc, lower(*name));
+    sy__jbuf_putc(&lc, 0);
   }
   rc = (sy_rc)lc.err;
   if (rc) goto out;
@@ -95,19 +95,19 @@ static sy_rc all_header_names(const sy_sigv4_http *http, sy_jbuf *out) {
   qsort(v, http->n_headers, sizeof *v, cmp_str);
   for (size_t i = 0; i < http->n_headers; i++) {
     if (i && strcmp(v[i], v[i - 1]) == 0) continue;
-    if (out->len) sy_jbuf_putc(out, ';');
-    sy_jbuf_cstr(out, v[i]);
+    if (out->len) sy__jbuf_putc(out, ';');
+    sy__jbuf_cstr(out, v[i]);
   }
-  sy_jbuf_raw(out, "", 0);
+  sy__jbuf_raw(out, "", 0);
   rc = (sy_rc)out->err;
 out:
   free(v);
   free(offs);
-  sy_jbuf_free(&lc);
+  sy__jbuf_free(&lc);
   return rc;
 }
 
-sy_rc sy_sigv4_sign(const sy_sigv4_sign_in *in, char *authz, size_t cap) {
+sy_rc sy__sigv4_sign(const sy_sigv4_sign_in *in, char *authz, size_t cap) {
   sy__sigv4_name names[SY_SIGV4_SIGNED_HEADERS_MAX];
   size_t n = 0, missing = 0;
   char why[160], hash[SY__HEX_SHA256_LEN + 1], sig_hex[SY__HEX_SHA256_LEN + 1];
@@ -119,9 +119,9 @@ sy_rc sy_sigv4_sign(const sy_sigv4_sign_in *in, char *authz, size_t cap) {
   sy_rc rc = SY_EINVAL;
   int k;
 
-  sy_jbuf_init(&shb, SY__SIGV4_BUF_MAX);
-  sy_jbuf_init(&creq, SY__SIGV4_BUF_MAX);
-  sy_jbuf_init(&sts, SY__SIGV4_BUF_MAX);
+  sy__jbuf_init(&shb, SY__SIGV4_BUF_MAX);
+  sy__jbuf_init(&creq, SY__SIGV4_BUF_MAX);
+  sy__jbuf_init(&sts, SY__SIGV4_BUF_MAX);
   if (!in || !authz || !cap) goto out;
   authz[0] = 0;
   if (!in->http.method || !*in->http.method || (in->http.n_headers && !in->http.headers) ||
@@ -150,7 +150,7 @@ sy_rc sy_sigv4_sign(const sy_sigv4_sign_in *in, char *authz, size_t cap) {
   if (rc) goto out;
   rc = compute_signature(in->secret, strlen(in->secret), date, in->region, in->service, sts.p, sts.len, sig);
   if (rc) goto out;
-  sy_hex(sig, SY__SHA256_LEN, sig_hex);
+  sy__hex(sig, SY__SHA256_LEN, sig_hex);
   k = snprintf(authz, cap,
                SY_SIGV4_ALGORITHM " Credential=%s/%.8s/%s/%s/" SY__SIGV4_TERMINATOR ", SignedHeaders=%s, Signature=%s",
                in->access_key_id, date, in->region, in->service, sh, sig_hex);
@@ -161,9 +161,9 @@ sy_rc sy_sigv4_sign(const sy_sigv4_sign_in *in, char *authz, size_t cap) {
   }
   rc = SY_OK;
 out:
-  sy_jbuf_free(&shb);
-  sy_jbuf_free(&creq);
-  sy_jbuf_free(&sts);
+  sy__jbuf_free(&shb);
+  sy__jbuf_free(&creq);
+  sy__jbuf_free(&sts);
   return rc;
 }
 
@@ -400,7 +400,7 @@ static int unsigned_header(const sy_sigv4_http *http, const sy__sigv4_hindex *ix
   return 0;
 }
 
-sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *msg, size_t cap) {
+sy_rc sy__sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *msg, size_t cap) {
   sy__sigv4_name names[SY_SIGV4_SIGNED_HEADERS_MAX];
   size_t n_names = 0, missing = 0, secret_len = 0, auth_len = 0;
   char why[160], date8[9], date16[SY_SIGV4_DATE_LEN + 1], body_hash[SY__HEX_SHA256_LEN + 1];
@@ -421,8 +421,8 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   if (msg && cap) msg[0] = 0;
   if (!in || !v) return SY_EINVAL;
   memset(v, 0, sizeof *v);
-  sy_jbuf_init_on(&creq, SY__SIGV4_BUF_MAX, creq_buf, sizeof creq_buf);
-  sy_jbuf_init_on(&sts, SY__SIGV4_BUF_MAX, sts_buf, sizeof sts_buf);
+  sy__jbuf_init_on(&creq, SY__SIGV4_BUF_MAX, creq_buf, sizeof creq_buf);
+  sy__jbuf_init_on(&sts, SY__SIGV4_BUF_MAX, sts_buf, sizeof sts_buf);
   rc = SY_EINVAL;
   if (!in->http.method || !*in->http.method || (in->http.n_headers && !in->http.headers) ||
       (in->http.body_len && !in->http.body) || (!in->secret_fn && !in->key_fn && !in->mac_fn) || !in->service ||
@@ -486,7 +486,7 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   /* The date: well formed, the credential's day, and within the window. */
   rc = request_time(in, ix, &t, v, msg, cap);
   if (rc) goto out;
-  if (sy_sigv4_format_date(t, date16)) {
+  if (sy__sigv4_format_date(t, date16)) {
     rc = refuse(v, SY_SIGV4_MALFORMED, SY_SIGV4_PART_DATE, msg, cap, "The request date is out of range.");
     goto out;
   }
@@ -500,8 +500,8 @@ sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *m
   if (t < in->now - SY_SIGV4_WINDOW || t > in->now + SY_SIGV4_WINDOW) {
     char edge[SY_SIGV4_DATE_LEN + 1], now16[SY_SIGV4_DATE_LEN + 1];
     int late = t < in->now - SY_SIGV4_WINDOW;
-    if (sy_sigv4_format_date(in->now, now16) ||
-        sy_sigv4_format_date(late ? in->now - SY_SIGV4_WINDOW : in->now + SY_SIGV4_WINDOW, edge)) {
+    if (sy__sigv4_format_date(in->now, now16) ||
+        sy__sigv4_format_date(late ? in->now - SY_SIGV4_WINDOW : in->now + SY_SIGV4_WINDOW, edge)) {
       rc = SY_EINVAL; /* the injected clock is out of range */
       goto out;
     }
@@ -615,12 +615,12 @@ compare:
 out:
   if (secret_used) OPENSSL_cleanse(secret, sizeof secret);
   OPENSSL_cleanse(computed, sizeof computed);
-  sy_jbuf_free(&creq);
-  sy_jbuf_free(&sts);
+  sy__jbuf_free(&creq);
+  sy__jbuf_free(&sts);
   return rc;
 }
 
-const char *sy_sigv4_result_code(sy_sigv4_result result) {
+const char *sy__sigv4_result_code(sy_sigv4_result result) {
   switch (result) {
   case SY_SIGV4_OK: return "";
   case SY_SIGV4_MISSING_AUTH: return "MissingAuthenticationTokenException";
@@ -634,7 +634,7 @@ const char *sy_sigv4_result_code(sy_sigv4_result result) {
   return "InvalidSignatureException";
 }
 
-const char *sy_sigv4_part_name(sy_sigv4_part part) {
+const char *sy__sigv4_part_name(sy_sigv4_part part) {
   switch (part) {
   case SY_SIGV4_PART_NONE: return "";
   case SY_SIGV4_PART_AUTHORIZATION: return "Authorization";

@@ -58,7 +58,7 @@ typedef struct sy_sigv4_verify_in {
   const char *content_sha256; /* x-amz-content-sha256; optional, checked against the body */
   sy_sigv4_secret_fn secret_fn;
   /* Instead of secret_fn: hands over the derived signing key of the scope (see
-   * sy_sigv4_signing_key), which a caller may cache per key and day: the four HMACs of
+   * sy__sigv4_signing_key), which a caller may cache per key and day: the four HMACs of
    * the derivation are most of a verification's cost. SY_ENOTFOUND: unknown key. */
   sy_rc (*key_fn)(void *ctx, const char *access_key_id, const char *date8, const char *region, const char *service,
                   unsigned char key[SY_SIGV4_KEY_LEN]);
@@ -115,7 +115,7 @@ typedef struct sy_sigv4_verdict {
  * SY_SIGV4_CANON_MAX: nothing is checked, and msg says so), SY_EINTERNAL, or whatever secret_fn, key_fn or mac_fn
  * returned. msg may be NULL; when not, it is always NUL-terminated, truncated to msg_cap. The signature is compared in
  * constant time and the secret is wiped before returning. */
-sy_rc sy_sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *out, char *msg, size_t msg_cap);
+sy_rc sy__sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *out, char *msg, size_t msg_cap);
 
 /* What to sign. */
 typedef struct sy_sigv4_sign_in {
@@ -130,38 +130,38 @@ typedef struct sy_sigv4_sign_in {
 
 /* The signing key of a scope: HMAC chain over "AWS4"+secret, date8 (YYYYMMDD), region,
  * service and "aws4_request". */
-sy_rc sy_sigv4_signing_key(const char *secret, size_t secret_len, const char *date8, const char *region,
-                           const char *service, unsigned char key[SY_SIGV4_KEY_LEN]);
+sy_rc sy__sigv4_signing_key(const char *secret, size_t secret_len, const char *date8, const char *region,
+                            const char *service, unsigned char key[SY_SIGV4_KEY_LEN]);
 
 /* Signs in->http and writes the Authorization header value ("AWS4-HMAC-SHA256
  * Credential=..., SignedHeaders=..., Signature=...") into authz. The payload hash is
  * always the SHA-256 of the body. Returns SY_OK; SY_EINVAL for a missing field, an
  * invalid date or header name, or a signed header the request lacks; SY_ETOOLARGE
  * when authz (cap bytes) is too small; SY_ENOMEM; SY_EINTERNAL. */
-sy_rc sy_sigv4_sign(const sy_sigv4_sign_in *in, char *authz, size_t cap);
+sy_rc sy__sigv4_sign(const sy_sigv4_sign_in *in, char *authz, size_t cap);
 
 /* Writes the canonical request of http for the given SignedHeaders value
  * ("host;x-amz-date") into out (cap bytes, NUL-terminated) and its length into
  * *len. For tests and for debugging clients. Returns SY_OK, SY_EINVAL (bad
  * signed_headers or a signed header the request lacks), SY_ETOOLARGE, SY_ENOMEM. */
-sy_rc sy_sigv4_canonical_request(const sy_sigv4_http *http, const char *signed_headers, char *out, size_t cap,
-                                 size_t *len);
+sy_rc sy__sigv4_canonical_request(const sy_sigv4_http *http, const char *signed_headers, char *out, size_t cap,
+                                  size_t *len);
 
 /* Writes the string to sign for a canonical request into out (cap bytes,
  * NUL-terminated). Returns SY_OK, SY_EINVAL (bad date or scope), SY_ETOOLARGE. */
-sy_rc sy_sigv4_string_to_sign(const char *amz_date, const char *region, const char *service, const char *creq,
-                              size_t creq_len, char *out, size_t cap);
+sy_rc sy__sigv4_string_to_sign(const char *amz_date, const char *region, const char *service, const char *creq,
+                               size_t creq_len, char *out, size_t cap);
 
 /* Formats epoch seconds t as "YYYYMMDDTHHMMSSZ". Returns SY_OK, or SY_EINVAL
  * outside years 0000-9999. */
-sy_rc sy_sigv4_format_date(int64_t t, char out[SY_SIGV4_DATE_LEN + 1]);
+sy_rc sy__sigv4_format_date(int64_t t, char out[SY_SIGV4_DATE_LEN + 1]);
 
 /* The AWS error type a refusal maps to ("InvalidSignatureException",
  * "UnrecognizedClientException", "IncompleteSignatureException",
  * "MissingAuthenticationTokenException"); "" for SY_SIGV4_OK. Never NULL. */
-const char *sy_sigv4_result_code(sy_sigv4_result result);
+const char *sy__sigv4_result_code(sy_sigv4_result result);
 
 /* Words for a part ("Credential", "SignedHeaders", ...). Never NULL. */
-const char *sy_sigv4_part_name(sy_sigv4_part part);
+const char *sy__sigv4_part_name(sy_sigv4_part part);
 
 #endif

@@ -99,7 +99,7 @@ static void put_digits(char *out, int64_t v, int width) {
   }
 }
 
-sy_rc sy_sigv4_format_date(int64_t t, char out[SY_SIGV4_DATE_LEN + 1]) {
+sy_rc sy__sigv4_format_date(int64_t t, char out[SY_SIGV4_DATE_LEN + 1]) {
   int64_t days, secs, y;
   int m, d;
   /* 0000-01-01 .. 9999-12-31 */
@@ -125,10 +125,10 @@ sy_rc sy_sigv4_format_date(int64_t t, char out[SY_SIGV4_DATE_LEN + 1]) {
 static void put_encoded_byte(sy_jbuf *b, unsigned char c) {
   static const char hex[] = "0123456789ABCDEF";
   if (unreserved(c)) {
-    sy_jbuf_putc(b, (char)c);
+    sy__jbuf_putc(b, (char)c);
   } else {
     char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-    sy_jbuf_raw(b, e, 3);
+    sy__jbuf_raw(b, e, 3);
   }
 }
 
@@ -187,12 +187,12 @@ static sy_rc put_canonical_uri(sy_jbuf *b, const char *path) {
     if (last) break;
     s = e + 1;
   }
-  sy_jbuf_putc(b, '/');
+  sy__jbuf_putc(b, '/');
   for (size_t i = 0; i < depth; i++) {
-    if (i) sy_jbuf_putc(b, '/');
+    if (i) sy__jbuf_putc(b, '/');
     put_encoded(b, stack[i].p, stack[i].n);
   }
-  if (trailing && depth) sy_jbuf_putc(b, '/');
+  if (trailing && depth) sy__jbuf_putc(b, '/');
 out:
   if (stack != local) free(stack);
   return rc;
@@ -217,7 +217,7 @@ static sy_rc put_canonical_query(sy_jbuf *b, const char *query) {
   sy_jbuf scratch;
   const char *s;
 
-  sy_jbuf_init(&scratch, SY__SIGV4_BUF_MAX);
+  sy__jbuf_init(&scratch, SY__SIGV4_BUF_MAX);
   if (!query || !*query) goto out;
   for (s = query; *s; s++) cap += *s == '&';
   pairs = malloc(cap * sizeof *pairs);
@@ -235,10 +235,10 @@ static sy_rc put_canonical_query(sy_jbuf *b, const char *query) {
       assert(n < cap);
       pairs[n].koff = scratch.len;
       put_reencoded(&scratch, s, klen);
-      sy_jbuf_putc(&scratch, 0);
+      sy__jbuf_putc(&scratch, 0);
       pairs[n].voff = scratch.len;
       if (eq) put_reencoded(&scratch, eq + 1, len - klen - 1);
-      sy_jbuf_putc(&scratch, 0);
+      sy__jbuf_putc(&scratch, 0);
       n++;
     }
     if (!e) break;
@@ -252,14 +252,14 @@ static sy_rc put_canonical_query(sy_jbuf *b, const char *query) {
   }
   qsort(pairs, n, sizeof *pairs, qpair_cmp);
   for (size_t i = 0; i < n; i++) {
-    if (i) sy_jbuf_putc(b, '&');
-    sy_jbuf_cstr(b, pairs[i].k);
-    sy_jbuf_putc(b, '=');
-    sy_jbuf_cstr(b, pairs[i].v);
+    if (i) sy__jbuf_putc(b, '&');
+    sy__jbuf_cstr(b, pairs[i].k);
+    sy__jbuf_putc(b, '=');
+    sy__jbuf_cstr(b, pairs[i].v);
   }
 out:
   free(pairs);
-  sy_jbuf_free(&scratch);
+  sy__jbuf_free(&scratch);
   return rc;
 }
 
@@ -315,9 +315,9 @@ static void put_trimmed_value(sy_jbuf *b, const char *v) {
   while (i < n) { /* v[i] is not whitespace: a word, then a run of whitespace as one space */
     size_t j = i;
     while (j < n && !is_ws(v[j])) j++;
-    sy_jbuf_raw(b, v + i, j - i);
+    sy__jbuf_raw(b, v + i, j - i);
     if (j == n) break;
-    sy_jbuf_putc(b, ' ');
+    sy__jbuf_putc(b, ' ');
     while (is_ws(v[j])) j++;
     i = j;
   }
@@ -329,21 +329,21 @@ sy_rc sy__sigv4_build_canonical(sy_jbuf *b, const sy_sigv4_http *http, const sy_
                                 const sy__sigv4_name *names, size_t n, const char *signed_headers, size_t sh_len,
                                 const char *payload_hash, size_t *missing) {
   sy_rc rc;
-  sy_jbuf_cstr(b, http->method);
-  sy_jbuf_putc(b, '\n');
+  sy__jbuf_cstr(b, http->method);
+  sy__jbuf_putc(b, '\n');
   rc = put_canonical_uri(b, http->path);
   if (rc) goto out;
-  sy_jbuf_putc(b, '\n');
+  sy__jbuf_putc(b, '\n');
   rc = put_canonical_query(b, http->query);
   if (rc) goto out;
-  sy_jbuf_putc(b, '\n');
+  sy__jbuf_putc(b, '\n');
   for (size_t i = 0; i < n; i++) {
     int found = 0;
-    sy_jbuf_raw(b, names[i].p, names[i].n);
-    sy_jbuf_putc(b, ':');
+    sy__jbuf_raw(b, names[i].p, names[i].n);
+    sy__jbuf_putc(b, ':');
     for (size_t h = 0; h < http->n_headers; h++) {
       if (!sy__sigv4_header_named(http, ix, h, names[i].p, names[i].n)) continue;
-      if (found) sy_jbuf_putc(b, ',');
+      if (found) sy__jbuf_putc(b, ',');
       put_trimmed_value(b, http->headers[h].value ? http->headers[h].value : "");
       found = 1;
     }
@@ -352,12 +352,12 @@ sy_rc sy__sigv4_build_canonical(sy_jbuf *b, const sy_sigv4_http *http, const sy_
       rc = SY_EINVAL;
       goto out;
     }
-    sy_jbuf_putc(b, '\n');
+    sy__jbuf_putc(b, '\n');
   }
-  sy_jbuf_putc(b, '\n');
-  sy_jbuf_raw(b, signed_headers, sh_len);
-  sy_jbuf_putc(b, '\n');
-  sy_jbuf_cstr(b, payload_hash);
+  sy__jbuf_putc(b, '\n');
+  sy__jbuf_raw(b, signed_headers, sh_len);
+  sy__jbuf_putc(b, '\n');
+  sy__jbuf_cstr(b, payload_hash);
   rc = (sy_rc)b->err;
 out:
   return rc;
@@ -378,16 +378,16 @@ sy_rc sy__sigv4_build_string_to_sign(sy_jbuf *b, const char *date16, const char 
   char hash[SY__HEX_SHA256_LEN + 1];
   sy_rc rc = sha256_hex(creq, creq_len, hash);
   if (rc) goto out;
-  sy_jbuf_cstr(b, SY_SIGV4_ALGORITHM "\n");
-  sy_jbuf_raw(b, date16, SY_SIGV4_DATE_LEN);
-  sy_jbuf_putc(b, '\n');
-  sy_jbuf_raw(b, date16, 8);
-  sy_jbuf_putc(b, '/');
-  sy_jbuf_cstr(b, region);
-  sy_jbuf_putc(b, '/');
-  sy_jbuf_cstr(b, service);
-  sy_jbuf_cstr(b, "/" SY__SIGV4_TERMINATOR "\n");
-  sy_jbuf_cstr(b, hash);
+  sy__jbuf_cstr(b, SY_SIGV4_ALGORITHM "\n");
+  sy__jbuf_raw(b, date16, SY_SIGV4_DATE_LEN);
+  sy__jbuf_putc(b, '\n');
+  sy__jbuf_raw(b, date16, 8);
+  sy__jbuf_putc(b, '/');
+  sy__jbuf_cstr(b, region);
+  sy__jbuf_putc(b, '/');
+  sy__jbuf_cstr(b, service);
+  sy__jbuf_cstr(b, "/" SY__SIGV4_TERMINATOR "\n");
+  sy__jbuf_cstr(b, hash);
   rc = (sy_rc)b->err;
 out:
   return rc;
@@ -401,15 +401,15 @@ static sy_rc copy_out(const sy_jbuf *b, char *out, size_t cap, size_t *len) {
   return SY_OK;
 }
 
-sy_rc sy_sigv4_canonical_request(const sy_sigv4_http *http, const char *signed_headers, char *out, size_t cap,
-                                 size_t *len) {
+sy_rc sy__sigv4_canonical_request(const sy_sigv4_http *http, const char *signed_headers, char *out, size_t cap,
+                                  size_t *len) {
   sy__sigv4_name names[SY_SIGV4_SIGNED_HEADERS_MAX];
   size_t n = 0, missing = 0;
   char why[160], hash[SY__HEX_SHA256_LEN + 1];
   sy_jbuf b;
   sy_rc rc = SY_EINVAL;
 
-  sy_jbuf_init(&b, SY__SIGV4_BUF_MAX);
+  sy__jbuf_init(&b, SY__SIGV4_BUF_MAX);
   if (!http || !http->method || !*http->method || !signed_headers || !out || !cap || !len ||
       (http->n_headers && !http->headers) || (http->body_len && !http->body))
     goto out;
@@ -421,17 +421,17 @@ sy_rc sy_sigv4_canonical_request(const sy_sigv4_http *http, const char *signed_h
   rc = sy__sigv4_build_canonical(&b, http, NULL, names, n, signed_headers, strlen(signed_headers), hash, &missing);
   if (!rc) rc = copy_out(&b, out, cap, len);
 out:
-  sy_jbuf_free(&b);
+  sy__jbuf_free(&b);
   return rc;
 }
 
-sy_rc sy_sigv4_string_to_sign(const char *amz_date, const char *region, const char *service, const char *creq,
-                              size_t creq_len, char *out, size_t cap) {
+sy_rc sy__sigv4_string_to_sign(const char *amz_date, const char *region, const char *service, const char *creq,
+                               size_t creq_len, char *out, size_t cap) {
   int64_t t;
   sy_jbuf b;
   sy_rc rc = SY_EINVAL;
 
-  sy_jbuf_init(&b, SY__SIGV4_BUF_MAX);
+  sy__jbuf_init(&b, SY__SIGV4_BUF_MAX);
   if (!amz_date || sy__sigv4_parse_amz_date(amz_date, strlen(amz_date), &t) ||
       !sy__sigv4_valid_scope_part(region, SY_SIGV4_REGION_MAX) || !sy__sigv4_valid_scope_part(service, 64) ||
       (!creq && creq_len) || !out || !cap)
@@ -440,6 +440,6 @@ sy_rc sy_sigv4_string_to_sign(const char *amz_date, const char *region, const ch
   rc = sy__sigv4_build_string_to_sign(&b, amz_date, region, service, creq ? creq : "", creq_len);
   if (!rc) rc = copy_out(&b, out, cap, NULL);
 out:
-  sy_jbuf_free(&b);
+  sy__jbuf_free(&b);
   return rc;
 }

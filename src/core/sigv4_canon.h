@@ -49,8 +49,8 @@ static inline void trim(const char **s, size_t *n) {
 
 static inline sy_rc sha256_hex(const void *data, size_t len, char out[SY__HEX_SHA256_LEN + 1]) {
   unsigned char md[SY__SHA256_LEN];
-  sy_sha256(data, len, md);
-  sy_hex(md, SY__SHA256_LEN, out);
+  sy__sha256(data, len, md);
+  sy__hex(md, SY__SHA256_LEN, out);
   return SY_OK;
 }
 

@@ -25,7 +25,7 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end) {
   return n + 1;
 }
 
-int sy_utf8_check(const char *s, size_t len, size_t *bad_at) {
+int sy__utf8_check(const char *s, size_t len, size_t *bad_at) {
   const unsigned char *p = (const unsigned char *)s, *end = p + len;
   while (p < end) {
     if (*p < 0x80 && *p) { /* the common case, without the call */
@@ -42,9 +42,9 @@ int sy_utf8_check(const char *s, size_t len, size_t *bad_at) {
   return 1;
 }
 
-int sy_utf8_valid(const char *s, size_t len) { return sy_utf8_check(s, len, NULL); }
+int sy__utf8_valid(const char *s, size_t len) { return sy__utf8_check(s, len, NULL); }
 
-size_t sy_utf8_clean(char *s, size_t len) {
+size_t sy__utf8_clean(char *s, size_t len) {
   unsigned char *p = (unsigned char *)s, *end = p + len;
   size_t replaced = 0;
   while (p < end) {
@@ -66,7 +66,7 @@ static int hexval(char c) {
   return -1;
 }
 
-int sy_url_decode(const char *s, size_t n, int plus_space, char *out, size_t *outlen, size_t *bad_at) {
+int sy__url_decode(const char *s, size_t n, int plus_space, char *out, size_t *outlen, size_t *bad_at) {
   size_t j = 0, i = 0;
   while (i < n) {
     if (s[i] == '%') {
@@ -88,7 +88,7 @@ int sy_url_decode(const char *s, size_t n, int plus_space, char *out, size_t *ou
   out[j] = 0;
   *outlen = j;
   size_t at = 0;
-  if (!sy_utf8_check(out, j, &at)) {
+  if (!sy__utf8_check(out, j, &at)) {
     /* map the offset in out back to s: one more pass over at most n bytes */
     size_t oi = 0, si = 0;
     while (si < n && oi < at) si += s[si] == '%' ? 3 : 1, oi++;

@@ -76,7 +76,7 @@ enum MHD_Result sy__api_audit(sy_req *r, const char *rest) {
   const char *since = sy__query(r, "since");
   q.name = sy__query(r, "name");
   char msg[SY_MSG_MAX];
-  if (q.name && sy_name_check(q.name, strlen(q.name), msg, sizeof msg))
+  if (q.name && sy__name_check(q.name, strlen(q.name), msg, sizeof msg))
     return sy__reply_error(r, 400, "ValidationException", "query parameter name: %s", msg);
   if (order && strcmp(order, "asc") && strcmp(order, "desc"))
     return sy__reply_error(r, 400, "ValidationException", "order must be asc or desc");
@@ -145,8 +145,8 @@ static json_t *scopes_json(unsigned s) {
 int sy__token_generate(char *out, size_t outsz) {
   unsigned char raw[32];
   if (outsz < 3 + 64 + 1 || RAND_bytes(raw, sizeof raw) != 1) return -1;
-  memcpy(out, "sy_", 3);  // NOLINT(bugprone-not-null-terminated-result): sy_hex terminates it
-  sy_hex(raw, sizeof raw, out + 3);
+  memcpy(out, "sy_", 3);  // NOLINT(bugprone-not-null-terminated-result): sy__hex terminates it
+  sy__hex(raw, sizeof raw, out + 3);
   return 0;
 }
 
@@ -245,17 +245,17 @@ static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
     r->op.token_name = name;
     r->op.scopes = scopes;
     if (keys) {
-      char *id = sy_arena_alloc(r->arena, 32), *secret = sy_arena_alloc(r->arena, 48);
+      char *id = sy__arena_alloc(r->arena, 32), *secret = sy__arena_alloc(r->arena, 48);
       if (!id || !secret || akey_generate(id, secret))
         return sy__reply_error(r, 500, "InternalError", "cannot make a key");
       r->op.kind = SY_OP_KEY_CREATE;
       r->op.key_id = id;
       r->op.key_secret = secret;
     } else {
-      char *secret = sy_arena_alloc(r->arena, 80), *hash = sy_arena_alloc(r->arena, SY_HASH_HEX);
+      char *secret = sy__arena_alloc(r->arena, 80), *hash = sy__arena_alloc(r->arena, SY_HASH_HEX);
       if (!secret || !hash || sy__token_generate(secret, 80))
         return sy__reply_error(r, 500, "InternalError", "cannot make a token");
-      sy_sha256_hex(secret, strlen(secret), hash);
+      sy__sha256_hex(secret, strlen(secret), hash);
       r->secret = secret;
       r->op.kind = SY_OP_TOKEN_CREATE;
       r->op.token_hash = hash;
@@ -263,7 +263,7 @@ static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
     return sy__submit(r, finish_created);
   }
   if (rest[0] == '/' && rest[1] && !strcmp(r->method, "DELETE")) {
-    const char *name = sy_arena_strdup(r->arena, rest + 1);
+    const char *name = sy__arena_strdup(r->arena, rest + 1);
     if (!name || !token_name_valid(name))
       return sy__reply_error(r, 400, "ValidationException", "bad name %.64s", rest + 1);
     r->op.kind = keys ? SY_OP_KEY_REVOKE : SY_OP_TOKEN_REVOKE;

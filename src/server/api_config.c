@@ -48,53 +48,53 @@ typedef struct export_stream {
 
 static void export_param(sy_jbuf *b, sy_store *st, const sy_param *p, int secrets, int first) {
   const sy_ver *v = p->latest;
-  sy_jbuf_cstr(b, first ? "{\"name\":" : ",{\"name\":");
-  sy_jbuf_str(b, p->name, p->name_len);
-  sy_jbuf_cstr(b, ",\"type\":\"");
-  sy_jbuf_cstr(b, sy_kind_name(v->kind));
-  sy_jbuf_cstr(b, "\",\"tier\":\"");
-  sy_jbuf_cstr(b, sy_tier_name(v->tier));
-  sy_jbuf_cstr(b, "\",\"description\":");
-  sy_jbuf_str(b, v->description, strlen(v->description));
-  sy_jbuf_cstr(b, ",\"allowed_pattern\":");
-  sy_jbuf_str(b, v->allowed_pattern, strlen(v->allowed_pattern));
+  sy__jbuf_cstr(b, first ? "{\"name\":" : ",{\"name\":");
+  sy__jbuf_str(b, p->name, p->name_len);
+  sy__jbuf_cstr(b, ",\"type\":\"");
+  sy__jbuf_cstr(b, sy__kind_name(v->kind));
+  sy__jbuf_cstr(b, "\",\"tier\":\"");
+  sy__jbuf_cstr(b, sy__tier_name(v->tier));
+  sy__jbuf_cstr(b, "\",\"description\":");
+  sy__jbuf_str(b, v->description, strlen(v->description));
+  sy__jbuf_cstr(b, ",\"allowed_pattern\":");
+  sy__jbuf_str(b, v->allowed_pattern, strlen(v->allowed_pattern));
   if (v->kind != SY_KIND_SECURESTRING) {
-    sy_jbuf_cstr(b, ",\"value\":");
-    sy_jbuf_str(b, v->value, v->value_len);
+    sy__jbuf_cstr(b, ",\"value\":");
+    sy__jbuf_str(b, v->value, v->value_len);
   } else if (secrets) {
     char *plain = NULL;
     size_t n = 0;
     if (!sy__store_reveal(st, p->name, v, &plain, &n)) { /* a failure is logged by the store */
-      sy_jbuf_cstr(b, ",\"value\":");
-      sy_jbuf_str(b, plain, n);
+      sy__jbuf_cstr(b, ",\"value\":");
+      sy__jbuf_str(b, plain, n);
     }
     sy__reveal_free(plain, n);
   }
-  sy_jbuf_cstr(b, ",\"tags\":{");
+  sy__jbuf_cstr(b, ",\"tags\":{");
   for (int i = 0; i < p->ntags; i++) {
-    if (i) sy_jbuf_cstr(b, ",");
-    sy_jbuf_str(b, p->tags[i].key, strlen(p->tags[i].key));
-    sy_jbuf_cstr(b, ":");
-    sy_jbuf_str(b, p->tags[i].value, strlen(p->tags[i].value));
+    if (i) sy__jbuf_cstr(b, ",");
+    sy__jbuf_str(b, p->tags[i].key, strlen(p->tags[i].key));
+    sy__jbuf_cstr(b, ":");
+    sy__jbuf_str(b, p->tags[i].value, strlen(p->tags[i].value));
   }
-  sy_jbuf_cstr(b, "}}");
+  sy__jbuf_cstr(b, "}}");
 }
 
 /* Formats the next chunk of the document into x->buf. */
 static void export_fill(export_stream *x) {
   sy_jbuf *b = &x->buf;
   if (x->state == 0) {
-    sy_jbuf_cstr(b, "{\"format\":\"" FORMAT "\",\"exported_at\":\"");
-    sy_jbuf_cstr(b, x->time);
-    sy_jbuf_cstr(b, "\",\"seq\":");
-    sy_jbuf_int(b, x->seq);
-    sy_jbuf_cstr(b, ",\"params\":[");
+    sy__jbuf_cstr(b, "{\"format\":\"" FORMAT "\",\"exported_at\":\"");
+    sy__jbuf_cstr(b, x->time);
+    sy__jbuf_cstr(b, "\",\"seq\":");
+    sy__jbuf_int(b, x->seq);
+    sy__jbuf_cstr(b, ",\"params\":[");
     x->state = 1;
   }
   while (x->state == 1 && b->len < EXPORT_CHUNK && !b->err) {
     const sy_param *p = sy__snap_next(x->snap, x->started ? x->key : NULL, x->key_len);
     if (!p) {
-      sy_jbuf_cstr(b, "]}");
+      sy__jbuf_cstr(b, "]}");
       x->state = 2;
       break;
     }
@@ -128,7 +128,7 @@ static ssize_t export_read(void *cls, uint64_t pos, char *out, size_t max) {
 static void export_free(void *cls) {
   export_stream *x = cls;
   sy__snap_unpin(x->snap);
-  sy_jbuf_free(&x->buf);
+  sy__jbuf_free(&x->buf);
   free(x);
 }
 
@@ -140,7 +140,7 @@ static enum MHD_Result export_config(sy_req *r) {
   if (!x) return sy__reply_error(r, 500, "InternalError", "out of memory");
   x->st = r->srv->store;
   x->secrets = secrets;
-  sy_jbuf_init(&x->buf, EXPORT_BUF_MAX);
+  sy__jbuf_init(&x->buf, EXPORT_BUF_MAX);
   sy__fmt_time(sy__clock_now(r->srv->clock), x->time, sizeof x->time);
   x->snap = sy__snap_pin(x->st);
   if (!x->snap) {
@@ -219,7 +219,7 @@ static json_t *load_value(sy_req *r, size_t at, size_t end) {
 
 static int copy_str(sy_req *r, const char **s, size_t len) {
   if (!*s) return 0;
-  *s = sy_arena_strndup(r->arena, *s, len);
+  *s = sy__arena_strndup(r->arena, *s, len);
   return *s ? 0 : -1;
 }
 
@@ -240,8 +240,8 @@ static int take_item(sy_req *r, json_t *e, size_t i, import_items *it) {
   memset(in, 0, sizeof *in);
   if (sy__parse_put(r, e, ctx, 0, in) || sy__field_str(r, e, ctx, "name", &in->name, &in->name_len)) return -1;
   if (!in->name) return sy__reply_error(r, 400, "ValidationException", "%sname is required", ctx), -1;
-  sy_rc rc = sy_name_check(in->name, in->name_len, msg, sizeof msg);
-  if (rc) return sy__reply_error(r, 400, sy_rc_code(rc), "%sname: %s", ctx, msg), -1;
+  sy_rc rc = sy__name_check(in->name, in->name_len, msg, sizeof msg);
+  if (rc) return sy__reply_error(r, 400, sy__rc_code(rc), "%sname: %s", ctx, msg), -1;
   if (!in->kind) return sy__reply_error(r, 400, "ValidationException", "%stype is required", ctx), -1;
   if (!in->value)
     return sy__reply_error(r, 400, "ValidationException",
@@ -251,10 +251,10 @@ static int take_item(sy_req *r, json_t *e, size_t i, import_items *it) {
            -1;
   if (!in->tier) in->tier = SY_TIER_STANDARD;
   /* the store's own check of a version, up front: a dry run reports what the import would refuse */
-  rc = sy_version_check(in->kind, in->tier, in->value, in->value_len, in->description, in->allowed_pattern, msg,
-                        sizeof msg);
-  if (!rc) rc = sy_tags_check(in->tags, in->ntags, msg, sizeof msg);
-  if (rc) return sy__reply_error(r, 400, sy_rc_code(rc), "%s%s", ctx, msg), -1;
+  rc = sy__version_check(in->kind, in->tier, in->value, in->value_len, in->description, in->allowed_pattern, msg,
+                         sizeof msg);
+  if (!rc) rc = sy__tags_check(in->tags, in->ntags, msg, sizeof msg);
+  if (rc) return sy__reply_error(r, 400, sy__rc_code(rc), "%s%s", ctx, msg), -1;
   in->overwrite = 1;
   in->if_version = -1;
   /* everything borrowed from e moves into the arena */
@@ -263,8 +263,8 @@ static int take_item(sy_req *r, json_t *e, size_t i, import_items *it) {
             copy_str(r, &in->allowed_pattern, in->allowed_pattern ? strlen(in->allowed_pattern) : 0);
   for (int t = 0; !bad && t < in->ntags; t++) {
     sy_tag *tag = (sy_tag *)&in->tags[t]; /* the arena's array from sy__parse_tags */
-    tag->key = sy_arena_strdup(r->arena, tag->key);
-    tag->value = tag->key ? sy_arena_strdup(r->arena, tag->value) : NULL;
+    tag->key = sy__arena_strdup(r->arena, tag->key);
+    tag->value = tag->key ? sy__arena_strdup(r->arena, tag->value) : NULL;
     bad = !tag->value;
   }
   if (bad) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
@@ -306,7 +306,7 @@ static int read_import(sy_req *r, import_items *it) {
   size_t n = r->body_len, bad_at = 0, params_at = 0, i;
   int have_params = 0;
   if (!n) return sy__reply_error(r, 400, "ValidationException", "a JSON object body is required"), -1;
-  if (!sy_utf8_check(b, n, &bad_at))
+  if (!sy__utf8_check(b, n, &bad_at))
     return sy__reply_error(r, 400, "ValidationException", "body is not valid UTF-8 (near byte %zu)", bad_at + 1), -1;
   i = skip_ws(b, n, 0);
   if (i < n && b[i] == '[') return sy__reply_error(r, 400, "ValidationException", "body must be a JSON object"), -1;
@@ -387,31 +387,31 @@ static const char *action_name(int a) {
 }
 
 static void change_json(sy_jbuf *b, const char *name, size_t len, const char *action, int first) {
-  sy_jbuf_cstr(b, first ? "{\"name\":" : ",{\"name\":");
-  sy_jbuf_str(b, name, len);
-  sy_jbuf_cstr(b, ",\"action\":\"");
-  sy_jbuf_cstr(b, action);
-  sy_jbuf_cstr(b, "\"}");
+  sy__jbuf_cstr(b, first ? "{\"name\":" : ",{\"name\":");
+  sy__jbuf_str(b, name, len);
+  sy__jbuf_cstr(b, ",\"action\":\"");
+  sy__jbuf_cstr(b, action);
+  sy__jbuf_cstr(b, "\"}");
 }
 
 static void summary_json(sy_jbuf *b, int64_t c, int64_t u, int64_t same, int64_t d) {
-  sy_jbuf_cstr(b, "\"summary\":{\"create\":");
-  sy_jbuf_int(b, c);
-  sy_jbuf_cstr(b, ",\"update\":");
-  sy_jbuf_int(b, u);
-  sy_jbuf_cstr(b, ",\"unchanged\":");
-  sy_jbuf_int(b, same);
-  sy_jbuf_cstr(b, ",\"delete\":");
-  sy_jbuf_int(b, d);
-  sy_jbuf_cstr(b, "}");
+  sy__jbuf_cstr(b, "\"summary\":{\"create\":");
+  sy__jbuf_int(b, c);
+  sy__jbuf_cstr(b, ",\"update\":");
+  sy__jbuf_int(b, u);
+  sy__jbuf_cstr(b, ",\"unchanged\":");
+  sy__jbuf_int(b, same);
+  sy__jbuf_cstr(b, ",\"delete\":");
+  sy__jbuf_int(b, d);
+  sy__jbuf_cstr(b, "}");
 }
 
 static enum MHD_Result finish_import(sy_req *r) {
   if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
   json_t *sum = json_object_get(r->op.result, "summary"), *gone = json_object_get(r->op.result, "deleted");
   sy_jbuf b;
-  sy_jbuf_init(&b, CHANGES_MAX);
-  sy_jbuf_cstr(&b, "{\"changes\":[");
+  sy__jbuf_init(&b, CHANGES_MAX);
+  sy__jbuf_cstr(&b, "{\"changes\":[");
   for (size_t i = 0; i < r->op.nitems; i++)
     change_json(&b, r->op.items[i].name, r->op.items[i].name_len, action_name(r->op.actions[i]), i == 0);
   size_t k;
@@ -419,11 +419,11 @@ static enum MHD_Result finish_import(sy_req *r) {
   json_array_foreach(gone, k, g) {
     change_json(&b, json_string_value(g), json_string_length(g), "delete", r->op.nitems == 0 && k == 0);
   }
-  sy_jbuf_cstr(&b, "],");
+  sy__jbuf_cstr(&b, "],");
   summary_json(
       &b, json_integer_value(json_object_get(sum, "create")), json_integer_value(json_object_get(sum, "update")),
       json_integer_value(json_object_get(sum, "unchanged")), json_integer_value(json_object_get(sum, "delete")));
-  sy_jbuf_cstr(&b, ",\"dry_run\":false}");
+  sy__jbuf_cstr(&b, ",\"dry_run\":false}");
   return sy__reply_jbuf(r, 200, &b);
 }
 
@@ -432,13 +432,13 @@ static enum MHD_Result import_config(sy_req *r) {
   if (sy__query_only(r, "apply? prune? reason") || sy__query_bool(r, "prune", &prune) ||
       sy__query_bool(r, "apply", &apply))
     return MHD_YES;
-  import_items *it = sy_arena_alloc(r->arena, sizeof *it);
-  if (!it || sy_arena_cleanup(r->arena, import_items_free, it))
+  import_items *it = sy__arena_alloc(r->arena, sizeof *it);
+  if (!it || sy__arena_cleanup(r->arena, import_items_free, it))
     return sy__reply_error(r, 500, "InternalError", "out of memory");
   if (read_import(r, it)) return MHD_YES;
   size_t n = it->n, i;
   /* duplicates would make the result depend on order */
-  const sy_put **sorted = sy_arena_alloc(r->arena, (n ? n : 1) * sizeof *sorted);
+  const sy_put **sorted = sy__arena_alloc(r->arena, (n ? n : 1) * sizeof *sorted);
   if (!sorted) return sy__reply_error(r, 500, "InternalError", "out of memory");
   for (i = 0; i < n; i++) sorted[i] = &it->v[i];
   qsort(sorted, n, sizeof *sorted, item_ptr_cmp);
@@ -450,7 +450,7 @@ static enum MHD_Result import_config(sy_req *r) {
     r->op.items = it->v;
     r->op.nitems = n;
     r->op.prune = prune;
-    r->op.actions = sy_arena_alloc(r->arena, n ? n : 1);
+    r->op.actions = sy__arena_alloc(r->arena, n ? n : 1);
     if (!r->op.actions) return sy__reply_error(r, 500, "InternalError", "out of memory");
     r->op.reason = sy__query(r, "reason");
     return sy__submit(r, finish_import);
@@ -458,8 +458,8 @@ static enum MHD_Result import_config(sy_req *r) {
   /* dry run: diff against the snapshot, write nothing */
   sy_jbuf b;
   int64_t c = 0, u = 0, same = 0, d = 0;
-  sy_jbuf_init(&b, CHANGES_MAX);
-  sy_jbuf_cstr(&b, "{\"dry_run\":true,\"changes\":[");
+  sy__jbuf_init(&b, CHANGES_MAX);
+  sy__jbuf_cstr(&b, "{\"dry_run\":true,\"changes\":[");
   const sy_snap *s = sy__snap_enter(r->srv->store);
   for (i = 0; i < n; i++) {
     const sy_put *in = &it->v[i];
@@ -478,9 +478,9 @@ static enum MHD_Result import_config(sy_req *r) {
     }
   }
   sy__snap_leave(r->srv->store);
-  sy_jbuf_cstr(&b, "],");
+  sy__jbuf_cstr(&b, "],");
   summary_json(&b, c, u, same, d);
-  sy_jbuf_cstr(&b, "}");
+  sy__jbuf_cstr(&b, "}");
   return sy__reply_jbuf(r, 200, &b);
 }
 

@@ -12,52 +12,52 @@
 static void param_members(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value) {
   char t[32];
   sy__fmt_time(v->modified_ms, t, sizeof t);
-  sy_jbuf_cstr(b, "{\"name\":");
-  sy_jbuf_str(b, p->name, p->name_len);
-  sy_jbuf_cstr(b, ",\"type\":\"");
-  sy_jbuf_cstr(b, sy_kind_name(v->kind));
-  sy_jbuf_cstr(b, "\"");
+  sy__jbuf_cstr(b, "{\"name\":");
+  sy__jbuf_str(b, p->name, p->name_len);
+  sy__jbuf_cstr(b, ",\"type\":\"");
+  sy__jbuf_cstr(b, sy__kind_name(v->kind));
+  sy__jbuf_cstr(b, "\"");
   if (v->kind != SY_KIND_SECURESTRING) {
-    sy_jbuf_cstr(b, ",\"value\":");
-    sy_jbuf_str(b, v->value, v->value_len);
+    sy__jbuf_cstr(b, ",\"value\":");
+    sy__jbuf_str(b, v->value, v->value_len);
   } else if (show_value && st) {
     char *plain = NULL;
     size_t n = 0;
     if (!sy__store_reveal(st, p->name, v, &plain, &n)) {
-      sy_jbuf_cstr(b, ",\"value\":");
-      sy_jbuf_str(b, plain, n);
+      sy__jbuf_cstr(b, ",\"value\":");
+      sy__jbuf_str(b, plain, n);
     }
     sy__reveal_free(plain, n);
   }
-  sy_jbuf_cstr(b, ",\"version\":");
-  sy_jbuf_int(b, v->version);
-  sy_jbuf_cstr(b, ",\"tier\":\"");
-  sy_jbuf_cstr(b, sy_tier_name(v->tier));
-  sy_jbuf_cstr(b, "\",\"data_type\":\"text\",\"description\":");
-  sy_jbuf_str(b, v->description, strlen(v->description));
-  sy_jbuf_cstr(b, ",\"allowed_pattern\":");
-  sy_jbuf_str(b, v->allowed_pattern, strlen(v->allowed_pattern));
-  sy_jbuf_cstr(b, ",\"labels\":[");
+  sy__jbuf_cstr(b, ",\"version\":");
+  sy__jbuf_int(b, v->version);
+  sy__jbuf_cstr(b, ",\"tier\":\"");
+  sy__jbuf_cstr(b, sy__tier_name(v->tier));
+  sy__jbuf_cstr(b, "\",\"data_type\":\"text\",\"description\":");
+  sy__jbuf_str(b, v->description, strlen(v->description));
+  sy__jbuf_cstr(b, ",\"allowed_pattern\":");
+  sy__jbuf_str(b, v->allowed_pattern, strlen(v->allowed_pattern));
+  sy__jbuf_cstr(b, ",\"labels\":[");
   for (int i = 0; i < v->nlabels; i++) {
-    if (i) sy_jbuf_cstr(b, ",");
-    sy_jbuf_str(b, v->labels[i], strlen(v->labels[i]));
+    if (i) sy__jbuf_cstr(b, ",");
+    sy__jbuf_str(b, v->labels[i], strlen(v->labels[i]));
   }
-  sy_jbuf_cstr(b, "],\"tags\":{");
+  sy__jbuf_cstr(b, "],\"tags\":{");
   for (int i = 0; i < p->ntags; i++) {
-    if (i) sy_jbuf_cstr(b, ",");
-    sy_jbuf_str(b, p->tags[i].key, strlen(p->tags[i].key));
-    sy_jbuf_cstr(b, ":");
-    sy_jbuf_str(b, p->tags[i].value, strlen(p->tags[i].value));
+    if (i) sy__jbuf_cstr(b, ",");
+    sy__jbuf_str(b, p->tags[i].key, strlen(p->tags[i].key));
+    sy__jbuf_cstr(b, ":");
+    sy__jbuf_str(b, p->tags[i].value, strlen(p->tags[i].value));
   }
-  sy_jbuf_cstr(b, "},\"last_modified\":\"");
-  sy_jbuf_cstr(b, t);
-  sy_jbuf_cstr(b, "\",\"last_modified_user\":");
-  sy_jbuf_str(b, v->modified_user, strlen(v->modified_user));
+  sy__jbuf_cstr(b, "},\"last_modified\":\"");
+  sy__jbuf_cstr(b, t);
+  sy__jbuf_cstr(b, "\",\"last_modified_user\":");
+  sy__jbuf_str(b, v->modified_user, strlen(v->modified_user));
 }
 
 static void param_write(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_ver *v, int show_value) {
   param_members(b, st, p, v, show_value);
-  sy_jbuf_cstr(b, "}");
+  sy__jbuf_cstr(b, "}");
 }
 
 /* ---- addressing ---- */
@@ -77,26 +77,26 @@ static int parse_target(sy_req *r, const char *raw, size_t n, target *t) {
     return sy__reply_error(r, 400, "InvalidPath", "percent-encoding is not allowed in parameter paths"), -1;
   const char *colon = memchr(raw, ':', n);
   size_t name_len = colon ? (size_t)(colon - raw) : n;
-  t->name = sy_arena_strndup(r->arena, raw, name_len);
+  t->name = sy__arena_strndup(r->arena, raw, name_len);
   t->len = name_len;
   if (!t->name) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
-  sy_rc rc = sy_name_check(t->name, name_len, msg, sizeof msg);
-  if (rc) return sy__reply_error(r, sy_rc_http_status(rc), sy_rc_code(rc), "name: %s", msg), -1;
+  sy_rc rc = sy__name_check(t->name, name_len, msg, sizeof msg);
+  if (rc) return sy__reply_error(r, sy__rc_http_status(rc), sy__rc_code(rc), "name: %s", msg), -1;
   if (colon) {
     const char *sel = colon + 1;
     size_t sl = n - name_len - 1;
     if (sl == 0) return sy__reply_error(r, 400, "ValidationException", "empty selector after ':'"), -1;
     if (sel[0] >= '0' && sel[0] <= '9') {
       char *end = NULL;
-      char *tmp = sy_arena_strndup(r->arena, sel, sl);
+      char *tmp = sy__arena_strndup(r->arena, sel, sl);
       long long v = tmp ? strtoll(tmp, &end, 10) : 0;
       if (!tmp || *end || v < 1)
         return sy__reply_error(r, 400, "ValidationException", "selector :%.*s is not a version number", (int)sl, sel),
                -1;
       t->version = v;
     } else {
-      t->label = sy_arena_strndup(r->arena, sel, sl);
-      if (!t->label || !sy_label_valid(t->label))
+      t->label = sy__arena_strndup(r->arena, sel, sl);
+      if (!t->label || !sy__label_valid(t->label))
         return sy__reply_error(r, 400, "ValidationException", "selector :%.*s is not a valid label", (int)sl, sel), -1;
     }
   }
@@ -112,7 +112,7 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
   const char *ql = sy__query(r, "label");
   if (qv) t->version = qv;
   if (ql) t->label = ql;
-  if (ql && !sy_label_valid(ql))
+  if (ql && !sy__label_valid(ql))
     return sy__reply_error(r, 400, "ValidationException", "query parameter label: %.100s is not a valid label", ql);
   int decrypt = 0;
   if (sy__query_bool(r, "decrypt", &decrypt)) return MHD_YES;
@@ -121,7 +121,7 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
   const sy_snap *s = sy__snap_enter(st);
   const sy_param *p = sy__snap_get(s, t->name, t->len);
   sy_jbuf out;
-  sy_jbuf_init(&out, 1 << 20);
+  sy__jbuf_init(&out, 1 << 20);
   sy_rc rc = SY_OK;
   int64_t want = 0;
   if (!p) {
@@ -151,7 +151,7 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
     sy__ver_unref(v);
   }
   sy__snap_leave(st);
-  if (rc) sy_jbuf_free(&out);
+  if (rc) sy__jbuf_free(&out);
   if (rc == SY_ENOTFOUND) return sy__reply_error(r, 404, "ParameterNotFound", "parameter %s not found", t->name);
   if (rc == SY_EVERSION_NOTFOUND) {
     if (t->label)
@@ -170,7 +170,7 @@ static enum MHD_Result finish_put(sy_req *r) {
   if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
   return sy__reply_json(r, 200,
                         json_pack("{ss sI ss}", "name", r->op.put.name, "version", (json_int_t)r->op.out_version,
-                                  "tier", sy_tier_name(r->op.out_tier)));
+                                  "tier", sy__tier_name(r->op.out_tier)));
 }
 
 static enum MHD_Result finish_result(sy_req *r) {
@@ -209,7 +209,7 @@ int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n
   if (!json_is_object(obj))
     return sy__reply_error(r, 400, "ValidationException", "%stags must be an object of key to string value", ctx), -1;
   size_t cnt = json_object_size(obj);
-  sy_tag *tags = sy_arena_alloc(r->arena, (cnt ? cnt : 1) * sizeof *tags);
+  sy_tag *tags = sy__arena_alloc(r->arena, (cnt ? cnt : 1) * sizeof *tags);
   if (!tags) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
   const char *k;
   json_t *v;
@@ -245,11 +245,11 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
       sy__field_int(r, obj, ctx, "if_version", &ifv))
     return -1;
   if (need_value && !in->value) return sy__reply_error(r, 400, "ValidationException", "%svalue is required", ctx), -1;
-  if (type && !(in->kind = sy_kind_by_name(type) ? sy_kind_by_name(type)->kind : 0))
+  if (type && !(in->kind = sy__kind_by_name(type) ? sy__kind_by_name(type)->kind : 0))
     return sy__reply_error(r, 400, "ValidationException",
                            "%stype \"%.64s\" is not one of String, StringList, SecureString", ctx, type),
            -1;
-  if (tier && !(in->tier = sy_tier_parse(tier)))
+  if (tier && !(in->tier = sy__tier_parse(tier)))
     return sy__reply_error(r, 400, "ValidationException", "%stier \"%.64s\" is not Standard or Advanced", ctx, tier),
            -1;
   if (data_type && strcmp(data_type, "text"))
@@ -311,7 +311,7 @@ static int str_list(sy_req *r, const char *field, const char *query, const char 
       return sy__reply_error(r, 400, "ValidationException", "%s must be an array of strings", field), -1;
     if (json_array_size(arr) > (size_t)max)
       return sy__reply_error(r, 400, "ValidationException", "%s has more than %d items", field, max), -1;
-    v = sy_arena_alloc(r->arena, (json_array_size(arr) + 1) * sizeof *v);
+    v = sy__arena_alloc(r->arena, (json_array_size(arr) + 1) * sizeof *v);
     if (!v) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
     size_t i;
     json_t *e;
@@ -324,8 +324,8 @@ static int str_list(sy_req *r, const char *field, const char *query, const char 
     const char *q = sy__query(r, query);
     if (!q)
       return sy__reply_error(r, 400, "ValidationException", "%s is required (body field or ?%s=a,b)", field, query), -1;
-    char *copy = sy_arena_strdup(r->arena, q);
-    v = sy_arena_alloc(r->arena, (size_t)(max + 1) * sizeof *v);
+    char *copy = sy__arena_strdup(r->arena, q);
+    v = sy__arena_alloc(r->arena, (size_t)(max + 1) * sizeof *v);
     if (!copy || !v) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
     for (char *s = copy, *c; s; s = c ? c + 1 : NULL) {
       c = strchr(s, ',');
@@ -410,11 +410,11 @@ typedef struct hist_ctx {
 /* One version of the history: a parameter object with the reason it was written with. */
 static void hist_cb(void *ctx, const sy_ver *v, const char *reason) {
   hist_ctx *h = ctx;
-  if (h->n++) sy_jbuf_cstr(&h->out, ",");
+  if (h->n++) sy__jbuf_cstr(&h->out, ",");
   param_members(&h->out, h->st, h->p, v, h->decrypt);
-  sy_jbuf_cstr(&h->out, ",\"reason\":");
-  sy_jbuf_str(&h->out, reason ? reason : "", reason ? strlen(reason) : 0);
-  sy_jbuf_cstr(&h->out, "}");
+  sy__jbuf_cstr(&h->out, ",\"reason\":");
+  sy__jbuf_str(&h->out, reason ? reason : "", reason ? strlen(reason) : 0);
+  sy__jbuf_cstr(&h->out, "}");
   h->last = v->version;
 }
 
@@ -430,24 +430,24 @@ static enum MHD_Result history(sy_req *r, target *t) {
   const sy_snap *s = sy__snap_enter(st);
   const sy_param *p = sy__snap_get(s, t->name, t->len);
   hist_ctx h = {.st = st, .p = p, .decrypt = decrypt};
-  sy_jbuf_init(&h.out, 64 << 20);
-  sy_jbuf_cstr(&h.out, "{\"name\":");
-  sy_jbuf_str(&h.out, t->name, t->len);
-  sy_jbuf_cstr(&h.out, ",\"versions\":[");
+  sy__jbuf_init(&h.out, 64 << 20);
+  sy__jbuf_cstr(&h.out, "{\"name\":");
+  sy__jbuf_str(&h.out, t->name, t->len);
+  sy__jbuf_cstr(&h.out, ",\"versions\":[");
   int more = 0;
   sy_rc rc = p ? sy__store_history(st, t->name, next, (int)limit, hist_cb, &h, &more) : SY_ENOTFOUND;
   sy__snap_leave(st);
   if (rc) {
-    sy_jbuf_free(&h.out);
+    sy__jbuf_free(&h.out);
     if (rc == SY_ENOTFOUND) return sy__reply_error(r, 404, "ParameterNotFound", "parameter %s not found", t->name);
     return sy__reply_rc(r, rc, NULL);
   }
-  sy_jbuf_cstr(&h.out, "],\"next\":");
+  sy__jbuf_cstr(&h.out, "],\"next\":");
   if (more)
-    sy_jbuf_int(&h.out, h.last);
+    sy__jbuf_int(&h.out, h.last);
   else
-    sy_jbuf_cstr(&h.out, "null");
-  sy_jbuf_cstr(&h.out, "}");
+    sy__jbuf_cstr(&h.out, "null");
+  sy__jbuf_cstr(&h.out, "}");
   return sy__reply_jbuf(r, 200, &h.out);
 }
 
@@ -468,9 +468,9 @@ static int list_cb(void *ctx, const sy_param *p) {
     c->more = 1;
     return 1;
   }
-  if (c->n++) sy_jbuf_cstr(&c->out, ",");
+  if (c->n++) sy__jbuf_cstr(&c->out, ",");
   param_write(&c->out, c->r->srv->store, p, p->latest, c->decrypt);
-  c->last = sy_arena_strndup(c->r->arena, p->name, p->name_len);
+  c->last = sy__arena_strndup(c->r->arena, p->name, p->name_len);
   return 0;
 }
 
@@ -487,22 +487,22 @@ enum MHD_Result sy__api_params_list(sy_req *r) {
   if (c.decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
   char msg[SY_MSG_MAX], prefix[SY_NAME_MAX + 2];
   if (!path) path = "/";
-  sy_rc rc = sy_path_check(path, strlen(path), msg, sizeof msg);
-  if (rc) return sy__reply_error(r, sy_rc_http_status(rc), sy_rc_code(rc), "path: %s", msg);
+  sy_rc rc = sy__path_check(path, strlen(path), msg, sizeof msg);
+  if (rc) return sy__reply_error(r, sy__rc_http_status(rc), sy__rc_code(rc), "path: %s", msg);
   int plen = sy__list_prefix(path, prefix, sizeof prefix);
   if (plen < 0 || (next && (strncmp(next, prefix, (size_t)plen) || strlen(next) > SY_NAME_MAX)))
     return sy__reply_error(r, 400, "InvalidNextToken", "next token does not belong to path %s", path);
-  sy_jbuf_init(&c.out, 64 << 20);
-  sy_jbuf_cstr(&c.out, "{\"params\":[");
+  sy__jbuf_init(&c.out, 64 << 20);
+  sy__jbuf_cstr(&c.out, "{\"params\":[");
   const sy_snap *s = sy__snap_enter(r->srv->store);
   sy__snap_list(s, prefix, recursive, next, list_cb, &c);
   sy__snap_leave(r->srv->store);
-  sy_jbuf_cstr(&c.out, "],\"next\":");
+  sy__jbuf_cstr(&c.out, "],\"next\":");
   if (c.more && c.last)
-    sy_jbuf_str(&c.out, c.last, strlen(c.last));
+    sy__jbuf_str(&c.out, c.last, strlen(c.last));
   else
-    sy_jbuf_cstr(&c.out, "null");
-  sy_jbuf_cstr(&c.out, "}");
+    sy__jbuf_cstr(&c.out, "null");
+  sy__jbuf_cstr(&c.out, "}");
   return sy__reply_jbuf(r, 200, &c.out);
 }
 

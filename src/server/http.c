@@ -63,7 +63,7 @@ enum MHD_Result sy__reply_json(sy_req *r, int status, json_t *body) {
 
 enum MHD_Result sy__reply_jbuf(sy_req *r, int status, sy_jbuf *b) {
   size_t len = 0;
-  char *text = sy_jbuf_take(b, &len);
+  char *text = sy__jbuf_take(b, &len);
   if (!text) return sy__reply_json(r, 500, NULL);
   return sy__reply_text(r, status, text, len, "application/json");
 }
@@ -74,7 +74,7 @@ enum MHD_Result sy__reply_error(sy_req *r, int status, const char *code, const c
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  sy_utf8_clean(msg, strlen(msg)); /* it may quote request bytes; JSON holds only UTF-8 */
+  sy__utf8_clean(msg, strlen(msg)); /* it may quote request bytes; JSON holds only UTF-8 */
   if (status >= 500)
     sy__log("error", "request failed",
             json_pack("{ss? ss? si ss ss}", "method", r->method, "path", r->path, "status", status, "code", code,
@@ -85,7 +85,7 @@ enum MHD_Result sy__reply_error(sy_req *r, int status, const char *code, const c
 }
 
 enum MHD_Result sy__reply_rc(sy_req *r, sy_rc rc, const char *msg) {
-  return sy__reply_error(r, sy_rc_http_status(rc), sy_rc_code(rc), "%s", msg && *msg ? msg : sy_strerror(rc));
+  return sy__reply_error(r, sy__rc_http_status(rc), sy__rc_code(rc), "%s", msg && *msg ? msg : sy_strerror(rc));
 }
 
 /* ---- query arguments ----
@@ -115,8 +115,8 @@ static int parse_query(sy_req *r) {
   const char *q = r->raw_query;
   size_t n = strlen(q), start = 0;
   if (!n) return 0;
-  r->qargs = sy_arena_alloc(r->arena, QUERY_ARGS_MAX * sizeof *r->qargs);
-  char *buf = sy_arena_alloc(r->arena, n + 1);
+  r->qargs = sy__arena_alloc(r->arena, QUERY_ARGS_MAX * sizeof *r->qargs);
+  char *buf = sy__arena_alloc(r->arena, n + 1);
   if (!r->qargs || !buf) return sy__reply_error(r, 500, "InternalError", "out of memory"), -1;
   while (start <= n) {
     const char *seg = q + start, *amp = memchr(seg, '&', n - start);
@@ -126,14 +126,14 @@ static int parse_query(sy_req *r) {
     const char *eq = memchr(seg, '=', len);
     size_t kraw = eq ? (size_t)(eq - seg) : len;
     char *key = buf + (seg - q), *val = NULL;
-    if (!kraw || sy_url_decode(seg, kraw, 1, key, &klen, &bad))
+    if (!kraw || sy__url_decode(seg, kraw, 1, key, &klen, &bad))
       return query_refuse(r, "a query parameter name is not valid percent-encoded UTF-8 (byte %zu)", start + bad + 1);
     if (eq) {
       /* the value decodes into the bytes after the key's: key + '=' + value fit in len + 1 */
       val = key + klen + 1;
       if (eq + 1 == seg + len)
         return query_refuse(r, "query parameter %.64s is empty; give it a value or leave it out", key);
-      if (sy_url_decode(eq + 1, len - kraw - 1, 1, val, &vlen, &bad))
+      if (sy__url_decode(eq + 1, len - kraw - 1, 1, val, &vlen, &bad))
         return query_refuse(r, "query parameter %.64s is not valid percent-encoded UTF-8 (byte %zu of its value)", key,
                             bad + 1);
     }
@@ -235,7 +235,7 @@ int sy__parse_body(sy_req *r) {
     return -1;
   }
   size_t bad_at = 0;
-  if (!sy_utf8_check(r->body, r->body_len, &bad_at)) {
+  if (!sy__utf8_check(r->body, r->body_len, &bad_at)) {
     sy__reply_error(r, 400, "ValidationException", "body is not valid UTF-8 (near byte %zu)", bad_at + 1);
     return -1;
   }
@@ -341,11 +341,11 @@ static int authenticate(sy_req *r) {
     return -1;
   }
   char hash[SY_HASH_HEX];
-  sy_sha256_hex(h + 7, strlen(h + 7), hash);
+  sy__sha256_hex(h + 7, strlen(h + 7), hash);
   const sy_snap *s = sy__snap_enter(r->srv->store);
   const sy_token *t = sy__snap_token(s, hash);
   if (t) {
-    r->actor = sy_arena_strdup(r->arena, t->name);
+    r->actor = sy__arena_strdup(r->arena, t->name);
     r->scopes = t->scopes;
   }
   sy__snap_leave(r->srv->store);
@@ -406,15 +406,15 @@ static void req_release(void *arg) {
  * The request context is made here; libmicrohttpd hands it to on_request as *con_cls. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
   sy_server *srv = cls;
-  sy_arena *a = sy_arena_new();
-  sy_req *r = a ? sy_arena_alloc(a, sizeof *r) : NULL;
+  sy_arena *a = sy__arena_new();
+  sy_req *r = a ? sy__arena_alloc(a, sizeof *r) : NULL;
   if (!r) {
-    sy_arena_free(a);
+    sy__arena_free(a);
     return NULL;
   }
   r->arena = a;
-  if (sy_arena_cleanup(a, req_release, r)) { /* registered first, so it runs last */
-    sy_arena_free(a);
+  if (sy__arena_cleanup(a, req_release, r)) { /* registered first, so it runs last */
+    sy__arena_free(a);
     return NULL;
   }
   r->srv = srv;
@@ -424,8 +424,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
   r->target_len = uri ? strlen(uri) : 0;
   const char *q = uri ? memchr(uri, '?', r->target_len) : NULL;
   size_t plen = q ? (size_t)(q - uri) : r->target_len;
-  r->path = uri ? sy_arena_strndup(a, uri, plen) : NULL;
-  r->raw_query = q ? sy_arena_strndup(a, q + 1, r->target_len - plen - 1) : "";
+  r->path = uri ? sy__arena_strndup(a, uri, plen) : NULL;
+  r->raw_query = q ? sy__arena_strndup(a, q + 1, r->target_len - plen - 1) : "";
   /* The query is parsed from the copy above. libmicrohttpd would split it once more into
    * one pool-allocated entry per argument, rescanning the rest of the string for each
    * (quadratic), and a long query exhausts the connection's pool, after which it hangs
@@ -542,7 +542,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   sy__guard_phase(srv->guard, r->gc, SY_GUARD_IDLE);
   if (r->method) access_log(r);
   int counted = r->started;
-  sy_arena_free(r->arena); /* runs the request's cleanups; r is gone from here on */
+  sy__arena_free(r->arena); /* runs the request's cleanups; r is gone from here on */
   *con_cls = NULL;
   if (counted) __atomic_sub_fetch(&srv->active_reqs, 1, __ATOMIC_RELEASE);
 }

@@ -118,7 +118,7 @@ int sy__field_int(sy_req *r, json_t *obj, const char *ctx, const char *key, int6
  * upstream transfer, an event) suspends its request with the function that will build the
  * reply, and returns MHD_YES. Whoever ends the wait calls sy__resume(r) once, from any
  * thread; finish then runs on an MHD thread. What the wait holds lives on the request's
- * arena and is released by the cleanups registered there (sy_arena_cleanup), however the
+ * arena and is released by the cleanups registered there (sy__arena_cleanup), however the
  * request ends. */
 void sy__suspend(sy_req *r, sy_finish_fn finish);
 void sy__resume(sy_req *r);

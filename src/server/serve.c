@@ -139,10 +139,10 @@ static sy_rc bootstrap_admin(sy_store *st, const char *dir) {
       sy__log("error", "SWITCHYARD_ADMIN_TOKEN must be 16 to 512 characters", NULL);
       return SY_EINVAL;
     }
-    sy_sha256_hex(env, strlen(env), hash);
+    sy__sha256_hex(env, strlen(env), hash);
   } else {
     if (sy__token_generate(secret, sizeof secret)) return SY_EINTERNAL;
-    sy_sha256_hex(secret, strlen(secret), hash);
+    sy__sha256_hex(secret, strlen(secret), hash);
     generated = 1;
   }
   if (generated) {

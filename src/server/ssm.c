@@ -76,7 +76,7 @@ enum MHD_Result sy__ssm_reply(sy_req *r, int status, json_t *body) {
 static json_t *error_body(const char *type, const char *msg) {
   char clean[1024];
   snprintf(clean, sizeof clean, "%s", msg);
-  sy_utf8_clean(clean, strlen(clean));
+  sy__utf8_clean(clean, strlen(clean));
   return json_pack("{ss ss}", "__type", type, "message", clean);
 }
 
@@ -181,7 +181,7 @@ int sy__ssm_strs(sy_req *r, json_t *o, const char *key, int min, int max, const 
                          "length between %d and %d",
                          key[0] + 32, key + 1, min, max),
            -1;
-  const char **a = sy_arena_alloc(r->arena, (cnt + 1) * sizeof *a);
+  const char **a = sy__arena_alloc(r->arena, (cnt + 1) * sizeof *a);
   if (!a) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
   size_t i;
   json_t *e;
@@ -225,10 +225,10 @@ int sy__ssm_parse_name(sy_req *r, const char *raw, int selector_ok, ssm_name *n)
   if (colon && !selector_ok)
     return sy__ssm_error(r, 400, "ValidationException", "Parameter name %.200s: a selector is not allowed here", raw),
            -1;
-  n->name = sy_arena_strndup(r->arena, s, nlen);
+  n->name = sy__arena_strndup(r->arena, s, nlen);
   n->len = nlen;
   if (!n->name) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
-  sy_rc rc = sy_name_check(n->name, nlen, msg, sizeof msg);
+  sy_rc rc = sy__name_check(n->name, nlen, msg, sizeof msg);
   if (rc)
     return sy__ssm_error(r, 400, rc == SY_EHIERARCHY ? "HierarchyLevelLimitExceededException" : "ValidationException",
                          "Parameter name: %s", msg),
@@ -243,7 +243,7 @@ int sy__ssm_parse_name(sy_req *r, const char *raw, int selector_ok, ssm_name *n)
         return sy__ssm_error(r, 400, "ValidationException", "invalid version selector in %.200s", raw), -1;
       n->version = v;
     } else {
-      if (!sy_label_valid(sel))
+      if (!sy__label_valid(sel))
         return sy__ssm_error(r, 400, "ValidationException", "invalid label selector in %.200s", raw), -1;
       n->label = sel;
     }

@@ -36,7 +36,7 @@ int sy__ssm_headers(sy_req *r, ssm_headers *hs) {
   /* room for the headers there are (counted: a linked list of a few), not for the most */
   int count = MHD_get_connection_values(r->conn, MHD_HEADER_KIND, NULL, NULL);
   hs->cap = count <= 0 ? 0 : count > HEADERS_MAX ? HEADERS_MAX : (size_t)count;
-  hs->h = sy_arena_alloc(r->arena, (hs->cap ? hs->cap : 1) * sizeof *hs->h);
+  hs->h = sy__arena_alloc(r->arena, (hs->cap ? hs->cap : 1) * sizeof *hs->h);
   if (!hs->h) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
   MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, hs);
   return 0;
@@ -92,7 +92,7 @@ static pthread_once_t caches_once = PTHREAD_ONCE_INIT;
 
 static void caches_free(void *p) {
   key_caches *kc = p;
-  for (int i = 0; i < KEY_CACHE_SLOTS; i++) sy_hmac_key_free(kc->slot[i].key);
+  for (int i = 0; i < KEY_CACHE_SLOTS; i++) sy__hmac_key_free(kc->slot[i].key);
   free(kc);
 }
 
@@ -125,7 +125,7 @@ static sy_hmac_key *scope_key(key_caches *kc, sy_store *st, uint64_t gen, const 
   for (int i = 0; kc && i < KEY_CACHE_SLOTS; i++) {
     key_cache *c = &kc->slot[i];
     if (c->key && c->gen != gen) { /* made from another credential table */
-      sy_hmac_key_free(c->key);
+      sy__hmac_key_free(c->key);
       c->key = NULL;
     }
     if (c->key && !strcmp(c->id, id) && !memcmp(c->date8, date8, 9) && !strcmp(c->region, region) &&
@@ -139,13 +139,13 @@ static sy_hmac_key *scope_key(key_caches *kc, sy_store *st, uint64_t gen, const 
   size_t len = 0;
   sy_hmac_key *key = NULL;
   *rc = sy__store_akey_secret(st, id, secret, sizeof secret, &len, NULL, 0, NULL);
-  if (!*rc) *rc = sy_sigv4_signing_key(secret, len, date8, region, service, raw);
-  if (!*rc && !(key = sy_hmac_key_new(raw, sizeof raw))) *rc = SY_ENOMEM;
+  if (!*rc) *rc = sy__sigv4_signing_key(secret, len, date8, region, service, raw);
+  if (!*rc && !(key = sy__hmac_key_new(raw, sizeof raw))) *rc = SY_ENOMEM;
   OPENSSL_cleanse(secret, sizeof secret);
   OPENSSL_cleanse(raw, sizeof raw);
   if (!key || !kc) return key;
   key_cache *c = &kc->slot[kc->next++ % KEY_CACHE_SLOTS];
-  sy_hmac_key_free(c->key);
+  sy__hmac_key_free(c->key);
   c->key = NULL;
   if (strlen(date8) != 8 || copy_fit(c->id, sizeof c->id, id) || copy_fit(c->region, sizeof c->region, region) ||
       copy_fit(c->service, sizeof c->service, service))
@@ -166,7 +166,7 @@ static sy_rc sign_with(void *ctx, const char *id, const char *date8, const char 
   const sy_akey *ak = sy__snap_akey(s, id);
   uint64_t gen = sy__snap_auth_gen(s);
   if (ak) {
-    k->name = sy_arena_strdup(k->arena, ak->name);
+    k->name = sy__arena_strdup(k->arena, ak->name);
     k->scopes = ak->scopes;
   }
   sy__snap_leave(k->st);
@@ -176,8 +176,8 @@ static sy_rc sign_with(void *ctx, const char *id, const char *date8, const char 
   sy_rc rc = SY_OK;
   sy_hmac_key *key = scope_key(thread_caches(), k->st, gen, id, date8, region, service, &kept, &rc);
   if (!key) return rc;
-  if (sy_hmac_key_mac(key, sts, sts_len, mac)) rc = SY_EINTERNAL;
-  if (!kept) sy_hmac_key_free(key);
+  if (sy__hmac_key_mac(key, sts, sts_len, mac)) rc = SY_EINTERNAL;
+  if (!kept) sy__hmac_key_free(key);
   return rc;
 }
 
@@ -199,7 +199,7 @@ int sy__ssm_authenticate(sy_req *r, const ssm_headers *hs, const char *service) 
                            .now = sy__clock_now(r->srv->clock) / 1000};
   sy_sigv4_verdict vd;
   char msg[1024];
-  sy_rc rc = sy_sigv4_verify(&in, &vd, msg, sizeof msg);
+  sy_rc rc = sy__sigv4_verify(&in, &vd, msg, sizeof msg);
   if (rc == SY_OK && strcmp(vd.region, r->srv->aws_region))
     return sy__ssm_error(r, 403, "InvalidSignatureException",
                          "Credential should be scoped to a valid region, not '%s'; this server answers for '%s' "
@@ -214,7 +214,7 @@ int sy__ssm_authenticate(sy_req *r, const ssm_headers *hs, const char *service) 
   if (rc == SY_ENOMEM) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
   if (rc != SY_EUNAUTH)
     return sy__ssm_error(r, 400, "ValidationException", "%s", msg[0] ? msg : "malformed request"), -1;
-  const char *type = sy_sigv4_result_code(vd.result);
+  const char *type = sy__sigv4_result_code(vd.result);
   if (vd.result == SY_SIGV4_UNKNOWN_KEY)
     return sy__ssm_error(r, 403, "UnrecognizedClientException",
                          "The security token included in the request is invalid."),

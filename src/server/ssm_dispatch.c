@@ -205,7 +205,7 @@ enum MHD_Result sy__api_ssm(sy_req *r) {
     r->json = json_object();
   } else {
     json_error_t err;
-    if (!sy_utf8_valid(r->body, r->body_len))
+    if (!sy__utf8_valid(r->body, r->body_len))
       return sy__ssm_error(r, 400, "SerializationException", "the body is not valid UTF-8");
     r->json = plain_object(r->body, r->body_len);
     if (!r->json) r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);

@@ -90,32 +90,32 @@ static int param_shape(sy_req *r, sy_jbuf *b, const sy_param *p, const sy_ver *v
   size_t n = 0;
   /* a value that is not sealed is written from the snapshot, not from a copy */
   if (v->kind == SY_KIND_SECURESTRING && value_of(r, p, v, decrypt, &text, &n)) return -1;
-  sy_jbuf_cstr(b, "{\"Name\":");
-  sy_jbuf_str(b, p->name, p->name_len);
-  sy_jbuf_cstr(b, ",\"Type\":\"");
-  sy_jbuf_cstr(b, sy_kind_name(v->kind));
-  sy_jbuf_cstr(b, "\"");
+  sy__jbuf_cstr(b, "{\"Name\":");
+  sy__jbuf_str(b, p->name, p->name_len);
+  sy__jbuf_cstr(b, ",\"Type\":\"");
+  sy__jbuf_cstr(b, sy__kind_name(v->kind));
+  sy__jbuf_cstr(b, "\"");
   if (v->kind != SY_KIND_SECURESTRING) {
-    sy_jbuf_cstr(b, ",\"Value\":");
-    sy_jbuf_str(b, v->value, v->value_len);
+    sy__jbuf_cstr(b, ",\"Value\":");
+    sy__jbuf_str(b, v->value, v->value_len);
   } else if (text) {
-    sy_jbuf_cstr(b, ",\"Value\":");
-    sy_jbuf_str(b, text, n);
+    sy__jbuf_cstr(b, ",\"Value\":");
+    sy__jbuf_str(b, text, n);
   }
   sy__reveal_free(text, n);
-  sy_jbuf_cstr(b, ",\"Version\":");
-  sy_jbuf_int(b, v->version);
+  sy__jbuf_cstr(b, ",\"Version\":");
+  sy__jbuf_int(b, v->version);
   if (selector) {
-    sy_jbuf_cstr(b, ",\"Selector\":");
-    sy_jbuf_str(b, selector, strlen(selector));
+    sy__jbuf_cstr(b, ",\"Selector\":");
+    sy__jbuf_str(b, selector, strlen(selector));
   }
-  sy_jbuf_cstr(b, ",\"LastModifiedDate\":");
-  sy_jbuf_epoch_ms(b, v->modified_ms);
+  sy__jbuf_cstr(b, ",\"LastModifiedDate\":");
+  sy__jbuf_epoch_ms(b, v->modified_ms);
   char arn[SY_NAME_MAX + 128];
   size_t alen = arn_of(r, p->name, arn, sizeof arn);
-  sy_jbuf_cstr(b, ",\"ARN\":");
-  sy_jbuf_str(b, arn, alen);
-  sy_jbuf_cstr(b, ",\"DataType\":\"text\"}");
+  sy__jbuf_cstr(b, ",\"ARN\":");
+  sy__jbuf_str(b, arn, alen);
+  sy__jbuf_cstr(b, ",\"DataType\":\"text\"}");
   return b->err ? -1 : 0;
 }
 
@@ -124,7 +124,7 @@ static void free_buf(void *p) { free(p); }
 /* Sends a reply written with jbuf (or an error if writing it failed). */
 static enum MHD_Result jbuf_reply(sy_req *r, sy_jbuf *b) {
   size_t len = 0;
-  char *text = sy_jbuf_take(b, &len);
+  char *text = sy__jbuf_take(b, &len);
   if (!text) return sy__ssm_error(r, 500, "InternalServerError", "out of memory");
   if (r->decrypt_denied) {
     free(text);
@@ -154,7 +154,7 @@ static json_t *labels_of(const sy_ver *v) {
 static json_t *history_shape(sy_req *r, const sy_param *p, const sy_ver *v, int decrypt) {
   char user[512];
   user_arn(r, v->modified_user, user, sizeof user);
-  json_t *o = json_pack("{ss ss}", "Name", p->name, "Type", sy_kind_name(v->kind));
+  json_t *o = json_pack("{ss ss}", "Name", p->name, "Type", sy__kind_name(v->kind));
   if (!o) return NULL;
   if (v->kind == SY_KIND_SECURESTRING) json_object_set_new(o, "KeyId", json_string("alias/aws/ssm"));
   json_object_set_new(o, "LastModifiedDate", epoch(v->modified_ms));
@@ -168,7 +168,7 @@ static json_t *history_shape(sy_req *r, const sy_param *p, const sy_ver *v, int 
     json_object_set_new(o, "AllowedPattern", json_string(v->allowed_pattern));
   json_object_set_new(o, "Version", json_integer(v->version));
   json_object_set_new(o, "Labels", labels_of(v));
-  json_object_set_new(o, "Tier", json_string(sy_tier_name(v->tier)));
+  json_object_set_new(o, "Tier", json_string(sy__tier_name(v->tier)));
   json_object_set_new(o, "Policies", json_array());
   json_object_set_new(o, "DataType", json_string("text"));
   return o;
@@ -180,7 +180,7 @@ static json_t *meta_shape(sy_req *r, const sy_param *p) {
   char arn[SY_NAME_MAX + 128], user[512];
   arn_of(r, p->name, arn, sizeof arn);
   user_arn(r, v->modified_user, user, sizeof user);
-  json_t *o = json_pack("{ss ss ss}", "Name", p->name, "ARN", arn, "Type", sy_kind_name(v->kind));
+  json_t *o = json_pack("{ss ss ss}", "Name", p->name, "ARN", arn, "Type", sy__kind_name(v->kind));
   if (!o) return NULL;
   if (v->kind == SY_KIND_SECURESTRING) json_object_set_new(o, "KeyId", json_string("alias/aws/ssm"));
   json_object_set_new(o, "LastModifiedDate", epoch(v->modified_ms));
@@ -189,7 +189,7 @@ static json_t *meta_shape(sy_req *r, const sy_param *p) {
   if (v->allowed_pattern && *v->allowed_pattern)
     json_object_set_new(o, "AllowedPattern", json_string(v->allowed_pattern));
   json_object_set_new(o, "Version", json_integer(v->version));
-  json_object_set_new(o, "Tier", json_string(sy_tier_name(v->tier)));
+  json_object_set_new(o, "Tier", json_string(sy__tier_name(v->tier)));
   json_object_set_new(o, "Policies", json_array());
   json_object_set_new(o, "DataType", json_string("text"));
   return o;
@@ -200,7 +200,7 @@ static json_t *meta_shape(sy_req *r, const sy_param *p) {
 static char *token_encode(sy_req *r, const char *s) {
   static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   size_t n = strlen(s), o = 0;
-  char *out = sy_arena_alloc(r->arena, 4 * ((n + 2) / 3) + 1);
+  char *out = sy__arena_alloc(r->arena, 4 * ((n + 2) / 3) + 1);
   if (!out) return NULL;
   for (size_t i = 0; i < n; i += 3) {
     unsigned x = (unsigned char)s[i] << 16 | (i + 1 < n ? (unsigned char)s[i + 1] << 8 : 0) |
@@ -227,7 +227,7 @@ static int b64val(char c) {
 static char *token_decode(sy_req *r, const char *t) {
   size_t n = strlen(t), o = 0;
   if (n == 0 || n > 2048 || n % 4 == 1) goto bad;
-  char *out = sy_arena_alloc(r->arena, n);
+  char *out = sy__arena_alloc(r->arena, n);
   if (!out) goto bad;
   unsigned acc = 0;
   int bits = 0;
@@ -242,7 +242,7 @@ static char *token_decode(sy_req *r, const char *t) {
     }
   }
   out[o] = 0;
-  if (o == 0 || memchr(out, 0, o) || !sy_utf8_valid(out, o)) goto bad;
+  if (o == 0 || memchr(out, 0, o) || !sy__utf8_valid(out, o)) goto bad;
   return out;
 bad:
   sy__ssm_error(r, 400, "InvalidNextToken", "The specified token isn't valid.");
@@ -309,13 +309,13 @@ enum MHD_Result sy__ssm_get_parameter(sy_req *r, json_t *b) {
   const sy_ver *v = resolve(r, p, &n, &owned, &why);
   const char *sel = strchr(n.given, ':') && strncmp(n.given, "arn:", 4) ? strchr(n.given, ':') : NULL;
   sy_jbuf out;
-  sy_jbuf_init(&out, 64 * 1024);
-  sy_jbuf_cstr(&out, "{\"Parameter\":");
+  sy__jbuf_init(&out, 64 * 1024);
+  sy__jbuf_cstr(&out, "{\"Parameter\":");
   int bad = v ? param_shape(r, &out, p, v, decrypt, sel) : 0;
-  sy_jbuf_cstr(&out, "}");
+  sy__jbuf_cstr(&out, "}");
   sy__snap_leave(st);
   sy__ver_unref(owned);
-  if (why || bad) sy_jbuf_free(&out);
+  if (why || bad) sy__jbuf_free(&out);
   if (why == SY_ENOTFOUND) return sy__ssm_error(r, 400, "ParameterNotFound", "Parameter %s not found.", n.name);
   if (why)
     return sy__ssm_error(r, 400, "ParameterVersionNotFound",
@@ -332,10 +332,10 @@ enum MHD_Result sy__ssm_get_parameters(sy_req *r, json_t *b) {
   if (sy__ssm_known(r, b, fields) || sy__ssm_strs(r, b, "Names", 1, 10, &names, &nn) || want_decrypt(r, b, &decrypt))
     return MHD_YES;
   sy_jbuf out, invalid;
-  sy_jbuf_init(&out, 1 << 20);
-  sy_jbuf_init(&invalid, 1 << 20);
+  sy__jbuf_init(&out, 1 << 20);
+  sy__jbuf_init(&invalid, 1 << 20);
   int nfound = 0, ninvalid = 0, bad = 0;
-  sy_jbuf_cstr(&out, "{\"Parameters\":[");
+  sy__jbuf_cstr(&out, "{\"Parameters\":[");
   sy_store *st = r->srv->store;
   const sy_snap *s = sy__snap_enter(st);
   for (int i = 0; i < nn && !bad; i++) {
@@ -343,15 +343,15 @@ enum MHD_Result sy__ssm_get_parameters(sy_req *r, json_t *b) {
     char msg[SY_MSG_MAX];
     const char *colon = strchr(names[i], ':');
     size_t len = colon && strncmp(names[i], "arn:", 4) ? (size_t)(colon - names[i]) : strlen(names[i]);
-    if (strncmp(names[i], "arn:", 4) && sy_name_check(names[i], len, msg, sizeof msg)) {
-      sy_jbuf_cstr(&invalid, ninvalid++ ? "," : "");
-      sy_jbuf_str(&invalid, names[i], strlen(names[i]));
+    if (strncmp(names[i], "arn:", 4) && sy__name_check(names[i], len, msg, sizeof msg)) {
+      sy__jbuf_cstr(&invalid, ninvalid++ ? "," : "");
+      sy__jbuf_str(&invalid, names[i], strlen(names[i]));
       continue;
     }
     if (sy__ssm_parse_name(r, names[i], 1, &n)) { /* replied already (a malformed ARN) */
       sy__snap_leave(st);
-      sy_jbuf_free(&out);
-      sy_jbuf_free(&invalid);
+      sy__jbuf_free(&out);
+      sy__jbuf_free(&invalid);
       return MHD_YES;
     }
     const sy_param *p = sy__snap_get(s, n.name, n.len);
@@ -359,22 +359,22 @@ enum MHD_Result sy__ssm_get_parameters(sy_req *r, json_t *b) {
     sy_rc why;
     const sy_ver *v = resolve(r, p, &n, &owned, &why);
     if (!v) {
-      sy_jbuf_cstr(&invalid, ninvalid++ ? "," : "");
-      sy_jbuf_str(&invalid, names[i], strlen(names[i]));
+      sy__jbuf_cstr(&invalid, ninvalid++ ? "," : "");
+      sy__jbuf_str(&invalid, names[i], strlen(names[i]));
     } else {
-      sy_jbuf_cstr(&out, nfound++ ? "," : "");
+      sy__jbuf_cstr(&out, nfound++ ? "," : "");
       bad = param_shape(r, &out, p, v, decrypt, colon && strncmp(names[i], "arn:", 4) ? colon : NULL);
     }
     sy__ver_unref(owned);
   }
   sy__snap_leave(st);
-  sy_jbuf_cstr(&out, "],\"InvalidParameters\":[");
-  sy_jbuf_raw(&out, invalid.p ? invalid.p : "", invalid.len);
-  sy_jbuf_cstr(&out, "]}");
+  sy__jbuf_cstr(&out, "],\"InvalidParameters\":[");
+  sy__jbuf_raw(&out, invalid.p ? invalid.p : "", invalid.len);
+  sy__jbuf_cstr(&out, "]}");
   if (invalid.err && !out.err) out.err = invalid.err;
-  sy_jbuf_free(&invalid);
+  sy__jbuf_free(&invalid);
   if (bad) {
-    sy_jbuf_free(&out);
+    sy__jbuf_free(&out);
     return sy__ssm_error(r, 500, "InternalServerError", "cannot read a parameter");
   }
   return jbuf_reply(r, &out);
@@ -405,16 +405,16 @@ static int path_cb(void *ctx, const sy_param *p) {
   }
   if (c->ntypes) {
     int ok = 0;
-    for (int i = 0; i < c->ntypes; i++) ok |= !strcmp(c->types[i], sy_kind_name(v->kind));
+    for (int i = 0; i < c->ntypes; i++) ok |= !strcmp(c->types[i], sy__kind_name(v->kind));
     if (!ok) return 0;
   }
   if (c->n == c->max) {
     c->more = 1;
     return 1;
   }
-  sy_jbuf_cstr(&c->out, c->n++ ? "," : "");
+  sy__jbuf_cstr(&c->out, c->n++ ? "," : "");
   c->bad = param_shape(c->r, &c->out, p, v, c->decrypt, NULL);
-  c->last = sy_arena_strndup(c->r->arena, p->name, p->name_len);
+  c->last = sy__arena_strndup(c->r->arena, p->name, p->name_len);
   return c->bad;
 }
 
@@ -441,7 +441,7 @@ static int path_filters(sy_req *r, json_t *b, path_ctx *c) {
              -1;
     if (!strcmp(key, "Type")) {
       for (int k = 0; k < nv; k++)
-        if (!sy_kind_by_name(vals[k]))
+        if (!sy__kind_by_name(vals[k]))
           return sy__ssm_error(r, 400, "InvalidFilterValue", "The filter value %.64s is not a parameter type", vals[k]),
                  -1;
       c->types = vals;
@@ -471,7 +471,7 @@ enum MHD_Result sy__ssm_get_parameters_by_path(sy_req *r, json_t *b) {
     return MHD_YES;
   if (!path) return sy__ssm_error(r, 400, "ValidationException", "Path is required");
   char msg[SY_MSG_MAX], prefix[SY_NAME_MAX + 2];
-  sy_rc rc = sy_path_check(path, strlen(path), msg, sizeof msg);
+  sy_rc rc = sy__path_check(path, strlen(path), msg, sizeof msg);
   if (rc)
     return sy__ssm_error(r, 400, rc == SY_EHIERARCHY ? "HierarchyLevelLimitExceededException" : "ValidationException",
                          "Path: %s", msg);
@@ -481,21 +481,21 @@ enum MHD_Result sy__ssm_get_parameters_by_path(sy_req *r, json_t *b) {
   if (next && !(after = token_decode(r, next))) return MHD_YES;
   if (after && strncmp(after, prefix, strlen(prefix)))
     return sy__ssm_error(r, 400, "InvalidNextToken", "The specified token isn't valid.");
-  sy_jbuf_init(&c.out, 1 << 20);
-  sy_jbuf_cstr(&c.out, "{\"Parameters\":[");
+  sy__jbuf_init(&c.out, 1 << 20);
+  sy__jbuf_cstr(&c.out, "{\"Parameters\":[");
   c.max = (size_t)max;
   const sy_snap *s = sy__snap_enter(r->srv->store);
   sy__snap_list(s, prefix, recursive, after, path_cb, &c);
   sy__snap_leave(r->srv->store);
-  sy_jbuf_cstr(&c.out, "]");
+  sy__jbuf_cstr(&c.out, "]");
   if (c.more && c.last) {
     const char *t = token_encode(r, c.last);
-    sy_jbuf_cstr(&c.out, ",\"NextToken\":");
-    sy_jbuf_str(&c.out, t ? t : "", t ? strlen(t) : 0);
+    sy__jbuf_cstr(&c.out, ",\"NextToken\":");
+    sy__jbuf_str(&c.out, t ? t : "", t ? strlen(t) : 0);
   }
-  sy_jbuf_cstr(&c.out, "}");
+  sy__jbuf_cstr(&c.out, "}");
   if (c.bad) {
-    sy_jbuf_free(&c.out);
+    sy__jbuf_free(&c.out);
     return sy__ssm_error(r, 500, "InternalServerError", "cannot read a parameter");
   }
   return jbuf_reply(r, &c.out);
@@ -592,8 +592,8 @@ static int desc_match(const desc_filter *f, const sy_param *p) {
     }
     return 0;
   }
-  if (!strcmp(f->key, "Type")) return any_eq(f, sy_kind_name(v->kind));
-  if (!strcmp(f->key, "Tier")) return any_eq(f, sy_tier_name(v->tier));
+  if (!strcmp(f->key, "Type")) return any_eq(f, sy__kind_name(v->kind));
+  if (!strcmp(f->key, "Tier")) return any_eq(f, sy__tier_name(v->tier));
   if (!strcmp(f->key, "DataType")) return any_eq(f, "text");
   if (!strcmp(f->key, "KeyId")) return v->kind == SY_KIND_SECURESTRING && any_eq(f, "alias/aws/ssm");
   if (!strcmp(f->key, "Label")) {
@@ -627,7 +627,7 @@ static int desc_cb(void *ctx, const sy_param *p) {
     return 1;
   }
   json_array_append_new(c->arr, meta_shape(c->r, p));
-  c->last = sy_arena_strndup(c->r->arena, p->name, p->name_len);
+  c->last = sy__arena_strndup(c->r->arena, p->name, p->name_len);
   return 0;
 }
 
@@ -642,7 +642,7 @@ static int desc_filters(sy_req *r, json_t *b, desc_ctx *c) {
     total += json_array_size(lists[l]);
   }
   if (total > 50) return sy__ssm_error(r, 400, "ValidationException", "at most 50 filters");
-  c->f = sy_arena_alloc(r->arena, (total + 1) * sizeof *c->f);
+  c->f = sy__arena_alloc(r->arena, (total + 1) * sizeof *c->f);
   if (!c->f) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
   for (int l = 0; l < 2; l++) {
     size_t i;

@@ -19,7 +19,7 @@ static enum MHD_Result finish_put(sy_req *r) {
   if (r->op.rc == SY_EBADPATTERN) return sy__ssm_error(r, 400, "InvalidAllowedPatternException", "%s", r->op.msg);
   if (r->op.rc) return sy__ssm_rc(r, r->op.rc, r->op.msg);
   return sy__ssm_reply(
-      r, 200, json_pack("{sI ss}", "Version", (json_int_t)r->op.out_version, "Tier", sy_tier_name(r->op.out_tier)));
+      r, 200, json_pack("{sI ss}", "Version", (json_int_t)r->op.out_version, "Tier", sy__tier_name(r->op.out_tier)));
 }
 
 static enum MHD_Result finish_empty(sy_req *r) {
@@ -42,7 +42,7 @@ static int tag_list(sy_req *r, json_t *b, sy_tag **out, int *n, int *present) {
   if (!json_is_array(t)) return sy__ssm_error(r, 400, "SerializationException", "Tags must be a list"), -1;
   size_t cnt = json_array_size(t);
   if (cnt > 1000) return sy__ssm_error(r, 400, "TooManyTagsError", "too many tags"), -1;
-  sy_tag *tags = sy_arena_alloc(r->arena, (cnt + 1) * sizeof *tags);
+  sy_tag *tags = sy__arena_alloc(r->arena, (cnt + 1) * sizeof *tags);
   if (!tags) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
   size_t i;
   json_t *e;
@@ -80,7 +80,7 @@ enum MHD_Result sy__ssm_put_parameter(sy_req *r, json_t *b) {
   if (!value) return sy__ssm_error(r, 400, "ValidationException", "Value is required");
   sy_put *in = &r->op.put;
   in->if_version = -1;
-  if (type && !(in->kind = sy_kind_by_name(type) ? sy_kind_by_name(type)->kind : 0))
+  if (type && !(in->kind = sy__kind_by_name(type) ? sy__kind_by_name(type)->kind : 0))
     return sy__ssm_error(
         r, 400, "ValidationException",
         "1 validation error detected: Value '%.64s' at 'type' failed to satisfy constraint: Member must "
@@ -101,7 +101,7 @@ enum MHD_Result sy__ssm_put_parameter(sy_req *r, json_t *b) {
   if (tier) {
     if (!strcmp(tier, "Intelligent-Tiering")) {
       in->tier = vlen > SY_VALUE_MAX_STANDARD ? SY_TIER_ADVANCED : 0;
-    } else if (!(in->tier = sy_tier_parse(tier))) {
+    } else if (!(in->tier = sy__tier_parse(tier))) {
       return sy__ssm_error(r, 400, "ValidationException",
                            "1 validation error detected: Value '%.64s' at 'tier' failed to satisfy constraint: Member "
                            "must satisfy enum value set: [Advanced, Intelligent-Tiering, Standard]",
@@ -153,7 +153,7 @@ enum MHD_Result sy__ssm_delete_parameters(sy_req *r, json_t *b) {
   int nn;
   if (sy__ssm_known(r, b, fields) || sy__ssm_strs(r, b, "Names", 1, 10, &names, &nn)) return MHD_YES;
   /* names that break the rules are reported as invalid, the rest go to the store */
-  const char **ok = sy_arena_alloc(r->arena, (size_t)(nn + 1) * sizeof *ok);
+  const char **ok = sy__arena_alloc(r->arena, (size_t)(nn + 1) * sizeof *ok);
   json_t *bad = json_array();
   int nok = 0;
   if (!ok || !bad) return sy__ssm_error(r, 500, "InternalServerError", "out of memory");
@@ -162,7 +162,7 @@ enum MHD_Result sy__ssm_delete_parameters(sy_req *r, json_t *b) {
     int again = 0;
     for (int j = 0; j < i; j++) again |= !strcmp(names[i], names[j]);
     if (again) continue; /* a name given twice is deleted once */
-    if (sy_name_check(names[i], strlen(names[i]), msg, sizeof msg))
+    if (sy__name_check(names[i], strlen(names[i]), msg, sizeof msg))
       json_array_append_new(bad, json_string(names[i]));
     else
       ok[nok++] = names[i];

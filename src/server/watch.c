@@ -167,33 +167,33 @@ static char *event_json(const sy_event *e) {
   char time[32];
   sy_jbuf b;
   sy__fmt_time(e->time_ms, time, sizeof time);
-  sy_jbuf_init(&b, EVENT_MAX);
-  sy_jbuf_cstr(&b, "{\"seq\":");
-  sy_jbuf_int(&b, e->seq);
-  sy_jbuf_cstr(&b, ",\"action\":");
-  sy_jbuf_str(&b, e->action, strlen(e->action));
-  sy_jbuf_cstr(&b, ",\"name\":");
-  sy_jbuf_str(&b, e->name, strlen(e->name));
-  sy_jbuf_cstr(&b, ",\"version\":");
-  sy_jbuf_int(&b, e->version);
-  sy_jbuf_cstr(&b, ",\"time\":\"");
-  sy_jbuf_cstr(&b, time);
-  sy_jbuf_cstr(&b, "\"");
+  sy__jbuf_init(&b, EVENT_MAX);
+  sy__jbuf_cstr(&b, "{\"seq\":");
+  sy__jbuf_int(&b, e->seq);
+  sy__jbuf_cstr(&b, ",\"action\":");
+  sy__jbuf_str(&b, e->action, strlen(e->action));
+  sy__jbuf_cstr(&b, ",\"name\":");
+  sy__jbuf_str(&b, e->name, strlen(e->name));
+  sy__jbuf_cstr(&b, ",\"version\":");
+  sy__jbuf_int(&b, e->version);
+  sy__jbuf_cstr(&b, ",\"time\":\"");
+  sy__jbuf_cstr(&b, time);
+  sy__jbuf_cstr(&b, "\"");
   if (e->kind) {
-    sy_jbuf_cstr(&b, ",\"type\":\"");
-    sy_jbuf_cstr(&b, sy_kind_name(e->kind));
-    sy_jbuf_cstr(&b, "\"");
+    sy__jbuf_cstr(&b, ",\"type\":\"");
+    sy__jbuf_cstr(&b, sy__kind_name(e->kind));
+    sy__jbuf_cstr(&b, "\"");
     if (e->value && e->kind != SY_KIND_SECURESTRING) {
-      sy_jbuf_cstr(&b, ",\"value\":");
-      sy_jbuf_str(&b, e->value, e->value_len);
+      sy__jbuf_cstr(&b, ",\"value\":");
+      sy__jbuf_str(&b, e->value, e->value_len);
     }
   }
   if (*e->detail) {
-    sy_jbuf_cstr(&b, ",\"detail\":");
-    sy_jbuf_str(&b, e->detail, strlen(e->detail));
+    sy__jbuf_cstr(&b, ",\"detail\":");
+    sy__jbuf_str(&b, e->detail, strlen(e->detail));
   }
-  sy_jbuf_cstr(&b, "}");
-  return sy_jbuf_take(&b, NULL);
+  sy__jbuf_cstr(&b, "}");
+  return sy__jbuf_take(&b, NULL);
 }
 
 void sy__watch_publish(void *ctx, const sy_event *evs, size_t n) {
@@ -357,7 +357,7 @@ enum MHD_Result sy__api_watch(sy_req *r) {
   if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "prefix since")) return MHD_YES;
   const char *prefix = sy__query(r, "prefix");
   char msg[SY_MSG_MAX];
-  if (prefix && *prefix && sy_path_check(prefix, strlen(prefix), msg, sizeof msg))
+  if (prefix && *prefix && sy__path_check(prefix, strlen(prefix), msg, sizeof msg))
     return sy__reply_error(r, 400, "ValidationException", "prefix: %s", msg);
   int64_t since = -1;
   const char *lei = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
@@ -397,7 +397,7 @@ enum MHD_Result sy__api_watch(sy_req *r) {
   MHD_add_response_header(resp, "Cache-Control", "no-cache");
   MHD_add_response_header(resp, "X-Accel-Buffering", "no");
   /* the request holds a reference until it completes (released with its arena) */
-  if (sy_arena_cleanup(r->arena, sub_free, s)) {
+  if (sy__arena_cleanup(r->arena, sub_free, s)) {
     MHD_destroy_response(resp); /* releases the response's reference */
     sub_release(s);             /* and the request's */
     return sy__reply_error(r, 500, "InternalError", "out of memory");

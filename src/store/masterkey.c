@@ -129,7 +129,7 @@ static sy_rc create_key_file(const char *path, int *won) {
 
   *won = 0;
   if (RAND_bytes(key, sizeof key) != 1 || RAND_bytes(suffix, sizeof suffix) != 1) goto out;
-  sy_hex(key, sizeof key, text);
+  sy__hex(key, sizeof key, text);
   text[HEX_KEY_LEN] = '\n';
   k = snprintf(tmp, sizeof tmp, "%s.tmp.%02x%02x%02x%02x%02x%02x%02x%02x", path, suffix[0], suffix[1], suffix[2],
                suffix[3], suffix[4], suffix[5], suffix[6], suffix[7]);

@@ -216,7 +216,7 @@ static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
                     .reason = op->reason ? op->reason : "",
                     .detail = c->detail ? c->detail : "",
                     .prev_hash = st->last_hash};
-  sy_audit_hash(&r, h);
+  sy__audit_hash(&r, h);
   sy_event ev = {.seq = r.seq,
                  .time_ms = now,
                  .action = c->action,
@@ -253,12 +253,12 @@ static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
 static sy_rc seal_version(sy_store *st, const char *name, const sy_ver *v, sy_ver **out) {
   char aad[SY_SECRETBOX_AAD_MAX];
   size_t aad_len = 0, n = 0;
-  sy_rc rc = sy_secretbox_aad(name, v->version, aad, sizeof aad, &aad_len);
+  sy_rc rc = sy__secretbox_aad(name, v->version, aad, sizeof aad, &aad_len);
   if (rc) return rc;
   size_t cap = SY_SECRETBOX_SEALED_LEN(v->value_len);
   unsigned char *blob = malloc(cap);
   if (!blob) return SY_ENOMEM;
-  rc = sy_secretbox_seal(st->master_key, v->value, v->value_len, aad, aad_len, blob, cap, &n);
+  rc = sy__secretbox_seal(st->master_key, v->value, v->value_len, aad, aad_len, blob, cap, &n);
   if (!rc) {
     sy_ver *s = sy__ver_make((const char *)blob, n, v->description, v->allowed_pattern, v->modified_user);
     if (!s)
@@ -283,7 +283,7 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   memcpy(name, in->name, in->name_len);
   name[in->name_len] = 0;
   char why[256];
-  sy_rc nrc = sy_name_check(name, in->name_len, why, sizeof why);
+  sy_rc nrc = sy__name_check(name, in->name_len, why, sizeof why);
   if (nrc) return fail(op, nrc, "name: %s", why); /* core leaves the field to its caller */
   const sy_param *p = work_get(st, name);
   const sy_ver *cur = p ? p->latest : NULL;
@@ -316,9 +316,9 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   v->modified_ms = sy__clock_now(st->clock);
 
   /* the one place a version's content is checked: its kind's rules and its pattern */
-  op->rc = sy_version_check(v->kind, v->tier, v->value, v->value_len, v->description, v->allowed_pattern, op->msg,
-                            sizeof op->msg);
-  if (!op->rc) op->rc = sy_tags_check(in->tags, in->ntags, op->msg, sizeof op->msg);
+  op->rc = sy__version_check(v->kind, v->tier, v->value, v->value_len, v->description, v->allowed_pattern, op->msg,
+                             sizeof op->msg);
+  if (!op->rc) op->rc = sy__tags_check(in->tags, in->ntags, op->msg, sizeof op->msg);
   if (op->rc) {
     sy__ver_unref(v);
     return op->rc;
@@ -458,7 +458,7 @@ static sy_rc apply_label(sy_store *st, sy_op *op) {
   int add = 0;
   for (int i = 0; i < op->nstrs; i++) {
     const char *l = op->strs[i];
-    if (!sy_label_valid(l)) {
+    if (!sy__label_valid(l)) {
       json_array_append_new(invalid, json_string(l));
       continue;
     }
@@ -474,7 +474,7 @@ static sy_rc apply_label(sy_store *st, sy_op *op) {
   size_t doff = (size_t)snprintf(detail, sizeof detail, "labels=");
   for (int i = 0; i < op->nstrs; i++) {
     const char *l = op->strs[i];
-    if (!sy_label_valid(l) || sy__ver_has_label(nt, l)) continue;
+    if (!sy__label_valid(l) || sy__ver_has_label(nt, l)) continue;
     /* move it off whichever version carries it: every labelled version is in memory */
     const sy_ver *holder = sy__param_find_label(np, l);
     if (holder && holder->version != version) {
@@ -539,7 +539,7 @@ static sy_rc apply_unlabel(sy_store *st, sy_op *op) {
   int any = 0;
   for (int i = 0; i < op->nstrs && !rc; i++) {
     const char *l = op->strs[i];
-    const sy_ver *holder = sy_label_valid(l) ? sy__param_find_label(np, l) : NULL;
+    const sy_ver *holder = sy__label_valid(l) ? sy__param_find_label(np, l) : NULL;
     if (!holder || (op->version && holder->version != op->version)) {
       json_array_append_new(invalid, json_string(l));
       continue;
@@ -587,7 +587,7 @@ static sy_rc apply_tags(sy_store *st, sy_op *op, int add) {
   if (rc) return rc;
   const sy_param *p = work_get(st, name);
   if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
-  if (add && (op->rc = sy_tags_check(op->tags, op->ntags, op->msg, sizeof op->msg))) return op->rc;
+  if (add && (op->rc = sy__tags_check(op->tags, op->ntags, op->msg, sizeof op->msg))) return op->rc;
   int cap = p->ntags + (add ? op->ntags : 0), n = 0;
   sy_tag *t = calloc((size_t)(cap ? cap : 1), sizeof *t);
   if (!t) return fail(op, SY_ENOMEM, "%s", "out of memory");
@@ -886,7 +886,8 @@ static sy_rc apply_key(sy_store *st, sy_op *op, int create) {
     }
     char aad[80];
     size_t aad_len = (size_t)snprintf(aad, sizeof aad, "accesskey:%s", op->key_id), n = 0;
-    rc = sy_secretbox_seal(st->master_key, op->key_secret, strlen(op->key_secret), aad, aad_len, blob, sizeof blob, &n);
+    rc =
+        sy__secretbox_seal(st->master_key, op->key_secret, strlen(op->key_secret), aad, aad_len, blob, sizeof blob, &n);
     if (rc) {
       sy__cause(st, "seal an access key secret", rc);
       return fail(op, rc, "%s", "cannot seal the secret");

@@ -409,7 +409,7 @@ static int migrate(sqlite3 *db, char **err) {
 static sy_rc load_audit_tail(sy_store *st) {
   sqlite3_stmt *q = NULL;
   st->last_seq = 0;
-  memcpy(st->last_hash, sy_audit_genesis, SY_HASH_HEX);
+  memcpy(st->last_hash, sy__audit_genesis, SY_HASH_HEX);
   if (!(q = sy__stmt(st->db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))) return SY_EIO;
   if (sqlite3_step(q) == SQLITE_ROW) {
     st->last_seq = sqlite3_column_int64(q, 0);
@@ -835,14 +835,14 @@ sy_rc sy__store_audit_verify(sy_store *st, int64_t *records, int64_t *first_brok
   *first_broken = 0;
   msg[0] = 0;
   if (!db) return SY_EIO;
-  sy_audit_chain_init(&c);
+  sy__audit_chain_init(&c);
   if (!(q = sy__stmt(db, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq")))
     return sy__read_failed(st, db, "prepare the audit chain check", SY_EIO);
   while ((s = sqlite3_step(q)) == SQLITE_ROW) {
     sy_audit_rec r;
     audit_from_row(q, &r);
     (*records)++;
-    sy_audit_chain_next(&c, &r, (const char *)sqlite3_column_text(q, 12));
+    sy__audit_chain_next(&c, &r, (const char *)sqlite3_column_text(q, 12));
   }
   sy__stmt_done(q);
   if (c.broken_seq) {
@@ -879,7 +879,7 @@ sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, v
     const char *legacy = (const char *)sqlite3_column_text(q, 8);
     json_t *old = legacy && *legacy ? json_loads(legacy, 0, NULL) : NULL;
     if (old) { /* a record from before events were structured: its kind and value are in the JSON */
-      const sy_kind_def *k = sy_kind_by_name(json_string_value(json_object_get(old, "type")));
+      const sy_kind_def *k = sy__kind_by_name(json_string_value(json_object_get(old, "type")));
       json_t *v = json_object_get(old, "value");
       ev.kind = k ? k->kind : 0;
       ev.value = json_string_value(v);
@@ -911,12 +911,12 @@ sy_rc sy__store_reveal(sy_store *st, const char *name, const sy_ver *v, char **o
   }
   char aad[SY_SECRETBOX_AAD_MAX];
   size_t aad_len = 0, n = 0;
-  sy_rc rc = sy_secretbox_aad(name, v->version, aad, sizeof aad, &aad_len);
+  sy_rc rc = sy__secretbox_aad(name, v->version, aad, sizeof aad, &aad_len);
   if (rc) return rc;
   size_t cap = SY_SECRETBOX_OPENED_LEN(v->value_len) + 1;
   unsigned char *pt = malloc(cap);
   if (!pt) return SY_ENOMEM;
-  rc = sy_secretbox_open(st->master_key, v->value, v->value_len, aad, aad_len, pt, cap, &n);
+  rc = sy__secretbox_open(st->master_key, v->value, v->value_len, aad, aad_len, pt, cap, &n);
   if (rc) {
     free(pt);
     /* a sealed value that does not open: another master key, or damaged data */
@@ -938,7 +938,7 @@ void sy__reveal_free(char *p, size_t len) {
 
 sy_rc sy__store_digest(sy_store *st, const char *name, const sy_ver *v, char out[SY_HASH_HEX]) {
   if (v->kind != SY_KIND_SECURESTRING) {
-    sy_sha256_hex(v->value, v->value_len, out);
+    sy__sha256_hex(v->value, v->value_len, out);
     return SY_OK;
   }
   char *pt = NULL;
@@ -946,9 +946,9 @@ sy_rc sy__store_digest(sy_store *st, const char *name, const sy_ver *v, char out
   sy_rc rc = sy__store_reveal(st, name, v, &pt, &n);
   if (rc) return rc;
   unsigned char mac[32];
-  sy_hmac_sha256(st->digest_key, sizeof st->digest_key, pt, n, mac);
+  sy__hmac_sha256(st->digest_key, sizeof st->digest_key, pt, n, mac);
   sy__reveal_free(pt, n);
-  sy_hex(mac, sizeof mac, out);
+  sy__hex(mac, sizeof mac, out);
   return SY_OK;
 }
 
@@ -969,7 +969,7 @@ sy_rc sy__store_akey_secret(sy_store *st, const char *id, char *secret, size_t c
   char aad[80];
   size_t aad_len = (size_t)snprintf(aad, sizeof aad, "accesskey:%s", id), n = 0;
   if (cap < 1) return SY_ETOOLARGE;
-  sy_rc rc = sy_secretbox_open(st->master_key, blob, blen, aad, aad_len, (unsigned char *)secret, cap - 1, &n);
+  sy_rc rc = sy__secretbox_open(st->master_key, blob, blen, aad, aad_len, (unsigned char *)secret, cap - 1, &n);
   if (rc) {
     sy__store_log(st, "error", "cannot open the secret of an access key",
                   json_pack("{ss ss}", "access_key_id", id, "status", sy_strerror(rc)));

@@ -54,13 +54,13 @@ static int must_sign(const char *name) {
 static void canonical(const sy_sigv4_http *http, const char *sh) {
   static char out[1 << 16];
   size_t len = (size_t)-1;
-  sy_rc rc = sy_sigv4_canonical_request(http, sh, out, sizeof out, &len);
+  sy_rc rc = sy__sigv4_canonical_request(http, sh, out, sizeof out, &len);
   CHECK(rc == SY_OK || rc == SY_EINVAL || rc == SY_ETOOLARGE);
   if (rc) return;
   CHECK(len < sizeof out && out[len] == 0 && strlen(out) == len);
   char small[32];
   size_t slen = 0;
-  rc = sy_sigv4_canonical_request(http, sh, small, sizeof small, &slen);
+  rc = sy__sigv4_canonical_request(http, sh, small, sizeof small, &slen);
   CHECK(len < sizeof small ? rc == SY_OK : rc == SY_ETOOLARGE);
 }
 
@@ -83,7 +83,7 @@ static void round_trip(const sy_sigv4_http *src, const char *sh) {
                         .service = "ssm",
                         .signed_headers = sh};
   char authz[8192];
-  if (sy_sigv4_sign(&s, authz, sizeof authz)) return;
+  if (sy__sigv4_sign(&s, authz, sizeof authz)) return;
   /* The verifier also insists that Host, and the headers that select the operation or
    * carry the time, are signed; the signer does not. With every header signed (sh NULL)
    * that holds; with a list, only a list that covers them must verify. */
@@ -95,7 +95,7 @@ static void round_trip(const sy_sigv4_http *src, const char *sh) {
   sy_sigv4_verify_in in = {.http = http, .authorization = authz, .secret_fn = secret_of, .service = "ssm", .now = NOW};
   sy_sigv4_verdict v;
   char msg[1024];
-  sy_rc rc = sy_sigv4_verify(&in, &v, msg, sizeof msg);
+  sy_rc rc = sy__sigv4_verify(&in, &v, msg, sizeof msg);
   CHECK(rc == SY_OK || rc == SY_ETOOLARGE || rc == SY_ENOMEM);
 }
 

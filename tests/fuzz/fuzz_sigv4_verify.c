@@ -33,7 +33,7 @@ static sy_rc key_of(void *ctx, const char *akid, const char *date8, const char *
   (void)ctx;
   CHECK(strlen(akid) <= SY_SIGV4_AKID_MAX && strlen(date8) == 8 && strlen(region) <= SY_SIGV4_REGION_MAX);
   if (strcmp(akid, AKID)) return SY_ENOTFOUND;
-  return sy_sigv4_signing_key(SECRET, strlen(SECRET), date8, region, service, key);
+  return sy__sigv4_signing_key(SECRET, strlen(SECRET), date8, region, service, key);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -62,20 +62,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sy_sigv4_verdict v;
     char msg[1024];
     memset(msg, 'x', sizeof msg);
-    sy_rc rc = sy_sigv4_verify(&in, &v, msg, sizeof msg);
+    sy_rc rc = sy__sigv4_verify(&in, &v, msg, sizeof msg);
     CHECK(memchr(msg, 0, sizeof msg));
     CHECK(memchr(v.access_key_id, 0, sizeof v.access_key_id) && memchr(v.region, 0, sizeof v.region));
     if (rc == SY_OK) {
       CHECK(v.result == SY_SIGV4_OK && !strcmp(v.access_key_id, AKID));
     } else if (rc == SY_EUNAUTH) {
       CHECK(v.result != SY_SIGV4_OK && msg[0]);
-      CHECK(sy_sigv4_result_code(v.result)[0]);
-      if (v.result == SY_SIGV4_MALFORMED) CHECK(v.part != SY_SIGV4_PART_NONE && sy_sigv4_part_name(v.part)[0]);
+      CHECK(sy__sigv4_result_code(v.result)[0]);
+      if (v.result == SY_SIGV4_MALFORMED) CHECK(v.part != SY_SIGV4_PART_NONE && sy__sigv4_part_name(v.part)[0]);
     }
     /* a tiny message buffer is truncated, never overrun, and the verdict is the same */
     char tiny[4];
     sy_sigv4_verdict v2;
-    CHECK(sy_sigv4_verify(&in, &v2, tiny, sizeof tiny) == rc && v2.result == v.result && memchr(tiny, 0, sizeof tiny));
+    CHECK(sy__sigv4_verify(&in, &v2, tiny, sizeof tiny) == rc && v2.result == v.result && memchr(tiny, 0, sizeof tiny));
   }
   rawreq_free(&rq);
   return 0;

@@ -1,7 +1,7 @@
-/* fuzz_text.c — libFuzzer harness for the text checks: sy_utf8_check, sy_utf8_clean, sy_url_decode.
+/* fuzz_text.c — libFuzzer harness for the text checks: sy__utf8_check, sy__utf8_clean, sy__url_decode.
  *
  * Beyond "no crash", each call is held to its contract: the offset of a UTF-8 failure is
- * inside the input and everything before it is valid; sy_utf8_clean leaves valid text of
+ * inside the input and everything before it is valid; sy__utf8_clean leaves valid text of
  * the same length and changes nothing that was valid; a successful decode is no longer than
  * its input, NUL-terminated, free of NULs and valid UTF-8, and re-encoding it decodes back
  * to the same bytes. */
@@ -14,12 +14,12 @@
 
 static void check_utf8(const char *s, size_t n) {
   size_t bad = (size_t)-1;
-  int ok = sy_utf8_check(s, n, &bad);
-  CHECK(ok == sy_utf8_valid(s, n));
-  CHECK(ok == sy_utf8_check(s, n, NULL));
+  int ok = sy__utf8_check(s, n, &bad);
+  CHECK(ok == sy__utf8_valid(s, n));
+  CHECK(ok == sy__utf8_check(s, n, NULL));
   if (ok) return;
   CHECK(bad < n);
-  CHECK(sy_utf8_valid(s, bad)); /* the prefix before the first bad byte is fine */
+  CHECK(sy__utf8_valid(s, bad)); /* the prefix before the first bad byte is fine */
 }
 
 /* Cleaning leaves valid UTF-8 of the same length, touches nothing in text that was valid,
@@ -28,11 +28,11 @@ static void check_clean(const char *s, size_t n) {
   char *c = malloc(n ? n : 1);
   if (!c) return;
   memcpy(c, s, n);
-  size_t replaced = sy_utf8_clean(c, n);
-  CHECK(sy_utf8_valid(c, n));
-  CHECK(replaced <= n && (replaced == 0) == (sy_utf8_valid(s, n) != 0));
+  size_t replaced = sy__utf8_clean(c, n);
+  CHECK(sy__utf8_valid(c, n));
+  CHECK(replaced <= n && (replaced == 0) == (sy__utf8_valid(s, n) != 0));
   if (!replaced) CHECK(memcmp(c, s, n) == 0);
-  CHECK(sy_utf8_clean(c, n) == 0);
+  CHECK(sy__utf8_clean(c, n) == 0);
   free(c);
 }
 
@@ -53,7 +53,7 @@ static void check_decode(const char *s, size_t n, int plus_space) {
   char *out = malloc(n + 1);
   size_t len = (size_t)-1, bad = (size_t)-1;
   if (!out) return;
-  if (sy_url_decode(s, n, plus_space, out, &len, &bad)) {
+  if (sy__url_decode(s, n, plus_space, out, &len, &bad)) {
     CHECK(bad < n);
     free(out);
     return;
@@ -61,13 +61,13 @@ static void check_decode(const char *s, size_t n, int plus_space) {
   CHECK(len <= n);
   CHECK(out[len] == 0);
   CHECK(!memchr(out, 0, len));
-  CHECK(sy_utf8_valid(out, len));
+  CHECK(sy__utf8_valid(out, len));
   /* the decoded text, percent-encoded again, decodes to itself */
   char *enc = malloc(3 * len + 1), *back = malloc(3 * len + 1);
   size_t blen = 0;
   if (enc && back) {
     size_t elen = encode_all(out, len, enc);
-    CHECK(sy_url_decode(enc, elen, plus_space, back, &blen, NULL) == 0);
+    CHECK(sy__url_decode(enc, elen, plus_space, back, &blen, NULL) == 0);
     CHECK(blen == len && memcmp(back, out, len) == 0);
   }
   free(enc);

@@ -85,7 +85,7 @@ void inproc_start(const char *name) {
   if (sy__server_open(&srv, dir, 15000, msg, sizeof msg)) die("server open %s: %s", dir, msg);
 
   char hash[SY_HASH_HEX];
-  sy_sha256_hex(INPROC_TOKEN, strlen(INPROC_TOKEN), hash);
+  sy__sha256_hex(INPROC_TOKEN, strlen(INPROC_TOKEN), hash);
   sy_op tok = {.kind = SY_OP_TOKEN_CREATE,
                .actor = "system",
                .reason = "fuzz",
@@ -283,7 +283,7 @@ int inproc_bearer(const char *method, const char *target, const void *body, size
 
 int inproc_ssm(const char *target, const void *body, size_t len) {
   char date[SY_SIGV4_DATE_LEN + 1], host[64], amz_target[160], authz[1024];
-  if (sy_sigv4_format_date((int64_t)time(NULL), date)) die("clock out of range");
+  if (sy__sigv4_format_date((int64_t)time(NULL), date)) die("clock out of range");
   snprintf(host, sizeof host, "127.0.0.1:%d", port);
   snprintf(amz_target, sizeof amz_target, "%s", target);
   const sy_sigv4_header sh[] = {{"Host", host},
@@ -302,7 +302,7 @@ int inproc_ssm(const char *target, const void *body, size_t len) {
                          .region = INPROC_REGION,
                          .service = "ssm",
                          .signed_headers = "content-type;host;x-amz-date;x-amz-target"};
-  sy_rc rc = sy_sigv4_sign(&in, authz, sizeof authz);
+  sy_rc rc = sy__sigv4_sign(&in, authz, sizeof authz);
   if (rc) die("sign: %s", sy_strerror(rc));
   char h_target[200], h_date[64], h_authz[1100];
   snprintf(h_target, sizeof h_target, "X-Amz-Target: %s", amz_target);

@@ -45,14 +45,14 @@ static int all_equal(const unsigned char *p, size_t n, unsigned char c) {
 /* Allocates count blocks of sizes from size_of(i), fills each with its own byte,
  * then checks every block is aligned, was zeroed and still holds its fill. */
 static void alloc_and_check(size_t count, size_t (*size_of)(size_t)) {
-  sy_arena *a = sy_arena_new();
+  sy_arena *a = sy__arena_new();
   alloc_rec *recs = calloc(count, sizeof *recs);
   assert_non_null(a);
   assert_non_null(recs);
   for (size_t i = 0; i < count; i++) {
     recs[i].size = size_of(i);
     recs[i].fill = (unsigned char)(i * 131 + 7);
-    recs[i].p = sy_arena_alloc(a, recs[i].size);
+    recs[i].p = sy__arena_alloc(a, recs[i].size);
     assert_non_null(recs[i].p);
     if ((uintptr_t)recs[i].p % ALIGN)
       fail_msg("allocation %zu (%zu bytes) at %p is misaligned", i, recs[i].size, (void *)recs[i].p);
@@ -62,7 +62,7 @@ static void alloc_and_check(size_t count, size_t (*size_of)(size_t)) {
   for (size_t i = 0; i < count; i++)
     if (!all_equal(recs[i].p, recs[i].size, recs[i].fill))
       fail_msg("allocation %zu (%zu bytes) was overwritten", i, recs[i].size);
-  sy_arena_free(a);
+  sy__arena_free(a);
   free(recs);
 }
 
@@ -77,12 +77,12 @@ static size_t size_mixed(size_t i) {
 
 /* ---- tests ---- */
 
-static void free_null(void **state) { sy_arena_free(NULL); }
+static void free_null(void **state) { sy__arena_free(NULL); }
 
 static void empty_arena(void **state) {
-  sy_arena *a = sy_arena_new();
+  sy_arena *a = sy__arena_new();
   assert_non_null(a);
-  sy_arena_free(a);
+  sy__arena_free(a);
 }
 
 static void many_small(void **state) { alloc_and_check(20000, size_small); }
@@ -91,11 +91,11 @@ static void mixed_with_large(void **state) { alloc_and_check(3000, size_mixed); 
 
 static void large_allocations(void **state) {
   static const size_t sizes[] = {4095, 4096, 4097, 8192, 65536, 1 << 20, 5, 4097, 17};
-  sy_arena *a = sy_arena_new();
+  sy_arena *a = sy__arena_new();
   unsigned char *p[sizeof sizes / sizeof sizes[0]];
   assert_non_null(a);
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-    p[i] = sy_arena_alloc(a, sizes[i]);
+    p[i] = sy__arena_alloc(a, sizes[i]);
     assert_non_null(p[i]);
     assert_int_equal((uintptr_t)p[i] % ALIGN, 0);
     assert_true(all_zero(p[i], sizes[i]));
@@ -103,63 +103,63 @@ static void large_allocations(void **state) {
   }
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
     assert_true(all_equal(p[i], sizes[i], (unsigned char)(i + 1)));
-  sy_arena_free(a);
+  sy__arena_free(a);
 }
 
 /* A large allocation as the very first one, then small ones after it. */
 static void large_first(void **state) {
-  sy_arena *a = sy_arena_new();
+  sy_arena *a = sy__arena_new();
   unsigned char *big, *small[100];
   assert_non_null(a);
-  big = sy_arena_alloc(a, 10000);
+  big = sy__arena_alloc(a, 10000);
   assert_non_null(big);
   memset(big, 0xbb, 10000);
   for (int i = 0; i < 100; i++) {
-    small[i] = sy_arena_alloc(a, 24);
+    small[i] = sy__arena_alloc(a, 24);
     assert_non_null(small[i]);
     memset(small[i], i, 24);
   }
   assert_true(all_equal(big, 10000, 0xbb));
   for (int i = 0; i < 100; i++) assert_true(all_equal(small[i], 24, (unsigned char)i));
-  sy_arena_free(a);
+  sy__arena_free(a);
 }
 
 static void zero_size(void **state) {
-  sy_arena *a = sy_arena_new();
+  sy_arena *a = sy__arena_new();
   void *p, *q;
   assert_non_null(a);
-  p = sy_arena_alloc(a, 0);
-  q = sy_arena_alloc(a, 0);
+  p = sy__arena_alloc(a, 0);
+  q = sy__arena_alloc(a, 0);
   assert_non_null(p);
   assert_non_null(q);
   assert_ptr_not_equal(p, q);
-  sy_arena_free(a);
+  sy__arena_free(a);
 }
 
 static void strings(void **state) {
-  sy_arena *a = sy_arena_new();
+  sy_arena *a = sy__arena_new();
   char *s, *t, *u, *e, *big;
   char src[6000];
   assert_non_null(a);
 
-  s = sy_arena_strdup(a, "hello, arena");
+  s = sy__arena_strdup(a, "hello, arena");
   assert_non_null(s);
   assert_string_equal(s, "hello, arena");
-  t = sy_arena_strndup(a, "hello", 3);
+  t = sy__arena_strndup(a, "hello", 3);
   assert_string_equal(t, "hel");
-  e = sy_arena_strdup(a, "");
+  e = sy__arena_strdup(a, "");
   assert_non_null(e);
   assert_string_equal(e, "");
-  u = sy_arena_strndup(a, "abc", 0);
+  u = sy__arena_strndup(a, "abc", 0);
   assert_non_null(u);
   assert_string_equal(u, "");
   /* strndup copies exactly n bytes, embedded NULs included, and terminates. */
-  u = sy_arena_strndup(a, "a\0b", 3);
+  u = sy__arena_strndup(a, "a\0b", 3);
   assert_memory_equal(u, "a\0b", 4);
 
   memset(src, 'q', sizeof src - 1);
   src[sizeof src - 1] = 0;
-  big = sy_arena_strdup(a, src);
+  big = sy__arena_strdup(a, src);
   assert_non_null(big);
   assert_string_equal(big, src);
 
@@ -169,7 +169,7 @@ static void strings(void **state) {
   assert_int_equal(big[0], 'q');
   assert_string_equal(s, "hello, arena");
   assert_string_equal(t, "hel");
-  sy_arena_free(a);
+  sy__arena_free(a);
 }
 
 /* ---- cleanups ---- */
@@ -193,16 +193,16 @@ static void log_cleanup(void *p) {
 static void cleanups_reverse_order(void **state) {
   cleanup_log log = {.n = 0};
   cleanup_arg args[8];
-  sy_arena *a = sy_arena_new();
+  sy_arena *a = sy__arena_new();
   assert_non_null(a);
   for (int i = 0; i < 8; i++) {
     args[i].log = &log;
     args[i].id = i;
-    assert_int_equal(sy_arena_cleanup(a, log_cleanup, &args[i]), 0);
-    (void)sy_arena_alloc(a, 3000); /* cleanups spread over several blocks */
+    assert_int_equal(sy__arena_cleanup(a, log_cleanup, &args[i]), 0);
+    (void)sy__arena_alloc(a, 3000); /* cleanups spread over several blocks */
   }
   assert_int_equal(log.n, 0);
-  sy_arena_free(a);
+  sy__arena_free(a);
   assert_int_equal(log.n, 8);
   for (int i = 0; i < 8; i++) assert_int_equal(log.order[i], 7 - i);
 }
@@ -210,40 +210,40 @@ static void cleanups_reverse_order(void **state) {
 /* A cleanup's argument may live in the arena itself: cleanups run before the memory goes. */
 static void cleanup_arg_in_arena(void **state) {
   cleanup_log log = {.n = 0};
-  sy_arena *a = sy_arena_new();
+  sy_arena *a = sy__arena_new();
   cleanup_arg *arg;
   assert_non_null(a);
-  arg = sy_arena_alloc(a, sizeof *arg);
+  arg = sy__arena_alloc(a, sizeof *arg);
   assert_non_null(arg);
   arg->log = &log;
   arg->id = 42;
-  assert_int_equal(sy_arena_cleanup(a, log_cleanup, arg), 0);
-  (void)sy_arena_alloc(a, 100000);
-  sy_arena_free(a);
+  assert_int_equal(sy__arena_cleanup(a, log_cleanup, arg), 0);
+  (void)sy__arena_alloc(a, 100000);
+  sy__arena_free(a);
   assert_int_equal(log.n, 1);
   assert_int_equal(log.order[0], 42);
 }
 
 /* The usual use: the arena frees a heap object (a statement, a JSON value). Leaks show under ASan. */
 static void cleanup_frees_heap(void **state) {
-  sy_arena *a = sy_arena_new();
+  sy_arena *a = sy__arena_new();
   assert_non_null(a);
   for (int i = 0; i < 50; i++) {
     void *p = malloc(64);
     assert_non_null(p);
-    assert_int_equal(sy_arena_cleanup(a, free, p), 0);
+    assert_int_equal(sy__arena_cleanup(a, free, p), 0);
   }
-  sy_arena_free(a);
+  sy__arena_free(a);
 }
 
 /* Known bug (see the report): a size whose rounding up to the alignment wraps
  * around comes back as a 16-byte block instead of NULL. */
 static void huge_size_refused(void **state) {
-  sy_arena *a = sy_arena_new();
+  sy_arena *a = sy__arena_new();
   assert_non_null(a);
-  void *p = sy_arena_alloc(a, SIZE_MAX);
-  void *q = sy_arena_alloc(a, SIZE_MAX - 8);
-  sy_arena_free(a);
+  void *p = sy__arena_alloc(a, SIZE_MAX);
+  void *q = sy__arena_alloc(a, SIZE_MAX - 8);
+  sy__arena_free(a);
   assert_null(p);
   assert_null(q);
 }

@@ -40,7 +40,7 @@ static sy_audit_rec base_rec(void) {
 
 static void hash_of(const sy_audit_rec *r, char out[SY_HASH_HEX]) {
   memset(out, 'Z', SY_HASH_HEX);
-  sy_audit_hash(r, out);
+  sy__audit_hash(r, out);
   assert_int_equal(strlen(out), 64);
   assert_int_equal(strspn(out, "0123456789abcdef"), 64);
 }
@@ -81,7 +81,7 @@ static void sha256_vectors(void **state) {
   for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
     char out[SY_HASH_HEX];
     memset(out, 'Z', sizeof out);
-    sy_sha256_hex(v[i].msg, strlen(v[i].msg), out);
+    sy__sha256_hex(v[i].msg, strlen(v[i].msg), out);
     assert_string_equal(out, v[i].hex);
   }
 }
@@ -92,7 +92,7 @@ static void sha256_million_a(void **state) {
   char *m = malloc(1000000);
   assert_non_null(m);
   memset(m, 'a', 1000000);
-  sy_sha256_hex(m, 1000000, out);
+  sy__sha256_hex(m, 1000000, out);
   assert_string_equal(out, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
   free(m);
 }
@@ -100,14 +100,14 @@ static void sha256_million_a(void **state) {
 /* Length, not NUL, ends the input. */
 static void sha256_binary(void **state) {
   char a[SY_HASH_HEX], b[SY_HASH_HEX];
-  sy_sha256_hex("ab\0c", 4, a);
-  sy_sha256_hex("ab", 2, b);
+  sy__sha256_hex("ab\0c", 4, a);
+  sy__sha256_hex("ab", 2, b);
   assert_string_not_equal(a, b);
 }
 
 /* ---- HMAC-SHA-256 ---- */
 
-static void hex_of(const unsigned char *mac, char out[SY_HASH_HEX]) { sy_hex(mac, 32, out); }
+static void hex_of(const unsigned char *mac, char out[SY_HASH_HEX]) { sy__hex(mac, 32, out); }
 
 /* RFC 4231 cases 2 (a short key) and 6 (a key longer than a block, hashed first), one-shot
  * and with a key made ready, used more than once. */
@@ -120,27 +120,27 @@ static void hmac_rfc4231(void **state) {
   char hex[SY_HASH_HEX];
   memset(key6, 0xaa, sizeof key6);
 
-  sy_hmac_sha256("Jefe", 4, data2, strlen(data2), mac);
+  sy__hmac_sha256("Jefe", 4, data2, strlen(data2), mac);
   hex_of(mac, hex);
   assert_string_equal(hex, want2);
-  sy_hmac_sha256(key6, sizeof key6, data6, strlen(data6), mac);
+  sy__hmac_sha256(key6, sizeof key6, data6, strlen(data6), mac);
   hex_of(mac, hex);
   assert_string_equal(hex, want6);
 
-  sy_hmac_key *k2 = sy_hmac_key_new("Jefe", 4), *k6 = sy_hmac_key_new(key6, sizeof key6);
+  sy_hmac_key *k2 = sy__hmac_key_new("Jefe", 4), *k6 = sy__hmac_key_new(key6, sizeof key6);
   assert_non_null(k2);
   assert_non_null(k6);
   for (int i = 0; i < 3; i++) {
-    assert_int_equal(sy_hmac_key_mac(k2, data2, strlen(data2), mac), 0);
+    assert_int_equal(sy__hmac_key_mac(k2, data2, strlen(data2), mac), 0);
     hex_of(mac, hex);
     assert_string_equal(hex, want2);
-    assert_int_equal(sy_hmac_key_mac(k6, data6, strlen(data6), mac), 0);
+    assert_int_equal(sy__hmac_key_mac(k6, data6, strlen(data6), mac), 0);
     hex_of(mac, hex);
     assert_string_equal(hex, want6);
   }
-  sy_hmac_key_free(k2);
-  sy_hmac_key_free(k6);
-  sy_hmac_key_free(NULL);
+  sy__hmac_key_free(k2);
+  sy__hmac_key_free(k6);
+  sy__hmac_key_free(NULL);
   (void)state;
 }
 
@@ -153,14 +153,14 @@ static void hmac_key_matches_one_shot(void **state) {
   static const size_t klens[] = {0, 1, 31, 32, 63, 64, 65, 130};
   static const size_t mlens[] = {0, 1, 55, 56, 63, 64, 65, 119, 120, 200};
   for (size_t i = 0; i < sizeof klens / sizeof klens[0]; i++) {
-    sy_hmac_key *k = sy_hmac_key_new(key, klens[i]);
+    sy_hmac_key *k = sy__hmac_key_new(key, klens[i]);
     assert_non_null(k);
     for (size_t j = 0; j < sizeof mlens / sizeof mlens[0]; j++) {
-      sy_hmac_sha256(key, klens[i], msg, mlens[j], a);
-      assert_int_equal(sy_hmac_key_mac(k, msg, mlens[j], b), 0);
+      sy__hmac_sha256(key, klens[i], msg, mlens[j], a);
+      assert_int_equal(sy__hmac_key_mac(k, msg, mlens[j], b), 0);
       assert_memory_equal(a, b, 32);
     }
-    sy_hmac_key_free(k);
+    sy__hmac_key_free(k);
   }
   (void)state;
 }
@@ -168,8 +168,8 @@ static void hmac_key_matches_one_shot(void **state) {
 /* ---- the record hash ---- */
 
 static void genesis_is_64_zeros(void **state) {
-  assert_int_equal(strlen(sy_audit_genesis), 64);
-  assert_int_equal(strspn(sy_audit_genesis, "0"), 64);
+  assert_int_equal(strlen(sy__audit_genesis), 64);
+  assert_int_equal(strspn(sy__audit_genesis, "0"), 64);
 }
 
 static void hash_deterministic(void **state) {
@@ -210,7 +210,7 @@ static void hash_encoding_pinned(void **state) {
                strlen(r.old_digest), r.old_digest, strlen(r.new_digest), r.new_digest, strlen(r.reason), r.reason,
                strlen(r.detail), r.detail);
   assert_true(n > 0 && (size_t)n < sizeof buf);
-  sy_sha256_hex(buf, (size_t)n, want);
+  sy__sha256_hex(buf, (size_t)n, want);
   hash_of(&r, got);
   assert_string_equal(got, want);
 }
@@ -320,7 +320,7 @@ static void hash_null_is_empty(void **state) {
                              .new_digest = "",
                              .reason = "",
                              .detail = "",
-                             .prev_hash = sy_audit_genesis};
+                             .prev_hash = sy__audit_genesis};
   char hz[SY_HASH_HEX], he[SY_HASH_HEX];
   hash_of(&z, hz);
   hash_of(&e, he);
@@ -332,7 +332,7 @@ static void hash_null_prev_is_genesis(void **state) {
   sy_audit_rec a = base_rec(), b = base_rec();
   char h1[SY_HASH_HEX], h2[SY_HASH_HEX];
   a.prev_hash = NULL;
-  b.prev_hash = sy_audit_genesis;
+  b.prev_hash = sy__audit_genesis;
   hash_of(&a, h1);
   hash_of(&b, h2);
   assert_string_equal(h1, h2);
@@ -363,8 +363,8 @@ static void chain_build(chain *c) {
     r->new_digest = digest_b;
     r->reason = c->reason[i];
     r->detail = "";
-    r->prev_hash = i ? c->hash[i - 1] : sy_audit_genesis;
-    sy_audit_hash(r, c->hash[i]);
+    r->prev_hash = i ? c->hash[i - 1] : sy__audit_genesis;
+    sy__audit_hash(r, c->hash[i]);
   }
 }
 
@@ -373,9 +373,9 @@ static void chain_build(chain *c) {
 static int chain_walk(const sy_audit_rec *rec, char (*stored)[SY_HASH_HEX], int n, sy_audit_chain *out) {
   sy_audit_chain c;
   int broken = -1;
-  sy_audit_chain_init(&c);
+  sy__audit_chain_init(&c);
   for (int i = 0; i < n; i++)
-    if (sy_audit_chain_next(&c, &rec[i], stored[i]) && broken < 0) broken = i;
+    if (sy__audit_chain_next(&c, &rec[i], stored[i]) && broken < 0) broken = i;
   if (out) *out = c;
   return broken;
 }
@@ -405,7 +405,7 @@ static void chain_detects_modified_record(void **state) {
   /* Rewriting the record's stored hash to match moves the break to the next record. */
   chain_build(&c);
   c.rec[2].actor = "mallory";
-  sy_audit_hash(&c.rec[2], c.hash[2]);
+  sy__audit_hash(&c.rec[2], c.hash[2]);
   assert_int_equal(chain_verify(c.rec, c.hash, CHAIN_LEN), 3);
 }
 
@@ -474,15 +474,15 @@ static void chain_names_the_break(void **state) {
   /* hashes that hold over a gap in seq: the writer never skips one */
   cut = c;
   cut.rec[2].seq = 4;
-  sy_audit_hash(&cut.rec[2], cut.hash[2]);
+  sy__audit_hash(&cut.rec[2], cut.hash[2]);
   assert_int_equal(chain_walk(cut.rec, cut.hash, 3, &w), 2);
   assert_int_equal(w.broken_seq, 4);
   assert_string_equal(w.why, "seq 4 follows 2: a record is missing");
 
   /* once broken, later records change nothing */
-  sy_audit_chain_init(&w);
-  assert_int_equal(sy_audit_chain_next(&w, &c.rec[1], c.hash[1]), -1);
-  assert_int_equal(sy_audit_chain_next(&w, &c.rec[0], c.hash[0]), -1);
+  sy__audit_chain_init(&w);
+  assert_int_equal(sy__audit_chain_next(&w, &c.rec[1], c.hash[1]), -1);
+  assert_int_equal(sy__audit_chain_next(&w, &c.rec[0], c.hash[0]), -1);
   assert_int_equal(w.broken_seq, 2);
   assert_int_equal(w.records, 0);
   assert_string_equal(w.why, "prev_hash is not the genesis hash");

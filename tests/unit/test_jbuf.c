@@ -15,12 +15,12 @@
 /* Writes s as a JSON string and checks that a JSON parser reads back exactly s. */
 static void round_trip(const char *s, size_t n) {
   sy_jbuf b;
-  sy_jbuf_init(&b, 1 << 20);
-  sy_jbuf_cstr(&b, "[");
-  sy_jbuf_str(&b, s, n);
-  sy_jbuf_cstr(&b, "]");
+  sy__jbuf_init(&b, 1 << 20);
+  sy__jbuf_cstr(&b, "[");
+  sy__jbuf_str(&b, s, n);
+  sy__jbuf_cstr(&b, "]");
   size_t len = 0;
-  char *text = sy_jbuf_take(&b, &len);
+  char *text = sy__jbuf_take(&b, &len);
   assert_non_null(text);
   assert_int_equal(strlen(text), len);
   json_error_t err;
@@ -51,21 +51,21 @@ static void escapes(void **state) {
 static void exact_text(void **state) {
   (void)state;
   sy_jbuf b;
-  sy_jbuf_init(&b, 1024);
-  sy_jbuf_str(&b, "a\"b\\c\n\x01", 7);
-  sy_jbuf_cstr(&b, " ");
-  sy_jbuf_int(&b, 0);
-  sy_jbuf_cstr(&b, " ");
-  sy_jbuf_int(&b, -42);
-  sy_jbuf_cstr(&b, " ");
-  sy_jbuf_int(&b, INT64_MAX);
-  sy_jbuf_cstr(&b, " ");
-  sy_jbuf_int(&b, INT64_MIN);
-  sy_jbuf_cstr(&b, " ");
-  sy_jbuf_epoch_ms(&b, 1763840000123);
-  sy_jbuf_cstr(&b, " ");
-  sy_jbuf_epoch_ms(&b, 5);
-  char *text = sy_jbuf_take(&b, NULL);
+  sy__jbuf_init(&b, 1024);
+  sy__jbuf_str(&b, "a\"b\\c\n\x01", 7);
+  sy__jbuf_cstr(&b, " ");
+  sy__jbuf_int(&b, 0);
+  sy__jbuf_cstr(&b, " ");
+  sy__jbuf_int(&b, -42);
+  sy__jbuf_cstr(&b, " ");
+  sy__jbuf_int(&b, INT64_MAX);
+  sy__jbuf_cstr(&b, " ");
+  sy__jbuf_int(&b, INT64_MIN);
+  sy__jbuf_cstr(&b, " ");
+  sy__jbuf_epoch_ms(&b, 1763840000123);
+  sy__jbuf_cstr(&b, " ");
+  sy__jbuf_epoch_ms(&b, 5);
+  char *text = sy__jbuf_take(&b, NULL);
   assert_string_equal(text,
                       "\"a\\\"b\\\\c\\n\\u0001\" 0 -42 9223372036854775807 -9223372036854775808 "
                       "1763840000.123 0.005");
@@ -75,23 +75,23 @@ static void exact_text(void **state) {
 static void limit(void **state) {
   (void)state;
   sy_jbuf b;
-  sy_jbuf_init(&b, 16);
-  sy_jbuf_cstr(&b, "0123456789");
+  sy__jbuf_init(&b, 16);
+  sy__jbuf_cstr(&b, "0123456789");
   assert_int_equal(b.err, 0);
-  sy_jbuf_cstr(&b, "0123456789"); /* past the limit: refused, and everything after too */
+  sy__jbuf_cstr(&b, "0123456789"); /* past the limit: refused, and everything after too */
   assert_int_equal(b.err, SY_ETOOLARGE);
-  sy_jbuf_cstr(&b, "x");
-  assert_null(sy_jbuf_take(&b, NULL));
+  sy__jbuf_cstr(&b, "x");
+  assert_null(sy__jbuf_take(&b, NULL));
   assert_null(b.p); /* take released what was written */
 }
 
 static void grows(void **state) {
   (void)state;
   sy_jbuf b;
-  sy_jbuf_init(&b, 1 << 20);
-  for (int i = 0; i < 10000; i++) sy_jbuf_cstr(&b, "abcdefghij");
+  sy__jbuf_init(&b, 1 << 20);
+  for (int i = 0; i < 10000; i++) sy__jbuf_cstr(&b, "abcdefghij");
   size_t len = 0;
-  char *text = sy_jbuf_take(&b, &len);
+  char *text = sy__jbuf_take(&b, &len);
   assert_non_null(text);
   assert_int_equal(len, 100000);
   assert_int_equal(strlen(text), 100000);
@@ -105,33 +105,33 @@ static void on_caller_storage(void **state) {
   (void)state;
   char small[8];
   sy_jbuf b;
-  sy_jbuf_init_on(&b, 64, small, sizeof small);
-  sy_jbuf_cstr(&b, "abc");
-  sy_jbuf_putc(&b, 'd');
+  sy__jbuf_init_on(&b, 64, small, sizeof small);
+  sy__jbuf_cstr(&b, "abc");
+  sy__jbuf_putc(&b, 'd');
   assert_ptr_equal(b.p, small);
   assert_string_equal(small, "abcd");
   size_t len = 0;
-  char *text = sy_jbuf_take(&b, &len); /* a copy the caller owns */
+  char *text = sy__jbuf_take(&b, &len); /* a copy the caller owns */
   assert_non_null(text);
   assert_ptr_not_equal(text, small);
   assert_int_equal(len, 4);
   assert_string_equal(text, "abcd");
   free(text);
 
-  sy_jbuf_init_on(&b, 64, small, sizeof small);
-  sy_jbuf_cstr(&b, "0123456");
+  sy__jbuf_init_on(&b, 64, small, sizeof small);
+  sy__jbuf_cstr(&b, "0123456");
   assert_ptr_equal(b.p, small);
-  sy_jbuf_putc(&b, '7'); /* 8 bytes and the NUL: onto the heap */
+  sy__jbuf_putc(&b, '7'); /* 8 bytes and the NUL: onto the heap */
   assert_ptr_not_equal(b.p, small);
   assert_string_equal(b.p, "01234567");
-  sy_jbuf_free(&b);
+  sy__jbuf_free(&b);
 
-  sy_jbuf_init_on(&b, 4, small, sizeof small); /* the limit, not the storage, bounds the text */
-  sy_jbuf_cstr(&b, "abc");
+  sy__jbuf_init_on(&b, 4, small, sizeof small); /* the limit, not the storage, bounds the text */
+  sy__jbuf_cstr(&b, "abc");
   assert_int_equal(b.err, 0);
-  sy_jbuf_putc(&b, 'd');
+  sy__jbuf_putc(&b, 'd');
   assert_int_equal(b.err, SY_ETOOLARGE);
-  assert_null(sy_jbuf_take(&b, NULL));
+  assert_null(sy__jbuf_take(&b, NULL));
 }
 
 int main(void) {

@@ -134,7 +134,7 @@ static void names_valid_file(void **state) {
   int count = 0;
   while (data_next(f, &l)) {
     char msg[SY_MSG_MAX] = "";
-    sy_rc rc = sy_name_check(l.field, l.field_len, msg, sizeof msg);
+    sy_rc rc = sy__name_check(l.field, l.field_len, msg, sizeof msg);
     if (rc != SY_OK) fail_msg("line %d: name \"%s\" refused (%d): %s", l.lineno, l.field, rc, msg);
     count++;
   }
@@ -148,7 +148,7 @@ static void names_invalid_file(void **state) {
   int count = 0;
   while (data_next(f, &l)) {
     char msg[SY_MSG_MAX] = "";
-    sy_rc rc = sy_name_check(l.field, l.field_len, msg, sizeof msg);
+    sy_rc rc = sy__name_check(l.field, l.field_len, msg, sizeof msg);
     if (rc != SY_EINVAL) fail_msg("line %d: name \"%s\" gave %d, want SY_EINVAL", l.lineno, l.field, rc);
     expect_msg(msg, l.rest, l.field, l.lineno);
     expect_no_field(msg, l.field, l.lineno);
@@ -160,7 +160,7 @@ static void names_invalid_file(void **state) {
 
 static void name_empty_refused(void **state) {
   char msg[SY_MSG_MAX] = "";
-  assert_int_equal(sy_name_check("", 0, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__name_check("", 0, msg, sizeof msg), SY_EINVAL);
   assert_true(msg[0] != 0);
   expect_no_field(msg, "", 0);
 }
@@ -170,8 +170,8 @@ static void name_length_limit(void **state) {
   char *s = repeat('a', SY_NAME_MAX + 1);
 
   assert_int_equal(SY_NAME_MAX, 1011);
-  assert_int_equal(sy_name_check(s, SY_NAME_MAX, msg, sizeof msg), SY_OK);
-  assert_int_equal(sy_name_check(s, SY_NAME_MAX + 1, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__name_check(s, SY_NAME_MAX, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__name_check(s, SY_NAME_MAX + 1, msg, sizeof msg), SY_EINVAL);
   assert_non_null(strstr(msg, "1012"));
   assert_non_null(strstr(msg, "1011"));
   expect_no_field(msg, "1012 characters", 0);
@@ -179,8 +179,8 @@ static void name_length_limit(void **state) {
   /* Hierarchical at the limit: "/" + 1010 characters. */
   s[0] = '/';
   msg[0] = 0;
-  assert_int_equal(sy_name_check(s, SY_NAME_MAX, msg, sizeof msg), SY_OK);
-  assert_int_equal(sy_name_check(s, SY_NAME_MAX + 1, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__name_check(s, SY_NAME_MAX, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__name_check(s, SY_NAME_MAX + 1, msg, sizeof msg), SY_EINVAL);
   free(s);
 }
 
@@ -188,14 +188,14 @@ static void name_levels_limit(void **state) {
   char msg[SY_MSG_MAX] = "";
   char *fifteen = levels_name(15, 0), *sixteen = levels_name(16, 0), *forty = levels_name(40, 0);
 
-  assert_int_equal(sy_name_levels(fifteen, strlen(fifteen)), 15);
-  assert_int_equal(sy_name_levels(sixteen, strlen(sixteen)), 16);
-  assert_int_equal(sy_name_check(fifteen, strlen(fifteen), msg, sizeof msg), SY_OK);
-  assert_int_equal(sy_name_check(sixteen, strlen(sixteen), msg, sizeof msg), SY_EHIERARCHY);
+  assert_int_equal(sy__name_levels(fifteen, strlen(fifteen)), 15);
+  assert_int_equal(sy__name_levels(sixteen, strlen(sixteen)), 16);
+  assert_int_equal(sy__name_check(fifteen, strlen(fifteen), msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__name_check(sixteen, strlen(sixteen), msg, sizeof msg), SY_EHIERARCHY);
   assert_non_null(strstr(msg, "16"));
   assert_non_null(strstr(msg, "15"));
   expect_no_field(msg, "16 levels", 0);
-  assert_int_equal(sy_name_check(forty, strlen(forty), msg, sizeof msg), SY_EHIERARCHY);
+  assert_int_equal(sy__name_check(forty, strlen(forty), msg, sizeof msg), SY_EHIERARCHY);
 
   /* Levels and length together: 15 levels of long segments, 1011 characters in all. */
   char long15[SY_NAME_MAX + 1];
@@ -208,8 +208,8 @@ static void name_levels_limit(void **state) {
   }
   long15[pos] = 0;
   assert_int_equal(pos, SY_NAME_MAX);
-  assert_int_equal(sy_name_levels(long15, pos), 15);
-  assert_int_equal(sy_name_check(long15, pos, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__name_levels(long15, pos), 15);
+  assert_int_equal(sy__name_check(long15, pos, msg, sizeof msg), SY_OK);
 
   free(fifteen);
   free(sixteen);
@@ -217,25 +217,25 @@ static void name_levels_limit(void **state) {
 }
 
 static void name_levels_count(void **state) {
-  assert_int_equal(sy_name_levels("a", 1), 1);
-  assert_int_equal(sy_name_levels("a.b.c", 5), 1);
-  assert_int_equal(sy_name_levels("/a", 2), 1);
-  assert_int_equal(sy_name_levels("/a/b", 4), 2);
-  assert_int_equal(sy_name_levels("/a/b/c", 6), 3);
+  assert_int_equal(sy__name_levels("a", 1), 1);
+  assert_int_equal(sy__name_levels("a.b.c", 5), 1);
+  assert_int_equal(sy__name_levels("/a", 2), 1);
+  assert_int_equal(sy__name_levels("/a/b", 4), 2);
+  assert_int_equal(sy__name_levels("/a/b/c", 6), 3);
 }
 
 /* The length is what counts, not a NUL: bytes after len are not part of the name. */
 static void name_uses_len(void **state) {
   char msg[SY_MSG_MAX] = "";
-  assert_int_equal(sy_name_check("/a/b!!!", 4, msg, sizeof msg), SY_OK);
-  assert_int_equal(sy_name_check("/a/b/", 4, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__name_check("/a/b!!!", 4, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__name_check("/a/b/", 4, msg, sizeof msg), SY_OK);
 }
 
 /* A message buffer too small to hold the message is truncated, not overrun. */
 static void name_message_truncated(void **state) {
   char msg[8];
   memset(msg, 'Z', sizeof msg);
-  assert_int_equal(sy_name_check("a*b", 3, msg, 4), SY_EINVAL);
+  assert_int_equal(sy__name_check("a*b", 3, msg, 4), SY_EINVAL);
   assert_int_equal(strlen(msg), 3);
   assert_int_equal(msg[4], 'Z');
 }
@@ -248,7 +248,7 @@ static void paths_valid_file(void **state) {
   int count = 0;
   while (data_next(f, &l)) {
     char msg[SY_MSG_MAX] = "";
-    sy_rc rc = sy_path_check(l.field, l.field_len, msg, sizeof msg);
+    sy_rc rc = sy__path_check(l.field, l.field_len, msg, sizeof msg);
     if (rc != SY_OK) fail_msg("line %d: path \"%s\" refused (%d): %s", l.lineno, l.field, rc, msg);
     count++;
   }
@@ -262,7 +262,7 @@ static void paths_invalid_file(void **state) {
   int count = 0;
   while (data_next(f, &l)) {
     char msg[SY_MSG_MAX] = "";
-    sy_rc rc = sy_path_check(l.field, l.field_len, msg, sizeof msg);
+    sy_rc rc = sy__path_check(l.field, l.field_len, msg, sizeof msg);
     if (rc != SY_EINVAL) fail_msg("line %d: path \"%s\" gave %d, want SY_EINVAL", l.lineno, l.field, rc);
     expect_msg(msg, l.rest, l.field, l.lineno);
     expect_no_field(msg, l.field, l.lineno);
@@ -277,15 +277,15 @@ static void path_limits(void **state) {
   char *fifteen = levels_name(15, 1), *sixteen = levels_name(16, 0), *sixteen_slash = levels_name(16, 1);
   char *long_path = repeat('p', SY_NAME_MAX + 1);
 
-  assert_int_equal(sy_path_check("", 0, msg, sizeof msg), SY_EINVAL);
-  assert_int_equal(sy_path_check(fifteen, strlen(fifteen), msg, sizeof msg), SY_OK);
-  assert_int_equal(sy_path_check(sixteen, strlen(sixteen), msg, sizeof msg), SY_EHIERARCHY);
-  assert_int_equal(sy_path_check(sixteen_slash, strlen(sixteen_slash), msg, sizeof msg), SY_EHIERARCHY);
+  assert_int_equal(sy__path_check("", 0, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__path_check(fifteen, strlen(fifteen), msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__path_check(sixteen, strlen(sixteen), msg, sizeof msg), SY_EHIERARCHY);
+  assert_int_equal(sy__path_check(sixteen_slash, strlen(sixteen_slash), msg, sizeof msg), SY_EHIERARCHY);
 
   long_path[0] = '/';
-  assert_int_equal(sy_path_check(long_path, SY_NAME_MAX, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__path_check(long_path, SY_NAME_MAX, msg, sizeof msg), SY_OK);
   msg[0] = 0;
-  assert_int_equal(sy_path_check(long_path, SY_NAME_MAX + 1, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__path_check(long_path, SY_NAME_MAX + 1, msg, sizeof msg), SY_EINVAL);
   assert_non_null(strstr(msg, "1012"));
 
   free(fifteen);
@@ -298,14 +298,14 @@ static void path_limits(void **state) {
  * '/' is accepted. */
 static void path_empty_last_segment_refused(void **state) {
   char msg[SY_MSG_MAX] = "";
-  assert_int_equal(sy_path_check("//", 2, msg, sizeof msg), SY_EINVAL);
-  assert_int_equal(sy_path_check("/a//", 4, msg, sizeof msg), SY_EINVAL);
-  assert_int_equal(sy_path_check("/a/b//", 6, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__path_check("//", 2, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__path_check("/a//", 4, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__path_check("/a/b//", 6, msg, sizeof msg), SY_EINVAL);
 }
 
 /* ---- UTF-8 ---- */
 
-/* Runs every hex line of a file through sy_utf8_valid and, as a String value, sy_value_check. */
+/* Runs every hex line of a file through sy__utf8_valid and, as a String value, sy__value_check. */
 static void utf8_file(const char *name, int want_valid) {
   FILE *f = data_open(name);
   char line[LINE_MAX_BYTES];
@@ -318,9 +318,9 @@ static void utf8_file(const char *name, int want_valid) {
     if (line[0] == '#' || hex_nibble(line[0]) < 0) continue;
     n = hex_decode(line, bytes, sizeof bytes);
     line[strcspn(line, "\r\n")] = 0;
-    if (sy_utf8_valid(bytes, n) != want_valid)
-      fail_msg("%s:%d (%s): sy_utf8_valid gave %d", name, lineno, line, !want_valid);
-    rc = sy_value_check(SY_KIND_STRING, SY_TIER_STANDARD, bytes, n, msg, sizeof msg);
+    if (sy__utf8_valid(bytes, n) != want_valid)
+      fail_msg("%s:%d (%s): sy__utf8_valid gave %d", name, lineno, line, !want_valid);
+    rc = sy__value_check(SY_KIND_STRING, SY_TIER_STANDARD, bytes, n, msg, sizeof msg);
     if (want_valid && rc != SY_OK) fail_msg("%s:%d (%s): value refused: %s", name, lineno, line, msg);
     if (!want_valid) {
       if (rc != SY_EINVAL) fail_msg("%s:%d (%s): value gave %d, want SY_EINVAL", name, lineno, line, rc);
@@ -335,7 +335,7 @@ static void utf8_file(const char *name, int want_valid) {
 static void utf8_valid_file(void **state) { utf8_file("utf8_valid.txt", 1); }
 static void utf8_invalid_file(void **state) { utf8_file("utf8_invalid.txt", 0); }
 
-static void utf8_empty_is_valid(void **state) { assert_int_equal(sy_utf8_valid("", 0), 1); }
+static void utf8_empty_is_valid(void **state) { assert_int_equal(sy__utf8_valid("", 0), 1); }
 
 /* Every 2-byte lead with every continuation: exactly 0xc2..0xdf are valid leads. */
 static void utf8_two_byte_exhaustive(void **state) {
@@ -343,7 +343,7 @@ static void utf8_two_byte_exhaustive(void **state) {
     for (int cont = 0; cont <= 0xff; cont++) {
       char b[2] = {(char)lead, (char)cont};
       int want = lead >= 0xc2 && lead <= 0xdf && cont >= 0x80 && cont <= 0xbf;
-      if (sy_utf8_valid(b, 2) != want) fail_msg("bytes %02x %02x: got %d", lead, cont, !want);
+      if (sy__utf8_valid(b, 2) != want) fail_msg("bytes %02x %02x: got %d", lead, cont, !want);
     }
 }
 
@@ -353,25 +353,25 @@ static void value_sizes(void **state) {
   char msg[SY_MSG_MAX] = "";
   char *v = repeat('v', SY_VALUE_MAX_ADVANCED + 1);
 
-  assert_int_equal(sy_value_check(SY_KIND_STRING, SY_TIER_STANDARD, v, 1, msg, sizeof msg), SY_OK);
-  assert_int_equal(sy_value_check(SY_KIND_STRING, SY_TIER_STANDARD, v, 4096, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__value_check(SY_KIND_STRING, SY_TIER_STANDARD, v, 1, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__value_check(SY_KIND_STRING, SY_TIER_STANDARD, v, 4096, msg, sizeof msg), SY_OK);
   msg[0] = 0;
-  assert_int_equal(sy_value_check(SY_KIND_STRING, SY_TIER_STANDARD, v, 4097, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__value_check(SY_KIND_STRING, SY_TIER_STANDARD, v, 4097, msg, sizeof msg), SY_EINVAL);
   assert_non_null(strstr(msg, "4097"));
   assert_non_null(strstr(msg, "4096"));
   assert_non_null(strstr(msg, "Standard"));
 
-  assert_int_equal(sy_value_check(SY_KIND_STRING, SY_TIER_ADVANCED, v, 4097, msg, sizeof msg), SY_OK);
-  assert_int_equal(sy_value_check(SY_KIND_STRING, SY_TIER_ADVANCED, v, 8192, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__value_check(SY_KIND_STRING, SY_TIER_ADVANCED, v, 4097, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__value_check(SY_KIND_STRING, SY_TIER_ADVANCED, v, 8192, msg, sizeof msg), SY_OK);
   msg[0] = 0;
-  assert_int_equal(sy_value_check(SY_KIND_STRING, SY_TIER_ADVANCED, v, 8193, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__value_check(SY_KIND_STRING, SY_TIER_ADVANCED, v, 8193, msg, sizeof msg), SY_EINVAL);
   assert_non_null(strstr(msg, "8193"));
   assert_non_null(strstr(msg, "Advanced"));
 
   /* Every kind obeys the tier limit. */
-  assert_int_equal(sy_value_check(SY_KIND_SECURESTRING, SY_TIER_STANDARD, v, 4097, msg, sizeof msg), SY_EINVAL);
-  assert_int_equal(sy_value_check(SY_KIND_STRINGLIST, SY_TIER_STANDARD, v, 4097, msg, sizeof msg), SY_EINVAL);
-  assert_int_equal(sy_value_check(SY_KIND_SECURESTRING, SY_TIER_ADVANCED, v, 8192, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__value_check(SY_KIND_SECURESTRING, SY_TIER_STANDARD, v, 4097, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__value_check(SY_KIND_STRINGLIST, SY_TIER_STANDARD, v, 4097, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__value_check(SY_KIND_SECURESTRING, SY_TIER_ADVANCED, v, 8192, msg, sizeof msg), SY_OK);
   free(v);
 }
 
@@ -383,22 +383,22 @@ static void value_size_counts_bytes(void **state) {
     v[2 * i] = (char)0xc3;
     v[2 * i + 1] = (char)0xa9;
   }
-  assert_int_equal(sy_value_check(SY_KIND_STRING, SY_TIER_STANDARD, v, 4096, msg, sizeof msg), SY_OK);
-  assert_int_equal(sy_value_check(SY_KIND_STRING, SY_TIER_STANDARD, v, 4098, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__value_check(SY_KIND_STRING, SY_TIER_STANDARD, v, 4096, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__value_check(SY_KIND_STRING, SY_TIER_STANDARD, v, 4098, msg, sizeof msg), SY_EINVAL);
 }
 
 static void value_empty_refused(void **state) {
   const sy_kind kinds[] = {SY_KIND_STRING, SY_KIND_STRINGLIST, SY_KIND_SECURESTRING};
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
     char msg[SY_MSG_MAX] = "";
-    assert_int_equal(sy_value_check(kinds[i], SY_TIER_STANDARD, "", 0, msg, sizeof msg), SY_EINVAL);
+    assert_int_equal(sy__value_check(kinds[i], SY_TIER_STANDARD, "", 0, msg, sizeof msg), SY_EINVAL);
     assert_non_null(strstr(msg, "empty"));
   }
 }
 
 static void value_unknown_kind(void **state) {
   char msg[SY_MSG_MAX] = "";
-  assert_int_equal(sy_value_check((sy_kind)99, SY_TIER_STANDARD, "x", 1, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__value_check((sy_kind)99, SY_TIER_STANDARD, "x", 1, msg, sizeof msg), SY_EINVAL);
   assert_non_null(strstr(msg, "99"));
 }
 
@@ -414,7 +414,7 @@ static void value_stringlist(void **state) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char msg[SY_MSG_MAX] = "";
     const char *v = cases[i].value;
-    sy_rc rc = sy_value_check(SY_KIND_STRINGLIST, SY_TIER_STANDARD, v, strlen(v), msg, sizeof msg);
+    sy_rc rc = sy__value_check(SY_KIND_STRINGLIST, SY_TIER_STANDARD, v, strlen(v), msg, sizeof msg);
     if (!cases[i].position) {
       if (rc != SY_OK) fail_msg("StringList \"%s\" refused: %s", v, msg);
     } else {
@@ -422,7 +422,7 @@ static void value_stringlist(void **state) {
       expect_msg(msg, cases[i].position, v, (int)i);
     }
     /* Empty items are a StringList rule only. */
-    assert_int_equal(sy_value_check(SY_KIND_STRING, SY_TIER_STANDARD, v, strlen(v), msg, sizeof msg), SY_OK);
+    assert_int_equal(sy__value_check(SY_KIND_STRING, SY_TIER_STANDARD, v, strlen(v), msg, sizeof msg), SY_OK);
   }
 }
 
@@ -437,13 +437,13 @@ static void pattern_compile(void **state) {
   char msg[SY_MSG_MAX];
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
     msg[0] = 0;
-    if (sy_pattern_compile_check(good[i], msg, sizeof msg) != SY_OK) fail_msg("\"%s\" refused: %s", good[i], msg);
+    if (sy__pattern_compile_check(good[i], msg, sizeof msg) != SY_OK) fail_msg("\"%s\" refused: %s", good[i], msg);
   }
-  assert_int_equal(sy_pattern_compile_check(NULL, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__pattern_compile_check(NULL, msg, sizeof msg), SY_OK);
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     const char *colon;
     msg[0] = 0;
-    if (sy_pattern_compile_check(bad[i], msg, sizeof msg) != SY_EINVAL) fail_msg("\"%s\" compiled", bad[i]);
+    if (sy__pattern_compile_check(bad[i], msg, sizeof msg) != SY_EINVAL) fail_msg("\"%s\" compiled", bad[i]);
     /* The message carries the compiler's reason after the colon. */
     colon = strrchr(msg, ':');
     if (!colon || strlen(colon) < 3) fail_msg("\"%s\": message \"%s\" has no reason", bad[i], msg);
@@ -454,28 +454,28 @@ static void pattern_length_limit(void **state) {
   char msg[SY_MSG_MAX] = "";
   char *p = repeat('a', SY_PATTERN_MAX + 1);
   p[SY_PATTERN_MAX] = 0;
-  assert_int_equal(sy_pattern_compile_check(p, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__pattern_compile_check(p, msg, sizeof msg), SY_OK);
   p[SY_PATTERN_MAX] = 'a';
-  assert_int_equal(sy_pattern_compile_check(p, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__pattern_compile_check(p, msg, sizeof msg), SY_EINVAL);
   assert_non_null(strstr(msg, "1024"));
   free(p);
 }
 
 static void pattern_match(void **state) {
   char msg[SY_MSG_MAX] = "";
-  assert_int_equal(sy_pattern_check("^[0-9]+$", "12345", msg, sizeof msg), SY_OK);
-  assert_int_equal(sy_pattern_check("^[0-9]+$", "12a45", msg, sizeof msg), SY_EPATTERN);
+  assert_int_equal(sy__pattern_check("^[0-9]+$", "12345", msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__pattern_check("^[0-9]+$", "12a45", msg, sizeof msg), SY_EPATTERN);
   assert_non_null(strstr(msg, "^[0-9]+$"));
-  assert_int_equal(sy_pattern_check("^(on|off)$", "on", msg, sizeof msg), SY_OK);
-  assert_int_equal(sy_pattern_check("^(on|off)$", "onoff", msg, sizeof msg), SY_EPATTERN);
+  assert_int_equal(sy__pattern_check("^(on|off)$", "on", msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__pattern_check("^(on|off)$", "onoff", msg, sizeof msg), SY_EPATTERN);
   /* An unanchored ERE matches anywhere in the value. */
-  assert_int_equal(sy_pattern_check("b+", "abbbc", msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__pattern_check("b+", "abbbc", msg, sizeof msg), SY_OK);
   /* An empty or absent pattern matches everything. */
-  assert_int_equal(sy_pattern_check("", "anything at all", msg, sizeof msg), SY_OK);
-  assert_int_equal(sy_pattern_check(NULL, "anything", msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__pattern_check("", "anything at all", msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__pattern_check(NULL, "anything", msg, sizeof msg), SY_OK);
   /* A pattern that does not compile is a validation error, not a mismatch. */
   msg[0] = 0;
-  assert_int_equal(sy_pattern_check("(", "x", msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__pattern_check("(", "x", msg, sizeof msg), SY_EINVAL);
   assert_true(msg[0] != 0);
 }
 
@@ -488,7 +488,7 @@ static void labels_file(void **state) {
   while (data_next(f, &l)) {
     int want = l.field[0] == '1';
     assert_true(l.field[0] == '0' || l.field[0] == '1');
-    if (sy_label_valid(l.rest) != want) fail_msg("line %d: label \"%s\": got %d", l.lineno, l.rest, !want);
+    if (sy__label_valid(l.rest) != want) fail_msg("line %d: label \"%s\": got %d", l.lineno, l.rest, !want);
     count++;
   }
   fclose(f);
@@ -497,12 +497,12 @@ static void labels_file(void **state) {
 
 static void label_limits(void **state) {
   char *l = repeat('l', SY_LABEL_MAX + 1);
-  assert_int_equal(sy_label_valid(""), 0);
-  assert_int_equal(sy_label_valid(NULL), 0);
+  assert_int_equal(sy__label_valid(""), 0);
+  assert_int_equal(sy__label_valid(NULL), 0);
   l[SY_LABEL_MAX] = 0;
-  assert_int_equal(sy_label_valid(l), 1);
+  assert_int_equal(sy__label_valid(l), 1);
   l[SY_LABEL_MAX] = 'l';
-  assert_int_equal(sy_label_valid(l), 0);
+  assert_int_equal(sy__label_valid(l), 0);
   free(l);
 }
 
@@ -523,7 +523,7 @@ static void tags_file(void **state) {
       key[tab - l.rest] = 0;
       value = tab + 1;
     }
-    rc = sy_tag_check(key, value, msg, sizeof msg);
+    rc = sy__tag_check(key, value, msg, sizeof msg);
     if (want && rc != SY_OK) fail_msg("line %d: tag \"%s\"=\"%s\" refused: %s", l.lineno, key, value, msg);
     if (!want) {
       if (rc != SY_EINVAL) fail_msg("line %d: tag \"%s\"=\"%s\" gave %d", l.lineno, key, value, rc);
@@ -539,22 +539,22 @@ static void tag_limits(void **state) {
   char msg[SY_MSG_MAX] = "";
   char *k = repeat('k', SY_TAG_KEY_MAX + 1), *v = repeat('v', SY_TAG_VALUE_MAX + 1);
 
-  assert_int_equal(sy_tag_check("k", NULL, msg, sizeof msg), SY_OK);
-  assert_int_equal(sy_tag_check("k", "", msg, sizeof msg), SY_OK);
-  assert_int_equal(sy_tag_check("", "v", msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__tag_check("k", NULL, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__tag_check("k", "", msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__tag_check("", "v", msg, sizeof msg), SY_EINVAL);
 
   k[SY_TAG_KEY_MAX] = 0;
-  assert_int_equal(sy_tag_check(k, "v", msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__tag_check(k, "v", msg, sizeof msg), SY_OK);
   k[SY_TAG_KEY_MAX] = 'k';
   msg[0] = 0;
-  assert_int_equal(sy_tag_check(k, "v", msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__tag_check(k, "v", msg, sizeof msg), SY_EINVAL);
   assert_non_null(strstr(msg, "128"));
 
   v[SY_TAG_VALUE_MAX] = 0;
-  assert_int_equal(sy_tag_check("k", v, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__tag_check("k", v, msg, sizeof msg), SY_OK);
   v[SY_TAG_VALUE_MAX] = 'v';
   msg[0] = 0;
-  assert_int_equal(sy_tag_check("k", v, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__tag_check("k", v, msg, sizeof msg), SY_EINVAL);
   assert_non_null(strstr(msg, "256"));
   free(k);
   free(v);
@@ -562,10 +562,10 @@ static void tag_limits(void **state) {
 
 static void tag_message_position(void **state) {
   char msg[SY_MSG_MAX] = "";
-  assert_int_equal(sy_tag_check("team!", "ml", msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__tag_check("team!", "ml", msg, sizeof msg), SY_EINVAL);
   assert_non_null(strstr(msg, "position 5"));
   msg[0] = 0;
-  assert_int_equal(sy_tag_check("team", "m#l", msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__tag_check("team", "m#l", msg, sizeof msg), SY_EINVAL);
   assert_non_null(strstr(msg, "position 2"));
   assert_non_null(strstr(msg, "team"));
 }
@@ -580,23 +580,23 @@ static void tags_of_a_write(void **state) {
     snprintf(keys[i], sizeof keys[i], "k%d", i);
     tags[i] = (sy_tag){keys[i], "v"};
   }
-  assert_int_equal(sy_tags_check(tags, 0, msg, sizeof msg), SY_OK);
-  assert_int_equal(sy_tags_check(tags, 50, msg, sizeof msg), SY_OK);
-  assert_int_equal(sy_tags_check(tags, 51, msg, sizeof msg), SY_ETAG_LIMIT);
+  assert_int_equal(sy__tags_check(tags, 0, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__tags_check(tags, 50, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__tags_check(tags, 51, msg, sizeof msg), SY_ETAG_LIMIT);
   assert_non_null(strstr(msg, "51 tags"));
   tags[7].value = "bad\x01";
-  assert_int_equal(sy_tags_check(tags, 10, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__tags_check(tags, 10, msg, sizeof msg), SY_EINVAL);
   assert_non_null(strstr(msg, "k7"));
 }
 
 static void tag_utf8(void **state) {
   char msg[SY_MSG_MAX] = "";
-  assert_int_equal(sy_tag_check("caf\xc3\xa9", "\xe2\x82\xac", msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__tag_check("caf\xc3\xa9", "\xe2\x82\xac", msg, sizeof msg), SY_OK);
   msg[0] = 0;
-  assert_int_equal(sy_tag_check("caf\xc3", "v", msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__tag_check("caf\xc3", "v", msg, sizeof msg), SY_EINVAL);
   assert_non_null(strstr(msg, "UTF-8"));
-  assert_int_equal(sy_tag_check("k", "\xff", msg, sizeof msg), SY_EINVAL);
-  assert_int_equal(sy_tag_check("k", "\xed\xa0\x80", msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__tag_check("k", "\xff", msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__tag_check("k", "\xed\xa0\x80", msg, sizeof msg), SY_EINVAL);
 }
 
 /* ---- kinds and tiers ---- */
@@ -607,36 +607,36 @@ static void kind_lookup(void **state) {
     sy_kind kind;
   } known[] = {{"String", SY_KIND_STRING}, {"StringList", SY_KIND_STRINGLIST}, {"SecureString", SY_KIND_SECURESTRING}};
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-    const sy_kind_def *k = sy_kind_by_name(known[i].name);
+    const sy_kind_def *k = sy__kind_by_name(known[i].name);
     assert_non_null(k);
     assert_int_equal(k->kind, known[i].kind);
     assert_string_equal(k->name, known[i].name);
     assert_non_null(k->validate);
-    assert_ptr_equal(sy_kind_by_id(known[i].kind), k);
-    assert_string_equal(sy_kind_name(known[i].kind), known[i].name);
+    assert_ptr_equal(sy__kind_by_id(known[i].kind), k);
+    assert_string_equal(sy__kind_name(known[i].kind), known[i].name);
   }
-  assert_null(sy_kind_by_name("string"));
-  assert_null(sy_kind_by_name("STRING"));
-  assert_null(sy_kind_by_name("String "));
-  assert_null(sy_kind_by_name(""));
-  assert_null(sy_kind_by_name(NULL));
-  assert_null(sy_kind_by_id((sy_kind)0));
-  assert_null(sy_kind_by_id((sy_kind)99));
-  assert_string_equal(sy_kind_name((sy_kind)99), "Unknown");
+  assert_null(sy__kind_by_name("string"));
+  assert_null(sy__kind_by_name("STRING"));
+  assert_null(sy__kind_by_name("String "));
+  assert_null(sy__kind_by_name(""));
+  assert_null(sy__kind_by_name(NULL));
+  assert_null(sy__kind_by_id((sy_kind)0));
+  assert_null(sy__kind_by_id((sy_kind)99));
+  assert_string_equal(sy__kind_name((sy_kind)99), "Unknown");
 }
 
 static void tier_lookup(void **state) {
-  assert_int_equal(sy_tier_parse("Standard"), SY_TIER_STANDARD);
-  assert_int_equal(sy_tier_parse("Advanced"), SY_TIER_ADVANCED);
-  assert_int_equal(sy_tier_parse("standard"), 0);
-  assert_int_equal(sy_tier_parse("Intelligent-Tiering"), 0);
-  assert_int_equal(sy_tier_parse(""), 0);
-  assert_int_equal(sy_tier_parse(NULL), 0);
-  assert_string_equal(sy_tier_name(SY_TIER_STANDARD), "Standard");
-  assert_string_equal(sy_tier_name(SY_TIER_ADVANCED), "Advanced");
-  assert_int_equal(sy_tier_value_max(SY_TIER_STANDARD), 4096);
-  assert_int_equal(sy_tier_value_max(SY_TIER_ADVANCED), 8192);
-  assert_int_equal(sy_tier_parse(sy_tier_name(SY_TIER_ADVANCED)), SY_TIER_ADVANCED);
+  assert_int_equal(sy__tier_parse("Standard"), SY_TIER_STANDARD);
+  assert_int_equal(sy__tier_parse("Advanced"), SY_TIER_ADVANCED);
+  assert_int_equal(sy__tier_parse("standard"), 0);
+  assert_int_equal(sy__tier_parse("Intelligent-Tiering"), 0);
+  assert_int_equal(sy__tier_parse(""), 0);
+  assert_int_equal(sy__tier_parse(NULL), 0);
+  assert_string_equal(sy__tier_name(SY_TIER_STANDARD), "Standard");
+  assert_string_equal(sy__tier_name(SY_TIER_ADVANCED), "Advanced");
+  assert_int_equal(sy__tier_value_max(SY_TIER_STANDARD), 4096);
+  assert_int_equal(sy__tier_value_max(SY_TIER_ADVANCED), 8192);
+  assert_int_equal(sy__tier_parse(sy__tier_name(SY_TIER_ADVANCED)), SY_TIER_ADVANCED);
 }
 
 int main(void) {

@@ -33,8 +33,8 @@ static unsigned char *seal(const char *pt, size_t pt_len, const char *name, int6
   size_t aad_len = 0;
   unsigned char *blob = malloc(SY_SECRETBOX_SEALED_LEN(pt_len));
   assert_non_null(blob);
-  assert_int_equal(sy_secretbox_aad(name, version, aad, sizeof aad, &aad_len), SY_OK);
-  assert_int_equal(sy_secretbox_seal(key_a, pt, pt_len, aad, aad_len, blob, SY_SECRETBOX_SEALED_LEN(pt_len), blob_len),
+  assert_int_equal(sy__secretbox_aad(name, version, aad, sizeof aad, &aad_len), SY_OK);
+  assert_int_equal(sy__secretbox_seal(key_a, pt, pt_len, aad, aad_len, blob, SY_SECRETBOX_SEALED_LEN(pt_len), blob_len),
                    SY_OK);
   assert_int_equal(*blob_len, SY_SECRETBOX_SEALED_LEN(pt_len));
   return blob;
@@ -45,8 +45,8 @@ static sy_rc open_blob(const unsigned char *key, const unsigned char *blob, size
                        int64_t version, unsigned char *out, size_t cap, size_t *out_len) {
   char aad[SY_SECRETBOX_AAD_MAX];
   size_t aad_len = 0;
-  assert_int_equal(sy_secretbox_aad(name, version, aad, sizeof aad, &aad_len), SY_OK);
-  return sy_secretbox_open(key, blob, blob_len, aad, aad_len, out, cap, out_len);
+  assert_int_equal(sy__secretbox_aad(name, version, aad, sizeof aad, &aad_len), SY_OK);
+  return sy__secretbox_open(key, blob, blob_len, aad, aad_len, out, cap, out_len);
 }
 
 static void test_round_trip(void **state) {
@@ -113,7 +113,7 @@ static void test_wrong_aad_or_key(void **state) {
   /* Moved to another parameter, or to another version of the same one. */
   assert_int_equal(open_blob(key_a, blob, blob_len, "/a/c", 2, out, sizeof out, &out_len), SY_EINVAL);
   assert_int_equal(open_blob(key_a, blob, blob_len, "/a/b", 1, out, sizeof out, &out_len), SY_EINVAL);
-  assert_int_equal(sy_secretbox_open(key_a, blob, blob_len, NULL, 0, out, sizeof out, &out_len), SY_EINVAL);
+  assert_int_equal(sy__secretbox_open(key_a, blob, blob_len, NULL, 0, out, sizeof out, &out_len), SY_EINVAL);
   memcpy(key_b, key_a, sizeof key_b);
   key_b[31] ^= 0x80;
   assert_int_equal(open_blob(key_b, blob, blob_len, "/a/b", 2, out, sizeof out, &out_len), SY_EINVAL);
@@ -163,19 +163,19 @@ static void test_bounds(void **state) {
   size_t n = 0;
   (void)state;
   /* Too small an output buffer for the blob. */
-  assert_int_equal(sy_secretbox_seal(key_a, "12345", 5, NULL, 0, blob, sizeof blob, &n), SY_ETOOLARGE);
-  assert_int_equal(sy_secretbox_seal(key_a, "1234", 4, NULL, 0, blob, sizeof blob, &n), SY_OK);
+  assert_int_equal(sy__secretbox_seal(key_a, "12345", 5, NULL, 0, blob, sizeof blob, &n), SY_ETOOLARGE);
+  assert_int_equal(sy__secretbox_seal(key_a, "1234", 4, NULL, 0, blob, sizeof blob, &n), SY_OK);
   assert_int_equal(n, sizeof blob);
-  assert_int_equal(sy_secretbox_seal(NULL, "1234", 4, NULL, 0, blob, sizeof blob, &n), SY_EINVAL);
-  assert_int_equal(sy_secretbox_seal(key_a, NULL, 4, NULL, 0, blob, sizeof blob, &n), SY_EINVAL);
+  assert_int_equal(sy__secretbox_seal(NULL, "1234", 4, NULL, 0, blob, sizeof blob, &n), SY_EINVAL);
+  assert_int_equal(sy__secretbox_seal(key_a, NULL, 4, NULL, 0, blob, sizeof blob, &n), SY_EINVAL);
   /* Unknown version byte. */
   blob[0] = 2;
-  assert_int_equal(sy_secretbox_open(key_a, blob, sizeof blob, NULL, 0, blob, 0, &n), SY_EINVAL);
+  assert_int_equal(sy__secretbox_open(key_a, blob, sizeof blob, NULL, 0, blob, 0, &n), SY_EINVAL);
   /* The aad helper is bounded. */
-  assert_int_equal(sy_secretbox_aad("/x", 12, aad, sizeof aad, &n), SY_OK);
+  assert_int_equal(sy__secretbox_aad("/x", 12, aad, sizeof aad, &n), SY_OK);
   assert_string_equal(aad, "/x:12");
   assert_int_equal(n, 5);
-  assert_int_equal(sy_secretbox_aad("/longer-name", 1, aad, sizeof aad, &n), SY_ETOOLARGE);
+  assert_int_equal(sy__secretbox_aad("/longer-name", 1, aad, sizeof aad, &n), SY_ETOOLARGE);
   assert_string_equal(aad, "");
 }
 
@@ -279,9 +279,9 @@ static void test_masterkey_seals(void **state) {
   (void)state;
   snprintf(path, sizeof path, "%s/seal.key", tmpdir);
   assert_int_equal(sy_masterkey_load_or_create(path, k, NULL), SY_OK);
-  assert_int_equal(sy_secretbox_seal(k, "hello", 5, "/h:1", 4, blob, sizeof blob, &n), SY_OK);
+  assert_int_equal(sy__secretbox_seal(k, "hello", 5, "/h:1", 4, blob, sizeof blob, &n), SY_OK);
   assert_int_equal(sy_masterkey_load(path, k), SY_OK);
-  assert_int_equal(sy_secretbox_open(k, blob, n, "/h:1", 4, out, sizeof out, &n), SY_OK);
+  assert_int_equal(sy__secretbox_open(k, blob, n, "/h:1", 4, out, sizeof out, &n), SY_OK);
   assert_memory_equal(out, "hello", 5);
   unlink(path);
 }

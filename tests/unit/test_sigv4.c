@@ -181,7 +181,7 @@ static void sign_ssm(const test_req *r, const char *signed_headers, const char *
   s.region = "us-east-1";
   s.service = "ssm";
   s.signed_headers = signed_headers;
-  assert_int_equal(sy_sigv4_sign(&s, authz, cap), SY_OK);
+  assert_int_equal(sy__sigv4_sign(&s, authz, cap), SY_OK);
 }
 
 /* ---- the test-suite vectors ---- */
@@ -201,11 +201,11 @@ static void check_vector(const char *name, const char *service, int64_t now) {
   signed_headers_of(authz_want, sh, sizeof sh);
 
   /* Canonical request and string to sign, byte for byte. */
-  assert_int_equal(sy_sigv4_canonical_request(&r.http, sh, creq, sizeof creq, &creq_len), SY_OK);
+  assert_int_equal(sy__sigv4_canonical_request(&r.http, sh, creq, sizeof creq, &creq_len), SY_OK);
   assert_string_equal(creq, creq_want);
   assert_int_equal(creq_len, strlen(creq_want));
-  assert_int_equal(sy_sigv4_format_date(now, date), SY_OK);
-  assert_int_equal(sy_sigv4_string_to_sign(date, "us-east-1", service, creq, creq_len, sts, sizeof sts), SY_OK);
+  assert_int_equal(sy__sigv4_format_date(now, date), SY_OK);
+  assert_int_equal(sy__sigv4_string_to_sign(date, "us-east-1", service, creq, creq_len, sts, sizeof sts), SY_OK);
   assert_string_equal(sts, sts_want);
 
   /* The signer reproduces the Authorization value. */
@@ -216,12 +216,12 @@ static void check_vector(const char *name, const char *service, int64_t now) {
   s.region = "us-east-1";
   s.service = service;
   s.signed_headers = sh;
-  assert_int_equal(sy_sigv4_sign(&s, authz, sizeof authz), SY_OK);
+  assert_int_equal(sy__sigv4_sign(&s, authz, sizeof authz), SY_OK);
   assert_string_equal(authz, authz_want);
 
   /* The verifier accepts it. */
   in = verify_in(&r, authz_want, &k, service, now);
-  if (sy_sigv4_verify(&in, &v, msg, sizeof msg) != SY_OK) fail_msg("%s: %s", name, msg);
+  if (sy__sigv4_verify(&in, &v, msg, sizeof msg) != SY_OK) fail_msg("%s: %s", name, msg);
   assert_int_equal(v.result, SY_SIGV4_OK);
   assert_string_equal(v.access_key_id, AKID);
   assert_string_equal(v.region, "us-east-1");
@@ -269,12 +269,12 @@ static void test_sign_all_headers(void **state) {
     s.secret = SECRET;
     s.region = "us-east-1";
     s.service = "service";
-    assert_int_equal(sy_sigv4_sign(&s, authz, sizeof authz), SY_OK);
+    assert_int_equal(sy__sigv4_sign(&s, authz, sizeof authz), SY_OK);
   }
   assert_non_null(strstr(authz, "SignedHeaders=host;my-header1;x-amz-date, "));
   assert_non_null(strstr(authz, "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea"));
   in = verify_in(&r, authz, &k, "service", 1440938160);
-  assert_int_equal(sy_sigv4_verify(&in, &v, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__sigv4_verify(&in, &v, msg, sizeof msg), SY_OK);
   req_free(&r);
 }
 
@@ -289,7 +289,7 @@ typedef struct outcome {
 static outcome verify_ssm(const test_req *r, const char *authz, keys *k, int64_t now) {
   outcome o;
   sy_sigv4_verify_in in = verify_in(r, authz, k, "ssm", now);
-  o.rc = sy_sigv4_verify(&in, &o.v, o.msg, sizeof o.msg);
+  o.rc = sy__sigv4_verify(&in, &o.v, o.msg, sizeof o.msg);
   return o;
 }
 
@@ -323,9 +323,9 @@ static void test_ssm_accepts_within_window(void **state) {
     h[r.http.n_headers].value = authz;
     in.http.headers = h;
     in.http.n_headers = r.http.n_headers + 1;
-    assert_int_equal(sy_sigv4_verify(&in, &v, NULL, 0), SY_OK);
+    assert_int_equal(sy__sigv4_verify(&in, &v, NULL, 0), SY_OK);
   }
-  assert_string_equal(sy_sigv4_result_code(SY_SIGV4_OK), "");
+  assert_string_equal(sy__sigv4_result_code(SY_SIGV4_OK), "");
   free(authz);
   req_free(&r);
 }
@@ -341,7 +341,7 @@ static void test_refuse_wrong_secret(void **state) {
   outcome o = verify_ssm(&r, authz, &k, SSM_NOW);
   expect_refusal(o, SY_SIGV4_MISMATCH, SY_SIGV4_PART_NONE, "does not match the signature you provided");
   assert_string_equal(o.v.access_key_id, AKID);
-  assert_string_equal(sy_sigv4_result_code(o.v.result), "InvalidSignatureException");
+  assert_string_equal(sy__sigv4_result_code(o.v.result), "InvalidSignatureException");
   req_free(&r);
 }
 
@@ -356,7 +356,7 @@ static void test_refuse_unknown_key(void **state) {
   expect_refusal(o, SY_SIGV4_UNKNOWN_KEY, SY_SIGV4_PART_NONE, "'AKIDEXAMPLE'");
   assert_string_equal(o.v.access_key_id, AKID);
   assert_string_equal(o.v.region, "us-east-1");
-  assert_string_equal(sy_sigv4_result_code(o.v.result), "UnrecognizedClientException");
+  assert_string_equal(sy__sigv4_result_code(o.v.result), "UnrecognizedClientException");
   /* A failing key store is an internal error, not a refusal. */
   k.fail = SY_EIO;
   assert_int_equal(verify_ssm(&r, authz, &k, SSM_NOW).rc, SY_EIO);
@@ -378,11 +378,11 @@ static sy_rc mac_of(void *ctx, const char *akid, const char *date8, const char *
   k->calls++;
   if (k->fail) return k->fail;
   if (strcmp(akid, k->akid)) return SY_ENOTFOUND;
-  assert_int_equal(sy_sigv4_signing_key(k->secret, strlen(k->secret), date8, region, service, raw), SY_OK);
-  sy_hmac_key *key = sy_hmac_key_new(raw, sizeof raw);
+  assert_int_equal(sy__sigv4_signing_key(k->secret, strlen(k->secret), date8, region, service, raw), SY_OK);
+  sy_hmac_key *key = sy__hmac_key_new(raw, sizeof raw);
   assert_non_null(key);
-  int bad = sy_hmac_key_mac(key, sts, sts_len, mac);
-  sy_hmac_key_free(key);
+  int bad = sy__hmac_key_mac(key, sts, sts_len, mac);
+  sy__hmac_key_free(key);
   return bad ? SY_EINTERNAL : SY_OK;
 }
 
@@ -401,21 +401,21 @@ static void test_verify_with_mac_fn(void **state) {
   in.secret_fn = NULL;
   in.mac_fn = mac_of;
   in.secret_ctx = &mk;
-  assert_int_equal(sy_sigv4_verify(&in, &v, msg, sizeof msg), SY_OK);
+  assert_int_equal(sy__sigv4_verify(&in, &v, msg, sizeof msg), SY_OK);
   assert_int_equal(v.result, SY_SIGV4_OK);
   assert_int_equal(mk.calls, 1);
 
   mk.secret = "not-the-secret-access-key";
-  assert_int_equal(sy_sigv4_verify(&in, &v, msg, sizeof msg), SY_EUNAUTH);
+  assert_int_equal(sy__sigv4_verify(&in, &v, msg, sizeof msg), SY_EUNAUTH);
   assert_int_equal(v.result, SY_SIGV4_MISMATCH);
 
   mk.akid = "AKIDOTHER";
-  assert_int_equal(sy_sigv4_verify(&in, &v, msg, sizeof msg), SY_EUNAUTH);
+  assert_int_equal(sy__sigv4_verify(&in, &v, msg, sizeof msg), SY_EUNAUTH);
   assert_int_equal(v.result, SY_SIGV4_UNKNOWN_KEY);
   assert_non_null(strstr(msg, "'AKIDEXAMPLE'"));
 
   mk.fail = SY_EIO;
-  assert_int_equal(sy_sigv4_verify(&in, &v, msg, sizeof msg), SY_EIO);
+  assert_int_equal(sy__sigv4_verify(&in, &v, msg, sizeof msg), SY_EIO);
   free(authz);
   req_free(&r);
 }
@@ -510,7 +510,7 @@ static void test_refuse_missing_authorization(void **state) {
   req_load(&r, SSM_VECTOR);
   o = verify_ssm(&r, NULL, &k, SSM_NOW);
   expect_refusal(o, SY_SIGV4_MISSING_AUTH, SY_SIGV4_PART_NONE, "Request is missing Authentication Token");
-  assert_string_equal(sy_sigv4_result_code(o.v.result), "MissingAuthenticationTokenException");
+  assert_string_equal(sy__sigv4_result_code(o.v.result), "MissingAuthenticationTokenException");
   o = verify_ssm(&r, "   ", &k, SSM_NOW);
   assert_int_equal(o.v.result, SY_SIGV4_MISSING_AUTH);
   req_free(&r);
@@ -606,8 +606,8 @@ static void test_refuse_malformed(void **state) {
       fail_msg("case %zu: rc %d result %d part %d msg '%s'", i, o.rc, o.v.result, o.v.part, o.msg);
   }
   assert_int_equal(k.calls, 0);
-  assert_string_equal(sy_sigv4_result_code(SY_SIGV4_MALFORMED), "IncompleteSignatureException");
-  assert_string_equal(sy_sigv4_part_name(SY_SIGV4_PART_CREDENTIAL), "Credential");
+  assert_string_equal(sy__sigv4_result_code(SY_SIGV4_MALFORMED), "IncompleteSignatureException");
+  assert_string_equal(sy__sigv4_part_name(SY_SIGV4_PART_CREDENTIAL), "Credential");
   req_free(&r);
 }
 
@@ -632,15 +632,15 @@ static void test_dates(void **state) {
     char msg[256];
     req_drop(&r, "X-Amz-Date");
     in.http = r.http;
-    assert_int_equal(sy_sigv4_verify(&in, &v, msg, sizeof msg), SY_EUNAUTH);
+    assert_int_equal(sy__sigv4_verify(&in, &v, msg, sizeof msg), SY_EUNAUTH);
     assert_int_equal(v.part, SY_SIGV4_PART_DATE);
     assert_non_null(strstr(msg, "either a 'X-Amz-Date' or a 'Date' header"));
     in.date = "Sun, 22 Nov 2026 19:00:00 GMT";
     /* The signature covered x-amz-date, which is gone: a signed header is missing. */
-    assert_int_equal(sy_sigv4_verify(&in, &v, msg, sizeof msg), SY_EUNAUTH);
+    assert_int_equal(sy__sigv4_verify(&in, &v, msg, sizeof msg), SY_EUNAUTH);
     assert_int_equal(v.part, SY_SIGV4_PART_SIGNED_HEADERS);
     in.date = "Sun, 22 Nov 2026 19:00:00 CET";
-    assert_int_equal(sy_sigv4_verify(&in, &v, msg, sizeof msg), SY_EUNAUTH);
+    assert_int_equal(sy__sigv4_verify(&in, &v, msg, sizeof msg), SY_EUNAUTH);
     assert_int_equal(v.part, SY_SIGV4_PART_DATE);
   }
   /* A request signed with only a Date header verifies. */
@@ -662,7 +662,7 @@ static void test_dates(void **state) {
     s.region = "eu-west-3";
     s.service = "ssm";
     s.amz_date = "20261122T190000Z";
-    assert_int_equal(sy_sigv4_sign(&s, a, sizeof a), SY_OK);
+    assert_int_equal(sy__sigv4_sign(&s, a, sizeof a), SY_OK);
     memset(&in, 0, sizeof in);
     in.http = s.http;
     in.authorization = a;
@@ -670,19 +670,19 @@ static void test_dates(void **state) {
     in.secret_ctx = &k;
     in.service = "ssm";
     in.now = SSM_NOW + 120;
-    if (sy_sigv4_verify(&in, &v, msg, sizeof msg)) fail_msg("%s", msg);
+    if (sy__sigv4_verify(&in, &v, msg, sizeof msg)) fail_msg("%s", msg);
     assert_string_equal(v.region, "eu-west-3");
     /* And the signer refuses without a date at all. */
     s.amz_date = NULL;
-    assert_int_equal(sy_sigv4_sign(&s, a, sizeof a), SY_EINVAL);
+    assert_int_equal(sy__sigv4_sign(&s, a, sizeof a), SY_EINVAL);
   }
-  assert_int_equal(sy_sigv4_format_date(0, date), SY_OK);
+  assert_int_equal(sy__sigv4_format_date(0, date), SY_OK);
   assert_string_equal(date, "19700101T000000Z");
-  assert_int_equal(sy_sigv4_format_date(951782400, date), SY_OK); /* leap day */
+  assert_int_equal(sy__sigv4_format_date(951782400, date), SY_OK); /* leap day */
   assert_string_equal(date, "20000229T000000Z");
-  assert_int_equal(sy_sigv4_format_date(-1, date), SY_OK);
+  assert_int_equal(sy__sigv4_format_date(-1, date), SY_OK);
   assert_string_equal(date, "19691231T235959Z");
-  assert_int_equal(sy_sigv4_format_date(INT64_MAX, date), SY_EINVAL);
+  assert_int_equal(sy__sigv4_format_date(INT64_MAX, date), SY_EINVAL);
   free(authz);
   req_free(&r);
 }
@@ -712,7 +712,7 @@ static void test_canonical_forms(void **state) {
     snprintf(want, sizeof want,
              "GET\n%s\n%s\nhost:h\n\nhost\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
              cases[i].want_uri, cases[i].want_query);
-    assert_int_equal(sy_sigv4_canonical_request(&http, "host", out, sizeof out, &len), SY_OK);
+    assert_int_equal(sy__sigv4_canonical_request(&http, "host", out, sizeof out, &len), SY_OK);
     if (strcmp(out, want) != 0) fail_msg("case %zu:\n%s\n--- want ---\n%s", i, out, want);
   }
   /* Bounded output: too small a buffer is refused, not overrun. */
@@ -720,8 +720,8 @@ static void test_canonical_forms(void **state) {
     sy_sigv4_http http = {"GET", "/", NULL, h, 1, NULL, 0};
     char small[16];
     size_t len;
-    assert_int_equal(sy_sigv4_canonical_request(&http, "host", small, sizeof small, &len), SY_ETOOLARGE);
-    assert_int_equal(sy_sigv4_canonical_request(&http, "host;x-missing", small, sizeof small, &len), SY_EINVAL);
+    assert_int_equal(sy__sigv4_canonical_request(&http, "host", small, sizeof small, &len), SY_ETOOLARGE);
+    assert_int_equal(sy__sigv4_canonical_request(&http, "host;x-missing", small, sizeof small, &len), SY_EINVAL);
   }
 }
 
@@ -747,7 +747,7 @@ static void test_long_query_refused(void **state) {
   sign_ssm(&r, "content-type;host;x-amz-date;x-amz-target", SECRET, authz, sizeof authz);
   sy_sigv4_verify_in in = verify_in(&r, authz, &k, "ssm", SSM_NOW);
   in.http.query = query;
-  assert_int_equal(sy_sigv4_verify(&in, &v, msg, sizeof msg), SY_ETOOLARGE);
+  assert_int_equal(sy__sigv4_verify(&in, &v, msg, sizeof msg), SY_ETOOLARGE);
   assert_non_null(strstr(msg, "canonical form would be longer than 1048576 bytes"));
   assert_non_null(strstr(msg, "query string"));
   assert_int_equal(k.calls, 0); /* no key was even looked up */
@@ -762,7 +762,7 @@ static void test_long_query_refused(void **state) {
   s.service = "ssm";
   s.signed_headers = "content-type;host;x-amz-date;x-amz-target";
   memset(authz, 'x', sizeof authz);
-  assert_int_equal(sy_sigv4_sign(&s, authz, sizeof authz), SY_ETOOLARGE);
+  assert_int_equal(sy__sigv4_sign(&s, authz, sizeof authz), SY_ETOOLARGE);
   assert_string_equal(authz, "");
 
   /* a canonical request larger than the caller's buffer (an 8 KiB one here) is not cut */
@@ -770,7 +770,7 @@ static void test_long_query_refused(void **state) {
   query[9000] = 0;
   memset(creq, 'x', sizeof creq);
   assert_int_equal(
-      sy_sigv4_canonical_request(&r.http, "content-type;host;x-amz-date;x-amz-target", creq, sizeof creq, &len),
+      sy__sigv4_canonical_request(&r.http, "content-type;host;x-amz-date;x-amz-target", creq, sizeof creq, &len),
       SY_ETOOLARGE);
   assert_string_equal(creq, "");
   assert_int_equal(len, 0);
@@ -789,11 +789,11 @@ static void test_message_bounded(void **state) {
   authz = vector_file(SSM_VECTOR, "authz", NULL);
   in = verify_in(&r, authz, &k, "ssm", SSM_NOW + 3600);
   memset(msg, 'x', sizeof msg);
-  assert_int_equal(sy_sigv4_verify(&in, &v, msg, sizeof msg), SY_EUNAUTH);
+  assert_int_equal(sy__sigv4_verify(&in, &v, msg, sizeof msg), SY_EUNAUTH);
   assert_int_equal(v.result, SY_SIGV4_EXPIRED);
   assert_string_equal(msg, "Signature e");
-  assert_int_equal(sy_sigv4_verify(&in, &v, NULL, 0), SY_EUNAUTH);
-  assert_int_equal(sy_sigv4_verify(NULL, &v, msg, sizeof msg), SY_EINVAL);
+  assert_int_equal(sy__sigv4_verify(&in, &v, NULL, 0), SY_EUNAUTH);
+  assert_int_equal(sy__sigv4_verify(NULL, &v, msg, sizeof msg), SY_EINVAL);
   free(authz);
   req_free(&r);
 }

@@ -1,4 +1,4 @@
-/* test_text.c — byte-level text helpers: making echoed input valid UTF-8 (sy_utf8_clean). */
+/* test_text.c — byte-level text helpers: making echoed input valid UTF-8 (sy__utf8_clean). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,10 +16,10 @@ static void cleans_to(const char *in, size_t n, const char *want, size_t replace
   char buf[64];
   assert_true(n <= sizeof buf);
   memcpy(buf, in, n);
-  assert_int_equal(sy_utf8_clean(buf, n), replaced);
+  assert_int_equal(sy__utf8_clean(buf, n), replaced);
   assert_memory_equal(buf, want, n);
-  assert_true(sy_utf8_valid(buf, n));
-  assert_int_equal(sy_utf8_clean(buf, n), 0); /* a second pass finds nothing */
+  assert_true(sy__utf8_valid(buf, n));
+  assert_int_equal(sy__utf8_clean(buf, n), 0); /* a second pass finds nothing */
 }
 
 static void valid_text_is_untouched(void **state) {
@@ -50,10 +50,10 @@ static void a_character_cut_by_truncation(void **state) {
   memset(name, 0, sizeof name);
   for (int i = 0; i < 10; i++) memcpy(name + 2 * i, "\xc3\xa9", 2); /* ten e-acute */
   snprintf(msg, sizeof msg, "(%.6s)", name + 0);                    /* cuts nothing: 3 whole */
-  assert_true(sy_utf8_valid(msg, strlen(msg)));
+  assert_true(sy__utf8_valid(msg, strlen(msg)));
   snprintf(msg, sizeof msg, "(%.5s)", name);
-  assert_false(sy_utf8_valid(msg, strlen(msg)));
-  sy_utf8_clean(msg, strlen(msg));
+  assert_false(sy__utf8_valid(msg, strlen(msg)));
+  sy__utf8_clean(msg, strlen(msg));
   assert_string_equal(msg, "(\xc3\xa9\xc3\xa9?)");
   json_t *j = json_pack("{ss}", "message", msg); /* JSON takes it now */
   assert_non_null(j);

@@ -565,44 +565,23 @@ sy_rc sy__sigv4_verify(const sy_sigv4_verify_in *in, sy_sigv4_verdict *v, char *
   /* The key, then the signature. */
   if (in->mac_fn) {
     rc = in->mac_fn(in->secret_ctx, v->access_key_id, date8, v->region, in->service, sts.p, sts.len, computed);
-    if (rc == SY_ENOTFOUND || rc == SY_EUNAUTH) {
-      rc = refuse(v, SY_SIGV4_UNKNOWN_KEY, SY_SIGV4_PART_NONE, msg, cap,
-                  "The security token included in the request is invalid: unknown access key id '%s'.",
-                  v->access_key_id);
-      goto out;
-    }
-    if (rc) goto out;
-    goto compare;
-  }
-  if (in->key_fn) {
+  } else if (in->key_fn) {
     unsigned char key[SY_SIGV4_KEY_LEN];
     rc = in->key_fn(in->secret_ctx, v->access_key_id, date8, v->region, in->service, key);
     if (!rc) rc = hmac(key, sizeof key, sts.p, sts.len, computed);
     OPENSSL_cleanse(key, sizeof key);
-    if (rc == SY_ENOTFOUND || rc == SY_EUNAUTH) {
-      rc = refuse(v, SY_SIGV4_UNKNOWN_KEY, SY_SIGV4_PART_NONE, msg, cap,
-                  "The security token included in the request is invalid: unknown access key id '%s'.",
-                  v->access_key_id);
-      goto out;
-    }
-    if (rc) goto out;
-    goto compare;
+  } else {
+    secret_used = 1;
+    rc = in->secret_fn(in->secret_ctx, v->access_key_id, secret, SY_SIGV4_SECRET_MAX, &secret_len);
+    if (!rc && secret_len > SY_SIGV4_SECRET_MAX) rc = SY_EINTERNAL;
+    if (!rc) rc = compute_signature(secret, secret_len, date8, v->region, in->service, sts.p, sts.len, computed);
   }
-  secret_used = 1;
-  rc = in->secret_fn(in->secret_ctx, v->access_key_id, secret, SY_SIGV4_SECRET_MAX, &secret_len);
   if (rc == SY_ENOTFOUND || rc == SY_EUNAUTH) {
     rc = refuse(v, SY_SIGV4_UNKNOWN_KEY, SY_SIGV4_PART_NONE, msg, cap,
                 "The security token included in the request is invalid: unknown access key id '%s'.", v->access_key_id);
     goto out;
   }
   if (rc) goto out;
-  if (secret_len > SY_SIGV4_SECRET_MAX) {
-    rc = SY_EINTERNAL;
-    goto out;
-  }
-  rc = compute_signature(secret, secret_len, date8, v->region, in->service, sts.p, sts.len, computed);
-  if (rc) goto out;
-compare:
   if (CRYPTO_memcmp(given, computed, SY__SHA256_LEN) != 0) {
     rc = refuse(v, SY_SIGV4_MISMATCH, SY_SIGV4_PART_NONE, msg, cap,
                 "The request signature we calculated does not match the signature you provided. "

@@ -426,6 +426,14 @@ static sy_rc param_name(sy_op *op, char *name) {
   return SY_OK;
 }
 
+/* The parameter an op names, copied into name; NULL with op->rc set when it has none. */
+static const sy_param *op_param(sy_store *st, sy_op *op, char name[SY_NAME_MAX + 1]) {
+  if (param_name(op, name)) return NULL;
+  const sy_param *p = work_get(st, name);
+  if (!p) fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  return p;
+}
+
 /* Stores the labels of version v of the working parameter *np (a private copy) and replaces
  * *np with the copy that holds v. */
 static sy_rc store_version(sy_store *st, sy_param **np, sy_ver *v) {
@@ -438,10 +446,9 @@ static sy_rc store_version(sy_store *st, sy_param **np, sy_ver *v) {
 
 static sy_rc apply_label(sy_store *st, sy_op *op) {
   char name[SY_NAME_MAX + 1], detail[1200];
-  sy_rc rc = param_name(op, name);
-  if (rc) return rc;
-  const sy_param *p = work_get(st, name);
-  if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  const sy_param *p = op_param(st, op, name);
+  if (!p) return op->rc;
+  sy_rc rc = SY_OK;
   int64_t version = op->version ? op->version : p->latest->version;
   sy_ver *target = NULL;
   if (version < p->oldest || version > p->latest->version || get_version(st, p, version, &target))
@@ -527,10 +534,9 @@ out:
 
 static sy_rc apply_unlabel(sy_store *st, sy_op *op) {
   char name[SY_NAME_MAX + 1], detail[1200];
-  sy_rc rc = param_name(op, name);
-  if (rc) return rc;
-  const sy_param *p = work_get(st, name);
-  if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  const sy_param *p = op_param(st, op, name);
+  if (!p) return op->rc;
+  sy_rc rc = SY_OK;
   if (op->version && (op->version < p->oldest || op->version > p->latest->version))
     return fail(op, SY_EVERSION_NOTFOUND, "parameter %s has no version %" PRId64, name, op->version);
   json_t *removed = json_array(), *invalid = json_array();
@@ -583,10 +589,9 @@ static json_t *tags_obj(const sy_param *p) {
 /* Adds op->tags (a key given again takes the new value) or removes the keys in op->strs. */
 static sy_rc apply_tags(sy_store *st, sy_op *op, int add) {
   char name[SY_NAME_MAX + 1], detail[1024];
-  sy_rc rc = param_name(op, name);
-  if (rc) return rc;
-  const sy_param *p = work_get(st, name);
-  if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  const sy_param *p = op_param(st, op, name);
+  if (!p) return op->rc;
+  sy_rc rc = SY_OK;
   if (add && (op->rc = sy__tags_check(op->tags, op->ntags, op->msg, sizeof op->msg))) return op->rc;
   int cap = p->ntags + (add ? op->ntags : 0), n = 0;
   sy_tag *t = calloc((size_t)(cap ? cap : 1), sizeof *t);
@@ -637,10 +642,9 @@ static sy_rc apply_tags(sy_store *st, sy_op *op, int add) {
 
 static sy_rc apply_rollback(sy_store *st, sy_op *op) {
   char name[SY_NAME_MAX + 1], detail[64];
-  sy_rc rc = param_name(op, name);
-  if (rc) return rc;
-  const sy_param *p = work_get(st, name);
-  if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  const sy_param *p = op_param(st, op, name);
+  if (!p) return op->rc;
+  sy_rc rc = SY_OK;
   sy_ver *old = NULL;
   if (op->version < p->oldest || op->version > p->latest->version || get_version(st, p, op->version, &old))
     return fail(op, SY_EVERSION_NOTFOUND, "parameter %s has no version %" PRId64, name, op->version);

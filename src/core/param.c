@@ -216,11 +216,10 @@ sy_rc sy__version_check(sy_kind kind, sy_tier tier, const char *value, size_t le
     snprintf(msg, msgsz, "description is longer than %d characters", SY_DESCRIPTION_MAX);
     return SY_EINVAL;
   }
-  if (pattern && strlen(pattern) <= SY_PATTERN_MAX && sy__pattern_compile_check(pattern, msg, msgsz))
-    return SY_EBADPATTERN;
-  rc = sy__pattern_compile_check(pattern, msg, msgsz);
-  if (rc) return rc;
-  return sy__pattern_check(pattern, value, msg, msgsz);
+  if (pattern && strlen(pattern) > SY_PATTERN_MAX) return sy__pattern_compile_check(pattern, msg, msgsz);
+  /* compiled once: a pattern that does not compile is SY_EINVAL from the match */
+  rc = sy__pattern_check(pattern, value, msg, msgsz);
+  return rc == SY_EINVAL ? SY_EBADPATTERN : rc;
 }
 
 /* Allowed patterns are Java-style regular expressions, as in SSM (`^\d+$`, `(?:a|b)`):

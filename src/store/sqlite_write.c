@@ -87,6 +87,20 @@ static const char *labels_csv(const sy_ver *v, char *buf, size_t sz) {
   return buf;
 }
 
+/* Binds a version's columns from col on: version, kind, tier, value, description, pattern,
+ * modified_ms, modified_user, labels (written into csv). The order of both row kinds. */
+static void bind_version(sqlite3_stmt *q, int col, const sy_ver *v, char *csv, size_t csvsz) {
+  sqlite3_bind_int64(q, col, v->version);
+  sqlite3_bind_int(q, col + 1, v->kind);
+  sqlite3_bind_int(q, col + 2, v->tier);
+  sqlite3_bind_blob(q, col + 3, v->value, (int)v->value_len, SQLITE_STATIC);
+  sqlite3_bind_text(q, col + 4, v->description, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, col + 5, v->allowed_pattern, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, col + 6, v->modified_ms);
+  sqlite3_bind_text(q, col + 7, v->modified_user, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, col + 8, labels_csv(v, csv, csvsz), -1, SQLITE_STATIC);
+}
+
 static sy_rc put_version(sy_store *st, const char *name, const sy_ver *v, const char *reason) {
   char csv[1200];
   sqlite3_stmt *q = prep(st,
@@ -94,15 +108,7 @@ static sy_rc put_version(sy_store *st, const char *name, const sy_ver *v, const 
                          " modified_ms, modified_user, labels, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
   if (!q) return SY_EIO;
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(q, 2, v->version);
-  sqlite3_bind_int(q, 3, v->kind);
-  sqlite3_bind_int(q, 4, v->tier);
-  sqlite3_bind_blob(q, 5, v->value, (int)v->value_len, SQLITE_STATIC);
-  sqlite3_bind_text(q, 6, v->description, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 7, v->allowed_pattern, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(q, 8, v->modified_ms);
-  sqlite3_bind_text(q, 9, v->modified_user, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 10, labels_csv(v, csv, sizeof csv), -1, SQLITE_STATIC);
+  bind_version(q, 2, v, csv, sizeof csv);
   sqlite3_bind_text(q, 11, reason ? reason : "", -1, SQLITE_STATIC);
   return run(st, q);
 }
@@ -149,15 +155,7 @@ static sy_rc put_param(sy_store *st, const sy_param *p) {
   }
   sqlite3_bind_text(q, 1, p->name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, p->oldest);
-  sqlite3_bind_int64(q, 3, v->version);
-  sqlite3_bind_int(q, 4, v->kind);
-  sqlite3_bind_int(q, 5, v->tier);
-  sqlite3_bind_blob(q, 6, v->value, (int)v->value_len, SQLITE_STATIC);
-  sqlite3_bind_text(q, 7, v->description, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 8, v->allowed_pattern, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(q, 9, v->modified_ms);
-  sqlite3_bind_text(q, 10, v->modified_user, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 11, labels_csv(v, csv, sizeof csv), -1, SQLITE_STATIC);
+  bind_version(q, 3, v, csv, sizeof csv);
   sqlite3_bind_text(q, 12, tags, -1, SQLITE_STATIC);
   sy_rc rc = run(st, q);
   free(tags);

@@ -7,31 +7,40 @@
 static int ref_inc(int *r) { return __atomic_add_fetch(r, 1, __ATOMIC_RELAXED); }
 static int ref_dec(int *r) { return __atomic_sub_fetch(r, 1, __ATOMIC_ACQ_REL); }
 
-sy_ver *sy__ver_make(const char *value, size_t value_len, const char *description, const char *pattern,
-                     const char *user) {
-  size_t dl = description ? strlen(description) : 0, pl = pattern ? strlen(pattern) : 0, ul = user ? strlen(user) : 0;
-  sy_ver *v = malloc(sizeof *v + value_len + dl + pl + ul + 4);
+/* Copies the NUL-terminated s (NULL: "") to *p and moves *p past it; returns the copy. */
+static const char *put_str(char **p, const char *s, size_t len) {
+  char *at = *p;
+  if (len) memcpy(at, s, len);
+  at[len] = 0;
+  *p += len + 1;
+  return at;
+}
+
+sy_ver *sy__ver_make_meta(const char *value, size_t value_len, const char *description, const char *pattern,
+                          const char *user, const sy_ver_meta *meta) {
+  const char *strs[6] = {description, pattern, user, meta ? meta->key_id : NULL, meta ? meta->data_type : NULL,
+                         meta ? meta->policies : NULL};
+  size_t lens[6], total = value_len + 1;
+  for (int i = 0; i < 6; i++) total += (lens[i] = strs[i] ? strlen(strs[i]) : 0) + 1;
+  sy_ver *v = malloc(sizeof *v + total);
   if (!v) return NULL;
   memset(v, 0, sizeof *v);
   v->refs = 1;
   char *p = (char *)(v + 1);
-  v->value = p;
-  if (value_len) memcpy(p, value, value_len);
-  p[value_len] = 0;
+  v->value = put_str(&p, value, value_len);
   v->value_len = value_len;
-  p += value_len + 1;
-  v->description = p;
-  if (dl) memcpy(p, description, dl);
-  p[dl] = 0;
-  p += dl + 1;
-  v->allowed_pattern = p;
-  if (pl) memcpy(p, pattern, pl);
-  p[pl] = 0;
-  p += pl + 1;
-  v->modified_user = p;
-  if (ul) memcpy(p, user, ul);
-  p[ul] = 0;
+  v->description = put_str(&p, strs[0], lens[0]);
+  v->allowed_pattern = put_str(&p, strs[1], lens[1]);
+  v->modified_user = put_str(&p, strs[2], lens[2]);
+  v->key_id = put_str(&p, strs[3], lens[3]);
+  v->data_type = put_str(&p, strs[4], lens[4]);
+  v->policies = put_str(&p, strs[5], lens[5]);
   return v;
+}
+
+sy_ver *sy__ver_make(const char *value, size_t value_len, const char *description, const char *pattern,
+                     const char *user) {
+  return sy__ver_make_meta(value, value_len, description, pattern, user, NULL);
 }
 
 sy_ver *sy__ver_ref(sy_ver *v) {
@@ -47,7 +56,8 @@ void sy__ver_unref(sy_ver *v) {
 }
 
 sy_ver *sy__ver_clone(const sy_ver *v) {
-  sy_ver *c = sy__ver_make(v->value, v->value_len, v->description, v->allowed_pattern, v->modified_user);
+  sy_ver_meta m = {v->key_id, v->data_type, v->policies};
+  sy_ver *c = sy__ver_make_meta(v->value, v->value_len, v->description, v->allowed_pattern, v->modified_user, &m);
   if (!c) return NULL;
   c->version = v->version;
   c->kind = v->kind;

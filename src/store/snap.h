@@ -26,6 +26,12 @@ typedef struct sy_ver {
   const char *allowed_pattern;
   int64_t modified_ms;
   const char *modified_user;
+  /* what SSM keeps with a version (never NULL; "" when not given): the KMS key id or alias a
+   * SecureString is sealed under ("" is alias/aws/ssm), the data type ("" is text), and the
+   * parameter policies as the JSON text the client sent */
+  const char *key_id;
+  const char *data_type;
+  const char *policies;
   int nlabels;
   char **labels; /* labels on this version */
 } sy_ver;
@@ -92,8 +98,16 @@ typedef struct sy_snap {
 
 /* A version holding copies of its strings (NULL reads as ""), in one allocation.
  * The caller fills version, kind, tier, modified_ms. NULL on ENOMEM. */
+/* The SSM attributes of a version, for sy__ver_make_meta (NULL members read as ""). */
+typedef struct sy_ver_meta {
+  const char *key_id, *data_type, *policies;
+} sy_ver_meta;
+
 sy_ver *sy__ver_make(const char *value, size_t value_len, const char *description, const char *pattern,
                      const char *user);
+/* sy__ver_make with the SSM attributes (meta may be NULL). */
+sy_ver *sy__ver_make_meta(const char *value, size_t value_len, const char *description, const char *pattern,
+                          const char *user, const sy_ver_meta *meta);
 sy_ver *sy__ver_ref(sy_ver *v);
 void sy__ver_unref(sy_ver *v);
 /* A copy of v with its own label array (strings deep-copied). NULL on ENOMEM. */

@@ -53,6 +53,9 @@ typedef struct sy_put {
   int overwrite;
   const char *description;     /* NULL: keep */
   const char *allowed_pattern; /* NULL: keep */
+  const char *key_id;          /* SecureString's KMS key id or alias; NULL: keep ("" is alias/aws/ssm) */
+  const char *data_type;       /* NULL: keep ("" or "text" on create) */
+  const char *policies;        /* SSM parameter policies, JSON text; NULL: keep */
   const sy_tag *tags;          /* create only (import: replaces all tags) */
   int ntags;
   int has_tags;

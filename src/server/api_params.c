@@ -146,7 +146,7 @@ static enum MHD_Result get_param(sy_req *r, target *t) {
   if (want) {
     /* an older unlabelled version: read it from the store, then dress it with the snapshot's tags */
     sy_ver *v = NULL;
-    rc = sy__store_read_version(st, t->name, want, &v);
+    rc = sy__store_read_version(st, p->name, want, &v);
     if (!rc) param_write(&out, st, p, v, decrypt);
     sy__ver_unref(v);
   }
@@ -435,7 +435,7 @@ static enum MHD_Result history(sy_req *r, target *t) {
   sy__jbuf_str(&h.out, t->name, t->len);
   sy__jbuf_cstr(&h.out, ",\"versions\":[");
   int more = 0;
-  sy_rc rc = p ? sy__store_history(st, t->name, next, (int)limit, hist_cb, &h, &more) : SY_ENOTFOUND;
+  sy_rc rc = p ? sy__store_history(st, p->name, next, (int)limit, hist_cb, &h, &more) : SY_ENOTFOUND;
   sy__snap_leave(st);
   if (rc) {
     sy__jbuf_free(&h.out);

@@ -479,7 +479,7 @@ enum MHD_Result sy__ssm_get_parameters_by_path(sy_req *r, json_t *b) {
     return sy__ssm_error(r, 400, "ValidationException", "Path is too long");
   const char *after = NULL;
   if (next && !(after = token_decode(r, next))) return MHD_YES;
-  if (after && strncmp(after, prefix, strlen(prefix)))
+  if (after && strncmp(after, prefix, strlen(prefix)) && strcmp(prefix, "/"))
     return sy__ssm_error(r, 400, "InvalidNextToken", "The specified token isn't valid.");
   sy__jbuf_init(&c.out, 1 << 20);
   sy__jbuf_cstr(&c.out, "{\"Parameters\":[");
@@ -541,7 +541,7 @@ enum MHD_Result sy__ssm_get_parameter_history(sy_req *r, json_t *b) {
   const sy_param *p = sy__snap_get(s, n.name, n.len);
   ssm_hist h = {r, p, json_array(), decrypt, 0, 0};
   int more = 0;
-  sy_rc rc = p ? sy__store_history(st, n.name, after, (int)max, hist_cb, &h, &more) : SY_ENOTFOUND;
+  sy_rc rc = p ? sy__store_history(st, p->name, after, (int)max, hist_cb, &h, &more) : SY_ENOTFOUND;
   sy__snap_leave(st);
   if (rc || h.failed) {
     json_decref(h.arr);

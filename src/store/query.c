@@ -8,18 +8,19 @@
 #include "store/store_int.h"
 
 const sy_param *sy__snap_get(const sy_snap *s, const char *name, size_t len) {
-  return sy__tree_get(s->root, name, len);
+  return sy__tree_find(s->root, name, len);
 }
 
-void sy__snap_list(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx) {
+/* One walk of sy__snap_list over the names that begin with prefix; 1 when cb stopped it. */
+static int walk(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx) {
   char key[SY_NAME_MAX + 2];
   size_t plen = strlen(prefix), klen;
   int strict = after != NULL;
   klen = (size_t)snprintf(key, sizeof key, "%s", after ? after : prefix);
-  if (klen >= sizeof key) return;
+  if (klen >= sizeof key) return 0;
   for (;;) {
     const sy_param *p = sy__tree_seek(s->root, key, klen, strict);
-    if (!p || p->name_len < plen || memcmp(p->name, prefix, plen)) return;
+    if (!p || p->name_len < plen || memcmp(p->name, prefix, plen)) return 0;
     const char *slash = recursive ? NULL : memchr(p->name + plen, '/', p->name_len - plen);
     if (slash) {
       /* a deeper name: jump past the whole child subtree ('0' sorts right after '/') */
@@ -30,12 +31,31 @@ void sy__snap_list(const sy_snap *s, const char *prefix, int recursive, const ch
       strict = 0;
       continue;
     }
-    if (cb(ctx, p)) return;
+    if (cb(ctx, p)) return 1;
     memcpy(key, p->name, p->name_len);
     klen = p->name_len;
     key[klen] = 0;
     strict = 1;
   }
+}
+
+void sy__snap_list(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx) {
+  if (strcmp(prefix, "/")) {
+    walk(s, prefix, recursive, after, cb, ctx);
+    return;
+  }
+  /* the root holds the single-level names with and without their slash: recursively that
+   * is every name; one level down, the "/x" names and then the bare ones (a page that
+   * stopped at a bare name resumes among them) */
+  if (recursive) {
+    walk(s, "", 1, after, cb, ctx);
+    return;
+  }
+  if (after && after[0] != '/') {
+    walk(s, "", 0, after, cb, ctx);
+    return;
+  }
+  if (!walk(s, "/", 0, after, cb, ctx)) walk(s, "", 0, NULL, cb, ctx);
 }
 
 int sy__list_prefix(const char *path, char *prefix, size_t cap) {

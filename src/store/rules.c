@@ -39,7 +39,8 @@ static sy_rc storage_failed(sy_op *op, sy_rc rc) {
 
 /* ---- the working snapshot ---- */
 
-static const sy_param *work_get(sy_store *st, const char *name) { return sy__tree_get(st->work, name, strlen(name)); }
+/* The parameter name means ("foo" finds "/foo" and the other way round: sy__tree_find). */
+static const sy_param *work_get(sy_store *st, const char *name) { return sy__tree_find(st->work, name, strlen(name)); }
 
 /* Puts np into the working tree (takes np's reference). */
 static sy_rc work_put(sy_store *st, sy_param *np) {
@@ -286,6 +287,7 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   sy_rc nrc = sy__name_check(name, in->name_len, why, sizeof why);
   if (nrc) return fail(op, nrc, "name: %s", why); /* core leaves the field to its caller */
   const sy_param *p = work_get(st, name);
+  if (p) memcpy(name, p->name, p->name_len + 1); /* "foo" writes the "/foo" that exists */
   const sy_ver *cur = p ? p->latest : NULL;
 
   if (in->if_version == 0 && p)
@@ -379,7 +381,7 @@ static sy_rc apply_delete_name(sy_store *st, sy_op *op, const char *name, const 
   const sy_param *p = work_get(st, name);
   if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
   char nm[SY_NAME_MAX + 1];
-  snprintf(nm, sizeof nm, "%s", name); /* name may point into p, which work_del frees */
+  snprintf(nm, sizeof nm, "%s", p->name); /* its own name, which p (freed by work_del) holds */
   change c = {.action = action, .name = nm, .old_version = p->latest->version, .old_ver = p->latest};
   sy_rc rc = st->be->drop_param(st, nm);
   if (!rc) rc = audit_append(st, op, &c);
@@ -431,6 +433,7 @@ static const sy_param *op_param(sy_store *st, sy_op *op, char name[SY_NAME_MAX +
   if (param_name(op, name)) return NULL;
   const sy_param *p = work_get(st, name);
   if (!p) fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  if (p) memcpy(name, p->name, p->name_len + 1);
   return p;
 }
 
@@ -752,9 +755,19 @@ static sy_rc apply_import(sy_store *st, sy_op *op) {
       snprintf(key, sizeof key, "%s", p->name);
       klen = p->name_len;
       strict = 1;
-      sy_put probe = {.name = key, .name_len = klen};
-      const sy_put *pp = &probe;
+      /* an item may name a single-level parameter with or without its slash */
+      int root = !memchr(key + 1, '/', klen - 1);
+      sy_put probe = {.name = key, .name_len = klen}, alt = {.name = key + 1, .name_len = klen - 1};
+      const sy_put *pp = &probe, *pa = &alt;
       if (bsearch(&pp, sorted, op->nitems, sizeof *sorted, item_cmp)) continue;
+      if (root && key[0] == '/' && bsearch(&pa, sorted, op->nitems, sizeof *sorted, item_cmp)) continue;
+      if (root && key[0] != '/') {
+        char slashed[SY_NAME_MAX + 2];
+        slashed[0] = '/';
+        memcpy(slashed + 1, key, klen + 1);
+        alt = (sy_put){.name = slashed, .name_len = klen + 1};
+        if (bsearch(&pa, sorted, op->nitems, sizeof *sorted, item_cmp)) continue;
+      }
       if (json_array_append_new(gone, json_string(key))) {
         rc = fail(op, SY_ENOMEM, "%s", "out of memory");
         goto out;

@@ -273,6 +273,16 @@ const sy_param *sy__tree_get(const sy_node *n, const char *name, size_t len) {
   return NULL;
 }
 
+const sy_param *sy__tree_find(const sy_node *root, const char *name, size_t len) {
+  const sy_param *p = sy__tree_get(root, name, len);
+  if (p || !len || len > SY_NAME_MAX || memchr(name + 1, '/', len - 1)) return p;
+  char other[SY_NAME_MAX + 2];
+  if (name[0] == '/') return len > 1 ? sy__tree_get(root, name + 1, len - 1) : NULL;
+  other[0] = '/';
+  memcpy(other + 1, name, len);
+  return sy__tree_get(root, other, len + 1);
+}
+
 const sy_param *sy__tree_seek(const sy_node *n, const char *key, size_t len, int strict) {
   const sy_param *best = NULL;
   while (n) {

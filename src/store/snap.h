@@ -127,6 +127,10 @@ const char *sy__param_tag(const sy_param *p, const char *key);
 
 /* Tree. Lookups borrow; put/del return a new root (old root untouched, still owned by caller). */
 const sy_param *sy__tree_get(const sy_node *root, const char *name, size_t len);
+/* The parameter a name means: as sy__tree_get, but a single-level name finds its parameter
+ * with or without the leading slash ("foo" and "/foo" are one parameter, as in SSM). The
+ * parameter's own name is how it was created. */
+const sy_param *sy__tree_find(const sy_node *root, const char *name, size_t len);
 /* The first parameter whose name is >= key (or > key when strict), or NULL. */
 const sy_param *sy__tree_seek(const sy_node *root, const char *key, size_t len, int strict);
 /* Inserts or replaces (takes one reference of p). *grew is set to 1 if the count grew. NULL on ENOMEM. */

@@ -154,10 +154,12 @@ void sy__snap_leave(sy_store *st);
 
 /* ---- the query API (query.c): the reads of every API family, on one snapshot ---- */
 
-/* The parameter named name (exactly len bytes), or NULL. */
+/* The parameter named name (exactly len bytes; a single-level name with or without its
+ * leading slash, which are one parameter), or NULL. */
 const sy_param *sy__snap_get(const sy_snap *s, const char *name, size_t len);
 /* Walks the parameters below prefix (which ends in '/', or "" for all) in name order,
- * starting after `after` (NULL: from the start), only direct children unless recursive;
+ * starting after `after` (NULL: from the start), only direct children unless recursive
+ * (the direct children of "/" are every single-level name, with or without its slash);
  * cb returns 1 to stop. A page is a walk that stops: the next starts after its last name. */
 typedef int (*sy_list_cb)(void *ctx, const sy_param *p);
 void sy__snap_list(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx);

@@ -70,6 +70,7 @@ struct sy_req {
   /* who is asking */
   const char *actor;
   unsigned scopes;
+  const char *aws_region; /* the region a SigV4 request was signed for (arena), or NULL */
   sy_op op;            /* the request's write, if it makes one (sy__submit) */
   int wait;            /* atomic: 0 none, 1 suspended, 2 resumed (finish is due) */
   sy_finish_fn finish; /* builds the reply once the wait is over */

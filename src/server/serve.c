@@ -112,8 +112,8 @@ static void usage(FILE *f) {
       "  SWITCHYARD_AWS_ACCESS_KEY_ID      with the next, an SSM access key (admin and decrypt scopes) made at\n"
       "  SWITCHYARD_AWS_SECRET_ACCESS_KEY  start if it is not there yet: 16 to 31 of A-Z0-9, and 16 to 128\n"
       "                                    characters (default: none)\n"
-      "  SWITCHYARD_AWS_REGION             the region SigV4 requests must be scoped to, and the ARNs' region\n"
-      "                                    (default us-east-1)\n"
+      "  SWITCHYARD_AWS_REGION             the default region of ARNs; a signed request gets the region it\n"
+      "                                    was signed for, any region (default us-east-1)\n"
       "  SWITCHYARD_AWS_ACCOUNT_ID         the account in ARNs (default 000000000000)\n"
       "  SWITCHYARD_MASTER_KEY_FILE        the 32-byte (or 64 hex digit) key SecureStrings are sealed with\n"
       "                                    (default DATA/master.key, made at first start, mode 0600)\n");

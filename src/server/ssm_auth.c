@@ -31,6 +31,16 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
   return MHD_YES;
 }
 
+const char *sy__ssm_region(const sy_req *r) { return r->aws_region ? r->aws_region : r->srv->aws_region; }
+
+const char *sy__ssm_partition(const char *region) {
+  if (!strncmp(region, "cn-", 3)) return "aws-cn";
+  if (!strncmp(region, "us-gov-", 7)) return "aws-us-gov";
+  if (!strncmp(region, "us-isob-", 8)) return "aws-iso-b";
+  if (!strncmp(region, "us-iso-", 7)) return "aws-iso";
+  return "aws";
+}
+
 int sy__ssm_headers(sy_req *r, ssm_headers *hs) {
   memset(hs, 0, sizeof *hs);
   /* room for the headers there are (counted: a linked list of a few), not for the most */
@@ -200,12 +210,9 @@ int sy__ssm_authenticate(sy_req *r, const ssm_headers *hs, const char *service) 
   sy_sigv4_verdict vd;
   char msg[1024];
   sy_rc rc = sy__sigv4_verify(&in, &vd, msg, sizeof msg);
-  if (rc == SY_OK && strcmp(vd.region, r->srv->aws_region))
-    return sy__ssm_error(r, 403, "InvalidSignatureException",
-                         "Credential should be scoped to a valid region, not '%s'; this server answers for '%s' "
-                         "(set SWITCHYARD_AWS_REGION to change it).",
-                         vd.region, r->srv->aws_region),
-           -1;
+  /* one store answers every region: the request's region is the one it was signed for,
+   * and its ARNs carry it */
+  if (rc == SY_OK && !(r->aws_region = sy__arena_strdup(r->arena, vd.region))) rc = SY_ENOMEM;
   if (rc == SY_OK) {
     r->actor = kc.name;
     r->scopes = kc.scopes;
@@ -238,10 +245,10 @@ enum MHD_Result sy__ssm_sts(sy_req *r, const ssm_headers *hs) {
   if (k) id = k->id;
   int n = snprintf(xml, 1024,
                    "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
-                   "<GetCallerIdentityResult><Arn>arn:aws:iam::%s:user/%s</Arn><UserId>%s</UserId>"
+                   "<GetCallerIdentityResult><Arn>arn:%s:iam::%s:user/%s</Arn><UserId>%s</UserId>"
                    "<Account>%s</Account></GetCallerIdentityResult>"
                    "<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
-                   r->srv->aws_account, r->actor, id, r->srv->aws_account, rid);
+                   sy__ssm_partition(sy__ssm_region(r)), r->srv->aws_account, r->actor, id, r->srv->aws_account, rid);
   sy__snap_leave(r->srv->store);
   size_t len = n < 0 ? 0 : (size_t)n < 1024 ? (size_t)n : 1023;
   return sy__reply_text(r, 200, xml, len, "text/xml");

@@ -182,17 +182,19 @@ enum MHD_Result sy__api_ssm(sy_req *r) {
   const ssm_op *op = target && !strncmp(target, "AmazonSSM.", 10) ? op_named(target + 10) : NULL;
   char svc[64];
   int scoped = !sy__ssm_scope_service(&hs, svc, sizeof svc);
+  /* a credential scoped to a service Switchyard does not serve is a signature error, refused
+   * as every other one is (403), whatever the request asks for */
+  int form = !target && ct && !strncmp(ct, "application/x-www-form-urlencoded", 33);
+  if (scoped && !served_service(svc) && sy__ssm_authenticate(r, &hs, form ? "sts" : "ssm")) return MHD_YES;
   if (target && !op) return unsupported(r, "%.100s", target);
-  if (!target && ct && !strncmp(ct, "application/x-www-form-urlencoded", 33)) {
+  if (form) {
     char action[65];
     if (form_action(r->body, r->body_len, action, sizeof action))
       return unsupported(r, "an awsQuery request%s%s%s without an Action", scoped ? " for the service '" : "",
                          scoped ? svc : "", scoped ? "'" : "");
-    if (strcmp(action, "GetCallerIdentity") || (scoped && !served_service(svc)))
-      return unsupported(r, "%s:%s", scoped ? svc : "sts", action);
+    if (strcmp(action, "GetCallerIdentity")) return unsupported(r, "%s:%s", scoped ? svc : "sts", action);
     return sy__ssm_sts(r, &hs);
   }
-  if (scoped && !served_service(svc)) return unsupported(r, "a request signed for the service '%s'", svc);
   if (!ct || strncmp(ct, SSM_CT, strlen(SSM_CT)) || (ct[strlen(SSM_CT)] && ct[strlen(SSM_CT)] != ';'))
     return sy__ssm_error(r, 400, "UnknownOperationException", "Content-Type must be %s, not %.100s", SSM_CT,
                          ct ? ct : "(none)");

@@ -52,6 +52,12 @@ int sy__ssm_resource(sy_req *r, json_t *b, ssm_name *n);
 
 /* ---- who signed the request (ssm_auth.c) ---- */
 
+/* The region of the request: the one it was signed for, else SWITCHYARD_AWS_REGION's. */
+const char *sy__ssm_region(const sy_req *r);
+/* The ARN partition of a region: aws-cn for cn-*, aws-us-gov for us-gov-*, aws-iso(-b) for
+ * us-iso(b)-*, else aws. */
+const char *sy__ssm_partition(const char *region);
+
 /* The request's headers, read once: every one (up to a limit) for the verifier, and the
  * two that choose the protocol and operation, counted. */
 typedef struct ssm_headers {

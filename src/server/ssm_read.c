@@ -27,8 +27,11 @@ static void put(char *out, size_t cap, size_t *n, const char *s) {
 static size_t arn_of(sy_req *r, const char *name, char *out, size_t cap) {
   size_t n = 0;
   out[0] = 0;
-  put(out, cap, &n, "arn:aws:ssm:");
-  put(out, cap, &n, r->srv->aws_region);
+  const char *region = sy__ssm_region(r);
+  put(out, cap, &n, "arn:");
+  put(out, cap, &n, sy__ssm_partition(region));
+  put(out, cap, &n, ":ssm:");
+  put(out, cap, &n, region);
   put(out, cap, &n, ":");
   put(out, cap, &n, r->srv->aws_account);
   put(out, cap, &n, name[0] == '/' ? ":parameter" : ":parameter/");
@@ -39,7 +42,7 @@ static size_t arn_of(sy_req *r, const char *name, char *out, size_t cap) {
 static json_t *epoch(int64_t ms) { return json_real((double)ms / 1000.0); }
 
 static void user_arn(sy_req *r, const char *user, char *out, size_t cap) {
-  snprintf(out, cap, "arn:aws:iam::%s:user/%s", r->srv->aws_account, user && *user ? user : "unknown");
+  snprintf(out, cap, "arn:%s:iam::%s:user/%s", sy__ssm_partition(sy__ssm_region(r)), r->srv->aws_account, user && *user ? user : "unknown");
 }
 
 /* The text of "Value": the plaintext, or for a SecureString read without decryption the

@@ -26,6 +26,17 @@ after(async () => {
   if (S) await S.cleanup();
 });
 
+/* Sent signed for a service Switchyard does not serve: a signature error (403, as every
+ * other), whatever it asks for, and nothing written. */
+async function wrongService(what, { headers = {}, body = '', service, expect = 'ssm' }) {
+  const before = await storeSnapshot(S);
+  const s = await signAny(S, { headers, body, service });
+  const r = await rawSend(S, 'POST', '/', s.headers, s.body);
+  assertSsmError(r, 403, 'IncompleteSignatureException', what);
+  assert.match(r.json.message, new RegExp(`Credential should be scoped to correct service: '${expect}'`), what);
+  assert.deepEqual(await storeSnapshot(S), before, `${what}: something was written`);
+}
+
 /* Sends it (signed for `service`, or unsigned), and checks the one answer: what it names. */
 async function unsupported(what, { method = 'POST', path = '/', headers = {}, body = '', service, sign = true }) {
   const before = await storeSnapshot(S);
@@ -55,6 +66,7 @@ describe('an X-Amz-Target of another service', () => {
     for (const sign of [true, false]) {
       it(`${target} (${sign ? `signed for ${service}` : 'unsigned'})`, async () => {
         const headers = { 'content-type': ct, 'x-amz-target': target };
+        if (sign && service !== 'ssm') return wrongService(target, { headers, body: '{}', service });
         const named = await unsupported(target, { headers, body: '{}', service, sign });
         assert.equal(named, target);
       });
@@ -76,28 +88,27 @@ describe('an AmazonSSM operation that Switchyard does not have', () => {
 
 describe('an awsQuery Action, or a credential scoped to another service', () => {
   const form = 'application/x-www-form-urlencoded; charset=utf-8';
-  it('sqs ListQueues, signed for sqs', async () => {
-    const named = await unsupported('sqs', { headers: { 'content-type': form }, body: 'Action=ListQueues&Version=2012-11-05', service: 'sqs' });
-    assert.equal(named, 'sqs:ListQueues');
+  it('sqs ListQueues: unsigned, not served; signed for sqs, a signature error', async () => {
+    const named = await unsupported('sqs', { headers: { 'content-type': form }, body: 'Action=ListQueues&Version=2012-11-05', sign: false });
+    assert.equal(named, 'sts:ListQueues');
+    await wrongService('sqs', { headers: { 'content-type': form }, body: 'Action=ListQueues&Version=2012-11-05', service: 'sqs', expect: 'sts' });
   });
   it('sts AssumeRole, signed and unsigned', async () => {
     const body = 'Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fx&RoleSessionName=s';
     assert.equal(await unsupported('sts', { headers: { 'content-type': form }, body, service: 'sts' }), 'sts:AssumeRole');
     assert.equal(await unsupported('sts', { headers: { 'content-type': form }, body, sign: false }), 'sts:AssumeRole');
   });
-  it('GetCallerIdentity signed for another service (iam)', async () => {
-    const named = await unsupported('iam', { headers: { 'content-type': form }, body: 'Action=GetCallerIdentity&Version=2011-06-15', service: 'iam' });
-    assert.equal(named, 'iam:GetCallerIdentity');
+  it('GetCallerIdentity signed for another service (iam) is a signature error', async () => {
+    await wrongService('iam', { headers: { 'content-type': form }, body: 'Action=GetCallerIdentity&Version=2011-06-15', service: 'iam', expect: 'sts' });
   });
   it('a form with no Action', async () => {
     const named = await unsupported('no Action', { headers: { 'content-type': form }, body: 'Version=2011-06-15', sign: false });
     assert.equal(named, 'an awsQuery request without an Action');
   });
-  it('an AmazonSSM operation signed for dynamodb or lambda', async () => {
-    for (const service of ['dynamodb', 'lambda']) {
-      const headers = { 'content-type': SSM_CT, 'x-amz-target': 'AmazonSSM.GetParameter' };
-      const named = await unsupported(service, { headers, body: JSON.stringify({ Name: '/unsupported/kept' }), service });
-      assert.equal(named, `a request signed for the service '${service}'`);
+  it('an AmazonSSM operation signed for dynamodb, lambda or sts is a signature error (403)', async () => {
+    for (const service of ['dynamodb', 'lambda', 'sts']) {
+      const headers = { 'content-type': SSM_CT, 'x-amz-target': 'AmazonSSM.PutParameter' };
+      await wrongService(service, { headers, body: JSON.stringify({ Name: '/unsupported/kept', Value: 'x', Overwrite: true }), service });
     }
   });
   it('STS GetCallerIdentity itself is served', async () => {

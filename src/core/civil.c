@@ -48,3 +48,43 @@ void sy__fmt_time(int64_t ms, char *out, size_t outsz) {
   buf[24] = 0;
   memcpy(out, buf, 25);
 }
+
+/* n decimal digits at s into *v; 0, or -1 when they are not all digits. */
+static int digits(const char *s, int n, int *v) {
+  *v = 0;
+  for (int i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    *v = *v * 10 + (s[i] - '0');
+  }
+  return 0;
+}
+
+int64_t sy__parse_time(const char *s) {
+  int y, mo, d, h, mi, sec, ms = 0;
+  if (!s || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' || digits(s + 8, 2, &d) ||
+      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || digits(s + 11, 2, &h) || s[13] != ':' ||
+      digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &sec))
+    return -1;
+  const char *p = s + 19;
+  if (*p == '.') {
+    int n = 0;
+    for (p++; *p >= '0' && *p <= '9'; p++, n++)
+      if (n < 3) ms = ms * 10 + (*p - '0');
+    if (!n || n > 9) return -1;
+    for (; n < 3; n++) ms *= 10;
+  }
+  int64_t off = 0;
+  if (*p == 'Z' || *p == 'z') {
+    p++;
+  } else if (*p == '+' || *p == '-') {
+    int oh, om;
+    if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 || om > 59) return -1;
+    off = (int64_t)(oh * 60 + om) * 60000 * (*p == '-' ? -1 : 1);
+    p += 6;
+  }
+  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (*p || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60) return -1;
+  if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) return -1;
+  int64_t t = ((sy__days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + sec;
+  return t * 1000 + ms - off;
+}

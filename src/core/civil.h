@@ -13,4 +13,8 @@ void sy__civil_from_days(int64_t z, int64_t *y, int *m, int *d);
  * the one timestamp format of logs, audit records, versions and events. */
 void sy__fmt_time(int64_t ms, char *out, size_t outsz);
 
+/* Parses an ISO 8601 / RFC 3339 time: "YYYY-MM-DDTHH:MM:SS", optional fraction, then "Z" or
+ * "+HH:MM"/"-HH:MM" (none: UTC). Milliseconds since 1970, or -1 when s is not one. */
+int64_t sy__parse_time(const char *s);
+
 #endif

@@ -1,11 +1,16 @@
 /* param.c — validation of parameter names, kinds, values, labels and tags. */
 #include "core/param.h"
 
+#include <jansson.h>
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "core/civil.h"
 
 static sy_rc no_check(const char *value, size_t len, char *msg, size_t msgsz) {
   (void)value, (void)len, (void)msg, (void)msgsz;
@@ -330,4 +335,151 @@ sy_rc sy__tags_check(const sy_tag *tags, int n, char *msg, size_t msgsz) {
     if (rc) return rc;
   }
   return SY_OK;
+}
+
+/* ---- SSM's attributes of a version ---- */
+
+static int hex_digits(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+  return 1;
+}
+
+sy_rc sy__data_type_check(const char *data_type, const char *value, size_t len, char *msg, size_t msgsz) {
+  if (!data_type || !*data_type || !strcmp(data_type, "text") || !strcmp(data_type, "aws:ssm:integration"))
+    return SY_OK;
+  if (strcmp(data_type, "aws:ec2:image")) {
+    snprintf(msg, msgsz, "The following data type is not supported: %.*s (Data type names are all lowercase.)",
+             SY_DATA_TYPE_MAX, data_type);
+    return SY_EINVAL;
+  }
+  if (len >= 4 && !memcmp(value, "ami-", 4) && (len == 12 || len == 21) && hex_digits(value + 4, len - 4))
+    return SY_OK;
+  snprintf(msg, msgsz,
+           "Parameter value %.*s is not a valid EC2 image ID for the data type aws:ec2:image: an image ID is "
+           "\"ami-\" and 8 or 17 hexadecimal digits (ami-0123456789abcdef0)",
+           (int)(len > 64 ? 64 : len), value);
+  return SY_EINVAL;
+}
+
+sy_rc sy__key_id_check(const char *key_id, char *msg, size_t msgsz) {
+  size_t n = strlen(key_id);
+  if (n == 0 || n > SY_KEY_ID_MAX) {
+    snprintf(msg, msgsz,
+             "1 validation error detected: Value at 'keyId' failed to satisfy constraint: Member must have length "
+             "between 1 and %d",
+             SY_KEY_ID_MAX);
+    return SY_EINVAL;
+  }
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)key_id[i] < 0x20 || (unsigned char)key_id[i] > 0x7e) {
+      snprintf(msg, msgsz, "KeyId has a character that is not printable ASCII at position %zu", i + 1);
+      return SY_EINVAL;
+    }
+  const char *alias = strstr(key_id, "alias/aws/");
+  if (alias && (alias == key_id || alias[-1] == ':') && strcmp(alias, "alias/aws/ssm")) {
+    snprintf(msg, msgsz, "Alias %.*s is not found.", SY_KEY_ID_MAX, key_id);
+    return SY_EKEYID;
+  }
+  return SY_OK;
+}
+
+/* The string member key of o, or NULL. */
+static const char *member(json_t *o, const char *key) { return json_string_value(json_object_get(o, key)); }
+
+/* A positive whole number in text ("30"), as the notification policies give them. */
+static int count_text(const char *s) {
+  if (!s || !*s || strlen(s) > 9) return 0;
+  for (const char *p = s; *p; p++)
+    if (*p < '0' || *p > '9') return 0;
+  return atoi(s) > 0;
+}
+
+static sy_rc policy_check(json_t *p, size_t i, int64_t *expires, char *msg, size_t msgsz) {
+  static const char *const types[] = {"Expiration", "ExpirationNotification", "NoChangeNotification"};
+  const char *type = json_is_string(p) ? json_string_value(p) : json_is_object(p) ? member(p, "Type") : NULL;
+  int t = -1;
+  for (int k = 0; type && k < 3; k++)
+    if (!strcmp(type, types[k])) t = k;
+  if (t < 0) {
+    snprintf(msg, msgsz,
+             "The policy type isn't supported. Parameter Store supports the following policy types: Expiration, "
+             "ExpirationNotification, and NoChangeNotification. (Policies[%zu]%s%.64s)",
+             i, type ? " is " : " has no Type", type ? type : "");
+    return SY_EPOLICY_TYPE;
+  }
+  if (json_is_string(p)) return SY_OK; /* a policy named by its type alone: kept, with nothing to enforce */
+  const char *version = member(p, "Version");
+  json_t *attrs = json_object_get(p, "Attributes");
+  if (json_object_get(p, "Version") && (!version || strcmp(version, "1.0"))) {
+    snprintf(msg, msgsz, "A policy attribute or its value is invalid: Policies[%zu].Version must be \"1.0\"", i);
+    return SY_EPOLICY_ATTR;
+  }
+  if (!json_is_object(attrs)) {
+    snprintf(msg, msgsz, "A policy attribute or its value is invalid: Policies[%zu] (%s) needs an Attributes object",
+             i, type);
+    return SY_EPOLICY_ATTR;
+  }
+  if (t == 0) {
+    const char *ts = member(attrs, "Timestamp");
+    int64_t at = sy__parse_time(ts);
+    if (at < 0) {
+      snprintf(msg, msgsz,
+               "A policy attribute or its value is invalid: Policies[%zu].Attributes.Timestamp must be an ISO 8601 "
+               "time such as 2026-12-31T00:00:00.000Z, not %.64s",
+               i, ts ? ts : "missing");
+      return SY_EPOLICY_ATTR;
+    }
+    if (expires && (!*expires || at < *expires)) *expires = at > 0 ? at : 1;
+    return SY_OK;
+  }
+  const char *amount = member(attrs, t == 1 ? "Before" : "After"), *unit = member(attrs, "Unit");
+  if (!count_text(amount) || !unit || (strcmp(unit, "Days") && strcmp(unit, "Hours"))) {
+    snprintf(msg, msgsz,
+             "A policy attribute or its value is invalid: Policies[%zu] (%s) needs Attributes.%s, a positive "
+             "number, and Attributes.Unit, Days or Hours",
+             i, type, t == 1 ? "Before" : "After");
+    return SY_EPOLICY_ATTR;
+  }
+  return SY_OK;
+}
+
+sy_rc sy__policies_check(const char *text, int64_t *expires_ms, char *msg, size_t msgsz) {
+  if (expires_ms) *expires_ms = 0;
+  if (!text || !*text) return SY_OK;
+  size_t n = strlen(text);
+  if (n > SY_POLICIES_MAX) {
+    snprintf(msg, msgsz,
+             "1 validation error detected: Value at 'policies' failed to satisfy constraint: Member must have length "
+             "less than or equal to %d",
+             SY_POLICIES_MAX);
+    return SY_EINVAL;
+  }
+  json_t *a = json_loadb(text, n, JSON_DECODE_ANY, NULL);
+  if (!a) return SY_OK; /* not JSON: kept, inert */
+  sy_rc rc = SY_OK;
+  if (!json_is_array(a)) {
+    snprintf(msg, msgsz, "Policies must be a JSON array of parameter policies, not a JSON %s",
+             json_is_object(a) ? "object" : "scalar");
+    rc = SY_EINVAL;
+  } else if (json_array_size(a) > SY_POLICIES_COUNT_MAX) {
+    snprintf(msg, msgsz,
+             "You specified more than the maximum number of allowed policies for the parameter. The maximum is %d.",
+             SY_POLICIES_COUNT_MAX);
+    rc = SY_EINVAL;
+  }
+  size_t i;
+  json_t *p;
+  json_array_foreach(a, i, p) {
+    if (rc) break;
+    rc = policy_check(p, i, expires_ms, msg, msgsz);
+  }
+  json_decref(a);
+  return rc;
+}
+
+int64_t sy__policies_expiry(const char *text) {
+  char msg[SY_MSG_MAX];
+  int64_t at = 0;
+  return sy__policies_check(text, &at, msg, sizeof msg) ? 0 : at;
 }

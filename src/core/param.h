@@ -22,6 +22,10 @@
 #define SY_PATTERN_MAX 1024
 #define SY_REASON_MAX 1024
 #define SY_MSG_MAX 1536 /* error messages written by validators */
+#define SY_KEY_ID_MAX 256         /* an SSM KeyId */
+#define SY_DATA_TYPE_MAX 128      /* an SSM DataType */
+#define SY_POLICIES_MAX 4096      /* the Policies text of a put */
+#define SY_POLICIES_COUNT_MAX 10  /* policies on one parameter */
 
 /* The kinds of document. Later kinds (flag, provider, route, limit, rollout) register here. */
 typedef enum sy_kind { SY_KIND_STRING = 1, SY_KIND_STRINGLIST = 2, SY_KIND_SECURESTRING = 3 } sy_kind;
@@ -85,6 +89,26 @@ typedef struct sy_tag {
   char *key;
   char *value;
 } sy_tag;
+
+/* ---- SSM's attributes of a version ---- */
+
+/* A DataType: "" or "text", "aws:ec2:image" (the value must then be an image id, "ami-" and 8
+ * or 17 hexadecimal digits) or "aws:ssm:integration". */
+sy_rc sy__data_type_check(const char *data_type, const char *value, size_t len, char *msg, size_t msgsz);
+/* A KMS KeyId: 1..SY_KEY_ID_MAX printable ASCII characters (a key id, an alias "alias/...",
+ * or an ARN of either). The AWS-managed aliases "alias/aws/<service>" other than
+ * alias/aws/ssm name no key here: SY_EKEYID. */
+sy_rc sy__key_id_check(const char *key_id, char *msg, size_t msgsz);
+/* The Policies of a put: a JSON array of at most SY_POLICIES_COUNT_MAX policies, each a type
+ * name ("Expiration") or an object {"Type", "Version": "1.0", "Attributes"}: Expiration with
+ * Attributes.Timestamp (ISO 8601), ExpirationNotification with Before and Unit (Days or
+ * Hours), NoChangeNotification with After and Unit. A text that is not JSON at all is
+ * taken and kept but has no effect, as common tooling expects. SY_EPOLICY_TYPE for an
+ * unknown type, SY_EPOLICY_ATTR for a missing or wrong attribute, SY_EINVAL otherwise.
+ * *expires_ms (may be NULL) gets the earliest Expiration, or 0. */
+sy_rc sy__policies_check(const char *text, int64_t *expires_ms, char *msg, size_t msgsz);
+/* The earliest Expiration of a valid Policies text (ms since 1970), or 0 when it has none. */
+int64_t sy__policies_expiry(const char *text);
 
 /* Checks the tags a write gives: at most SY_TAGS_MAX (SY_ETAG_LIMIT), each by sy__tag_check. */
 sy_rc sy__tags_check(const sy_tag *tags, int n, char *msg, size_t msgsz);

@@ -28,6 +28,9 @@ static const struct {
     [SY_ETIER] = {"value too large for the tier", "ValidationException", 400},
     [SY_EINTERNAL] = {"internal error", "InternalError", 500},
     [SY_EBADPATTERN] = {"invalid allowed pattern", "ValidationException", 400},
+    [SY_EPOLICY_TYPE] = {"unknown parameter policy type", "InvalidPolicyTypeException", 400},
+    [SY_EPOLICY_ATTR] = {"invalid parameter policy attribute", "InvalidPolicyAttributeException", 400},
+    [SY_EKEYID] = {"unknown KMS key", "InvalidKeyId", 400},
 };
 
 const char *sy_strerror(sy_rc rc) {

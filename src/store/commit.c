@@ -5,6 +5,7 @@
  * only then answers the operations. Nothing here knows what an operation means or how the
  * engine stores it. */
 #include <errno.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ static const char *op_name(sy_op_kind k) {
   case SY_OP_TOKEN_REVOKE: return "token.revoke";
   case SY_OP_KEY_CREATE: return "key.create";
   case SY_OP_KEY_REVOKE: return "key.revoke";
+  case SY_OP_EXPIRE: return "expire";
   }
   return "?";
 }
@@ -257,14 +259,46 @@ void *sy__syncer_main(void *arg) {
   return NULL;
 }
 
+static void expire_done(sy_op *op) {
+  sy__op_clear(op);
+  free(op);
+}
+
+/* Queues the deletion of expired parameters when one is due on the store's clock (the
+ * writer's, under st->mu, while it is idle); 1 when it did. The next look is a second
+ * away until the deletion says when the next one is due. */
+static int expiry_due(sy_store *st) {
+  int64_t now = sy__clock_now(st->clock);
+  if (!st->next_expiry_ms || now < st->next_expiry_ms) return 0;
+  st->next_expiry_ms = now + 1000;
+  sy_op *op = calloc(1, sizeof *op);
+  if (!op) return 0;
+  op->kind = SY_OP_EXPIRE;
+  op->actor = "policy";
+  op->done = expire_done;
+  st->head = st->tail = op;
+  return 1;
+}
+
 void *sy__writer_main(void *arg) {
   sy_store *st = arg;
   for (;;) {
     pthread_mutex_lock(&st->mu);
     /* At most one committed batch waits for the disk. While the syncer is busy with the
      * one before, new writes gather in the queue and go into the next batch together:
-     * fewer, larger commits write each page to the log fewer times. */
-    while ((!st->head || st->sync_head) && !st->closing) pthread_cond_wait(&st->cv, &st->mu);
+     * fewer, larger commits write each page to the log fewer times. Idle, the writer looks
+     * each second whether a parameter's Expiration has come. */
+    while ((!st->head || st->sync_head) && !st->closing) {
+      if (st->head || st->sync_head || !st->next_expiry_ms) {
+        pthread_cond_wait(&st->cv, &st->mu);
+        continue;
+      }
+      if (expiry_due(st)) break;
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_sec += 1;
+      pthread_cond_timedwait(&st->cv, &st->mu, &ts);
+    }
     if (!st->head && st->closing) {
       st->writer_done = 1;
       pthread_cond_signal(&st->sync_cv);

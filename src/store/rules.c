@@ -6,6 +6,7 @@
  * of a parameter is computed here and put into the working tree, so that what readers see
  * after the commit is exactly what was stored. */
 #include <inttypes.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,7 +251,7 @@ static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
 
 /* ---- parameters ---- */
 
-/* A copy of v whose value is sealed under the master key, bound to name:version. */
+/* A copy of v whose value is sealed under its KMS key id's data key, bound to name:version. */
 static sy_rc seal_version(sy_store *st, const char *name, const sy_ver *v, sy_ver **out) {
   char aad[SY_SECRETBOX_AAD_MAX];
   size_t aad_len = 0, n = 0;
@@ -259,9 +260,13 @@ static sy_rc seal_version(sy_store *st, const char *name, const sy_ver *v, sy_ve
   size_t cap = SY_SECRETBOX_SEALED_LEN(v->value_len);
   unsigned char *blob = malloc(cap);
   if (!blob) return SY_ENOMEM;
-  rc = sy__secretbox_seal(st->master_key, v->value, v->value_len, aad, aad_len, blob, cap, &n);
+  unsigned char key[32];
+  sy__store_data_key(st, v->key_id, key);
+  rc = sy__secretbox_seal(key, v->value, v->value_len, aad, aad_len, blob, cap, &n);
+  OPENSSL_cleanse(key, sizeof key);
   if (!rc) {
-    sy_ver *s = sy__ver_make((const char *)blob, n, v->description, v->allowed_pattern, v->modified_user);
+    sy_ver_meta m = {v->key_id, v->data_type, v->policies};
+    sy_ver *s = sy__ver_make_meta((const char *)blob, n, v->description, v->allowed_pattern, v->modified_user, &m);
     if (!s)
       rc = SY_ENOMEM;
     else {
@@ -303,14 +308,18 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   if (cur && cur->tier == SY_TIER_ADVANCED && in->tier == SY_TIER_STANDARD && !import)
     return fail(op, SY_EINVAL, "%s is an Advanced parameter; it cannot be changed to Standard", name);
 
-  sy_ver *v = sy__ver_make(in->value, in->value_len,
-                           in->description ? in->description
-                           : cur           ? cur->description
-                                           : "",
-                           in->allowed_pattern ? in->allowed_pattern
-                           : cur               ? cur->allowed_pattern
-                                               : "",
-                           op->actor ? op->actor : "system");
+  /* what a put leaves out it keeps: the description, pattern and SSM attributes */
+  sy_ver_meta meta = {in->key_id ? in->key_id : cur ? cur->key_id : "",
+                      in->data_type ? in->data_type : cur ? cur->data_type : "",
+                      in->policies ? in->policies : cur ? cur->policies : ""};
+  sy_ver *v = sy__ver_make_meta(in->value, in->value_len,
+                                in->description ? in->description
+                                : cur           ? cur->description
+                                                : "",
+                                in->allowed_pattern ? in->allowed_pattern
+                                : cur               ? cur->allowed_pattern
+                                                    : "",
+                                op->actor ? op->actor : "system", &meta);
   if (!v) return fail(op, SY_ENOMEM, "%s", "out of memory");
   v->version = cur ? cur->version + 1 : 1;
   v->kind = in->kind ? in->kind : cur ? cur->kind : SY_KIND_STRING; /* a create without a kind was refused above */
@@ -320,6 +329,10 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   /* the one place a version's content is checked: its kind's rules and its pattern */
   op->rc = sy__version_check(v->kind, v->tier, v->value, v->value_len, v->description, v->allowed_pattern, op->msg,
                              sizeof op->msg);
+  if (!op->rc && (in->data_type || in->value))
+    op->rc = sy__data_type_check(v->data_type, v->value, v->value_len, op->msg, sizeof op->msg);
+  if (!op->rc && in->key_id && *v->key_id) op->rc = sy__key_id_check(v->key_id, op->msg, sizeof op->msg);
+  if (!op->rc && in->policies) op->rc = sy__policies_check(v->policies, NULL, op->msg, sizeof op->msg);
   if (!op->rc) op->rc = sy__tags_check(in->tags, in->ntags, op->msg, sizeof op->msg);
   if (op->rc) {
     sy__ver_unref(v);
@@ -368,6 +381,8 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   if (!rc) rc = audit_append(st, op, &c);
   op->out_version = v->version;
   op->out_tier = v->tier;
+  if (!rc && v->expires_ms && (!st->next_expiry_ms || v->expires_ms < st->next_expiry_ms))
+    st->next_expiry_ms = v->expires_ms; /* a lower bound: an op undone later costs one idle look */
   sy__ver_unref(v);
   if (!rc) {
     rc = work_put(st, np); /* cur points into p, which this may free: last */
@@ -405,6 +420,45 @@ static sy_rc apply_delete_many(sy_store *st, sy_op *op) {
   if (!rc) op->result = json_pack("{sO sO}", "deleted", deleted, "invalid", invalid);
   json_decref(deleted);
   json_decref(invalid);
+  if (rc && !op->rc) fail(op, rc, "%s", "out of memory");
+  return rc;
+}
+
+/* Deletes the parameters whose Expiration has passed, and sets when the next one is due. */
+static sy_rc apply_expire(sy_store *st, sy_op *op) {
+  int64_t now = sy__clock_now(st->clock), next = 0;
+  json_t *gone = json_array();
+  sy_rc rc = gone ? SY_OK : SY_ENOMEM;
+  char key[SY_NAME_MAX + 1] = "";
+  size_t klen = 0;
+  int strict = 0;
+  while (!rc) {
+    const sy_param *p = sy__tree_seek(st->work, key, klen, strict);
+    if (!p) break;
+    memcpy(key, p->name, p->name_len + 1);
+    klen = p->name_len;
+    strict = 1;
+    int64_t at = p->latest->expires_ms;
+    if (!at) continue;
+    if (at > now) {
+      if (!next || at < next) next = at;
+      continue;
+    }
+    char why[96], when[32];
+    sy__fmt_time(at, when, sizeof when);
+    snprintf(why, sizeof why, "parameter policy: Expiration at %s", when);
+    const char *reason = op->reason;
+    op->reason = why;
+    rc = apply_delete_name(st, op, key, "delete");
+    op->reason = reason;
+    if (!rc && json_array_append_new(gone, json_string(key))) rc = SY_ENOMEM;
+  }
+  if (!rc) {
+    st->next_expiry_ms = next;
+    op->result = json_pack("{sO}", "deleted", gone);
+    if (!op->result) rc = SY_ENOMEM;
+  }
+  json_decref(gone);
   if (rc && !op->rc) fail(op, rc, "%s", "out of memory");
   return rc;
 }
@@ -667,6 +721,9 @@ static sy_rc apply_rollback(sy_store *st, sy_op *op) {
                .overwrite = 1,
                .description = old->description,
                .allowed_pattern = old->allowed_pattern,
+               .key_id = old->key_id,
+               .data_type = old->data_type,
+               .policies = old->policies,
                .if_version = -1};
   snprintf(detail, sizeof detail, "to_version=%" PRId64, op->version);
   rc = apply_put(st, op, &in, "rollback", detail, 0);
@@ -939,6 +996,7 @@ sy_rc sy__apply(sy_store *st, sy_op *op) {
   case SY_OP_TAG: return apply_tags(st, op, 1);
   case SY_OP_UNTAG: return apply_tags(st, op, 0);
   case SY_OP_ROLLBACK: return apply_rollback(st, op);
+  case SY_OP_EXPIRE: return apply_expire(st, op);
   case SY_OP_IMPORT: return apply_import(st, op);
   case SY_OP_TOKEN_CREATE: return apply_token(st, op, 1);
   case SY_OP_TOKEN_REVOKE: return apply_token(st, op, 0);

@@ -35,6 +35,7 @@ sy_ver *sy__ver_make_meta(const char *value, size_t value_len, const char *descr
   v->key_id = put_str(&p, strs[3], lens[3]);
   v->data_type = put_str(&p, strs[4], lens[4]);
   v->policies = put_str(&p, strs[5], lens[5]);
+  if (lens[5]) v->expires_ms = sy__policies_expiry(v->policies);
   return v;
 }
 

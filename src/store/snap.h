@@ -32,6 +32,7 @@ typedef struct sy_ver {
   const char *key_id;
   const char *data_type;
   const char *policies;
+  int64_t expires_ms; /* the earliest Expiration of its policies (ms since 1970), or 0 */
   int nlabels;
   char **labels; /* labels on this version */
 } sy_ver;

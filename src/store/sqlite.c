@@ -23,11 +23,13 @@ static const char *schema =
     "  name TEXT PRIMARY KEY, oldest INTEGER NOT NULL, latest INTEGER NOT NULL,"
     "  kind INTEGER NOT NULL, tier INTEGER NOT NULL, value BLOB NOT NULL, description TEXT,"
     "  pattern TEXT, modified_ms INTEGER NOT NULL, modified_user TEXT, labels TEXT NOT NULL DEFAULT '',"
-    "  tags TEXT NOT NULL DEFAULT '{}') WITHOUT ROWID;"
+    "  tags TEXT NOT NULL DEFAULT '{}', key_id TEXT NOT NULL DEFAULT '', data_type TEXT NOT NULL DEFAULT '',"
+    "  policies TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS versions ("
     "  name TEXT NOT NULL, version INTEGER NOT NULL, kind INTEGER NOT NULL, tier INTEGER NOT NULL,"
     "  value BLOB NOT NULL, description TEXT, pattern TEXT, modified_ms INTEGER NOT NULL,"
     "  modified_user TEXT, labels TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '',"
+    "  key_id TEXT NOT NULL DEFAULT '', data_type TEXT NOT NULL DEFAULT '', policies TEXT NOT NULL DEFAULT '',"
     "  PRIMARY KEY (name, version)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS versions_labelled ON versions(name) WHERE labels <> '';"
     "CREATE TABLE IF NOT EXISTS audit ("
@@ -68,6 +70,28 @@ static int add_version_reasons(sqlite3 *db, char **err) {
                    "DROP INDEX audit_by_version;"
                    "COMMIT;",
                    NULL, NULL, err);
+  if (rc != SQLITE_OK) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
+/* A store made before versions kept SSM's KeyId, DataType and Policies gets their columns
+ * (empty: the defaults, alias/aws/ssm, text, none). */
+static int add_version_attrs(sqlite3 *db, char **err) {
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT key_id FROM versions LIMIT 0", -1, &q, NULL) == SQLITE_OK) {
+    sqlite3_finalize(q);
+    return SQLITE_OK;
+  }
+  int rc = sqlite3_exec(db,
+                        "BEGIN IMMEDIATE;"
+                        "ALTER TABLE versions ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"
+                        "ALTER TABLE versions ADD COLUMN data_type TEXT NOT NULL DEFAULT '';"
+                        "ALTER TABLE versions ADD COLUMN policies TEXT NOT NULL DEFAULT '';"
+                        "ALTER TABLE params ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"
+                        "ALTER TABLE params ADD COLUMN data_type TEXT NOT NULL DEFAULT '';"
+                        "ALTER TABLE params ADD COLUMN policies TEXT NOT NULL DEFAULT '';"
+                        "COMMIT;",
+                        NULL, NULL, err);
   if (rc != SQLITE_OK) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
   return rc;
 }
@@ -124,12 +148,16 @@ sy_rc sy__ver_set_labels(sy_ver *v, const char *csv) {
   return SY_OK;
 }
 
-/* Fills a version from columns: version, kind, tier, value, description, pattern, modified_ms, user, labels. */
+/* Fills a version from columns: version, kind, tier, value, description, pattern, modified_ms, user, labels,
+ * key_id, data_type, policies. */
 static sy_rc ver_from_row(sqlite3_stmt *st, int c, sy_ver **out) {
   const void *val = sqlite3_column_blob(st, c + 3);
   size_t vlen = (size_t)sqlite3_column_bytes(st, c + 3);
-  sy_ver *v = sy__ver_make(val, vlen, (const char *)sqlite3_column_text(st, c + 4),
-                           (const char *)sqlite3_column_text(st, c + 5), (const char *)sqlite3_column_text(st, c + 7));
+  sy_ver_meta m = {(const char *)sqlite3_column_text(st, c + 9), (const char *)sqlite3_column_text(st, c + 10),
+                   (const char *)sqlite3_column_text(st, c + 11)};
+  sy_ver *v = sy__ver_make_meta(val, vlen, (const char *)sqlite3_column_text(st, c + 4),
+                                (const char *)sqlite3_column_text(st, c + 5),
+                                (const char *)sqlite3_column_text(st, c + 7), &m);
   if (!v) return SY_ENOMEM;
   v->version = sqlite3_column_int64(st, c);
   v->kind = (sy_kind)sqlite3_column_int(st, c + 1);
@@ -171,11 +199,15 @@ static sy_rc tags_from_json(sy_param *p, const char *text) {
   return SY_OK;
 }
 
-#define PARAM_COLS \
-  "name, oldest, tags, latest, kind, tier, value, description, pattern, modified_ms, modified_user, labels"
-#define VER_COLS_V \
-  "version, v.kind, v.tier, v.value, v.description, v.pattern, v.modified_ms, v.modified_user, v.labels"
-#define VER_COLS "version, kind, tier, value, description, pattern, modified_ms, modified_user, labels"
+#define PARAM_COLS                                                                                   \
+  "name, oldest, tags, latest, kind, tier, value, description, pattern, modified_ms, modified_user, labels, " \
+  "key_id, data_type, policies"
+#define VER_COLS_V                                                                                       \
+  "version, v.kind, v.tier, v.value, v.description, v.pattern, v.modified_ms, v.modified_user, v.labels, " \
+  "v.key_id, v.data_type, v.policies"
+#define VER_COLS                                                                                      \
+  "version, kind, tier, value, description, pattern, modified_ms, modified_user, labels, key_id, data_type, " \
+  "policies"
 
 static sy_rc param_from_row(sqlite3_stmt *st, sy_param **out) {
   const char *name = (const char *)sqlite3_column_text(st, 0);
@@ -360,6 +392,8 @@ static sy_rc load_snapshot(sy_store *st, sy_snap *snap) {
     }
     rc = param_from_row(q, &arr[n]);
     if (rc) break;
+    int64_t at = arr[n]->latest->expires_ms;
+    if (at && (!st->next_expiry_ms || at < st->next_expiry_ms)) st->next_expiry_ms = at;
     n++;
   }
   if (!rc && s != SQLITE_DONE) rc = SY_EIO;
@@ -528,7 +562,8 @@ sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, cha
           st->db,
           "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-32768;",
           NULL, NULL, &err) ||
-      sqlite3_exec(st->db, schema, NULL, NULL, &err) || migrate(st->db, &err) || add_version_reasons(st->db, &err)) {
+      sqlite3_exec(st->db, schema, NULL, NULL, &err) || migrate(st->db, &err) || add_version_reasons(st->db, &err) ||
+      add_version_attrs(st->db, &err)) {
     snprintf(msg, msgsz, "cannot initialise %s: %s", st->db_path, err ? err : "?");
     sqlite3_free(err);
     rc = SY_EIO;
@@ -664,6 +699,13 @@ sy_rc sy__store_submit(sy_store *st, sy_op *op) {
   return SY_OK;
 }
 
+sy_rc sy__store_expire(sy_store *st) {
+  sy_op op = {.kind = SY_OP_EXPIRE, .actor = "policy"};
+  sy_rc rc = sy__store_submit_wait(st, &op);
+  sy__op_clear(&op);
+  return rc;
+}
+
 typedef struct waiter {
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -748,7 +790,7 @@ sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, i
     sy_ver *v = NULL;
     rc = ver_from_row(q, 0, &v);
     if (rc) break;
-    cb(ctx, v, (const char *)sqlite3_column_text(q, 9));
+    cb(ctx, v, (const char *)sqlite3_column_text(q, 12));
     sy__ver_unref(v);
     n++;
   }
@@ -897,6 +939,21 @@ sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, v
 
 /* ---- SecureString ---- */
 
+void sy__store_data_key(const sy_store *st, const char *key_id, unsigned char out[32]) {
+  static const char info[] = "switchyard kms data key\n";
+  if (!key_id || !*key_id || !strcmp(key_id, "alias/aws/ssm")) {
+    memcpy(out, st->master_key, 32);
+    return;
+  }
+  char in[sizeof info + SY_KEY_ID_MAX];
+  size_t n = strlen(key_id);
+  if (n > SY_KEY_ID_MAX) n = SY_KEY_ID_MAX; /* longer ones are refused before they get here */
+  memcpy(in, info, sizeof info - 1);
+  memcpy(in + sizeof info - 1, key_id, n);
+  sy__hmac_sha256(st->master_key, 32, in, sizeof info - 1 + n, out);
+  OPENSSL_cleanse(in, sizeof in);
+}
+
 sy_rc sy__store_reveal(sy_store *st, const char *name, const sy_ver *v, char **out, size_t *len) {
   *out = NULL;
   *len = 0;
@@ -916,7 +973,10 @@ sy_rc sy__store_reveal(sy_store *st, const char *name, const sy_ver *v, char **o
   size_t cap = SY_SECRETBOX_OPENED_LEN(v->value_len) + 1;
   unsigned char *pt = malloc(cap);
   if (!pt) return SY_ENOMEM;
-  rc = sy__secretbox_open(st->master_key, v->value, v->value_len, aad, aad_len, pt, cap, &n);
+  unsigned char key[32];
+  sy__store_data_key(st, v->key_id, key);
+  rc = sy__secretbox_open(key, v->value, v->value_len, aad, aad_len, pt, cap, &n);
+  OPENSSL_cleanse(key, sizeof key);
   if (rc) {
     free(pt);
     /* a sealed value that does not open: another master key, or damaged data */

@@ -40,6 +40,7 @@ typedef enum sy_op_kind {
   SY_OP_TOKEN_REVOKE,
   SY_OP_KEY_CREATE,
   SY_OP_KEY_REVOKE,
+  SY_OP_EXPIRE, /* deletes every parameter whose Expiration policy has passed */
 } sy_op_kind;
 
 /* The inputs of one put. Strings are borrowed from the op's owner until done. */
@@ -145,6 +146,11 @@ void sy__log_stderr(const char *level, const char *msg, json_t *fields);
 sy_rc sy__store_submit(sy_store *st, sy_op *op);
 /* Queues op and waits for it. */
 sy_rc sy__store_submit_wait(sy_store *st, sy_op *op);
+/* Deletes, now, every parameter whose Expiration policy has passed on the store's clock
+ * (the writer also does it by itself, within a second of the time): each deletion is
+ * audited (actor "policy", reason naming the policy) and streamed like any other. The
+ * result lists the names. */
+sy_rc sy__store_expire(sy_store *st);
 void sy__op_clear(sy_op *op);
 
 /* Snapshot reads: call between sy__snap_enter and sy__snap_leave; the pointer

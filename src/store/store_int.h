@@ -25,6 +25,11 @@ typedef struct sync_batch {
 
 struct sy_backend;
 
+/* The key a SecureString with KMS key id key_id is sealed under: the master key itself for
+ * the default ("" or alias/aws/ssm), else a data key of its own derived from the master key
+ * and the key id (HMAC-SHA-256), so that each named key seals apart. Wipe it after use. */
+void sy__store_data_key(const sy_store *st, const char *key_id, unsigned char out[32]);
+
 struct sy_store {
   const sy_clock *clock; /* stamps versions, audit records and credentials */
   const struct sy_backend *be;
@@ -51,6 +56,7 @@ struct sy_store {
 
   /* writer-private */
   int64_t last_seq;
+  int64_t next_expiry_ms; /* no parameter expires before this (0: none known); the writer's */
   char last_hash[SY_HASH_HEX];
   sy_event **events; /* the current batch's change events, in order */
   size_t nevents, cap_events;

@@ -253,12 +253,154 @@ static void time_is_the_injected_clock(void **state) {
   free(dir);
 }
 
+/* A put with SSM's attributes (key_id, data_type, policies: NULL keeps them). */
+static sy_rc put_attrs(sy_store *st, const char *name, const char *value, sy_kind kind, const char *key_id,
+                       const char *data_type, const char *policies) {
+  sy_op op = {.kind = SY_OP_PUT, .actor = "test"};
+  op.put = (sy_put){.name = name,
+                    .name_len = strlen(name),
+                    .value = value,
+                    .value_len = strlen(value),
+                    .kind = kind,
+                    .overwrite = 1,
+                    .key_id = key_id,
+                    .data_type = data_type,
+                    .policies = policies,
+                    .if_version = -1};
+  sy_rc rc = sy__store_submit_wait(st, &op);
+  sy__op_clear(&op);
+  return rc;
+}
+
+/* "foo" and "/foo" are one parameter: found, written and deleted by either spelling. */
+static void root_names_are_one_parameter(void **state) {
+  (void)state;
+  char *dir = tmpdir();
+  sy_store *st = open_store(dir, NULL);
+  assert_int_equal(put(st, "foo", "one", 0), SY_OK);
+  assert_int_equal(put(st, "/foo", "two", 0), SY_EEXISTS);
+  assert_int_equal(put(st, "/foo", "two", 1), SY_OK);
+  assert_int_equal(put(st, "/bar", "b", 0), SY_OK);
+  assert_int_equal(put(st, "bar", "b2", 0), SY_EEXISTS);
+  const sy_snap *s = sy__snap_enter(st);
+  const sy_param *p = sy__snap_get(s, "/foo", 4);
+  assert_non_null(p);
+  assert_string_equal(p->name, "foo"); /* its own name is how it was made */
+  assert_int_equal(p->latest->version, 2);
+  assert_ptr_equal(sy__snap_get(s, "bar", 3), sy__snap_get(s, "/bar", 4));
+  assert_null(sy__snap_get(s, "/foo/x", 6));
+  sy__snap_leave(st);
+  sy_op del = {.kind = SY_OP_DELETE, .actor = "test"};
+  del.put.name = "/foo";
+  del.put.name_len = 4;
+  assert_int_equal(sy__store_submit_wait(st, &del), SY_OK);
+  sy__op_clear(&del);
+  s = sy__snap_enter(st);
+  assert_null(sy__snap_get(s, "foo", 3));
+  sy__snap_leave(st);
+  sy__store_close(st);
+  rmtree(dir);
+  free(dir);
+}
+
+/* KeyId, DataType and Policies are kept by a put that leaves them out, across a reopen; a
+ * SecureString under a named key opens again, and is not sealed as under the default. */
+static void ssm_attributes_are_kept(void **state) {
+  (void)state;
+  char *dir = tmpdir();
+  sy_store *st = open_store(dir, NULL);
+  assert_int_equal(put_attrs(st, "/a/img", "ami-0123456789abcdef0", SY_KIND_STRING, NULL, "aws:ec2:image", NULL),
+                   SY_OK);
+  assert_int_equal(put_attrs(st, "/a/img", "not-an-image", SY_KIND_STRING, NULL, NULL, NULL), SY_EINVAL);
+  assert_int_equal(put_attrs(st, "/a/img", "x", SY_KIND_STRING, NULL, "Text", NULL), SY_EINVAL);
+  assert_int_equal(put_attrs(st, "/a/s", "secret", SY_KIND_SECURESTRING, "alias/custom", NULL,
+                             "[{\"Type\":\"NoChangeNotification\",\"Version\":\"1.0\","
+                             "\"Attributes\":{\"After\":\"30\",\"Unit\":\"Days\"}}]"),
+                   SY_OK);
+  assert_int_equal(put_attrs(st, "/a/s", "secret2", 0, NULL, NULL, NULL), SY_OK);
+  assert_int_equal(put_attrs(st, "/a/s", "x", 0, "alias/aws/kms", NULL, NULL), SY_EKEYID);
+  assert_int_equal(put_attrs(st, "/a/s", "x", 0, NULL, NULL, "[\"Bogus\"]"), SY_EPOLICY_TYPE);
+  assert_int_equal(put_attrs(st, "/a/s", "x", 0, NULL, NULL, "[{\"Type\":\"Expiration\"}]"), SY_EPOLICY_ATTR);
+  for (int round = 0; round < 2; round++) {
+    const sy_snap *s = sy__snap_enter(st);
+    const sy_param *p = sy__snap_get(s, "/a/s", 4);
+    assert_int_equal(p->latest->version, 2);
+    assert_string_equal(p->latest->key_id, "alias/custom");
+    assert_non_null(strstr(p->latest->policies, "NoChangeNotification"));
+    char *plain = NULL;
+    size_t n = 0;
+    assert_int_equal(sy__store_reveal(st, p->name, p->latest, &plain, &n), SY_OK);
+    assert_string_equal(plain, "secret2");
+    sy__reveal_free(plain, n);
+    /* under the default key it does not open */
+    sy_ver_meta m = {"", "", ""};
+    sy_ver *v = sy__ver_make_meta(p->latest->value, p->latest->value_len, "", "", "", &m);
+    v->version = p->latest->version;
+    v->kind = SY_KIND_SECURESTRING;
+    assert_int_not_equal(sy__store_reveal(st, p->name, v, &plain, &n), SY_OK);
+    sy__ver_unref(v);
+    p = sy__snap_get(s, "/a/img", 6);
+    assert_string_equal(p->latest->data_type, "aws:ec2:image");
+    sy__snap_leave(st);
+    sy__store_close(st);
+    st = open_store(dir, NULL);
+  }
+  sy__store_close(st);
+  rmtree(dir);
+  free(dir);
+}
+
+/* An Expiration policy deletes its parameter when the store's clock passes it: audited
+ * and streamed, and still gone after a reopen. */
+static void expiration_deletes_on_the_clock(void **state) {
+  (void)state;
+  char *dir = tmpdir();
+  sy_manual_clock clk;
+  int64_t t0 = 1767225600000LL; /* 2026-01-01T00:00:00Z */
+  sy__clock_manual_init(&clk, t0);
+  sy_store *st = open_store(dir, &clk.clock);
+  seen ev = {0};
+  sy__store_set_publish_hook(st, on_events, &ev);
+  const char *soon = "[{\"Type\":\"Expiration\",\"Version\":\"1.0\",\"Attributes\":{\"Timestamp\":\"2026-01-02T00:00:00.000Z\"}}]";
+  const char *later = "[{\"Type\":\"Expiration\",\"Version\":\"1.0\",\"Attributes\":{\"Timestamp\":\"2026-01-09T00:00:00Z\"}}]";
+  assert_int_equal(put_attrs(st, "/exp/soon", "v", SY_KIND_STRING, NULL, NULL, soon), SY_OK);
+  assert_int_equal(put_attrs(st, "/exp/later", "v", SY_KIND_STRING, NULL, NULL, later), SY_OK);
+  assert_int_equal(put(st, "/exp/never", "v", 0), SY_OK);
+  assert_int_equal(sy__store_expire(st), SY_OK); /* nothing due yet */
+  const sy_snap *s = sy__snap_enter(st);
+  assert_non_null(sy__snap_get(s, "/exp/soon", 9));
+  sy__snap_leave(st);
+  sy__clock_advance(&clk, 2 * DAY_MS);
+  assert_int_equal(sy__store_expire(st), SY_OK);
+  s = sy__snap_enter(st);
+  assert_null(sy__snap_get(s, "/exp/soon", 9));
+  assert_non_null(sy__snap_get(s, "/exp/later", 10));
+  assert_non_null(sy__snap_get(s, "/exp/never", 10));
+  sy__snap_leave(st);
+  assert_int_equal(ev.n, 4); /* three puts and the deletion */
+  sy__store_close(st);
+  st = open_store(dir, &clk.clock);
+  sy__clock_advance(&clk, 7 * DAY_MS);
+  assert_int_equal(sy__store_expire(st), SY_OK);
+  s = sy__snap_enter(st);
+  assert_null(sy__snap_get(s, "/exp/soon", 9));
+  assert_null(sy__snap_get(s, "/exp/later", 10));
+  assert_non_null(sy__snap_get(s, "/exp/never", 10));
+  sy__snap_leave(st);
+  sy__store_close(st);
+  rmtree(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(random_ops_survive_a_reopen),
       cmocka_unit_test(labels_move_together),
       cmocka_unit_test(a_label_keeps_the_reason),
       cmocka_unit_test(time_is_the_injected_clock),
+      cmocka_unit_test(root_names_are_one_parameter),
+      cmocka_unit_test(ssm_attributes_are_kept),
+      cmocka_unit_test(expiration_deletes_on_the_clock),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

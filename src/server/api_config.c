@@ -58,6 +58,15 @@ static void export_param(sy_jbuf *b, sy_store *st, const sy_param *p, int secret
   sy__jbuf_str(b, v->description, strlen(v->description));
   sy__jbuf_cstr(b, ",\"allowed_pattern\":");
   sy__jbuf_str(b, v->allowed_pattern, strlen(v->allowed_pattern));
+  /* SSM's attributes, when they are not the defaults */
+  const char *attr[3][2] = {{"key_id", v->key_id}, {"data_type", v->data_type}, {"policies", v->policies}};
+  for (int i = 0; i < 3; i++) {
+    if (!*attr[i][1]) continue;
+    sy__jbuf_cstr(b, ",\"");
+    sy__jbuf_cstr(b, attr[i][0]);
+    sy__jbuf_cstr(b, "\":");
+    sy__jbuf_str(b, attr[i][1], strlen(attr[i][1]));
+  }
   if (v->kind != SY_KIND_SECURESTRING) {
     sy__jbuf_cstr(b, ",\"value\":");
     sy__jbuf_str(b, v->value, v->value_len);
@@ -254,13 +263,23 @@ static int take_item(sy_req *r, json_t *e, size_t i, import_items *it) {
   rc = sy__version_check(in->kind, in->tier, in->value, in->value_len, in->description, in->allowed_pattern, msg,
                          sizeof msg);
   if (!rc) rc = sy__tags_check(in->tags, in->ntags, msg, sizeof msg);
+  if (!rc) rc = sy__data_type_check(in->data_type, in->value, in->value_len, msg, sizeof msg);
+  if (!rc && in->key_id && *in->key_id) rc = sy__key_id_check(in->key_id, msg, sizeof msg);
+  if (!rc) rc = sy__policies_check(in->policies, NULL, msg, sizeof msg);
   if (rc) return sy__reply_error(r, 400, sy__rc_code(rc), "%s%s", ctx, msg), -1;
+  /* an export leaves out what is the default: the import writes the default */
+  if (!in->key_id) in->key_id = "";
+  if (!in->data_type) in->data_type = "";
+  if (!in->policies) in->policies = "";
   in->overwrite = 1;
   in->if_version = -1;
   /* everything borrowed from e moves into the arena */
   int bad = copy_str(r, &in->name, in->name_len) || copy_str(r, &in->value, in->value_len) ||
             copy_str(r, &in->description, in->description ? strlen(in->description) : 0) ||
-            copy_str(r, &in->allowed_pattern, in->allowed_pattern ? strlen(in->allowed_pattern) : 0);
+            copy_str(r, &in->allowed_pattern, in->allowed_pattern ? strlen(in->allowed_pattern) : 0) ||
+            copy_str(r, &in->key_id, in->key_id ? strlen(in->key_id) : 0) ||
+            copy_str(r, &in->data_type, in->data_type ? strlen(in->data_type) : 0) ||
+            copy_str(r, &in->policies, in->policies ? strlen(in->policies) : 0);
   for (int t = 0; !bad && t < in->ntags; t++) {
     sy_tag *tag = (sy_tag *)&in->tags[t]; /* the arena's array from sy__parse_tags */
     tag->key = sy__arena_strdup(r->arena, tag->key);

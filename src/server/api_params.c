@@ -33,7 +33,17 @@ static void param_members(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_
   sy__jbuf_int(b, v->version);
   sy__jbuf_cstr(b, ",\"tier\":\"");
   sy__jbuf_cstr(b, sy__tier_name(v->tier));
-  sy__jbuf_cstr(b, "\",\"data_type\":\"text\",\"description\":");
+  sy__jbuf_cstr(b, "\",\"data_type\":");
+  sy__jbuf_str(b, *v->data_type ? v->data_type : "text", *v->data_type ? strlen(v->data_type) : 4);
+  if (v->kind == SY_KIND_SECURESTRING || *v->key_id) {
+    sy__jbuf_cstr(b, ",\"key_id\":");
+    sy__jbuf_str(b, *v->key_id ? v->key_id : "alias/aws/ssm", *v->key_id ? strlen(v->key_id) : 13);
+  }
+  if (*v->policies) {
+    sy__jbuf_cstr(b, ",\"policies\":");
+    sy__jbuf_str(b, v->policies, strlen(v->policies));
+  }
+  sy__jbuf_cstr(b, ",\"description\":");
   sy__jbuf_str(b, v->description, strlen(v->description));
   sy__jbuf_cstr(b, ",\"allowed_pattern\":");
   sy__jbuf_str(b, v->allowed_pattern, strlen(v->allowed_pattern));
@@ -231,8 +241,8 @@ int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n
 int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_put *in) {
   static const char *const fields[] = {
       "name",   "value",     "type",   "overwrite", "description",   "allowed_pattern",    "tier", "tags", "if_version",
-      "reason", "data_type", "labels", "version",   "last_modified", "last_modified_user", NULL};
-  const char *type = NULL, *tier = NULL, *data_type = NULL;
+      "reason", "data_type", "labels", "version",   "last_modified", "last_modified_user", "key_id", "policies", NULL};
+  const char *type = NULL, *tier = NULL;
   int64_t ifv = -1;
   json_t *ifj = json_object_get(obj, "if_version");
   if (only_fields(r, obj, ctx, fields)) return -1;
@@ -241,7 +251,9 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
       sy__field_str(r, obj, ctx, "type", &type, NULL) || sy__field_bool(r, obj, ctx, "overwrite", &in->overwrite) ||
       sy__field_str(r, obj, ctx, "description", &in->description, NULL) ||
       sy__field_str(r, obj, ctx, "allowed_pattern", &in->allowed_pattern, NULL) ||
-      sy__field_str(r, obj, ctx, "tier", &tier, NULL) || sy__field_str(r, obj, ctx, "data_type", &data_type, NULL) ||
+      sy__field_str(r, obj, ctx, "tier", &tier, NULL) || sy__field_str(r, obj, ctx, "data_type", &in->data_type, NULL) ||
+      sy__field_str(r, obj, ctx, "key_id", &in->key_id, NULL) ||
+      sy__field_str(r, obj, ctx, "policies", &in->policies, NULL) ||
       sy__field_int(r, obj, ctx, "if_version", &ifv))
     return -1;
   if (need_value && !in->value) return sy__reply_error(r, 400, "ValidationException", "%svalue is required", ctx), -1;
@@ -251,10 +263,6 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
            -1;
   if (tier && !(in->tier = sy__tier_parse(tier)))
     return sy__reply_error(r, 400, "ValidationException", "%stier \"%.64s\" is not Standard or Advanced", ctx, tier),
-           -1;
-  if (data_type && strcmp(data_type, "text"))
-    return sy__reply_error(r, 400, "ValidationException", "%sdata_type \"%.64s\" is not supported; use text", ctx,
-                           data_type),
            -1;
   if (ifj && !json_is_null(ifj) && ifv < 0)
     return sy__reply_error(r, 400, "ValidationException", "%sif_version must be 0 or more", ctx), -1;

@@ -281,6 +281,12 @@ static sy_rc seal_version(sy_store *st, const char *name, const sy_ver *v, sy_ve
   return rc;
 }
 
+/* An attribute a put gives (NULL: keep the current one, given the default: "") */
+static const char *attr_or(const char *given, const char *dflt, const char *current) {
+  if (!given) return current;
+  return strcmp(given, dflt) ? given : "";
+}
+
 /* Writes a new version. action is "put", "rollback" or "import"; an import replaces the tags
  * and may lower the tier. */
 static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *action, const char *detail, int import) {
@@ -308,10 +314,11 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   if (cur && cur->tier == SY_TIER_ADVANCED && in->tier == SY_TIER_STANDARD && !import)
     return fail(op, SY_EINVAL, "%s is an Advanced parameter; it cannot be changed to Standard", name);
 
-  /* what a put leaves out it keeps: the description, pattern and SSM attributes */
-  sy_ver_meta meta = {in->key_id ? in->key_id : cur ? cur->key_id : "",
-                      in->data_type ? in->data_type : cur ? cur->data_type : "",
-                      in->policies ? in->policies : cur ? cur->policies : ""};
+  /* what a put leaves out it keeps: the description, pattern and SSM attributes (the
+   * defaults, text and alias/aws/ssm, are kept as "") */
+  sy_ver_meta meta = {attr_or(in->key_id, "alias/aws/ssm", cur ? cur->key_id : ""),
+                      attr_or(in->data_type, "text", cur ? cur->data_type : ""),
+                      attr_or(in->policies, "", cur ? cur->policies : "")};
   sy_ver *v = sy__ver_make_meta(in->value, in->value_len,
                                 in->description ? in->description
                                 : cur           ? cur->description
@@ -749,6 +756,9 @@ int sy__import_differs(sy_store *st, const sy_param *p, const sy_put *in) {
   if ((in->tier ? in->tier : SY_TIER_STANDARD) != v->tier) return 1;
   if (strcmp(in->description ? in->description : "", v->description ? v->description : "")) return 1;
   if (strcmp(in->allowed_pattern ? in->allowed_pattern : "", v->allowed_pattern ? v->allowed_pattern : "")) return 1;
+  if (strcmp(attr_or(in->key_id, "alias/aws/ssm", ""), v->key_id) ||
+      strcmp(attr_or(in->data_type, "text", ""), v->data_type) || strcmp(attr_or(in->policies, "", ""), v->policies))
+    return 1;
   if (in->ntags != p->ntags) return 1;
   for (int i = 0; i < in->ntags; i++) {
     const char *cur = sy__param_tag(p, in->tags[i].key);

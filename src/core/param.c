@@ -390,9 +390,12 @@ static const char *member(json_t *o, const char *key) { return json_string_value
 /* A positive whole number in text ("30"), as the notification policies give them. */
 static int count_text(const char *s) {
   if (!s || !*s || strlen(s) > 9) return 0;
-  for (const char *p = s; *p; p++)
+  long n = 0;
+  for (const char *p = s; *p; p++) {
     if (*p < '0' || *p > '9') return 0;
-  return atoi(s) > 0;
+    n = n * 10 + (*p - '0');
+  }
+  return n > 0;
 }
 
 static sy_rc policy_check(json_t *p, size_t i, int64_t *expires, char *msg, size_t msgsz) {

@@ -6,7 +6,6 @@
  * of a parameter is computed here and put into the working tree, so that what readers see
  * after the commit is exactly what was stored. */
 #include <inttypes.h>
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,17 +252,9 @@ static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
 
 /* A copy of v whose value is sealed under its KMS key id's data key, bound to name:version. */
 static sy_rc seal_version(sy_store *st, const char *name, const sy_ver *v, sy_ver **out) {
-  char aad[SY_SECRETBOX_AAD_MAX];
-  size_t aad_len = 0, n = 0;
-  sy_rc rc = sy__secretbox_aad(name, v->version, aad, sizeof aad, &aad_len);
-  if (rc) return rc;
-  size_t cap = SY_SECRETBOX_SEALED_LEN(v->value_len);
-  unsigned char *blob = malloc(cap);
-  if (!blob) return SY_ENOMEM;
-  unsigned char key[32];
-  sy__store_data_key(st, v->key_id, key);
-  rc = sy__secretbox_seal(key, v->value, v->value_len, aad, aad_len, blob, cap, &n);
-  OPENSSL_cleanse(key, sizeof key);
+  unsigned char *blob = NULL;
+  size_t n = 0;
+  sy_rc rc = sy__store_box(st, 1, name, v, &blob, &n);
   if (!rc) {
     sy_ver_meta m = {v->key_id, v->data_type, v->policies};
     sy_ver *s = sy__ver_make_meta((const char *)blob, n, v->description, v->allowed_pattern, v->modified_user, &m);

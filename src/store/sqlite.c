@@ -954,6 +954,29 @@ void sy__store_data_key(const sy_store *st, const char *key_id, unsigned char ou
   OPENSSL_cleanse(in, sizeof in);
 }
 
+sy_rc sy__store_box(const sy_store *st, int seal, const char *name, const sy_ver *v, unsigned char **out, size_t *n) {
+  char aad[SY_SECRETBOX_AAD_MAX];
+  size_t aad_len = 0;
+  *out = NULL;
+  *n = 0;
+  sy_rc rc = sy__secretbox_aad(name, v->version, aad, sizeof aad, &aad_len);
+  if (rc) return rc;
+  size_t cap = (seal ? SY_SECRETBOX_SEALED_LEN(v->value_len) : SY_SECRETBOX_OPENED_LEN(v->value_len)) + 1;
+  unsigned char *buf = malloc(cap), key[32];
+  if (!buf) return SY_ENOMEM;
+  sy__store_data_key(st, v->key_id, key);
+  rc = seal ? sy__secretbox_seal(key, v->value, v->value_len, aad, aad_len, buf, cap - 1, n)
+            : sy__secretbox_open(key, v->value, v->value_len, aad, aad_len, buf, cap - 1, n);
+  OPENSSL_cleanse(key, sizeof key);
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  buf[*n] = 0;
+  *out = buf;
+  return SY_OK;
+}
+
 sy_rc sy__store_reveal(sy_store *st, const char *name, const sy_ver *v, char **out, size_t *len) {
   *out = NULL;
   *len = 0;
@@ -966,19 +989,10 @@ sy_rc sy__store_reveal(sy_store *st, const char *name, const sy_ver *v, char **o
     *len = v->value_len;
     return SY_OK;
   }
-  char aad[SY_SECRETBOX_AAD_MAX];
-  size_t aad_len = 0, n = 0;
-  sy_rc rc = sy__secretbox_aad(name, v->version, aad, sizeof aad, &aad_len);
-  if (rc) return rc;
-  size_t cap = SY_SECRETBOX_OPENED_LEN(v->value_len) + 1;
-  unsigned char *pt = malloc(cap);
-  if (!pt) return SY_ENOMEM;
-  unsigned char key[32];
-  sy__store_data_key(st, v->key_id, key);
-  rc = sy__secretbox_open(key, v->value, v->value_len, aad, aad_len, pt, cap, &n);
-  OPENSSL_cleanse(key, sizeof key);
+  unsigned char *pt = NULL;
+  size_t n = 0;
+  sy_rc rc = sy__store_box(st, 0, name, v, &pt, &n);
   if (rc) {
-    free(pt);
     /* a sealed value that does not open: another master key, or damaged data */
     sy__store_log(st, "error", "cannot open a SecureString value",
                   json_pack("{ss sI ss}", "name", name, "version", (json_int_t)v->version, "status", sy_strerror(rc)));

@@ -29,6 +29,9 @@ struct sy_backend;
  * the default ("" or alias/aws/ssm), else a data key of its own derived from the master key
  * and the key id (HMAC-SHA-256), so that each named key seals apart. Wipe it after use. */
 void sy__store_data_key(const sy_store *st, const char *key_id, unsigned char out[32]);
+/* Seals (seal 1) or opens (seal 0) the value of version v of name under its key id's data
+ * key, bound to name:version, into *out (malloc'd, one byte more than *n, for a NUL). */
+sy_rc sy__store_box(const sy_store *st, int seal, const char *name, const sy_ver *v, unsigned char **out, size_t *n);
 
 struct sy_store {
   const sy_clock *clock; /* stamps versions, audit records and credentials */

@@ -15,7 +15,7 @@
 #include "store/backend.h"
 #include "store/store_int.h"
 
-__attribute__((format(printf, 3, 4))) static sy_rc fail(sy_op *op, sy_rc rc, const char *fmt, ...) {
+sy_rc sy__op_fail(sy_op *op, sy_rc rc, const char *fmt, ...) {
   va_list ap;
   op->rc = rc;
   va_start(ap, fmt);
@@ -33,8 +33,9 @@ void sy__cause(sy_store *st, const char *step, sy_rc rc) {
 }
 
 /* A storage step failed: the engine has recorded why; the client hears only this. */
-static sy_rc storage_failed(sy_op *op, sy_rc rc) {
-  return fail(op, rc == SY_ENOMEM ? SY_ENOMEM : SY_EIO, "%s", rc == SY_ENOMEM ? "out of memory" : "storage failure");
+sy_rc sy__storage_failed(sy_op *op, sy_rc rc) {
+  return sy__op_fail(op, rc == SY_ENOMEM ? SY_ENOMEM : SY_EIO, "%s",
+                     rc == SY_ENOMEM ? "out of memory" : "storage failure");
 }
 
 /* ---- the working snapshot ---- */
@@ -169,12 +170,6 @@ static sy_param *param_after_put(const sy_param *p, const char *name, sy_ver *v,
 
 /* ---- audit record and change event ---- */
 
-typedef struct change {
-  const char *action, *name, *detail;
-  int64_t old_version, new_version;
-  const sy_ver *old_ver, *new_ver; /* for the digests, and the event's kind and value */
-} change;
-
 sy_event *sy__event_copy(const sy_event *e) {
   size_t an = strlen(e->action) + 1, nn = strlen(e->name) + 1, dn = strlen(e->detail) + 1;
   size_t vn = e->value ? e->value_len + 1 : 0;
@@ -195,7 +190,7 @@ sy_event *sy__event_copy(const sy_event *e) {
 
 /* Chains the audit record of a change, hands it to the engine with its event, and queues
  * the event to be published once the batch is durable. */
-static sy_rc audit_append(sy_store *st, const sy_op *op, const change *c) {
+sy_rc sy__audit_append(sy_store *st, const sy_op *op, const sy_change *c) {
   char time[32], old_d[SY_HASH_HEX] = "", new_d[SY_HASH_HEX] = "", h[SY_HASH_HEX];
   int64_t now = sy__clock_now(st->clock);
   sy__fmt_time(now, time, sizeof time);
@@ -282,28 +277,29 @@ static const char *attr_or(const char *given, const char *dflt, const char *curr
  * and may lower the tier. */
 static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *action, const char *detail, int import) {
   char name[SY_NAME_MAX + 1];
-  if (!in->name || in->name_len > SY_NAME_MAX) return fail(op, SY_EINVAL, "%s", "name too long");
+  if (!in->name || in->name_len > SY_NAME_MAX) return sy__op_fail(op, SY_EINVAL, "%s", "name too long");
   memcpy(name, in->name, in->name_len);
   name[in->name_len] = 0;
   char why[256];
   sy_rc nrc = sy__name_check(name, in->name_len, why, sizeof why);
-  if (nrc) return fail(op, nrc, "name: %s", why); /* core leaves the field to its caller */
+  if (nrc) return sy__op_fail(op, nrc, "name: %s", why); /* core leaves the field to its caller */
   const sy_param *p = work_get(st, name);
   if (p) memcpy(name, p->name, p->name_len + 1); /* "foo" writes the "/foo" that exists */
   const sy_ver *cur = p ? p->latest : NULL;
 
   if (in->if_version == 0 && p)
-    return fail(op, SY_ECONFLICT, "parameter %s already exists (if_version 0 means it must not exist)", name);
+    return sy__op_fail(op, SY_ECONFLICT, "parameter %s already exists (if_version 0 means it must not exist)", name);
   if (in->if_version > 0 && (!p || cur->version != in->if_version))
-    return fail(op, SY_ECONFLICT, "parameter %s is at version %" PRId64 ", not %" PRId64, name,
-                cur ? cur->version : (int64_t)0, in->if_version);
+    return sy__op_fail(op, SY_ECONFLICT, "parameter %s is at version %" PRId64 ", not %" PRId64, name,
+                       cur ? cur->version : (int64_t)0, in->if_version);
   if (p && !in->overwrite && in->if_version < 0 && !import)
-    return fail(op, SY_EEXISTS, "parameter %s already exists; set overwrite to replace it", name);
+    return sy__op_fail(op, SY_EEXISTS, "parameter %s already exists; set overwrite to replace it", name);
   if (p && in->has_tags && !import)
-    return fail(op, SY_EINVAL, "tags can be given only when %s is created; use the tags endpoint to change them", name);
-  if (!p && !in->kind) return fail(op, SY_EINVAL, "type is required to create %s", name);
+    return sy__op_fail(op, SY_EINVAL, "tags can be given only when %s is created; use the tags endpoint to change them",
+                       name);
+  if (!p && !in->kind) return sy__op_fail(op, SY_EINVAL, "type is required to create %s", name);
   if (cur && cur->tier == SY_TIER_ADVANCED && in->tier == SY_TIER_STANDARD && !import)
-    return fail(op, SY_EINVAL, "%s is an Advanced parameter; it cannot be changed to Standard", name);
+    return sy__op_fail(op, SY_EINVAL, "%s is an Advanced parameter; it cannot be changed to Standard", name);
 
   /* what a put leaves out it keeps: the description, pattern and SSM attributes (the
    * defaults, text and alias/aws/ssm, are kept as "") */
@@ -318,7 +314,7 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
                                 : cur               ? cur->allowed_pattern
                                                     : "",
                                 op->actor ? op->actor : "system", &meta);
-  if (!v) return fail(op, SY_ENOMEM, "%s", "out of memory");
+  if (!v) return sy__op_fail(op, SY_ENOMEM, "%s", "out of memory");
   v->version = cur ? cur->version + 1 : 1;
   v->kind = in->kind ? in->kind : cur ? cur->kind : SY_KIND_STRING; /* a create without a kind was refused above */
   v->tier = in->tier ? in->tier : cur ? cur->tier : SY_TIER_STANDARD;
@@ -344,7 +340,7 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
     sy__ver_unref(v);
     if (rc) {
       sy__cause(st, "seal a SecureString value", rc);
-      return fail(op, rc, "cannot seal the value of %s", name);
+      return sy__op_fail(op, rc, "cannot seal the value of %s", name);
     }
     v = sealed;
   }
@@ -356,10 +352,10 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
     const sy_ver *old = sy__param_find_version(p, oldest);
     if (old && old->nlabels) {
       sy__ver_unref(v);
-      return fail(op, SY_EMAXVERSIONS,
-                  "%s has %d versions and the oldest, version %" PRId64
-                  ", carries a label; move or remove the label first",
-                  name, SY_VERSIONS_MAX, oldest);
+      return sy__op_fail(op, SY_EMAXVERSIONS,
+                         "%s has %d versions and the oldest, version %" PRId64
+                         ", carries a label; move or remove the label first",
+                         name, SY_VERSIONS_MAX, oldest);
     }
     rc = st->be->drop_versions(st, name, v->version - SY_VERSIONS_MAX);
     oldest = v->version - SY_VERSIONS_MAX + 1;
@@ -369,14 +365,14 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   if (!rc && !np) rc = SY_ENOMEM;
   if (!rc) rc = st->be->put_version(st, name, v, op->reason);
   if (!rc) rc = st->be->put_param(st, np);
-  change c = {.action = action,
-              .name = name,
-              .detail = detail,
-              .old_version = cur ? cur->version : 0,
-              .new_version = v->version,
-              .old_ver = cur,
-              .new_ver = v};
-  if (!rc) rc = audit_append(st, op, &c);
+  sy_change c = {.action = action,
+                 .name = name,
+                 .detail = detail,
+                 .old_version = cur ? cur->version : 0,
+                 .new_version = v->version,
+                 .old_ver = cur,
+                 .new_ver = v};
+  if (!rc) rc = sy__audit_append(st, op, &c);
   op->out_version = v->version;
   op->out_tier = v->tier;
   if (!rc && v->expires_ms && (!st->next_expiry_ms || v->expires_ms < st->next_expiry_ms))
@@ -387,19 +383,19 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
     np = NULL;
   }
   sy__param_unref(np);
-  return rc ? storage_failed(op, rc) : SY_OK;
+  return rc ? sy__storage_failed(op, rc) : SY_OK;
 }
 
 static sy_rc apply_delete_name(sy_store *st, sy_op *op, const char *name, const char *action) {
   const sy_param *p = work_get(st, name);
-  if (!p) return fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  if (!p) return sy__op_fail(op, SY_ENOTFOUND, "parameter %s not found", name);
   char nm[SY_NAME_MAX + 1];
   snprintf(nm, sizeof nm, "%s", p->name); /* its own name, which p (freed by work_del) holds */
-  change c = {.action = action, .name = nm, .old_version = p->latest->version, .old_ver = p->latest};
+  sy_change c = {.action = action, .name = nm, .old_version = p->latest->version, .old_ver = p->latest};
   sy_rc rc = st->be->drop_param(st, nm);
-  if (!rc) rc = audit_append(st, op, &c);
+  if (!rc) rc = sy__audit_append(st, op, &c);
   if (!rc) rc = work_del(st, nm);
-  return rc ? storage_failed(op, rc) : SY_OK;
+  return rc ? sy__storage_failed(op, rc) : SY_OK;
 }
 
 /* Deletes every name in op->strs that exists; the result lists what was deleted and what was not there. */
@@ -418,7 +414,7 @@ static sy_rc apply_delete_many(sy_store *st, sy_op *op) {
   if (!rc) op->result = json_pack("{sO sO}", "deleted", deleted, "invalid", invalid);
   json_decref(deleted);
   json_decref(invalid);
-  if (rc && !op->rc) fail(op, rc, "%s", "out of memory");
+  if (rc && !op->rc) sy__op_fail(op, rc, "%s", "out of memory");
   return rc;
 }
 
@@ -457,7 +453,7 @@ static sy_rc apply_expire(sy_store *st, sy_op *op) {
     if (!op->result) rc = SY_ENOMEM;
   }
   json_decref(gone);
-  if (rc && !op->rc) fail(op, rc, "%s", "out of memory");
+  if (rc && !op->rc) sy__op_fail(op, rc, "%s", "out of memory");
   return rc;
 }
 
@@ -474,7 +470,7 @@ static void ver_drop_label(sy_ver *h, const char *l) {
 }
 
 static sy_rc param_name(sy_op *op, char *name) {
-  if (op->put.name_len > SY_NAME_MAX || !op->put.name) return fail(op, SY_EINVAL, "%s", "bad name");
+  if (op->put.name_len > SY_NAME_MAX || !op->put.name) return sy__op_fail(op, SY_EINVAL, "%s", "bad name");
   memcpy(name, op->put.name, op->put.name_len);
   name[op->put.name_len] = 0;
   return SY_OK;
@@ -484,7 +480,7 @@ static sy_rc param_name(sy_op *op, char *name) {
 static const sy_param *op_param(sy_store *st, sy_op *op, char name[SY_NAME_MAX + 1]) {
   if (param_name(op, name)) return NULL;
   const sy_param *p = work_get(st, name);
-  if (!p) fail(op, SY_ENOTFOUND, "parameter %s not found", name);
+  if (!p) sy__op_fail(op, SY_ENOTFOUND, "parameter %s not found", name);
   if (p) memcpy(name, p->name, p->name_len + 1);
   return p;
 }
@@ -507,13 +503,13 @@ static sy_rc apply_label(sy_store *st, sy_op *op) {
   int64_t version = op->version ? op->version : p->latest->version;
   sy_ver *target = NULL;
   if (version < p->oldest || version > p->latest->version || get_version(st, p, version, &target))
-    return fail(op, SY_EVERSION_NOTFOUND, "parameter %s has no version %" PRId64, name, version);
+    return sy__op_fail(op, SY_EVERSION_NOTFOUND, "parameter %s has no version %" PRId64, name, version);
   json_t *invalid = json_array(), *applied = json_array();
   sy_ver *nt = sy__ver_clone(target);
   sy__ver_unref(target);
   sy_param *np = sy__param_clone(p);
   if (!nt || !invalid || !applied || !np) {
-    rc = fail(op, SY_ENOMEM, "%s", "out of memory");
+    rc = sy__op_fail(op, SY_ENOMEM, "%s", "out of memory");
     goto out;
   }
   /* which labels are new on this version */
@@ -529,8 +525,8 @@ static sy_rc apply_label(sy_store *st, sy_op *op) {
     if (!dup && !sy__ver_has_label(nt, l)) add++;
   }
   if (nt->nlabels + add > SY_LABELS_PER_VERSION) {
-    rc = fail(op, SY_ELABEL_LIMIT, "version %" PRId64 " of %s would carry %d labels; the limit is %d", version, name,
-              nt->nlabels + add, SY_LABELS_PER_VERSION);
+    rc = sy__op_fail(op, SY_ELABEL_LIMIT, "version %" PRId64 " of %s would carry %d labels; the limit is %d", version,
+                     name, nt->nlabels + add, SY_LABELS_PER_VERSION);
     goto out;
   }
   size_t doff = (size_t)snprintf(detail, sizeof detail, "labels=");
@@ -553,7 +549,7 @@ static sy_rc apply_label(sy_store *st, sy_op *op) {
     char **nl = realloc(nt->labels, (size_t)(nt->nlabels + 1) * sizeof *nl);
     if (!nl || !(nl[nt->nlabels] = strdup(l))) {
       if (nl) nt->labels = nl;
-      rc = fail(op, SY_ENOMEM, "%s", "out of memory");
+      rc = sy__op_fail(op, SY_ENOMEM, "%s", "out of memory");
       goto out;
     }
     nt->labels = nl;
@@ -565,8 +561,8 @@ static sy_rc apply_label(sy_store *st, sy_op *op) {
   if (json_array_size(applied)) {
     rc = store_version(st, &np, nt);
     if (!rc) rc = st->be->put_param(st, np);
-    change c = {.action = "label", .name = name, .detail = detail, .new_version = version};
-    if (!rc) rc = audit_append(st, op, &c);
+    sy_change c = {.action = "label", .name = name, .detail = detail, .new_version = version};
+    if (!rc) rc = sy__audit_append(st, op, &c);
     if (!rc) {
       rc = work_put(st, np);
       np = NULL;
@@ -578,7 +574,7 @@ static sy_rc apply_label(sy_store *st, sy_op *op) {
   rc = SY_OK;
   goto out;
 io:
-  rc = storage_failed(op, rc);
+  rc = sy__storage_failed(op, rc);
 out:
   json_decref(invalid);
   json_decref(applied);
@@ -593,7 +589,7 @@ static sy_rc apply_unlabel(sy_store *st, sy_op *op) {
   if (!p) return op->rc;
   sy_rc rc = SY_OK;
   if (op->version && (op->version < p->oldest || op->version > p->latest->version))
-    return fail(op, SY_EVERSION_NOTFOUND, "parameter %s has no version %" PRId64, name, op->version);
+    return sy__op_fail(op, SY_EVERSION_NOTFOUND, "parameter %s has no version %" PRId64, name, op->version);
   json_t *removed = json_array(), *invalid = json_array();
   sy_param *np = sy__param_clone(p);
   if (!removed || !invalid || !np) rc = SY_ENOMEM;
@@ -615,8 +611,8 @@ static sy_rc apply_unlabel(sy_store *st, sy_op *op) {
     rc = store_version(st, &np, h);
     sy__ver_unref(h);
     snprintf(detail, sizeof detail, "labels=%s", l);
-    change c = {.action = "unlabel", .name = name, .detail = detail, .old_version = from};
-    if (!rc) rc = audit_append(st, op, &c);
+    sy_change c = {.action = "unlabel", .name = name, .detail = detail, .old_version = from};
+    if (!rc) rc = sy__audit_append(st, op, &c);
     if (!rc) json_array_append_new(removed, json_string(l));
     any = 1;
   }
@@ -626,7 +622,7 @@ static sy_rc apply_unlabel(sy_store *st, sy_op *op) {
     np = NULL;
   }
   if (rc)
-    storage_failed(op, rc);
+    sy__storage_failed(op, rc);
   else
     op->result = json_pack("{sO sO}", "removed", removed, "invalid_labels", invalid);
   sy__param_unref(np);
@@ -650,7 +646,7 @@ static sy_rc apply_tags(sy_store *st, sy_op *op, int add) {
   if (add && (op->rc = sy__tags_check(op->tags, op->ntags, op->msg, sizeof op->msg))) return op->rc;
   int cap = p->ntags + (add ? op->ntags : 0), n = 0;
   sy_tag *t = calloc((size_t)(cap ? cap : 1), sizeof *t);
-  if (!t) return fail(op, SY_ENOMEM, "%s", "out of memory");
+  if (!t) return sy__op_fail(op, SY_ENOMEM, "%s", "out of memory");
   size_t doff = (size_t)snprintf(detail, sizeof detail, "tags=");
   for (int i = 0; i < p->ntags; i++) {
     int gone = 0;
@@ -668,18 +664,18 @@ static sy_rc apply_tags(sy_store *st, sy_op *op, int add) {
                              add ? op->tags[i].key : op->strs[i]);
   if (n > SY_TAGS_MAX) {
     free(t);
-    return fail(op, SY_ETAG_LIMIT, "%s would have more than %d tags", name, SY_TAGS_MAX);
+    return sy__op_fail(op, SY_ETAG_LIMIT, "%s would have more than %d tags", name, SY_TAGS_MAX);
   }
   sy_param *np = sy__param_clone(p);
   rc = np ? param_set_tags(np, t, n) : SY_ENOMEM;
   free(t);
   if (!rc) rc = st->be->put_param(st, np);
-  change c = {.action = add ? "tag" : "untag",
-              .name = name,
-              .detail = detail,
-              .old_version = p->latest->version,
-              .new_version = p->latest->version};
-  if (!rc) rc = audit_append(st, op, &c);
+  sy_change c = {.action = add ? "tag" : "untag",
+                 .name = name,
+                 .detail = detail,
+                 .old_version = p->latest->version,
+                 .new_version = p->latest->version};
+  if (!rc) rc = sy__audit_append(st, op, &c);
   json_t *o = rc ? NULL : tags_obj(np);
   if (!rc && !o) rc = SY_ENOMEM;
   if (!rc) {
@@ -689,7 +685,7 @@ static sy_rc apply_tags(sy_store *st, sy_op *op, int add) {
   sy__param_unref(np);
   if (rc) {
     json_decref(o);
-    return storage_failed(op, rc);
+    return sy__storage_failed(op, rc);
   }
   op->result = json_pack("{so}", "tags", o);
   return SY_OK;
@@ -702,13 +698,13 @@ static sy_rc apply_rollback(sy_store *st, sy_op *op) {
   sy_rc rc = SY_OK;
   sy_ver *old = NULL;
   if (op->version < p->oldest || op->version > p->latest->version || get_version(st, p, op->version, &old))
-    return fail(op, SY_EVERSION_NOTFOUND, "parameter %s has no version %" PRId64, name, op->version);
+    return sy__op_fail(op, SY_EVERSION_NOTFOUND, "parameter %s has no version %" PRId64, name, op->version);
   char *plain = NULL;
   size_t plen = 0;
   rc = sy__store_reveal(st, name, old, &plain, &plen);
   if (rc) {
     sy__ver_unref(old);
-    return fail(op, rc, "cannot read version %" PRId64 " of %s", op->version, name);
+    return sy__op_fail(op, rc, "cannot read version %" PRId64 " of %s", op->version, name);
   }
   sy_put in = {.name = name,
                .name_len = strlen(name),
@@ -730,7 +726,7 @@ static sy_rc apply_rollback(sy_store *st, sy_op *op) {
   return rc;
 }
 
-/* 1 if item would change the parameter p (value, kind, tier, description, pattern or tags). */
+/* 1 if item would sy_change the parameter p (value, kind, tier, description, pattern or tags). */
 int sy__import_differs(sy_store *st, const sy_param *p, const sy_put *in) {
   const sy_ver *v = p->latest;
   if (v->kind == SY_KIND_SECURESTRING) {
@@ -773,7 +769,7 @@ static sy_rc apply_import(sy_store *st, sy_op *op) {
   sy_rc rc = SY_OK;
   json_t *gone = json_array();
   const sy_put **sorted = NULL;
-  if (!gone) return fail(op, SY_ENOMEM, "%s", "out of memory");
+  if (!gone) return sy__op_fail(op, SY_ENOMEM, "%s", "out of memory");
   for (size_t i = 0; i < op->nitems && !rc; i++) {
     const sy_put *in = &op->items[i];
     char name[SY_NAME_MAX + 1];
@@ -799,7 +795,7 @@ static sy_rc apply_import(sy_store *st, sy_op *op) {
     /* delete what the export lacks: walk the tree in order against the items sorted by name */
     sorted = malloc((op->nitems ? op->nitems : 1) * sizeof *sorted);
     if (!sorted) {
-      rc = fail(op, SY_ENOMEM, "%s", "out of memory");
+      rc = sy__op_fail(op, SY_ENOMEM, "%s", "out of memory");
       goto out;
     }
     for (size_t i = 0; i < op->nitems; i++) sorted[i] = &op->items[i];
@@ -827,7 +823,7 @@ static sy_rc apply_import(sy_store *st, sy_op *op) {
         if (bsearch(&pa, sorted, op->nitems, sizeof *sorted, item_cmp)) continue;
       }
       if (json_array_append_new(gone, json_string(key))) {
-        rc = fail(op, SY_ENOMEM, "%s", "out of memory");
+        rc = sy__op_fail(op, SY_ENOMEM, "%s", "out of memory");
         goto out;
       }
       rc = apply_delete_name(st, op, key, "import");
@@ -838,150 +834,12 @@ static sy_rc apply_import(sy_store *st, sy_op *op) {
   if (!rc) {
     op->result = json_pack("{s{si si si si} sO}", "summary", "create", created, "update", updated, "unchanged",
                            unchanged, "delete", deleted, "deleted", gone);
-    if (!op->result) rc = fail(op, SY_ENOMEM, "%s", "out of memory");
+    if (!op->result) rc = sy__op_fail(op, SY_ENOMEM, "%s", "out of memory");
   }
 out:
   free(sorted);
   json_decref(gone);
   return rc;
-}
-
-/* ---- credentials ---- */
-
-static const sy_auth *work_auth(sy_store *st) { return st->work_auth ? st->work_auth : st->tree_auth; }
-
-static int token_cmp(const void *a, const void *b) {
-  return strcmp(((const sy_token *)a)->hash, ((const sy_token *)b)->hash);
-}
-
-static int key_cmp(const void *a, const void *b) { return strcmp(((const sy_akey *)a)->id, ((const sy_akey *)b)->id); }
-
-/* The credentials with tok (or key) in place of the one of its name, or added. */
-static sy_rc auth_with(sy_store *st, const sy_token *tok, const sy_akey *key) {
-  const sy_auth *a = work_auth(st);
-  sy_auth *n = calloc(1, sizeof *n);
-  if (!n) return SY_ENOMEM;
-  n->refs = 1;
-  n->tokens = calloc((size_t)a->ntokens + 1, sizeof *n->tokens);
-  n->keys = calloc((size_t)a->nkeys + 1, sizeof *n->keys);
-  sy_rc rc = n->tokens && n->keys ? SY_OK : SY_ENOMEM;
-  for (int i = 0; !rc && i <= a->ntokens; i++) {
-    const sy_token *src = i < a->ntokens ? &a->tokens[i] : tok;
-    if (!src || (src != tok && tok && strcmp(src->name, tok->name) == 0)) continue;
-    sy_token *t = &n->tokens[n->ntokens];
-    *t = *src;
-    if (!(t->name = strdup(src->name))) rc = SY_ENOMEM;
-    if (!rc) n->ntokens++;
-  }
-  for (int i = 0; !rc && i <= a->nkeys; i++) {
-    const sy_akey *src = i < a->nkeys ? &a->keys[i] : key;
-    if (!src || (src != key && key && strcmp(src->name, key->name) == 0)) continue;
-    sy_akey *k = &n->keys[n->nkeys];
-    *k = *src;
-    k->name = strdup(src->name);
-    k->sealed = malloc(src->sealed_len ? src->sealed_len : 1);
-    if (!k->name || !k->sealed) {
-      free(k->name);
-      free(k->sealed);
-      rc = SY_ENOMEM;
-      break;
-    }
-    memcpy(k->sealed, src->sealed, src->sealed_len);
-    n->nkeys++;
-  }
-  if (rc) {
-    sy__auth_unref(n);
-    return rc;
-  }
-  qsort(n->tokens, (size_t)n->ntokens, sizeof *n->tokens, token_cmp);
-  qsort(n->keys, (size_t)n->nkeys, sizeof *n->keys, key_cmp);
-  n->gen = ++st->auth_gen;
-  sy__auth_unref(st->work_auth);
-  st->work_auth = n;
-  return SY_OK;
-}
-
-static void scopes_detail(unsigned scopes, char *detail, size_t sz) {
-  static const char *const names[] = {"read", "write", "admin", "decrypt"};
-  size_t off = (size_t)snprintf(detail, sz, "scopes=");
-  for (int i = 0, first = 1; i < 4 && off < sz; i++)
-    if (scopes & (1u << i)) {
-      off += (size_t)snprintf(detail + off, sz - off, "%s%s", first ? "" : ",", names[i]);
-      first = 0;
-    }
-}
-
-/* Stores a created or revoked credential (a token or a key), audits it, and puts it among
- * the batch's credentials. */
-static sy_rc cred_commit(sy_store *st, sy_op *op, const char *action, const char *detail, const sy_token *t,
-                         const sy_akey *k) {
-  change c = {.action = action, .name = op->token_name, .detail = detail};
-  sy_rc rc = t ? st->be->put_token(st, t) : st->be->put_key(st, k);
-  if (!rc) rc = audit_append(st, op, &c);
-  if (!rc) rc = auth_with(st, t, k);
-  return rc ? storage_failed(op, rc) : SY_OK;
-}
-
-static sy_rc apply_token(sy_store *st, sy_op *op, int create) {
-  const sy_auth *a = work_auth(st);
-  const sy_token *cur = NULL;
-  char detail[64] = "";
-  sy_token t;
-  if (create) {
-    for (int i = 0; i < a->ntokens; i++)
-      if (!strcmp(a->tokens[i].name, op->token_name) || !strcmp(a->tokens[i].hash, op->token_hash))
-        return fail(op, SY_ETOKEN_EXISTS, "a token named %s already exists", op->token_name);
-    t = (sy_token){.name = (char *)op->token_name, .scopes = op->scopes, .created_ms = sy__clock_now(st->clock)};
-    snprintf(t.hash, sizeof t.hash, "%s", op->token_hash);
-    scopes_detail(op->scopes, detail, sizeof detail);
-  } else {
-    for (int i = 0; i < a->ntokens && !cur; i++)
-      if (!strcmp(a->tokens[i].name, op->token_name) && !a->tokens[i].revoked_ms) cur = &a->tokens[i];
-    if (!cur) return fail(op, SY_ETOKEN_NOTFOUND, "no active token named %s", op->token_name);
-    t = *cur;
-    t.revoked_ms = sy__clock_now(st->clock);
-  }
-  return cred_commit(st, op, create ? "token.create" : "token.revoke", detail, &t, NULL);
-}
-
-/* Creates or revokes an access key; the secret is sealed, bound to "accesskey:<id>". */
-static sy_rc apply_key(sy_store *st, sy_op *op, int create) {
-  const sy_auth *a = work_auth(st);
-  const sy_akey *cur = NULL;
-  char detail[64] = "";
-  unsigned char blob[SY_SECRETBOX_SEALED_LEN(128)];
-  sy_akey k;
-  sy_rc rc;
-  if (create) {
-    for (int i = 0; i < a->nkeys; i++) {
-      if (!strcmp(a->keys[i].name, op->token_name))
-        return fail(op, SY_ETOKEN_EXISTS, "an access key named %s already exists", op->token_name);
-      if (!strcmp(a->keys[i].id, op->key_id))
-        return fail(op, SY_ETOKEN_EXISTS, "access key id %s is already in use", op->key_id);
-    }
-    char aad[80];
-    size_t aad_len = (size_t)snprintf(aad, sizeof aad, "accesskey:%s", op->key_id), n = 0;
-    rc =
-        sy__secretbox_seal(st->master_key, op->key_secret, strlen(op->key_secret), aad, aad_len, blob, sizeof blob, &n);
-    if (rc) {
-      sy__cause(st, "seal an access key secret", rc);
-      return fail(op, rc, "%s", "cannot seal the secret");
-    }
-    k = (sy_akey){.name = (char *)op->token_name,
-                  .sealed = blob,
-                  .sealed_len = n,
-                  .scopes = op->scopes,
-                  .created_ms = sy__clock_now(st->clock)};
-    snprintf(k.id, sizeof k.id, "%s", op->key_id);
-    scopes_detail(op->scopes, detail, sizeof detail);
-  } else {
-    for (int i = 0; i < a->nkeys && !cur; i++)
-      if (!strcmp(a->keys[i].name, op->token_name) && !a->keys[i].revoked_ms) cur = &a->keys[i];
-    if (!cur) return fail(op, SY_ETOKEN_NOTFOUND, "no active access key named %s", op->token_name);
-    k = *cur;
-    k.revoked_ms = sy__clock_now(st->clock);
-  }
-  return cred_commit(st, op, create ? "key.create" : "key.revoke", detail, NULL, &k);
 }
 
 sy_rc sy__apply(sy_store *st, sy_op *op) {
@@ -999,10 +857,10 @@ sy_rc sy__apply(sy_store *st, sy_op *op) {
   case SY_OP_ROLLBACK: return apply_rollback(st, op);
   case SY_OP_EXPIRE: return apply_expire(st, op);
   case SY_OP_IMPORT: return apply_import(st, op);
-  case SY_OP_TOKEN_CREATE: return apply_token(st, op, 1);
-  case SY_OP_TOKEN_REVOKE: return apply_token(st, op, 0);
-  case SY_OP_KEY_CREATE: return apply_key(st, op, 1);
-  case SY_OP_KEY_REVOKE: return apply_key(st, op, 0);
+  case SY_OP_TOKEN_CREATE: return sy__apply_token(st, op, 1);
+  case SY_OP_TOKEN_REVOKE: return sy__apply_token(st, op, 0);
+  case SY_OP_KEY_CREATE: return sy__apply_key(st, op, 1);
+  case SY_OP_KEY_REVOKE: return sy__apply_key(st, op, 0);
   }
-  return fail(op, SY_EINVAL, "%s", "unknown operation");
+  return sy__op_fail(op, SY_EINVAL, "%s", "unknown operation");
 }

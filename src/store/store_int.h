@@ -120,4 +120,25 @@ sy_rc sy__read_failed(sy_store *st, sqlite3 *db, const char *step, sy_rc rc);
 void *sy__writer_main(void *arg);
 void *sy__syncer_main(void *arg);
 
+/* ---- the rules, across their files (rules.c, creds.c) ---- */
+
+/* What one change did, for its audit record and change event. */
+typedef struct sy_change {
+  const char *action, *name, *detail;
+  int64_t old_version, new_version;
+  const sy_ver *old_ver, *new_ver; /* for the digests, and the event's kind and value */
+} sy_change;
+
+/* Refuses op: sets op->rc and op->msg (from fmt); returns rc. */
+__attribute__((format(printf, 3, 4))) sy_rc sy__op_fail(sy_op *op, sy_rc rc, const char *fmt, ...);
+/* A storage step failed: the engine has recorded why; the client hears only this. */
+sy_rc sy__storage_failed(sy_op *op, sy_rc rc);
+/* Chains the audit record of a change, hands it to the engine with its event, and queues
+ * the event to be published once the batch is durable. */
+sy_rc sy__audit_append(sy_store *st, const sy_op *op, const sy_change *c);
+/* Creates (create 1) or revokes a bearer token (creds.c). */
+sy_rc sy__apply_token(sy_store *st, sy_op *op, int create);
+/* Creates or revokes an access key; its secret is sealed, bound to "accesskey:<id>". */
+sy_rc sy__apply_key(sy_store *st, sy_op *op, int create);
+
 #endif

@@ -26,6 +26,9 @@
   "Member must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length " \
   "greater than or equal to 1]"
 #define MSG_CAP 1024 /* what an error reply carries of a message */
+/* A value shown in a message is cut to this many bytes, so that the constraint it failed
+ * (which scripts match on) and the other faults still fit in MSG_CAP. */
+#define SHOWN_MAX 384
 
 static const struct {
   const char *name;
@@ -98,23 +101,41 @@ static void fault(faults *e, const char *fmt, ...) {
   e->len = k < 0 || (size_t)k >= cap - e->len ? cap - 1 : e->len + (size_t)k;
 }
 
-/* A list of strings as SSM writes it in a message, "[a, b]", cut to fit out. */
-static void list_text(json_t *vals, char *out, size_t cap) {
-  size_t n = 0, i;
+/* s as a message shows it: at most SHOWN_MAX bytes, cut between characters, "..." when cut;
+ * out is used only when s is cut. */
+static const char *shown(const char *s, char out[SHOWN_MAX + 4]) {
+  size_t n = strlen(s);
+  if (n <= SHOWN_MAX) return s;
+  n = SHOWN_MAX;
+  while (n && ((unsigned char)s[n] & 0xc0) == 0x80) n--;
+  memcpy(out, s, n);
+  memcpy(out + n, "...", 4);
+  return out;
+}
+
+/* A list of strings as SSM writes it in a message, "[a, b]", into out, cut as shown() cuts. */
+static void list_text(json_t *vals, char out[SHOWN_MAX + 4]) {
+  char all[SHOWN_MAX + 8];
+  size_t n = 1, i;
   json_t *v;
-  out[0] = 0;
+  all[0] = '[';
+  all[1] = 0;
   json_array_foreach(vals, i, v) {
-    int k = snprintf(out + n, cap - n, "%s%s", i ? ", " : "", json_string_value(v));
-    if (k < 0 || (size_t)k >= cap - n) return;
+    int k = snprintf(all + n, sizeof all - n, "%s%s", i ? ", " : "", json_string_value(v));
+    if (k < 0 || (size_t)k >= sizeof all - n) {
+      n = sizeof all - 1;
+      break;
+    }
     n += (size_t)k;
   }
-  (void)snprintf(out + n, cap - n, "]");
+  if (n < sizeof all - 1) (void)snprintf(all + n, sizeof all - n, "]");
+  const char *t = shown(all, out);
+  if (t == all) memcpy(out, all, strlen(all) + 1);
 }
 
 static void values_faults(faults *e, json_t *vals, const char *list, int i) {
-  char text[MSG_CAP];
-  text[0] = '[';
-  list_text(vals, text + 1, sizeof text - 1);
+  char text[SHOWN_MAX + 4];
+  list_text(vals, text);
   size_t n = json_array_size(vals), j;
   json_t *v;
   if (n == 0)
@@ -139,40 +160,42 @@ static void values_faults(faults *e, json_t *vals, const char *list, int i) {
 /* The shape's constraints on ParameterFilters[i-1] f (types already checked). */
 static void string_filter_faults(faults *e, json_t *f, int i) {
   json_t *k = json_object_get(f, "Key"), *o = json_object_get(f, "Option"), *vals = json_object_get(f, "Values");
+  char buf[SHOWN_MAX + 4];
   if (!json_is_string(k)) {
     fault(e, "Value null at 'parameterFilters.%d.member.key' failed to satisfy constraint: Member must not be null", i);
   } else {
-    const char *key = json_string_value(k), *tag;
+    const char *key = json_string_value(k), *tag, *show = shown(key, buf);
     ssm_fkey fk;
     size_t u = units(key);
     if (key_parse(key, &fk, &tag))
       fault(e,
             "Value '%s' at 'parameterFilters.%d.member.key' failed to satisfy constraint: Member must satisfy "
             "regular expression pattern: " KEY_PATTERN,
-            key, i);
+            show, i);
     if (u > KEY_MAX)
       fault(e,
             "Value '%s' at 'parameterFilters.%d.member.key' failed to satisfy constraint: Member must have length "
             "less than or equal to %d",
-            key, i, KEY_MAX);
+            show, i, KEY_MAX);
     if (u < 1)
       fault(e,
             "Value '%s' at 'parameterFilters.%d.member.key' failed to satisfy constraint: Member must have length "
             "greater than or equal to 1",
-            key, i);
+            show, i);
   }
   if (json_is_string(o)) {
+    const char *show = shown(json_string_value(o), buf);
     size_t u = units(json_string_value(o));
     if (u > OPTION_MAX)
       fault(e,
             "Value '%s' at 'parameterFilters.%d.member.option' failed to satisfy constraint: Member must have "
             "length less than or equal to %d",
-            json_string_value(o), i, OPTION_MAX);
+            show, i, OPTION_MAX);
     if (u < 1)
       fault(e,
             "Value '%s' at 'parameterFilters.%d.member.option' failed to satisfy constraint: Member must have "
             "length greater than or equal to 1",
-            json_string_value(o), i);
+            show, i);
   }
   if (json_is_array(vals)) values_faults(e, vals, "parameterFilters", i);
 }
@@ -180,6 +203,7 @@ static void string_filter_faults(faults *e, json_t *f, int i) {
 /* The shape's constraints on Filters[i-1] f (the deprecated ParametersFilter). */
 static void old_filter_faults(faults *e, json_t *f, int i) {
   json_t *k = json_object_get(f, "Key"), *vals = json_object_get(f, "Values");
+  char buf[SHOWN_MAX + 4];
   if (!json_is_string(k))
     fault(e, "Value null at 'filters.%d.member.key' failed to satisfy constraint: Member must not be null", i);
   else if (strcmp(json_string_value(k), "Name") && strcmp(json_string_value(k), "Type") &&
@@ -187,7 +211,7 @@ static void old_filter_faults(faults *e, json_t *f, int i) {
     fault(e,
           "Value '%s' at 'filters.%d.member.key' failed to satisfy constraint: Member must satisfy enum value set: "
           "[Name, Type, KeyId]",
-          json_string_value(k), i);
+          shown(json_string_value(k), buf), i);
   if (!json_is_array(vals))
     fault(e, "Value null at 'filters.%d.member.values' failed to satisfy constraint: Member must not be null", i);
   else

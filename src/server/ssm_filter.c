@@ -108,8 +108,7 @@ static const char *shown(const char *s, char out[SHOWN_MAX + 4]) {
   if (n <= SHOWN_MAX) return s;
   n = SHOWN_MAX;
   while (n && ((unsigned char)s[n] & 0xc0) == 0x80) n--;
-  memcpy(out, s, n);
-  memcpy(out + n, "...", 4);
+  (void)snprintf(out, SHOWN_MAX + 4, "%.*s...", (int)n, s);
   return out;
 }
 

@@ -4,8 +4,8 @@
 #include "server/ssm_filter.h"
 
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -286,28 +286,31 @@ static const char **values_of(sy_req *r, json_t *vals, int *n) {
   return a;
 }
 
-/* A set of the tag keys seen so far (open addressing, in the arena), to find a repeated one
- * in linear time. */
-typedef struct tagset {
-  const char **slot;
-  size_t cap;
-} tagset;
+/* A filter's key and its place in the request, to sort. */
+typedef struct keyed {
+  const char *key;
+  size_t at;
+} keyed;
 
-static uint64_t fnv(const char *s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-  return h;
+static int keyed_cmp(const void *a, const void *b) {
+  const keyed *x = a, *y = b;
+  int c = strcmp(x->key, y->key);
+  return c ? c : (x->at > y->at) - (x->at < y->at);
 }
 
-/* Adds key; 1 when it was there already. */
-static int tagset_add(tagset *t, const char *key) {
-  size_t i = (size_t)fnv(key) & (t->cap - 1);
-  while (t->slot[i]) {
-    if (!strcmp(t->slot[i], key)) return 1;
-    i = (i + 1) & (t->cap - 1);
-  }
-  t->slot[i] = key;
-  return 0;
+/* For each of the n filters of list (keys all strings), whether an earlier one has the same
+ * key: sorted rather than hashed, so that no choice of keys makes it slow. In the arena;
+ * NULL on ENOMEM. */
+static unsigned char *repeats_of(sy_req *r, json_t *list, size_t n) {
+  keyed *k = sy__arena_alloc(r->arena, n * sizeof *k);
+  unsigned char *rep = sy__arena_alloc(r->arena, n);
+  if (!k || !rep) return NULL;
+  size_t i;
+  json_t *f;
+  json_array_foreach(list, i, f) k[i] = (keyed){json_string_value(json_object_get(f, "Key")), i};
+  qsort(k, n, sizeof *k, keyed_cmp);
+  for (i = 0; i < n; i++) rep[k[i].at] = i > 0 && !strcmp(k[i - 1].key, k[i].key);
+  return rep;
 }
 
 static int path_value_ok(const char *v) {
@@ -365,7 +368,7 @@ static int values_in(sy_req *r, const ssm_filter *d, const char *const *set, int
 }
 
 /* What ParameterFilters[i] means for op, checked in SSM's order; d filled. */
-static int string_filter(sy_req *r, json_t *f, ssm_filter_op op, ssm_filter *d, unsigned *seen, tagset *tags) {
+static int string_filter(sy_req *r, json_t *f, ssm_filter_op op, ssm_filter *d, int repeated) {
   const char *key = json_string_value(json_object_get(f, "Key"));
   json_t *o = json_object_get(f, "Option"), *vals = json_object_get(f, "Values");
   const char *option = json_is_string(o) ? json_string_value(o) : NULL;
@@ -383,9 +386,7 @@ static int string_filter(sy_req *r, json_t *f, ssm_filter_op op, ssm_filter *d, 
     return sy__ssm_error(r, 400, "InvalidFilterValue",
                          "The following filter values are missing : null for filter key %s.", key),
            -1;
-  int again = d->key == SSM_FKEY_TAG ? tagset_add(tags, d->tag) : (int)((*seen >> d->key) & 1u);
-  *seen |= 1u << d->key;
-  if (again)
+  if (repeated)
     return sy__ssm_error(r, 400, "InvalidFilterKey",
                          "The following filter is duplicated in the request: %s. A request can contain only one "
                          "occurrence of a specific filter.",
@@ -457,15 +458,11 @@ int sy__ssm_filters_read(sy_req *r, json_t *b, ssm_filter_op op, ssm_filters *ou
   size_t n = json_array_size(list);
   if (!n) return 0;
   out->f = sy__arena_alloc(r->arena, n * sizeof *out->f);
-  tagset tags = {NULL, 1};
-  while (tags.cap < 2 * n) tags.cap <<= 1;
-  tags.slot = list == news ? sy__arena_alloc(r->arena, tags.cap * sizeof *tags.slot) : NULL;
-  if (!out->f || (list == news && !tags.slot)) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
-  if (tags.slot) memset(tags.slot, 0, tags.cap * sizeof *tags.slot);
-  unsigned seen = 0;
+  unsigned char *repeated = list == news ? repeats_of(r, news, n) : NULL;
+  if (!out->f || (list == news && !repeated)) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
   json_array_foreach(list, i, f) {
     ssm_filter *d = &out->f[out->n];
-    if (list == olds ? old_filter(r, f, d) : string_filter(r, f, op, d, &seen, &tags)) return -1;
+    if (list == olds ? old_filter(r, f, d) : string_filter(r, f, op, d, repeated[i])) return -1;
     if (d->key == SSM_FKEY_LABEL) out->label = d;
     out->n++;
   }

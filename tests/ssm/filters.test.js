@@ -180,6 +180,9 @@ describe('DescribeParameters: Type, Tier, KeyId, DataType, tags, together', () =
   it('many distinct tag filters are answered (nothing has them all)', async () => {
     const many = Array.from({ length: 3000 }, (_, i) => ({ Key: `tag:k${i}` }));
     assert.deepEqual(await c.names(F(...many)), []);
+    const r = await signedCall(c.srv, 'DescribeParameters', JSON.stringify({ ParameterFilters: [...many, { Key: 'tag:k7', Values: ['x'] }] }));
+    assertSsmError(r, 400, 'InvalidFilterKey', 'a repeated tag after 3000');
+    assert.equal(r.json.message, 'The following filter is duplicated in the request: tag:k7. A request can contain only one occurrence of a specific filter.');
   });
 });
 

@@ -9,6 +9,7 @@
 #include "core/jbuf.h"
 #include "core/text.h"
 #include "server/api_params.h"
+#include "server/ssm_filter.h"
 #include "server/ssm_int.h"
 
 /* ---- the shapes of a parameter ---- */
@@ -383,34 +384,22 @@ enum MHD_Result sy__ssm_get_parameters(sy_req *r, json_t *b) {
   return jbuf_reply(r, &out);
 }
 
-/* Filters of GetParametersByPath: Type and Label (Equals), KeyId accepted. */
+/* A page of GetParametersByPath, filtered (ssm_filter.c). */
 typedef struct path_ctx {
   sy_req *r;
   sy_jbuf out;
   size_t n, max;
   int bad;
   int decrypt;
-  const char **types;
-  int ntypes;
-  const char **labels;
-  int nlabels;
+  ssm_filters fs;
   const char *last;
   int more;
 } path_ctx;
 
 static int path_cb(void *ctx, const sy_param *p) {
   path_ctx *c = ctx;
-  const sy_ver *v = p->latest;
-  if (c->nlabels) {
-    v = NULL;
-    for (int i = 0; i < c->nlabels && !v; i++) v = sy__param_find_label(p, c->labels[i]);
-    if (!v) return 0;
-  }
-  if (c->ntypes) {
-    int ok = 0;
-    for (int i = 0; i < c->ntypes; i++) ok |= !strcmp(c->types[i], sy__kind_name(v->kind));
-    if (!ok) return 0;
-  }
+  const sy_ver *v = sy__ssm_filters_version(&c->fs, p); /* a Label filter selects the labelled version */
+  if (!v || !sy__ssm_filters_match(&c->fs, p, v)) return 0;
   if (c->n == c->max) {
     c->more = 1;
     return 1;
@@ -419,46 +408,6 @@ static int path_cb(void *ctx, const sy_param *p) {
   c->bad = param_shape(c->r, &c->out, p, v, c->decrypt, NULL);
   c->last = sy__arena_strndup(c->r->arena, p->name, p->name_len);
   return c->bad;
-}
-
-/* Reads ParameterFilters [{Key, Option, Values}] for the keys in `allowed`. */
-static int path_filters(sy_req *r, json_t *b, path_ctx *c) {
-  json_t *fs = json_object_get(b, "ParameterFilters");
-  if (!fs || json_is_null(fs)) return 0;
-  if (!json_is_array(fs)) return sy__ssm_error(r, 400, "SerializationException", "ParameterFilters must be a list"), -1;
-  size_t i;
-  json_t *f;
-  json_array_foreach(fs, i, f) {
-    const char *key = NULL, *option = NULL;
-    const char **vals = NULL;
-    int nv = 0;
-    if (!json_is_object(f) || sy__ssm_str(r, f, "Key", &key) || sy__ssm_str(r, f, "Option", &option) ||
-        sy__ssm_strs(r, f, "Values", 0, 50, &vals, &nv))
-      return json_is_object(f)
-                 ? -1
-                 : (sy__ssm_error(r, 400, "SerializationException", "ParameterFilters[%zu] must be an object", i), -1);
-    if (!key) return sy__ssm_error(r, 400, "ValidationException", "ParameterFilters[%zu].Key is required", i), -1;
-    if (option && strcmp(option, "Equals"))
-      return sy__ssm_error(r, 400, "InvalidFilterOption",
-                           "The filter option %.64s is not valid for key %.64s; use Equals", option, key),
-             -1;
-    if (!strcmp(key, "Type")) {
-      for (int k = 0; k < nv; k++)
-        if (!sy__kind_by_name(vals[k]))
-          return sy__ssm_error(r, 400, "InvalidFilterValue", "The filter value %.64s is not a parameter type", vals[k]),
-                 -1;
-      c->types = vals;
-      c->ntypes = nv;
-    } else if (!strcmp(key, "Label")) {
-      c->labels = vals;
-      c->nlabels = nv;
-    } else if (strcmp(key, "KeyId")) {
-      return sy__ssm_error(r, 400, "InvalidFilterKey",
-                           "The filter key %.64s is not valid for GetParametersByPath; use Type, KeyId or Label", key),
-             -1;
-    }
-  }
-  return 0;
 }
 
 enum MHD_Result sy__ssm_get_parameters_by_path(sy_req *r, json_t *b) {
@@ -470,7 +419,7 @@ enum MHD_Result sy__ssm_get_parameters_by_path(sy_req *r, json_t *b) {
   path_ctx c = {.r = r};
   if (sy__ssm_known(r, b, fields) || sy__ssm_str(r, b, "Path", &path) || sy__ssm_bool(r, b, "Recursive", &recursive) ||
       sy__ssm_int(r, b, "MaxResults", 1, 10, &max) || sy__ssm_str(r, b, "NextToken", &next) ||
-      want_decrypt(r, b, &c.decrypt) || path_filters(r, b, &c))
+      want_decrypt(r, b, &c.decrypt) || sy__ssm_filters_read(r, b, SSM_FILTERS_BY_PATH, &c.fs))
     return MHD_YES;
   if (!path) return sy__ssm_error(r, 400, "ValidationException", "Path is required");
   char msg[SY_MSG_MAX], prefix[SY_NAME_MAX + 2];
@@ -560,71 +509,19 @@ enum MHD_Result sy__ssm_get_parameter_history(sy_req *r, json_t *b) {
   return read_reply(r, out);
 }
 
-/* DescribeParameters: every parameter, filtered, metadata only. */
-typedef struct desc_filter {
-  const char *key, *option;
-  const char **vals;
-  int nv;
-} desc_filter;
-
+/* DescribeParameters: every parameter, filtered (ssm_filter.c), metadata only. */
 typedef struct desc_ctx {
   sy_req *r;
   json_t *arr;
   size_t max;
-  desc_filter *f;
-  int nf;
+  ssm_filters fs;
   const char *last;
   int more;
 } desc_ctx;
 
-static int any_eq(const desc_filter *f, const char *s) {
-  for (int i = 0; i < f->nv; i++)
-    if (!strcmp(f->vals[i], s)) return 1;
-  return 0;
-}
-
-static int desc_match(const desc_filter *f, const sy_param *p) {
-  const sy_ver *v = p->latest;
-  const char *opt = f->option ? f->option : "Equals";
-  if (!strcmp(f->key, "Name")) {
-    for (int i = 0; i < f->nv; i++) {
-      const char *want = f->vals[i];
-      if (!strcmp(opt, "Equals") && !strcmp(p->name, want)) return 1;
-      if (!strcmp(opt, "BeginsWith") && !strncmp(p->name, want, strlen(want))) return 1;
-      if (!strcmp(opt, "Contains") && strstr(p->name, want)) return 1;
-    }
-    return 0;
-  }
-  if (!strcmp(f->key, "Type")) return any_eq(f, sy__kind_name(v->kind));
-  if (!strcmp(f->key, "Tier")) return any_eq(f, sy__tier_name(v->tier));
-  if (!strcmp(f->key, "DataType")) return any_eq(f, "text");
-  if (!strcmp(f->key, "KeyId")) return v->kind == SY_KIND_SECURESTRING && any_eq(f, "alias/aws/ssm");
-  if (!strcmp(f->key, "Label")) {
-    for (int i = 0; i < f->nv; i++)
-      if (sy__param_find_label(p, f->vals[i])) return 1;
-    return 0;
-  }
-  if (!strcmp(f->key, "Path")) {
-    int recursive = !strcmp(opt, "Recursive");
-    for (int i = 0; i < f->nv; i++) {
-      char prefix[SY_NAME_MAX + 2];
-      int plen = sy__list_prefix(f->vals[i], prefix, sizeof prefix);
-      if (plen < 0 || strncmp(p->name, prefix, (size_t)plen)) continue;
-      if (recursive || !strchr(p->name + plen, '/')) return 1;
-    }
-    return 0;
-  }
-  if (!strncmp(f->key, "tag:", 4)) {
-    const char *val = sy__param_tag(p, f->key + 4);
-    return val && (f->nv == 0 || any_eq(f, val));
-  }
-  return 0;
-}
-
 static int desc_cb(void *ctx, const sy_param *p) {
   desc_ctx *c = ctx;
-  for (int i = 0; i < c->nf; i++)
-    if (!desc_match(&c->f[i], p)) return 0;
+  if (!sy__ssm_filters_match(&c->fs, p, p->latest)) return 0;
   if (json_array_size(c->arr) == c->max) {
     c->more = 1;
     return 1;
@@ -634,59 +531,13 @@ static int desc_cb(void *ctx, const sy_param *p) {
   return 0;
 }
 
-/* Reads Filters (the older form) and ParameterFilters into one list. */
-static int desc_filters(sy_req *r, json_t *b, desc_ctx *c) {
-  json_t *lists[2] = {json_object_get(b, "Filters"), json_object_get(b, "ParameterFilters")};
-  size_t total = 0;
-  for (int l = 0; l < 2; l++) {
-    if (lists[l] && !json_is_null(lists[l]) && !json_is_array(lists[l]))
-      return sy__ssm_error(r, 400, "SerializationException", "%s must be a list", l ? "ParameterFilters" : "Filters"),
-             -1;
-    total += json_array_size(lists[l]);
-  }
-  if (total > 50) return sy__ssm_error(r, 400, "ValidationException", "at most 50 filters");
-  c->f = sy__arena_alloc(r->arena, (total + 1) * sizeof *c->f);
-  if (!c->f) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
-  for (int l = 0; l < 2; l++) {
-    size_t i;
-    json_t *f;
-    json_array_foreach(lists[l], i, f) {
-      desc_filter *d = &c->f[c->nf];
-      if (!json_is_object(f))
-        return sy__ssm_error(r, 400, "SerializationException", "each filter must be an object"), -1;
-      if (sy__ssm_str(r, f, "Key", &d->key) || sy__ssm_str(r, f, "Option", &d->option) ||
-          sy__ssm_strs(r, f, "Values", 0, 50, &d->vals, &d->nv))
-        return -1;
-      if (!d->key) return sy__ssm_error(r, 400, "ValidationException", "a filter needs a Key"), -1;
-      static const char *const keys[] = {"Name", "Type", "KeyId", "Path", "Tier", "DataType", "Label", NULL};
-      int ok = !strncmp(d->key, "tag:", 4) && d->key[4];
-      for (const char *const *k = keys; *k; k++) ok |= !strcmp(*k, d->key);
-      if (!ok) return sy__ssm_error(r, 400, "InvalidFilterKey", "The filter key %.64s is not valid", d->key), -1;
-      const char *opt = d->option;
-      if (opt) {
-        int good = !strcmp(opt, "Equals") ||
-                   (!strcmp(d->key, "Name") && (!strcmp(opt, "BeginsWith") || !strcmp(opt, "Contains"))) ||
-                   (!strcmp(d->key, "Path") && (!strcmp(opt, "Recursive") || !strcmp(opt, "OneLevel")));
-        if (!good)
-          return sy__ssm_error(r, 400, "InvalidFilterOption", "The filter option %.64s is not valid for key %.64s", opt,
-                               d->key),
-                 -1;
-      }
-      if (!d->nv && strncmp(d->key, "tag:", 4))
-        return sy__ssm_error(r, 400, "InvalidFilterValue", "The filter %.64s needs at least one value", d->key), -1;
-      c->nf++;
-    }
-  }
-  return 0;
-}
-
 enum MHD_Result sy__ssm_describe_parameters(sy_req *r, json_t *b) {
   static const char *const fields[] = {"Filters", "ParameterFilters", "MaxResults", "NextToken", "Shared", NULL};
   int64_t max = 10;
   const char *next = NULL, *after = NULL;
   desc_ctx c = {.r = r};
   if (sy__ssm_known(r, b, fields) || sy__ssm_int(r, b, "MaxResults", 1, 50, &max) ||
-      sy__ssm_str(r, b, "NextToken", &next) || desc_filters(r, b, &c))
+      sy__ssm_str(r, b, "NextToken", &next) || sy__ssm_filters_read(r, b, SSM_FILTERS_DESCRIBE, &c.fs))
     return MHD_YES;
   if (next && !(after = token_decode(r, next))) return MHD_YES;
   c.arr = json_array();

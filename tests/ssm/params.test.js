@@ -238,8 +238,9 @@ describe('describe-parameters filters', () => {
   });
 
   it('refuses an unknown filter key and an option a key does not have', async () => {
-    await sdkRejects(() => ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Colour', Values: ['x'] }] })), 'InvalidFilterKey');
-    await sdkRejects(() => ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Type', Option: 'BeginsWith', Values: ['S'] }] })), 'InvalidFilterOption');
+    await sdkRejects(() => ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Colour', Values: ['x'] }] })), 'ValidationException');
+    await sdkRejects(() => ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Label', Values: ['x'] }] })), 'InvalidFilterKey');
+    await sdkRejects(() => ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Type', Option: 'Contains', Values: ['String'] }] })), 'InvalidFilterOption');
   });
 });
 

@@ -357,8 +357,7 @@ sy_rc sy__data_type_check(const char *data_type, const char *value, size_t len, 
              SY_DATA_TYPE_MAX, data_type);
     return SY_EINVAL;
   }
-  if (len >= 4 && !memcmp(value, "ami-", 4) && (len == 12 || len == 21) && hex_digits(value + 4, len - 4))
-    return SY_OK;
+  if (len >= 4 && !memcmp(value, "ami-", 4) && (len == 12 || len == 21) && hex_digits(value + 4, len - 4)) return SY_OK;
   snprintf(msg, msgsz,
            "Parameter value %.*s is not a valid EC2 image ID for the data type aws:ec2:image: an image ID is "
            "\"ami-\" and 8 or 17 hexadecimal digits (ami-0123456789abcdef0)",
@@ -423,8 +422,8 @@ static sy_rc policy_check(json_t *p, size_t i, int64_t *expires, char *msg, size
     return SY_EPOLICY_ATTR;
   }
   if (!json_is_object(attrs)) {
-    snprintf(msg, msgsz, "A policy attribute or its value is invalid: Policies[%zu] (%s) needs an Attributes object",
-             i, type);
+    snprintf(msg, msgsz, "A policy attribute or its value is invalid: Policies[%zu] (%s) needs an Attributes object", i,
+             type);
     return SY_EPOLICY_ATTR;
   }
   if (t == 0) {

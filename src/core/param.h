@@ -21,11 +21,11 @@
 #define SY_DESCRIPTION_MAX 1024
 #define SY_PATTERN_MAX 1024
 #define SY_REASON_MAX 1024
-#define SY_MSG_MAX 1536 /* error messages written by validators */
-#define SY_KEY_ID_MAX 256         /* an SSM KeyId */
-#define SY_DATA_TYPE_MAX 128      /* an SSM DataType */
-#define SY_POLICIES_MAX 4096      /* the Policies text of a put */
-#define SY_POLICIES_COUNT_MAX 10  /* policies on one parameter */
+#define SY_MSG_MAX 1536          /* error messages written by validators */
+#define SY_KEY_ID_MAX 256        /* an SSM KeyId */
+#define SY_DATA_TYPE_MAX 128     /* an SSM DataType */
+#define SY_POLICIES_MAX 4096     /* the Policies text of a put */
+#define SY_POLICIES_COUNT_MAX 10 /* policies on one parameter */
 
 /* The kinds of document. Later kinds (flag, provider, route, limit, rollout) register here. */
 typedef enum sy_kind { SY_KIND_STRING = 1, SY_KIND_STRINGLIST = 2, SY_KIND_SECURESTRING = 3 } sy_kind;

@@ -24,7 +24,7 @@ typedef enum sy_rc {
   SY_ETAG_LIMIT,        /* TooManyTagsError */
   SY_ETIER,             /* value too large for the Standard tier: ParameterLimitExceeded? see sy__rc_code */
   SY_EINTERNAL,
-  SY_EBADPATTERN, /* the allowed pattern does not compile: InvalidAllowedPatternException */
+  SY_EBADPATTERN,  /* the allowed pattern does not compile: InvalidAllowedPatternException */
   SY_EPOLICY_TYPE, /* a parameter policy of an unknown type: InvalidPolicyTypeException */
   SY_EPOLICY_ATTR, /* a parameter policy's attribute is missing or wrong: InvalidPolicyAttributeException */
   SY_EKEYID,       /* a KMS key id that names no key: InvalidKeyId */

@@ -239,9 +239,12 @@ int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n
 /* Reads the fields of a put object into *in (strings borrowed from obj): their types and
  * spellings; what they must hold is the store's rules' to check. ctx prefixes messages. */
 int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_put *in) {
-  static const char *const fields[] = {
-      "name",   "value",     "type",   "overwrite", "description",   "allowed_pattern",    "tier", "tags", "if_version",
-      "reason", "data_type", "labels", "version",   "last_modified", "last_modified_user", "key_id", "policies", NULL};
+  static const char *const fields[] = {"name",      "value",         "type",
+                                       "overwrite", "description",   "allowed_pattern",
+                                       "tier",      "tags",          "if_version",
+                                       "reason",    "data_type",     "labels",
+                                       "version",   "last_modified", "last_modified_user",
+                                       "key_id",    "policies",      NULL};
   const char *type = NULL, *tier = NULL;
   int64_t ifv = -1;
   json_t *ifj = json_object_get(obj, "if_version");
@@ -251,10 +254,10 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
       sy__field_str(r, obj, ctx, "type", &type, NULL) || sy__field_bool(r, obj, ctx, "overwrite", &in->overwrite) ||
       sy__field_str(r, obj, ctx, "description", &in->description, NULL) ||
       sy__field_str(r, obj, ctx, "allowed_pattern", &in->allowed_pattern, NULL) ||
-      sy__field_str(r, obj, ctx, "tier", &tier, NULL) || sy__field_str(r, obj, ctx, "data_type", &in->data_type, NULL) ||
+      sy__field_str(r, obj, ctx, "tier", &tier, NULL) ||
+      sy__field_str(r, obj, ctx, "data_type", &in->data_type, NULL) ||
       sy__field_str(r, obj, ctx, "key_id", &in->key_id, NULL) ||
-      sy__field_str(r, obj, ctx, "policies", &in->policies, NULL) ||
-      sy__field_int(r, obj, ctx, "if_version", &ifv))
+      sy__field_str(r, obj, ctx, "policies", &in->policies, NULL) || sy__field_int(r, obj, ctx, "if_version", &ifv))
     return -1;
   if (need_value && !in->value) return sy__reply_error(r, 400, "ValidationException", "%svalue is required", ctx), -1;
   if (type && !(in->kind = sy__kind_by_name(type) ? sy__kind_by_name(type)->kind : 0))

@@ -71,11 +71,11 @@ struct sy_req {
   const char *actor;
   unsigned scopes;
   const char *aws_region; /* the region a SigV4 request was signed for (arena), or NULL */
-  sy_op op;            /* the request's write, if it makes one (sy__submit) */
-  int wait;            /* atomic: 0 none, 1 suspended, 2 resumed (finish is due) */
-  sy_finish_fn finish; /* builds the reply once the wait is over */
-  json_t *json;        /* the parsed body, alive until the request completes */
-  const char *secret;  /* a token secret made for this request, shown once in the reply */
+  sy_op op;               /* the request's write, if it makes one (sy__submit) */
+  int wait;               /* atomic: 0 none, 1 suspended, 2 resumed (finish is due) */
+  sy_finish_fn finish;    /* builds the reply once the wait is over */
+  json_t *json;           /* the parsed body, alive until the request completes */
+  const char *secret;     /* a token secret made for this request, shown once in the reply */
 };
 
 /* Responses. Each queues the response and returns MHD's result. sy__queue adds the

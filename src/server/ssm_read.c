@@ -43,7 +43,8 @@ static size_t arn_of(sy_req *r, const char *name, char *out, size_t cap) {
 static json_t *epoch(int64_t ms) { return json_real((double)ms / 1000.0); }
 
 static void user_arn(sy_req *r, const char *user, char *out, size_t cap) {
-  snprintf(out, cap, "arn:%s:iam::%s:user/%s", sy__ssm_partition(sy__ssm_region(r)), r->srv->aws_account, user && *user ? user : "unknown");
+  snprintf(out, cap, "arn:%s:iam::%s:user/%s", sy__ssm_partition(sy__ssm_region(r)), r->srv->aws_account,
+           user && *user ? user : "unknown");
 }
 
 /* The text of "Value": the plaintext, or for a SecureString read without decryption the

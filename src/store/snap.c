@@ -18,7 +18,11 @@ static const char *put_str(char **p, const char *s, size_t len) {
 
 sy_ver *sy__ver_make_meta(const char *value, size_t value_len, const char *description, const char *pattern,
                           const char *user, const sy_ver_meta *meta) {
-  const char *strs[6] = {description, pattern, user, meta ? meta->key_id : NULL, meta ? meta->data_type : NULL,
+  const char *strs[6] = {description,
+                         pattern,
+                         user,
+                         meta ? meta->key_id : NULL,
+                         meta ? meta->data_type : NULL,
                          meta ? meta->policies : NULL};
   size_t lens[6], total = value_len + 1;
   for (int i = 0; i < 6; i++) total += (lens[i] = strs[i] ? strlen(strs[i]) : 0) + 1;

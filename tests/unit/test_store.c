@@ -361,8 +361,10 @@ static void expiration_deletes_on_the_clock(void **state) {
   sy_store *st = open_store(dir, &clk.clock);
   seen ev = {0};
   sy__store_set_publish_hook(st, on_events, &ev);
-  const char *soon = "[{\"Type\":\"Expiration\",\"Version\":\"1.0\",\"Attributes\":{\"Timestamp\":\"2026-01-02T00:00:00.000Z\"}}]";
-  const char *later = "[{\"Type\":\"Expiration\",\"Version\":\"1.0\",\"Attributes\":{\"Timestamp\":\"2026-01-09T00:00:00Z\"}}]";
+  const char *soon =
+      "[{\"Type\":\"Expiration\",\"Version\":\"1.0\",\"Attributes\":{\"Timestamp\":\"2026-01-02T00:00:00.000Z\"}}]";
+  const char *later =
+      "[{\"Type\":\"Expiration\",\"Version\":\"1.0\",\"Attributes\":{\"Timestamp\":\"2026-01-09T00:00:00Z\"}}]";
   assert_int_equal(put_attrs(st, "/exp/soon", "v", SY_KIND_STRING, NULL, NULL, soon), SY_OK);
   assert_int_equal(put_attrs(st, "/exp/later", "v", SY_KIND_STRING, NULL, NULL, later), SY_OK);
   assert_int_equal(put(st, "/exp/never", "v", 0), SY_OK);
@@ -394,12 +396,9 @@ static void expiration_deletes_on_the_clock(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(random_ops_survive_a_reopen),
-      cmocka_unit_test(labels_move_together),
-      cmocka_unit_test(a_label_keeps_the_reason),
-      cmocka_unit_test(time_is_the_injected_clock),
-      cmocka_unit_test(root_names_are_one_parameter),
-      cmocka_unit_test(ssm_attributes_are_kept),
+      cmocka_unit_test(random_ops_survive_a_reopen),     cmocka_unit_test(labels_move_together),
+      cmocka_unit_test(a_label_keeps_the_reason),        cmocka_unit_test(time_is_the_injected_clock),
+      cmocka_unit_test(root_names_are_one_parameter),    cmocka_unit_test(ssm_attributes_are_kept),
       cmocka_unit_test(expiration_deletes_on_the_clock),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

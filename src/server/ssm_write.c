@@ -103,9 +103,9 @@ static int tag_member_check(sy_req *r, size_t i, const char *what, const char *s
              n < min ? min : max);
     why = bound;
   }
-  for (size_t k = 0; !why && k < n; k++)
-    if (!tag_char((unsigned char)s[k]) || !sy__utf8_valid(s, n))
-      why = "Member must satisfy regular expression pattern: ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$";
+  int ok = sy__utf8_valid(s, n);
+  for (size_t k = 0; ok && k < n; k++) ok = tag_char((unsigned char)s[k]);
+  if (!why && !ok) why = "Member must satisfy regular expression pattern: ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$";
   if (!why) return 0;
   return sy__ssm_error(r, 400, "ValidationException",
                        "1 validation error detected: Value '%s' at 'tags.%zu.member.%s' failed to satisfy constraint: "

@@ -168,6 +168,29 @@ int sy__ssm_int(sy_req *r, json_t *o, const char *key, int64_t min, int64_t max,
   return 0;
 }
 
+/* A list with too few or too many members: SSM quotes the list, "[a, b, c]". */
+static enum MHD_Result list_length_refused(sy_req *r, json_t *list, const char *key, int min, int max) {
+  char text[SSM_MSG_MAX];
+  size_t n = 0, i;
+  json_t *e;
+  text[0] = 0;
+  json_array_foreach(list, i, e) {
+    char *dumped = json_is_string(e) ? NULL : json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY);
+    int w = snprintf(text + n, sizeof text - n, "%s%s", i ? ", " : "",
+                     json_is_string(e) ? json_string_value(e)
+                     : dumped          ? dumped
+                                       : "");
+    free(dumped);
+    if (w < 0 || (size_t)w >= sizeof text - n) break;
+    n += (size_t)w;
+  }
+  int few = json_array_size(list) < (size_t)min;
+  return sy__ssm_error(r, 400, "ValidationException",
+                       "1 validation error detected: Value '[%s]' at '%c%s' failed to satisfy constraint: Member must "
+                       "have length %s than or equal to %d.",
+                       text, key[0] + 32, key + 1, few ? "greater" : "less", few ? min : max);
+}
+
 int sy__ssm_strs(sy_req *r, json_t *o, const char *key, int min, int max, const char ***out, int *n) {
   json_t *v = json_object_get(o, key);
   *n = 0;
@@ -178,12 +201,7 @@ int sy__ssm_strs(sy_req *r, json_t *o, const char *key, int min, int max, const 
   if (!json_is_array(v))
     return sy__ssm_error(r, 400, "SerializationException", "%s must be a list, not %s", key, sy__json_type_name(v)), -1;
   size_t cnt = json_array_size(v);
-  if (cnt < (size_t)min || cnt > (size_t)max)
-    return sy__ssm_error(r, 400, "ValidationException",
-                         "1 validation error detected: Value at '%c%s' failed to satisfy constraint: Member must have "
-                         "length between %d and %d",
-                         key[0] + 32, key + 1, min, max),
-           -1;
+  if (cnt < (size_t)min || cnt > (size_t)max) return list_length_refused(r, v, key, min, max), -1;
   const char **a = sy__arena_alloc(r->arena, (cnt + 1) * sizeof *a);
   if (!a) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
   size_t i;

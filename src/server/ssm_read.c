@@ -367,29 +367,10 @@ enum MHD_Result sy__ssm_get_parameter(sy_req *r, json_t *b) {
   return jbuf_reply(r, &out);
 }
 
-/* More than 10 Names: SSM's refusal quotes them all. */
-static enum MHD_Result too_many_names(sy_req *r, json_t *names) {
-  char list[SSM_MSG_MAX];
-  size_t n = 0, i;
-  json_t *e;
-  list[0] = 0;
-  json_array_foreach(names, i, e) {
-    int w = snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", json_is_string(e) ? json_string_value(e) : "");
-    if (w < 0 || (size_t)w >= sizeof list - n) break;
-    n += (size_t)w;
-  }
-  return sy__ssm_error(r, 400, "ValidationException",
-                       "1 validation error detected: Value '[%s]' at 'names' failed to satisfy constraint: Member must "
-                       "have length less than or equal to 10.",
-                       list);
-}
-
 enum MHD_Result sy__ssm_get_parameters(sy_req *r, json_t *b) {
   static const char *const fields[] = {"Names", "WithDecryption", NULL};
   const char **names;
   int nn, decrypt;
-  json_t *given = json_object_get(b, "Names");
-  if (json_is_array(given) && json_array_size(given) > 10) return too_many_names(r, given);
   if (sy__ssm_known(r, b, fields) || sy__ssm_strs(r, b, "Names", 1, 10, &names, &nn) || want_decrypt(r, b, &decrypt))
     return MHD_YES;
   sy_jbuf out, invalid;

@@ -298,6 +298,9 @@ describe('tags and deletes', () => {
   it('DeleteParameter of a missing name; DeleteParameters names as given', async () => {
     await refused(() => ssm.send(new DeleteParameterCommand({ Name: 'gone' })), 'ParameterNotFound', 'Parameter gone not found.');
     await put({ Name: 'm-del', Value: 'x', Type: 'String' });
+    const eleven = Array.from({ length: 11 }, (_, i) => `n${i}`);
+    await refused(() => ssm.send(new DeleteParametersCommand({ Names: eleven })), 'ValidationException',
+      `1 validation error detected: Value '[${eleven.join(', ')}]' at 'names' failed to satisfy constraint: Member must have length less than or equal to 10.`);
     const r = await ssm.send(new DeleteParametersCommand({ Names: ['m-del', 'gone', 'bad name'] }));
     assert.deepEqual(r.DeletedParameters, ['m-del']);
     assert.deepEqual([...r.InvalidParameters].sort(), ['bad name', 'gone']);

@@ -280,9 +280,7 @@ int sy__ssm_name_refusal(const char *name, size_t len, int create, const char **
   if (!rc) return 0;
   if (rc == SY_EHIERARCHY) {
     *type = "HierarchyLevelLimitExceededException";
-    snprintf(msg, cap,
-             "A hierarchy can have a maximum of 15 levels. For more information, see "
-             "https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-su-create.html");
+    snprintf(msg, cap, "%s", SSM_HIERARCHY_TEXT);
   } else if (name[0] != '/' && slashes) {
     snprintf(msg, cap, "Parameter name must be a fully qualified name.");
   } else if (len > SY_NAME_MAX) {

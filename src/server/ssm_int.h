@@ -10,6 +10,9 @@
 #include "server/http.h"
 
 #define SSM_CT "application/x-amz-json-1.1"
+#define SSM_HIERARCHY_TEXT                                                                                   \
+  "A hierarchy can have a maximum of 15 levels. For more information, see Requirements and constraints for " \
+  "parameter names in the Amazon Web Services Systems Manager User Guide."
 #define SSM_MSG_MAX 4096 /* an error message: room for the names SSM quotes back */
 
 /* ---- the envelope (ssm.c) ---- */

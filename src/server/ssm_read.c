@@ -525,9 +525,8 @@ enum MHD_Result sy__ssm_get_parameters_by_path(sy_req *r, json_t *b) {
   if (!path) return sy__ssm_error(r, 400, "ValidationException", "Path is required");
   char msg[SY_MSG_MAX], prefix[SY_NAME_MAX + 2];
   sy_rc rc = sy__path_check(path, strlen(path), msg, sizeof msg);
-  if (rc)
-    return sy__ssm_error(r, 400, rc == SY_EHIERARCHY ? "HierarchyLevelLimitExceededException" : "ValidationException",
-                         "Path: %s", msg);
+  if (rc == SY_EHIERARCHY) return sy__ssm_error(r, 400, "HierarchyLevelLimitExceededException", SSM_HIERARCHY_TEXT);
+  if (rc) return sy__ssm_error(r, 400, "ValidationException", "Path: %s", msg);
   if (sy__list_prefix(path, prefix, sizeof prefix) < 0)
     return sy__ssm_error(r, 400, "ValidationException", "Path is too long");
   const char *after = NULL;

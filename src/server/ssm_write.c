@@ -56,6 +56,9 @@ static enum MHD_Result put_refused(sy_req *r) {
                          "associated with it. Move the label to another version of the parameter, and try again.",
                          given_name(r), num);
   }
+  case SY_ETAG_LIMIT:
+    return sy__ssm_error(r, 400, "TooManyTagsError", "The Systems Manager resource can have a maximum of %d tags.",
+                         SY_TAGS_MAX);
   case SY_EINVAL:
     if (!strncmp(msg, "type is required", 16))
       return sy__ssm_error(r, 400, "ValidationException", "A parameter type is required when you create a parameter.");
@@ -384,6 +387,17 @@ enum MHD_Result sy__ssm_put_parameter(sy_req *r, json_t *b) {
                            tier);
     }
   }
+  if (desc && strlen(desc) > SY_DESCRIPTION_MAX)
+    return sy__ssm_error(
+        r, 400, "ValidationException",
+        "1 validation error detected: Value '%s' at 'description' failed to satisfy constraint: Member "
+        "must have length less than or equal to %d",
+        desc, SY_DESCRIPTION_MAX);
+  if (pattern && strlen(pattern) > SY_PATTERN_MAX)
+    return sy__ssm_error(r, 400, "ValidationException",
+                         "1 validation error detected: Value '%s' at 'allowedPattern' failed to satisfy constraint: "
+                         "Member must have length less than or equal to %d",
+                         pattern, SY_PATTERN_MAX);
   if (has_tags && overwrite)
     return sy__ssm_error(r, 400, "ValidationException",
                          "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, "

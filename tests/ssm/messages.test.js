@@ -81,8 +81,25 @@ describe('PutParameter', () => {
     await refused(() => put({ Name: 'a/b', Value: 'x', Type: 'String' }), 'ValidationException',
       'Parameter name must be a fully qualified name.');
     const deep = `/${Array.from({ length: 16 }, (_, i) => `l${i}`).join('/')}`;
-    const err = await sdkRejects(() => put({ Name: deep, Value: 'x', Type: 'String' }), 'HierarchyLevelLimitExceededException');
-    assert.match(err.message, /^A hierarchy can have a maximum of 15 levels\./);
+    const hierarchy = 'A hierarchy can have a maximum of 15 levels. For more information, see Requirements and constraints for '
+      + 'parameter names in the Amazon Web Services Systems Manager User Guide.';
+    await refused(() => put({ Name: deep, Value: 'x', Type: 'String' }), 'HierarchyLevelLimitExceededException', hierarchy);
+    await refused(() => ssm.send(new GetParametersByPathCommand({ Path: deep })), 'HierarchyLevelLimitExceededException', hierarchy);
+  });
+
+  it('pattern mismatch, tier downgrade, an over-long description, too many tags', async () => {
+    await refused(() => put({ Name: 'm-pat', Value: 'eighty', Type: 'String', AllowedPattern: '^[0-9]+$' }),
+      'ParameterPatternMismatchException', 'Parameter value, cannot be validated against allowedPattern: ^[0-9]+$');
+    await put({ Name: 'm-adv', Value: 'x', Type: 'String', Tier: 'Advanced' });
+    await refused(() => put({ Name: 'm-adv', Value: 'y', Overwrite: true, Tier: 'Standard' }), 'ValidationException',
+      "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the advanced-parameter tier to "
+      + 'the standard-parameter tier. If necessary, you can delete the advanced parameter and recreate it as a standard parameter.');
+    const long = 'd'.repeat(1025);
+    await refused(() => put({ Name: 'm-desc', Value: 'x', Type: 'String', Description: long }), 'ValidationException',
+      `1 validation error detected: Value '${long}' at 'description' failed to satisfy constraint: Member must have length less than or equal to 1024`);
+    const tags = Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
+    await refused(() => put({ Name: 'm-tags51', Value: 'x', Type: 'String', Tags: tags }), 'TooManyTagsError',
+      'The Systems Manager resource can have a maximum of 50 tags.');
   });
 
   it('DataType: text, aws:ec2:image with an AMI id, aws:ssm:integration; others refused', async () => {

@@ -8,11 +8,13 @@
 #include "server/ssm.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/text.h"
 #include "server/ssm_int.h"
@@ -74,14 +76,14 @@ enum MHD_Result sy__ssm_reply(sy_req *r, int status, json_t *body) {
  * cut inside a character by a "%.100s"; JSON holds only UTF-8 (json_pack refuses the rest,
  * which would turn a 400 into a 500), so such bytes are replaced first. */
 static json_t *error_body(const char *type, const char *msg) {
-  char clean[1024];
+  char clean[SSM_MSG_MAX];
   snprintf(clean, sizeof clean, "%s", msg);
   sy__utf8_clean(clean, strlen(clean));
   return json_pack("{ss ss}", "__type", type, "message", clean);
 }
 
 enum MHD_Result sy__ssm_error(sy_req *r, int status, const char *type, const char *fmt, ...) {
-  char msg[1024];
+  char msg[SSM_MSG_MAX];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
@@ -154,15 +156,39 @@ int sy__ssm_int(sy_req *r, json_t *o, const char *key, int64_t min, int64_t max,
     return sy__ssm_error(r, 400, "SerializationException", "%s must be an integer, not %s", key, sy__json_type_name(v)),
            -1;
   int64_t x = json_integer_value(v);
+  /* SSM names the member in camelCase and the one bound it breaks */
   if (x < min || x > max)
     return sy__ssm_error(r, 400, "ValidationException",
                          "1 validation error detected: Value '%" PRId64
-                         "' at '%c%s' failed to satisfy constraint: "
-                         "Member must have value between %" PRId64 " and %" PRId64,
-                         x, key[0] + 32, key + 1, min, max),
+                         "' at '%c%s' failed to satisfy constraint: Member must have value %s than or equal to "
+                         "%" PRId64 ".",
+                         x, key[0] + 32, key + 1, x < min ? "greater" : "less", x < min ? min : max),
            -1;
   *out = x;
   return 0;
+}
+
+/* A list with too few or too many members: SSM quotes the list, "[a, b, c]". */
+static enum MHD_Result list_length_refused(sy_req *r, json_t *list, const char *key, int min, int max) {
+  char text[SSM_MSG_MAX];
+  size_t n = 0, i;
+  json_t *e;
+  text[0] = 0;
+  json_array_foreach(list, i, e) {
+    char *dumped = json_is_string(e) ? NULL : json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY);
+    int w = snprintf(text + n, sizeof text - n, "%s%s", i ? ", " : "",
+                     json_is_string(e) ? json_string_value(e)
+                     : dumped          ? dumped
+                                       : "");
+    free(dumped);
+    if (w < 0 || (size_t)w >= sizeof text - n) break;
+    n += (size_t)w;
+  }
+  int few = json_array_size(list) < (size_t)min;
+  return sy__ssm_error(r, 400, "ValidationException",
+                       "1 validation error detected: Value '[%s]' at '%c%s' failed to satisfy constraint: Member must "
+                       "have length %s than or equal to %d.",
+                       text, key[0] + 32, key + 1, few ? "greater" : "less", few ? min : max);
 }
 
 int sy__ssm_strs(sy_req *r, json_t *o, const char *key, int min, int max, const char ***out, int *n) {
@@ -175,12 +201,7 @@ int sy__ssm_strs(sy_req *r, json_t *o, const char *key, int min, int max, const 
   if (!json_is_array(v))
     return sy__ssm_error(r, 400, "SerializationException", "%s must be a list, not %s", key, sy__json_type_name(v)), -1;
   size_t cnt = json_array_size(v);
-  if (cnt < (size_t)min || cnt > (size_t)max)
-    return sy__ssm_error(r, 400, "ValidationException",
-                         "1 validation error detected: Value at '%c%s' failed to satisfy constraint: Member must have "
-                         "length between %d and %d",
-                         key[0] + 32, key + 1, min, max),
-           -1;
+  if (cnt < (size_t)min || cnt > (size_t)max) return list_length_refused(r, v, key, min, max), -1;
   const char **a = sy__arena_alloc(r->arena, (cnt + 1) * sizeof *a);
   if (!a) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
   size_t i;
@@ -208,63 +229,161 @@ int sy__ssm_known(sy_req *r, json_t *o, const char *const *fields) {
 
 /* ---- names ---- */
 
-int sy__ssm_parse_name(sy_req *r, const char *raw, int selector_ok, ssm_name *n) {
-  char msg[SY_MSG_MAX];
+/* What SSM answers for a name that is not one: its generic text, whatever the fault. */
+static const char NAME_RULES[] =
+    "Parameter name: can't be prefixed with \"ssm\" (case-insensitive). If formed as a path, it can consist of "
+    "sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, numbers and the following 3 "
+    "symbols .-_";
+
+static int reserved(const char *s, size_t len) {
+  if (len && s[0] == '/') s++, len--;
+  return len >= 3 && (!strncasecmp(s, "aws", 3) || !strncasecmp(s, "ssm", 3));
+}
+
+int sy__ssm_name_refusal(const char *name, size_t len, int create, const char **type, char *msg, size_t cap) {
+  char why[SY_MSG_MAX], copy[SY_NAME_MAX + 1];
+  *type = "ValidationException";
+  if (len == 0) {
+    snprintf(msg, cap,
+             "1 validation error detected: Value '' at 'name' failed to satisfy constraint: Member must have length "
+             "greater than or equal to 1.");
+    return -1;
+  }
+  if (len > 2048) {
+    snprintf(msg, cap,
+             "1 validation error detected: Value '%.*s' at 'name' failed to satisfy constraint: Member must have "
+             "length less than or equal to 2048.",
+             (int)len, name);
+    return -1;
+  }
+  int slashes = 0;
+  for (size_t i = 0; i < len; i++) slashes += name[i] == '/';
+  if (reserved(name, len) && create) {
+    if (slashes > 1 && !strncasecmp(name, "/aws", 4)) {
+      *type = "AccessDeniedException";
+      snprintf(msg, cap, "No access to reserved parameter name: %.*s.", (int)len, name);
+    } else if (slashes > 1) {
+      snprintf(msg, cap, "%s", NAME_RULES);
+    } else {
+      snprintf(msg, cap, "Parameter name: can't be prefixed with \"aws\" or \"ssm\" (case-insensitive).");
+    }
+    return -1;
+  }
+  if (reserved(name, len) && len <= SY_NAME_MAX) {
+    /* a read of a reserved name finds nothing; the rest of the name must still be one */
+    memcpy(copy, name, len);
+    memcpy(copy + (copy[0] == '/'), "xxx", 3);
+    copy[len] = 0;
+    name = copy;
+  }
+  sy_rc rc = sy__name_check(name, len, why, sizeof why);
+  if (!rc) return 0;
+  if (rc == SY_EHIERARCHY) {
+    *type = "HierarchyLevelLimitExceededException";
+    snprintf(msg, cap, "%s", SSM_HIERARCHY_TEXT);
+  } else if (name[0] != '/' && slashes) {
+    snprintf(msg, cap, "Parameter name must be a fully qualified name.");
+  } else if (len > SY_NAME_MAX) {
+    snprintf(msg, cap, "Parameter name: can't be longer than %d characters.", SY_NAME_MAX);
+  } else {
+    snprintf(msg, cap, "%s", NAME_RULES);
+  }
+  return -1;
+}
+
+/* The name inside an SSM parameter ARN (arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME, any
+ * partition, region and account), or NULL when raw is not one. */
+static const char *arn_name(const char *raw) {
+  const char *s = raw + 4; /* after "arn:" */
+  const char *c = strchr(s, ':');
+  if (!c || c == s || strncmp(c, ":ssm:", 5)) return NULL;
+  s = c + 5;
+  for (int field = 0; field < 2; field++) { /* region, account */
+    c = strchr(s, ':');
+    if (!c) return NULL;
+    s = c + 1;
+  }
+  if (strncmp(s, "parameter/", 10)) return NULL;
+  s += 9;
+  /* arn:...:parameter/name is the name "name", arn:...:parameter/a/b the name "/a/b" */
+  const char *colon = strchr(s + 1, ':');
+  size_t n = colon ? (size_t)(colon - s) : strlen(s);
+  if (n > 1 && !memchr(s + 1, '/', n - 1)) s++;
+  return s;
+}
+
+int sy__ssm_parse_name(sy_req *r, const char *raw, int flags, ssm_name *n) {
+  char msg[SSM_MSG_MAX];
+  const char *type;
   memset(n, 0, sizeof *n);
   n->given = raw;
   const char *s = raw;
-  if (!strncmp(s, "arn:aws:ssm:", 12)) {
-    const char *p = strstr(s, ":parameter");
-    if (!p) return sy__ssm_error(r, 400, "ValidationException", "%.200s is not a parameter ARN", raw), -1;
-    s = p + 10;
-    if (*s == '/' && s[1] && !strchr(s + 1, '/')) s++; /* arn:...:parameter/name is the name "name" */
+  if (!strncmp(s, "arn:", 4)) {
+    if (!(s = arn_name(raw)))
+      return sy__ssm_error(r, 400, "ValidationException", "%.200s is not a parameter ARN", raw), -1;
   }
   size_t len = strlen(s);
-  const char *colon = memchr(s, ':', len);
+  const char *colon = (flags & SSM_NAME_SELECTOR) ? memchr(s, ':', len) : NULL;
   size_t nlen = colon ? (size_t)(colon - s) : len;
-  if (colon && !selector_ok)
-    return sy__ssm_error(r, 400, "ValidationException", "Parameter name %.200s: a selector is not allowed here", raw),
-           -1;
+  if (sy__ssm_name_refusal(s, nlen, flags & SSM_NAME_CREATE, &type, msg, sizeof msg))
+    return sy__ssm_reply_error(r, 400, type, msg), -1;
   n->name = sy__arena_strndup(r->arena, s, nlen);
   n->len = nlen;
   if (!n->name) return sy__ssm_error(r, 500, "InternalServerError", "out of memory"), -1;
-  sy_rc rc = sy__name_check(n->name, nlen, msg, sizeof msg);
-  if (rc)
-    return sy__ssm_error(r, 400, rc == SY_EHIERARCHY ? "HierarchyLevelLimitExceededException" : "ValidationException",
-                         "Parameter name: %s", msg),
-           -1;
   if (colon) {
+    /* a selector that can name no version ("a:2:3", "a:", "a:0", "a:1x") finds nothing */
     const char *sel = colon + 1;
-    if (!*sel) return sy__ssm_error(r, 400, "ValidationException", "empty selector in %.200s", raw), -1;
     if (*sel >= '0' && *sel <= '9') {
       char *end = NULL;
       long long v = strtoll(sel, &end, 10);
-      if (*end || v < 1)
-        return sy__ssm_error(r, 400, "ValidationException", "invalid version selector in %.200s", raw), -1;
-      n->version = v;
-    } else {
-      if (!sy__label_valid(sel))
-        return sy__ssm_error(r, 400, "ValidationException", "invalid label selector in %.200s", raw), -1;
+      if (*end || v < 1 || v == LLONG_MAX)
+        n->unresolvable = 1;
+      else
+        n->version = v;
+    } else if (sy__label_valid(sel)) {
       n->label = sel;
+    } else {
+      n->unresolvable = 1;
     }
   }
   return 0;
 }
 
-int sy__ssm_required_name(sy_req *r, json_t *o, const char *key, int selector_ok, ssm_name *n) {
+int sy__ssm_required_name(sy_req *r, json_t *o, const char *key, int flags, ssm_name *n) {
   const char *raw = NULL;
   if (sy__ssm_str(r, o, key, &raw)) return -1;
-  if (!raw) return sy__ssm_error(r, 400, "ValidationException", "%s is required", key), -1;
-  return sy__ssm_parse_name(r, raw, selector_ok, n);
+  if (!raw)
+    return sy__ssm_error(r, 400, "ValidationException",
+                         "1 validation error detected: Value null at '%c%s' failed to satisfy constraint: Member must "
+                         "not be null",
+                         key[0] + 32, key + 1),
+           -1;
+  return sy__ssm_parse_name(r, raw, flags, n);
 }
 
 int sy__ssm_resource(sy_req *r, json_t *b, ssm_name *n) {
-  const char *type = NULL;
-  if (sy__ssm_str(r, b, "ResourceType", &type)) return -1;
-  if (!type) return sy__ssm_error(r, 400, "ValidationException", "ResourceType is required"), -1;
-  if (strcmp(type, "Parameter"))
-    return sy__ssm_error(r, 400, "InvalidResourceType", "The resource type %.64s is not supported; only Parameter",
-                         type),
+  static const char *const others[] = {"Document",      "ManagedInstance", "MaintenanceWindow",
+                                       "PatchBaseline", "OpsItem",         "OpsMetadata",
+                                       "Automation",    "Association",     NULL};
+  const char *type = NULL, *id = NULL;
+  if (sy__ssm_str(r, b, "ResourceType", &type) || sy__ssm_str(r, b, "ResourceId", &id)) return -1;
+  if (!type || !id)
+    return sy__ssm_error(r, 400, "ValidationException",
+                         "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must "
+                         "not be null",
+                         type ? "resourceId" : "resourceType"),
            -1;
-  return sy__ssm_required_name(r, b, "ResourceId", 0, n);
+  if (strcmp(type, "Parameter")) {
+    /* a kind of resource SSM has, but not this server: none of them exists here */
+    for (const char *const *o = others; *o; o++)
+      if (!strcmp(*o, type)) return sy__ssm_error(r, 400, "InvalidResourceId", "Invalid Resource Id"), -1;
+    return sy__ssm_error(r, 400, "InvalidResourceType", "Invalid Resource Type"), -1;
+  }
+  /* a resource id that is no parameter's name names no resource */
+  char msg[SSM_MSG_MAX];
+  const char *t;
+  const char *s = !strncmp(id, "arn:", 4) ? arn_name(id) : id;
+  if (!s || sy__ssm_name_refusal(s, strlen(s), 0, &t, msg, sizeof msg))
+    return sy__ssm_error(r, 400, "InvalidResourceId", "Invalid Resource Id"), -1;
+  return sy__ssm_parse_name(r, id, 0, n);
 }

@@ -10,6 +10,10 @@
 #include "server/http.h"
 
 #define SSM_CT "application/x-amz-json-1.1"
+#define SSM_HIERARCHY_TEXT                                                                                   \
+  "A hierarchy can have a maximum of 15 levels. For more information, see Requirements and constraints for " \
+  "parameter names in the Amazon Web Services Systems Manager User Guide."
+#define SSM_MSG_MAX 4096 /* an error message: room for the names SSM quotes back */
 
 /* ---- the envelope (ssm.c) ---- */
 
@@ -20,6 +24,8 @@ enum MHD_Result sy__ssm_reply(sy_req *r, int status, json_t *body);
 /* Replies with the error shape; the message is made from fmt. */
 enum MHD_Result sy__ssm_error(sy_req *r, int status, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Replies with the error shape, msg as it is. */
+enum MHD_Result sy__ssm_reply_error(sy_req *r, int status, const char *type, const char *msg);
 /* Replies with the error shape for a store status (msg, or the status's own words). */
 enum MHD_Result sy__ssm_rc(sy_req *r, sy_rc rc, const char *msg);
 
@@ -39,15 +45,25 @@ typedef struct ssm_name {
   size_t len;
   int64_t version;   /* from "name:N" */
   const char *label; /* from "name:label" */
+  int unresolvable;  /* a selector that names no version ("name:2:3", "name:0"): nothing is found */
   const char *given; /* as the request had it */
 } ssm_name;
 
-/* Accepts "name", "name:selector" (when selector_ok) and full ARNs; replies 400 and
- * returns -1 when raw is none of them. */
-int sy__ssm_parse_name(sy_req *r, const char *raw, int selector_ok, ssm_name *n);
+/* How a name may be given: with a selector (reads of a version), or to be created (the
+ * names SSM reserves are refused with its own texts; a read of one merely finds nothing). */
+enum { SSM_NAME_SELECTOR = 1, SSM_NAME_CREATE = 2 };
+
+/* 0 when name (len bytes) is a parameter name SSM takes; otherwise -1 with SSM's error name
+ * (static) in *type and its message in msg. create as in SSM_NAME_CREATE. */
+int sy__ssm_name_refusal(const char *name, size_t len, int create, const char **type, char *msg, size_t cap);
+/* Accepts "name", "name:selector" (with SSM_NAME_SELECTOR) and parameter ARNs of any
+ * partition, region and account; replies 400 and returns -1 when raw is none of them. */
+int sy__ssm_parse_name(sy_req *r, const char *raw, int flags, ssm_name *n);
 /* The name in field key, which must be there. */
-int sy__ssm_required_name(sy_req *r, json_t *o, const char *key, int selector_ok, ssm_name *n);
-/* ResourceType (only Parameter) and ResourceId of the tag operations. */
+int sy__ssm_required_name(sy_req *r, json_t *o, const char *key, int flags, ssm_name *n);
+/* ResourceType (only Parameter) and ResourceId of the tag operations: InvalidResourceType for
+ * a type SSM does not know, InvalidResourceId for one this server has none of or an id that
+ * is no parameter name. */
 int sy__ssm_resource(sy_req *r, json_t *b, ssm_name *n);
 
 /* ---- who signed the request (ssm_auth.c) ---- */

@@ -88,6 +88,40 @@ static int set_value(sy_req *r, json_t *o, const sy_param *p, const sy_ver *v, i
   return 0;
 }
 
+static const char *data_type_of(const sy_ver *v) { return v->data_type && *v->data_type ? v->data_type : "text"; }
+
+/* The KeyId SSM reports: a SecureString's key (alias/aws/ssm unless another was given), or
+ * a key given with another type; NULL for none. */
+static const char *key_id_of(const sy_ver *v) {
+  if (v->key_id && *v->key_id) return v->key_id;
+  return v->kind == SY_KIND_SECURESTRING ? "alias/aws/ssm" : NULL;
+}
+
+/* The Policies of a version as SSM lists them, [{PolicyText, PolicyType, PolicyStatus}]:
+ * a policy given by its type alone is that type, finished; a policy object is pending. An
+ * empty array when there are none. NULL on ENOMEM. */
+static json_t *policies_of(const sy_ver *v) {
+  json_t *out = json_array();
+  json_t *doc = v->policies && *v->policies ? json_loads(v->policies, JSON_DECODE_ANY, NULL) : NULL;
+  size_t i;
+  json_t *e;
+  json_array_foreach(doc, i, e) {
+    if (!out) break;
+    if (json_is_string(e)) {
+      json_array_append_new(out, json_pack("{sO sO ss}", "PolicyText", e, "PolicyType", e, "PolicyStatus", "Finished"));
+    } else if (json_is_object(e)) {
+      char *text = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      json_t *type = json_object_get(e, "Type");
+      if (text && json_is_string(type))
+        json_array_append_new(
+            out, json_pack("{ss sO ss}", "PolicyText", text, "PolicyType", type, "PolicyStatus", "Pending"));
+      free(text);
+    }
+  }
+  json_decref(doc);
+  return out;
+}
+
 /* Writes the Parameter shape of GetParameter(s) and GetParametersByPath. These are the
  * hot reads of the SSM API, so the JSON text is written directly. -1 on failure. */
 static int param_shape(sy_req *r, sy_jbuf *b, const sy_param *p, const sy_ver *v, int decrypt, const char *selector) {
@@ -120,7 +154,10 @@ static int param_shape(sy_req *r, sy_jbuf *b, const sy_param *p, const sy_ver *v
   size_t alen = arn_of(r, p->name, arn, sizeof arn);
   sy__jbuf_cstr(b, ",\"ARN\":");
   sy__jbuf_str(b, arn, alen);
-  sy__jbuf_cstr(b, ",\"DataType\":\"text\"}");
+  sy__jbuf_cstr(b, ",\"DataType\":");
+  const char *dt = data_type_of(v);
+  sy__jbuf_str(b, dt, strlen(dt));
+  sy__jbuf_cstr(b, "}");
   return b->err ? -1 : 0;
 }
 
@@ -161,7 +198,7 @@ static json_t *history_shape(sy_req *r, const sy_param *p, const sy_ver *v, int 
   user_arn(r, v->modified_user, user, sizeof user);
   json_t *o = json_pack("{ss ss}", "Name", p->name, "Type", sy__kind_name(v->kind));
   if (!o) return NULL;
-  if (v->kind == SY_KIND_SECURESTRING) json_object_set_new(o, "KeyId", json_string("alias/aws/ssm"));
+  if (key_id_of(v)) json_object_set_new(o, "KeyId", json_string(key_id_of(v)));
   json_object_set_new(o, "LastModifiedDate", epoch(v->modified_ms));
   json_object_set_new(o, "LastModifiedUser", json_string(user));
   if (v->description && *v->description) json_object_set_new(o, "Description", json_string(v->description));
@@ -174,8 +211,8 @@ static json_t *history_shape(sy_req *r, const sy_param *p, const sy_ver *v, int 
   json_object_set_new(o, "Version", json_integer(v->version));
   json_object_set_new(o, "Labels", labels_of(v));
   json_object_set_new(o, "Tier", json_string(sy__tier_name(v->tier)));
-  json_object_set_new(o, "Policies", json_array());
-  json_object_set_new(o, "DataType", json_string("text"));
+  json_object_set_new(o, "Policies", policies_of(v));
+  json_object_set_new(o, "DataType", json_string(data_type_of(v)));
   return o;
 }
 
@@ -187,7 +224,7 @@ static json_t *meta_shape(sy_req *r, const sy_param *p) {
   user_arn(r, v->modified_user, user, sizeof user);
   json_t *o = json_pack("{ss ss ss}", "Name", p->name, "ARN", arn, "Type", sy__kind_name(v->kind));
   if (!o) return NULL;
-  if (v->kind == SY_KIND_SECURESTRING) json_object_set_new(o, "KeyId", json_string("alias/aws/ssm"));
+  if (key_id_of(v)) json_object_set_new(o, "KeyId", json_string(key_id_of(v)));
   json_object_set_new(o, "LastModifiedDate", epoch(v->modified_ms));
   json_object_set_new(o, "LastModifiedUser", json_string(user));
   if (v->description && *v->description) json_object_set_new(o, "Description", json_string(v->description));
@@ -195,8 +232,12 @@ static json_t *meta_shape(sy_req *r, const sy_param *p) {
     json_object_set_new(o, "AllowedPattern", json_string(v->allowed_pattern));
   json_object_set_new(o, "Version", json_integer(v->version));
   json_object_set_new(o, "Tier", json_string(sy__tier_name(v->tier)));
-  json_object_set_new(o, "Policies", json_array());
-  json_object_set_new(o, "DataType", json_string("text"));
+  json_t *pol = policies_of(v);
+  if (json_array_size(pol))
+    json_object_set_new(o, "Policies", pol);
+  else
+    json_decref(pol);
+  json_object_set_new(o, "DataType", json_string(data_type_of(v)));
   return o;
 }
 
@@ -261,13 +302,14 @@ bad:
 static const sy_ver *resolve(sy_req *r, const sy_param *p, const ssm_name *n, sy_ver **owned, sy_rc *why) {
   *owned = NULL;
   *why = SY_OK;
-  if (!p) {
+  /* a missing label, like a selector that names nothing, is a parameter not found */
+  if (!p || n->unresolvable) {
     *why = SY_ENOTFOUND;
     return NULL;
   }
   if (n->label) {
     const sy_ver *v = sy__param_find_label(p, n->label);
-    if (!v) *why = SY_EVERSION_NOTFOUND;
+    if (!v) *why = SY_ENOTFOUND;
     return v;
   }
   if (!n->version) return p->latest;
@@ -321,11 +363,11 @@ enum MHD_Result sy__ssm_get_parameter(sy_req *r, json_t *b) {
   sy__snap_leave(st);
   sy__ver_unref(owned);
   if (why || bad) sy__jbuf_free(&out);
-  if (why == SY_ENOTFOUND) return sy__ssm_error(r, 400, "ParameterNotFound", "Parameter %s not found.", n.name);
+  if (why == SY_ENOTFOUND) return sy__ssm_error(r, 400, "ParameterNotFound", "Parameter %s not found.", n.given);
   if (why)
     return sy__ssm_error(r, 400, "ParameterVersionNotFound",
-                         "Systems Manager could not find version %s of %s. Verify the version and try again.",
-                         sel ? sel + 1 : "?", n.name);
+                         "Systems Manager could not find version %" PRId64 " of %s. Verify the version and try again.",
+                         n.version, n.name);
   if (bad) return sy__ssm_error(r, 500, "InternalServerError", "cannot read %s", n.name);
   return jbuf_reply(r, &out);
 }
@@ -345,15 +387,19 @@ enum MHD_Result sy__ssm_get_parameters(sy_req *r, json_t *b) {
   const sy_snap *s = sy__snap_enter(st);
   for (int i = 0; i < nn && !bad; i++) {
     ssm_name n;
-    char msg[SY_MSG_MAX];
+    char msg[SSM_MSG_MAX];
+    const char *type;
+    int again = 0;
+    for (int j = 0; j < i; j++) again |= !strcmp(names[i], names[j]);
+    if (again) continue; /* a name asked for twice is answered once */
     const char *colon = strchr(names[i], ':');
     size_t len = colon && strncmp(names[i], "arn:", 4) ? (size_t)(colon - names[i]) : strlen(names[i]);
-    if (strncmp(names[i], "arn:", 4) && sy__name_check(names[i], len, msg, sizeof msg)) {
+    if (strncmp(names[i], "arn:", 4) && sy__ssm_name_refusal(names[i], len, 0, &type, msg, sizeof msg)) {
       sy__jbuf_cstr(&invalid, ninvalid++ ? "," : "");
       sy__jbuf_str(&invalid, names[i], strlen(names[i]));
       continue;
     }
-    if (sy__ssm_parse_name(r, names[i], 1, &n)) { /* replied already (a malformed ARN) */
+    if (sy__ssm_parse_name(r, names[i], SSM_NAME_SELECTOR, &n)) { /* replied already (a malformed ARN) */
       sy__snap_leave(st);
       sy__jbuf_free(&out);
       sy__jbuf_free(&invalid);
@@ -418,6 +464,13 @@ enum MHD_Result sy__ssm_get_parameters_by_path(sy_req *r, json_t *b) {
   int recursive = 0;
   int64_t max = 10;
   path_ctx c = {.r = r};
+  json_t *mr = json_object_get(b, "MaxResults");
+  if (json_is_integer(mr) && json_integer_value(mr) > 10) /* SSM's words for this one bound, as they are */
+    return sy__ssm_error(r, 400, "ValidationException",
+                         "1 validation error detected: Value %" JSON_INTEGER_FORMAT
+                         " at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to "
+                         "10",
+                         json_integer_value(mr));
   if (sy__ssm_known(r, b, fields) || sy__ssm_str(r, b, "Path", &path) || sy__ssm_bool(r, b, "Recursive", &recursive) ||
       sy__ssm_int(r, b, "MaxResults", 1, 10, &max) || sy__ssm_str(r, b, "NextToken", &next) ||
       want_decrypt(r, b, &c.decrypt) || sy__ssm_filters_read(r, b, SSM_FILTERS_BY_PATH, &c.fs))
@@ -425,9 +478,8 @@ enum MHD_Result sy__ssm_get_parameters_by_path(sy_req *r, json_t *b) {
   if (!path) return sy__ssm_error(r, 400, "ValidationException", "Path is required");
   char msg[SY_MSG_MAX], prefix[SY_NAME_MAX + 2];
   sy_rc rc = sy__path_check(path, strlen(path), msg, sizeof msg);
-  if (rc)
-    return sy__ssm_error(r, 400, rc == SY_EHIERARCHY ? "HierarchyLevelLimitExceededException" : "ValidationException",
-                         "Path: %s", msg);
+  if (rc == SY_EHIERARCHY) return sy__ssm_error(r, 400, "HierarchyLevelLimitExceededException", SSM_HIERARCHY_TEXT);
+  if (rc) return sy__ssm_error(r, 400, "ValidationException", "Path: %s", msg);
   if (sy__list_prefix(path, prefix, sizeof prefix) < 0)
     return sy__ssm_error(r, 400, "ValidationException", "Path is too long");
   const char *after = NULL;
@@ -498,7 +550,7 @@ enum MHD_Result sy__ssm_get_parameter_history(sy_req *r, json_t *b) {
   sy__snap_leave(st);
   if (rc || h.failed) {
     json_decref(h.arr);
-    if (rc == SY_ENOTFOUND) return sy__ssm_error(r, 400, "ParameterNotFound", "Parameter %s not found.", n.name);
+    if (rc == SY_ENOTFOUND) return sy__ssm_error(r, 400, "ParameterNotFound", "Parameter %s not found.", n.given);
     return sy__ssm_rc(r, rc ? rc : SY_EINTERNAL, NULL);
   }
   json_t *out = json_pack("{so}", "Parameters", h.arr);
@@ -561,8 +613,6 @@ enum MHD_Result sy__ssm_list_tags(sy_req *r, json_t *b) {
   for (int i = 0; p && i < p->ntags; i++)
     json_array_append_new(list, json_pack("{ss ss}", "Key", p->tags[i].key, "Value", p->tags[i].value));
   sy__snap_leave(r->srv->store);
-  if (!p)
-    return sy__ssm_error(r, 400, "InvalidResourceId", "The resource ID %s is not valid. Verify the ID and try again.",
-                         n.name);
+  if (!p) return sy__ssm_error(r, 400, "InvalidResourceId", "Invalid Resource Id");
   return sy__ssm_reply(r, 200, json_pack("{so}", "TagList", list));
 }

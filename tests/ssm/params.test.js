@@ -101,8 +101,8 @@ describe('labels and selectors', () => {
     assert.deepEqual(many.Parameters.map((p) => [p.Version, p.Value]).sort(), [[2, 'url-2'], [3, 'url-3']]);
     assert.deepEqual([...many.InvalidParameters].sort(), [`${NAME}:9`, `${NAME}:nolabel`]);
 
-    // no label / no version: ParameterVersionNotFound
-    await sdkRejects(() => get(`${NAME}:green`), 'ParameterVersionNotFound');
+    // no version: ParameterVersionNotFound; no such label: ParameterNotFound, as SSM answers
+    await sdkRejects(() => get(`${NAME}:green`), 'ParameterNotFound');
     await sdkRejects(() => get(`${NAME}:99`), 'ParameterVersionNotFound');
 
     // the history shows the labels on their version
@@ -117,15 +117,18 @@ describe('labels and selectors', () => {
     const u = await ssm.send(new UnlabelParameterVersionCommand({ Name: NAME, ParameterVersion: 3, Labels: ['prod', 'blue'] }));
     assert.deepEqual(u.RemovedLabels, ['prod']);
     assert.deepEqual(u.InvalidLabels, ['blue'], 'blue is on version 2, not 3');
-    await sdkRejects(() => get(`${NAME}:prod`), 'ParameterVersionNotFound');
+    await sdkRejects(() => get(`${NAME}:prod`), 'ParameterNotFound');
     assert.equal((await get(`${NAME}:blue`)).Parameter.Version, 2);
   });
 
   it('bad labels come back in InvalidLabels; the good ones are applied', async () => {
-    const bad = ['1starts-with-digit', 'awsreserved', 'SSMreserved', 'has/slash', 'has space', 'x'.repeat(101)];
+    const bad = ['1starts-with-digit', 'awsreserved', 'SSMreserved', 'has/slash', 'has space'];
     const r = await ssm.send(new LabelParameterVersionCommand({ Name: NAME, ParameterVersion: 1, Labels: [...bad, 'good_one'] }));
     assert.deepEqual([...r.InvalidLabels].sort(), [...bad].sort());
     assert.equal((await get(`${NAME}:good_one`)).Parameter.Version, 1);
+    // a label longer than 100 characters breaks a constraint of the request: all of it is refused
+    await refusedUnchanged(() => ssm.send(new LabelParameterVersionCommand({ Name: NAME, ParameterVersion: 1, Labels: ['x'.repeat(101), 'other'] })),
+      'ValidationException', 'a label of 101 characters');
   });
 
   it('ten labels on a version, an eleventh refused (ParameterVersionLabelLimitExceeded); eleven in one call refused', async () => {
@@ -323,9 +326,11 @@ describe('put-parameter rules', () => {
   });
 
   it('names beginning with aws or ssm (any case) are refused', async () => {
-    for (const n of ['/aws/reserved', '/SSM/reserved', 'awsflat', 'Ssm-flat', '/aws']) {
+    for (const n of ['/SSM/reserved', 'awsflat', 'Ssm-flat', '/aws']) {
       await refusedUnchanged(() => put({ Name: n, Value: 'x', Type: 'String' }), 'ValidationException', `name ${n}`);
     }
+    // a path under /aws is AWS's own: no access
+    await refusedUnchanged(() => put({ Name: '/aws/reserved', Value: 'x', Type: 'String' }), 'AccessDeniedException', 'name /aws/reserved');
     // only as the first segment: deeper down it is an ordinary name
     assert.equal((await put({ Name: '/rules/aws/ok', Value: 'x', Type: 'String' })).Version, 1);
   });
@@ -392,8 +397,11 @@ describe('tags', () => {
     assert.equal((await get(NAME)).Parameter.Version, 1);
     await refusedUnchanged(() => ssm.send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: '/tags/none', Tags: [{ Key: 'a', Value: 'b' }] })),
       'InvalidResourceId', 'tag a missing parameter');
+    // a kind of resource this server has none of: no such resource; a kind SSM does not know: the type is invalid
     await refusedUnchanged(() => ssm.send(new AddTagsToResourceCommand({ ResourceType: 'Document', ResourceId: NAME, Tags: [{ Key: 'a', Value: 'b' }] })),
-      'InvalidResourceType', 'tag a document');
+      'InvalidResourceId', 'tag a document');
+    await refusedUnchanged(() => ssm.send(new AddTagsToResourceCommand({ ResourceType: 'Spaceship', ResourceId: NAME, Tags: [{ Key: 'a', Value: 'b' }] })),
+      'InvalidResourceType', 'tag a spaceship');
   });
 });
 

@@ -67,6 +67,8 @@ async function refused(fn, code, what, message) {
 const ALREADY = 'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.';
 const notFound = (n) => `Parameter ${n} not found.`;
 const noVersion = (v, n) => `Systems Manager could not find version ${v} of ${n}. Verify the version and try again.`;
+const TAGS_OVERWRITE = "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove "
+  + 'overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.';
 const EXPIRE = JSON.stringify([{ Type: 'Expiration', Version: '1.0', Attributes: { Timestamp: '2035-01-01T00:00:00.000Z' } }]);
 
 describe('put, get and overwrite', () => {
@@ -85,7 +87,7 @@ describe('put, get and overwrite', () => {
       assert.deepEqual(same, p1[0], 'a refused re-create changed the parameter');
 
       await refused(() => put({ Name: name, Description: 'desc 3', Value: 'value 3', Type: 'String', Overwrite: true, Tags: [{ Key: 'foo', Value: 'bar' }], DataType: 'aws:ec2:image' }),
-        'ValidationException', 'Tags with Overwrite');
+        'ValidationException', 'Tags with Overwrite', TAGS_OVERWRITE);
 
       const ami = 'ami-0123456789abcdef0';
       const r2 = await put({ Name: name, Description: 'desc 3', Value: ami, Type: 'String', Overwrite: true, DataType: 'aws:ec2:image' });
@@ -107,7 +109,8 @@ describe('put, get and overwrite', () => {
   for (const type of ['String', 'SecureString']) {
     it(`${type}: an overwrite of only the value keeps Description, AllowedPattern, KeyId, Tier, Policies and tags`, async () => {
       const name = `/fp/keep/${type}`;
-      const keyId = type === 'SecureString' ? 'alias/fp-custom' : undefined;
+      // a KeyId is kept whatever the type: only a SecureString is sealed with it
+      const keyId = type === 'SecureString' ? 'alias/fp-custom' : 'someKeyId';
       const r = await put({
         Name: name, Description: 'A test parameter', Value: 'value', Type: type, Tags: [{ Key: 'TestKey', Value: 'TestValue' }],
         AllowedPattern: '.*', KeyId: keyId, Tier: 'Advanced', Policies: EXPIRE,
@@ -115,8 +118,7 @@ describe('put, get and overwrite', () => {
       assert.deepEqual([r.Version, r.Tier], [1, 'Advanced']);
       const d1 = await describeOne(name);
       assert.deepEqual([d1.Description, d1.AllowedPattern, d1.Tier, d1.DataType], ['A test parameter', '.*', 'Advanced', 'text']);
-      if (keyId) assert.equal(d1.KeyId, keyId);
-      else assert.equal(d1.KeyId, undefined, 'a String has no KeyId');
+      assert.equal(d1.KeyId, keyId);
       assert.equal(d1.Policies.length, 1, JSON.stringify(d1.Policies));
       assert.equal(d1.Policies[0].PolicyType, 'Expiration');
       assert.deepEqual(JSON.parse(d1.Policies[0].PolicyText), JSON.parse(EXPIRE)[0]);
@@ -139,13 +141,24 @@ describe('put, get and overwrite', () => {
     });
   }
 
-  it('Policies that are not a policy list are refused; none are stored', async () => {
-    const bad = ['invalid json', '[{"Type":"Explode","Version":"1.0","Attributes":{}}]', '{"Type":"Expiration"}'];
-    for (const Policies of bad) {
+  it('Policies of an unknown type are refused; text that is not JSON holds no policy', async () => {
+    for (const Policies of ['["Retire"]', '[{"Type":"Explode","Version":"1.0","Attributes":{}}]']) {
       await refused(() => put({ Name: '/fp/badpolicy', Value: 'v', Type: 'String', Tier: 'Advanced', Policies }),
-        ['ValidationException', 'InvalidPolicyTypeException', 'InvalidPolicyAttributeException'], `Policies ${Policies}`);
+        'InvalidPolicyTypeException', `Policies ${Policies}`);
     }
     await sdkRejects(() => get('/fp/badpolicy'), 'ParameterNotFound');
+    await put({ Name: '/fp/nopolicy', Description: 'A test parameter', Value: 'value', Type: 'String', Policies: 'invalid json' });
+    const d = await describeOne('/fp/nopolicy');
+    assert.equal(d.Description, 'A test parameter');
+    assert.equal(d.Policies, undefined, `Policies ${JSON.stringify(d.Policies)}`);
+  });
+
+  it('Policies given as type names are kept and listed', async () => {
+    await put({ Name: '/fp/typepolicy', Value: 'value', Type: 'String', Tier: 'Advanced', Policies: '["Expiration"]' });
+    const d = await describeOne('/fp/typepolicy');
+    assert.deepEqual(d.Policies.map((x) => [x.PolicyType, x.PolicyText]), [['Expiration', 'Expiration']]);
+    await put({ Name: '/fp/typepolicy', Value: 'value 2', Overwrite: true });
+    assert.deepEqual((await describeOne('/fp/typepolicy')).Policies.map((x) => x.PolicyType), ['Expiration']);
   });
 
   it('an empty value: ValidationException with AWS message', async () => {
@@ -245,8 +258,10 @@ describe('SecureString and KeyId', () => {
     assert.deepEqual(await names({ Filters: [{ Key: 'Name', Values: ['fp-plain-param'] }] }), ['fp-plain-param']);
   });
 
-  it('a KeyId on a String is refused', async () => {
-    await refused(() => put({ Name: 'fp-plain-key', Value: 'v', Type: 'String', KeyId: 'alias/fp-custom' }), 'ValidationException', 'KeyId on a String');
+  it('a KeyId on a String is kept and reported, and the String stays in the clear', async () => {
+    await put({ Name: 'fp-plain-key', Value: 'v', Type: 'String', KeyId: 'someKeyId' });
+    assert.equal((await describeOne('fp-plain-key')).KeyId, 'someKeyId');
+    assert.equal((await get('fp-plain-key', false)).Parameter.Value, 'v');
   });
 });
 
@@ -255,19 +270,19 @@ describe('names', () => {
   const SSM_PATH = 'Parameter name: can\'t be prefixed with "ssm" (case-insensitive). If formed as a path, it can consist of '
     + 'sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, numbers and the following 3 symbols .-_';
 
-  for (const n of ['ssm_test', 'SSM_TEST', 'aws_test', 'AWS_TEST', 'Ssm-mixed', 'awsflat']) {
+  for (const n of ['ssm_test', 'SSM_TEST', 'aws_test', 'AWS_TEST', 'Ssm-mixed', 'awsflat', '/aws', '/ssm', '/AWSx']) {
     it(`${n}: ${PREFIX}`, async () => {
       await refused(() => put({ Name: n, Value: 'value', Type: 'String' }), 'ValidationException', n, PREFIX);
     });
   }
-  for (const n of ['/ssm_test/path/to/var', '/SSM/PATH/TO/VAR', '/ssm']) {
+  for (const n of ['/ssm_test/path/to/var', '/SSM/PATH/TO/VAR', '/ssm/x']) {
     it(`${n}: the "ssm" path message`, async () => {
       await refused(() => put({ Name: n, Value: 'value', Type: 'String' }), 'ValidationException', n, SSM_PATH);
     });
   }
   for (const n of ['/aws_test/path/to/var', '/AWS/PATH/TO/VAR', '/aws/service/fp/mine', '/aws/reference/x']) {
-    it(`${n}: No access to reserved parameter name`, async () => {
-      await refused(() => put({ Name: n, Value: 'value', Type: 'String' }), 'ValidationException', n, `No access to reserved parameter name: ${n}.`);
+    it(`${n}: AccessDeniedException, No access to reserved parameter name`, async () => {
+      await refused(() => put({ Name: n, Value: 'value', Type: 'String' }), 'AccessDeniedException', n, `No access to reserved parameter name: ${n}.`);
     });
   }
 

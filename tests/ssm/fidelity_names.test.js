@@ -95,7 +95,9 @@ for (const created of ['/rootslash', 'rootbare']) {
       const u = await ssm.send(new UnlabelParameterVersionCommand({ Name: created, ParameterVersion: 1, Labels: ['old'] }));
       assert.deepEqual(u.RemovedLabels, ['old']);
       assert.deepEqual(u.InvalidLabels, []);
-      await sdkRejects(() => get(`${alt}:old`), 'ParameterVersionNotFound');
+      // a label that names nothing is found nowhere
+      const e = await sdkRejects(() => get(`${alt}:old`), 'ParameterNotFound');
+      assert.equal(e.message, `Parameter ${alt}:old not found.`);
     });
 
     it('tags: added through one spelling, listed and removed through the other', async () => {

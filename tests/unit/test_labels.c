@@ -178,7 +178,10 @@ static void check_snapshot(sy_store *st) {
       if (p) failf("%s exists in the store, not in the model", NAMES[i]);
       continue;
     }
-    if (!p) failf("%s is missing from the store", NAMES[i]);
+    if (!p) {
+      failf("%s is missing from the store", NAMES[i]);
+      continue;
+    }
     if (p->latest->version != m->latest || p->oldest != m->oldest)
       failf("%s: store holds versions %" PRId64 "..%" PRId64 ", model %" PRId64 "..%" PRId64, NAMES[i], p->oldest,
             p->latest->version, m->oldest, m->latest);

@@ -5,7 +5,8 @@
 
 const { it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startSsmServer, aws, awsOk, awsFails } = require('./helpers');
+const { PutParameterCommand } = require('@aws-sdk/client-ssm');
+const { startSsmServer, ssmClient, aws, awsOk, awsFails } = require('./helpers');
 
 let S;
 let ACCOUNT;
@@ -82,8 +83,12 @@ it('labels: several move at once; history shows them; get by name:label', async 
 });
 
 it('get-parameter-history pages by itself over 60 versions (--page-size 7)', async () => {
-  for (let i = 1; i <= 60; i++) {
-    await awsOk(S, ['ssm', 'put-parameter', '--name', 'cli-fid-hist', '--value', `v${i}`, '--type', 'String', '--overwrite']);
+  // the versions are written through the SDK: sixty CLI processes would only be slow
+  const c = ssmClient(S);
+  try {
+    for (let i = 1; i <= 60; i++) await c.send(new PutParameterCommand({ Name: 'cli-fid-hist', Value: `v${i}`, Type: 'String', Overwrite: true }));
+  } finally {
+    c.destroy();
   }
   const h = await awsOk(S, ['ssm', 'get-parameter-history', '--name', 'cli-fid-hist', '--page-size', '7']);
   assert.deepEqual(h.json.Parameters.map((p) => p.Version), Array.from({ length: 60 }, (_, i) => i + 1));

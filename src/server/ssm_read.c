@@ -382,6 +382,13 @@ enum MHD_Result sy__ssm_get_parameters(sy_req *r, json_t *b) {
   sy__jbuf_init(&out, 1 << 20);
   sy__jbuf_init(&invalid, 1 << 20);
   int nfound = 0, ninvalid = 0, bad = 0;
+  /* what was answered: a name asked for again, or in its other spelling ("foo", "/foo", its
+   * ARN), is answered once */
+  struct {
+    const sy_param *p;
+    int64_t version;
+    const char *sel;
+  } seen[10];
   sy__jbuf_cstr(&out, "{\"Parameters\":[");
   sy_store *st = r->srv->store;
   const sy_snap *s = sy__snap_enter(st);
@@ -409,12 +416,19 @@ enum MHD_Result sy__ssm_get_parameters(sy_req *r, json_t *b) {
     sy_ver *owned = NULL;
     sy_rc why;
     const sy_ver *v = resolve(r, p, &n, &owned, &why);
+    const char *sel = colon && strncmp(names[i], "arn:", 4) ? colon : NULL;
+    int dup = 0;
+    for (int j = 0; v && j < nfound && !dup; j++)
+      dup = seen[j].p == p && seen[j].version == v->version && !strcmp(seen[j].sel ? seen[j].sel : "", sel ? sel : "");
     if (!v) {
       sy__jbuf_cstr(&invalid, ninvalid++ ? "," : "");
       sy__jbuf_str(&invalid, names[i], strlen(names[i]));
-    } else {
+    } else if (!dup && nfound < 10) {
+      seen[nfound].p = p;
+      seen[nfound].version = v->version;
+      seen[nfound].sel = sel;
       sy__jbuf_cstr(&out, nfound++ ? "," : "");
-      bad = param_shape(r, &out, p, v, decrypt, colon && strncmp(names[i], "arn:", 4) ? colon : NULL);
+      bad = param_shape(r, &out, p, v, decrypt, sel);
     }
     sy__ver_unref(owned);
   }

@@ -188,27 +188,23 @@ static int data_type_check(sy_req *r, const char *dtype, const char *value) {
          -1;
 }
 
-static int key_id_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' || c == '/' ||
-         c == '_' || c == '-';
-}
-
-/* A KMS key id, alias or ARN as SSM's model allows it. Of the AWS-managed aliases only
- * alias/aws/ssm exists for Parameter Store: another names no key. */
+/* A KMS key id, alias or ARN: 1..256 printable ASCII characters (a name of a key of this
+ * store's own, "a key" say, is taken as the common emulators and tooling take it). Of the
+ * AWS-managed aliases only alias/aws/ssm exists for Parameter Store: another names no key. */
 static int key_id_check(sy_req *r, const char *keyid) {
   size_t n = strlen(keyid);
-  if (n < 1 || n > 2048)
+  if (n < 1 || n > SY_KEY_ID_MAX)
     return sy__ssm_error(r, 400, "ValidationException",
-                         "1 validation error detected: Value '%.2048s' at 'keyId' failed to satisfy constraint: Member "
+                         "1 validation error detected: Value '%.300s' at 'keyId' failed to satisfy constraint: Member "
                          "must have length %s than or equal to %d",
-                         keyid, n < 1 ? "greater" : "less", n < 1 ? 1 : 2048),
+                         keyid, n < 1 ? "greater" : "less", n < 1 ? 1 : SY_KEY_ID_MAX),
            -1;
   for (size_t i = 0; i < n; i++)
-    if (!key_id_char(keyid[i]))
+    if ((unsigned char)keyid[i] < 0x20 || (unsigned char)keyid[i] > 0x7e)
       return sy__ssm_error(r, 400, "ValidationException",
-                           "1 validation error detected: Value '%s' at 'keyId' failed to satisfy constraint: Member "
-                           "must satisfy regular expression pattern: ^([a-zA-Z0-9:/_-]+)$",
-                           keyid),
+                           "1 validation error detected: Value at 'keyId' failed to satisfy constraint: Member must "
+                           "satisfy regular expression pattern: ^[\\x20-\\x7e]+$ (byte 0x%02x at position %zu)",
+                           (unsigned char)keyid[i], i + 1),
              -1;
   const char *alias = !strncmp(keyid, "alias/aws/", 10) ? keyid : NULL;
   if (!alias && !strncmp(keyid, "arn:", 4) && strstr(keyid, ":alias/aws/")) alias = strstr(keyid, ":alias/aws/") + 1;
@@ -514,6 +510,10 @@ static enum MHD_Result finish_unlabel(sy_req *r) {
                                  json_object_get(res, "invalid_labels")));
 }
 
+/* Labels one LabelParameterVersion may name: more than a version can carry, so that asking
+ * for too many is ParameterVersionLabelLimitExceeded, as SSM answers, from the store's count. */
+#define LABELS_ASKED_MAX 100
+
 /* LabelParameterVersion (version optional: the latest) and UnlabelParameterVersion (version required). */
 static enum MHD_Result labels_op(sy_req *r, json_t *b, int add) {
   static const char *const fields[] = {"Name", "ParameterVersion", "Labels", NULL};
@@ -522,7 +522,7 @@ static enum MHD_Result labels_op(sy_req *r, json_t *b, int add) {
   const char **labels;
   if (sy__ssm_known(r, b, fields) || sy__ssm_required_name(r, b, "Name", 0, &n) ||
       sy__ssm_int(r, b, "ParameterVersion", 1, INT64_MAX, &version) ||
-      sy__ssm_strs(r, b, "Labels", 1, SY_LABELS_PER_VERSION, &labels, &r->op.nstrs))
+      sy__ssm_strs(r, b, "Labels", 1, add ? LABELS_ASKED_MAX : SY_LABELS_PER_VERSION, &labels, &r->op.nstrs))
     return MHD_YES;
   if (!add && !version)
     return sy__ssm_error(r, 400, "ValidationException",

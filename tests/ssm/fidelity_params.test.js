@@ -495,10 +495,12 @@ describe('labels', () => {
     assert.deepEqual(await labelsByVersion(other), [['one']]);
   });
 
-  it('eleven labels in one call are refused', async () => {
+  it('eleven labels in one call are refused: ParameterVersionLabelLimitExceeded, with its text', async () => {
     const name = await fresh(1);
     const eleven = Array.from({ length: 11 }, (_, i) => `test-label${i + 1}`);
-    await refused(() => label(name, eleven, 1), 'ValidationException', 'eleven labels in one call');
+    const e = await refused(() => label(name, eleven, 1), 'ParameterVersionLabelLimitExceeded', 'eleven labels in one call');
+    assert.equal(e.message, 'An error occurred (ParameterVersionLabelLimitExceeded) when calling the LabelParameterVersion operation: '
+      + 'A parameter version can have maximum 10 labels.Move one or more labels to another version and try again.');
     assert.deepEqual(await labelsByVersion(name), [[]]);
   });
 

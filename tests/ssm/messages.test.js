@@ -136,7 +136,13 @@ describe('PutParameter', () => {
     await put({ Name: 'm-key-string', Value: 's', Type: 'String', KeyId: 'someKeyId' });
     await refused(() => put({ Name: 'm-key-bad', Value: 's', Type: 'SecureString', KeyId: 'alias/aws/s3' }), 'InvalidKeyId',
       `Alias arn:aws:kms:${REGION}:${ACCOUNT}:alias/aws/s3 is not found.`);
-    await sdkRejects(() => put({ Name: 'm-key-bad', Value: 's', Type: 'SecureString', KeyId: 'has space' }), 'ValidationException');
+    await sdkRejects(() => put({ Name: 'm-key-bad', Value: 's', Type: 'SecureString', KeyId: 'tab\there' }), 'ValidationException');
+    // a key of the store's own may be any printable name: it seals apart, opens again, and is found by its id
+    await put({ Name: 'm-key-spaced', Value: 'spaced secret', Type: 'SecureString', KeyId: 'a key' });
+    const got = await ssm.send(new GetParametersCommand({ Names: ['m-key-spaced'], WithDecryption: true }));
+    assert.equal(got.Parameters[0].Value, 'spaced secret');
+    const found = await ssm.send(new DescribeParametersCommand({ Filters: [{ Key: 'KeyId', Values: ['a key'] }] }));
+    assert.deepEqual(found.Parameters.map((p) => [p.Name, p.KeyId]), [['m-key-spaced', 'a key']]);
   });
 
   it('KeyId is kept and reported, on a SecureString and on another type', async (t) => {

@@ -15,15 +15,6 @@ static const char *given_name(sy_req *r) {
   return json_is_string(n) ? json_string_value(n) : r->op.put.name ? r->op.put.name : "";
 }
 
-/* The version number in the store's refusal "... the oldest, version N, ...", or -1. */
-static long long oldest_in(const char *msg) {
-  const char *at = strstr(msg, "the oldest, version ");
-  if (!at) return -1;
-  char *end = NULL;
-  long long v = strtoll(at + 20, &end, 10);
-  return end != at + 20 && v > 0 ? v : -1;
-}
-
 /* The store's refusal of a write in SSM's words. */
 static enum MHD_Result put_refused(sy_req *r) {
   const char *msg = r->op.msg;
@@ -46,16 +37,13 @@ static enum MHD_Result put_refused(sy_req *r) {
                            "Parameter value, cannot be validated against allowedPattern: %s", pat + 16);
     break;
   }
-  case SY_EMAXVERSIONS: {
-    long long v = oldest_in(msg);
-    char num[24] = "1";
-    if (v > 0) snprintf(num, sizeof num, "%lld", v);
+  case SY_EMAXVERSIONS:
     return sy__ssm_error(r, 400, "ParameterMaxVersionLimitExceeded",
                          "You attempted to create a new version of %s by calling the PutParameter API with the "
-                         "overwrite flag. Version %s, the oldest version, can't be deleted because it has a label "
-                         "associated with it. Move the label to another version of the parameter, and try again.",
-                         given_name(r), num);
-  }
+                         "overwrite flag. Version %" PRId64 ", the oldest version, can't be deleted because it has a "
+                         "label associated with it. Move the label to another version of the parameter, and try "
+                         "again.",
+                         given_name(r), r->op.out_version);
   case SY_ETAG_LIMIT:
     return sy__ssm_error(r, 400, "TooManyTagsError", "The Systems Manager resource can have a maximum of %d tags.",
                          SY_TAGS_MAX);

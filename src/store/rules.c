@@ -352,6 +352,7 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
     const sy_ver *old = sy__param_find_version(p, oldest);
     if (old && old->nlabels) {
       sy__ver_unref(v);
+      op->out_version = oldest; /* the version in the way, for the API's words */
       return sy__op_fail(op, SY_EMAXVERSIONS,
                          "%s has %d versions and the oldest, version %" PRId64
                          ", carries a label; move or remove the label first",

@@ -90,7 +90,7 @@ struct sy_op {
   /* results, valid in done() */
   sy_rc rc;
   char msg[SY_MSG_MAX];
-  int64_t out_version;
+  int64_t out_version; /* the version written (or labelled); SY_EMAXVERSIONS: the oldest, which blocks it */
   sy_tier out_tier;
   json_t *result; /* op-specific JSON (owned by the op; freed by sy__op_clear). IMPORT:
                      {"summary": {"create", "update", "unchanged", "delete"}, "deleted": [names]} */

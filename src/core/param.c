@@ -88,10 +88,6 @@ static int reserved_prefix(const char *s, size_t len) {
   return len >= 3 && (strncasecmp(s, "aws", 3) == 0 || strncasecmp(s, "ssm", 3) == 0);
 }
 
-int sy__name_public(const char *name, size_t len) {
-  return len > 5 && name[0] == '/' && strncasecmp(name + 1, "aws/", 4) == 0 && len <= SY_NAME_MAX;
-}
-
 int sy__name_levels(const char *name, size_t len) {
   int levels = 0;
   size_t i = (len && name[0] == '/') ? 1 : 0;

@@ -61,10 +61,6 @@ size_t sy__tier_value_max(sy_tier tier);
  * each caller knows the field by its own name (Name, name, params[2].name, prefix) and puts it
  * first, as "<field>: <msg>". The same holds for sy__path_check. */
 sy_rc sy__name_check(const char *name, size_t len, char *msg, size_t msgsz);
-/* 1 when name lies in AWS's public namespace ("/aws/service/...", "/aws/reference/...": a
- * path under "/aws/"), which no one writes and which holds nothing here: a read of it finds
- * no parameter, a write is refused. */
-int sy__name_public(const char *name, size_t len);
 /* Number of levels in a valid name ("/a/b" has 2, "a" has 1). */
 int sy__name_levels(const char *name, size_t len);
 /* Checks a path used for listing: "/" or a hierarchical name, with or without a trailing "/". */

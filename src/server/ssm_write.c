@@ -40,7 +40,8 @@ static enum MHD_Result put_refused(sy_req *r) {
   case SY_EMAXVERSIONS:
     return sy__ssm_error(r, 400, "ParameterMaxVersionLimitExceeded",
                          "You attempted to create a new version of %s by calling the PutParameter API with the "
-                         "overwrite flag. Version %" PRId64 ", the oldest version, can't be deleted because it has a "
+                         "overwrite flag. Version %" PRId64
+                         ", the oldest version, can't be deleted because it has a "
                          "label associated with it. Move the label to another version of the parameter, and try "
                          "again.",
                          given_name(r), r->op.out_version);

@@ -18,11 +18,9 @@ void sy__store_data_key(const sy_store *st, const char *key_id, unsigned char ou
     return;
   }
   char in[sizeof info + SY_KEY_ID_MAX];
-  size_t n = strlen(key_id);
-  if (n > SY_KEY_ID_MAX) n = SY_KEY_ID_MAX; /* longer ones are refused before they get here */
-  memcpy(in, info, sizeof info - 1);
-  memcpy(in + sizeof info - 1, key_id, n);
-  sy__hmac_sha256(st->master_key, 32, in, sizeof info - 1 + n, out);
+  /* a longer key id is refused before it gets here */
+  int n = snprintf(in, sizeof in, "%s%.*s", info, SY_KEY_ID_MAX, key_id);
+  sy__hmac_sha256(st->master_key, 32, in, n > 0 ? (size_t)n : 0, out);
   OPENSSL_cleanse(in, sizeof in);
 }
 

@@ -28,7 +28,12 @@
 #define SY_POLICIES_COUNT_MAX 10 /* policies on one parameter */
 
 /* The kinds of document. Later kinds (flag, provider, route, limit, rollout) register here. */
-typedef enum sy_kind { SY_KIND_STRING = 1, SY_KIND_STRINGLIST = 2, SY_KIND_SECURESTRING = 3 } sy_kind;
+typedef enum sy_kind {
+  SY_KIND_STRING = 1,
+  SY_KIND_STRINGLIST = 2,
+  SY_KIND_SECURESTRING = 3,
+  SY_KIND_FLAG = 4, /* a feature flag (core/flag.h); SSM shows it as a String */
+} sy_kind;
 #define SY_KINDS_MAX 16
 typedef enum sy_tier { SY_TIER_STANDARD = 1, SY_TIER_ADVANCED = 2 } sy_tier;
 

@@ -66,7 +66,9 @@ typedef struct sy_token {
   int64_t revoked_ms; /* 0 while valid */
 } sy_token;
 
-enum { SY_SCOPE_READ = 1, SY_SCOPE_WRITE = 2, SY_SCOPE_ADMIN = 4, SY_SCOPE_DECRYPT = 8 };
+/* EVALUATE: evaluate flags (OFREP, /api/v1/flags/{key}/evaluate) and nothing else, for
+ * tokens that ship inside applications. */
+enum { SY_SCOPE_READ = 1, SY_SCOPE_WRITE = 2, SY_SCOPE_ADMIN = 4, SY_SCOPE_DECRYPT = 8, SY_SCOPE_EVALUATE = 16 };
 
 /* An access key for the SSM API (SigV4). Its secret is needed to check
  * signatures, so it cannot be a hash: it is kept sealed under the master key. */

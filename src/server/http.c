@@ -316,7 +316,8 @@ int sy__require_quiet(sy_req *r, unsigned scope) {
   unsigned have = r->scopes;
   if (have & SY_SCOPE_ADMIN) have |= SY_SCOPE_WRITE | SY_SCOPE_READ | SY_SCOPE_DECRYPT;
   if (have & SY_SCOPE_WRITE) have |= SY_SCOPE_READ;
-  if (have & SY_SCOPE_READ) have |= SY_SCOPE_EVALUATE; /* who may read a flag may evaluate it */
+  /* who may read a flag may evaluate it; write implies read for reading, not for this */
+  if (r->scopes & (SY_SCOPE_READ | SY_SCOPE_ADMIN)) have |= SY_SCOPE_EVALUATE;
   return (have & scope) == scope ? 0 : -1;
 }
 

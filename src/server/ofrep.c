@@ -241,7 +241,8 @@ static const char *read_context(sy_req *r, const json_t **ctx, char *msg, size_t
   return NULL;
 }
 
-/* Whether the caller may evaluate: a token with the read scope (or more) or evaluate. */
+/* Whether the caller may evaluate: a token with the scope read, admin or evaluate (write
+ * alone does not: it writes, the application that evaluates reads). */
 static int may_evaluate(sy_req *r) { return !sy__require_quiet(r, SY_SCOPE_EVALUATE); }
 
 /* POST /ofrep/v1/evaluate/flags/{raw}: raw is the key as sent (n bytes). */

@@ -32,6 +32,7 @@ harnesses=(
   "fuzz_import 16384 30 api.dict 0"
   "fuzz_ssm 10000 30 ssm.dict 0"
   "fuzz_http 16384 30 http.dict 0"
+  "fuzz_ofrep 8192 30 api.dict 0"
 )
 
 cc="${SY_FUZZ_CC:-clang}"

@@ -124,6 +124,8 @@ static unsigned parse_scopes(json_t *arr, const char **bad) {
       s |= SY_SCOPE_ADMIN;
     else if (v && !strcmp(v, "decrypt"))
       s |= SY_SCOPE_DECRYPT;
+    else if (v && !strcmp(v, "evaluate"))
+      s |= SY_SCOPE_EVALUATE;
     else {
       *bad = v ? v : "(not a string)";
       return 0;
@@ -138,6 +140,7 @@ static json_t *scopes_json(unsigned s) {
   if (s & SY_SCOPE_WRITE) json_array_append_new(a, json_string("write"));
   if (s & SY_SCOPE_ADMIN) json_array_append_new(a, json_string("admin"));
   if (s & SY_SCOPE_DECRYPT) json_array_append_new(a, json_string("decrypt"));
+  if (s & SY_SCOPE_EVALUATE) json_array_append_new(a, json_string("evaluate"));
   return a;
 }
 
@@ -237,11 +240,11 @@ static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
     json_t *sc = json_object_get(r->json, "scopes");
     if (!json_is_array(sc) || !json_array_size(sc))
       return sy__reply_error(r, 400, "ValidationException",
-                             "scopes must be a non-empty array of read, write, admin, decrypt");
+                             "scopes must be a non-empty array of read, write, admin, decrypt, evaluate");
     unsigned scopes = parse_scopes(sc, &bad);
     if (bad)
       return sy__reply_error(r, 400, "ValidationException",
-                             "unknown scope \"%.64s\"; use read, write, admin or decrypt", bad);
+                             "unknown scope \"%.64s\"; use read, write, admin, decrypt or evaluate", bad);
     r->op.token_name = name;
     r->op.scopes = scopes;
     if (keys) {

@@ -316,6 +316,8 @@ int sy__require_quiet(sy_req *r, unsigned scope) {
   unsigned have = r->scopes;
   if (have & SY_SCOPE_ADMIN) have |= SY_SCOPE_WRITE | SY_SCOPE_READ | SY_SCOPE_DECRYPT;
   if (have & SY_SCOPE_WRITE) have |= SY_SCOPE_READ;
+  /* who may read a flag may evaluate it; write implies read for reading, not for this */
+  if (r->scopes & (SY_SCOPE_READ | SY_SCOPE_ADMIN)) have |= SY_SCOPE_EVALUATE;
   return (have & scope) == scope ? 0 : -1;
 }
 
@@ -324,24 +326,42 @@ int sy__require(sy_req *r, unsigned scope) {
   const char *need = scope & SY_SCOPE_ADMIN     ? "admin"
                      : scope & SY_SCOPE_WRITE   ? "write"
                      : scope & SY_SCOPE_DECRYPT ? "decrypt"
-                                                : "read";
+                     : scope & SY_SCOPE_READ    ? "read"
+                                                : "evaluate";
   sy__reply_error(r, 403, "AccessDenied", "token %s lacks the %s scope", r->actor ? r->actor : "?", need);
   return -1;
 }
 
-/* Finds the bearer token; replies 401 and returns -1 when absent or unknown. */
+/* Whether the path is OFREP's (/ofrep/...): its credentials may come as X-API-Key too, and
+ * its refusals carry no body, as OFREP has them. */
+static int is_ofrep(const char *path) { return !strncmp(path, "/ofrep/", 7); }
+
+/* Refuses a request's credentials: 401, without a body on OFREP's paths. Returns -1. */
+static int unauthenticated(sy_req *r, const char *msg) {
+  if (is_ofrep(r->path)) {
+    sy__queue(r, 401, MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT), NULL);
+    return -1;
+  }
+  sy__reply_error(r, 401, "Unauthenticated", "%s", msg);
+  return -1;
+}
+
+/* Finds the bearer token (on OFREP's paths, an X-API-Key header is one too); replies 401
+ * and returns -1 when absent or unknown. */
 static int authenticate(sy_req *r) {
   const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-  if (!h) {
-    sy__reply_error(r, 401, "Unauthenticated", "missing Authorization: Bearer <token> header");
-    return -1;
+  const char *secret = NULL;
+  if (h) {
+    if (strncasecmp(h, "Bearer ", 7) != 0 || !h[7] || strlen(h + 7) > 512)
+      return unauthenticated(r, "the Authorization header must be \"Bearer <token>\"");
+    secret = h + 7;
+  } else if (is_ofrep(r->path)) {
+    secret = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-API-Key");
+    if (secret && (!*secret || strlen(secret) > 512)) secret = NULL;
   }
-  if (strncasecmp(h, "Bearer ", 7) != 0 || !h[7] || strlen(h + 7) > 512) {
-    sy__reply_error(r, 401, "Unauthenticated", "the Authorization header must be \"Bearer <token>\"");
-    return -1;
-  }
+  if (!secret) return unauthenticated(r, "missing Authorization: Bearer <token> header");
   char hash[SY_HASH_HEX];
-  sy__sha256_hex(h + 7, strlen(h + 7), hash);
+  sy__sha256_hex(secret, strlen(secret), hash);
   const sy_snap *s = sy__snap_enter(r->srv->store);
   const sy_token *t = sy__snap_token(s, hash);
   if (t) {
@@ -349,10 +369,7 @@ static int authenticate(sy_req *r) {
     r->scopes = t->scopes;
   }
   sy__snap_leave(r->srv->store);
-  if (!t || !r->actor) {
-    sy__reply_error(r, 401, "Unauthenticated", "unknown or revoked token");
-    return -1;
-  }
+  if (!t || !r->actor) return unauthenticated(r, "unknown or revoked token");
   return 0;
 }
 
@@ -469,7 +486,7 @@ static enum MHD_Result on_headers(sy_req *r, const char *url, const char *method
   int body = fb.chunked || clen > 0;
   r->close = body; /* any reply before the body is read ends the connection */
   if (srv->stopping) return sy__reply_error(r, 503, "Unavailable", "the server is shutting down");
-  if (!strncmp(r->path, "/api/", 5) && authenticate(r)) return MHD_YES;
+  if ((!strncmp(r->path, "/api/", 5) || is_ofrep(r->path)) && authenticate(r)) return MHD_YES;
   r->body_max = is_import(r) ? srv->import_max : SY_BODY_MAX;
   if (clen > r->body_max)
     return sy__reply_error(r, 413, "PayloadTooLarge", "the body is %llu bytes; this endpoint takes at most %zu", clen,

@@ -7,6 +7,7 @@
 #include "server/api_config.h"
 #include "server/api_flags.h"
 #include "server/api_params.h"
+#include "server/ofrep.h"
 #include "server/ssm.h"
 #include "server/watch.h"
 
@@ -15,6 +16,14 @@ static enum MHD_Result health(sy_req *r) {
   return sy__reply_json(r, 200,
                         json_pack("{ss ss ss sI}", "status", r->srv->stopping ? "stopping" : "ok", "version",
                                   SY_VERSION, "store", "sqlite", "uptime_s", (json_int_t)up));
+}
+
+/* Whether p is an endpoint a token of the evaluate scope alone may call besides OFREP's:
+ * /api/v1/flags/{key}/evaluate. */
+static int flag_evaluation(const char *p) {
+  static const char head[] = "/api/v1/flags/", tail[] = "/evaluate";
+  size_t n = strlen(p), h = sizeof head - 1, t = sizeof tail - 1;
+  return n > h + t && !strncmp(p, head, h) && !strcmp(p + n - t, tail);
 }
 
 enum MHD_Result sy__route(sy_req *r) {
@@ -26,6 +35,7 @@ enum MHD_Result sy__route(sy_req *r) {
   }
   if (p[0] == '/' && p[1] == 0 && !strcmp(r->method, "POST")) return sy__api_ssm(r);
   if (r->srv->stopping) return sy__reply_error(r, 503, "Unavailable", "the server is shutting down");
+  if (strncmp(p, SY_OFREP_PREFIX, sizeof SY_OFREP_PREFIX - 1) == 0) return sy__api_ofrep(r);
   if (strncmp(p, "/api/", 5) != 0) {
     /* an AWS client of another service (S3, Lambda, ...) pointed at Switchyard */
     int aws = sy__ssm_from_aws(r);
@@ -34,6 +44,8 @@ enum MHD_Result sy__route(sy_req *r) {
   }
   if (!r->actor) /* credentials are settled with the headers; this is only a guard */
     return sy__reply_error(r, 401, "Unauthenticated", "missing Authorization: Bearer <token> header");
+  if (!(r->scopes & ~(unsigned)SY_SCOPE_EVALUATE) && !flag_evaluation(p))
+    return sy__reply_error(r, 403, "AccessDenied", "token %s may only evaluate flags (scope evaluate)", r->actor);
   if (strncmp(p, "/api/v1/params", 14) == 0 && (p[14] == 0 || p[14] == '/')) {
     if (p[14] == 0 || (p[14] == '/' && p[15] == 0)) return sy__api_params_list(r);
     return sy__api_params(r, p + 14);

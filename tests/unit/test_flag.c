@@ -639,6 +639,25 @@ static void explain(void **state) {
   json_decref(e);
   json_decref(ctx);
   sy__flag_free(f);
+
+  /* a percentage rule says where the bucket falls; an applied override is shown */
+  f = compile_ok("k",
+                 "{\"env_override\": \"PARTIAL_RESULTS_ENABLED\", \"rules\": [{\"name\": \"half\", \"percentage\": 50,"
+                 " \"constraints\": [{\"attribute\": \"age\", \"operator\": \"NUM_GT\", \"values\": [\"18\"]}]}]}",
+                 NULL);
+  ctx = json_loads("{\"targetingKey\": \"user-1\", \"age\": 30}", 0, &err);
+  env_value = "false";
+  e = sy__flag_explain(f, ctx, test_env);
+  char want[160];
+  uint32_t b = sy_bucket("k", "user-1");
+  snprintf(want, sizeof want, "age NUM_GT [18]: \"30\" matches; bucket %u is %s its 50.00%% rollout", b,
+           b < 5000 ? "inside" : "outside");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(e, "rules"), 0), "why")), want);
+  assert_true(json_is_true(json_object_get(json_object_get(e, "override"), "applied")));
+  assert_string_equal(json_string_value(json_object_get(json_object_get(e, "result"), "variant")), "off");
+  json_decref(e);
+  json_decref(ctx);
+  sy__flag_free(f);
 }
 
 /* A compiled flag gives the same answers from many threads at once (regexes included). */

@@ -631,6 +631,14 @@ static void explain(void **state) {
   json_decref(e);
   json_decref(ctx);
 
+  ctx = json_loads("{\"country\": {\"code\": \"NL\"}}", 0, &err);
+  e = sy__flag_explain(f, ctx, NULL);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(e, "rules"), 0), "why")),
+                      "country IN [NL]: an object, not a value it compares");
+  assert_true(json_is_null(json_object_get(e, "bucket")));
+  json_decref(e);
+  json_decref(ctx);
+
   ctx = json_loads("{\"targetingKey\": \"user-1\", \"country\": \"NL\"}", 0, &err);
   e = sy__flag_explain(f, ctx, NULL);
   res = json_object_get(e, "result");

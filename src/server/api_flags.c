@@ -477,13 +477,6 @@ static enum MHD_Result delete_flag(sy_req *r, const flag_target *t) {
 
 /* ---- evaluation ---- */
 
-/* Evaluation is allowed to tokens that may read, and to evaluate-only tokens. */
-static int require_evaluate(sy_req *r) {
-  if (!sy__require_quiet(r, SY_SCOPE_READ) || (r->scopes & SY_SCOPE_EVALUATE)) return 0;
-  sy__reply_error(r, 403, "AccessDenied", "token %s lacks the read or evaluate scope", r->actor ? r->actor : "?");
-  return -1;
-}
-
 /* The body of evaluate and explain: {"context": {...}} (or none: an empty context). *ctx is
  * borrowed from r->json, NULL for none. Replies 400 naming the problem and returns -1. */
 static int context_body(sy_req *r, json_t **ctx) {
@@ -509,9 +502,9 @@ static int context_refused(const sy_flag_result *res) {
   return res->reason == SY_FLAG_ERROR && (res->error == SY_FLAG_INVALID_CONTEXT || res->error == SY_FLAG_PARSE_ERROR);
 }
 
-/* POST /api/v1/flags/{key}/evaluate {"context"} */
+/* POST /api/v1/flags/{key}/evaluate {"context"}: scope evaluate, which read and admin imply */
 static enum MHD_Result evaluate(sy_req *r, const flag_target *t) {
-  if (require_evaluate(r) || sy__query_only(r, "")) return MHD_YES;
+  if (sy__require(r, SY_SCOPE_EVALUATE) || sy__query_only(r, "")) return MHD_YES;
   json_t *ctx;
   if (context_body(r, &ctx)) return MHD_YES;
   found fd;
@@ -544,9 +537,10 @@ static enum MHD_Result evaluate(sy_req *r, const flag_target *t) {
   return sy__reply_json(r, 200, out);
 }
 
-/* POST /api/v1/flags/{key}/explain {"context"} */
+/* POST /api/v1/flags/{key}/explain {"context"}: a diagnosis, which shows the rules, so it
+ * needs read (an evaluate-only token, shipped inside applications, may not) */
 static enum MHD_Result explain(sy_req *r, const flag_target *t) {
-  if (require_evaluate(r) || sy__query_only(r, "")) return MHD_YES;
+  if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "")) return MHD_YES;
   json_t *ctx;
   if (context_body(r, &ctx)) return MHD_YES;
   found fd;

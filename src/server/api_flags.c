@@ -477,13 +477,6 @@ static enum MHD_Result delete_flag(sy_req *r, const flag_target *t) {
 
 /* ---- evaluation ---- */
 
-/* Evaluation is allowed to tokens that may read, and to evaluate-only tokens. */
-static int require_evaluate(sy_req *r) {
-  if (!sy__require_quiet(r, SY_SCOPE_READ) || (r->scopes & SY_SCOPE_EVALUATE)) return 0;
-  sy__reply_error(r, 403, "AccessDenied", "token %s lacks the read or evaluate scope", r->actor ? r->actor : "?");
-  return -1;
-}
-
 /* The body of evaluate and explain: {"context": {...}} (or none: an empty context). *ctx is
  * borrowed from r->json, NULL for none. Replies 400 naming the problem and returns -1. */
 static int context_body(sy_req *r, json_t **ctx) {
@@ -511,7 +504,8 @@ static int context_refused(const sy_flag_result *res) {
 
 /* POST /api/v1/flags/{key}/evaluate {"context"} */
 static enum MHD_Result evaluate(sy_req *r, const flag_target *t) {
-  if (require_evaluate(r) || sy__query_only(r, "")) return MHD_YES;
+  /* tokens that may read, and evaluate-only tokens (those an application ships) */
+  if (sy__require(r, SY_SCOPE_EVALUATE) || sy__query_only(r, "")) return MHD_YES;
   json_t *ctx;
   if (context_body(r, &ctx)) return MHD_YES;
   found fd;
@@ -546,7 +540,8 @@ static enum MHD_Result evaluate(sy_req *r, const flag_target *t) {
 
 /* POST /api/v1/flags/{key}/explain {"context"} */
 static enum MHD_Result explain(sy_req *r, const flag_target *t) {
-  if (require_evaluate(r) || sy__query_only(r, "")) return MHD_YES;
+  /* an explanation shows the rules and their values: for readers, not for shipped tokens */
+  if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "")) return MHD_YES;
   json_t *ctx;
   if (context_body(r, &ctx)) return MHD_YES;
   found fd;

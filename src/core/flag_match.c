@@ -502,10 +502,11 @@ int sy__flag_constraint_match(const flag_constraint *c, const json_t *ctx, char 
   if (hit && c->op != OP_IN && c->op != OP_NOT_IN) what = "matches";
   if (why) {
     if (bad && !text_ok)
-      snprintf(why, whysz, "%s: a %s, not a value it compares", head,
-               json_is_object(v)  ? "object"
-               : json_is_array(v) ? "array"
-                                  : "value");
+      snprintf(why, whysz, "%s: %s, not a value it compares%s", head,
+               json_is_object(v)  ? "an object"
+               : json_is_array(v) ? "an array"
+                                  : "a value",
+               c->inverted ? " (inverted: matches)" : "");
     else
       snprintf(why, whysz, "%s: \"%.60s\" %s%s", head, s, what,
                c->inverted ? (hit ? " (inverted: does not match)" : " (inverted: matches)") : "");

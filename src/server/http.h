@@ -18,12 +18,14 @@
 #define SY_DISCARD_MAX ((size_t)64 << 20)
 
 typedef struct sy_watch_hub sy_watch_hub;
+typedef struct sy_flag_stats sy_flag_stats;
 typedef struct sy_req sy_req;
 
 typedef struct sy_server {
   sy_store *store;
   const sy_clock *clock; /* every period, deadline and timestamp of the server runs on it */
   sy_watch_hub *hub;
+  sy_flag_stats *flag_stats; /* per-flag evaluation counts (flag_stats.h) */
   struct MHD_Daemon *daemon;
   int64_t started_ms;
   char aws_region[64];  /* for ARNs: SWITCHYARD_AWS_REGION, default us-east-1 */
@@ -76,6 +78,7 @@ struct sy_req {
   sy_finish_fn finish;    /* builds the reply once the wait is over */
   json_t *json;           /* the parsed body, alive until the request completes */
   const char *secret;     /* a token secret made for this request, shown once in the reply */
+  void *api_ctx;          /* what a handler keeps across a wait for its finish (arena memory) */
 };
 
 /* Responses. Each queues the response and returns MHD's result. sy__queue adds the

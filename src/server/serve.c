@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "server/api_admin.h"
+#include "server/flag_stats.h"
 #include "server/route.h"
 #include "server/ssm.h"
 #include "server/watch.h"
@@ -191,6 +192,11 @@ sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *
     return SY_ENOMEM;
   }
   sy__store_set_publish_hook(srv->store, sy__watch_publish, srv->hub);
+  srv->flag_stats = sy__flag_stats_new(srv->clock);
+  if (!srv->flag_stats) {
+    snprintf(msg, msgsz, "cannot make the flag statistics table");
+    return SY_ENOMEM;
+  }
   srv->route = sy__route;
   srv->ssm_reply_error = sy__ssm_reply_error;
   return SY_OK;
@@ -199,8 +205,10 @@ sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *
 void sy__server_close(sy_server *srv) {
   sy__store_close(srv->store); /* drains queued writes first */
   sy__watch_hub_free(srv->hub);
+  sy__flag_stats_free(srv->flag_stats);
   srv->store = NULL;
   srv->hub = NULL;
+  srv->flag_stats = NULL;
 }
 
 int sy__serve_main(int argc, char **argv) {

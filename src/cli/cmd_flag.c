@@ -471,9 +471,14 @@ nomem_body:
   return SY__EXIT_ERR;
 }
 
-/* Prints "error:" with the answer's error_code and error_details, when it has them. */
+/* Prints "error:" with the error code and details of an evaluation (error_code and
+ * error_details) or of an explanation's result (error and detail), when it has them. */
 static void print_eval_error(const char *label, const json_t *r) {
   const char *code = sy__jstr(r, "error_code"), *details = sy__jstr(r, "error_details");
+  if (!*code && !*details) {
+    code = sy__jstr(r, "error");
+    details = *code ? sy__jstr(r, "detail") : "";
+  }
   char c[128], d[1024];
   if (!*code && !*details) return;
   shown(*code ? code : "ERROR", c, sizeof c);
@@ -526,16 +531,31 @@ static void print_rules(const json_t *rules) {
     const json_t *m = json_object_get(r, "matched");
     shown(*sy__jstr(r, "name") ? sy__jstr(r, "name") : "(unnamed)", name, sizeof name);
     shown(sy__jstr(r, "why"), why, sizeof why);
-    printf("  %zu. %s: %s%s%s\n", i + 1, name,
+    printf("  %zu. %s: %s%s%s%s\n", i + 1, name,
            json_is_true(m)    ? "matched"
            : json_is_false(m) ? "no match"
                               : "not reached",
-           *why ? " - " : "", why);
+           *why ? " - " : "", why, json_is_true(json_object_get(r, "decided")) ? " (decides the result)" : "");
   }
 }
 
 /* The members of an explanation this file prints by name; any other is printed as JSON. */
-static const char *const explained[] = {"key", "version", "bucket", "rollout_percentage", "rules", "result", NULL};
+static const char *const explained[] = {"key",   "version", "enabled",  "bucket", "rollout_percentage",
+                                        "rules", "result",  "override", NULL};
+
+/* Prints the env_override of an explanation: the variable, its value, whether it decided. */
+static void print_override(const json_t *ov) {
+  char var[256], val[256];
+  if (!json_is_object(ov)) return;
+  shown(sy__jstr(ov, "variable"), var, sizeof var);
+  if (!json_is_string(json_object_get(ov, "value"))) {
+    printf("%-20s%s is not set\n", "override:", var);
+    return;
+  }
+  shown(sy__jstr(ov, "value"), val, sizeof val);
+  printf("%-20s%s=%s%s\n", "override:", var, val,
+         json_is_true(json_object_get(ov, "applied")) ? " (decides the result)" : " (not applied)");
+}
 
 static sy_rc show_explain(const json_t *answer, void *ctx) {
   const json_t *res = json_object_get(answer, "result");
@@ -545,8 +565,13 @@ static sy_rc show_explain(const json_t *answer, void *ctx) {
   (void)ctx;
   if (*sy__jstr(answer, "key")) print_field("flag:", answer, "key");
   if (json_object_get(answer, "version")) print_field("version:", answer, "version");
+  if (json_is_false(json_object_get(answer, "enabled")))
+    printf("%-20sfalse: the kill switch is off, everyone gets the default\n", "enabled:");
+  else if (json_is_true(json_object_get(answer, "enabled")))
+    printf("%-20strue\n", "enabled:");
   print_bucket(answer);
   print_rules(json_object_get(answer, "rules"));
+  print_override(json_object_get(answer, "override"));
   json_object_foreach((json_t *)answer, k, v) {
     if (sy__one_of(k, explained) || json_is_null(v)) continue;
     char label[128];

@@ -382,3 +382,18 @@ test('eval and explain: rules, buckets, contexts from files and stdin, errors', 
   assert.equal(x.rules[0].matched, true);
   assert.equal(x.result.reason, 'TARGETING_MATCH');
 });
+
+test('flag ls follows every page over 130 flags', async () => {
+  const keys = Array.from({ length: 130 }, (_, i) => `cli/many/f${String(i).padStart(3, '0')}`);
+  for (let i = 0; i < keys.length; i += 10) {
+    await Promise.all(keys.slice(i, i + 10).map(async (key) => {
+      const res = await api(server, 'POST', '/api/v1/flags', { key, document: { enabled: true, rollout_percentage: 1 } });
+      assert.equal(res.status, 201, res.text);
+    }));
+  }
+  const j = JSON.parse((await ok(['flag', 'ls', '/cli/many/', '--json'])).stdout);
+  assert.deepEqual(j.flags.map((f) => f.key), keys);
+  assert.equal(j.next, null);
+  const r = await ok(['flag', 'ls', 'cli/many']);
+  assert.equal(r.stdout.trim().split('\n').length, 131);
+});

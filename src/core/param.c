@@ -34,9 +34,9 @@ static sy_rc stringlist_check(const char *value, size_t len, char *msg, size_t m
 
 /* The registry: the parameter kinds, then whatever registers at start-up. */
 static sy_kind_def kinds[SY_KINDS_MAX] = {
-    {SY_KIND_STRING, "String", 0, no_check},
-    {SY_KIND_STRINGLIST, "StringList", 0, stringlist_check},
-    {SY_KIND_SECURESTRING, "SecureString", 0, no_check},
+    {.kind = SY_KIND_STRING, .name = "String", .validate = no_check},
+    {.kind = SY_KIND_STRINGLIST, .name = "StringList", .validate = stringlist_check},
+    {.kind = SY_KIND_SECURESTRING, .name = "SecureString", .validate = no_check},
 };
 static size_t nkinds = 3;
 

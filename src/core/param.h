@@ -45,6 +45,13 @@ typedef struct sy_kind_def {
   const char *name;
   size_t value_max; /* bytes; 0: the tier's limit (4 KiB Standard, 8 KiB Advanced) */
   sy_rc (*validate)(const char *value, size_t len, char *msg, size_t msgsz);
+  /* Optional, for a kind whose values are compiled once per version (a flag): checks the
+   * value of the document with key (its name without the leading '/') against schema (""
+   * none) and compiles it into *obj, immutable, for readers of every thread; release frees
+   * it. A refusal writes msg, as validate does. */
+  sy_rc (*compile)(const char *key, const char *value, size_t len, const char *schema, void **obj, char *msg,
+                   size_t msgsz);
+  void (*release)(void *obj);
 } sy_kind_def;
 
 /* Registers a kind (at start-up, before any store is opened). SY_EEXISTS for a kind or name

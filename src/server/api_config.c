@@ -59,8 +59,9 @@ static void export_param(sy_jbuf *b, sy_store *st, const sy_param *p, int secret
   sy__jbuf_cstr(b, ",\"allowed_pattern\":");
   sy__jbuf_str(b, v->allowed_pattern, strlen(v->allowed_pattern));
   /* SSM's attributes, when they are not the defaults */
-  const char *attr[3][2] = {{"key_id", v->key_id}, {"data_type", v->data_type}, {"policies", v->policies}};
-  for (int i = 0; i < 3; i++) {
+  const char *attr[4][2] = {
+      {"key_id", v->key_id}, {"data_type", v->data_type}, {"policies", v->policies}, {"schema", v->schema}};
+  for (int i = 0; i < 4; i++) {
     if (!*attr[i][1]) continue;
     sy__jbuf_cstr(b, ",\"");
     sy__jbuf_cstr(b, attr[i][0]);
@@ -271,6 +272,7 @@ static int take_item(sy_req *r, json_t *e, size_t i, import_items *it) {
   if (!in->key_id) in->key_id = "";
   if (!in->data_type) in->data_type = "";
   if (!in->policies) in->policies = "";
+  if (!in->schema) in->schema = "";
   in->overwrite = 1;
   in->if_version = -1;
   /* everything borrowed from e moves into the arena */
@@ -279,7 +281,8 @@ static int take_item(sy_req *r, json_t *e, size_t i, import_items *it) {
             copy_str(r, &in->allowed_pattern, in->allowed_pattern ? strlen(in->allowed_pattern) : 0) ||
             copy_str(r, &in->key_id, in->key_id ? strlen(in->key_id) : 0) ||
             copy_str(r, &in->data_type, in->data_type ? strlen(in->data_type) : 0) ||
-            copy_str(r, &in->policies, in->policies ? strlen(in->policies) : 0);
+            copy_str(r, &in->policies, in->policies ? strlen(in->policies) : 0) ||
+            copy_str(r, &in->schema, in->schema ? strlen(in->schema) : 0);
   for (int t = 0; !bad && t < in->ntags; t++) {
     sy_tag *tag = (sy_tag *)&in->tags[t]; /* the arena's array from sy__parse_tags */
     tag->key = sy__arena_strdup(r->arena, tag->key);

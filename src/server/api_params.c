@@ -43,6 +43,10 @@ static void param_members(sy_jbuf *b, sy_store *st, const sy_param *p, const sy_
     sy__jbuf_cstr(b, ",\"policies\":");
     sy__jbuf_str(b, v->policies, strlen(v->policies));
   }
+  if (*v->schema) {
+    sy__jbuf_cstr(b, ",\"schema\":");
+    sy__jbuf_str(b, v->schema, strlen(v->schema));
+  }
   sy__jbuf_cstr(b, ",\"description\":");
   sy__jbuf_str(b, v->description, strlen(v->description));
   sy__jbuf_cstr(b, ",\"allowed_pattern\":");
@@ -244,7 +248,8 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
                                        "tier",      "tags",          "if_version",
                                        "reason",    "data_type",     "labels",
                                        "version",   "last_modified", "last_modified_user",
-                                       "key_id",    "policies",      NULL};
+                                       "key_id",    "policies",      "schema",
+                                       NULL};
   const char *type = NULL, *tier = NULL;
   int64_t ifv = -1;
   json_t *ifj = json_object_get(obj, "if_version");
@@ -257,7 +262,8 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
       sy__field_str(r, obj, ctx, "tier", &tier, NULL) ||
       sy__field_str(r, obj, ctx, "data_type", &in->data_type, NULL) ||
       sy__field_str(r, obj, ctx, "key_id", &in->key_id, NULL) ||
-      sy__field_str(r, obj, ctx, "policies", &in->policies, NULL) || sy__field_int(r, obj, ctx, "if_version", &ifv))
+      sy__field_str(r, obj, ctx, "policies", &in->policies, NULL) ||
+      sy__field_str(r, obj, ctx, "schema", &in->schema, NULL) || sy__field_int(r, obj, ctx, "if_version", &ifv))
     return -1;
   if (need_value && !in->value) return sy__reply_error(r, 400, "ValidationException", "%svalue is required", ctx), -1;
   if (type && !(in->kind = sy__kind_by_name(type) ? sy__kind_by_name(type)->kind : 0))

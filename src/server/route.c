@@ -5,6 +5,7 @@
 
 #include "server/api_admin.h"
 #include "server/api_config.h"
+#include "server/api_flags.h"
 #include "server/api_params.h"
 #include "server/ssm.h"
 #include "server/watch.h"
@@ -36,6 +37,10 @@ enum MHD_Result sy__route(sy_req *r) {
   if (strncmp(p, "/api/v1/params", 14) == 0 && (p[14] == 0 || p[14] == '/')) {
     if (p[14] == 0 || (p[14] == '/' && p[15] == 0)) return sy__api_params_list(r);
     return sy__api_params(r, p + 14);
+  }
+  if (strncmp(p, "/api/v1/flags", 13) == 0 && (p[13] == 0 || p[13] == '/')) {
+    if (p[13] == 0 || (p[13] == '/' && p[14] == 0)) return sy__api_flags_root(r);
+    return sy__api_flags(r, p + 13);
   }
   if (strncmp(p, "/api/v1/admin/audit", 19) == 0) return sy__api_audit(r, p + 19);
   if (strncmp(p, "/api/v1/admin/tokens", 20) == 0) return sy__api_tokens(r, p + 20);

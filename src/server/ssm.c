@@ -387,3 +387,7 @@ int sy__ssm_resource(sy_req *r, json_t *b, ssm_name *n) {
     return sy__ssm_error(r, 400, "InvalidResourceId", "Invalid Resource Id"), -1;
   return sy__ssm_parse_name(r, id, 0, n);
 }
+
+const char *sy__ssm_type_name(sy_kind kind) {
+  return kind >= SY_KIND_STRING && kind <= SY_KIND_SECURESTRING ? sy__kind_name(kind) : "String";
+}

@@ -522,7 +522,7 @@ static int match_one(const ssm_filter *f, const sy_param *p, const sy_ver *v) {
   switch (f->key) {
   case SSM_FKEY_NAME: return match_name(f, p->name);
   case SSM_FKEY_PATH: return match_path(f, p->name);
-  case SSM_FKEY_TYPE: return match_text(f, sy__kind_name(v->kind));
+  case SSM_FKEY_TYPE: return match_text(f, sy__ssm_type_name(v->kind));
   case SSM_FKEY_TIER: return match_text(f, sy__tier_name(v->tier));
   case SSM_FKEY_DATATYPE: return match_text(f, v->data_type[0] ? v->data_type : "text");
   case SSM_FKEY_KEYID:

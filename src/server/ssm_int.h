@@ -66,6 +66,9 @@ int sy__ssm_required_name(sy_req *r, json_t *o, const char *key, int flags, ssm_
  * is no parameter name. */
 int sy__ssm_resource(sy_req *r, json_t *b, ssm_name *n);
 
+/* The SSM type of a kind: its own name for SSM's three, String for any other (a flag). */
+const char *sy__ssm_type_name(sy_kind kind);
+
 /* ---- who signed the request (ssm_auth.c) ---- */
 
 /* The region of the request: the one it was signed for, else SWITCHYARD_AWS_REGION's. */

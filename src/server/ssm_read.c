@@ -132,7 +132,7 @@ static int param_shape(sy_req *r, sy_jbuf *b, const sy_param *p, const sy_ver *v
   sy__jbuf_cstr(b, "{\"Name\":");
   sy__jbuf_str(b, p->name, p->name_len);
   sy__jbuf_cstr(b, ",\"Type\":\"");
-  sy__jbuf_cstr(b, sy__kind_name(v->kind));
+  sy__jbuf_cstr(b, sy__ssm_type_name(v->kind));
   sy__jbuf_cstr(b, "\"");
   if (v->kind != SY_KIND_SECURESTRING) {
     sy__jbuf_cstr(b, ",\"Value\":");
@@ -196,7 +196,7 @@ static json_t *labels_of(const sy_ver *v) {
 static json_t *history_shape(sy_req *r, const sy_param *p, const sy_ver *v, int decrypt) {
   char user[512];
   user_arn(r, v->modified_user, user, sizeof user);
-  json_t *o = json_pack("{ss ss}", "Name", p->name, "Type", sy__kind_name(v->kind));
+  json_t *o = json_pack("{ss ss}", "Name", p->name, "Type", sy__ssm_type_name(v->kind));
   if (!o) return NULL;
   if (key_id_of(v)) json_object_set_new(o, "KeyId", json_string(key_id_of(v)));
   json_object_set_new(o, "LastModifiedDate", epoch(v->modified_ms));
@@ -222,7 +222,7 @@ static json_t *meta_shape(sy_req *r, const sy_param *p) {
   char arn[SY_NAME_MAX + 128], user[512];
   arn_of(r, p->name, arn, sizeof arn);
   user_arn(r, v->modified_user, user, sizeof user);
-  json_t *o = json_pack("{ss ss ss}", "Name", p->name, "ARN", arn, "Type", sy__kind_name(v->kind));
+  json_t *o = json_pack("{ss ss ss}", "Name", p->name, "ARN", arn, "Type", sy__ssm_type_name(v->kind));
   if (!o) return NULL;
   if (key_id_of(v)) json_object_set_new(o, "KeyId", json_string(key_id_of(v)));
   json_object_set_new(o, "LastModifiedDate", epoch(v->modified_ms));

@@ -355,7 +355,11 @@ enum MHD_Result sy__ssm_put_parameter(sy_req *r, json_t *b) {
                          "have length greater than or equal to 1.");
   sy_put *in = &r->op.put;
   in->if_version = -1;
-  if (type && !(in->kind = sy__kind_by_name(type) ? sy__kind_by_name(type)->kind : 0))
+  in->string_keeps_kind = 1;
+  /* SSM's three types only; a document of another kind (a flag) is a String to SSM, and a
+   * String written over it keeps its kind */
+  if (type &&
+      (!(in->kind = sy__kind_by_name(type) ? sy__kind_by_name(type)->kind : 0) || in->kind > SY_KIND_SECURESTRING))
     return sy__ssm_error(
         r, 400, "ValidationException",
         "1 validation error detected: Value '%.64s' at 'type' failed to satisfy constraint: Member must "

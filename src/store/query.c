@@ -112,3 +112,7 @@ const sy_akey *sy__snap_akey_named(const sy_snap *s, const char *name) {
 }
 
 uint64_t sy__snap_auth_gen(const sy_snap *s) { return s->auth->gen; }
+
+const struct sy_flag *sy__ver_flag(const sy_ver *v) {
+  return v->kind == SY_KIND_FLAG && v->compiled ? (const struct sy_flag *)v->compiled->obj : NULL;
+}

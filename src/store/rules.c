@@ -251,7 +251,7 @@ static sy_rc seal_version(sy_store *st, const char *name, const sy_ver *v, sy_ve
   size_t n = 0;
   sy_rc rc = sy__store_box(st, 1, name, v, &blob, &n);
   if (!rc) {
-    sy_ver_meta m = {v->key_id, v->data_type, v->policies};
+    sy_ver_meta m = {v->key_id, v->data_type, v->policies, v->schema};
     sy_ver *s = sy__ver_make_meta((const char *)blob, n, v->description, v->allowed_pattern, v->modified_user, &m);
     if (!s)
       rc = SY_ENOMEM;
@@ -301,11 +301,17 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   if (cur && cur->tier == SY_TIER_ADVANCED && in->tier == SY_TIER_STANDARD && !import)
     return sy__op_fail(op, SY_EINVAL, "%s is an Advanced parameter; it cannot be changed to Standard", name);
 
-  /* what a put leaves out it keeps: the description, pattern and SSM attributes (the
-   * defaults, text and alias/aws/ssm, are kept as "") */
+  /* a String put through SSM on a flag writes the flag (a flag is a String to SSM) */
+  sy_kind kind = in->kind ? in->kind : cur ? cur->kind : SY_KIND_STRING; /* a create without one was refused above */
+  if (in->string_keeps_kind && kind == SY_KIND_STRING && cur && cur->kind == SY_KIND_FLAG) kind = SY_KIND_FLAG;
+  if (kind != SY_KIND_FLAG && in->schema && *in->schema)
+    return sy__op_fail(op, SY_EINVAL, "schema: only a flag has a schema; %s is a %s", name, sy__kind_name(kind));
+  /* what a put leaves out it keeps: the description, pattern, SSM attributes and a flag's
+   * schema (the defaults, text and alias/aws/ssm, are kept as "") */
   sy_ver_meta meta = {attr_or(in->key_id, "alias/aws/ssm", cur ? cur->key_id : ""),
                       attr_or(in->data_type, "text", cur ? cur->data_type : ""),
-                      attr_or(in->policies, "", cur ? cur->policies : "")};
+                      attr_or(in->policies, "", cur ? cur->policies : ""),
+                      kind == SY_KIND_FLAG ? attr_or(in->schema, "", cur ? cur->schema : "") : ""};
   sy_ver *v = sy__ver_make_meta(in->value, in->value_len,
                                 in->description ? in->description
                                 : cur           ? cur->description
@@ -316,7 +322,7 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
                                 op->actor ? op->actor : "system", &meta);
   if (!v) return sy__op_fail(op, SY_ENOMEM, "%s", "out of memory");
   v->version = cur ? cur->version + 1 : 1;
-  v->kind = in->kind ? in->kind : cur ? cur->kind : SY_KIND_STRING; /* a create without a kind was refused above */
+  v->kind = kind;
   v->tier = in->tier ? in->tier : cur ? cur->tier : SY_TIER_STANDARD;
   v->modified_ms = sy__clock_now(st->clock);
 
@@ -328,6 +334,8 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   if (!op->rc && in->key_id && *v->key_id) op->rc = sy__key_id_check(v->key_id, op->msg, sizeof op->msg);
   if (!op->rc && in->policies) op->rc = sy__policies_check(v->policies, NULL, op->msg, sizeof op->msg);
   if (!op->rc) op->rc = sy__tags_check(in->tags, in->ntags, op->msg, sizeof op->msg);
+  /* a kind that compiles its values (a flag) checks them against its schema here, once */
+  if (!op->rc) op->rc = sy__ver_compile(v, name[0] == '/' ? name + 1 : name, op->msg, sizeof op->msg);
   if (op->rc) {
     sy__ver_unref(v);
     return op->rc;
@@ -719,6 +727,7 @@ static sy_rc apply_rollback(sy_store *st, sy_op *op) {
                .key_id = old->key_id,
                .data_type = old->data_type,
                .policies = old->policies,
+               .schema = old->schema,
                .if_version = -1};
   snprintf(detail, sizeof detail, "to_version=%" PRId64, op->version);
   rc = apply_put(st, op, &in, "rollback", detail, 0);
@@ -745,7 +754,8 @@ int sy__import_differs(sy_store *st, const sy_param *p, const sy_put *in) {
   if (strcmp(in->description ? in->description : "", v->description ? v->description : "")) return 1;
   if (strcmp(in->allowed_pattern ? in->allowed_pattern : "", v->allowed_pattern ? v->allowed_pattern : "")) return 1;
   if (strcmp(attr_or(in->key_id, "alias/aws/ssm", ""), v->key_id) ||
-      strcmp(attr_or(in->data_type, "text", ""), v->data_type) || strcmp(attr_or(in->policies, "", ""), v->policies))
+      strcmp(attr_or(in->data_type, "text", ""), v->data_type) || strcmp(attr_or(in->policies, "", ""), v->policies) ||
+      strcmp(attr_or(in->schema, "", ""), v->schema))
     return 1;
   if (in->ntags != p->ntags) return 1;
   for (int i = 0; i < in->ntags; i++) {

@@ -18,14 +18,15 @@ static const char *put_str(char **p, const char *s, size_t len) {
 
 sy_ver *sy__ver_make_meta(const char *value, size_t value_len, const char *description, const char *pattern,
                           const char *user, const sy_ver_meta *meta) {
-  const char *strs[6] = {description,
+  const char *strs[7] = {description,
                          pattern,
                          user,
                          meta ? meta->key_id : NULL,
                          meta ? meta->data_type : NULL,
-                         meta ? meta->policies : NULL};
-  size_t lens[6], total = value_len + 1;
-  for (int i = 0; i < 6; i++) total += (lens[i] = strs[i] ? strlen(strs[i]) : 0) + 1;
+                         meta ? meta->policies : NULL,
+                         meta ? meta->schema : NULL};
+  size_t lens[7], total = value_len + 1;
+  for (int i = 0; i < 7; i++) total += (lens[i] = strs[i] ? strlen(strs[i]) : 0) + 1;
   sy_ver *v = malloc(sizeof *v + total);
   if (!v) return NULL;
   memset(v, 0, sizeof *v);
@@ -39,6 +40,7 @@ sy_ver *sy__ver_make_meta(const char *value, size_t value_len, const char *descr
   v->key_id = put_str(&p, strs[3], lens[3]);
   v->data_type = put_str(&p, strs[4], lens[4]);
   v->policies = put_str(&p, strs[5], lens[5]);
+  v->schema = put_str(&p, strs[6], lens[6]);
   if (lens[5]) v->expires_ms = sy__policies_expiry(v->policies);
   return v;
 }
@@ -53,16 +55,43 @@ sy_ver *sy__ver_ref(sy_ver *v) {
   return v;
 }
 
+sy_rc sy__ver_compile(sy_ver *v, const char *key, char *msg, size_t msgsz) {
+  const sy_kind_def *def = sy__kind_by_id(v->kind);
+  if (!def || !def->compile) return SY_OK;
+  sy_compiled *c = calloc(1, sizeof *c);
+  if (!c) return SY_ENOMEM;
+  sy_rc rc = def->compile(key, v->value, v->value_len, v->schema, &c->obj, msg, msgsz);
+  if (rc) {
+    free(c);
+    return rc;
+  }
+  c->refs = 1;
+  c->def = def;
+  v->compiled = c;
+  return SY_OK;
+}
+
+static void compiled_unref(sy_compiled *c) {
+  if (!c || ref_dec(&c->refs) > 0) return;
+  if (c->def->release) c->def->release(c->obj);
+  free(c);
+}
+
 void sy__ver_unref(sy_ver *v) {
   if (!v || ref_dec(&v->refs) > 0) return;
+  compiled_unref(v->compiled);
   for (int i = 0; i < v->nlabels; i++) free(v->labels[i]);
   free(v->labels);
   free(v);
 }
 
 sy_ver *sy__ver_clone(const sy_ver *v) {
-  sy_ver_meta m = {v->key_id, v->data_type, v->policies};
+  sy_ver_meta m = {v->key_id, v->data_type, v->policies, v->schema};
   sy_ver *c = sy__ver_make_meta(v->value, v->value_len, v->description, v->allowed_pattern, v->modified_user, &m);
+  if (c && v->compiled) {
+    ref_inc(&v->compiled->refs);
+    c->compiled = v->compiled;
+  }
   if (!c) return NULL;
   c->version = v->version;
   c->kind = v->kind;

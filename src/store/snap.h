@@ -32,7 +32,9 @@ typedef struct sy_ver {
   const char *key_id;
   const char *data_type;
   const char *policies;
+  const char *schema;   /* a flag's schema (core/flag.h), "" when none */
   int64_t expires_ms; /* the earliest Expiration of its policies (ms since 1970), or 0 */
+  struct sy_compiled *compiled; /* the value compiled by its kind (a flag), or NULL */
   int nlabels;
   char **labels; /* labels on this version */
 } sy_ver;
@@ -103,8 +105,21 @@ typedef struct sy_snap {
  * The caller fills version, kind, tier, modified_ms. NULL on ENOMEM. */
 /* The SSM attributes of a version, for sy__ver_make_meta (NULL members read as ""). */
 typedef struct sy_ver_meta {
-  const char *key_id, *data_type, *policies;
+  const char *key_id, *data_type, *policies, *schema;
 } sy_ver_meta;
+
+/* A version's value as its kind compiled it (sy_kind_def.compile), shared by the copies of
+ * the version (a label change copies it) and released with the last. */
+typedef struct sy_compiled {
+  int refs;
+  const sy_kind_def *def;
+  void *obj;
+} sy_compiled;
+
+/* Compiles v's value with its kind's compile hook, if the kind has one; key is the
+ * document's key (its name without the leading '/'). SY_OK and nothing done for a kind
+ * without one; otherwise the kind's refusal, with msg. */
+sy_rc sy__ver_compile(sy_ver *v, const char *key, char *msg, size_t msgsz);
 
 sy_ver *sy__ver_make(const char *value, size_t value_len, const char *description, const char *pattern,
                      const char *user);

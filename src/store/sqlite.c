@@ -24,13 +24,13 @@ static const char *schema =
     "  kind INTEGER NOT NULL, tier INTEGER NOT NULL, value BLOB NOT NULL, description TEXT,"
     "  pattern TEXT, modified_ms INTEGER NOT NULL, modified_user TEXT, labels TEXT NOT NULL DEFAULT '',"
     "  tags TEXT NOT NULL DEFAULT '{}', key_id TEXT NOT NULL DEFAULT '', data_type TEXT NOT NULL DEFAULT '',"
-    "  policies TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
+    "  policies TEXT NOT NULL DEFAULT '', schema TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS versions ("
     "  name TEXT NOT NULL, version INTEGER NOT NULL, kind INTEGER NOT NULL, tier INTEGER NOT NULL,"
     "  value BLOB NOT NULL, description TEXT, pattern TEXT, modified_ms INTEGER NOT NULL,"
     "  modified_user TEXT, labels TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '',"
     "  key_id TEXT NOT NULL DEFAULT '', data_type TEXT NOT NULL DEFAULT '', policies TEXT NOT NULL DEFAULT '',"
-    "  PRIMARY KEY (name, version)) WITHOUT ROWID;"
+    "  schema TEXT NOT NULL DEFAULT '', PRIMARY KEY (name, version)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS versions_labelled ON versions(name) WHERE labels <> '';"
     "CREATE TABLE IF NOT EXISTS audit ("
     "  seq INTEGER PRIMARY KEY, time TEXT NOT NULL, time_ms INTEGER NOT NULL, actor TEXT NOT NULL,"
@@ -74,11 +74,11 @@ static int add_version_reasons(sqlite3 *db, char **err) {
   return rc;
 }
 
-/* A store made before versions kept SSM's KeyId, DataType and Policies gets their columns
- * (empty: the defaults, alias/aws/ssm, text, none). */
+/* A store made before versions kept SSM's KeyId, DataType and Policies and a flag's schema
+ * gets their columns (empty: the defaults, alias/aws/ssm, text, none, none). */
 static int add_version_attrs(sqlite3 *db, char **err) {
   sqlite3_stmt *q = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT key_id FROM versions LIMIT 0", -1, &q, NULL) == SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, "SELECT schema FROM versions LIMIT 0", -1, &q, NULL) == SQLITE_OK) {
     sqlite3_finalize(q);
     return SQLITE_OK;
   }
@@ -87,9 +87,11 @@ static int add_version_attrs(sqlite3 *db, char **err) {
                         "ALTER TABLE versions ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"
                         "ALTER TABLE versions ADD COLUMN data_type TEXT NOT NULL DEFAULT '';"
                         "ALTER TABLE versions ADD COLUMN policies TEXT NOT NULL DEFAULT '';"
+                        "ALTER TABLE versions ADD COLUMN schema TEXT NOT NULL DEFAULT '';"
                         "ALTER TABLE params ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"
                         "ALTER TABLE params ADD COLUMN data_type TEXT NOT NULL DEFAULT '';"
                         "ALTER TABLE params ADD COLUMN policies TEXT NOT NULL DEFAULT '';"
+                        "ALTER TABLE params ADD COLUMN schema TEXT NOT NULL DEFAULT '';"
                         "COMMIT;",
                         NULL, NULL, err);
   if (rc != SQLITE_OK) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -149,12 +151,12 @@ sy_rc sy__ver_set_labels(sy_ver *v, const char *csv) {
 }
 
 /* Fills a version from columns: version, kind, tier, value, description, pattern, modified_ms, user, labels,
- * key_id, data_type, policies. */
+ * key_id, data_type, policies, schema. */
 static sy_rc ver_from_row(sqlite3_stmt *st, int c, sy_ver **out) {
   const void *val = sqlite3_column_blob(st, c + 3);
   size_t vlen = (size_t)sqlite3_column_bytes(st, c + 3);
   sy_ver_meta m = {(const char *)sqlite3_column_text(st, c + 9), (const char *)sqlite3_column_text(st, c + 10),
-                   (const char *)sqlite3_column_text(st, c + 11)};
+                   (const char *)sqlite3_column_text(st, c + 11), (const char *)sqlite3_column_text(st, c + 12)};
   sy_ver *v =
       sy__ver_make_meta(val, vlen, (const char *)sqlite3_column_text(st, c + 4),
                         (const char *)sqlite3_column_text(st, c + 5), (const char *)sqlite3_column_text(st, c + 7), &m);
@@ -201,13 +203,13 @@ static sy_rc tags_from_json(sy_param *p, const char *text) {
 
 #define PARAM_COLS                                                                                            \
   "name, oldest, tags, latest, kind, tier, value, description, pattern, modified_ms, modified_user, labels, " \
-  "key_id, data_type, policies"
+  "key_id, data_type, policies, schema"
 #define VER_COLS_V                                                                                         \
   "version, v.kind, v.tier, v.value, v.description, v.pattern, v.modified_ms, v.modified_user, v.labels, " \
-  "v.key_id, v.data_type, v.policies"
+  "v.key_id, v.data_type, v.policies, v.schema"
 #define VER_COLS                                                                                              \
   "version, kind, tier, value, description, pattern, modified_ms, modified_user, labels, key_id, data_type, " \
-  "policies"
+  "policies, schema"
 
 static sy_rc param_from_row(sqlite3_stmt *st, sy_param **out) {
   const char *name = (const char *)sqlite3_column_text(st, 0);
@@ -216,6 +218,10 @@ static sy_rc param_from_row(sqlite3_stmt *st, sy_param **out) {
   p->oldest = sqlite3_column_int64(st, 1);
   sy_rc rc = tags_from_json(p, (const char *)sqlite3_column_text(st, 2));
   if (!rc) rc = ver_from_row(st, 3, &p->latest);
+  /* the latest version of a kind that compiles (a flag) is compiled once, here; one that no
+   * longer compiles stays readable, and uncompiled */
+  char msg[SY_MSG_MAX];
+  if (!rc && sy__ver_compile(p->latest, name[0] == '/' ? name + 1 : name, msg, sizeof msg) == SY_ENOMEM) rc = SY_ENOMEM;
   if (rc) {
     sy__param_unref(p);
     return rc;
@@ -790,7 +796,7 @@ sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, i
     sy_ver *v = NULL;
     rc = ver_from_row(q, 0, &v);
     if (rc) break;
-    cb(ctx, v, (const char *)sqlite3_column_text(q, 12));
+    cb(ctx, v, (const char *)sqlite3_column_text(q, 13));
     sy__ver_unref(v);
     n++;
   }

@@ -102,18 +102,19 @@ static void bind_version(sqlite3_stmt *q, int col, const sy_ver *v, char *csv, s
   sqlite3_bind_text(q, col + 9, v->key_id, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, col + 10, v->data_type, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, col + 11, v->policies, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, col + 12, v->schema, -1, SQLITE_STATIC);
 }
 
 static sy_rc put_version(sy_store *st, const char *name, const sy_ver *v, const char *reason) {
   char csv[1200];
   sqlite3_stmt *q = prep(st,
                          "INSERT OR REPLACE INTO versions(name, version, kind, tier, value, description, pattern,"
-                         " modified_ms, modified_user, labels, key_id, data_type, policies, reason)"
-                         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                         " modified_ms, modified_user, labels, key_id, data_type, policies, schema, reason)"
+                         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   if (!q) return SY_EIO;
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
   bind_version(q, 2, v, csv, sizeof csv);
-  sqlite3_bind_text(q, 14, reason ? reason : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 15, reason ? reason : "", -1, SQLITE_STATIC);
   return run(st, q);
 }
 
@@ -152,8 +153,8 @@ static sy_rc put_param(sy_store *st, const sy_param *p) {
   const sy_ver *v = p->latest;
   sqlite3_stmt *q = prep(st,
                          "INSERT OR REPLACE INTO params(name, oldest, latest, kind, tier, value, description,"
-                         " pattern, modified_ms, modified_user, labels, key_id, data_type, policies, tags)"
-                         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                         " pattern, modified_ms, modified_user, labels, key_id, data_type, policies, schema, tags)"
+                         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   if (!q) {
     free(tags);
     return SY_EIO;
@@ -161,7 +162,7 @@ static sy_rc put_param(sy_store *st, const sy_param *p) {
   sqlite3_bind_text(q, 1, p->name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, p->oldest);
   bind_version(q, 3, v, csv, sizeof csv);
-  sqlite3_bind_text(q, 15, tags, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 16, tags, -1, SQLITE_STATIC);
   sy_rc rc = run(st, q);
   free(tags);
   return rc;

@@ -57,6 +57,8 @@ typedef struct sy_put {
   const char *key_id;          /* SecureString's KMS key id or alias; NULL: keep ("" is alias/aws/ssm) */
   const char *data_type;       /* NULL: keep ("" or "text" on create) */
   const char *policies;        /* SSM parameter policies, JSON text; NULL: keep */
+  const char *schema;          /* a flag's schema (core/flag.h), JSON text; NULL: keep */
+  int string_keeps_kind;       /* SSM's view: the kind String on a flag keeps it a flag */
   const sy_tag *tags;          /* create only (import: replaces all tags) */
   int ntags;
   int has_tags;
@@ -159,6 +161,11 @@ const sy_snap *sy__snap_enter(sy_store *st);
 void sy__snap_leave(sy_store *st);
 
 /* ---- the query API (query.c): the reads of every API family, on one snapshot ---- */
+
+/* The compiled flag of version v (core/flag.h), or NULL when v is not a flag (or, for a flag
+ * stored by an older engine, does not compile). It lives as long as v: evaluate it inside
+ * the snapshot section v was found in. */
+const struct sy_flag *sy__ver_flag(const sy_ver *v);
 
 /* The parameter named name (exactly len bytes; a single-level name with or without its
  * leading slash, which are one parameter), or NULL. */

@@ -333,7 +333,7 @@ static void ssm_attributes_are_kept(void **state) {
     assert_string_equal(plain, "secret2");
     sy__reveal_free(plain, n);
     /* under the default key it does not open */
-    sy_ver_meta m = {"", "", ""};
+    sy_ver_meta m = {"", "", "", ""};
     sy_ver *v = sy__ver_make_meta(p->latest->value, p->latest->value_len, "", "", "", &m);
     v->version = p->latest->version;
     v->kind = SY_KIND_SECURESTRING;

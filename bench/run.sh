@@ -180,6 +180,41 @@ run_wrk switchyard-get-2 "$BASE/api/v1/params/bench/checkout" -H "$AUTH"
 [ "$(non2xx switchyard-get-2)" = 0 ] || fail "switchyard-get-2: $(non2xx switchyard-get-2) non-2xx responses"
 rss_after_get="$(rss_kb "$SERVER_PID")"
 
+# --- 2c. flags: OFREP single-flag and bulk evaluation over HTTP, and in-process evaluation ---------------
+# A percentage flag (10 %, a context with a targetingKey: one SHA-256 per evaluation), bracketed by
+# the native GET runs above; then bulk evaluation of 100 flags; then the in-process evaluator
+# (bench_flag) beside one SHA-256 of 48 bytes and Unleash's Node SDK (shared/peers/node/eval-bench.js).
+FLAG_DOC='{"enabled":true,"rollout_percentage":10,"min_stability_threshold":0.9,"max_buffer_timeout":5.0}'
+flag_put() { api PUT "/api/v1/params$1" "$(jq -cn --arg v "$FLAG_DOC" '{value:$v,type:"Flag",overwrite:true}')" >/dev/null; }
+if flag_put /bench/flags/checkout 2>/dev/null; then
+  for i in $(seq 0 98); do flag_put "/bench/flags/bulk/f$i"; done
+  CTX='{"context":{"targetingKey":"user-4242","country":"NL"}}'
+  ofrep_got="$(curl -sS --max-time 10 -X POST -H "$AUTH" -H 'Content-Type: application/json' --data-binary "$CTX" \
+               "$BASE/ofrep/v1/evaluate/flags/bench/flags/checkout" || true)"
+  if [ "$(jq -r '.key // empty' <<<"$ofrep_got" 2>/dev/null)" = bench/flags/checkout ]; then
+    log "OFREP answers: $ofrep_got"
+    echo "== switchyard OFREP POST /ofrep/v1/evaluate/flags/bench/flags/checkout =="
+    SY_POST_BODY="$CTX" run_wrk switchyard-ofrep "$BASE/ofrep/v1/evaluate/flags/bench/flags/checkout" -s "$HERE/lua/post.lua"
+    [ "$(non2xx switchyard-ofrep)" = 0 ] || fail "switchyard-ofrep: $(non2xx switchyard-ofrep) non-2xx responses"
+    echo "== switchyard OFREP bulk POST /ofrep/v1/evaluate/flags (100 flags) =="
+    SY_POST_BODY="$CTX" run_wrk switchyard-ofrep-bulk "$BASE/ofrep/v1/evaluate/flags" -s "$HERE/lua/post.lua"
+    echo "== switchyard GET /api/v1/params/bench/checkout (third native run, after OFREP) =="
+    run_wrk switchyard-get-3 "$BASE/api/v1/params/bench/checkout" -H "$AUTH"
+  else
+    fail "OFREP single evaluation answered: $(head -c 300 <<<"$ofrep_got")"
+  fi
+else
+  fail "cannot create a flag (kind Flag)"
+fi
+if [ -x "$(dirname "$BIN")/bench_flag" ]; then
+  "$(dirname "$BIN")/bench_flag" >"$PEERS_RESULTS_DIR/flag-eval.txt" 2>&1 || fail "bench_flag failed"
+  cat "$PEERS_RESULTS_DIR/flag-eval.txt"
+fi
+if [ -f "$PEERS/node/eval-bench.js" ] && [ -d "$PEERS/node/node_modules" ]; then
+  (cd "$PEERS/node" && timeout 120 node eval-bench.js) >"$PEERS_RESULTS_DIR/unleash-eval.txt" 2>&1 || true
+  tail -5 "$PEERS_RESULTS_DIR/unleash-eval.txt"
+fi
+
 # --- 3. durable writes -----------------------------------------------------------------------------------
 put_bench() {  # put_bench LABEL THREADS CONNS PREFIX
   local label="$1" t="$2" c="$3" prefix="$4" cnt="$TMP/$1.count"
@@ -304,6 +339,17 @@ REPORT="$PEERS_RESULTS_DIR/report.md"
   echo "|---|---:|---:|---:|---|---|---|"
   echo "| GET /api/v1/params/bench/checkout | $(fmt_rps "$g_rps") | $g_p50 | $g_p99 | non-2xx $(non2xx switchyard-get), $(sockerr switchyard-get) | ≥ 50 000 req/s, p99 ≤ 3 ms | $g_ok |"
   echo "| SSM GetParameter, SigV4-signed (POST /, ssm, us-east-1) | $(fmt_rps "$ssm_rps") | $(col switchyard-ssm-get 4) | $(col switchyard-ssm-get 5) | **$(ratio "$ssm_rps" "$g_ref")** of native (mean of the runs before and after: $(fmt_rps "$g_ref")); non-2xx $([ "$ssm_rps" = - ] && echo - || non2xx switchyard-ssm-get) | SSM signed GetParameter ≥ 0.85 × native GET | $ssm_ok |"
+  o_rps="$(col switchyard-ofrep 3)"; g3_rps="$(col switchyard-get-3 3)"
+  o_ref="$(awk -v a="$g2_rps" -v b="$g3_rps" 'BEGIN{ if (a=="-"||b=="-") print "-"; else printf "%.2f", (a+b)/2 }')"
+  o_ok="$([ "$o_rps" = - ] || [ "$o_ref" = - ] && echo "**no** (not measured)" || met "$o_rps >= 60000 && $o_rps >= 0.8 * $o_ref")"
+  echo "| OFREP single flag (10 % rollout, targetingKey) | $(fmt_rps "$o_rps") | $(col switchyard-ofrep 4) | $(col switchyard-ofrep 5) | **$(ratio "$o_rps" "$o_ref")** of native GET (mean of the runs before and after: $(fmt_rps "$o_ref")); non-2xx $([ "$o_rps" = - ] && echo - || non2xx switchyard-ofrep) | ≥ 60 000 req/s and ≥ 0.8 × native GET | $o_ok |"
+  echo "| OFREP bulk, 100 flags | $(fmt_rps "$(col switchyard-ofrep-bulk 3)") | $(col switchyard-ofrep-bulk 4) | $(col switchyard-ofrep-bulk 5) | – | reported | – |"
+  if [ -f "$PEERS_RESULTS_DIR/flag-eval.txt" ]; then
+    echo "| in-process evaluation of a percentage flag | $(tr '\n' ' ' <"$PEERS_RESULTS_DIR/flag-eval.txt" | cut -c1-200) | | | | ≤ 200 ns | |"
+  fi
+  if [ -f "$PEERS_RESULTS_DIR/unleash-eval.txt" ]; then
+    echo "| *Unleash Node SDK evaluation (same run)* | $(tail -3 "$PEERS_RESULTS_DIR/unleash-eval.txt" | tr '\n' ' ' | cut -c1-200) | | | | | |"
+  fi
   echo "| GET /api/v1/params/bench/checkout, second run after SSM | $(fmt_rps "$g2_rps") | $(col switchyard-get-2 4) | $(col switchyard-get-2 5) | non-2xx $(non2xx switchyard-get-2) | – | – |"
   echo "| durable PUT, 1 writer (-t1 -c1) | $(fmt_rps "$w1_rps") | $(col switchyard-put-1w 4) | $(col switchyard-put-1w 5) | non-2xx $(non2xx switchyard-put-1w) | – | – |"
   echo "| durable PUT, $WRK_CONNS writers (-t$WRK_THREADS -c$WRK_CONNS) | $(fmt_rps "$w50_rps") | $(col switchyard-put-50w 4) | $(col switchyard-put-50w 5) | non-2xx $(non2xx switchyard-put-50w), $(sockerr switchyard-put-50w) | ≥ 10 000/s | $w_ok |"

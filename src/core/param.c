@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "core/civil.h"
+#include "core/flag_kind.h"
 
 static sy_rc no_check(const char *value, size_t len, char *msg, size_t msgsz) {
   (void)value, (void)len, (void)msg, (void)msgsz;
@@ -37,8 +38,13 @@ static sy_kind_def kinds[SY_KINDS_MAX] = {
     {.kind = SY_KIND_STRING, .name = "String", .validate = no_check},
     {.kind = SY_KIND_STRINGLIST, .name = "StringList", .validate = stringlist_check},
     {.kind = SY_KIND_SECURESTRING, .name = "SecureString", .validate = no_check},
+    {.kind = SY_KIND_FLAG,
+     .name = "Flag",
+     .validate = no_check, /* checked as it compiles, against the flag's schema */
+     .compile = sy__flag_kind_compile,
+     .release = sy__flag_kind_release},
 };
-static size_t nkinds = 3;
+static size_t nkinds = 4;
 
 sy_rc sy__kind_register(const sy_kind_def *def) {
   if (!def || !def->name || !def->validate) return SY_EINVAL;

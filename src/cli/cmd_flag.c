@@ -505,7 +505,7 @@ static void print_bucket(const json_t *answer) {
   char pct[64];
   value_text(p, pct, sizeof pct);
   if (!json_is_integer(b)) {
-    printf("%-20snone (no rollout or split needed one)\n", "bucket:");
+    printf("%-20snone: the context has no targetingKey (--subject)\n", "bucket:");
   } else if (json_is_number(p)) {
     long long bucket = (long long)json_integer_value(b);
     long long cut = llround(json_number_value(p) * 100.0);

@@ -1,14 +1,11 @@
 /* flag.c — feature flags: the document compiled once against its schema, then evaluated
  * for a context without allocating (flag.h). The operators live in flag_match.c. */
+#include "core/flag_int.h"
+
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "core/bucket.h"
-#include "core/crypto.h"
-#include "core/flag_int.h"
 
 #define MSG(...) snprintf(msg, msgsz, __VA_ARGS__)
 
@@ -541,6 +538,12 @@ static sy_rc flag_compile_doc(sy_flag *f, const char *key, const json_t *schema,
     return SY_EINVAL;
   }
   memcpy(f->salt, salt, f->saltlen + 1);
+  if (!SHA256_Init(&f->bucket_state) || !SHA256_Update(&f->bucket_state, f->salt, f->saltlen) ||
+      !SHA256_Update(&f->bucket_state, "/", 1) || !SHA256_Init(&f->split_state) ||
+      !SHA256_Update(&f->split_state, f->salt, f->saltlen) || !SHA256_Update(&f->split_state, "/split/", 7)) {
+    MSG("the SHA-256 of the salt failed");
+    return SY_EINTERNAL;
+  }
   if ((v = json_object_get(doc, "env_override"))) {
     if (!json_is_string(v) || !env_name_ok(json_string_value(v))) {
       MSG("env_override: must be an environment variable name (letters, digits, '_')");
@@ -605,29 +608,21 @@ void sy__flag_free(sy_flag *f) {
 
 /* ---- evaluation ---- */
 
-/* The first 8 bytes of SHA-256(salt sep subject), big-endian: the bucket contract's hash,
- * hashed from one stack buffer (no allocation) unless the subject is very long. */
-static uint64_t subject_hash(const sy_flag *f, const char *sep, const char *subject) {
-  unsigned char md[32];
-  char buf[2048];
-  size_t sl = strlen(sep), n = strlen(subject);
-  if (f->saltlen + sl + n <= sizeof buf) {
-    memcpy(buf, f->salt, f->saltlen);
-    memcpy(buf + f->saltlen, sep, sl);
-    memcpy(buf + f->saltlen + sl, subject, n);
-    sy__sha256(buf, f->saltlen + sl + n, md);
-  } else {
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    memset(md, 0, sizeof md);
-    if (ctx && EVP_DigestInit_ex(ctx, sy__sha256_md(), NULL) && EVP_DigestUpdate(ctx, f->salt, f->saltlen) &&
-        EVP_DigestUpdate(ctx, sep, sl) && EVP_DigestUpdate(ctx, subject, n))
-      EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
-  }
+/* The first 8 bytes of SHA-256(prefix subject), big-endian, where state holds the hash
+ * of the prefix (salt "/" for the bucket contract): a copy of it on the stack takes the
+ * subject, so nothing is allocated and the compiled flag is only read. */
+static uint64_t subject_hash(const SHA256_CTX *state, const char *subject) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256_CTX c = *state;
+  SHA256_Update(&c, subject, strlen(subject));
+  SHA256_Final(md, &c);
   uint64_t b = 0;
   for (int i = 0; i < 8; i++) b = (b << 8) | md[i];
   return b;
+}
+
+static uint32_t subject_bucket(const sy_flag *f, const char *subject) {
+  return (uint32_t)(subject_hash(&f->bucket_state, subject) % 10000);
 }
 
 /* The variant for a subject inside a rollout: the only weighted one, or the weighted choice
@@ -635,7 +630,7 @@ static uint64_t subject_hash(const sy_flag *f, const char *sep, const char *subj
  * percentage: raising it adds subjects and never moves one between variants. */
 static int weighted_pick(const sy_flag *f, const char *subject) {
   if (f->nweighted <= 1 || !subject) return f->first_weighted;
-  uint64_t x = subject_hash(f, "/split/", subject) % f->weight_sum;
+  uint64_t x = subject_hash(&f->split_state, subject) % f->weight_sum;
   for (size_t i = 0; i < f->nvariants; i++) {
     if (x < f->variants[i].weight) return (int)i;
     x -= f->variants[i].weight;
@@ -739,7 +734,7 @@ void sy__flag_eval(const sy_flag *f, const json_t *ctx, sy_flag_env_fn env, sy_f
       out->rule = (int)i;
       return;
     }
-    if (key) out->bucket = (uint32_t)(subject_hash(f, "/", key) % 10000);
+    if (key) out->bucket = subject_bucket(f, key);
     if (!key || out->bucket < (uint32_t)r->pct_cents) {
       if (!key && f->nweighted > 1) {
         fail(f, SY_FLAG_TARGETING_KEY_MISSING, "a split needs a targetingKey", out);
@@ -763,7 +758,7 @@ void sy__flag_eval(const sy_flag *f, const json_t *ctx, sy_flag_env_fn env, sy_f
     fail(f, SY_FLAG_TARGETING_KEY_MISSING, "the rollout needs a targetingKey in the context", out);
     return;
   }
-  out->bucket = (uint32_t)(subject_hash(f, "/", key) % 10000);
+  out->bucket = subject_bucket(f, key);
   if (out->bucket < (uint32_t)f->pct_cents)
     serve(f, weighted_pick(f, key), SY_FLAG_SPLIT, out);
   else
@@ -791,7 +786,7 @@ json_t *sy__flag_explain(const sy_flag *f, const json_t *ctx, sy_flag_env_fn env
   if (!o || !rules || !f) goto oom;
   sy__flag_eval(f, ctx, env, &r);
   const json_t *tk = json_is_object(ctx) ? json_object_get(ctx, "targetingKey") : NULL;
-  uint32_t bucket = json_is_string(tk) ? (uint32_t)(subject_hash(f, "/", json_string_value(tk)) % 10000) : UINT32_MAX;
+  uint32_t bucket = json_is_string(tk) ? subject_bucket(f, json_string_value(tk)) : UINT32_MAX;
   json_object_set_new(o, "result", result_json(&r));
   json_object_set_new(o, "enabled", json_boolean(f->enabled));
   json_object_set_new(o, "bucket", bucket == UINT32_MAX ? json_null() : json_integer(bucket));

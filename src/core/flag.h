@@ -42,8 +42,8 @@
 #define SY_FLAG_CONSTRAINTS_MAX 50 /* per rule */
 #define SY_FLAG_VALUES_MAX 1000    /* per constraint */
 #define SY_FLAG_VARIANTS_MAX 100
-#define SY_FLAG_CONTEXT_DEPTH 8      /* an evaluation context nested deeper is INVALID_CONTEXT */
-#define SY_FLAG_CONTEXT_MAX 65536    /* bytes of a context's JSON */
+#define SY_FLAG_CONTEXT_DEPTH 8   /* an evaluation context nested deeper is INVALID_CONTEXT */
+#define SY_FLAG_CONTEXT_MAX 65536 /* bytes of a context's JSON */
 #define SY_FLAG_REGEX_MATCH_LIMIT 100000
 
 typedef struct sy_flag sy_flag;
@@ -68,14 +68,14 @@ typedef enum sy_flag_error {
 } sy_flag_error;
 
 typedef struct sy_flag_result {
-  const json_t *value;   /* borrowed from the flag */
-  const char *variant;   /* borrowed from the flag; NULL on error */
+  const json_t *value; /* borrowed from the flag */
+  const char *variant; /* borrowed from the flag; NULL on error */
   sy_flag_reason reason;
   sy_flag_error error;
-  char detail[160];      /* on error: what, precisely; with an override: which variable */
-  int rule;              /* the rule that matched, or -1 */
-  uint32_t bucket;       /* the subject's bucket 0..9999, or UINT32_MAX when none was needed */
-  int overridden;        /* the env_override variable decided */
+  char detail[160]; /* on error: what, precisely; with an override: which variable */
+  int rule;         /* the rule that matched, or -1 */
+  uint32_t bucket;  /* the subject's bucket 0..9999, or UINT32_MAX when none was needed */
+  int overridden;   /* the env_override variable decided */
 } sy_flag_result;
 
 /* Looks up an environment variable for env_override (the server passes getenv; tests pass

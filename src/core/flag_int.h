@@ -3,6 +3,15 @@
 #ifndef SY_CORE_FLAG_INT_H
 #define SY_CORE_FLAG_INT_H
 
+/* The bucket hashes with the SHA-256 of <openssl/sha.h> on a state held by the caller: it
+ * allocates nothing, and a flag keeps the state after its salt, so that an evaluation
+ * hashes only the subject. (OpenSSL 3.0 allocates on every EVP digest init.) The 1.1.1 API
+ * level keeps those calls available without deprecation warnings; this header comes first. */
+#ifndef OPENSSL_API_COMPAT
+#define OPENSSL_API_COMPAT 10101
+#endif
+#include <openssl/sha.h>
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,6 +95,8 @@ struct sy_flag {
   json_t *doc; /* owned: every borrowed string and value lives in it */
   char salt[FLAG_SALT_MAX + 8];
   size_t saltlen;
+  SHA256_CTX bucket_state; /* after salt "/" */
+  SHA256_CTX split_state;  /* after salt "/split/" */
   int enabled;
   int pct_cents; /* 0..10000 */
   double pct;

@@ -1,5 +1,7 @@
 /* flag_match.c — the constraint operators of flag rules: their values parsed once, and
  * matched against a context attribute without allocating. */
+#include "core/flag_int.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <math.h>
@@ -9,7 +11,6 @@
 #include <string.h>
 
 #include "core/civil.h"
-#include "core/flag_int.h"
 
 static const char *const op_names[OP_COUNT] = {
     "IN",        "NOT_IN",    "STR_STARTS_WITH", "STR_ENDS_WITH", "STR_CONTAINS", "NUM_EQ",

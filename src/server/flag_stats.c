@@ -126,26 +126,22 @@ int sy__flag_result_enabled(const sy_flag_result *res) {
   return res->reason == SY_FLAG_STATIC || res->reason == SY_FLAG_TARGETING_MATCH || res->reason == SY_FLAG_SPLIT;
 }
 
-void sy__flag_stats_record(sy_server *srv, const char *key, const sy_flag_result *res) {
-  sy_flag_stats *st = srv->flag_stats;
-  if (!st) return;
+void sy__flag_stats_add(sy_flag_stats *st, const char *key, int enabled) {
   entry *e = find(st, key, 1);
   if (!e) {
     __atomic_fetch_add(&st->dropped, 1, __ATOMIC_RELAXED);
     return;
   }
   int64_t s = sy__clock_tick(st->clock) / 1000, m = s / 60;
-  int on = sy__flag_result_enabled(res);
   pthread_mutex_lock(&e->mu);
-  bump(&e->sec[s % WINDOW], s, on);
-  bump(&e->min[m % WINDOW], m, on);
+  bump(&e->sec[s % WINDOW], s, enabled);
+  bump(&e->min[m % WINDOW], m, enabled);
   pthread_mutex_unlock(&e->mu);
 }
 
-void sy__flag_stats_read(sy_server *srv, const char *key, sy_flag_stats_view *out) {
+void sy__flag_stats_get(sy_flag_stats *st, const char *key, sy_flag_stats_view *out) {
   memset(out, 0, sizeof *out);
-  sy_flag_stats *st = srv->flag_stats;
-  entry *e = st ? find(st, key, 0) : NULL;
+  entry *e = find(st, key, 0);
   if (!e) return;
   int64_t s = sy__clock_tick(st->clock) / 1000, m = s / 60;
   pthread_mutex_lock(&e->mu);
@@ -160,4 +156,16 @@ void sy__flag_stats_read(sy_server *srv, const char *key, sy_flag_stats_view *ou
     }
   }
   pthread_mutex_unlock(&e->mu);
+}
+
+void sy__flag_stats_record(sy_server *srv, const char *key, const sy_flag_result *res) {
+  if (srv->flag_stats) sy__flag_stats_add(srv->flag_stats, key, sy__flag_result_enabled(res));
+}
+
+void sy__flag_stats_read(sy_server *srv, const char *key, sy_flag_stats_view *out) {
+  if (srv->flag_stats) {
+    sy__flag_stats_get(srv->flag_stats, key, out);
+    return;
+  }
+  memset(out, 0, sizeof *out);
 }

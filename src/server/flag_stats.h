@@ -31,6 +31,12 @@ void sy__flag_stats_free(sy_flag_stats *st);
  * the one static value), not because it was off, outside the rollout or in error. */
 int sy__flag_result_enabled(const sy_flag_result *res);
 
+/* Counts one evaluation of key in st (enabled: sy__flag_result_enabled of its result). Thread-
+ * safe and allocation-free once the key is known; a key past SY_FLAG_STATS_KEYS is not counted. */
+void sy__flag_stats_add(sy_flag_stats *st, const char *key, int enabled);
+/* The counts of key in st now (all zero for a key never counted). */
+void sy__flag_stats_get(sy_flag_stats *st, const char *key, sy_flag_stats_view *out);
+
 /* Counts one evaluation of the flag key (its path without the leading '/'). Thread-safe and
  * allocation-free once the key is known; a key past SY_FLAG_STATS_KEYS is not counted. A
  * server without a table (srv->flag_stats NULL) counts nothing. */

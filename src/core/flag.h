@@ -8,7 +8,7 @@
  *    "rollout_percentage": 10,           0..100, at most two decimals (default 100)
  *    "salt": "…",                        bucket salt (default: the flag's key)
  *    "variants": {"on": true, "off": false},        name -> any JSON value (this default)
- *    "weights": {"on": 1},               integer weights >= 0, sum > 0: the split of the
+ *    "weights": {"on": 1},               integer weights 0..1000000, sum > 0: the split of the
  *                                        subjects inside the rollout (default: all "on", or the
  *                                        only non-default variant)
  *    "default_variant": "off",           served when disabled, outside the rollout, or when
@@ -28,7 +28,32 @@
  * "enum": [...], "required": bool}.
  *
  * Bucketing is the fixed contract of bucket.h: a subject (the context's targetingKey) is in a
- * rollout of p percent iff sy_bucket(salt, subject) < round(p * 100). */
+ * rollout of p percent iff sy_bucket(salt, subject) < round(p * 100). A rule's percentage
+ * uses the same bucket. Inside a rollout, the variant among several weighted ones is chosen
+ * by a second, independent hash: the first 8 bytes of SHA-256(salt "/split/" subject),
+ * big-endian, modulo the sum of the weights, walked in the order the variants are written.
+ * The split hash does not depend on the percentage, so raising it only adds subjects and
+ * never moves one between variants.
+ *
+ * Evaluation: the env_override variable (set to "true"/"false" on a flag whose values are
+ * booleans, or to a variant's name: that variant, STATIC, overridden; anything else is
+ * ignored) → the kill switch (DISABLED) → the rules in order (the first whose constraints
+ * all match: its variant, or, inside its percentage, the weighted variant, TARGETING_MATCH;
+ * outside it the next rule) → the rollout: 100 % of at most one weighted variant is STATIC
+ * and needs no targetingKey, 0 % is DEFAULT and needs none either; otherwise the bucket
+ * decides (SPLIT inside, DEFAULT outside), and with no targetingKey the result is the error
+ * TARGETING_KEY_MISSING.
+ *
+ * Constraints name a top-level context attribute. A constraint matches when any of its
+ * values does (NOT_IN: when none does). String operators take strings, and numbers and
+ * booleans as JSON writes them; NUM_* take JSON numbers or numeric strings; DATE_* take
+ * ISO 8601 strings ("2026-01-01" is midnight UTC) or JSON numbers (Unix seconds); SEMVER_*
+ * take "1.2.3[-pre][+build]" with an optional "v"; IN_CIDR an IPv4 or IPv6 address
+ * (IPv4-mapped IPv6 counts as IPv4). A missing (or null) attribute never matches, and an
+ * attribute of the wrong type or a malformed one does not match; "inverted" turns both
+ * into a match. "case_insensitive" folds ASCII case (REGEX: PCRE2_CASELESS). Values are
+ * parsed once, at compile time (REGEX with PCRE2, UTF-8, a match limit of
+ * SY_FLAG_REGEX_MATCH_LIMIT; a match over the limit does not match). */
 #ifndef SY_CORE_FLAG_H
 #define SY_CORE_FLAG_H
 
@@ -96,12 +121,16 @@ void sy__flag_free(sy_flag *f);
 
 /* Evaluates f for the context ctx (a JSON object with an optional "targetingKey" and any
  * attributes; NULL is an empty one). Never fails: a problem is reason SY_FLAG_ERROR with an
- * error code and the flag's default variant's value. Does not allocate. */
+ * error code and the flag's default variant's value. Does not allocate, with one exception
+ * per thread: the first REGEX match of a thread makes that thread's PCRE2 match data, which
+ * is kept for its later matches and freed when it exits (a compiled flag holds none, so that
+ * it stays immutable and shareable between threads). */
 void sy__flag_eval(const sy_flag *f, const json_t *ctx, sy_flag_env_fn env, sy_flag_result *out);
 
 /* The evaluation of f for ctx, explained: {"result": {...}, "bucket", "rollout_percentage",
- * "rules": [{"name", "matched": bool, "why": "country IN [NL]: \"DE\" is not in the list"}],
- * "override": ...}. NULL when out of memory. */
+ * "rules": [{"name", "matched": bool, "why": "country IN [NL]: \"DE\" is not in the list",
+ * "decided": bool}], "override": null or {"variable", "value", "applied"}}. Every rule is
+ * shown, also those after the one that decided. NULL when out of memory (or f is NULL). */
 json_t *sy__flag_explain(const sy_flag *f, const json_t *ctx, sy_flag_env_fn env);
 
 /* What a compiled flag holds, for the APIs. */

@@ -39,7 +39,7 @@ typedef struct sy__cmd {
   int (*run)(sy__cli *cli, int argc, char **argv);
 } sy__cmd;
 
-/* Runs the subcommand argv[1] of a group (param, audit, config, token, keys) from cmds
+/* Runs the subcommand argv[1] of a group (param, flag, audit, config, token, keys) from cmds
  * (terminated by a zero entry). With no subcommand, or an unknown one, prints the group's usage
  * to stderr and returns SY__EXIT_USAGE; with -h/--help prints it to stdout and returns SY__EXIT_OK. */
 int sy__dispatch(sy__cli *cli, const char *group, const char *usage, const sy__cmd *cmds, int argc, char **argv);
@@ -106,6 +106,9 @@ int sy__cmd_audit(sy__cli *cli, int argc, char **argv);
 int sy__cmd_config(sy__cli *cli, int argc, char **argv);
 int sy__cmd_token(sy__cli *cli, int argc, char **argv);
 int sy__cmd_keys(sy__cli *cli, int argc, char **argv);
+int sy__cmd_flag(sy__cli *cli, int argc, char **argv);
+/* `switchyard rollout FLAG ...`: one command, no subcommands; argv[0] is "rollout". */
+int sy__cmd_rollout(sy__cli *cli, int argc, char **argv);
 
 /* `switchyard serve ...`: replaces the process with switchyard-server from the CLI's own
  * directory, passing argv[1..] on; the server's options and help are its own. Returns only

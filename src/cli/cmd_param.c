@@ -312,8 +312,6 @@ done:
 
 /* ---- get ------------------------------------------------------------------------------- */
 
-static sy_rc fetch_pages(const sy__cli *cli, const sy__url *base, const char *key, json_t *all);
-
 /* 1 if the name's last segment is "history": a plain GET of it means the history route. */
 static int names_history(const char *name) {
   size_t n = strlen(name);
@@ -332,7 +330,7 @@ static sy_rc latest_version(const sy__cli *cli, const char *name, int64_t *out) 
   rc = param_url(&u, name, "/history");
   if (rc) goto out;
   sy__url_query(&u, "limit", "1000");
-  rc = fetch_pages(cli, &u, "versions", all);
+  rc = sy__fetch_pages(cli, &u, "versions", all);
   if (rc) goto out;
   *out = sy__jint(json_array_get(all, json_array_size(all) - 1), "version");
   if (*out < 1) {
@@ -413,50 +411,6 @@ out:
 
 /* ---- ls and history: follow every page ------------------------------------------------- */
 
-/* GETs base (a URL that already has a query) page after page, appending each page's array
- * member `key` to all (owned by the caller). Stops when "next" is null or missing. */
-static sy_rc fetch_pages(const sy__cli *cli, const sy__url *base, const char *key, json_t *all) {
-  sy_rc rc = SY_OK;
-  sy__resp r = {0};
-  char next[2048] = "";
-  for (;;) {
-    sy__url u = *base;
-    if (*next) sy__url_query(&u, "next", next);
-    rc = sy__http_url(cli, "GET", &u, NULL, &r);
-    if (rc) goto out;
-    json_t *items = json_object_get(r.json, key);
-    if (!json_is_array(items)) {
-      sy__err("the server's answer has no \"%s\" array", key);
-      rc = SY_EINTERNAL;
-      goto out;
-    }
-    if (json_array_extend(all, items)) {
-      sy__err("out of memory");
-      rc = SY_ENOMEM;
-      goto out;
-    }
-    json_t *jn = json_object_get(r.json, "next");
-    if (!jn || json_is_null(jn)) break;
-    char tok[sizeof next];
-    if (json_is_string(jn))
-      snprintf(tok, sizeof tok, "%s", json_string_value(jn));
-    else if (json_is_integer(jn))
-      snprintf(tok, sizeof tok, "%" JSON_INTEGER_FORMAT, json_integer_value(jn));
-    else
-      break;
-    if (!*tok || strcmp(tok, next) == 0 || json_array_size(items) == 0) {
-      sy__err("the server's paging did not advance (next=%s)", tok);
-      rc = SY_EINTERNAL;
-      goto out;
-    }
-    memcpy(next, tok, sizeof next);
-    sy__resp_free(&r);
-  }
-out:
-  sy__resp_free(&r);
-  return rc;
-}
-
 /* Fetches every page of u's array member key, then prints them: under --json as one answer
  * {["name": name,] key: [...], "next": null} (name may be NULL), else as a table of ncols
  * columns under head, a row_of row per element. Failures are printed. */
@@ -468,7 +422,7 @@ static sy_rc print_pages(const sy__cli *cli, const sy__url *u, const char *key, 
     rc = SY_ENOMEM;
     goto out;
   }
-  rc = fetch_pages(cli, u, key, all);
+  rc = sy__fetch_pages(cli, u, key, all);
   if (rc) goto out;
   if (cli->json) {
     wrap = name ? json_pack("{s:s,s:O,s:n}", "name", name, key, all, "next") : json_pack("{s:O,s:n}", key, all, "next");

@@ -1,5 +1,6 @@
 /* cmd_token.c — `switchyard token create|list|revoke`: API tokens, through the admin endpoints. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cred.h"
 
@@ -14,22 +15,24 @@ static const char token_usage[] =
     "Needs an admin token.\n";
 
 static const char create_usage[] =
-    "usage: switchyard token create NAME --scope read|write|admin [--scope decrypt] [--json]\n"
+    "usage: switchyard token create NAME --scope read|write|admin|evaluate [--scope decrypt] [--json]\n"
     "\n"
     "Prints the new token alone on stdout; the server never shows it again.\n"
     "write implies read, admin implies write; decrypt lets the token read SecureString\n"
-    "values in clear. Repeat --scope for several.\n";
+    "values in clear; evaluate lets it evaluate flags (OFREP) and nothing else, for an\n"
+    "application to ship. Repeat --scope for several.\n";
 
 static const char list_usage[] = "usage: switchyard token list [--json]\n";
 
 static const char revoke_usage[] = "usage: switchyard token revoke NAME [--json]\n";
 
-/* Takes the --scope values as given, each one of sy__cred_scopes. */
+/* Takes the --scope values as given, each one of sy__cred_scopes or evaluate (a token that
+ * may evaluate flags and do nothing else, for applications to ship). */
 static sy_rc token_scopes(const sy__list *scope, int decrypt, json_t *arr) {
   (void)decrypt;
   for (size_t i = 0; i < scope->n; i++)
-    if (!sy__one_of(scope->v[i], sy__cred_scopes)) {
-      sy__misuse(create_usage, "token create: --scope must be read, write, admin or decrypt");
+    if (!sy__one_of(scope->v[i], sy__cred_scopes) && strcmp(scope->v[i], "evaluate")) {
+      sy__misuse(create_usage, "token create: --scope must be read, write, admin, decrypt or evaluate");
       return SY_EINVAL;
     }
   for (size_t i = 0; i < scope->n; i++)

@@ -87,4 +87,9 @@ typedef sy_rc (*sy__show_fn)(const json_t *answer, void *ctx);
 sy_rc sy__call(const sy__cli *cli, const char *method, const sy__url *u, const json_t *body, sy__show_fn show,
                void *ctx);
 
+/* GETs base (a URL that already has a query) page after page, appending each page's array
+ * member `key` to all (owned by the caller). Stops when "next" is null or missing; a "next"
+ * that does not advance is an error. Every failure has been printed when it returns. */
+sy_rc sy__fetch_pages(const sy__cli *cli, const sy__url *base, const char *key, json_t *all);
+
 #endif

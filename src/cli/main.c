@@ -12,6 +12,8 @@ static const char usage[] =
     "commands:\n"
     "  serve    run the Switchyard server (switchyard serve --help)\n"
     "  param    put, get, ls, history, rm, label, unlabel, tag, untag, rollback parameters\n"
+    "  flag     create, put, get, ls, eval, explain feature flags\n"
+    "  rollout  a flag's rollout: --percentage N, --disable, --enable, --status (idempotent)\n"
     "  audit    list audit records; audit verify checks the hash chain\n"
     "  config   export or import the whole configuration\n"
     "  token    create, list and revoke API tokens\n"
@@ -34,9 +36,14 @@ static const char usage[] =
 
 /* Client command groups; serve is handled apart because it owns the whole process. */
 static const sy__cmd groups[] = {
-    {"param", "parameters", sy__cmd_param},          {"audit", "audit log", sy__cmd_audit},
-    {"config", "export and import", sy__cmd_config}, {"token", "API tokens", sy__cmd_token},
-    {"keys", "access keys", sy__cmd_keys},           {0},
+    {"param", "parameters", sy__cmd_param},
+    {"audit", "audit log", sy__cmd_audit},
+    {"config", "export and import", sy__cmd_config},
+    {"token", "API tokens", sy__cmd_token},
+    {"keys", "access keys", sy__cmd_keys},
+    {"flag", "feature flags", sy__cmd_flag},
+    {"rollout", "a flag's rollout", sy__cmd_rollout},
+    {0},
 };
 
 int main(int argc, char **argv) {

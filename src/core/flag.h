@@ -1,6 +1,7 @@
 /* flag.h — feature flags (pure): the flag document, its checks against the flag's schema,
- * and its evaluation for a context. No I/O, no globals; a compiled flag is immutable and
- * may be evaluated from any number of threads at once, without allocating.
+ * and its evaluation for a context. No I/O, no globals (but the per-thread regex match data
+ * of sy__flag_eval); a compiled flag is immutable and may be evaluated from any number of
+ * threads at once, without allocating.
  *
  * A flag is a document of kind Flag whose value is a JSON object:
  *

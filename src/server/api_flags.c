@@ -502,8 +502,9 @@ static int context_refused(const sy_flag_result *res) {
   return res->reason == SY_FLAG_ERROR && (res->error == SY_FLAG_INVALID_CONTEXT || res->error == SY_FLAG_PARSE_ERROR);
 }
 
-/* POST /api/v1/flags/{key}/evaluate {"context"}: scope evaluate, which read and admin imply */
+/* POST /api/v1/flags/{key}/evaluate {"context"} */
 static enum MHD_Result evaluate(sy_req *r, const flag_target *t) {
+  /* tokens that may read, and evaluate-only tokens (those an application ships) */
   if (sy__require(r, SY_SCOPE_EVALUATE) || sy__query_only(r, "")) return MHD_YES;
   json_t *ctx;
   if (context_body(r, &ctx)) return MHD_YES;
@@ -537,9 +538,9 @@ static enum MHD_Result evaluate(sy_req *r, const flag_target *t) {
   return sy__reply_json(r, 200, out);
 }
 
-/* POST /api/v1/flags/{key}/explain {"context"}: a diagnosis, which shows the rules, so it
- * needs read (an evaluate-only token, shipped inside applications, may not) */
+/* POST /api/v1/flags/{key}/explain {"context"} */
 static enum MHD_Result explain(sy_req *r, const flag_target *t) {
+  /* an explanation shows the rules and their values: for readers, not for shipped tokens */
   if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "")) return MHD_YES;
   json_t *ctx;
   if (context_body(r, &ctx)) return MHD_YES;

@@ -149,7 +149,8 @@ static int eval_write(sy_server *srv, sy_jbuf *b, const sy_flag *f, int64_t vers
                       const json_t *ctx) {
   sy_flag_result res;
   sy__flag_eval(f, ctx, env_lookup, &res);
-  sy__flag_stats_record(srv, key, &res);
+  /* counted as the native API counts: every evaluation of a context that is one */
+  if (res.error != SY_FLAG_INVALID_CONTEXT && res.error != SY_FLAG_PARSE_ERROR) sy__flag_stats_record(srv, key, &res);
   if (res.reason == SY_FLAG_ERROR) {
     error_members(b, key, klen, res.error ? sy__flag_error_name(res.error) : "GENERAL",
                   res.detail[0] ? res.detail : "the flag could not be evaluated");

@@ -32,8 +32,8 @@ typedef struct sy_ver {
   const char *key_id;
   const char *data_type;
   const char *policies;
-  const char *schema;   /* a flag's schema (core/flag.h), "" when none */
-  int64_t expires_ms; /* the earliest Expiration of its policies (ms since 1970), or 0 */
+  const char *schema;           /* a flag's schema (core/flag.h), "" when none */
+  int64_t expires_ms;           /* the earliest Expiration of its policies (ms since 1970), or 0 */
   struct sy_compiled *compiled; /* the value compiled by its kind (a flag), or NULL */
   int nlabels;
   char **labels; /* labels on this version */

@@ -453,6 +453,7 @@ describe('bad input', () => {
     assert.equal(made.status, 201, made.text);
     const tok = made.json.token;
     assert.equal((await evaluate('bad/f', {}, tok)).status, 200);
+    // an explanation shows the rules' values: readers only
     assertError(await api(S, 'POST', fp('bad/f', '/explain'), {}, tok), 403, 'AccessDenied');
     assertError(await getFlag('bad/f', tok), 403, 'AccessDenied');
     assertError(await api(S, 'GET', fp('bad/f', '/status'), undefined, tok), 403, 'AccessDenied');

@@ -304,3 +304,15 @@ test('a flag change is seen on the next evaluation; a deleted flag is not found'
   const gone = await c.getStringDetails('ofrep-test/live', 'd', {});
   assert.equal(gone.errorCode, 'FLAG_NOT_FOUND');
 });
+
+test('OFREP evaluations are counted in the flag\'s statistics', async () => {
+  await putFlag('/ofrep-test/counted', { variants: { on: 'yes', off: 'no' } });
+  const c = await clientWith({ 'X-API-Key': evalToken });
+  for (let i = 0; i < 3; i++) assert.equal(await c.getStringValue('ofrep-test/counted', 'd', { targetingKey: `u${i}` }), 'yes');
+  const bulk = await ofrep('', { context: { targetingKey: 'u' } }, {}, evalToken);
+  assert.equal(bulk.status, 200);
+  const st = await api(server, 'GET', '/api/v1/flags/ofrep-test/counted/status');
+  assert.equal(st.status, 200, st.text);
+  assert.equal(st.json.evaluations.last_minute, 4, st.text);
+  assert.equal(st.json.evaluations.enabled_share_last_minute, 1);
+});

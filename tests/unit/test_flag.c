@@ -346,6 +346,18 @@ static void rule_percentage(void **state) {
 /* ---- rollout and split ---- */
 
 #define MONO_SUBJECTS 10000
+/* 10^8 evaluations take a minute or more under ASan: a sanitized build steps by 0.07 %, still
+ * through 0 and 100, and the release build checks every hundredth. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MONO_STEP 7
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MONO_STEP 7
+#endif
+#endif
+#ifndef MONO_STEP
+#define MONO_STEP 1
+#endif
 
 /* A subject in at p is in at every p' > p: every hundredth of a percent, 10,000 subjects. */
 static void monotonic(void **state) {
@@ -357,7 +369,7 @@ static void monotonic(void **state) {
     ctx[i] = json_pack("{s:s}", "targetingKey", keys[i]);
   }
   memset(in, 0, sizeof in);
-  for (int cents = 0; cents <= 10000; cents++) {
+  for (int cents = 0; cents <= 10000; cents = cents < 10000 && cents + MONO_STEP > 10000 ? 10000 : cents + MONO_STEP) {
     char doc[96];
     sy_flag_result r;
     snprintf(doc, sizeof doc, "{\"rollout_percentage\": %d.%02d, \"salt\": \"mono\"}", cents / 100, cents % 100);

@@ -10,6 +10,8 @@
 #include "core/civil.h"
 #include "core/flag.h"
 #include "server/api_flags.h"
+
+#include "server/api_params.h"
 #include "server/flag_stats.h"
 
 #define DEFAULT_DOCUMENT "{\"enabled\":false}"
@@ -78,27 +80,6 @@ static enum MHD_Result reply_missing(sy_req *r, const flag_target *t, const foun
   if (fd->p)
     return sy__reply_error(r, 404, "FlagNotFound", "%s is not a flag (it is a %s)", t->name, sy__kind_name(fd->kind));
   return sy__reply_error(r, 404, "FlagNotFound", "flag %s not found", t->key);
-}
-
-/* ---- body fields ---- */
-
-static int only_fields(sy_req *r, json_t *obj, const char *const *allowed) {
-  const char *k;
-  json_t *v;
-  json_object_foreach(obj, k, v) {
-    int ok = 0;
-    for (const char *const *a = allowed; *a; a++) ok |= strcmp(*a, k) == 0;
-    if (!ok) return sy__reply_error(r, 400, "ValidationException", "unknown field \"%.100s\"", k), -1;
-  }
-  return 0;
-}
-
-static int reason_field(sy_req *r, json_t *obj) {
-  size_t len = 0;
-  if (sy__field_str(r, obj, "", "reason", &r->op.reason, &len)) return -1;
-  if (len > SY_REASON_MAX)
-    return sy__reply_error(r, 400, "ValidationException", "reason is longer than %d characters", SY_REASON_MAX), -1;
-  return 0;
 }
 
 /* The compact JSON text of v, on the request's arena. NULL (500 replied) on ENOMEM. */
@@ -329,7 +310,7 @@ static enum MHD_Result finish_delete(sy_req *r) {
 static enum MHD_Result create_flag(sy_req *r) {
   static const char *const fields[] = {"key", "name", "document", "schema", "reason", NULL};
   if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "") || sy__parse_body(r)) return MHD_YES;
-  if (only_fields(r, r->json, fields) || reason_field(r, r->json)) return MHD_YES;
+  if (sy__only_fields(r, r->json, "", fields) || sy__reason_field(r, r->json)) return MHD_YES;
   const char *key = NULL, *name = NULL;
   size_t klen = 0, nlen = 0;
   if (sy__field_str(r, r->json, "", "key", &key, &klen) || sy__field_str(r, r->json, "", "name", &name, &nlen))
@@ -358,7 +339,7 @@ static enum MHD_Result create_flag(sy_req *r) {
 static enum MHD_Result put_flag(sy_req *r, const flag_target *t) {
   static const char *const fields[] = {"document", "schema", "if_version", "reason", NULL};
   if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "") || sy__parse_body(r)) return MHD_YES;
-  if (only_fields(r, r->json, fields) || reason_field(r, r->json)) return MHD_YES;
+  if (sy__only_fields(r, r->json, "", fields) || sy__reason_field(r, r->json)) return MHD_YES;
   sy_put *in = &r->op.put;
   int64_t ifv = -1;
   if (sy__field_int(r, r->json, "", "if_version", &ifv)) return MHD_YES;
@@ -401,7 +382,7 @@ static int percentage_field(sy_req *r, json_t *obj, int *given, double *out) {
 static enum MHD_Result rollout(sy_req *r, const flag_target *t) {
   static const char *const fields[] = {"percentage", "enabled", "reason", NULL};
   if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "") || sy__parse_body(r)) return MHD_YES;
-  if (only_fields(r, r->json, fields) || reason_field(r, r->json)) return MHD_YES;
+  if (sy__only_fields(r, r->json, "", fields) || sy__reason_field(r, r->json)) return MHD_YES;
   int has_pct = 0, en = -1;
   double pct = 0;
   if (percentage_field(r, r->json, &has_pct, &pct) || sy__field_bool(r, r->json, "", "enabled", &en)) return MHD_YES;
@@ -461,7 +442,7 @@ static enum MHD_Result delete_flag(sy_req *r, const flag_target *t) {
   r->op.reason = sy__query(r, "reason");
   if (r->body_len) {
     static const char *const fields[] = {"reason", NULL};
-    if (sy__parse_body(r) || only_fields(r, r->json, fields) || reason_field(r, r->json)) return MHD_YES;
+    if (sy__parse_body(r) || sy__only_fields(r, r->json, "", fields) || sy__reason_field(r, r->json)) return MHD_YES;
   }
   found fd;
   find_flag(sy__snap_enter(r->srv->store), t, &fd);
@@ -483,7 +464,7 @@ static int context_body(sy_req *r, json_t **ctx) {
   static const char *const fields[] = {"context", NULL};
   *ctx = NULL;
   if (!r->body_len) return 0;
-  if (sy__parse_body(r) || only_fields(r, r->json, fields)) return -1;
+  if (sy__parse_body(r) || sy__only_fields(r, r->json, "", fields)) return -1;
   json_t *c = json_object_get(r->json, "context");
   if (!c || json_is_null(c)) return 0;
   if (!json_is_object(c))

@@ -199,7 +199,7 @@ static enum MHD_Result finish_delete(sy_req *r) {
 }
 
 /* Refuses fields the endpoint does not know, naming the first. */
-static int only_fields(sy_req *r, json_t *obj, const char *ctx, const char *const *allowed) {
+int sy__only_fields(sy_req *r, json_t *obj, const char *ctx, const char *const *allowed) {
   const char *k;
   json_t *v;
   json_object_foreach(obj, k, v) {
@@ -210,7 +210,7 @@ static int only_fields(sy_req *r, json_t *obj, const char *ctx, const char *cons
   return 0;
 }
 
-static int reason_field(sy_req *r, json_t *obj) {
+int sy__reason_field(sy_req *r, json_t *obj) {
   size_t len = 0;
   if (sy__field_str(r, obj, "", "reason", &r->op.reason, &len)) return -1;
   if (len > SY_REASON_MAX)
@@ -253,7 +253,7 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
   const char *type = NULL, *tier = NULL;
   int64_t ifv = -1;
   json_t *ifj = json_object_get(obj, "if_version");
-  if (only_fields(r, obj, ctx, fields)) return -1;
+  if (sy__only_fields(r, obj, ctx, fields)) return -1;
   in->if_version = -1;
   if (sy__field_str(r, obj, ctx, "value", &in->value, &in->value_len) ||
       sy__field_str(r, obj, ctx, "type", &type, NULL) || sy__field_bool(r, obj, ctx, "overwrite", &in->overwrite) ||
@@ -293,7 +293,7 @@ static enum MHD_Result put_param(sy_req *r, target *t) {
     return sy__reply_error(r, 400, "ValidationException", "a write cannot name a version or label");
   if (sy__parse_body(r)) return MHD_YES;
   r->op.kind = SY_OP_PUT;
-  if (sy__parse_put(r, r->json, "", 1, &r->op.put) || reason_field(r, r->json)) return MHD_YES;
+  if (sy__parse_put(r, r->json, "", 1, &r->op.put) || sy__reason_field(r, r->json)) return MHD_YES;
   const char *bn = NULL;
   if (sy__field_str(r, r->json, "", "name", &bn, NULL)) return MHD_YES;
   if (bn && strcmp(bn, t->name))
@@ -311,7 +311,7 @@ static enum MHD_Result delete_param(sy_req *r, target *t) {
   r->op.kind = SY_OP_DELETE;
   r->op.reason = sy__query(r, "reason");
   if (r->body_len) {
-    if (sy__parse_body(r) || reason_field(r, r->json)) return MHD_YES;
+    if (sy__parse_body(r) || sy__reason_field(r, r->json)) return MHD_YES;
   }
   r->op.put.name = t->name;
   r->op.put.name_len = t->len;
@@ -364,7 +364,7 @@ static enum MHD_Result labels(sy_req *r, target *t, int add) {
   if (add && !r->json)
     return sy__reply_error(r, 400, "ValidationException", "a JSON body {\"labels\": [...]} is required");
   static const char *const fields[] = {"labels", "version", "reason", NULL};
-  if (r->json && (only_fields(r, r->json, "", fields) || reason_field(r, r->json) ||
+  if (r->json && (sy__only_fields(r, r->json, "", fields) || sy__reason_field(r, r->json) ||
                   sy__field_int(r, r->json, "", "version", &r->op.version)))
     return MHD_YES;
   if (r->op.version < 0) return sy__reply_error(r, 400, "ValidationException", "version must be 1 or more");
@@ -379,7 +379,7 @@ static enum MHD_Result tags(sy_req *r, target *t, int add) {
   if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "keys")) return MHD_YES;
   if (r->body_len && sy__parse_body(r)) return MHD_YES;
   static const char *const fields[] = {"tags", "keys", "reason", NULL};
-  if (r->json && (only_fields(r, r->json, "", fields) || reason_field(r, r->json))) return MHD_YES;
+  if (r->json && (sy__only_fields(r, r->json, "", fields) || sy__reason_field(r, r->json))) return MHD_YES;
   if (add) {
     json_t *o = r->json ? json_object_get(r->json, "tags") : NULL;
     sy_tag *tg = NULL;
@@ -402,7 +402,7 @@ static enum MHD_Result rollback(sy_req *r, target *t) {
   if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "")) return MHD_YES;
   if (sy__parse_body(r)) return MHD_YES;
   static const char *const fields[] = {"to_version", "reason", NULL};
-  if (only_fields(r, r->json, "", fields) || reason_field(r, r->json) ||
+  if (sy__only_fields(r, r->json, "", fields) || sy__reason_field(r, r->json) ||
       sy__field_int(r, r->json, "", "to_version", &r->op.version))
     return MHD_YES;
   if (r->op.version < 1)

@@ -11,6 +11,11 @@ enum MHD_Result sy__api_params_list(sy_req *r);
 
 /* Body parsing shared by the params and config APIs (reply 400 and return -1 on bad input). */
 int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_put *in);
+/* Refuses (400, naming it after ctx) the first field of obj that is not in allowed
+ * (NULL-terminated); 0, or -1 after replying. */
+int sy__only_fields(sy_req *r, json_t *obj, const char *ctx, const char *const *allowed);
+/* Reads the optional "reason" of a write into r->op.reason (at most SY_REASON_MAX); 0 or -1. */
+int sy__reason_field(sy_req *r, json_t *obj);
 int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n);
 
 #endif

@@ -241,13 +241,7 @@ static enum MHD_Result list_flags(sy_req *r) {
   const sy_snap *s = sy__snap_enter(r->srv->store);
   sy__snap_list(s, prefix, 1, next, list_cb, &c);
   sy__snap_leave(r->srv->store);
-  sy__jbuf_cstr(&c.out, "],\"next\":");
-  if (c.more && c.last)
-    sy__jbuf_str(&c.out, c.last, strlen(c.last));
-  else
-    sy__jbuf_cstr(&c.out, "null");
-  sy__jbuf_cstr(&c.out, "}");
-  return sy__reply_jbuf(r, 200, &c.out);
+  return sy__reply_page(r, &c.out, c.more ? c.last : NULL);
 }
 
 /* ---- writes ---- */

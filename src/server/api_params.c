@@ -210,6 +210,16 @@ int sy__only_fields(sy_req *r, json_t *obj, const char *ctx, const char *const *
   return 0;
 }
 
+enum MHD_Result sy__reply_page(sy_req *r, sy_jbuf *out, const char *next) {
+  sy__jbuf_cstr(out, "],\"next\":");
+  if (next)
+    sy__jbuf_str(out, next, strlen(next));
+  else
+    sy__jbuf_cstr(out, "null");
+  sy__jbuf_cstr(out, "}");
+  return sy__reply_jbuf(r, 200, out);
+}
+
 int sy__reason_field(sy_req *r, json_t *obj) {
   size_t len = 0;
   if (sy__field_str(r, obj, "", "reason", &r->op.reason, &len)) return -1;
@@ -514,13 +524,7 @@ enum MHD_Result sy__api_params_list(sy_req *r) {
   const sy_snap *s = sy__snap_enter(r->srv->store);
   sy__snap_list(s, prefix, recursive, next, list_cb, &c);
   sy__snap_leave(r->srv->store);
-  sy__jbuf_cstr(&c.out, "],\"next\":");
-  if (c.more && c.last)
-    sy__jbuf_str(&c.out, c.last, strlen(c.last));
-  else
-    sy__jbuf_cstr(&c.out, "null");
-  sy__jbuf_cstr(&c.out, "}");
-  return sy__reply_jbuf(r, 200, &c.out);
+  return sy__reply_page(r, &c.out, c.more ? c.last : NULL);
 }
 
 /* ---- routing below /api/v1/params/ ---- */

@@ -16,6 +16,9 @@ int sy__parse_put(sy_req *r, json_t *obj, const char *ctx, int need_value, sy_pu
 int sy__only_fields(sy_req *r, json_t *obj, const char *ctx, const char *const *allowed);
 /* Reads the optional "reason" of a write into r->op.reason (at most SY_REASON_MAX); 0 or -1. */
 int sy__reason_field(sy_req *r, json_t *obj);
+/* Ends a listing page begun as {"<items>":[ in out: the closing bracket, "next" (the name
+ * to resume after, or null) and the reply. */
+enum MHD_Result sy__reply_page(sy_req *r, sy_jbuf *out, const char *next);
 int sy__parse_tags(sy_req *r, json_t *obj, const char *ctx, sy_tag **out, int *n);
 
 #endif

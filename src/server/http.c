@@ -68,6 +68,17 @@ enum MHD_Result sy__reply_jbuf(sy_req *r, int status, sy_jbuf *b) {
   return sy__reply_text(r, status, text, len, "application/json");
 }
 
+/* OpenAI's error type for a status. */
+static const char *openai_type(int status) {
+  switch (status) {
+  case 401: return "authentication_error";
+  case 403: return "permission_error";
+  case 404: return "not_found_error";
+  case 429: return "rate_limit_error";
+  default: return status >= 500 ? "api_error" : "invalid_request_error";
+  }
+}
+
 enum MHD_Result sy__reply_error(sy_req *r, int status, const char *code, const char *fmt, ...) {
   char msg[1024];
   va_list ap;
@@ -81,6 +92,10 @@ enum MHD_Result sy__reply_error(sy_req *r, int status, const char *code, const c
                       "cause", msg));
   if (r->ssm_wire && r->srv->ssm_reply_error) /* the shape AWS clients read */
     return r->srv->ssm_reply_error(r, status, code, msg);
+  if (r->openai) /* the shape OpenAI clients read */
+    return sy__reply_json(r, status,
+                          json_pack("{s{ss ss sn ss}}", "error", "message", msg, "type", openai_type(status), "param",
+                                    "code", code));
   return sy__reply_json(r, status, json_pack("{s{ss ss}}", "error", "code", code, "message", msg));
 }
 
@@ -452,6 +467,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
   return r;
 }
 
+/* Whether the path is one of the gateway's, answered in OpenAI's shapes. */
+static int is_gateway(const char *path) {
+  return !strncmp(path, "/v1/", 4) || !strcmp(path, "/api/v1/chat/completions");
+}
+
 static int is_import(sy_req *r) {
   return !strcmp(r->method, "POST") && !strcmp(r->path, "/api/v1/config/runtime") &&
          !sy__require_quiet(r, SY_SCOPE_ADMIN);
@@ -486,8 +506,11 @@ static enum MHD_Result on_headers(sy_req *r, const char *url, const char *method
   int body = fb.chunked || clen > 0;
   r->close = body; /* any reply before the body is read ends the connection */
   if (srv->stopping) return sy__reply_error(r, 503, "Unavailable", "the server is shutting down");
-  if ((!strncmp(r->path, "/api/", 5) || is_ofrep(r->path)) && authenticate(r)) return MHD_YES;
-  r->body_max = is_import(r) ? srv->import_max : SY_BODY_MAX;
+  r->openai = is_gateway(r->path);
+  if ((!strncmp(r->path, "/api/", 5) || is_ofrep(r->path) || r->openai || !strcmp(r->path, "/metrics")) &&
+      authenticate(r))
+    return MHD_YES;
+  r->body_max = is_import(r) ? srv->import_max : r->openai ? SY_GATEWAY_BODY_MAX : SY_BODY_MAX;
   if (clen > r->body_max)
     return sy__reply_error(r, 413, "PayloadTooLarge", "the body is %llu bytes; this endpoint takes at most %zu", clen,
                            r->body_max);

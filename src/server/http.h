@@ -13,12 +13,15 @@
 #include "store/store.h"
 
 #define SY_BODY_MAX (1024 * 1024)
+/* A gateway request may carry images as data URLs. */
+#define SY_GATEWAY_BODY_MAX (20 * 1024 * 1024)
 /* A body over its limit is read and dropped up to this much, so that the 413 reaches the
  * client; past it (or announced past it) the connection is ended. */
 #define SY_DISCARD_MAX ((size_t)64 << 20)
 
 typedef struct sy_watch_hub sy_watch_hub;
 typedef struct sy_flag_stats sy_flag_stats;
+typedef struct sy_gateway sy_gateway;
 typedef struct sy_req sy_req;
 
 typedef struct sy_server {
@@ -26,6 +29,7 @@ typedef struct sy_server {
   const sy_clock *clock; /* every period, deadline and timestamp of the server runs on it */
   sy_watch_hub *hub;
   sy_flag_stats *flag_stats; /* per-flag evaluation counts (flag_stats.h) */
+  sy_gateway *gw;            /* the AI-provider gateway (gateway/gateway.h) */
   struct MHD_Daemon *daemon;
   int64_t started_ms;
   char aws_region[64];  /* for ARNs: SWITCHYARD_AWS_REGION, default us-east-1 */
@@ -64,6 +68,7 @@ struct sy_req {
   sy_guard_conn *gc;
   int ssm;            /* answered in the SSM protocol's shapes */
   int ssm_wire;       /* POST /: errors take the SSM shape ({"__type","message"}) */
+  int openai;         /* a gateway endpoint: errors take OpenAI's shape ({"error":{"message","type",...}}) */
   int decrypt_denied; /* a SecureString needed decrypting and the credential may not */
   char *body;
   size_t body_len, body_cap;

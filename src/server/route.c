@@ -6,6 +6,7 @@
 #include "server/api_admin.h"
 #include "server/api_config.h"
 #include "server/api_flags.h"
+#include "server/api_gateway.h"
 #include "server/api_params.h"
 #include "server/ofrep.h"
 #include "server/ssm.h"
@@ -36,6 +37,13 @@ enum MHD_Result sy__route(sy_req *r) {
   if (p[0] == '/' && p[1] == 0 && !strcmp(r->method, "POST")) return sy__api_ssm(r);
   if (r->srv->stopping) return sy__reply_error(r, 503, "Unavailable", "the server is shutting down");
   if (strncmp(p, SY_OFREP_PREFIX, sizeof SY_OFREP_PREFIX - 1) == 0) return sy__api_ofrep(r);
+  if (r->openai || !strcmp(p, "/metrics")) {
+    if (!r->actor) /* settled with the headers; this is only a guard */
+      return sy__reply_error(r, 401, "Unauthenticated", "missing Authorization: Bearer <token> header");
+    if (!(r->scopes & ~(unsigned)SY_SCOPE_EVALUATE))
+      return sy__reply_error(r, 403, "AccessDenied", "token %s may only evaluate flags (scope evaluate)", r->actor);
+    return r->openai ? sy__api_gateway(r) : sy__api_metrics(r);
+  }
   if (strncmp(p, "/api/", 5) != 0) {
     /* an AWS client of another service (S3, Lambda, ...) pointed at Switchyard */
     int aws = sy__ssm_from_aws(r);

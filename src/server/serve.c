@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "server/api_admin.h"
+#include "gateway/gateway.h"
 #include "server/flag_stats.h"
 #include "server/route.h"
 #include "server/ssm.h"
@@ -179,6 +180,13 @@ static sy_rc bootstrap_admin(sy_store *st, const char *dir) {
   return SY_OK;
 }
 
+/* Every committed change goes to the watch streams and to the gateway (its strategy log). */
+static void publish(void *ctx, const sy_event *events, size_t n) {
+  sy_server *srv = ctx;
+  sy__watch_publish(srv->hub, events, n);
+  sy__gateway_publish(srv->gw, events, n);
+}
+
 sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *msg, size_t msgsz) {
   sy_rc rc = sy__store_open(data, srv->clock, &srv->store, msg, msgsz);
   if (rc) return rc;
@@ -191,7 +199,12 @@ sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *
     snprintf(msg, msgsz, "cannot start the watch hub");
     return SY_ENOMEM;
   }
-  sy__store_set_publish_hook(srv->store, sy__watch_publish, srv->hub);
+  rc = sy__gateway_new(srv->store, srv->clock, &srv->gw);
+  if (rc) {
+    snprintf(msg, msgsz, "cannot start the gateway: %s", sy_strerror(rc));
+    return rc;
+  }
+  sy__store_set_publish_hook(srv->store, publish, srv);
   srv->flag_stats = sy__flag_stats_new(srv->clock);
   if (!srv->flag_stats) {
     snprintf(msg, msgsz, "cannot make the flag statistics table");
@@ -203,7 +216,10 @@ sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *
 }
 
 void sy__server_close(sy_server *srv) {
+  sy__gateway_stop(srv->gw);
   sy__store_close(srv->store); /* drains queued writes first */
+  sy__gateway_free(srv->gw);
+  srv->gw = NULL;
   sy__watch_hub_free(srv->hub);
   sy__flag_stats_free(srv->flag_stats);
   srv->store = NULL;
@@ -312,6 +328,8 @@ int sy__serve_main(int argc, char **argv) {
   sigwait(&sigs, &sig);
   sy__log("info", "stopping", json_pack("{ss}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
   sy__watch_shutdown(srv.hub); /* streams end first, then requests drain */
+  srv.stopping = 1;
+  sy__gateway_stop(srv.gw); /* upstream calls end: their requests answer 503 */
   sy__http_stop(&srv, 10000);
   rcode = 0;
 out:

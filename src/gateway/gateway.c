@@ -1,0 +1,628 @@
+/* gateway.c — the engine's front: plans a request (route, strategy, split, chain, models,
+ * credentials), answers what needs no upstream call, and hands answers to the server. */
+#include "gateway/gateway.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/bucket.h"
+#include "core/param.h"
+#include "gateway/gw_int.h"
+
+int64_t sy__gw_now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- the engine ---- */
+
+sy_rc sy__gateway_new(sy_store *st, const sy_clock *clock, sy_gateway **out) {
+  *out = NULL;
+  sy_gateway *gw = calloc(1, sizeof *gw);
+  if (!gw) return SY_ENOMEM;
+  gw->store = st;
+  gw->clock = clock;
+  pthread_mutex_init(&gw->mu, NULL);
+  pthread_mutex_init(&gw->qmu, NULL);
+  gw->held.next = gw->held.prev = &gw->held;
+  gw->rnd = (uint64_t)sy__gw_now_us() * 0x9E3779B97F4A7C15ull | 1;
+  sy_rc rc = sy__gw_loop_start(gw);
+  if (rc) {
+    sy__gateway_free(gw);
+    return rc;
+  }
+  *out = gw;
+  return SY_OK;
+}
+
+void sy__gateway_stop(sy_gateway *gw) {
+  if (gw) sy__gw_loop_stop(gw);
+}
+
+void sy__gateway_free(sy_gateway *gw) {
+  if (!gw) return;
+  sy__gw_loop_stop(gw);
+  for (int i = 0; i < gw->nidx; i++) {
+    free(gw->idx_route[i]);
+    free(gw->idx_param[i]);
+  }
+  free(gw->idx_route);
+  free(gw->idx_param);
+  free(gw->pstates);
+  free(gw->series);
+  free(gw->inbox);
+  free(gw->pokes);
+  pthread_mutex_destroy(&gw->mu);
+  pthread_mutex_destroy(&gw->qmu);
+  free(gw);
+}
+
+/* ---- the strategy log ---- */
+
+/* Sets (param non-NULL) or drops the strategy parameter of route. gw->mu held. */
+static void idx_set(sy_gateway *gw, const char *route, const char *param) {
+  for (int i = 0; i < gw->nidx; i++) {
+    if (strcmp(gw->idx_route[i], route)) continue;
+    free(gw->idx_param[i]);
+    if (param) {
+      gw->idx_param[i] = strdup(param);
+      if (gw->idx_param[i]) return;
+    }
+    free(gw->idx_route[i]);
+    gw->nidx--;
+    gw->idx_route[i] = gw->idx_route[gw->nidx];
+    gw->idx_param[i] = gw->idx_param[gw->nidx];
+    return;
+  }
+  if (!param) return;
+  if (gw->nidx == gw->cap_idx) {
+    int cap = gw->cap_idx ? gw->cap_idx * 2 : 16;
+    char **r = realloc(gw->idx_route, (size_t)cap * sizeof *r);
+    if (!r) return;
+    gw->idx_route = r;
+    char **p = realloc(gw->idx_param, (size_t)cap * sizeof *p);
+    if (!p) return;
+    gw->idx_param = p;
+    gw->cap_idx = cap;
+  }
+  char *rc = strdup(route), *pc = strdup(param);
+  if (!rc || !pc) {
+    free(rc);
+    free(pc);
+    return;
+  }
+  gw->idx_route[gw->nidx] = rc;
+  gw->idx_param[gw->nidx++] = pc;
+}
+
+static int idx_has_param(sy_gateway *gw, const char *name) {
+  for (int i = 0; i < gw->nidx; i++)
+    if (!strcmp(gw->idx_param[i], name)) return 1;
+  return 0;
+}
+
+static int index_route(void *ctx, const sy_param *p) {
+  sy_gateway *gw = ctx;
+  const sy_ver *v = p->latest;
+  if (v && v->kind == SY_KIND_ROUTE && v->compiled) {
+    const sy_route *r = v->compiled->obj;
+    if (r->strategy) idx_set(gw, p->name, r->strategy);
+  }
+  return 0;
+}
+
+/* How a parameter was last written, for the log: an SSM signature's user is an ARN. */
+static const char *write_source(const char *user) {
+  return user && !strncmp(user, "arn:", 4) ? "ssm" : "api";
+}
+
+void sy__gateway_publish(sy_gateway *gw, const sy_event *ev, size_t n) {
+  pthread_mutex_lock(&gw->mu);
+  if (!gw->indexed) { /* the routes stored before the first change */
+    gw->indexed = 1;
+    const sy_snap *s = sy__snap_enter(gw->store);
+    sy__snap_list(s, "", 1, NULL, index_route, gw);
+    sy__snap_leave(gw->store);
+  }
+  for (size_t i = 0; i < n; i++) {
+    const sy_event *e = &ev[i];
+    if (!e->name || e->name[0] != '/') continue;
+    int put = !strcmp(e->action, "put") || !strcmp(e->action, "rollback") || !strcmp(e->action, "import");
+    if (e->kind == SY_KIND_ROUTE && put && e->value) {
+      sy_route *r = NULL;
+      char msg[256];
+      if (sy__route_compile(e->name + 1, e->value, e->value_len, &r, msg, sizeof msg) == SY_OK) {
+        idx_set(gw, e->name, r->strategy);
+        sy__route_free(r);
+      }
+      continue;
+    }
+    if (!strcmp(e->action, "delete")) {
+      idx_set(gw, e->name, NULL);
+      continue;
+    }
+    if (!put || !e->value || !idx_has_param(gw, e->name)) continue;
+    const char *user = NULL;
+    const sy_snap *s = sy__snap_enter(gw->store);
+    const sy_param *p = sy__snap_get(s, e->name, strlen(e->name));
+    json_t *f = json_pack("{ss# ss ss}", "provider", e->value, (int)(e->value_len > 64 ? 64 : e->value_len),
+                          "source", write_source(p && p->latest ? p->latest->modified_user : user), "parameter",
+                          e->name);
+    sy__snap_leave(gw->store);
+    sy__log_stderr("info", "Provider strategy loaded", f);
+  }
+  pthread_mutex_unlock(&gw->mu);
+}
+
+/* ---- a request ---- */
+
+static void step_clear(sy_gw_step *st) {
+  if (st->key) sy__reveal_free(st->key, st->key_len);
+  sy__ver_unref(st->ver);
+  memset(st, 0, sizeof *st);
+}
+
+void sy__gw_req_unref(sy_gw_req *q) {
+  pthread_mutex_lock(&q->mu);
+  int last = --q->refs == 0;
+  pthread_mutex_unlock(&q->mu);
+  if (!last) return;
+  for (int i = 0; i < q->nplan; i++) step_clear(&q->plan[i]);
+  json_decref(q->body);
+  free(q->call.body);
+  sy__jbuf_free(&q->resp);
+  sy__sse_free(&q->sse);
+  free(q->out);
+  pthread_mutex_destroy(&q->mu);
+  free(q);
+}
+
+/* Wakes the server if it waits: for the head (after dispatch), or parked on a stream. mu held. */
+static void wake_locked(sy_gw_req *q, int was_ready) {
+  int need = (!was_ready && q->dispatched) || q->parked;
+  q->parked = 0;
+  if (need && q->wake && !q->released) q->wake(q->wake_ctx);
+}
+
+static void note_overhead(sy_gw_req *q) {
+  q->overhead_us = sy__gw_now_us() - q->t0_us - q->upstream_us;
+  if (q->overhead_us < 0) q->overhead_us = 0;
+}
+
+void sy__gw_finish(sy_gw_req *q, int status, char *body, size_t len) {
+  pthread_mutex_lock(&q->mu);
+  int was_ready = q->ready;
+  if (q->sse_head) { /* a stream that has begun ends here; a body would be a second answer */
+    free(body);
+  } else {
+    note_overhead(q);
+    q->status = status;
+    free(q->out);
+    q->out = body;
+    q->out_len = body ? len : 0;
+    q->out_off = 0;
+  }
+  q->ready = 1;
+  q->ended = 1;
+  wake_locked(q, was_ready);
+  pthread_mutex_unlock(&q->mu);
+  pthread_mutex_lock(&q->gw->mu);
+  int cls = status / 100;
+  q->gw->answered_by_status[cls >= 1 && cls <= 5 ? cls - 1 : 5]++;
+  if (q->overhead_us >= 0) sy__hist_observe(&q->gw->overhead, q->overhead_us);
+  pthread_mutex_unlock(&q->gw->mu);
+}
+
+void sy__gw_finish_fail(sy_gw_req *q, const sy_gw_fail *fail) {
+  size_t len = 0;
+  char *js = sy__gw_fail_json(fail, &len);
+  if (sy__gw_committed(q)) { /* the client has a 200 and chunks: end with an error event, no [DONE] */
+    sy_jbuf b;
+    sy__jbuf_init(&b, 8192);
+    sy__jbuf_cstr(&b, "data: ");
+    if (js) sy__jbuf_raw(&b, js, len);
+    sy__jbuf_cstr(&b, "\n\n");
+    sy__gw_stream_put(q, &b);
+    sy__jbuf_free(&b);
+    free(js);
+    sy__gw_finish(q, 200, NULL, 0);
+    return;
+  }
+  sy__gw_finish(q, fail->status ? fail->status : 502, js, js ? len : 0);
+}
+
+int sy__gw_committed(sy_gw_req *q) {
+  pthread_mutex_lock(&q->mu);
+  int c = q->sse_head;
+  pthread_mutex_unlock(&q->mu);
+  return c;
+}
+
+void sy__gw_stream_put(sy_gw_req *q, sy_jbuf *b) {
+  if (!b->len || b->err) return;
+  pthread_mutex_lock(&q->mu);
+  int was_ready = q->ready;
+  if (!q->sse_head) {
+    note_overhead(q);
+    q->sse_head = 1;
+    q->status = 200;
+    q->ready = 1;
+  }
+  if (q->out_off && q->out_off == q->out_len) q->out_off = q->out_len = 0;
+  if (q->out_len + b->len + 1 > q->out_cap) {
+    size_t cap = q->out_cap ? q->out_cap : 4096;
+    while (cap < q->out_len + b->len + 1) cap *= 2;
+    char *n = realloc(q->out, cap);
+    if (!n) { /* the client loses these bytes; the stream's end says so */
+      pthread_mutex_unlock(&q->mu);
+      return;
+    }
+    q->out = n;
+    q->out_cap = cap;
+  }
+  memcpy(q->out + q->out_len, b->p, b->len);
+  q->out_len += b->len;
+  wake_locked(q, was_ready);
+  pthread_mutex_unlock(&q->mu);
+}
+
+/* The unsent bytes of a stream (for the loop's back-pressure). */
+size_t sy__gw_pending(sy_gw_req *q) {
+  pthread_mutex_lock(&q->mu);
+  size_t n = q->out_len - q->out_off;
+  pthread_mutex_unlock(&q->mu);
+  return n;
+}
+
+void sy__gw_head(sy_gw_req *q, sy_gw_head *h) {
+  pthread_mutex_lock(&q->mu);
+  h->status = q->status;
+  h->stream = q->sse_head;
+  h->provider = q->served;
+  h->route = q->route;
+  h->request_id = q->request_id;
+  h->attempts = q->attempts;
+  h->overhead_us = q->overhead_us;
+  pthread_mutex_unlock(&q->mu);
+}
+
+char *sy__gw_take_body(sy_gw_req *q, size_t *len) {
+  pthread_mutex_lock(&q->mu);
+  char *b = q->out;
+  *len = q->out_len;
+  q->out = NULL;
+  q->out_len = q->out_off = q->out_cap = 0;
+  pthread_mutex_unlock(&q->mu);
+  return b;
+}
+
+ssize_t sy__gw_stream_read(sy_gw_req *q, char *buf, size_t max, void (*park)(void *), void *park_ctx) {
+  pthread_mutex_lock(&q->mu);
+  ssize_t n;
+  if (q->out_off < q->out_len) {
+    size_t k = q->out_len - q->out_off;
+    if (k > max) k = max;
+    memcpy(buf, q->out + q->out_off, k);
+    q->out_off += k;
+    n = (ssize_t)k;
+    int resume = q->paused && q->out_len - q->out_off < SY_GW_OUT_HIGH / 2;
+    if (resume) q->paused = 0;
+    pthread_mutex_unlock(&q->mu);
+    if (resume) sy__gw_loop_poke(q->gw, q);
+    return n;
+  }
+  if (q->ended) {
+    pthread_mutex_unlock(&q->mu);
+    return -1;
+  }
+  q->parked = 1;
+  park(park_ctx);
+  pthread_mutex_unlock(&q->mu);
+  return 0;
+}
+
+void sy__gw_release(sy_gw_req *q) {
+  pthread_mutex_lock(&q->mu);
+  q->released = 1;
+  q->wake = NULL;
+  int cancel = q->dispatched && !q->ended;
+  pthread_mutex_unlock(&q->mu);
+  if (cancel) sy__gw_loop_poke(q->gw, q);
+  sy__gw_req_unref(q);
+}
+
+void sy__gw_dispatch(sy_gw_req *q) {
+  pthread_mutex_lock(&q->mu);
+  q->dispatched = 1;
+  q->refs++; /* the loop's */
+  pthread_mutex_unlock(&q->mu);
+  sy__gw_loop_submit(q->gw, q);
+}
+
+/* ---- answers that need no provider ---- */
+
+static void fail_now(sy_gw_req *q, int status, const char *type, const char *code, const char *param,
+                     const char *msg) {
+  sy_gw_fail f;
+  sy__gw_fail_set(&f, status, type, code, param, 0, "%s", msg);
+  sy__gw_finish_fail(q, &f);
+}
+
+/* Sets created (seconds) where an adapter left 0, so answers carry the gateway's clock. */
+static void stamp_created(sy_gw_req *q, json_t *resp) {
+  json_t *c = json_object_get(resp, "created");
+  if (!c || (json_is_integer(c) && json_integer_value(c) == 0))
+    json_object_set_new(resp, "created", json_integer(sy__clock_now(q->gw->clock) / 1000));
+}
+
+/* The usage and price of an answer into the provider's series. gw->mu held. */
+static void account(sy_gw_series *se, const sy_provider *p, const sy_gw_usage *u) {
+  se->tokens_in += (uint64_t)(u->prompt_tokens > 0 ? u->prompt_tokens : 0);
+  se->tokens_out += (uint64_t)(u->completion_tokens > 0 ? u->completion_tokens : 0);
+  se->images += (uint64_t)(u->images > 0 ? u->images : 0);
+  se->cost_usd += (double)u->prompt_tokens / 1000.0 * p->price_in_1k +
+                  (double)u->completion_tokens / 1000.0 * p->price_out_1k + (double)u->images * p->price_image;
+}
+
+void sy__gw_record_ok(sy_gw_req *q, const sy_provider *p, const sy_gw_usage *u, int64_t ttfb_us, int64_t dur_us) {
+  pthread_mutex_lock(&q->gw->mu);
+  sy_gw_series *se = sy__gw_series(q->gw, p->name, q->route);
+  if (se) {
+    se->requests++;
+    se->ok++;
+    account(se, p, u);
+    sy__hist_observe(&se->ttfb, ttfb_us);
+    sy__hist_observe(&se->duration, dur_us);
+  }
+  pthread_mutex_unlock(&q->gw->mu);
+}
+
+void sy__gw_answer_stub(sy_gw_req *q) {
+  sy_gw_step *st = &q->plan[q->cur];
+  int64_t t = sy__gw_now_us();
+  sy_gw_usage u = {0, 0, 0};
+  sy_gw_fail f;
+  q->attempts++;
+  snprintf(q->served, sizeof q->served, "%s", st->p->name);
+  if (q->stream) {
+    sy_gw_stream s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.id, sizeof s.id, "chatcmpl-%s", q->request_id);
+    s.created = sy__clock_now(q->gw->clock) / 1000;
+    snprintf(s.model, sizeof s.model, "%s", st->model);
+    s.include_usage = q->include_usage;
+    sy_jbuf b;
+    sy__jbuf_init(&b, SY_GW_RESP_MAX);
+    if (sy__stub_answer(q->op, q->body, st->model, &s, NULL, &b, &u, &f)) {
+      sy__jbuf_free(&b);
+      sy__gw_finish_fail(q, &f);
+      return;
+    }
+    sy__gw_record_ok(q, st->p, &u, sy__gw_now_us() - t, sy__gw_now_us() - t);
+    sy__gw_stream_put(q, &b);
+    sy__jbuf_free(&b);
+    sy__gw_finish(q, 200, NULL, 0);
+    return;
+  }
+  json_t *out = NULL;
+  if (sy__stub_answer(q->op, q->body, st->model, NULL, &out, NULL, &u, &f)) {
+    sy__gw_finish_fail(q, &f);
+    return;
+  }
+  stamp_created(q, out);
+  sy__gw_record_ok(q, st->p, &u, sy__gw_now_us() - t, sy__gw_now_us() - t);
+  char *text = json_dumps(out, JSON_COMPACT);
+  json_decref(out);
+  if (!text) {
+    fail_now(q, 500, "api_error", "internal_error", NULL, "out of memory");
+    return;
+  }
+  sy__gw_finish(q, 200, text, strlen(text));
+}
+
+/* Makes an upstream answer the client's: created stamped, as JSON text. */
+char *sy__gw_answer_text(sy_gw_req *q, json_t *resp, size_t *len) {
+  stamp_created(q, resp);
+  char *text = json_dumps(resp, JSON_COMPACT);
+  *len = text ? strlen(text) : 0;
+  return text;
+}
+
+/* ---- planning ---- */
+
+typedef struct plan_ctx {
+  sy_gw_req *q;
+  const sy_snap *s;
+  char missing[SY_PROVIDER_NAME_MAX + 1]; /* the first provider named that does not exist */
+} plan_ctx;
+
+/* Adds provider name to the chain, once; a name with no document (other than the built-in
+ * stub) is noted and skipped. */
+static void plan_add(plan_ctx *c, const char *name) {
+  sy_gw_req *q = c->q;
+  if (!name || !*name || q->nplan == SY_GW_PLAN_MAX) return;
+  for (int i = 0; i < q->nplan; i++)
+    if (!strcmp(q->plan[i].p->name, name)) return;
+  char path[sizeof SY_PROVIDERS_PREFIX + SY_PROVIDER_NAME_MAX];
+  int n = snprintf(path, sizeof path, "%s%s", SY_PROVIDERS_PREFIX, name);
+  const sy_param *p = n > 0 && (size_t)n < sizeof path ? sy__snap_get(c->s, path, (size_t)n) : NULL;
+  sy_gw_step *st = &q->plan[q->nplan];
+  if (p && p->latest && p->latest->kind == SY_KIND_PROVIDER && p->latest->compiled) {
+    st->ver = sy__ver_ref(p->latest);
+    st->p = st->ver->compiled->obj;
+  } else if (!strcmp(name, "stub")) {
+    st->p = sy__provider_builtin_stub();
+  } else {
+    if (!c->missing[0]) snprintf(c->missing, sizeof c->missing, "%s", name);
+    return;
+  }
+  q->nplan++;
+}
+
+/* The provider a route's strategy parameter names, or NULL. */
+static const char *strategy_value(const sy_snap *s, const char *param) {
+  const sy_param *p = param ? sy__snap_get(s, param, strlen(param)) : NULL;
+  if (!p || !p->latest || p->latest->kind == SY_KIND_SECURESTRING) return NULL;
+  const sy_ver *v = p->latest;
+  size_t n = v->value_len;
+  while (n && (v->value[n - 1] == '\n' || v->value[n - 1] == ' ')) n--; /* "stub\n" from a file */
+  return sy__provider_name_valid(v->value, n) && n == strlen(v->value) ? v->value : NULL;
+}
+
+/* The model each step asks its provider for: the client's when the provider serves it, else
+ * the provider's default (a swap keeps working for clients that name the old model).
+ * Returns 0, or -1 when the client named a model no provider of the chain knows. */
+static int plan_models(sy_gw_req *q, const char *asked) {
+  int known = !asked;
+  for (int i = 0; i < q->nplan; i++) {
+    const sy_provider *p = q->plan[i].p;
+    if (asked && (p->nmodels == 0 || sy__provider_has_model(p, asked))) known = 1;
+  }
+  if (!known) return -1;
+  for (int i = 0; i < q->nplan; i++) {
+    sy_gw_step *st = &q->plan[i];
+    const char *m = asked && sy__provider_has_model(st->p, asked) ? asked
+                    : st->p->nmodels                              ? st->p->models[0]
+                    : asked                                        ? asked
+                                                                   : st->p->name;
+    snprintf(st->model, sizeof st->model, "%s", m);
+  }
+  return 0;
+}
+
+/* Reads each step's API key from the SecureString its provider names. */
+static void plan_keys(sy_gw_req *q, const sy_snap *s) {
+  for (int i = 0; i < q->nplan; i++) {
+    sy_gw_step *st = &q->plan[i];
+    const char *cred = st->p->credentials;
+    if (!cred) continue;
+    const sy_param *p = sy__snap_get(s, cred, strlen(cred));
+    if (!p || !p->latest || sy__store_reveal(q->gw->store, p->name, p->latest, &st->key, &st->key_len)) {
+      st->missing_key = 1;
+      st->key = NULL;
+    }
+  }
+}
+
+static void normalise_route(const char *in, char *out, size_t cap) {
+  snprintf(out, cap, "%s%s", in[0] == '/' ? "" : "/", in);
+}
+
+sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready) {
+  *ready = 1;
+  sy_gw_req *q = calloc(1, sizeof *q);
+  if (!q) {
+    json_decref(in->body);
+    return NULL;
+  }
+  pthread_mutex_init(&q->mu, NULL);
+  q->gw = gw;
+  q->refs = 1;
+  q->op = in->op;
+  q->body = in->body;
+  q->t0_us = in->t0_us;
+  q->wake = in->wake;
+  q->wake_ctx = in->wake_ctx;
+  q->status = 500;
+  snprintf(q->request_id, sizeof q->request_id, "%s", in->request_id);
+  pthread_mutex_lock(&gw->mu);
+  gw->requests_total++;
+  pthread_mutex_unlock(&gw->mu);
+
+  sy_gw_fail f;
+  if (sy__gw_check_request(q->op, q->body, &f)) {
+    sy__gw_finish_fail(q, &f);
+    return q;
+  }
+  q->stream = q->op == SY_GW_CHAT && json_is_true(json_object_get(q->body, "stream"));
+  q->include_usage = q->stream && json_is_true(json_object_get(json_object_get(q->body, "stream_options"),
+                                                                "include_usage"));
+  const char *asked = json_string_value(json_object_get(q->body, "model"));
+  const char *subject = in->subject;
+  if (!subject) subject = json_string_value(json_object_get(q->body, "user"));
+  if (!subject) subject = q->request_id;
+  if (in->route && strlen(in->route) >= sizeof q->route - 1) {
+    fail_now(q, 400, "invalid_request_error", "route_not_found", NULL,
+             "X-Switchyard-Route is longer than a parameter name may be");
+    return q;
+  }
+  normalise_route(in->route ? in->route : SY_DEFAULT_ROUTE, q->route, sizeof q->route);
+
+  plan_ctx c = {q, NULL, ""};
+  const sy_snap *s = c.s = sy__snap_enter(gw->store);
+  const sy_param *rp = sy__snap_get(s, q->route, strlen(q->route));
+  const sy_route *route = NULL;
+  char err[600] = "";
+  int status = 0;
+  if (!rp || !rp->latest) {
+    if (in->route) status = 404, snprintf(err, sizeof err, "route %.300s does not exist", q->route);
+  } else if (rp->latest->kind != SY_KIND_ROUTE || !rp->latest->compiled) {
+    status = 400, snprintf(err, sizeof err, "%.300s is a %s document, not a Route", q->route,
+                           sy__kind_name(rp->latest->kind));
+  } else {
+    route = rp->latest->compiled->obj;
+  }
+  if (!status && !route) { /* no default route: the built-in stub answers */
+    q->route[0] = 0;
+    plan_add(&c, "stub");
+    q->deadline_tick = sy__clock_tick(gw->clock) + 120000;
+  } else if (!status) {
+    const char *primary = strategy_value(s, route->strategy);
+    if (!primary) primary = route->provider;
+    const char *chosen = route->nsplit ? sy__route_split_pick(route, sy_bucket(route->salt, subject)) : NULL;
+    if (chosen) plan_add(&c, chosen);
+    plan_add(&c, primary);
+    for (int i = 0; i < route->nfallbacks; i++) plan_add(&c, route->fallbacks[i]);
+    q->deadline_tick = sy__clock_tick(gw->clock) + route->deadline_ms;
+    if (!q->nplan)
+      status = 503, snprintf(err, sizeof err, "route %.300s names no provider that exists (provider %s has no document)",
+                             q->route, c.missing);
+  }
+  if (!status && plan_models(q, asked))
+    status = 404, snprintf(err, sizeof err, "the model %.200s is not served on route %.300s", asked,
+                           q->route[0] ? q->route : "(default)");
+  if (!status) plan_keys(q, s);
+  sy__snap_leave(gw->store);
+  if (status) {
+    fail_now(q, status, status == 503 ? "api_error" : "invalid_request_error",
+             status == 404 && strstr(err, "model") ? "model_not_found"
+             : status == 404                      ? "route_not_found"
+             : status == 503                      ? "provider_not_found"
+                                                  : "invalid_route",
+             status == 404 && strstr(err, "model") ? "model" : NULL, err);
+    return q;
+  }
+  if (q->plan[0].p->type == SY_PROVIDER_STUB) {
+    sy__gw_answer_stub(q);
+    return q;
+  }
+  *ready = 0;
+  return q;
+}
+
+/* ---- models ---- */
+
+static int list_models(void *ctx, const sy_param *p) {
+  json_t *data = ctx;
+  const sy_ver *v = p->latest;
+  if (!v || v->kind != SY_KIND_PROVIDER || !v->compiled) return 0;
+  const sy_provider *pr = v->compiled->obj;
+  for (int i = 0; i < pr->nmodels; i++)
+    json_array_append_new(data, json_pack("{ss ss si ss}", "id", pr->models[i], "object", "model", "created", 0,
+                                          "owned_by", pr->name));
+  return 0;
+}
+
+json_t *sy__gateway_models(sy_gateway *gw) {
+  json_t *data = json_array();
+  if (!data) return NULL;
+  json_array_append_new(data, json_pack("{ss ss si ss}", "id", "stub", "object", "model", "created", 0, "owned_by",
+                                        "stub"));
+  const sy_snap *s = sy__snap_enter(gw->store);
+  sy__snap_list(s, SY_PROVIDERS_PREFIX, 0, NULL, list_models, data);
+  sy__snap_leave(gw->store);
+  return json_pack("{ss so}", "object", "list", "data", data);
+}

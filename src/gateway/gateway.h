@@ -1,0 +1,81 @@
+/* gateway.h — the AI-provider gateway's engine: routes an OpenAI-format request to a provider
+ * (route documents, strategy parameters, sticky splits), calls it without holding a server
+ * thread (libcurl's multi interface, on one loop thread), retries, falls back, keeps a
+ * breaker and metrics per provider. It knows nothing of serving HTTP: the server hands it a
+ * parsed body and is woken when there is something to send (docs/GATEWAY.md). */
+#ifndef SY_GATEWAY_GATEWAY_H
+#define SY_GATEWAY_GATEWAY_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/clock.h"
+#include "core/jbuf.h"
+#include "gateway/adapter.h"
+#include "store/store.h"
+
+typedef struct sy_gateway sy_gateway;
+typedef struct sy_gw_req sy_gw_req;
+
+/* Starts the engine and its upstream loop thread. Durations run on clock's tick. */
+sy_rc sy__gateway_new(sy_store *st, const sy_clock *clock, sy_gateway **out);
+/* Ends every request in flight (503 to those not yet answered, an error event to streams)
+ * and stops the loop; the requests' servers are woken as usual. Idempotent. */
+void sy__gateway_stop(sy_gateway *gw);
+/* Stops (if not yet) and frees; every request must have been released. */
+void sy__gateway_free(sy_gateway *gw);
+/* The store's publish hook (chained by the server): keeps the index of strategy parameters
+ * and logs "Provider strategy loaded" once per change of one. */
+void sy__gateway_publish(sy_gateway *gw, const sy_event *events, size_t n);
+
+/* Wakes the server: the request has a head to send, or its parked stream has more bytes or
+ * has ended. Called from any thread with the request's lock held, at most once per park. */
+typedef void (*sy_gw_wake_fn)(void *ctx);
+
+typedef struct sy_gw_in {
+  sy_gw_op op;
+  json_t *body;           /* the client's request; taken */
+  const char *route;      /* X-Switchyard-Route, or NULL */
+  const char *subject;    /* X-Switchyard-Subject, or NULL */
+  const char *request_id; /* never NULL */
+  int64_t t0_us;          /* when the request arrived (monotonic µs), for the overhead */
+  sy_gw_wake_fn wake;
+  void *wake_ctx;
+} sy_gw_in;
+
+/* Plans a request (route, provider chain, models, credentials) and answers at once what needs
+ * no upstream call (a refusal, the stub). NULL only on ENOMEM. *ready is 1 when the head is
+ * there now; otherwise the caller suspends and then calls sy__gw_dispatch, after which wake
+ * comes once when the head is ready. */
+sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready);
+void sy__gw_dispatch(sy_gw_req *q);
+
+typedef struct sy_gw_head {
+  int status;
+  int stream;             /* the body is a server-sent event stream: read it with sy__gw_stream_read */
+  const char *provider;   /* who served, or who last failed ("" when none was tried) */
+  const char *route;      /* the route's name ("" when none) */
+  const char *request_id;
+  int attempts;
+  int64_t overhead_us;    /* time in the gateway itself: upstream waits and backoff excluded */
+} sy_gw_head;
+
+/* Once ready: the head (its strings live as long as the request). */
+void sy__gw_head(sy_gw_req *q, sy_gw_head *h);
+/* Once ready, not a stream: the body, JSON text (the caller frees it). */
+char *sy__gw_take_body(sy_gw_req *q, size_t *len);
+/* A stream's next bytes, up to max: > 0 bytes copied; 0 nothing yet, park(park_ctx) was
+ * called with the request's lock held (the caller suspends there) and wake comes when
+ * there is more; -1 the stream is over. */
+ssize_t sy__gw_stream_read(sy_gw_req *q, char *buf, size_t max, void (*park)(void *), void *park_ctx);
+/* The server is done with the request (answered, or the client left): cancels its upstream
+ * call, if any. No wake comes after this returns. */
+void sy__gw_release(sy_gw_req *q);
+
+/* GET /v1/models: every model of every provider, OpenAI's list shape. New reference. */
+json_t *sy__gateway_models(sy_gateway *gw);
+/* The gateway's metrics in Prometheus' text format, appended to b. */
+void sy__gateway_metrics(sy_gateway *gw, sy_jbuf *b);
+
+#endif

@@ -1,0 +1,164 @@
+/* gw_int.h — what the gateway's files share: the engine, a request, provider state, metrics. */
+#ifndef SY_GATEWAY_GW_INT_H
+#define SY_GATEWAY_GW_INT_H
+
+#include <curl/curl.h>
+#include <pthread.h>
+
+#include "core/breaker.h"
+#include "core/hist.h"
+#include "gateway/gateway.h"
+#include "store/snap.h"
+
+#define SY_GW_PLAN_MAX (2 + SY_ROUTE_FALLBACKS_MAX)
+#define SY_GW_RESP_MAX ((size_t)16 << 20)   /* an upstream body past this is garbage */
+#define SY_GW_OUT_HIGH ((size_t)1 << 20)    /* a stream's unsent bytes past this pause its upstream */
+#define SY_GW_SSE_EVENT_MAX ((size_t)4 << 20) /* one upstream event */
+#define SY_GW_SERIES_MAX 4096                 /* metric series (provider x route); more share "other" */
+
+/* Metrics of one provider on one route. */
+typedef struct sy_gw_series {
+  char provider[SY_PROVIDER_NAME_MAX + 1];
+  char route[256];
+  uint64_t requests, ok, retries, fallbacks;
+  uint64_t errors[8]; /* by sy_gw_err_class */
+  uint64_t tokens_in, tokens_out, images;
+  double cost_usd;
+  sy_hist ttfb, duration;
+} sy_gw_series;
+
+typedef enum sy_gw_err_class {
+  SY_GW_ERR_CONNECT = 0,
+  SY_GW_ERR_TIMEOUT,
+  SY_GW_ERR_RATE_LIMIT, /* 429 */
+  SY_GW_ERR_SERVER,     /* 5xx */
+  SY_GW_ERR_CLIENT,     /* another 4xx */
+  SY_GW_ERR_BAD_RESPONSE, /* garbage, an error in a 200, a cut stream */
+  SY_GW_ERR_BREAKER,    /* skipped: its breaker was open */
+  SY_GW_ERR_CONFIG,     /* no credentials, an operation it does not offer */
+  SY_GW_ERR_CLASSES
+} sy_gw_err_class;
+extern const char *const sy__gw_err_class_names[SY_GW_ERR_CLASSES];
+
+/* What the engine keeps per provider name across requests and versions of its document. */
+typedef struct sy_gw_pstate {
+  char name[SY_PROVIDER_NAME_MAX + 1];
+  sy_breaker breaker;
+  sy_breaker_cfg cfg; /* of the version last used */
+} sy_gw_pstate;
+
+/* One provider of a request's chain. */
+typedef struct sy_gw_step {
+  const sy_provider *p; /* in ver's compiled object, or the built-in stub */
+  sy_ver *ver;          /* a reference, NULL for the built-in stub */
+  char model[128];
+  char *key;            /* the API key, malloc'd; wiped when freed */
+  size_t key_len;
+  int missing_key;      /* credentials named, but absent or unreadable */
+} sy_gw_step;
+
+enum { Q_NEW = 0, Q_BACKOFF, Q_FLIGHT, Q_DONE };
+
+struct sy_gw_req {
+  sy_gateway *gw;
+  pthread_mutex_t mu;
+  int refs; /* the server's, and the loop's while it holds the request */
+  sy_gw_op op;
+  json_t *body;
+  int stream;
+  char route[256];
+  char request_id[72];
+  sy_gw_step plan[SY_GW_PLAN_MAX];
+  int nplan, cur;
+  int attempt;  /* attempts on plan[cur] so far */
+  int attempts; /* in all */
+  int64_t t0_us, deadline_tick, upstream_us;
+  /* the attempt in flight (loop thread only) */
+  int state;
+  CURL *easy;
+  struct curl_slist *hdrs;
+  sy_gw_call call;
+  sy_jbuf resp;
+  long http_status;
+  int64_t attempt_tick, first_tick, last_tick, wait_until;
+  int64_t attempt_us; /* when the attempt began, µs (for the time spent upstream) */
+  int64_t retry_after_ms;
+  int abort_reason; /* why the loop cut the transfer: 0 none, else an ABORT_* */
+  int counted;      /* the breaker admitted this attempt */
+  sy_sse_parser sse;
+  sy_gw_stream st;
+  sy_gw_fail fail;
+  sy_gw_usage usage;
+  struct sy_gw_req *prev, *next; /* the loop's list of requests it holds */
+  /* shared with the server, under mu */
+  int ready, ended, parked, paused, released, dispatched;
+  int sse_head;      /* stream bytes went out: the head is a 200 stream, no retry from here */
+  int include_usage; /* the client asked stream_options.include_usage */
+  int status;
+  char *out;                /* non-stream: the body; stream: bytes not yet read */
+  size_t out_len, out_off, out_cap;
+  char served[SY_PROVIDER_NAME_MAX + 1];
+  int64_t overhead_us;
+  sy_gw_wake_fn wake;
+  void *wake_ctx;
+};
+
+struct sy_gateway {
+  sy_store *store;
+  const sy_clock *clock;
+  pthread_mutex_t mu; /* the provider states, the series, the strategy index */
+  sy_gw_pstate *pstates;
+  int npstates, cap_pstates;
+  sy_gw_series *series;
+  int nseries, cap_series;
+  sy_hist overhead;
+  uint64_t requests_total, answered_by_status[6]; /* 1xx..5xx, other */
+  /* strategy index: route name -> strategy parameter */
+  char **idx_route, **idx_param;
+  int nidx, cap_idx;
+  int indexed; /* the routes stored before the first change are in the index */
+  /* the loop */
+  CURLM *multi;
+  pthread_t thread;
+  int thread_started;
+  pthread_mutex_t qmu; /* inbox, unpause and cancel lists, stopping */
+  sy_gw_req **inbox;
+  int ninbox, cap_inbox;
+  sy_gw_req **pokes; /* requests whose stream drained (unpause) or that were released (cancel) */
+  int npokes, cap_pokes;
+  int stopping, stopped;
+  sy_gw_req held; /* list head of the requests the loop holds */
+  uint64_t rnd;   /* backoff jitter (loop thread) */
+};
+
+/* gateway.c */
+int64_t sy__gw_now_us(void);
+void sy__gw_req_unref(sy_gw_req *q);
+/* The answer is complete: a non-stream status and body (taken), or a stream's end. Wakes. */
+void sy__gw_finish(sy_gw_req *q, int status, char *body, size_t len);
+/* Ends with fail in OpenAI's shape (or, for a stream that has begun, an error event). */
+void sy__gw_finish_fail(sy_gw_req *q, const sy_gw_fail *fail);
+/* Appends stream bytes for the client (taken from b); the first ones make the head ready. */
+void sy__gw_stream_put(sy_gw_req *q, sy_jbuf *b);
+/* Answers from the stub provider, now (any thread). */
+void sy__gw_answer_stub(sy_gw_req *q);
+/* The stream has reached the client (its head went out): no retry or fallback from here. */
+int sy__gw_committed(sy_gw_req *q);
+/* The unsent bytes of a stream. */
+size_t sy__gw_pending(sy_gw_req *q);
+/* A success on p into the metrics. */
+void sy__gw_record_ok(sy_gw_req *q, const sy_provider *p, const sy_gw_usage *u, int64_t ttfb_us, int64_t dur_us);
+/* An upstream answer made the client's (created stamped) as JSON text; NULL on ENOMEM. */
+char *sy__gw_answer_text(sy_gw_req *q, json_t *resp, size_t *len);
+
+/* upstream.c: the loop thread */
+sy_rc sy__gw_loop_start(sy_gateway *gw);
+void sy__gw_loop_stop(sy_gateway *gw);
+void sy__gw_loop_submit(sy_gateway *gw, sy_gw_req *q);
+void sy__gw_loop_poke(sy_gateway *gw, sy_gw_req *q);
+
+/* gw_metrics.c (call with gw->mu held) */
+sy_gw_series *sy__gw_series(sy_gateway *gw, const char *provider, const char *route);
+sy_gw_pstate *sy__gw_pstate(sy_gateway *gw, const sy_provider *p);
+
+#endif

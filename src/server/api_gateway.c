@@ -1,0 +1,153 @@
+/* api_gateway.c — the gateway's endpoints over HTTP: parses the OpenAI request, hands it to
+ * the engine (gateway/gateway.h), suspends, and answers or streams when woken. */
+#include "server/api_gateway.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway/gateway.h"
+
+#define STREAM_BLOCK 16384
+
+/* A request id: the server's start and a counter, unique for the process's life. */
+static void request_id(char out[40]) {
+  static uint64_t seq, base;
+  if (!__atomic_load_n(&base, __ATOMIC_RELAXED)) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t b = ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)ts.tv_nsec;
+    uint64_t zero = 0;
+    __atomic_compare_exchange_n(&base, &zero, b, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  }
+  uint64_t n = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
+  snprintf(out, 40, "req_%012llx%08llx", (unsigned long long)(base & 0xffffffffffffull),
+           (unsigned long long)(n & 0xffffffffull));
+}
+
+static void gw_release(void *q) { sy__gw_release(q); }
+
+/* The engine's wake: the head is ready (the request waits for its finish), or a parked
+ * stream has more to send. */
+static void gw_wake(void *ctx) {
+  sy_req *r = ctx;
+  if (__atomic_load_n(&r->wait, __ATOMIC_ACQUIRE) == 1)
+    sy__resume(r);
+  else
+    MHD_resume_connection(r->conn);
+}
+
+static void park(void *ctx) { MHD_suspend_connection(ctx); }
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+  sy_req *r = cls;
+  (void)pos;
+  ssize_t n = sy__gw_stream_read(r->api_ctx, buf, max, park, r->conn);
+  return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
+}
+
+static void add_headers(struct MHD_Response *resp, const sy_gw_head *h) {
+  char ms[32];
+  snprintf(ms, sizeof ms, "%.3f", (double)h->overhead_us / 1000.0);
+  MHD_add_response_header(resp, "X-Switchyard-Provider", h->provider);
+  MHD_add_response_header(resp, "X-Switchyard-Route", h->route[0] ? h->route : "(default)");
+  MHD_add_response_header(resp, "X-Switchyard-Overhead-Ms", ms);
+  char n[16];
+  snprintf(n, sizeof n, "%d", h->attempts);
+  MHD_add_response_header(resp, "X-Switchyard-Attempts", n);
+  MHD_add_response_header(resp, "X-Request-Id", h->request_id);
+}
+
+/* Builds the reply once the engine has a head. */
+static enum MHD_Result answer(sy_req *r) {
+  sy_gw_req *q = r->api_ctx;
+  sy_gw_head h;
+  sy__gw_head(q, &h);
+  struct MHD_Response *resp;
+  if (h.stream) {
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_reader, r, NULL);
+    if (!resp) return MHD_NO;
+    add_headers(resp, &h);
+    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    return sy__queue(r, 200, resp, "text/event-stream");
+  }
+  size_t len = 0;
+  char *body = sy__gw_take_body(q, &len);
+  if (!body) return sy__reply_error(r, 500, "internal_error", "out of memory");
+  resp = sy__response(body, len);
+  if (!resp) return MHD_NO;
+  add_headers(resp, &h);
+  return sy__queue(r, h.status, resp, "application/json");
+}
+
+static enum MHD_Result run(sy_req *r, sy_gw_op op) {
+  if (strcmp(r->method, "POST")) return sy__reply_error(r, 405, "method_not_allowed", "%s answers POST", r->path);
+  if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "")) return MHD_YES;
+  if (!r->body_len) return sy__reply_error(r, 400, "invalid_json", "the request needs a JSON body");
+  json_error_t e;
+  json_t *body = json_loadb(r->body, r->body_len, 0, &e);
+  if (!body)
+    return sy__reply_error(r, 400, "invalid_json", "the body is not JSON: %s at line %d, column %d", e.text, e.line,
+                           e.column);
+  if (!json_is_object(body)) {
+    json_decref(body);
+    return sy__reply_error(r, 400, "invalid_json", "the body must be a JSON object");
+  }
+  char rid[40];
+  request_id(rid);
+  sy_gw_in in = {.op = op,
+                 .body = body,
+                 .route = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Switchyard-Route"),
+                 .subject = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Switchyard-Subject"),
+                 .request_id = rid,
+                 .t0_us = r->start_us,
+                 .wake = gw_wake,
+                 .wake_ctx = r};
+  if (in.subject && !*in.subject) in.subject = NULL;
+  if (in.route && !*in.route) in.route = NULL;
+  int ready = 0;
+  sy_gw_req *q = sy__gw_start(r->srv->gw, &in, &ready);
+  if (!q) return sy__reply_error(r, 503, "unavailable", "out of memory");
+  if (sy__arena_cleanup(r->arena, gw_release, q)) {
+    sy__gw_release(q);
+    return sy__reply_error(r, 503, "unavailable", "out of memory");
+  }
+  r->api_ctx = q;
+  if (ready) return answer(r);
+  sy__suspend(r, answer);
+  sy__gw_dispatch(q);
+  return MHD_YES;
+}
+
+enum MHD_Result sy__api_gateway(sy_req *r) {
+  const char *p = r->path;
+  if (!strcmp(p, "/v1/chat/completions") || !strcmp(p, "/api/v1/chat/completions")) return run(r, SY_GW_CHAT);
+  if (!strcmp(p, "/v1/images/generations")) return run(r, SY_GW_IMAGES);
+  if (!strcmp(p, "/v1/images/edits")) return run(r, SY_GW_EDITS);
+  if (!strcmp(p, "/v1/models")) {
+    if (strcmp(r->method, "GET")) return sy__reply_error(r, 405, "method_not_allowed", "/v1/models answers GET");
+    if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "")) return MHD_YES;
+    json_t *m = sy__gateway_models(r->srv->gw);
+    if (!m) return sy__reply_error(r, 500, "internal_error", "out of memory");
+    return sy__reply_json(r, 200, m);
+  }
+  return sy__reply_error(r, 404, "not_found", "no route for %.200s", p);
+}
+
+enum MHD_Result sy__api_metrics(sy_req *r) {
+  if (strcmp(r->method, "GET")) return sy__reply_error(r, 405, "MethodNotAllowed", "/metrics answers GET");
+  if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "")) return MHD_YES;
+  sy_jbuf b;
+  sy__jbuf_init(&b, (size_t)64 << 20);
+  sy__gateway_metrics(r->srv->gw, &b);
+  if (b.err) {
+    sy__jbuf_free(&b);
+    return sy__reply_error(r, 500, "InternalError", "out of memory");
+  }
+  size_t len = 0;
+  char *text = sy__jbuf_take(&b, &len);
+  if (!text) return sy__reply_error(r, 500, "InternalError", "out of memory");
+  return sy__reply_text(r, 200, text, len, "text/plain; version=0.0.4; charset=utf-8");
+}

@@ -12,6 +12,7 @@
 
 #include "core/civil.h"
 #include "core/flag_kind.h"
+#include "core/provider.h"
 
 static sy_rc no_check(const char *value, size_t len, char *msg, size_t msgsz) {
   (void)value, (void)len, (void)msg, (void)msgsz;
@@ -43,8 +44,20 @@ static sy_kind_def kinds[SY_KINDS_MAX] = {
      .validate = no_check, /* checked as it compiles, against the flag's schema */
      .compile = sy__flag_kind_compile,
      .release = sy__flag_kind_release},
+    {.kind = SY_KIND_PROVIDER,
+     .name = "Provider",
+     .value_max = SY_GATEWAY_DOC_MAX,
+     .validate = no_check, /* checked as it compiles */
+     .compile = sy__provider_kind_compile,
+     .release = sy__provider_kind_release},
+    {.kind = SY_KIND_ROUTE,
+     .name = "Route",
+     .value_max = SY_GATEWAY_DOC_MAX,
+     .validate = no_check, /* checked as it compiles */
+     .compile = sy__route_kind_compile,
+     .release = sy__route_kind_release},
 };
-static size_t nkinds = 4;
+static size_t nkinds = 6;
 
 sy_rc sy__kind_register(const sy_kind_def *def) {
   if (!def || !def->name || !def->validate) return SY_EINVAL;

@@ -32,7 +32,9 @@ typedef enum sy_kind {
   SY_KIND_STRING = 1,
   SY_KIND_STRINGLIST = 2,
   SY_KIND_SECURESTRING = 3,
-  SY_KIND_FLAG = 4, /* a feature flag (core/flag.h); SSM shows it as a String */
+  SY_KIND_FLAG = 4,     /* a feature flag (core/flag.h); SSM shows it as a String */
+  SY_KIND_PROVIDER = 5, /* an AI provider of the gateway (core/provider.h); a String to SSM */
+  SY_KIND_ROUTE = 6,    /* a gateway route (core/provider.h); a String to SSM */
 } sy_kind;
 #define SY_KINDS_MAX 16
 typedef enum sy_tier { SY_TIER_STANDARD = 1, SY_TIER_ADVANCED = 2 } sy_tier;

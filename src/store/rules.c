@@ -202,9 +202,12 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   if (cur && cur->tier == SY_TIER_ADVANCED && in->tier == SY_TIER_STANDARD && !import)
     return sy__op_fail(op, SY_EINVAL, "%s is an Advanced parameter; it cannot be changed to Standard", name);
 
-  /* a String put through SSM on a flag writes the flag (a flag is a String to SSM) */
+  /* a String put through SSM on a flag, a provider or a route writes that document (each is a
+   * String to SSM) */
   sy_kind kind = in->kind ? in->kind : cur ? cur->kind : SY_KIND_STRING; /* a create without one was refused above */
-  if (in->string_keeps_kind && kind == SY_KIND_STRING && cur && cur->kind == SY_KIND_FLAG) kind = SY_KIND_FLAG;
+  if (in->string_keeps_kind && kind == SY_KIND_STRING && cur &&
+      (cur->kind == SY_KIND_FLAG || cur->kind == SY_KIND_PROVIDER || cur->kind == SY_KIND_ROUTE))
+    kind = cur->kind;
   if (kind != SY_KIND_FLAG && in->schema && *in->schema)
     return sy__op_fail(op, SY_EINVAL, "schema: only a flag has a schema; %s is a %s", name, sy__kind_name(kind));
   /* what a put leaves out it keeps: the description, pattern, SSM attributes and a flag's

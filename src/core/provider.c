@@ -1,0 +1,613 @@
+/* provider.c — compiles the gateway's documents, providers and routes (provider.h). */
+#include "core/provider.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/param.h"
+
+#define BASE_URL_MAX 1024
+#define MODEL_MAX 128
+#define SALT_MAX 256
+#define PRICE_MAX 1e6
+
+/* A refusal: writes the message and returns SY_EINVAL, so that every check reads
+ * `if (...) return refuse(...)`. */
+static sy_rc refuse(char *msg, size_t msgsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static sy_rc refuse(char *msg, size_t msgsz, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (msg && msgsz) vsnprintf(msg, msgsz, fmt, ap);
+  va_end(ap);
+  return SY_EINVAL;
+}
+
+const char *sy__provider_type_name(sy_provider_type t) {
+  switch (t) {
+  case SY_PROVIDER_OPENAI: return "openai";
+  case SY_PROVIDER_GEMINI: return "gemini";
+  case SY_PROVIDER_SEEDREAM: return "seedream";
+  case SY_PROVIDER_STUB: return "stub";
+  }
+  return "unknown";
+}
+
+static int name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+int sy__provider_name_valid(const char *s, size_t n) {
+  if (!s || n == 0 || n > SY_PROVIDER_NAME_MAX) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!name_char(s[i])) return 0;
+  return 1;
+}
+
+/* ---- field readers: each names its field (a dotted path) in the refusal ---- */
+
+/* An integer in [lo, hi]; a real with an integral value (2000.0) counts as one. */
+static sy_rc read_int(const json_t *v, const char *field, int64_t lo, int64_t hi, int64_t *out, char *msg,
+                      size_t msgsz) {
+  if (json_is_integer(v)) {
+    json_int_t i = json_integer_value(v);
+    if (i >= lo && i <= hi) {
+      *out = (int64_t)i;
+      return SY_OK;
+    }
+  } else if (json_is_real(v)) {
+    double d = json_real_value(v);
+    if (d == floor(d) && d >= (double)lo && d <= (double)hi) {
+      *out = (int64_t)d;
+      return SY_OK;
+    }
+  }
+  return refuse(msg, msgsz, "%s must be an integer from %lld to %lld", field, (long long)lo, (long long)hi);
+}
+
+static sy_rc read_int32(const json_t *v, const char *field, int lo, int hi, int *out, char *msg, size_t msgsz) {
+  int64_t x;
+  sy_rc rc = read_int(v, field, lo, hi, &x, msg, msgsz);
+  if (!rc) *out = (int)x;
+  return rc;
+}
+
+static sy_rc read_number(const json_t *v, const char *field, double lo, double hi, double *out, char *msg,
+                         size_t msgsz) {
+  if (json_is_number(v)) {
+    double d = json_number_value(v);
+    if (isfinite(d) && d >= lo && d <= hi) {
+      *out = d;
+      return SY_OK;
+    }
+  }
+  return refuse(msg, msgsz, "%s must be a number from %.15g to %.15g", field, lo, hi);
+}
+
+/* A string without NUL bytes (jansson allows them), with its length. */
+static int plain_string(const json_t *v, const char **s, size_t *n) {
+  if (!json_is_string(v)) return 0;
+  *s = json_string_value(v);
+  *n = json_string_length(v);
+  return strlen(*s) == *n;
+}
+
+static sy_rc read_name(const json_t *v, const char *field, char out[SY_PROVIDER_NAME_MAX + 1], char *msg,
+                       size_t msgsz) {
+  const char *s;
+  size_t n;
+  if (!plain_string(v, &s, &n) || !sy__provider_name_valid(s, n))
+    return refuse(msg, msgsz, "%s must be a provider name: 1 to %d of a-z A-Z 0-9 . _ -", field, SY_PROVIDER_NAME_MAX);
+  memcpy(out, s, n);
+  out[n] = 0;
+  return SY_OK;
+}
+
+/* A parameter name, hierarchical (it starts with '/'), as the store checks names. */
+static sy_rc read_param_name(const json_t *v, const char *field, char **out, char *msg, size_t msgsz) {
+  const char *s;
+  size_t n;
+  char why[256];
+  if (!plain_string(v, &s, &n) || n == 0 || s[0] != '/')
+    return refuse(msg, msgsz, "%s must be a parameter name starting with '/'", field);
+  if (sy__name_check(s, n, why, sizeof why)) return refuse(msg, msgsz, "%s must be a parameter name: %s", field, why);
+  *out = strdup(s);
+  return *out ? SY_OK : SY_ENOMEM;
+}
+
+static sy_rc unknown_field(const char *at, const char *k, char *msg, size_t msgsz) {
+  return refuse(msg, msgsz, "unknown field \"%s%s%.100s\"", at, *at ? "." : "", k);
+}
+
+static sy_rc need_object(const json_t *v, const char *field, char *msg, size_t msgsz) {
+  return json_is_object(v) ? SY_OK : refuse(msg, msgsz, "%s must be an object", field);
+}
+
+/* Parses the JSON text of a document: an object, no duplicate keys. */
+static sy_rc load_object(const char *value, size_t len, json_t **out, char *msg, size_t msgsz) {
+  json_error_t err;
+  *out = NULL;
+  if (!value) return refuse(msg, msgsz, "value must be a JSON object");
+  json_t *doc = json_loadb(value, len, JSON_REJECT_DUPLICATES, &err);
+  if (!doc)
+    return refuse(msg, msgsz, "value is not valid JSON: %s (line %d, column %d)", err.text, err.line, err.column);
+  if (!json_is_object(doc)) {
+    json_decref(doc);
+    return refuse(msg, msgsz, "value must be a JSON object");
+  }
+  *out = doc;
+  return SY_OK;
+}
+
+/* ---- providers ---- */
+
+static void provider_defaults(sy_provider *p) {
+  p->connect_ms = 2000;
+  p->first_byte_ms = 30000;
+  p->idle_ms = 30000;
+  p->total_ms = 120000;
+  p->retry_max_attempts = 2;
+  p->retry_base_ms = 100;
+  p->retry_max_ms = 2000;
+  sy__breaker_cfg_default(&p->breaker);
+}
+
+static sy_rc read_type(const json_t *v, sy_provider_type *t, char *msg, size_t msgsz) {
+  static const sy_provider_type types[] = {SY_PROVIDER_OPENAI, SY_PROVIDER_GEMINI, SY_PROVIDER_SEEDREAM,
+                                           SY_PROVIDER_STUB};
+  const char *s;
+  size_t n;
+  if (plain_string(v, &s, &n))
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+      if (strcmp(s, sy__provider_type_name(types[i])) == 0) {
+        *t = types[i];
+        return SY_OK;
+      }
+  return refuse(msg, msgsz, "type must be one of openai, gemini, seedream, stub");
+}
+
+/* http(s)://host..., printable, bounded; kept without trailing '/' so that the adapters'
+ * paths append with exactly one. */
+static sy_rc read_base_url(const json_t *v, char **out, char *msg, size_t msgsz) {
+  const char *s;
+  size_t n, scheme;
+  if (!plain_string(v, &s, &n)) return refuse(msg, msgsz, "base_url must be a string");
+  if (n > BASE_URL_MAX) return refuse(msg, msgsz, "base_url must be at most %d bytes", BASE_URL_MAX);
+  if (strncmp(s, "https://", 8) == 0)
+    scheme = 8;
+  else if (strncmp(s, "http://", 7) == 0)
+    scheme = 7;
+  else
+    return refuse(msg, msgsz, "base_url must start with http:// or https://");
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c <= 0x20 || c == 0x7f)
+      return refuse(msg, msgsz, "base_url must not contain whitespace or control characters (byte %zu)", i + 1);
+  }
+  size_t host = strcspn(s + scheme, "/?#");
+  if (host == 0) return refuse(msg, msgsz, "base_url must name a host after %.*s", (int)scheme, s);
+  while (n > scheme + host && s[n - 1] == '/') n--;
+  *out = strndup(s, n);
+  return *out ? SY_OK : SY_ENOMEM;
+}
+
+static sy_rc read_models(const json_t *v, sy_provider *p, char *msg, size_t msgsz) {
+  if (!json_is_array(v) || json_array_size(v) > SY_PROVIDER_MODELS_MAX)
+    return refuse(msg, msgsz, "models must be an array of at most %d strings", SY_PROVIDER_MODELS_MAX);
+  size_t count = json_array_size(v);
+  if (count == 0) return SY_OK;
+  p->models = calloc(count, sizeof *p->models);
+  if (!p->models) return SY_ENOMEM;
+  for (size_t i = 0; i < count; i++) {
+    const char *s;
+    size_t n;
+    int ok = plain_string(json_array_get(v, i), &s, &n) && n > 0 && n <= MODEL_MAX;
+    for (size_t j = 0; ok && j < n; j++) ok = s[j] >= 0x20 && s[j] < 0x7f;
+    if (!ok)
+      return refuse(msg, msgsz, "models[%zu] must be a non-empty string of at most %d printable ASCII characters", i,
+                    MODEL_MAX);
+    for (int j = 0; j < p->nmodels; j++) /* at most 64 x 64 */
+      if (strcmp(p->models[j], s) == 0) return refuse(msg, msgsz, "models[%zu] repeats models[%d]", i, j);
+    p->models[p->nmodels] = strdup(s);
+    if (!p->models[p->nmodels]) return SY_ENOMEM;
+    p->nmodels++;
+  }
+  return SY_OK;
+}
+
+static sy_rc read_prices(const json_t *v, sy_provider *p, char *msg, size_t msgsz) {
+  const char *k;
+  json_t *x;
+  sy_rc rc = need_object(v, "prices", msg, msgsz);
+  if (rc) return rc;
+  json_object_foreach((json_t *)v, k, x) {
+    if (strcmp(k, "input_per_1k") == 0)
+      rc = read_number(x, "prices.input_per_1k", 0, PRICE_MAX, &p->price_in_1k, msg, msgsz);
+    else if (strcmp(k, "output_per_1k") == 0)
+      rc = read_number(x, "prices.output_per_1k", 0, PRICE_MAX, &p->price_out_1k, msg, msgsz);
+    else if (strcmp(k, "per_image") == 0)
+      rc = read_number(x, "prices.per_image", 0, PRICE_MAX, &p->price_image, msg, msgsz);
+    else
+      rc = unknown_field("prices", k, msg, msgsz);
+    if (rc) return rc;
+  }
+  return SY_OK;
+}
+
+static sy_rc read_timeouts(const json_t *v, sy_provider *p, char *msg, size_t msgsz) {
+  const char *k;
+  json_t *x;
+  sy_rc rc = need_object(v, "timeouts_ms", msg, msgsz);
+  if (rc) return rc;
+  json_object_foreach((json_t *)v, k, x) {
+    if (strcmp(k, "connect") == 0)
+      rc = read_int(x, "timeouts_ms.connect", 1, 600000, &p->connect_ms, msg, msgsz);
+    else if (strcmp(k, "first_byte") == 0)
+      rc = read_int(x, "timeouts_ms.first_byte", 1, 3600000, &p->first_byte_ms, msg, msgsz);
+    else if (strcmp(k, "idle") == 0)
+      rc = read_int(x, "timeouts_ms.idle", 1, 3600000, &p->idle_ms, msg, msgsz);
+    else if (strcmp(k, "total") == 0)
+      rc = read_int(x, "timeouts_ms.total", 1, 3600000, &p->total_ms, msg, msgsz);
+    else
+      rc = unknown_field("timeouts_ms", k, msg, msgsz);
+    if (rc) return rc;
+  }
+  return SY_OK;
+}
+
+static sy_rc read_retry(const json_t *v, sy_provider *p, char *msg, size_t msgsz) {
+  const char *k;
+  json_t *x;
+  sy_rc rc = need_object(v, "retry", msg, msgsz);
+  if (rc) return rc;
+  json_object_foreach((json_t *)v, k, x) {
+    if (strcmp(k, "max_attempts") == 0)
+      rc = read_int32(x, "retry.max_attempts", 1, 10, &p->retry_max_attempts, msg, msgsz);
+    else if (strcmp(k, "base_ms") == 0)
+      rc = read_int(x, "retry.base_ms", 0, 60000, &p->retry_base_ms, msg, msgsz);
+    else if (strcmp(k, "max_ms") == 0)
+      rc = read_int(x, "retry.max_ms", 0, 600000, &p->retry_max_ms, msg, msgsz);
+    else
+      rc = unknown_field("retry", k, msg, msgsz);
+    if (rc) return rc;
+  }
+  if (p->retry_max_ms < p->retry_base_ms)
+    return refuse(msg, msgsz, "retry.max_ms (%lld) must be at least retry.base_ms (%lld)", (long long)p->retry_max_ms,
+                  (long long)p->retry_base_ms);
+  return SY_OK;
+}
+
+static sy_rc read_breaker(const json_t *v, sy_breaker_cfg *b, char *msg, size_t msgsz) {
+  const char *k;
+  json_t *x;
+  sy_rc rc = need_object(v, "breaker", msg, msgsz);
+  if (rc) return rc;
+  json_object_foreach((json_t *)v, k, x) {
+    if (strcmp(k, "consecutive_failures") == 0)
+      rc = read_int32(x, "breaker.consecutive_failures", 1, 1000, &b->consecutive_failures, msg, msgsz);
+    else if (strcmp(k, "error_rate_percent") == 0)
+      rc = read_int32(x, "breaker.error_rate_percent", 1, 100, &b->error_rate_percent, msg, msgsz);
+    else if (strcmp(k, "min_requests") == 0)
+      rc = read_int32(x, "breaker.min_requests", 1, 1000000, &b->min_requests, msg, msgsz);
+    else if (strcmp(k, "window_ms") == 0)
+      rc = read_int(x, "breaker.window_ms", 1000, 3600000, &b->window_ms, msg, msgsz);
+    else if (strcmp(k, "cooldown_ms") == 0)
+      rc = read_int(x, "breaker.cooldown_ms", 1, 86400000, &b->cooldown_ms, msg, msgsz);
+    else if (strcmp(k, "half_open_max") == 0)
+      rc = read_int32(x, "breaker.half_open_max", 1, 1000, &b->half_open_max, msg, msgsz);
+    else
+      rc = unknown_field("breaker", k, msg, msgsz);
+    if (rc) return rc;
+  }
+  return SY_OK;
+}
+
+/* The NAME of "switchyard/providers/NAME", or NULL. */
+static const char *provider_key_name(const char *key) {
+  static const char prefix[] = SY_PROVIDERS_PREFIX;
+  if (!key) return NULL;
+  if (key[0] == '/') key++; /* tolerate the name with its '/' */
+  if (strncmp(key, prefix + 1, sizeof prefix - 2) != 0) return NULL;
+  const char *name = key + sizeof prefix - 2;
+  return sy__provider_name_valid(name, strlen(name)) ? name : NULL;
+}
+
+static sy_rc provider_fields(json_t *doc, sy_provider *p, int *has_base_url, char *msg, size_t msgsz) {
+  const char *k;
+  json_t *v;
+  sy_rc rc = SY_OK;
+  json_object_foreach(doc, k, v) {
+    if (strcmp(k, "type") == 0) {
+      rc = read_type(v, &p->type, msg, msgsz);
+    } else if (strcmp(k, "name") == 0) {
+      const char *s;
+      size_t n;
+      if (!plain_string(v, &s, &n) || strcmp(s, p->name) != 0)
+        rc = refuse(msg, msgsz, "name must equal the key's last segment \"%s\"", p->name);
+    } else if (strcmp(k, "base_url") == 0) {
+      rc = read_base_url(v, &p->base_url, msg, msgsz);
+      *has_base_url = 1;
+    } else if (strcmp(k, "models") == 0) {
+      rc = read_models(v, p, msg, msgsz);
+    } else if (strcmp(k, "credentials") == 0) {
+      rc = read_param_name(v, "credentials", &p->credentials, msg, msgsz);
+    } else if (strcmp(k, "prices") == 0) {
+      rc = read_prices(v, p, msg, msgsz);
+    } else if (strcmp(k, "timeouts_ms") == 0) {
+      rc = read_timeouts(v, p, msg, msgsz);
+    } else if (strcmp(k, "retry") == 0) {
+      rc = read_retry(v, p, msg, msgsz);
+    } else if (strcmp(k, "breaker") == 0) {
+      rc = read_breaker(v, &p->breaker, msg, msgsz);
+    } else {
+      rc = unknown_field("", k, msg, msgsz);
+    }
+    if (rc) return rc;
+  }
+  return SY_OK;
+}
+
+sy_rc sy__provider_compile(const char *key, const char *value, size_t len, sy_provider **out, char *msg, size_t msgsz) {
+  json_t *doc = NULL;
+  sy_provider *p = NULL;
+  int has_base_url = 0;
+  sy_rc rc;
+  *out = NULL;
+  const char *name = provider_key_name(key);
+  if (!name) {
+    rc = refuse(msg, msgsz, "a provider's name must be %sNAME, NAME 1 to %d of a-z A-Z 0-9 . _ -", SY_PROVIDERS_PREFIX,
+                SY_PROVIDER_NAME_MAX);
+    goto out;
+  }
+  rc = load_object(value, len, &doc, msg, msgsz);
+  if (rc) goto out;
+  p = calloc(1, sizeof *p);
+  if (!p) {
+    rc = SY_ENOMEM;
+    goto out;
+  }
+  memcpy(p->name, name, strlen(name) + 1);
+  provider_defaults(p);
+  rc = provider_fields(doc, p, &has_base_url, msg, msgsz);
+  if (rc) goto out;
+  if (!p->type) {
+    rc = refuse(msg, msgsz, "type is required (openai, gemini, seedream or stub)");
+    goto out;
+  }
+  if (!has_base_url) {
+    if (p->type != SY_PROVIDER_STUB) {
+      rc = refuse(msg, msgsz, "base_url is required for a provider of type %s", sy__provider_type_name(p->type));
+      goto out;
+    }
+    p->base_url = strdup("");
+    if (!p->base_url) rc = SY_ENOMEM;
+  }
+out:
+  if (rc == SY_ENOMEM) refuse(msg, msgsz, "out of memory");
+  if (rc) {
+    sy__provider_free(p);
+    p = NULL;
+  }
+  json_decref(doc);
+  *out = p;
+  return rc;
+}
+
+void sy__provider_free(sy_provider *p) {
+  if (!p || p == sy__provider_builtin_stub()) return;
+  free(p->base_url);
+  for (int i = 0; i < p->nmodels; i++) free(p->models[i]);
+  free(p->models);
+  free(p->credentials);
+  free(p);
+}
+
+static char stub_base_url[] = "";
+static const sy_provider builtin_stub = {
+    .name = "stub",
+    .type = SY_PROVIDER_STUB,
+    .base_url = stub_base_url,
+    .connect_ms = 2000,
+    .first_byte_ms = 30000,
+    .idle_ms = 30000,
+    .total_ms = 120000,
+    .retry_max_attempts = 2,
+    .retry_base_ms = 100,
+    .retry_max_ms = 2000,
+    .breaker = {5, 50, 20, 30000, 30000, 1},
+};
+
+const sy_provider *sy__provider_builtin_stub(void) { return &builtin_stub; }
+
+int sy__provider_has_model(const sy_provider *p, const char *model) {
+  if (p->nmodels == 0) return 1;
+  if (!model) return 0;
+  for (int i = 0; i < p->nmodels; i++)
+    if (strcmp(p->models[i], model) == 0) return 1;
+  return 0;
+}
+
+/* ---- routes ---- */
+
+/* A percent of 0..100 with at most two decimals: p*100 must be (within rounding of the
+ * binary double) a whole number of basis points. */
+static sy_rc read_percent(const json_t *v, const char *field, double *out, char *msg, size_t msgsz) {
+  sy_rc rc = read_number(v, field, 0, 100, out, msg, msgsz);
+  if (rc) return rc;
+  if (fabs(round(*out * 100) - *out * 100) > 1e-6)
+    return refuse(msg, msgsz, "%s must have at most two decimals", field);
+  return SY_OK;
+}
+
+static sy_rc read_split(const json_t *v, sy_route *r, char *msg, size_t msgsz) {
+  double sum = 0;
+  if (!json_is_array(v) || json_array_size(v) > SY_ROUTE_SPLIT_MAX)
+    return refuse(msg, msgsz, "split must be an array of at most %d entries", SY_ROUTE_SPLIT_MAX);
+  for (size_t i = 0; i < json_array_size(v); i++) {
+    json_t *e = json_array_get(v, i), *x;
+    const char *k;
+    char at[32], field[64];
+    int has_provider = 0, has_percent = 0;
+    double percent = 0;
+    sy_rc rc = SY_OK;
+    snprintf(at, sizeof at, "split[%zu]", i);
+    if (!json_is_object(e)) return refuse(msg, msgsz, "%s must be an object {\"provider\", \"percent\"}", at);
+    json_object_foreach(e, k, x) {
+      if (strcmp(k, "provider") == 0) {
+        snprintf(field, sizeof field, "%s.provider", at);
+        rc = read_name(x, field, r->split[i].provider, msg, msgsz);
+        has_provider = 1;
+      } else if (strcmp(k, "percent") == 0) {
+        snprintf(field, sizeof field, "%s.percent", at);
+        rc = read_percent(x, field, &percent, msg, msgsz);
+        has_percent = 1;
+      } else {
+        rc = unknown_field(at, k, msg, msgsz);
+      }
+      if (rc) return rc;
+    }
+    if (!has_provider) return refuse(msg, msgsz, "%s.provider is required", at);
+    if (!has_percent) return refuse(msg, msgsz, "%s.percent is required", at);
+    sum += percent;
+    long upto = lround(sum * 100);
+    if (upto > 10000)
+      return refuse(msg, msgsz, "split percents must sum to at most 100 (%s brings them to %g)", at, sum);
+    r->split[i].upto = (uint32_t)upto;
+    r->nsplit++;
+  }
+  return SY_OK;
+}
+
+static sy_rc read_fallbacks(const json_t *v, sy_route *r, char *msg, size_t msgsz) {
+  if (!json_is_array(v) || json_array_size(v) > SY_ROUTE_FALLBACKS_MAX)
+    return refuse(msg, msgsz, "fallbacks must be an array of at most %d provider names", SY_ROUTE_FALLBACKS_MAX);
+  for (size_t i = 0; i < json_array_size(v); i++) {
+    char field[32];
+    snprintf(field, sizeof field, "fallbacks[%zu]", i);
+    sy_rc rc = read_name(json_array_get(v, i), field, r->fallbacks[i], msg, msgsz);
+    if (rc) return rc;
+    for (int j = 0; j < r->nfallbacks; j++)
+      if (strcmp(r->fallbacks[j], r->fallbacks[i]) == 0)
+        return refuse(msg, msgsz, "fallbacks[%zu] repeats fallbacks[%d] \"%s\"", i, j, r->fallbacks[i]);
+    r->nfallbacks++;
+  }
+  return SY_OK;
+}
+
+static sy_rc read_salt(const json_t *v, char **out, char *msg, size_t msgsz) {
+  const char *s;
+  size_t n;
+  if (!plain_string(v, &s, &n) || n == 0 || n > SALT_MAX)
+    return refuse(msg, msgsz, "salt must be a string of 1 to %d bytes", SALT_MAX);
+  *out = strdup(s);
+  return *out ? SY_OK : SY_ENOMEM;
+}
+
+static sy_rc route_fields(json_t *doc, sy_route *r, int *has_provider, char *msg, size_t msgsz) {
+  const char *k;
+  json_t *v;
+  sy_rc rc = SY_OK;
+  json_object_foreach(doc, k, v) {
+    if (strcmp(k, "strategy") == 0) {
+      rc = read_param_name(v, "strategy", &r->strategy, msg, msgsz);
+    } else if (strcmp(k, "provider") == 0) {
+      rc = read_name(v, "provider", r->provider, msg, msgsz);
+      *has_provider = 1;
+    } else if (strcmp(k, "split") == 0) {
+      rc = read_split(v, r, msg, msgsz);
+    } else if (strcmp(k, "fallbacks") == 0) {
+      rc = read_fallbacks(v, r, msg, msgsz);
+    } else if (strcmp(k, "salt") == 0) {
+      rc = read_salt(v, &r->salt, msg, msgsz);
+    } else if (strcmp(k, "deadline_ms") == 0) {
+      rc = read_int(v, "deadline_ms", 1, 3600000, &r->deadline_ms, msg, msgsz);
+    } else {
+      rc = unknown_field("", k, msg, msgsz);
+    }
+    if (rc) return rc;
+  }
+  return SY_OK;
+}
+
+sy_rc sy__route_compile(const char *key, const char *value, size_t len, sy_route **out, char *msg, size_t msgsz) {
+  json_t *doc = NULL;
+  sy_route *r = NULL;
+  int has_provider = 0;
+  sy_rc rc;
+  *out = NULL;
+  if (!key || !*key) {
+    rc = refuse(msg, msgsz, "a route needs a name");
+    goto out;
+  }
+  rc = load_object(value, len, &doc, msg, msgsz);
+  if (rc) goto out;
+  r = calloc(1, sizeof *r);
+  if (!r) {
+    rc = SY_ENOMEM;
+    goto out;
+  }
+  r->deadline_ms = 120000;
+  rc = route_fields(doc, r, &has_provider, msg, msgsz);
+  if (rc) goto out;
+  if (!r->strategy && !has_provider) {
+    rc = refuse(msg, msgsz, "strategy or provider is required");
+    goto out;
+  }
+  if (!r->salt) {
+    /* the route's name, as stored: with its leading '/' */
+    size_t n = strlen(key) + 2;
+    r->salt = malloc(n);
+    if (!r->salt) {
+      rc = SY_ENOMEM;
+      goto out;
+    }
+    snprintf(r->salt, n, "%s%s", key[0] == '/' ? "" : "/", key);
+  }
+out:
+  if (rc == SY_ENOMEM) refuse(msg, msgsz, "out of memory");
+  if (rc) {
+    sy__route_free(r);
+    r = NULL;
+  }
+  json_decref(doc);
+  *out = r;
+  return rc;
+}
+
+void sy__route_free(sy_route *r) {
+  if (!r) return;
+  free(r->strategy);
+  free(r->salt);
+  free(r);
+}
+
+const char *sy__route_split_pick(const sy_route *r, uint32_t bucket) {
+  for (int i = 0; i < r->nsplit; i++)
+    if (bucket < r->split[i].upto) return r->split[i].provider; /* entries before took [0, their upto) */
+  return NULL;
+}
+
+/* ---- the kinds' registry hooks (param.c); schema is a flag's notion and is ignored ---- */
+
+sy_rc sy__provider_kind_compile(const char *key, const char *value, size_t len, const char *schema, void **obj,
+                                char *msg, size_t msgsz) {
+  sy_provider *p = NULL;
+  sy_rc rc = sy__provider_compile(key, value, len, &p, msg, msgsz);
+  *obj = p;
+  return rc;
+}
+
+void sy__provider_kind_release(void *obj) { sy__provider_free(obj); }
+
+sy_rc sy__route_kind_compile(const char *key, const char *value, size_t len, const char *schema, void **obj, char *msg,
+                             size_t msgsz) {
+  sy_route *r = NULL;
+  sy_rc rc = sy__route_compile(key, value, len, &r, msg, msgsz);
+  *obj = r;
+  return rc;
+}
+
+void sy__route_kind_release(void *obj) { sy__route_free(obj); }

@@ -1,0 +1,9 @@
+/* seedream.c — the seedream adapter (its wire format lands next; until then it offers nothing). */
+#include "gateway/adapter_int.h"
+
+static sy_rc seedream_request(sy_gw_op op, const json_t *req, const char *model, int stream, sy_gw_call *out,
+                              sy_gw_fail *fail) {
+  return sy__gw_unsupported(fail, "seedream", op);
+}
+
+const sy_adapter sy__adapter_seedream = {.type = "seedream", .auth_prefix = "", .request = seedream_request};

@@ -131,7 +131,7 @@ static sy_rc load_object(const char *value, size_t len, json_t **out, char *msg,
   json_error_t err;
   *out = NULL;
   if (!value) return refuse(msg, msgsz, "value must be a JSON object");
-  json_t *doc = json_loadb(value, len, JSON_REJECT_DUPLICATES, &err);
+  json_t *doc = json_loadb(value, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
   if (!doc)
     return refuse(msg, msgsz, "value is not valid JSON: %s (line %d, column %d)", err.text, err.line, err.column);
   if (!json_is_object(doc)) {

@@ -9,7 +9,8 @@ FUZZ_PKGS=(clang libclang-rt-14-dev)
 LINT_PKGS=(clang-tidy clang-format)
 # sqlite3, the CLI: the audit tamper test edits the database behind the server's back
 # python3: the bucket cross-check against hashlib (tests/unit/bucket_check.py)
-[ "${1:-}" = "--test" ] && PKGS+=(awscli sqlite3 python3 "${FUZZ_PKGS[@]}" "${LINT_PKGS[@]}")
+# prometheus: promtool checks the text of GET /metrics
+[ "${1:-}" = "--test" ] && PKGS+=(awscli sqlite3 python3 prometheus "${FUZZ_PKGS[@]}" "${LINT_PKGS[@]}")
 [ "${1:-}" = "--fuzz" ] && PKGS+=("${FUZZ_PKGS[@]}")
 [ "${1:-}" = "--lint" ] && PKGS+=("${LINT_PKGS[@]}")
 [ "${1:-}" = "--bench" ] && PKGS+=(wrk hyperfine)

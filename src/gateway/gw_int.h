@@ -67,7 +67,7 @@ struct sy_gw_req {
   json_t *body;
   int stream;
   char route[256];
-  char request_id[72];
+  char request_id[48];
   sy_gw_step plan[SY_GW_PLAN_MAX];
   int nplan, cur;
   int attempt;  /* attempts on plan[cur] so far */

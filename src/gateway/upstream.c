@@ -428,6 +428,7 @@ static void attempt_end(sy_gateway *gw, sy_gw_req *q, CURLcode res) {
   if (retry) {
     q->state = Q_BACKOFF;
     q->wait_until = tick(gw) + delay;
+    q->attempt_us = sy__gw_now_us(); /* the wait is the provider's time, not the gateway's */
     return;
   }
   next_provider(gw, q);
@@ -512,6 +513,7 @@ static int64_t run_timers(sy_gateway *gw) {
     if (q->state == Q_BACKOFF) {
       if (now >= q->wait_until) {
         q->state = Q_NEW;
+        q->upstream_us += sy__gw_now_us() - q->attempt_us;
         attempt_begin(gw, q);
       } else if (q->wait_until - now < next) {
         next = q->wait_until - now;

@@ -114,46 +114,60 @@ static int index_route(void *ctx, const sy_param *p) {
   return 0;
 }
 
-/* How a parameter was last written, for the log: an SSM signature's user is an ARN. */
-static const char *write_source(const char *user) {
-  return user && !strncmp(user, "arn:", 4) ? "ssm" : "api";
+/* How a parameter was last written, for the log: by an access key (a SigV4 signature, the
+ * SSM API) or by a token (the native API, the CLI). */
+static const char *write_source(const sy_snap *s, const char *user) {
+  return user && sy__snap_akey_named(s, user) ? "ssm" : "api";
+}
+
+/* Logs the provider the strategy parameter param now picks: its value, or, when it is gone,
+ * the provider field of each route that names it. gw->mu held. */
+static void log_strategy(sy_gateway *gw, const sy_snap *s, const char *param) {
+  const sy_param *p = sy__snap_get(s, param, strlen(param));
+  if (p && p->latest && p->latest->kind != SY_KIND_SECURESTRING) {
+    const sy_ver *v = p->latest;
+    sy__log_stderr("info", "Provider strategy loaded",
+                   json_pack("{ss# ss ss}", "provider", v->value, (int)(v->value_len > 64 ? 64 : v->value_len),
+                             "source", write_source(s, v->modified_user), "parameter", param));
+    return;
+  }
+  for (int i = 0; i < gw->nidx; i++) {
+    if (strcmp(gw->idx_param[i], param)) continue;
+    const sy_param *rp = sy__snap_get(s, gw->idx_route[i], strlen(gw->idx_route[i]));
+    const sy_ver *v = rp ? rp->latest : NULL;
+    const sy_route *r = v && v->kind == SY_KIND_ROUTE && v->compiled ? v->compiled->obj : NULL;
+    if (r && r->provider[0])
+      sy__log_stderr("info", "Provider strategy loaded",
+                     json_pack("{ss ss ss ss}", "provider", r->provider, "source", "default", "parameter", param,
+                               "route", gw->idx_route[i]));
+  }
 }
 
 void sy__gateway_publish(sy_gateway *gw, const sy_event *ev, size_t n) {
   pthread_mutex_lock(&gw->mu);
+  const sy_snap *s = sy__snap_enter(gw->store);
   if (!gw->indexed) { /* the routes stored before the first change */
     gw->indexed = 1;
-    const sy_snap *s = sy__snap_enter(gw->store);
     sy__snap_list(s, "", 1, NULL, index_route, gw);
-    sy__snap_leave(gw->store);
   }
   for (size_t i = 0; i < n; i++) {
     const sy_event *e = &ev[i];
-    if (!e->name || e->name[0] != '/') continue;
+    if (!e->name || e->name[0] != '/' || !e->action) continue;
     int put = !strcmp(e->action, "put") || !strcmp(e->action, "rollback") || !strcmp(e->action, "import");
-    if (e->kind == SY_KIND_ROUTE && put && e->value) {
-      sy_route *r = NULL;
-      char msg[256];
-      if (sy__route_compile(e->name + 1, e->value, e->value_len, &r, msg, sizeof msg) == SY_OK) {
-        idx_set(gw, e->name, r->strategy);
-        sy__route_free(r);
-      }
+    int del = !strcmp(e->action, "delete");
+    if (!put && !del) continue;
+    if (e->kind == SY_KIND_ROUTE && put) { /* a route that names a strategy loads it */
+      const sy_param *p = sy__snap_get(s, e->name, strlen(e->name));
+      const sy_ver *v = p ? p->latest : NULL;
+      const sy_route *r = v && v->kind == SY_KIND_ROUTE && v->compiled ? v->compiled->obj : NULL;
+      idx_set(gw, e->name, r ? r->strategy : NULL);
+      if (r && r->strategy) log_strategy(gw, s, r->strategy);
       continue;
     }
-    if (!strcmp(e->action, "delete")) {
-      idx_set(gw, e->name, NULL);
-      continue;
-    }
-    if (!put || !e->value || !idx_has_param(gw, e->name)) continue;
-    const char *user = NULL;
-    const sy_snap *s = sy__snap_enter(gw->store);
-    const sy_param *p = sy__snap_get(s, e->name, strlen(e->name));
-    json_t *f = json_pack("{ss# ss ss}", "provider", e->value, (int)(e->value_len > 64 ? 64 : e->value_len),
-                          "source", write_source(p && p->latest ? p->latest->modified_user : user), "parameter",
-                          e->name);
-    sy__snap_leave(gw->store);
-    sy__log_stderr("info", "Provider strategy loaded", f);
+    if (idx_has_param(gw, e->name)) log_strategy(gw, s, e->name);
+    if (del) idx_set(gw, e->name, NULL); /* a deleted route */
   }
+  sy__snap_leave(gw->store);
   pthread_mutex_unlock(&gw->mu);
 }
 
@@ -472,16 +486,32 @@ static const char *strategy_value(const sy_snap *s, const char *param) {
   return sy__provider_name_valid(v->value, n) && n == strlen(v->value) ? v->value : NULL;
 }
 
+static int lists_model(void *ctx, const sy_param *p) {
+  const char **asked = ctx;
+  const sy_ver *v = p->latest;
+  if (v && v->kind == SY_KIND_PROVIDER && v->compiled && sy__provider_has_model(v->compiled->obj, *asked) &&
+      ((const sy_provider *)v->compiled->obj)->nmodels) {
+    *asked = NULL; /* found */
+    return 1;
+  }
+  return 0;
+}
+
 /* The model each step asks its provider for: the client's when the provider serves it, else
- * the provider's default (a swap keeps working for clients that name the old model).
- * Returns 0, or -1 when the client named a model no provider of the chain knows. */
-static int plan_models(sy_gw_req *q, const char *asked) {
+ * the provider's default (a swap keeps working for clients that name the old provider's
+ * model). Returns 0, or -1 when the client named a model that no provider of the chain
+ * serves and no provider at all lists. */
+static int plan_models(sy_gw_req *q, const sy_snap *s, const char *asked) {
   int known = !asked;
   for (int i = 0; i < q->nplan; i++) {
     const sy_provider *p = q->plan[i].p;
     if (asked && (p->nmodels == 0 || sy__provider_has_model(p, asked))) known = 1;
   }
-  if (!known) return -1;
+  if (!known) {
+    const char *probe = asked;
+    sy__snap_list(s, SY_PROVIDERS_PREFIX, 0, NULL, lists_model, &probe);
+    if (probe) return -1;
+  }
   for (int i = 0; i < q->nplan; i++) {
     sy_gw_step *st = &q->plan[i];
     const char *m = asked && sy__provider_has_model(st->p, asked) ? asked
@@ -566,7 +596,6 @@ sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready) {
     route = rp->latest->compiled->obj;
   }
   if (!status && !route) { /* no default route: the built-in stub answers */
-    q->route[0] = 0;
     plan_add(&c, "stub");
     q->deadline_tick = sy__clock_tick(gw->clock) + 120000;
   } else if (!status) {
@@ -581,18 +610,17 @@ sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready) {
       status = 503, snprintf(err, sizeof err, "route %.300s names no provider that exists (provider %s has no document)",
                              q->route, c.missing);
   }
-  if (!status && plan_models(q, asked))
-    status = 404, snprintf(err, sizeof err, "the model %.200s is not served on route %.300s", asked,
-                           q->route[0] ? q->route : "(default)");
+  if (!status && plan_models(q, s, asked))
+    status = 404, snprintf(err, sizeof err, "the model %.200s is not served on route %.300s", asked, q->route);
   if (!status) plan_keys(q, s);
   sy__snap_leave(gw->store);
   if (status) {
     fail_now(q, status, status == 503 ? "api_error" : "invalid_request_error",
-             status == 404 && strstr(err, "model") ? "model_not_found"
+             status == 404 && strstr(err, "the model") ? "model_not_found"
              : status == 404                      ? "route_not_found"
              : status == 503                      ? "provider_not_found"
                                                   : "invalid_route",
-             status == 404 && strstr(err, "model") ? "model" : NULL, err);
+             status == 404 && strstr(err, "the model") ? "model" : NULL, err);
     return q;
   }
   if (q->plan[0].p->type == SY_PROVIDER_STUB) {

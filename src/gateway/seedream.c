@@ -17,6 +17,11 @@ static sy_rc oom(sy_gw_fail *fail) {
  * meaning (its sequential generation lets the model decide how many) and is dropped. */
 static sy_rc seedream_request(sy_gw_op op, const json_t *req, const char *model, int stream, sy_gw_call *out,
                               sy_gw_fail *fail) {
+  if (op == SY_GW_CHAT) { /* ModelArk's chat is OpenAI's, under /api/v3 */
+    sy_rc rc = sy__adapter_openai.request(op, req, model, stream, out, fail);
+    if (!rc) snprintf(out->path, sizeof out->path, "/api/v3/chat/completions");
+    return rc;
+  }
   if (op != SY_GW_IMAGES && op != SY_GW_EDITS) return sy__gw_unsupported(fail, WHO, op);
   memset(out, 0, sizeof *out);
   if (!json_is_string(json_object_get(req, "prompt"))) {
@@ -92,6 +97,7 @@ static sy_rc garbage(sy_gw_fail *fail) {
  * content filter is the caller's, not retryable). */
 static sy_rc seedream_response(sy_gw_op op, const char *model, const char *body, size_t len, json_t **out,
                                sy_gw_usage *u, sy_gw_fail *fail) {
+  if (op == SY_GW_CHAT) return sy__adapter_openai.response(op, model, body, len, out, u, fail);
   *out = NULL;
   memset(u, 0, sizeof *u);
   if (op != SY_GW_IMAGES && op != SY_GW_EDITS) return sy__gw_unsupported(fail, WHO, op);
@@ -146,14 +152,13 @@ out:
   return rc;
 }
 
-/* Seedream's images come whole: a stream is refused, should one ever be asked for. */
+/* Only chat streams (images come whole), in OpenAI's format. */
 static sy_rc seedream_stream_event(sy_gw_stream *st, const char *data, size_t len, sy_jbuf *out, sy_gw_fail *fail) {
-  sy__gw_fail_set(fail, 502, "api_error", "unsupported_operation", NULL, 0, "provider " WHO " does not stream");
-  return SY_EINVAL;
+  return sy__adapter_openai.stream_event(st, data, len, out, fail);
 }
 
 static sy_rc seedream_stream_end(sy_gw_stream *st, sy_jbuf *out, sy_gw_fail *fail) {
-  return seedream_stream_event(st, NULL, 0, out, fail);
+  return sy__adapter_openai.stream_end(st, out, fail);
 }
 
 const sy_adapter sy__adapter_seedream = {

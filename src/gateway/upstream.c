@@ -302,6 +302,9 @@ static void attempt_begin(sy_gateway *gw, sy_gw_req *q) {
     q->retry_after_ms = -1;
     q->abort_reason = ABORT_NONE;
     memset(&q->usage, 0, sizeof q->usage);
+    pthread_mutex_lock(&q->mu); /* a stream's head names who serves it */
+    snprintf(q->served, sizeof q->served, "%s", p->name);
+    pthread_mutex_unlock(&q->mu);
     q->attempt_tick = now;
     q->attempt_us = sy__gw_now_us();
     q->attempts++;

@@ -11,21 +11,6 @@
 
 #define STREAM_BLOCK 16384
 
-/* A request id: the server's start and a counter, unique for the process's life. */
-static void request_id(char out[40]) {
-  static uint64_t seq, base;
-  if (!__atomic_load_n(&base, __ATOMIC_RELAXED)) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t b = ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)ts.tv_nsec;
-    uint64_t zero = 0;
-    __atomic_compare_exchange_n(&base, &zero, b, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-  }
-  uint64_t n = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
-  snprintf(out, 40, "req_%012llx%08llx", (unsigned long long)(base & 0xffffffffffffull),
-           (unsigned long long)(n & 0xffffffffull));
-}
-
 static void gw_release(void *q) { sy__gw_release(q); }
 
 /* The engine's wake: the head is ready (the request waits for its finish), or a parked
@@ -56,7 +41,6 @@ static void add_headers(struct MHD_Response *resp, const sy_gw_head *h) {
   char n[16];
   snprintf(n, sizeof n, "%d", h->attempts);
   MHD_add_response_header(resp, "X-Switchyard-Attempts", n);
-  MHD_add_response_header(resp, "X-Request-Id", h->request_id);
 }
 
 /* Builds the reply once the engine has a head. */
@@ -95,13 +79,11 @@ static enum MHD_Result run(sy_req *r, sy_gw_op op) {
     json_decref(body);
     return sy__reply_error(r, 400, "invalid_json", "the body must be a JSON object");
   }
-  char rid[40];
-  request_id(rid);
   sy_gw_in in = {.op = op,
                  .body = body,
                  .route = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Switchyard-Route"),
                  .subject = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Switchyard-Subject"),
-                 .request_id = rid,
+                 .request_id = r->request_id ? r->request_id : "req",
                  .t0_us = r->start_us,
                  .wake = gw_wake,
                  .wake_ctx = r};

@@ -33,6 +33,7 @@ enum MHD_Result sy__queue(sy_req *r, int status, struct MHD_Response *resp, cons
   if (!resp) return MHD_NO;
   if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
   if (r->srv->stopping || r->close) MHD_add_response_header(resp, "Connection", "close");
+  if (r->request_id) MHD_add_response_header(resp, "X-Request-Id", r->request_id);
   enum MHD_Result res = MHD_queue_response(r->conn, (unsigned)status, resp);
   MHD_destroy_response(resp);
   r->status = status;
@@ -467,6 +468,19 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
   return r;
 }
 
+void sy__request_id(char out[40]) {
+  static uint64_t seq, base;
+  if (!__atomic_load_n(&base, __ATOMIC_RELAXED)) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t b = (((uint64_t)ts.tv_sec << 20) ^ (uint64_t)ts.tv_nsec) | 1, zero = 0;
+    __atomic_compare_exchange_n(&base, &zero, b, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  }
+  uint64_t n = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
+  snprintf(out, 40, "req_%012llx%08llx", (unsigned long long)(base & 0xffffffffffffull),
+           (unsigned long long)(n & 0xffffffffull));
+}
+
 /* Whether the path is one of the gateway's, answered in OpenAI's shapes. */
 static int is_gateway(const char *path) {
   return !strncmp(path, "/v1/", 4) || !strcmp(path, "/api/v1/chat/completions");
@@ -507,6 +521,11 @@ static enum MHD_Result on_headers(sy_req *r, const char *url, const char *method
   r->close = body; /* any reply before the body is read ends the connection */
   if (srv->stopping) return sy__reply_error(r, 503, "Unavailable", "the server is shutting down");
   r->openai = is_gateway(r->path);
+  if (r->openai) {
+    char rid[40];
+    sy__request_id(rid);
+    r->request_id = sy__arena_strdup(r->arena, rid);
+  }
   if ((!strncmp(r->path, "/api/", 5) || is_ofrep(r->path) || r->openai || !strcmp(r->path, "/metrics")) &&
       authenticate(r))
     return MHD_YES;

@@ -69,6 +69,7 @@ struct sy_req {
   int ssm;            /* answered in the SSM protocol's shapes */
   int ssm_wire;       /* POST /: errors take the SSM shape ({"__type","message"}) */
   int openai;         /* a gateway endpoint: errors take OpenAI's shape ({"error":{"message","type",...}}) */
+  const char *request_id; /* a gateway request's X-Request-Id (arena), sent with every reply */
   int decrypt_denied; /* a SecureString needed decrypting and the credential may not */
   char *body;
   size_t body_len, body_cap;
@@ -139,6 +140,9 @@ enum MHD_Result sy__submit(sy_req *r, sy_finish_fn finish);
 int sy__require(sy_req *r, unsigned scope);
 /* The same check without a reply. */
 int sy__require_quiet(sy_req *r, unsigned scope);
+
+/* A request id unique for the process's life ("req_" and 20 hex digits). */
+void sy__request_id(char out[40]);
 
 /* Logging: one JSON object per line on stderr. */
 void sy__log(const char *level, const char *msg, json_t *fields); /* steals fields (may be NULL) */

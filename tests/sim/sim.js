@@ -272,7 +272,7 @@ class Sim {
     this.server = srv;
     return new Promise((resolve, reject) => {
       srv.once('error', reject);
-      srv.listen(port, host, () => {
+      srv.listen({ port, host, backlog: 4096 }, () => {
         srv.removeListener('error', reject);
         resolve(srv.address().port);
       });

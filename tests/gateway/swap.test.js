@@ -107,8 +107,8 @@ it('the drill: gemini → stub → gemini, each swap seen by the very next reque
 it('the runbook\'s other commands: tag the parameter; swap to seedream for images', async () => {
   await ssm(['add-tags-to-resource', '--resource-type', 'Parameter', '--resource-id', STRATEGY,
     '--tags', `Key=LastSwapDate,Value=${new Date().toISOString().slice(0, 19)}Z`, 'Key=SwappedBy,Value=drill']);
-  await put('seedream');
   const before0 = countFor('seedream');
+  await put('seedream');
   const n = sim.stats().by_format.seedream;
   const r = await H.gw(S, '/v1/images/generations', { model: 'gemini-2.0-flash', prompt: 'a lighthouse', size: '1024x1024' }, { headers: { 'X-Switchyard-Route': ROUTE.slice(1) } });
   assert.equal(r.status, 200, r.text);

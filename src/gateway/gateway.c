@@ -51,6 +51,9 @@ void sy__gateway_free(sy_gateway *gw) {
   }
   free(gw->idx_route);
   free(gw->idx_param);
+  for (int i = 0; i < gw->nlast; i++) free(gw->last_param[i]);
+  free(gw->last_param);
+  free(gw->last_value);
   free(gw->pstates);
   free(gw->series);
   free(gw->inbox);
@@ -122,10 +125,36 @@ static const char *write_source(const sy_snap *s, const char *user) {
 
 /* Logs the provider the strategy parameter param now picks: its value, or, when it is gone,
  * the provider field of each route that names it. gw->mu held. */
+/* Whether provider is what was last logged for param; remembers it if not. gw->mu held. */
+static int logged_before(sy_gateway *gw, const char *param, const char *provider, size_t n) {
+  char v[SY_PROVIDER_NAME_MAX + 1];
+  snprintf(v, sizeof v, "%.*s", (int)(n < SY_PROVIDER_NAME_MAX ? n : SY_PROVIDER_NAME_MAX), provider);
+  for (int i = 0; i < gw->nlast; i++) {
+    if (strcmp(gw->last_param[i], param)) continue;
+    if (!strcmp(gw->last_value[i], v)) return 1;
+    snprintf(gw->last_value[i], sizeof gw->last_value[i], "%s", v);
+    return 0;
+  }
+  if (gw->nlast == gw->cap_last) {
+    int cap = gw->cap_last ? gw->cap_last * 2 : 16;
+    char **np = realloc(gw->last_param, (size_t)cap * sizeof *np);
+    if (!np) return 0;
+    gw->last_param = np;
+    char(*nv)[SY_PROVIDER_NAME_MAX + 1] = realloc(gw->last_value, (size_t)cap * sizeof *nv);
+    if (!nv) return 0;
+    gw->last_value = nv;
+    gw->cap_last = cap;
+  }
+  if (!(gw->last_param[gw->nlast] = strdup(param))) return 0;
+  snprintf(gw->last_value[gw->nlast++], SY_PROVIDER_NAME_MAX + 1, "%s", v);
+  return 0;
+}
+
 static void log_strategy(sy_gateway *gw, const sy_snap *s, const char *param) {
   const sy_param *p = sy__snap_get(s, param, strlen(param));
   if (p && p->latest && p->latest->kind != SY_KIND_SECURESTRING) {
     const sy_ver *v = p->latest;
+    if (logged_before(gw, param, v->value, v->value_len)) return; /* the same value written again */
     sy__log_stderr("info", "Provider strategy loaded",
                    json_pack("{ss# ss ss}", "provider", v->value, (int)(v->value_len > 64 ? 64 : v->value_len),
                              "source", write_source(s, v->modified_user), "parameter", param));
@@ -136,7 +165,7 @@ static void log_strategy(sy_gateway *gw, const sy_snap *s, const char *param) {
     const sy_param *rp = sy__snap_get(s, gw->idx_route[i], strlen(gw->idx_route[i]));
     const sy_ver *v = rp ? rp->latest : NULL;
     const sy_route *r = v && v->kind == SY_KIND_ROUTE && v->compiled ? v->compiled->obj : NULL;
-    if (r && r->provider[0])
+    if (r && r->provider[0] && !logged_before(gw, param, r->provider, strlen(r->provider)))
       sy__log_stderr("info", "Provider strategy loaded",
                      json_pack("{ss ss ss ss}", "provider", r->provider, "source", "default", "parameter", param,
                                "route", gw->idx_route[i]));

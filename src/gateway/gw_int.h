@@ -117,6 +117,10 @@ struct sy_gateway {
   char **idx_route, **idx_param;
   int nidx, cap_idx;
   int indexed; /* the routes stored before the first change are in the index */
+  /* the provider last logged per strategy parameter: a value written again is no change */
+  char **last_param;
+  char (*last_value)[SY_PROVIDER_NAME_MAX + 1];
+  int nlast, cap_last;
   /* the loop */
   CURLM *multi;
   pthread_t thread;

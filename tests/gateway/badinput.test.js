@@ -58,8 +58,8 @@ describe('bad requests never reach a provider', () => {
     H.assertOpenAIError(noPrompt, 400, 'invalid_request_error');
   });
 
-  it('a 5 MB body → 413 in OpenAI shape', async () => {
-    const big = JSON.stringify(H.chatBody('x'.repeat(5 << 20)));
+  it('a body past the gateway\'s 20 MiB limit → 413 in OpenAI shape', async () => {
+    const big = JSON.stringify(H.chatBody('x'.repeat(21 << 20)));
     // node:http, not fetch: a server may answer before it has read the whole body
     const r = await H.api(S, 'POST', '/v1/chat/completions', big, undefined, { 'X-Switchyard-Route': ROUTE });
     H.assertOpenAIError(r, 413);

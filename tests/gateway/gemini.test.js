@@ -82,7 +82,8 @@ it('sampling fields go to generationConfig (temperature, max_tokens → maxOutpu
   assert.deepEqual([gc.temperature, gc.maxOutputTokens, gc.topP, gc.stopSequences], [0.2, 64, 0.9, ['END']]);
 });
 
-it('a model gemini does not list becomes its default model', async () => {
+it('a model gemini does not list, but another provider does, becomes its default model', async () => {
+  await H.putProvider(S, 'elsewhere', { type: 'openai', base_url: `${sim.url}/v1`, models: ['gpt-4o'] });
   const r = await ask({ model: 'gpt-4o', messages: [{ role: 'user', content: 'which model?' }] });
   assert.equal(r.status, 200, r.text);
   assert.equal(sim.stats().last.gemini.model, 'gemini-2.0-flash');

@@ -22,7 +22,7 @@ before(async () => {
 });
 after(async () => { if (G) await G.cleanup(); });
 
-it(`${N} concurrent streams with a 1.5 s first token: all complete, no thread per request`, async () => {
+it(`${N} concurrent streams with a 6 s first token: all complete, no thread per request`, async () => {
   const pid = S.proc.pid; // `switchyard serve` execs switchyard-server: the same pid
   // warm-up: whatever the gateway starts on its first upstream call exists before we count
   sim.set({ chunks: 3 });
@@ -32,7 +32,7 @@ it(`${N} concurrent streams with a 1.5 s first token: all complete, no thread pe
   }
   const atRest = H.threadCount(pid);
 
-  sim.set({ first_token_ms: 1500, chunks: 3, chunk_ms: 10 });
+  sim.set({ first_token_ms: 6000, chunks: 3, chunk_ms: 10 });
   let maxThreads = atRest;
   let sampling = true;
   const sampler = (async () => {
@@ -48,7 +48,7 @@ it(`${N} concurrent streams with a 1.5 s first token: all complete, no thread pe
     { headers: { 'X-Switchyard-Route': ROUTE } },
   )));
   // the load is on when every request is waiting at the provider at once
-  await H.waitFor(() => sim.stats().in_flight >= N, 20000, `${N} upstream streams in flight`, 10);
+  await H.waitFor(() => sim.stats().in_flight >= N, 60000, `${N} upstream streams in flight`, 10);
   const during = H.threadCount(pid);
   const results = await all;
   sampling = false;

@@ -168,6 +168,7 @@ function classify(method, pathname) {
   if (method === 'POST' && pathname === '/v1/images/edits') return ['openai', 'edits'];
   if (method === 'GET' && pathname === '/v1/models') return ['openai', 'models'];
   if (method === 'POST' && pathname === '/api/v3/images/generations') return ['seedream', 'images'];
+  if (method === 'POST' && pathname === '/api/v3/chat/completions') return ['seedream', 'chat']; // ModelArk's chat is OpenAI's
   if (method === 'POST') {
     const m = /\/models\/([^/:]+):(generateContent|streamGenerateContent|predict)$/.exec(pathname);
     if (m) return ['gemini', m[2], decodeURIComponent(m[1])];
@@ -460,7 +461,7 @@ class Sim {
     if (op === 'models') {
       return this.json(res, 200, { object: 'list', data: k.models.map((m) => ({ id: m, object: 'model', created: 1700000000, owned_by: 'sim' })) });
     }
-    if (fmt === 'seedream' || op === 'images' || op === 'edits' || op === 'predict') return this.image(res, fmt, op, model, body, raw, id, created);
+    if (op === 'images' || op === 'edits' || op === 'predict') return this.image(res, fmt, op, model, body, raw, id, created);
 
     const text = k.reply != null ? String(k.reply) : `sim-${fmt}: ${lastUserText(fmt, body)}`;
     const usage = {
@@ -520,7 +521,7 @@ class Sim {
       return `data: ${head}[{"index":0,"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":null}]}${sep}`;
     };
     const finish = () => {
-      if (fmt === 'openai') {
+      if (fmt !== 'gemini') {
         let out = `data: ${head}[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]${includeUsage ? ',"usage":null' : ''}}${sep}`;
         if (includeUsage) out += `data: ${head}[],"usage":${JSON.stringify(usage)}}${sep}`;
         out += `data: [DONE]${sep}`;

@@ -33,6 +33,7 @@ harnesses=(
   "fuzz_ssm 10000 30 ssm.dict 0"
   "fuzz_http 16384 30 http.dict 0"
   "fuzz_ofrep 8192 30 api.dict 0"
+  "fuzz_adapter 16384 10 adapter.dict 1"
 )
 
 cc="${SY_FUZZ_CC:-clang}"

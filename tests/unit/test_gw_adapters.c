@@ -331,10 +331,15 @@ static void seedream_request(void **state) {
   free(c.body);
   json_decref(gen);
 
+  /* chat goes to ModelArk's OpenAI-compatible endpoint, under /api/v3 */
   json_t *chat = load("chat_request.json");
-  assert_int_equal(a->request(SY_GW_CHAT, chat, "seedream-4-0-250828", 0, &c, &f), SY_EINVAL);
-  assert_int_equal(f.status, 400);
-  assert_string_equal(f.code, "unsupported_operation");
+  assert_int_equal(a->request(SY_GW_CHAT, chat, "seedream-4-0-250828", 0, &c, &f), SY_OK);
+  assert_string_equal(c.path, "/api/v3/chat/completions");
+  json_t *sent = json_loadb(c.body, c.body_len, 0, NULL);
+  assert_string_equal(json_string_value(json_object_get(sent, "model")), "seedream-4-0-250828");
+  assert_non_null(json_object_get(sent, "messages"));
+  json_decref(sent);
+  free(c.body);
   json_decref(chat);
   json_decref(req);
   json_decref(want);

@@ -151,6 +151,11 @@ int64_t sy__gw_int(const json_t *v, int64_t dflt) {
   return dflt;
 }
 
+int64_t sy__gw_count(const json_t *v) {
+  int64_t n = sy__gw_int(v, 0);
+  return n < 0 ? 0 : n > SY_GW_COUNT_MAX ? SY_GW_COUNT_MAX : n;
+}
+
 /* ---- the check of a client's request ---- */
 
 static sy_rc refuse(sy_gw_fail *fail, const char *param, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

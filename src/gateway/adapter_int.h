@@ -42,5 +42,9 @@ void sy__gw_done(sy_jbuf *out);
 
 /* The number v holds as an int64 (an integer, or a real that is one), else dflt. */
 int64_t sy__gw_int(const json_t *v, int64_t dflt);
+/* A provider's count of tokens or images: v's number within 0..SY_GW_COUNT_MAX (so that sums
+ * of them never overflow), 0 when v is not one. */
+#define SY_GW_COUNT_MAX ((int64_t)1 << 40)
+int64_t sy__gw_count(const json_t *v);
 
 #endif

@@ -293,10 +293,10 @@ static void candidate_text(const json_t *cand, sy_jbuf *b) {
 static void read_usage(const json_t *j, sy_gw_usage *u) {
   const json_t *um = json_object_get(j, "usageMetadata");
   if (!json_is_object(um)) return;
-  u->prompt_tokens = sy__gw_int(json_object_get(um, "promptTokenCount"), 0);
+  u->prompt_tokens = sy__gw_count(json_object_get(um, "promptTokenCount"));
   /* thinking is billed as output, as OpenAI counts reasoning in completion_tokens */
-  u->completion_tokens = sy__gw_int(json_object_get(um, "candidatesTokenCount"), 0) +
-                         sy__gw_int(json_object_get(um, "thoughtsTokenCount"), 0);
+  u->completion_tokens = sy__gw_count(json_object_get(um, "candidatesTokenCount")) +
+                         sy__gw_count(json_object_get(um, "thoughtsTokenCount"));
 }
 
 static int id_safe(const char *s) {
@@ -366,10 +366,11 @@ static sy_rc gemini_response(sy_gw_op op, const char *model, const char *body, s
     sy__sha256_hex(body, len, hex);
     snprintf(id, sizeof id, "chatcmpl-%.24s", hex);
   }
-  *out = json_pack("{s:s,s:s,s:i,s:s,s:O,s:{s:I,s:I,s:I}}", "id", id, "object", "chat.completion", "created", 0,
-                   "model", model ? model : "", "choices", choices, "usage", "prompt_tokens",
-                   (json_int_t)u->prompt_tokens, "completion_tokens", (json_int_t)u->completion_tokens, "total_tokens",
-                   (json_int_t)(u->prompt_tokens + u->completion_tokens));
+  json_int_t total = (json_int_t)u->prompt_tokens + (json_int_t)u->completion_tokens;
+  *out =
+      json_pack("{s:s,s:s,s:i,s:s,s:O,s:{s:I,s:I,s:I}}", "id", id, "object", "chat.completion", "created", 0, "model",
+                model ? model : "", "choices", choices, "usage", "prompt_tokens", (json_int_t)u->prompt_tokens,
+                "completion_tokens", (json_int_t)u->completion_tokens, "total_tokens", total);
   if (!*out) goto nomem;
   goto out;
 bad:

@@ -117,8 +117,8 @@ static sy_rc openai_response(sy_gw_op op, const char *model, const char *body, s
   if (op == SY_GW_CHAT) {
     if (!json_is_array(json_object_get(j, "choices"))) goto bad;
     const json_t *usage = json_object_get(j, "usage");
-    u->prompt_tokens = sy__gw_int(json_object_get(usage, "prompt_tokens"), 0);
-    u->completion_tokens = sy__gw_int(json_object_get(usage, "completion_tokens"), 0);
+    u->prompt_tokens = sy__gw_count(json_object_get(usage, "prompt_tokens"));
+    u->completion_tokens = sy__gw_count(json_object_get(usage, "completion_tokens"));
   } else {
     const json_t *data = json_object_get(j, "data");
     if (!json_is_array(data)) goto bad;
@@ -170,8 +170,8 @@ static sy_rc openai_stream_event(sy_gw_stream *st, const char *data, size_t len,
     goto out;
   }
   if (json_is_object(usage)) {
-    st->usage.prompt_tokens = sy__gw_int(json_object_get(usage, "prompt_tokens"), 0);
-    st->usage.completion_tokens = sy__gw_int(json_object_get(usage, "completion_tokens"), 0);
+    st->usage.prompt_tokens = sy__gw_count(json_object_get(usage, "prompt_tokens"));
+    st->usage.completion_tokens = sy__gw_count(json_object_get(usage, "completion_tokens"));
   }
   if (json_array_size(choices) == 0 && !st->include_usage) goto out; /* the usage we asked for, not the client */
   sy__jbuf_cstr(out, "data: ");

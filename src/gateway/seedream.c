@@ -135,8 +135,8 @@ static sy_rc seedream_response(sy_gw_op op, const char *model, const char *body,
     rc = SY_EINVAL;
     goto out;
   }
-  int64_t made = sy__gw_int(json_object_get(json_object_get(j, "usage"), "generated_images"), -1);
-  u->images = made >= 0 ? made : (int64_t)json_array_size(data);
+  const json_t *made = json_object_get(json_object_get(j, "usage"), "generated_images");
+  u->images = json_is_integer(made) ? sy__gw_count(made) : (int64_t)json_array_size(data);
   int64_t created = sy__gw_int(json_object_get(j, "created"), 0);
   *out = json_pack("{s:I,s:O}", "created", (json_int_t)created, "data", data);
   if (!*out) goto nomem;

@@ -116,11 +116,11 @@ enum { P_STATUS, P_HEADERS, P_BODY_LEN, P_CHUNK_SIZE, P_CHUNK_DATA, P_CHUNK_CRLF
 
 typedef struct conn {
   int fd, state;
-  int64_t req;                 /* index of the request it carries, -1 when none */
+  int64_t req;                  /* index of the request it carries, -1 when none */
   int64_t intended_ns, body_ns; /* when the request was due; when its first body byte came (0: not yet) */
-  size_t wpos;                 /* bytes of the request written */
-  int reused, retried;         /* has answered before (a stale keep-alive may be retried once) */
-  int got_bytes;               /* any byte of this response received */
+  size_t wpos;                  /* bytes of the request written */
+  int reused, retried;          /* has answered before (a stale keep-alive may be retried once) */
+  int got_bytes;                /* any byte of this response received */
   /* parser */
   int pstate, status, chunked, close_after, event_stream, done_match, done_seen;
   int64_t body_left;
@@ -252,7 +252,8 @@ static void req_done(conn *c, int64_t now) {
     }
   }
   c->reused = 1;
-  if (c->close_after || c->len > 0) conn_close(c); /* bytes after the response: not ours, start afresh */
+  if (c->close_after || c->len > 0)
+    conn_close(c); /* bytes after the response: not ours, start afresh */
   else {
     c->state = C_IDLE;
     parser_reset(c);
@@ -267,8 +268,10 @@ static void body_bytes(conn *c, const char *p, size_t n, int64_t now) {
   if (!c->body_ns) c->body_ns = now;
   if (!cfg.stream || c->done_seen) return;
   for (size_t i = 0; i < n && !c->done_seen; i++) {
-    if (p[i] == done[c->done_match]) c->done_match++;
-    else c->done_match = p[i] == done[0];
+    if (p[i] == done[c->done_match])
+      c->done_match++;
+    else
+      c->done_match = p[i] == done[0];
     if (c->done_match == (int)sizeof done - 1) c->done_seen = 1;
   }
 }
@@ -279,10 +282,14 @@ static int64_t parse_num(const char *s, const char *end, int base) {
   const char *p = s;
   for (; p < end; p++) {
     int d;
-    if (*p >= '0' && *p <= '9') d = *p - '0';
-    else if (base == 16 && *p >= 'a' && *p <= 'f') d = *p - 'a' + 10;
-    else if (base == 16 && *p >= 'A' && *p <= 'F') d = *p - 'A' + 10;
-    else break;
+    if (*p >= '0' && *p <= '9')
+      d = *p - '0';
+    else if (base == 16 && *p >= 'a' && *p <= 'f')
+      d = *p - 'a' + 10;
+    else if (base == 16 && *p >= 'A' && *p <= 'F')
+      d = *p - 'A' + 10;
+    else
+      break;
     if (v > (INT64_MAX - d) / base) return -1;
     v = v * base + d;
   }
@@ -327,11 +334,15 @@ static int parse_line(conn *c, char *line, size_t n) {
     if (len < 0 || (c->body_left >= 0 && c->body_left != len)) return -1;
     c->body_left = len;
   } else if (header_is(line, nlen, "transfer-encoding")) {
-    if (vlen >= 7 && strncasecmp(end - 7, "chunked", 7) == 0) c->chunked = 1;
-    else if (!header_is(v, vlen, "identity")) return -1; /* a coding we do not decode */
+    if (vlen >= 7 && strncasecmp(end - 7, "chunked", 7) == 0)
+      c->chunked = 1;
+    else if (!header_is(v, vlen, "identity"))
+      return -1; /* a coding we do not decode */
   } else if (header_is(line, nlen, "connection")) {
-    if (value_has(v, vlen, "close")) c->close_after = 1;
-    else if (value_has(v, vlen, "keep-alive")) c->close_after = 0;
+    if (value_has(v, vlen, "close"))
+      c->close_after = 1;
+    else if (value_has(v, vlen, "keep-alive"))
+      c->close_after = 0;
   } else if (header_is(line, nlen, "content-type")) {
     c->event_stream = value_has(v, vlen, "text/event-stream");
   }
@@ -352,8 +363,10 @@ static int parse(conn *c, int64_t now) {
       pos += take;
       c->body_left -= (int64_t)take;
       if (c->body_left == 0) {
-        if (c->pstate == P_BODY_LEN) c->pstate = P_DONE, rc = 1;
-        else c->pstate = P_CHUNK_CRLF;
+        if (c->pstate == P_BODY_LEN)
+          c->pstate = P_DONE, rc = 1;
+        else
+          c->pstate = P_CHUNK_CRLF;
       }
       continue;
     }
@@ -397,20 +410,24 @@ static int parse(conn *c, int64_t now) {
       break;
     case P_CHUNK_SIZE: {
       int64_t sz = parse_num(p, p + n, 16);
-      if (sz < 0) rc = -1;
-      else if (sz == 0) c->pstate = P_TRAILER;
-      else c->pstate = P_CHUNK_DATA, c->body_left = sz;
+      if (sz < 0)
+        rc = -1;
+      else if (sz == 0)
+        c->pstate = P_TRAILER;
+      else
+        c->pstate = P_CHUNK_DATA, c->body_left = sz;
       break;
     }
     case P_CHUNK_CRLF:
-      if (n != 0) rc = -1;
-      else c->pstate = P_CHUNK_SIZE;
+      if (n != 0)
+        rc = -1;
+      else
+        c->pstate = P_CHUNK_SIZE;
       break;
     case P_TRAILER:
       if (n == 0) c->pstate = P_DONE, rc = 1;
       break;
-    default:
-      rc = -1;
+    default: rc = -1;
     }
   }
   if (rc == 0 && c->len - pos == CONN_BUF) rc = -1; /* a line longer than the buffer */
@@ -426,8 +443,10 @@ static void conn_event(conn *c, uint32_t events) {
     socklen_t elen = sizeof err;
     if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0) {
-      if (c->req >= 0) req_fail(c, &st.e_connect);
-      else conn_close(c);
+      if (c->req >= 0)
+        req_fail(c, &st.e_connect);
+      else
+        conn_close(c);
       return;
     }
     if (c->req < 0) {
@@ -450,8 +469,10 @@ static void conn_event(conn *c, uint32_t events) {
       return;
     }
     if (n <= 0) {
-      if (n == 0 && c->pstate == P_UNTIL_CLOSE) req_done(c, mono_ns());
-      else req_fail(c, &st.e_io);
+      if (n == 0 && c->pstate == P_UNTIL_CLOSE)
+        req_done(c, mono_ns());
+      else
+        req_fail(c, &st.e_io);
       return;
     }
     c->len += (size_t)n;
@@ -470,8 +491,9 @@ static void conn_event(conn *c, uint32_t events) {
 
 /* --- set-up ------------------------------------------------------------------------------------ */
 static void usage(void) {
-  fprintf(stderr, "usage: gwload --url http://HOST:PORT/PATH --rate R --duration S [--connections N]\n"
-                  "              [--body-file F] [--header 'Name: value']... [--stream] [--warmup S] [--grace S]\n");
+  fprintf(stderr,
+          "usage: gwload --url http://HOST:PORT/PATH --rate R --duration S [--connections N]\n"
+          "              [--body-file F] [--header 'Name: value']... [--stream] [--warmup S] [--grace S]\n");
   exit(2);
 }
 
@@ -569,13 +591,17 @@ static void arm(int tfd, int64_t at_ns) {
 }
 
 int main(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"url", required_argument, 0, 'u'},        {"rate", required_argument, 0, 'r'},
-      {"duration", required_argument, 0, 'd'},   {"connections", required_argument, 0, 'c'},
-      {"body-file", required_argument, 0, 'b'},  {"header", required_argument, 0, 'H'},
-      {"stream", no_argument, 0, 's'},           {"warmup", required_argument, 0, 'w'},
-      {"grace", required_argument, 0, 'g'},      {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+  static const struct option opts[] = {{"url", required_argument, 0, 'u'},
+                                       {"rate", required_argument, 0, 'r'},
+                                       {"duration", required_argument, 0, 'd'},
+                                       {"connections", required_argument, 0, 'c'},
+                                       {"body-file", required_argument, 0, 'b'},
+                                       {"header", required_argument, 0, 'H'},
+                                       {"stream", no_argument, 0, 's'},
+                                       {"warmup", required_argument, 0, 'w'},
+                                       {"grace", required_argument, 0, 'g'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
   const char *url = NULL, *body_file = NULL;
   char *hdrs[MAX_HEADERS];
   int nh = 0, o;
@@ -642,7 +668,7 @@ int main(int argc, char **argv) {
   const int64_t t0 = mono_ns() + 1000000;
   const int64_t deadline = t0 + (int64_t)((cfg.warmup + cfg.duration + cfg.grace) * 1e9);
   int64_t next = 0, armed = -1;
-#define DUE(i) (t0 + (int64_t)((double)(i) * period))
+#define DUE(i) (t0 + (int64_t)((double)(i)*period))
 
   for (;;) {
     int64_t now = mono_ns();
@@ -690,19 +716,21 @@ int main(int argc, char **argv) {
     if (span > window) window = span;
   }
   if (st.errors)
-    fprintf(stderr, "gwload: errors: connect %llu, read/write %llu, protocol %llu, stream without [DONE] %llu, timeouts %llu\n",
+    fprintf(stderr,
+            "gwload: errors: connect %llu, read/write %llu, protocol %llu, stream without [DONE] %llu, timeouts %llu\n",
             (unsigned long long)st.e_connect, (unsigned long long)st.e_io, (unsigned long long)st.e_parse,
             (unsigned long long)st.e_stream, (unsigned long long)st.timeouts);
-  printf("{\"rate_target\":%g,\"rate_achieved\":%.1f,\"duration_s\":%g,\"connections\":%d,\"stream\":%s,"
-         "\"sent\":%llu,\"ok\":%llu,\"non2xx\":%llu,\"errors\":%llu,\"timeouts\":%llu,\"unsent\":%llu,"
-         "\"p50_us\":%llu,\"p90_us\":%llu,\"p99_us\":%llu,\"p999_us\":%llu,\"max_us\":%llu,"
-         "\"ttfb_p50_us\":%llu,\"ttfb_p99_us\":%llu}\n",
-         cfg.rate, (double)st.sent / window, cfg.duration, cfg.conns, cfg.stream ? "true" : "false",
-         (unsigned long long)st.sent, (unsigned long long)st.ok, (unsigned long long)st.non2xx,
-         (unsigned long long)st.errors, (unsigned long long)st.timeouts, (unsigned long long)st.unsent,
-         (unsigned long long)hist_quantile(&st.lat, 0.50), (unsigned long long)hist_quantile(&st.lat, 0.90),
-         (unsigned long long)hist_quantile(&st.lat, 0.99), (unsigned long long)hist_quantile(&st.lat, 0.999),
-         (unsigned long long)hist_quantile(&st.lat, 1.0), (unsigned long long)hist_quantile(&st.ttfb, 0.50),
-         (unsigned long long)hist_quantile(&st.ttfb, 0.99));
+  printf(
+      "{\"rate_target\":%g,\"rate_achieved\":%.1f,\"duration_s\":%g,\"connections\":%d,\"stream\":%s,"
+      "\"sent\":%llu,\"ok\":%llu,\"non2xx\":%llu,\"errors\":%llu,\"timeouts\":%llu,\"unsent\":%llu,"
+      "\"p50_us\":%llu,\"p90_us\":%llu,\"p99_us\":%llu,\"p999_us\":%llu,\"max_us\":%llu,"
+      "\"ttfb_p50_us\":%llu,\"ttfb_p99_us\":%llu}\n",
+      cfg.rate, (double)st.sent / window, cfg.duration, cfg.conns, cfg.stream ? "true" : "false",
+      (unsigned long long)st.sent, (unsigned long long)st.ok, (unsigned long long)st.non2xx,
+      (unsigned long long)st.errors, (unsigned long long)st.timeouts, (unsigned long long)st.unsent,
+      (unsigned long long)hist_quantile(&st.lat, 0.50), (unsigned long long)hist_quantile(&st.lat, 0.90),
+      (unsigned long long)hist_quantile(&st.lat, 0.99), (unsigned long long)hist_quantile(&st.lat, 0.999),
+      (unsigned long long)hist_quantile(&st.lat, 1.0), (unsigned long long)hist_quantile(&st.ttfb, 0.50),
+      (unsigned long long)hist_quantile(&st.ttfb, 0.99));
   return 0;
 }

@@ -27,12 +27,12 @@ typedef enum sy_breaker_state {
 
 typedef struct sy_breaker {
   sy_breaker_state state;
-  int consecutive;     /* failures in a row */
-  int64_t opened_ms;   /* when it last opened */
-  int trials;          /* half-open trials admitted and not yet reported */
+  int consecutive;   /* failures in a row */
+  int64_t opened_ms; /* when it last opened */
+  int trials;        /* half-open trials admitted and not yet reported */
   int64_t slot_start[SY_BREAKER_SLOTS];
   uint32_t slot_ok[SY_BREAKER_SLOTS], slot_fail[SY_BREAKER_SLOTS];
-  uint64_t opens;      /* times it opened, for metrics */
+  uint64_t opens; /* times it opened, for metrics */
 } sy_breaker;
 
 void sy__breaker_init(sy_breaker *b);

@@ -92,7 +92,7 @@ static int plain_string(const json_t *v, const char **s, size_t *n) {
   if (!json_is_string(v)) return 0;
   *s = json_string_value(v);
   *n = json_string_length(v);
-  return strlen(*s) == *n;
+  return *s && strlen(*s) == *n;
 }
 
 static sy_rc read_name(const json_t *v, const char *field, char out[SY_PROVIDER_NAME_MAX + 1], char *msg,
@@ -199,6 +199,7 @@ static sy_rc read_models(const json_t *v, sy_provider *p, char *msg, size_t msgs
     return refuse(msg, msgsz, "models must be an array of at most %d strings", SY_PROVIDER_MODELS_MAX);
   size_t count = json_array_size(v);
   if (count == 0) return SY_OK;
+  if (p->models || p->nmodels) return refuse(msg, msgsz, "models is given twice");
   p->models = calloc(count, sizeof *p->models);
   if (!p->models) return SY_ENOMEM;
   for (size_t i = 0; i < count; i++) {

@@ -46,8 +46,7 @@ typedef struct sy_provider {
  * the field, an unknown field, a wrong type, a number out of range, a base_url that is not
  * http(s)://host..., a key outside /switchyard/providers/ or a "name" field that is not the
  * key's last segment. *out is NULL on a refusal (msg says why). */
-sy_rc sy__provider_compile(const char *key, const char *value, size_t len, sy_provider **out, char *msg,
-                           size_t msgsz);
+sy_rc sy__provider_compile(const char *key, const char *value, size_t len, sy_provider **out, char *msg, size_t msgsz);
 void sy__provider_free(sy_provider *p);
 /* The built-in provider "stub" (type stub, no models: any model; zero prices). Static. */
 const sy_provider *sy__provider_builtin_stub(void);
@@ -60,7 +59,7 @@ typedef struct sy_route_split {
 } sy_route_split;
 
 typedef struct sy_route {
-  char *strategy; /* the strategy parameter's name, or NULL */
+  char *strategy;                          /* the strategy parameter's name, or NULL */
   char provider[SY_PROVIDER_NAME_MAX + 1]; /* "" when only the strategy names one */
   sy_route_split split[SY_ROUTE_SPLIT_MAX];
   int nsplit;

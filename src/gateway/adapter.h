@@ -25,18 +25,18 @@ typedef struct sy_gw_usage {
 
 /* A failure in OpenAI's words: {"error":{"message","type","param","code"}} with status. */
 typedef struct sy_gw_fail {
-  int status;        /* the client's status: the provider's 4xx as is, 502 for garbage, ... */
-  char type[48];     /* invalid_request_error, authentication_error, rate_limit_error, api_error, ... */
-  char code[48];     /* "" is null */
-  char param[64];    /* "" is null */
-  char message[512]; /* never holds a credential */
-  int retryable;     /* another attempt may succeed: 408, 429, 5xx, timeouts, garbage */
+  int status;             /* the client's status: the provider's 4xx as is, 502 for garbage, ... */
+  char type[48];          /* invalid_request_error, authentication_error, rate_limit_error, api_error, ... */
+  char code[48];          /* "" is null */
+  char param[64];         /* "" is null */
+  char message[512];      /* never holds a credential */
+  int retryable;          /* another attempt may succeed: 408, 429, 5xx, timeouts, garbage */
   int64_t retry_after_ms; /* Retry-After, filled by the engine; -1 none */
 } sy_gw_fail;
 
 /* Fills fail (retry_after_ms = -1). */
-void sy__gw_fail_set(sy_gw_fail *fail, int status, const char *type, const char *code, const char *param,
-                     int retryable, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+void sy__gw_fail_set(sy_gw_fail *fail, int status, const char *type, const char *code, const char *param, int retryable,
+                     const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 /* {"error":{...}} as JSON text (caller frees), or NULL on ENOMEM. */
 char *sy__gw_fail_json(const sy_gw_fail *fail, size_t *len);
 
@@ -51,7 +51,7 @@ typedef struct sy_gw_call {
   char path[1024]; /* appended to the provider's base_url, e.g. "/chat/completions" */
   char *body;      /* JSON text, malloc'd: the caller frees it */
   size_t body_len;
-  int sse;         /* the answer is a server-sent event stream */
+  int sse; /* the answer is a server-sent event stream */
 } sy_gw_call;
 
 /* What the engine keeps for a stream and an adapter updates, event after event. */
@@ -74,8 +74,7 @@ typedef struct sy_adapter {
   /* Builds the upstream request for op from the client's request req (already checked by
    * sy__gw_check_request), asking for model (the provider's name of it); stream asks for a
    * stream. SY_EINVAL with fail filled (400) for an op the provider does not offer. */
-  sy_rc (*request)(sy_gw_op op, const json_t *req, const char *model, int stream, sy_gw_call *out,
-                   sy_gw_fail *fail);
+  sy_rc (*request)(sy_gw_op op, const json_t *req, const char *model, int stream, sy_gw_call *out, sy_gw_fail *fail);
   /* Reads a 2xx answer's whole body into OpenAI's response for op (a chat.completion, or
    * {"created","data":[{"url"|"b64_json"}]}), *out new. Garbage, HTML or a 200 that carries an
    * error: SY_EINVAL with fail filled (502, retryable). */
@@ -98,25 +97,24 @@ const sy_adapter *sy__adapter_for(sy_provider_type t);
 
 /* Shared by adapters: appends one chat.completion.chunk ("data: ...\n\n") with the delta's
  * text (content may be NULL), role when first, finish_reason (NULL for none). */
-void sy__gw_chunk(sy_gw_stream *st, const char *content, size_t content_len, const char *finish_reason,
-                  sy_jbuf *out);
+void sy__gw_chunk(sy_gw_stream *st, const char *content, size_t content_len, const char *finish_reason, sy_jbuf *out);
 /* Appends the usage chunk (choices: [], usage: {...}). */
 void sy__gw_chunk_usage(sy_gw_stream *st, sy_jbuf *out);
 
 /* The stub provider: a deterministic answer for op, computed from the request alone, in
  * microseconds. Not streaming: *out is the OpenAI response. Streaming (st given, out NULL):
  * appends the whole stream, [DONE] included, to sse. Usage is filled either way. */
-sy_rc sy__stub_answer(sy_gw_op op, const json_t *req, const char *model, sy_gw_stream *st, json_t **out,
-                      sy_jbuf *sse, sy_gw_usage *u, sy_gw_fail *fail);
+sy_rc sy__stub_answer(sy_gw_op op, const json_t *req, const char *model, sy_gw_stream *st, json_t **out, sy_jbuf *sse,
+                      sy_gw_usage *u, sy_gw_fail *fail);
 
 /* An incremental server-sent events parser (the upstream side of a stream): bytes in any
  * pieces, one callback per complete event with its data lines joined by '\n'. Linear in its
  * input; an event's data over max bytes is an error. Comments and other fields are skipped. */
 typedef struct sy_sse_parser {
-  sy_jbuf line;  /* the line being read */
-  sy_jbuf data;  /* the event being read */
+  sy_jbuf line; /* the line being read */
+  sy_jbuf data; /* the event being read */
   int has_data;
-  int cr;        /* the last byte was a CR (a CRLF's LF is not a second line end) */
+  int cr; /* the last byte was a CR (a CRLF's LF is not a second line end) */
   size_t max;
 } sy_sse_parser;
 typedef int (*sy_sse_event_fn)(void *ctx, const char *data, size_t len); /* nonzero stops */

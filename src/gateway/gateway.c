@@ -387,8 +387,7 @@ void sy__gw_dispatch(sy_gw_req *q) {
 
 /* ---- answers that need no provider ---- */
 
-static void fail_now(sy_gw_req *q, int status, const char *type, const char *code, const char *param,
-                     const char *msg) {
+static void fail_now(sy_gw_req *q, int status, const char *type, const char *code, const char *param, const char *msg) {
   sy_gw_fail f;
   sy__gw_fail_set(&f, status, type, code, param, 0, "%s", msg);
   sy__gw_finish_fail(q, &f);
@@ -545,8 +544,8 @@ static int plan_models(sy_gw_req *q, const sy_snap *s, const char *asked) {
     sy_gw_step *st = &q->plan[i];
     const char *m = asked && sy__provider_has_model(st->p, asked) ? asked
                     : st->p->nmodels                              ? st->p->models[0]
-                    : asked                                        ? asked
-                                                                   : st->p->name;
+                    : asked                                       ? asked
+                                                                  : st->p->name;
     snprintf(st->model, sizeof st->model, "%s", m);
   }
   return 0;
@@ -597,8 +596,8 @@ sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready) {
     return q;
   }
   q->stream = q->op == SY_GW_CHAT && json_is_true(json_object_get(q->body, "stream"));
-  q->include_usage = q->stream && json_is_true(json_object_get(json_object_get(q->body, "stream_options"),
-                                                                "include_usage"));
+  q->include_usage =
+      q->stream && json_is_true(json_object_get(json_object_get(q->body, "stream_options"), "include_usage"));
   const char *asked = json_string_value(json_object_get(q->body, "model"));
   const char *subject = in->subject;
   if (!subject) subject = json_string_value(json_object_get(q->body, "user"));
@@ -619,8 +618,8 @@ sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready) {
   if (!rp || !rp->latest) {
     if (in->route) status = 404, snprintf(err, sizeof err, "route %.300s does not exist", q->route);
   } else if (rp->latest->kind != SY_KIND_ROUTE || !rp->latest->compiled) {
-    status = 400, snprintf(err, sizeof err, "%.300s is a %s document, not a Route", q->route,
-                           sy__kind_name(rp->latest->kind));
+    status = 400,
+    snprintf(err, sizeof err, "%.300s is a %s document, not a Route", q->route, sy__kind_name(rp->latest->kind));
   } else {
     route = rp->latest->compiled->obj;
   }
@@ -636,8 +635,9 @@ sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready) {
     for (int i = 0; i < route->nfallbacks; i++) plan_add(&c, route->fallbacks[i]);
     q->deadline_tick = sy__clock_tick(gw->clock) + route->deadline_ms;
     if (!q->nplan)
-      status = 503, snprintf(err, sizeof err, "route %.300s names no provider that exists (provider %s has no document)",
-                             q->route, c.missing);
+      status = 503,
+      snprintf(err, sizeof err, "route %.300s names no provider that exists (provider %s has no document)", q->route,
+               c.missing);
   }
   if (!status && plan_models(q, s, asked))
     status = 404, snprintf(err, sizeof err, "the model %.200s is not served on route %.300s", asked, q->route);
@@ -646,9 +646,9 @@ sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready) {
   if (status) {
     fail_now(q, status, status == 503 ? "api_error" : "invalid_request_error",
              status == 404 && strstr(err, "the model") ? "model_not_found"
-             : status == 404                      ? "route_not_found"
-             : status == 503                      ? "provider_not_found"
-                                                  : "invalid_route",
+             : status == 404                           ? "route_not_found"
+             : status == 503                           ? "provider_not_found"
+                                                       : "invalid_route",
              status == 404 && strstr(err, "the model") ? "model" : NULL, err);
     return q;
   }
@@ -668,16 +668,16 @@ static int list_models(void *ctx, const sy_param *p) {
   if (!v || v->kind != SY_KIND_PROVIDER || !v->compiled) return 0;
   const sy_provider *pr = v->compiled->obj;
   for (int i = 0; i < pr->nmodels; i++)
-    json_array_append_new(data, json_pack("{ss ss si ss}", "id", pr->models[i], "object", "model", "created", 0,
-                                          "owned_by", pr->name));
+    json_array_append_new(
+        data, json_pack("{ss ss si ss}", "id", pr->models[i], "object", "model", "created", 0, "owned_by", pr->name));
   return 0;
 }
 
 json_t *sy__gateway_models(sy_gateway *gw) {
   json_t *data = json_array();
   if (!data) return NULL;
-  json_array_append_new(data, json_pack("{ss ss si ss}", "id", "stub", "object", "model", "created", 0, "owned_by",
-                                        "stub"));
+  json_array_append_new(data,
+                        json_pack("{ss ss si ss}", "id", "stub", "object", "model", "created", 0, "owned_by", "stub"));
   const sy_snap *s = sy__snap_enter(gw->store);
   sy__snap_list(s, SY_PROVIDERS_PREFIX, 0, NULL, list_models, data);
   sy__snap_leave(gw->store);

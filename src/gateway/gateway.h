@@ -53,12 +53,12 @@ void sy__gw_dispatch(sy_gw_req *q);
 
 typedef struct sy_gw_head {
   int status;
-  int stream;             /* the body is a server-sent event stream: read it with sy__gw_stream_read */
-  const char *provider;   /* who served, or who last failed ("" when none was tried) */
-  const char *route;      /* the route's name ("" when none) */
+  int stream;           /* the body is a server-sent event stream: read it with sy__gw_stream_read */
+  const char *provider; /* who served, or who last failed ("" when none was tried) */
+  const char *route;    /* the route's name ("" when none) */
   const char *request_id;
   int attempts;
-  int64_t overhead_us;    /* time in the gateway itself: upstream waits and backoff excluded */
+  int64_t overhead_us; /* time in the gateway itself: upstream waits and backoff excluded */
 } sy_gw_head;
 
 /* Once ready: the head (its strings live as long as the request). */

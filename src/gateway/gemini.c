@@ -366,11 +366,11 @@ static sy_rc gemini_response(sy_gw_op op, const char *model, const char *body, s
     sy__sha256_hex(body, len, hex);
     snprintf(id, sizeof id, "chatcmpl-%.24s", hex);
   }
-  json_int_t total = (json_int_t)u->prompt_tokens + (json_int_t)u->completion_tokens;
+  json_int_t pt = u->prompt_tokens, ct = u->completion_tokens, total = pt + ct;
   *out =
       json_pack("{s:s,s:s,s:i,s:s,s:O,s:{s:I,s:I,s:I}}", "id", id, "object", "chat.completion", "created", 0, "model",
-                model ? model : "", "choices", choices, "usage", "prompt_tokens", (json_int_t)u->prompt_tokens,
-                "completion_tokens", (json_int_t)u->completion_tokens, "total_tokens", total);
+                model ? model : "", "choices", choices, "usage", "prompt_tokens", pt,
+                "completion_tokens", ct, "total_tokens", total);
   if (!*out) goto nomem;
   goto out;
 bad:

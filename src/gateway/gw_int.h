@@ -11,8 +11,8 @@
 #include "store/snap.h"
 
 #define SY_GW_PLAN_MAX (2 + SY_ROUTE_FALLBACKS_MAX)
-#define SY_GW_RESP_MAX ((size_t)16 << 20)   /* an upstream body past this is garbage */
-#define SY_GW_OUT_HIGH ((size_t)1 << 20)    /* a stream's unsent bytes past this pause its upstream */
+#define SY_GW_RESP_MAX ((size_t)16 << 20)     /* an upstream body past this is garbage */
+#define SY_GW_OUT_HIGH ((size_t)1 << 20)      /* a stream's unsent bytes past this pause its upstream */
 #define SY_GW_SSE_EVENT_MAX ((size_t)4 << 20) /* one upstream event */
 #define SY_GW_SERIES_MAX 4096                 /* metric series (provider x route); more share "other" */
 
@@ -30,12 +30,12 @@ typedef struct sy_gw_series {
 typedef enum sy_gw_err_class {
   SY_GW_ERR_CONNECT = 0,
   SY_GW_ERR_TIMEOUT,
-  SY_GW_ERR_RATE_LIMIT, /* 429 */
-  SY_GW_ERR_SERVER,     /* 5xx */
-  SY_GW_ERR_CLIENT,     /* another 4xx */
+  SY_GW_ERR_RATE_LIMIT,   /* 429 */
+  SY_GW_ERR_SERVER,       /* 5xx */
+  SY_GW_ERR_CLIENT,       /* another 4xx */
   SY_GW_ERR_BAD_RESPONSE, /* garbage, an error in a 200, a cut stream */
-  SY_GW_ERR_BREAKER,    /* skipped: its breaker was open */
-  SY_GW_ERR_CONFIG,     /* no credentials, an operation it does not offer */
+  SY_GW_ERR_BREAKER,      /* skipped: its breaker was open */
+  SY_GW_ERR_CONFIG,       /* no credentials, an operation it does not offer */
   SY_GW_ERR_CLASSES
 } sy_gw_err_class;
 extern const char *const sy__gw_err_class_names[SY_GW_ERR_CLASSES];
@@ -52,9 +52,9 @@ typedef struct sy_gw_step {
   const sy_provider *p; /* in ver's compiled object, or the built-in stub */
   sy_ver *ver;          /* a reference, NULL for the built-in stub */
   char model[128];
-  char *key;            /* the API key, malloc'd; wiped when freed */
+  char *key; /* the API key, malloc'd; wiped when freed */
   size_t key_len;
-  int missing_key;      /* credentials named, but absent or unreadable */
+  int missing_key; /* credentials named, but absent or unreadable */
 } sy_gw_step;
 
 enum { Q_NEW = 0, Q_BACKOFF, Q_FLIGHT, Q_DONE };
@@ -95,7 +95,7 @@ struct sy_gw_req {
   int sse_head;      /* stream bytes went out: the head is a 200 stream, no retry from here */
   int include_usage; /* the client asked stream_options.include_usage */
   int status;
-  char *out;                /* non-stream: the body; stream: bytes not yet read */
+  char *out; /* non-stream: the body; stream: bytes not yet read */
   size_t out_len, out_off, out_cap;
   char served[SY_PROVIDER_NAME_MAX + 1];
   int64_t overhead_us;

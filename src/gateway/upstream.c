@@ -246,8 +246,14 @@ static void attempt_begin(sy_gateway *gw, sy_gw_req *q) {
     q->easy = curl_easy_init();
     struct curl_slist *h = NULL, *t;
     int hok = q->easy != NULL;
-    if (hok && (t = curl_slist_append(h, "Content-Type: application/json"))) h = t; else hok = 0;
-    if (hok && (t = curl_slist_append(h, "Expect:"))) h = t; else hok = 0;
+    if (hok && (t = curl_slist_append(h, "Content-Type: application/json")))
+      h = t;
+    else
+      hok = 0;
+    if (hok && (t = curl_slist_append(h, "Expect:")))
+      h = t;
+    else
+      hok = 0;
     if (hok && (t = curl_slist_append(h, q->call.sse ? "Accept: text/event-stream" : "Accept: application/json")))
       h = t;
     else

@@ -94,9 +94,9 @@ enum MHD_Result sy__reply_error(sy_req *r, int status, const char *code, const c
   if (r->ssm_wire && r->srv->ssm_reply_error) /* the shape AWS clients read */
     return r->srv->ssm_reply_error(r, status, code, msg);
   if (r->openai) /* the shape OpenAI clients read */
-    return sy__reply_json(r, status,
-                          json_pack("{s{ss ss sn ss}}", "error", "message", msg, "type", openai_type(status), "param",
-                                    "code", code));
+    return sy__reply_json(
+        r, status,
+        json_pack("{s{ss ss sn ss}}", "error", "message", msg, "type", openai_type(status), "param", "code", code));
   return sy__reply_json(r, status, json_pack("{s{ss ss}}", "error", "code", code, "message", msg));
 }
 

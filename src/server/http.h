@@ -66,11 +66,11 @@ struct sy_req {
   int discard;      /* the body is over body_max: read, dropped, answered 413 */
   size_t discarded; /* bytes dropped so far */
   sy_guard_conn *gc;
-  int ssm;            /* answered in the SSM protocol's shapes */
-  int ssm_wire;       /* POST /: errors take the SSM shape ({"__type","message"}) */
-  int openai;         /* a gateway endpoint: errors take OpenAI's shape ({"error":{"message","type",...}}) */
+  int ssm;                /* answered in the SSM protocol's shapes */
+  int ssm_wire;           /* POST /: errors take the SSM shape ({"__type","message"}) */
+  int openai;             /* a gateway endpoint: errors take OpenAI's shape ({"error":{"message","type",...}}) */
   const char *request_id; /* a gateway request's X-Request-Id (arena), sent with every reply */
-  int decrypt_denied; /* a SecureString needed decrypting and the credential may not */
+  int decrypt_denied;     /* a SecureString needed decrypting and the credential may not */
   char *body;
   size_t body_len, body_cap;
   int64_t start_us;

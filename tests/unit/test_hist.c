@@ -96,7 +96,7 @@ static void merge(void **state) {
   assert_memory_equal(a.bucket, both.bucket, sizeof a.bucket);
   assert_int_equal(a.count, both.count);
   assert_int_equal(a.sum_us, both.sum_us);
-  for (double q = 0.05; q <= 1.0; q += 0.05) assert_int_equal(sy__hist_quantile(&a, q), sy__hist_quantile(&both, q));
+  for (int k = 1; k <= 20; k++) assert_int_equal(sy__hist_quantile(&a, k / 20.0), sy__hist_quantile(&both, k / 20.0));
   /* merging an empty one changes nothing */
   memset(&b, 0, sizeof b);
   sy__hist_merge(&a, &b);

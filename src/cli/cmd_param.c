@@ -7,7 +7,7 @@
 #include "cli/http.h"
 #include "cli/table.h"
 
-static const char *const types[] = {"String", "StringList", "SecureString", NULL};
+static const char *const types[] = {"String", "StringList", "SecureString", "Provider", "Route", NULL};
 static const char *const tiers[] = {"Standard", "Advanced", NULL};
 
 #define VALUE_CELL 40 /* code points of a value shown in a table */
@@ -36,7 +36,7 @@ static const char put_usage[] =
     "(at most 1 MiB is read; the server enforces the tier's limit).\n"
     "\n"
     "options:\n"
-    "  --type String|StringList|SecureString   required by the server on create;\n"
+    "  --type String|StringList|SecureString|Provider|Route   required by the server on create;\n"
     "                        defaults to String unless --overwrite is given\n"
     "  --overwrite           replace an existing parameter with a new version\n"
     "  --description D\n"
@@ -246,7 +246,7 @@ static int param_put(sy__cli *cli, int argc, char **argv) {
   }
   ex = SY__EXIT_USAGE;
   if (type && !sy__one_of(type, types)) {
-    sy__misuse(put_usage, "put: --type must be String, StringList or SecureString");
+    sy__misuse(put_usage, "put: --type must be String, StringList, SecureString, Provider or Route");
     goto done;
   }
   if (tier && !sy__one_of(tier, tiers)) {

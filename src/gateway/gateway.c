@@ -26,7 +26,6 @@ sy_rc sy__gateway_new(sy_store *st, const sy_clock *clock, sy_gateway **out) {
   gw->store = st;
   gw->clock = clock;
   pthread_mutex_init(&gw->mu, NULL);
-  pthread_mutex_init(&gw->qmu, NULL);
   gw->held.next = gw->held.prev = &gw->held;
   gw->rnd = (uint64_t)sy__gw_now_us() * 0x9E3779B97F4A7C15ull | 1;
   sy_rc rc = sy__gw_loop_start(gw);
@@ -56,10 +55,7 @@ void sy__gateway_free(sy_gateway *gw) {
   free(gw->last_value);
   free(gw->pstates);
   free(gw->series);
-  free(gw->inbox);
-  free(gw->pokes);
   pthread_mutex_destroy(&gw->mu);
-  pthread_mutex_destroy(&gw->qmu);
   free(gw);
 }
 

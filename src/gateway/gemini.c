@@ -367,10 +367,9 @@ static sy_rc gemini_response(sy_gw_op op, const char *model, const char *body, s
     snprintf(id, sizeof id, "chatcmpl-%.24s", hex);
   }
   json_int_t pt = u->prompt_tokens, ct = u->completion_tokens, total = pt + ct;
-  *out =
-      json_pack("{s:s,s:s,s:i,s:s,s:O,s:{s:I,s:I,s:I}}", "id", id, "object", "chat.completion", "created", 0, "model",
-                model ? model : "", "choices", choices, "usage", "prompt_tokens", pt,
-                "completion_tokens", ct, "total_tokens", total);
+  *out = json_pack("{s:s,s:s,s:i,s:s,s:O,s:{s:I,s:I,s:I}}", "id", id, "object", "chat.completion", "created", 0,
+                   "model", model ? model : "", "choices", choices, "usage", "prompt_tokens", pt, "completion_tokens",
+                   ct, "total_tokens", total);
   if (!*out) goto nomem;
   goto out;
 bad:

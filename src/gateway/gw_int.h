@@ -121,15 +121,15 @@ struct sy_gateway {
   char **last_param;
   char (*last_value)[SY_PROVIDER_NAME_MAX + 1];
   int nlast, cap_last;
-  /* the loop */
+  /* the loop: lmu guards the multi handle, the held list and the transfer fields of every
+   * held request; the loop thread drops it only while it waits in epoll */
+  pthread_mutex_t lmu;
   CURLM *multi;
+  int epfd, evfd;       /* libcurl's sockets and the loop's wake-up, in one epoll set */
+  int64_t curl_due;     /* when libcurl wants socket_action(TIMEOUT) (tick ms), -1 never */
+  int64_t loop_wake_at; /* when the waiting loop wakes by itself; INT64_MAX while awake */
   pthread_t thread;
   int thread_started;
-  pthread_mutex_t qmu; /* inbox, unpause and cancel lists, stopping */
-  sy_gw_req **inbox;
-  int ninbox, cap_inbox;
-  sy_gw_req **pokes; /* requests whose stream drained (unpause) or that were released (cancel) */
-  int npokes, cap_pokes;
   int stopping, stopped;
   sy_gw_req held; /* list head of the requests the loop holds */
   uint64_t rnd;   /* backoff jitter (loop thread) */

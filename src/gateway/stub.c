@@ -133,8 +133,8 @@ static sy_rc stub_chat(const json_t *req, const char *model, const char *hex, sy
   if (!choices) return oom(fail);
   json_int_t pt = u->prompt_tokens, ct = u->completion_tokens, total = pt + ct;
   *out = json_pack("{s:s,s:s,s:i,s:s,s:o,s:{s:I,s:I,s:I}}", "id", id, "object", "chat.completion", "created", 0,
-                   "model", model, "choices", choices, "usage", "prompt_tokens", pt,
-                   "completion_tokens", ct, "total_tokens", total);
+                   "model", model, "choices", choices, "usage", "prompt_tokens", pt, "completion_tokens", ct,
+                   "total_tokens", total);
   return *out ? SY_OK : oom(fail);
 }
 

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "gateway/gw_int.h"
 
@@ -446,20 +449,6 @@ static void attempt_end(sy_gateway *gw, sy_gw_req *q, CURLcode res) {
 
 /* ---- the loop ---- */
 
-static void take_lists(sy_gateway *gw, sy_gw_req ***in, int *nin, sy_gw_req ***pk, int *npk, int *stopping) {
-  pthread_mutex_lock(&gw->qmu);
-  *in = gw->inbox;
-  *nin = gw->ninbox;
-  *pk = gw->pokes;
-  *npk = gw->npokes;
-  gw->inbox = NULL;
-  gw->ninbox = gw->cap_inbox = 0;
-  gw->pokes = NULL;
-  gw->npokes = gw->cap_pokes = 0;
-  *stopping = gw->stopping;
-  pthread_mutex_unlock(&gw->qmu);
-}
-
 static void hold(sy_gateway *gw, sy_gw_req *q) {
   q->next = &gw->held;
   q->prev = gw->held.prev;
@@ -483,36 +472,30 @@ static void abandon(sy_gateway *gw, sy_gw_req *q) {
   drop(q);
 }
 
-/* Handles what other threads handed over: new requests, drained streams, cancels. */
-static int run_lists(sy_gateway *gw) {
-  sy_gw_req **in, **pk;
-  int nin, npk, stopping;
-  take_lists(gw, &in, &nin, &pk, &npk, &stopping);
-  for (int i = 0; i < nin; i++) {
-    hold(gw, in[i]);
-    in[i]->state = Q_NEW;
-    if (stopping)
-      abandon(gw, in[i]);
-    else
-      attempt_begin(gw, in[i]);
+/* Ends the attempts libcurl has finished. lmu held. */
+static void run_done(sy_gateway *gw) {
+  CURLMsg *m;
+  int left;
+  while ((m = curl_multi_info_read(gw->multi, &left))) {
+    if (m->msg != CURLMSG_DONE) continue;
+    sy_gw_req *q = NULL;
+    CURL *e = m->easy_handle;
+    CURLcode res = m->data.result;
+    curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&q);
+    if (q) attempt_end(gw, q, res);
   }
-  for (int i = 0; i < npk; i++) {
-    sy_gw_req *q = pk[i];
-    if (q->state != Q_DONE) {
-      if (q->released)
-        abandon(gw, q);
-      else if (q->state == Q_FLIGHT && q->easy)
-        curl_easy_pause(q->easy, CURLPAUSE_CONT);
-    }
-    sy__gw_req_unref(q); /* the poke's reference */
-  }
-  free(in);
-  free(pk);
-  return stopping;
+}
+
+/* Lets libcurl start what was just added (a new attempt's connection and request). lmu held. */
+static void kick(sy_gateway *gw) {
+  int running = 0;
+  gw->curl_due = -1;
+  curl_multi_socket_action(gw->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  run_done(gw);
 }
 
 /* Cuts attempts past their first-byte or idle time and starts retries whose backoff is over;
- * returns the ms until the next of these is due. */
+ * returns the ms until the next of these is due. lmu held. */
 static int64_t run_timers(sy_gateway *gw) {
   int64_t now = tick(gw), next = 1000;
   sy_gw_req *q = gw->held.next;
@@ -549,92 +532,144 @@ static int64_t run_timers(sy_gateway *gw) {
   return next;
 }
 
+/* libcurl's socket callback: which of its sockets the loop's epoll watches, for what. */
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp) {
+  sy_gateway *gw = userp;
+  (void)e;
+  if (what == CURL_POLL_REMOVE) {
+    epoll_ctl(gw->epfd, EPOLL_CTL_DEL, fd, NULL);
+    curl_multi_assign(gw->multi, fd, NULL);
+    return 0;
+  }
+  struct epoll_event ev = {.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u)};
+  ev.data.fd = fd;
+  if (socketp) {
+    epoll_ctl(gw->epfd, EPOLL_CTL_MOD, fd, &ev);
+  } else if (epoll_ctl(gw->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
+    curl_multi_assign(gw->multi, fd, gw);
+  }
+  return 0;
+}
+
+static void wake_loop(sy_gateway *gw) {
+  uint64_t one = 1;
+  ssize_t w = write(gw->evfd, &one, sizeof one);
+  (void)w; /* a full counter already wakes it */
+}
+
+/* libcurl's timer callback: when it next wants socket_action(TIMEOUT). A thread other than
+ * the loop's moves the loop's wake-up earlier when it must. lmu held. */
+static int on_timer(CURLM *m, long timeout_ms, void *userp) {
+  sy_gateway *gw = userp;
+  (void)m;
+  gw->curl_due = timeout_ms < 0 ? -1 : tick(gw) + timeout_ms;
+  if (gw->curl_due >= 0 && gw->curl_due < gw->loop_wake_at && !pthread_equal(pthread_self(), gw->thread)) wake_loop(gw);
+  return 0;
+}
+
+/* The loop: waits on libcurl's sockets (no lock held), then under lmu drives the transfers,
+ * ends the finished ones and runs the timers. Other threads start attempts themselves under
+ * lmu (sy__gw_loop_submit), so a request goes out without waiting for this thread. */
 static void *loop_main(void *arg) {
   sy_gateway *gw = arg;
-  int64_t last_timers = 0;
-  int64_t wait_ms = 0;
-  for (;;) {
-    curl_multi_poll(gw->multi, NULL, 0, (int)(wait_ms > 1000 ? 1000 : wait_ms < 0 ? 0 : wait_ms), NULL);
-    int stopping = run_lists(gw);
-    if (stopping) break;
+  struct epoll_event evs[64];
+  int64_t last_timers = 0, timers_next = 1000;
+  pthread_mutex_lock(&gw->lmu);
+  while (!gw->stopping) {
+    int64_t now = tick(gw), wait = timers_next;
+    if (gw->curl_due >= 0 && gw->curl_due - now < wait) wait = gw->curl_due - now;
+    if (wait < 0) wait = 0;
+    if (wait > 1000) wait = 1000;
+    gw->loop_wake_at = now + wait;
+    pthread_mutex_unlock(&gw->lmu);
+    int n = epoll_wait(gw->epfd, evs, 64, (int)wait);
+    pthread_mutex_lock(&gw->lmu);
+    gw->loop_wake_at = INT64_MAX; /* awake: nobody needs to wake it */
+    if (gw->stopping) break;
     int running = 0;
-    curl_multi_perform(gw->multi, &running);
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(gw->multi, &left))) {
-      if (m->msg != CURLMSG_DONE) continue;
-      sy_gw_req *q = NULL;
-      curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q);
-      if (q) attempt_end(gw, q, m->data.result);
+    for (int i = 0; i < n; i++) {
+      if (evs[i].data.fd == gw->evfd) {
+        uint64_t v;
+        ssize_t r = read(gw->evfd, &v, sizeof v);
+        (void)r;
+        continue;
+      }
+      int flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) | (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                  (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+      curl_multi_socket_action(gw->multi, evs[i].data.fd, flags, &running);
     }
-    int64_t now = tick(gw);
-    if (now - last_timers >= TIMER_SLACK_MS || gw->held.next == &gw->held) {
-      wait_ms = run_timers(gw);
+    now = tick(gw);
+    if (gw->curl_due >= 0 && now >= gw->curl_due) {
+      gw->curl_due = -1;
+      curl_multi_socket_action(gw->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    run_done(gw);
+    if (now - last_timers >= TIMER_SLACK_MS || timers_next <= now - last_timers) {
+      timers_next = run_timers(gw);
       last_timers = now;
-      if (wait_ms < TIMER_SLACK_MS && gw->held.next != &gw->held) wait_ms = TIMER_SLACK_MS;
+      run_done(gw); /* retries started by the timers may end at once (a refused connection) */
     } else {
-      wait_ms = TIMER_SLACK_MS;
+      timers_next = TIMER_SLACK_MS;
     }
+    if (timers_next < TIMER_SLACK_MS && gw->held.next != &gw->held) timers_next = TIMER_SLACK_MS;
   }
   while (gw->held.next != &gw->held) abandon(gw, gw->held.next);
+  pthread_mutex_unlock(&gw->lmu);
   return NULL;
 }
 
 sy_rc sy__gw_loop_start(sy_gateway *gw) {
+  pthread_mutex_init(&gw->lmu, NULL);
+  gw->curl_due = -1;
+  gw->loop_wake_at = INT64_MAX;
+  gw->epfd = epoll_create1(EPOLL_CLOEXEC);
+  gw->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   gw->multi = curl_multi_init();
-  if (!gw->multi) return SY_ENOMEM;
+  if (gw->epfd < 0 || gw->evfd < 0 || !gw->multi) return SY_ENOMEM;
+  struct epoll_event ev = {.events = EPOLLIN};
+  ev.data.fd = gw->evfd;
+  if (epoll_ctl(gw->epfd, EPOLL_CTL_ADD, gw->evfd, &ev)) return SY_EINTERNAL;
   curl_multi_setopt(gw->multi, CURLMOPT_MAXCONNECTS, 1024L);
+  curl_multi_setopt(gw->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+  curl_multi_setopt(gw->multi, CURLMOPT_SOCKETDATA, gw);
+  curl_multi_setopt(gw->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+  curl_multi_setopt(gw->multi, CURLMOPT_TIMERDATA, gw);
   if (pthread_create(&gw->thread, NULL, loop_main, gw)) return SY_EINTERNAL;
   gw->thread_started = 1;
   return SY_OK;
 }
 
 void sy__gw_loop_stop(sy_gateway *gw) {
-  pthread_mutex_lock(&gw->qmu);
+  if (!gw->multi && gw->epfd <= 0) return;
+  pthread_mutex_lock(&gw->lmu);
   int join = gw->thread_started && !gw->stopped;
   gw->stopping = 1;
   gw->stopped = 1;
-  pthread_mutex_unlock(&gw->qmu);
+  pthread_mutex_unlock(&gw->lmu);
   if (join) {
-    curl_multi_wakeup(gw->multi);
+    wake_loop(gw);
     pthread_join(gw->thread, NULL);
   }
-  /* what arrived after the loop ended */
-  sy_gw_req **in, **pk;
-  int nin, npk, stopping;
-  take_lists(gw, &in, &nin, &pk, &npk, &stopping);
-  for (int i = 0; i < nin; i++) {
-    hold(gw, in[i]);
-    in[i]->state = Q_NEW;
-    abandon(gw, in[i]);
-  }
-  for (int i = 0; i < npk; i++) sy__gw_req_unref(pk[i]);
-  free(in);
-  free(pk);
-  if (gw->multi && (join || !gw->thread_started)) {
-    curl_multi_cleanup(gw->multi);
+  if (join || !gw->thread_started) {
+    if (gw->multi) curl_multi_cleanup(gw->multi);
     gw->multi = NULL;
+    if (gw->epfd > 0) close(gw->epfd);
+    if (gw->evfd > 0) close(gw->evfd);
+    gw->epfd = gw->evfd = -1;
   }
-}
-
-static int push(sy_gw_req ***arr, int *n, int *cap, sy_gw_req *q) {
-  if (*n == *cap) {
-    int c = *cap ? *cap * 2 : 64;
-    sy_gw_req **a = realloc(*arr, (size_t)c * sizeof *a);
-    if (!a) return -1;
-    *arr = a;
-    *cap = c;
-  }
-  (*arr)[(*n)++] = q;
-  return 0;
 }
 
 void sy__gw_loop_submit(sy_gateway *gw, sy_gw_req *q) {
-  pthread_mutex_lock(&gw->qmu);
-  int failed = gw->stopped || push(&gw->inbox, &gw->ninbox, &gw->cap_inbox, q);
-  if (!failed) curl_multi_wakeup(gw->multi); /* under qmu: the multi handle outlives it */
-  pthread_mutex_unlock(&gw->qmu);
-  if (!failed) return;
+  pthread_mutex_lock(&gw->lmu);
+  if (!gw->stopping) {
+    hold(gw, q);
+    q->state = Q_NEW;
+    attempt_begin(gw, q);
+    kick(gw);
+    pthread_mutex_unlock(&gw->lmu);
+    return;
+  }
+  pthread_mutex_unlock(&gw->lmu);
   sy_gw_fail f;
   sy__gw_fail_set(&f, 503, "api_error", "unavailable", NULL, 0, "the gateway is not taking requests");
   sy__gw_finish_fail(q, &f);
@@ -642,12 +677,14 @@ void sy__gw_loop_submit(sy_gateway *gw, sy_gw_req *q) {
 }
 
 void sy__gw_loop_poke(sy_gateway *gw, sy_gw_req *q) {
-  pthread_mutex_lock(&q->mu);
-  q->refs++;
-  pthread_mutex_unlock(&q->mu);
-  pthread_mutex_lock(&gw->qmu);
-  int failed = gw->stopped || push(&gw->pokes, &gw->npokes, &gw->cap_pokes, q);
-  if (!failed) curl_multi_wakeup(gw->multi);
-  pthread_mutex_unlock(&gw->qmu);
-  if (failed) sy__gw_req_unref(q);
+  pthread_mutex_lock(&gw->lmu);
+  if (q->state != Q_DONE && !gw->stopping) {
+    if (__atomic_load_n(&q->released, __ATOMIC_ACQUIRE)) {
+      abandon(gw, q);
+    } else if (q->state == Q_FLIGHT && q->easy) {
+      curl_easy_pause(q->easy, CURLPAUSE_CONT); /* may deliver what it held back, here */
+      run_done(gw);
+    }
+  }
+  pthread_mutex_unlock(&gw->lmu);
 }

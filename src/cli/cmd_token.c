@@ -8,19 +8,23 @@ static const char token_usage[] =
     "usage: switchyard token SUBCOMMAND [ARGS...]\n"
     "\n"
     "subcommands:\n"
-    "  create NAME --scope SCOPE...           make a token and print it (shown once)\n"
-    "  list                                   NAME SCOPES CREATED REVOKED\n"
+    "  create NAME --scope SCOPE... [--route ROUTE]\n"
+    "                                         make a token and print it (shown once)\n"
+    "  list                                   NAME SCOPES ROUTE CREATED REVOKED\n"
     "  revoke NAME                            revoke a token\n"
     "\n"
     "Needs an admin token.\n";
 
 static const char create_usage[] =
-    "usage: switchyard token create NAME --scope read|write|admin|evaluate [--scope decrypt] [--json]\n"
+    "usage: switchyard token create NAME --scope read|write|admin|evaluate [--scope decrypt]\n"
+    "                                    [--route ROUTE] [--json]\n"
     "\n"
     "Prints the new token alone on stdout; the server never shows it again.\n"
     "write implies read, admin implies write; decrypt lets the token read SecureString\n"
     "values in clear; evaluate lets it evaluate flags (OFREP) and nothing else, for an\n"
-    "application to ship. Repeat --scope for several.\n";
+    "application to ship. Repeat --scope for several.\n"
+    "--route names the gateway route (a route document, /a/b; it need not exist yet) the\n"
+    "token's requests take when they send no X-Switchyard-Route header.\n";
 
 static const char list_usage[] = "usage: switchyard token list [--json]\n";
 
@@ -53,7 +57,8 @@ static sy_rc token_created(const json_t *answer, void *ctx) {
 }
 
 static sy_rc token_row(sy__table *t, const json_t *e) {
-  char sc[256], created[128], revoked[128];
+  char sc[256], route[256], created[128], revoked[128];
+  sy__json_cell(json_object_get(e, "route"), 60, route, sizeof route); /* "-" when none */
   sy__json_cell(json_object_get(e, "scopes"), 60, sc, sizeof sc);
   sy__json_cell(json_object_get(e, "created"), 60, created, sizeof created);
   json_t *rv = json_object_get(e, "revoked");
@@ -61,11 +66,11 @@ static sy_rc token_row(sy__table *t, const json_t *e) {
     snprintf(revoked, sizeof revoked, "%s", json_is_true(rv) ? "yes" : "no");
   else
     sy__json_cell(rv, 60, revoked, sizeof revoked);
-  const char *row[] = {sy__jstr(e, "name"), sc, created, revoked};
+  const char *row[] = {sy__jstr(e, "name"), sc, route, created, revoked};
   return sy__table_row(t, row);
 }
 
-static const char *const token_head[] = {"NAME", "SCOPES", "CREATED", "REVOKED"};
+static const char *const token_head[] = {"NAME", "SCOPES", "ROUTE", "CREATED", "REVOKED"};
 
 static const sy__cred token_kind = {
     .cmd = "token",
@@ -77,7 +82,8 @@ static const sy__cred token_kind = {
     .revoke_usage = revoke_usage,
     .scopes = token_scopes,
     .show_created = token_created,
-    .ncols = 4,
+    .takes_route = 1,
+    .ncols = 5,
     .head = token_head,
     .add_row = token_row,
 };

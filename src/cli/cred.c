@@ -11,12 +11,15 @@ int sy__cred_create(const sy__cred *k, sy__cli *cli, int argc, char **argv) {
   size_t npos = 0;
   sy__list scope = {0};
   int decrypt = 0;
-  sy__opt opts[] = {{"--scope", NULL, SY__OPT_LIST, &scope}, {0}, {0}};
+  const char *route = NULL;
+  sy__opt opts[4] = {{"--scope", NULL, SY__OPT_LIST, &scope}};
+  size_t nopts = 1;
   json_t *body = NULL, *arr = NULL;
   sy__url u;
   int ex = SY__EXIT_USAGE;
 
-  if (k->takes_decrypt) opts[1] = (sy__opt){"--decrypt", NULL, SY__OPT_FLAG, &decrypt};
+  if (k->takes_decrypt) opts[nopts++] = (sy__opt){"--decrypt", NULL, SY__OPT_FLAG, &decrypt};
+  if (k->takes_route) opts[nopts++] = (sy__opt){"--route", NULL, SY__OPT_VALUE, &route};
   sy__parse p = sy__args(cli, argc, argv, k->create_usage, opts, pos, &npos, 1, 1);
   if (p) {
     ex = sy__parse_exit(p);
@@ -33,9 +36,10 @@ int sy__cred_create(const sy__cred *k, sy__cli *cli, int argc, char **argv) {
     sy__err("out of memory");
     goto out;
   }
-  body = json_pack("{s:s,s:O}", "name", pos[0], "scopes", arr);
+  /* the server checks the route and refuses it naming the field */
+  body = json_pack("{s:s,s:O,s:s*}", "name", pos[0], "scopes", arr, "route", route);
   if (!body) {
-    sy__err("%s name must be UTF-8 text", k->noun);
+    sy__err(route ? "%s name and route must be UTF-8 text" : "%s name must be UTF-8 text", k->noun);
     rc = SY_EINVAL;
     goto out;
   }

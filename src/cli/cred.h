@@ -21,6 +21,7 @@ typedef struct sy__cred {
   const char *member; /* the list answer's array, "tokens" */
   const char *create_usage, *list_usage, *revoke_usage;
   int takes_decrypt; /* create accepts --decrypt, passed on to scopes */
+  int takes_route;   /* create accepts --route ROUTE, sent as "route" (a token's default gateway route) */
   /* Fills arr (an empty array, owned by the caller) from the --scope values (at least one).
    * SY_EINVAL once the misuse is printed; SY_ENOMEM unprinted. */
   sy_rc (*scopes)(const sy__list *scope, int decrypt, json_t *arr);
@@ -30,7 +31,8 @@ typedef struct sy__cred {
   sy__row_fn add_row;
 } sy__cred;
 
-/* `<cmd> create NAME --scope S...`: POSTs {"name", "scopes"} to k->path. Returns an exit code. */
+/* `<cmd> create NAME --scope S... [--route R]`: POSTs {"name", "scopes"[, "route"]} to k->path.
+ * Returns an exit code. */
 int sy__cred_create(const sy__cred *k, sy__cli *cli, int argc, char **argv);
 /* `<cmd> list`: GETs k->path and tabulates its k->member array. Returns an exit code. */
 int sy__cred_list(const sy__cred *k, sy__cli *cli, int argc, char **argv);

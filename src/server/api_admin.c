@@ -171,7 +171,31 @@ static enum MHD_Result finish_created(sy_req *r) {
                                                          r->op.key_id, "secret_access_key", r->op.key_secret)
                                              : json_pack("{ss ss}", "name", r->op.token_name, "token", r->secret);
   if (o) json_object_set_new(o, "scopes", scopes_json(r->op.scopes));
+  if (o && r->op.token_route && *r->op.token_route) json_object_set_new(o, "route", json_string(r->op.token_route));
   return sy__reply_json(r, 201, o);
+}
+
+static enum MHD_Result finish_routed(sy_req *r) {
+  if (r->op.rc) return sy__reply_rc(r, r->op.rc, r->op.msg);
+  const char *route = r->op.token_route ? r->op.token_route : "";
+  return sy__reply_json(r, 200, json_pack("{ss ss*}", "name", r->op.token_name, "route", *route ? route : NULL));
+}
+
+/* A token's default route from the body's "route" (absent, null or "": none, *out NULL).
+ * Refuses (400 "route: <why>") what is not a parameter name starting with '/'; the store
+ * checks the same, this answers before the write is queued. Returns 0, or -1 with the
+ * reply queued. */
+static int route_field(sy_req *r, const char **out) {
+  const char *route = NULL;
+  char why[SY_MSG_MAX];
+  *out = NULL;
+  if (sy__field_str(r, r->json, "", "route", &route, NULL)) return -1;
+  if (!route || !*route) return 0;
+  if (route[0] != '/') return sy__reply_error(r, 400, "ValidationException", "route: must start with '/'"), -1;
+  if (sy__name_check(route, strlen(route), why, sizeof why))
+    return sy__reply_error(r, 400, "ValidationException", "route: %s", why), -1;
+  *out = route;
+  return 0;
 }
 
 static enum MHD_Result finish_revoked(sy_req *r) {
@@ -180,7 +204,7 @@ static enum MHD_Result finish_revoked(sy_req *r) {
 }
 
 static json_t *credential_json(const char *name, const char *key_id, unsigned scopes, int64_t created_ms,
-                               int64_t revoked_ms) {
+                               int64_t revoked_ms, const char *route) {
   char c[32], v[32];
   sy__fmt_time(created_ms, c, sizeof c);
   sy__fmt_time(revoked_ms, v, sizeof v);
@@ -190,6 +214,7 @@ static json_t *credential_json(const char *name, const char *key_id, unsigned sc
   json_object_set_new(o, "scopes", scopes_json(scopes));
   json_object_set_new(o, "created", json_string(c));
   json_object_set_new(o, "revoked", revoked_ms ? json_string(v) : json_null());
+  if (route && *route) json_object_set_new(o, "route", json_string(route));
   return o;
 }
 
@@ -216,9 +241,10 @@ int sy__akey_id_valid(const char *id) {
 }
 
 /* Tokens (bearer, for the native API) and access keys (SigV4, for the SSM API) share
- * one shape: list, create with a name and scopes (the secret shown once), revoke by name. */
+ * one shape: list, create with a name and scopes (the secret shown once), revoke by name.
+ * A token also has a default gateway route, set at creation or by PATCH. */
 static void cred_cb(void *arr, const sy_cred *c) {
-  json_array_append_new(arr, credential_json(c->name, c->id, c->scopes, c->created_ms, c->revoked_ms));
+  json_array_append_new(arr, credential_json(c->name, c->id, c->scopes, c->created_ms, c->revoked_ms, c->route));
 }
 
 static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
@@ -259,11 +285,24 @@ static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
       if (!secret || !hash || sy__token_generate(secret, 80))
         return sy__reply_error(r, 500, "InternalError", "cannot make a token");
       sy__sha256_hex(secret, strlen(secret), hash);
+      if (route_field(r, &r->op.token_route)) return MHD_YES;
       r->secret = secret;
       r->op.kind = SY_OP_TOKEN_CREATE;
       r->op.token_hash = hash;
     }
     return sy__submit(r, finish_created);
+  }
+  if (!keys && rest[0] == '/' && rest[1] && !strcmp(r->method, "PATCH")) {
+    const char *name = sy__arena_strdup(r->arena, rest + 1);
+    if (!name || !token_name_valid(name))
+      return sy__reply_error(r, 400, "ValidationException", "bad name %.64s", rest + 1);
+    if (sy__parse_body(r)) return MHD_YES;
+    if (!json_object_get(r->json, "route"))
+      return sy__reply_error(r, 400, "ValidationException", "route is required (\"\" or null clears it)");
+    if (route_field(r, &r->op.token_route)) return MHD_YES;
+    r->op.kind = SY_OP_TOKEN_ROUTE;
+    r->op.token_name = name;
+    return sy__submit(r, finish_routed);
   }
   if (rest[0] == '/' && rest[1] && !strcmp(r->method, "DELETE")) {
     const char *name = sy__arena_strdup(r->arena, rest + 1);
@@ -273,6 +312,9 @@ static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
     r->op.token_name = name;
     return sy__submit(r, finish_revoked);
   }
+  if (!keys)
+    return sy__reply_error(r, 405, "MethodNotAllowed",
+                           "tokens: GET or POST /api/v1/admin/tokens, PATCH or DELETE /api/v1/admin/tokens/NAME");
   return sy__reply_error(r, 405, "MethodNotAllowed", "%s: GET or POST /api/v1/admin/%s, DELETE /api/v1/admin/%s/NAME",
                          what, what, what);
 }

@@ -79,16 +79,18 @@ static enum MHD_Result run(sy_req *r, sy_gw_op op) {
     json_decref(body);
     return sy__reply_error(r, 400, "invalid_json", "the body must be a JSON object");
   }
+  /* the header wins; without one (or an empty one) the token's default route, else the default */
+  const char *header = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Switchyard-Route");
+  if (header && !*header) header = NULL;
   sy_gw_in in = {.op = op,
                  .body = body,
-                 .route = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Switchyard-Route"),
+                 .route = header ? header : r->token_route,
                  .subject = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Switchyard-Subject"),
                  .request_id = r->request_id ? r->request_id : "req",
                  .t0_us = r->start_us,
                  .wake = gw_wake,
                  .wake_ctx = r};
   if (in.subject && !*in.subject) in.subject = NULL;
-  if (in.route && !*in.route) in.route = NULL;
   int ready = 0;
   sy_gw_req *q = sy__gw_start(r->srv->gw, &in, &ready);
   if (!q) return sy__reply_error(r, 503, "unavailable", "out of memory");

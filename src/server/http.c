@@ -383,6 +383,8 @@ static int authenticate(sy_req *r) {
   if (t) {
     r->actor = sy__arena_strdup(r->arena, t->name);
     r->scopes = t->scopes;
+    /* copied: the token lives only as long as the snapshot section */
+    if (t->route && *t->route && !(r->token_route = sy__arena_strdup(r->arena, t->route))) r->actor = NULL;
   }
   sy__snap_leave(r->srv->store);
   if (!t || !r->actor) return unauthenticated(r, "unknown or revoked token");

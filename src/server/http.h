@@ -78,6 +78,8 @@ struct sy_req {
   /* who is asking */
   const char *actor;
   unsigned scopes;
+  /* the bearer token's default gateway route (arena); NULL when it has none, and for a SigV4 key */
+  const char *token_route;
   const char *aws_region; /* the region a SigV4 request was signed for (arena), or NULL */
   sy_op op;               /* the request's write, if it makes one (sy__submit) */
   int wait;               /* atomic: 0 none, 1 suspended, 2 resumed (finish is due) */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/param.h"
 #include "core/secretbox.h"
 #include "store/backend.h"
 #include "store/store_int.h"
@@ -31,8 +32,15 @@ static sy_rc auth_with(sy_store *st, const sy_token *tok, const sy_akey *key) {
     if (!src || (src != tok && tok && strcmp(src->name, tok->name) == 0)) continue;
     sy_token *t = &n->tokens[n->ntokens];
     *t = *src;
-    if (!(t->name = strdup(src->name))) rc = SY_ENOMEM;
-    if (!rc) n->ntokens++;
+    t->name = strdup(src->name);
+    t->route = strdup(src->route ? src->route : "");
+    if (!t->name || !t->route) {
+      free(t->name);
+      free(t->route);
+      rc = SY_ENOMEM;
+      break;
+    }
+    n->ntokens++;
   }
   for (int i = 0; !rc && i <= a->nkeys; i++) {
     const sy_akey *src = i < a->nkeys ? &a->keys[i] : key;
@@ -83,18 +91,40 @@ static sy_rc cred_commit(sy_store *st, sy_op *op, const char *action, const char
   return rc ? sy__storage_failed(op, rc) : SY_OK;
 }
 
+/* Refuses a route that is not a parameter name starting with '/' ("route: <why>"); "" and
+ * NULL are no route. Its document need not exist: it may be written after the token. */
+static sy_rc route_check(sy_op *op) {
+  const char *route = op->token_route;
+  char why[SY_MSG_MAX - 16];
+  if (!route || !*route) return SY_OK;
+  if (route[0] != '/') return sy__op_fail(op, SY_EINVAL, "%s", "route: must start with '/'");
+  sy_rc rc = sy__name_check(route, strlen(route), why, sizeof why);
+  return rc ? sy__op_fail(op, rc, "route: %s", why) : SY_OK;
+}
+
+/* The audit detail of a new token: its scopes, and its route when it has one (never its hash). */
+static void token_detail(const sy_token *t, char *detail, size_t sz) {
+  scopes_detail(t->scopes, detail, sz);
+  size_t off = strlen(detail);
+  if (*t->route && off < sz) snprintf(detail + off, sz - off, " route=%s", t->route);
+}
+
 sy_rc sy__apply_token(sy_store *st, sy_op *op, int create) {
   const sy_auth *a = work_auth(st);
   const sy_token *cur = NULL;
-  char detail[64] = "";
+  char detail[64 + SY_NAME_MAX] = "";
   sy_token t;
   if (create) {
     for (int i = 0; i < a->ntokens; i++)
       if (!strcmp(a->tokens[i].name, op->token_name) || !strcmp(a->tokens[i].hash, op->token_hash))
         return sy__op_fail(op, SY_ETOKEN_EXISTS, "a token named %s already exists", op->token_name);
-    t = (sy_token){.name = (char *)op->token_name, .scopes = op->scopes, .created_ms = sy__clock_now(st->clock)};
+    if (route_check(op)) return op->rc;
+    t = (sy_token){.name = (char *)op->token_name,
+                   .route = (char *)(op->token_route ? op->token_route : ""),
+                   .scopes = op->scopes,
+                   .created_ms = sy__clock_now(st->clock)};
     snprintf(t.hash, sizeof t.hash, "%s", op->token_hash);
-    scopes_detail(op->scopes, detail, sizeof detail);
+    token_detail(&t, detail, sizeof detail);
   } else {
     for (int i = 0; i < a->ntokens && !cur; i++)
       if (!strcmp(a->tokens[i].name, op->token_name) && !a->tokens[i].revoked_ms) cur = &a->tokens[i];
@@ -103,6 +133,20 @@ sy_rc sy__apply_token(sy_store *st, sy_op *op, int create) {
     t.revoked_ms = sy__clock_now(st->clock);
   }
   return cred_commit(st, op, create ? "token.create" : "token.revoke", detail, &t, NULL);
+}
+
+sy_rc sy__apply_token_route(sy_store *st, sy_op *op) {
+  const sy_auth *a = work_auth(st);
+  const sy_token *cur = NULL;
+  char detail[16 + SY_NAME_MAX];
+  for (int i = 0; i < a->ntokens && !cur; i++)
+    if (!strcmp(a->tokens[i].name, op->token_name) && !a->tokens[i].revoked_ms) cur = &a->tokens[i];
+  if (!cur) return sy__op_fail(op, SY_ETOKEN_NOTFOUND, "no active token named %s", op->token_name);
+  if (route_check(op)) return op->rc;
+  sy_token t = *cur;
+  t.route = (char *)(op->token_route ? op->token_route : "");
+  snprintf(detail, sizeof detail, "route=%s", t.route); /* "route=" alone: cleared */
+  return cred_commit(st, op, "token.route", detail, &t, NULL);
 }
 
 /* Creates or revokes an access key; the secret is sealed, bound to "accesskey:<id>". */

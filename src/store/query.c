@@ -68,11 +68,11 @@ void sy__snap_creds(const sy_snap *s, int keys, sy_cred_cb cb, void *ctx) {
   const sy_auth *a = s->auth;
   for (int i = 0; keys && i < a->nkeys; i++) {
     const sy_akey *k = &a->keys[i];
-    cb(ctx, &(sy_cred){k->name, k->id, k->scopes, k->created_ms, k->revoked_ms});
+    cb(ctx, &(sy_cred){k->name, k->id, k->scopes, k->created_ms, k->revoked_ms, ""});
   }
   for (int i = 0; !keys && i < a->ntokens; i++) {
     const sy_token *t = &a->tokens[i];
-    cb(ctx, &(sy_cred){t->name, NULL, t->scopes, t->created_ms, t->revoked_ms});
+    cb(ctx, &(sy_cred){t->name, NULL, t->scopes, t->created_ms, t->revoked_ms, t->route});
   }
 }
 

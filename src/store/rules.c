@@ -774,6 +774,7 @@ sy_rc sy__apply(sy_store *st, sy_op *op) {
   case SY_OP_IMPORT: return apply_import(st, op);
   case SY_OP_TOKEN_CREATE: return sy__apply_token(st, op, 1);
   case SY_OP_TOKEN_REVOKE: return sy__apply_token(st, op, 0);
+  case SY_OP_TOKEN_ROUTE: return sy__apply_token_route(st, op);
   case SY_OP_KEY_CREATE: return sy__apply_key(st, op, 1);
   case SY_OP_KEY_REVOKE: return sy__apply_key(st, op, 0);
   }

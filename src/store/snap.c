@@ -413,7 +413,10 @@ sy_auth *sy__auth_ref(sy_auth *a) {
 
 void sy__auth_unref(sy_auth *a) {
   if (!a || ref_dec(&a->refs) > 0) return;
-  for (int i = 0; i < a->ntokens; i++) free(a->tokens[i].name);
+  for (int i = 0; i < a->ntokens; i++) {
+    free(a->tokens[i].name);
+    free(a->tokens[i].route);
+  }
   free(a->tokens);
   for (int i = 0; i < a->nkeys; i++) {
     free(a->keys[i].name);

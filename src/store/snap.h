@@ -63,6 +63,7 @@ typedef struct sy_node {
 typedef struct sy_token {
   char *name;
   char hash[65];
+  char *route;     /* the gateway route its requests take without X-Switchyard-Route; "" when none */
   unsigned scopes; /* SY_SCOPE_* bits */
   int64_t created_ms;
   int64_t revoked_ms; /* 0 while valid */

@@ -43,7 +43,7 @@ static const char *schema =
     "DROP INDEX IF EXISTS audit_name;"
     "CREATE TABLE IF NOT EXISTS tokens ("
     "  name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, scopes INTEGER NOT NULL,"
-    "  created_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0);"
+    "  created_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0, route TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE IF NOT EXISTS access_keys ("
     "  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, secret BLOB NOT NULL, scopes INTEGER NOT NULL,"
     "  created_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0);"
@@ -96,6 +96,16 @@ static int add_version_attrs(sqlite3 *db, char **err) {
                         NULL, NULL, err);
   if (rc != SQLITE_OK) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
   return rc;
+}
+
+/* A store made before tokens had a default route gets the column (empty: no route). */
+static int add_token_routes(sqlite3 *db, char **err) {
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT route FROM tokens LIMIT 0", -1, &q, NULL) == SQLITE_OK) {
+    sqlite3_finalize(q);
+    return SQLITE_OK;
+  }
+  return sqlite3_exec(db, "ALTER TABLE tokens ADD COLUMN route TEXT NOT NULL DEFAULT '';", NULL, NULL, err);
 }
 
 sqlite3_stmt *sy__stmt(sqlite3 *db, const char *sql) {
@@ -305,7 +315,8 @@ sy_rc sy__load_auth(sqlite3 *db, sy_auth **out) {
   *out = NULL;
   if (!a) return SY_ENOMEM;
   a->refs = 1;
-  if (!(st = sy__stmt(db, "SELECT name, hash, scopes, created_ms, revoked_ms FROM tokens ORDER BY hash"))) rc = SY_EIO;
+  if (!(st = sy__stmt(db, "SELECT name, hash, scopes, created_ms, revoked_ms, route FROM tokens ORDER BY hash")))
+    rc = SY_EIO;
   while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
     if (a->ntokens == cap) {
       cap = cap ? cap * 2 : 8;
@@ -319,7 +330,10 @@ sy_rc sy__load_auth(sqlite3 *db, sy_auth **out) {
     sy_token *t = &a->tokens[a->ntokens];
     memset(t, 0, sizeof *t);
     t->name = col_dup(st, 0);
-    if (!t->name) {
+    t->route = col_dup(st, 5);
+    if (!t->name || !t->route) {
+      free(t->name);
+      free(t->route);
       rc = SY_ENOMEM;
       break;
     }
@@ -569,7 +583,7 @@ sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, cha
           "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-32768;",
           NULL, NULL, &err) ||
       sqlite3_exec(st->db, schema, NULL, NULL, &err) || migrate(st->db, &err) || add_version_reasons(st->db, &err) ||
-      add_version_attrs(st->db, &err)) {
+      add_version_attrs(st->db, &err) || add_token_routes(st->db, &err)) {
     snprintf(msg, msgsz, "cannot initialise %s: %s", st->db_path, err ? err : "?");
     sqlite3_free(err);
     rc = SY_EIO;

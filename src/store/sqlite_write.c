@@ -210,13 +210,14 @@ static sy_rc append_audit(sy_store *st, const sy_audit_rec *r, const char *hash,
 
 static sy_rc put_token(sy_store *st, const sy_token *t) {
   sqlite3_stmt *q =
-      prep(st, "INSERT OR REPLACE INTO tokens(name, hash, scopes, created_ms, revoked_ms) VALUES (?,?,?,?,?)");
+      prep(st, "INSERT OR REPLACE INTO tokens(name, hash, scopes, created_ms, revoked_ms, route) VALUES (?,?,?,?,?,?)");
   if (!q) return SY_EIO;
   sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 2, t->hash, -1, SQLITE_STATIC);
   sqlite3_bind_int(q, 3, (int)t->scopes);
   sqlite3_bind_int64(q, 4, t->created_ms);
   sqlite3_bind_int64(q, 5, t->revoked_ms);
+  sqlite3_bind_text(q, 6, t->route ? t->route : "", -1, SQLITE_STATIC);
   return run(st, q);
 }
 

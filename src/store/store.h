@@ -40,7 +40,8 @@ typedef enum sy_op_kind {
   SY_OP_TOKEN_REVOKE,
   SY_OP_KEY_CREATE,
   SY_OP_KEY_REVOKE,
-  SY_OP_EXPIRE, /* deletes every parameter whose Expiration policy has passed */
+  SY_OP_EXPIRE,      /* deletes every parameter whose Expiration policy has passed */
+  SY_OP_TOKEN_ROUTE, /* sets (or clears) an active token's default route */
 } sy_op_kind;
 
 /* The inputs of one put. Strings are borrowed from the op's owner until done. */
@@ -83,10 +84,12 @@ struct sy_op {
   int nstrs;
   const sy_tag *tags; /* TAG */
   int ntags;
-  const char *token_name; /* TOKEN_*, KEY_*: the credential's name */
-  const char *token_hash; /* TOKEN_CREATE: hex SHA-256 of the secret */
-  const char *key_id;     /* KEY_CREATE: the access key id */
-  const char *key_secret; /* KEY_CREATE: the secret access key (sealed before it is stored) */
+  const char *token_name;  /* TOKEN_*, KEY_*: the credential's name */
+  const char *token_hash;  /* TOKEN_CREATE: hex SHA-256 of the secret */
+  const char *token_route; /* TOKEN_CREATE, TOKEN_ROUTE: the token's default route, a parameter name
+                              starting with '/' (its document need not exist); NULL or "": none */
+  const char *key_id;      /* KEY_CREATE: the access key id */
+  const char *key_secret;  /* KEY_CREATE: the secret access key (sealed before it is stored) */
   unsigned scopes;
 
   /* results, valid in done() */
@@ -178,12 +181,14 @@ typedef int (*sy_list_cb)(void *ctx, const sy_param *p);
 void sy__snap_list(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx);
 /* path with a trailing '/' into prefix; the length, or -1 if it does not fit. */
 int sy__list_prefix(const char *path, char *prefix, size_t cap);
-/* A credential as listed: never its secret nor its hash. id is NULL for a token. */
+/* A credential as listed: never its secret nor its hash. id is NULL for a token; route is
+ * a token's default route, "" when it has none (and for a key). */
 typedef struct sy_cred {
   const char *name;
   const char *id;
   unsigned scopes;
   int64_t created_ms, revoked_ms;
+  const char *route;
 } sy_cred;
 typedef void (*sy_cred_cb)(void *ctx, const sy_cred *c);
 /* Every access key (keys) or every token, revoked ones included. */

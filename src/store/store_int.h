@@ -138,6 +138,8 @@ sy_rc sy__storage_failed(sy_op *op, sy_rc rc);
 sy_rc sy__audit_append(sy_store *st, const sy_op *op, const sy_change *c);
 /* Creates (create 1) or revokes a bearer token (creds.c). */
 sy_rc sy__apply_token(sy_store *st, sy_op *op, int create);
+/* Sets or clears an active token's default route (creds.c). */
+sy_rc sy__apply_token_route(sy_store *st, sy_op *op);
 /* Creates or revokes an access key; its secret is sealed, bound to "accesskey:<id>". */
 sy_rc sy__apply_key(sy_store *st, sy_op *op, int create);
 

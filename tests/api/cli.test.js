@@ -558,6 +558,25 @@ test('config export then import is a dry run with nothing to change', async () =
   assert.match(r.stderr, /^switchyard: ValidationException: /);
 });
 
+test('token create --route: the token\'s default gateway route, listed; a bad one is refused naming it', async () => {
+  let r = await ok(['token', 'create', 'cli-routed', '--scope', 'read', '--route', '/cli/routes/a']);
+  const token = r.stdout.trim();
+  assert.equal(r.stdout, token + '\n');
+  r = await ok(['token', 'list']);
+  const row = tableRows(r.stdout).rows.find((x) => x[0] === 'cli-routed');
+  assert.ok(row, r.stdout);
+  assert.equal(row[2], '/cli/routes/a');
+  const listed = JSON.parse((await ok(['token', 'list', '--json'])).stdout).tokens.find((x) => x.name === 'cli-routed');
+  assert.equal(listed.route, '/cli/routes/a');
+
+  let e = await fails(1, ['token', 'create', 'cli-badroute', '--scope', 'read', '--route', 'no/slash']);
+  assert.match(e.stderr, /^switchyard: ValidationException: route: /);
+  e = await fails(1, ['token', 'create', 'cli-badroute', '--scope', 'read', '--route', '/bad*route']);
+  assert.match(e.stderr, /^switchyard: ValidationException: route: /);
+  assert.ok(!(await ok(['token', 'list'])).stdout.includes('cli-badroute'));
+  assert.match((await ok(['token', 'create', '--help'])).stdout, /--route ROUTE/);
+});
+
 test('token create, list, revoke; a revoked token is refused', async () => {
   let r = await ok(['token', 'create', 'cli-reader', '--scope', 'read']);
   const token = r.stdout.trim();
@@ -566,10 +585,11 @@ test('token create, list, revoke; a revoked token is refused', async () => {
 
   r = await ok(['token', 'list']);
   const t = tableRows(r.stdout);
-  assert.deepEqual(t.header, ['NAME', 'SCOPES', 'CREATED', 'REVOKED']);
+  assert.deepEqual(t.header, ['NAME', 'SCOPES', 'ROUTE', 'CREATED', 'REVOKED']);
   const row = t.rows.find((x) => x[0] === 'cli-reader');
   assert.ok(row, r.stdout);
   assert.equal(row[1], 'read');
+  assert.equal(row[2], '-');
   assert.ok(!r.stdout.includes(token), 'token list must not print secrets');
 
   await ok(['param', 'put', '/cli/token/x', 'v']);

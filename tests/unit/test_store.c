@@ -1,6 +1,7 @@
 /* test_store.c — the store end to end on a real SQLite file: the write rules keep the
  * in-memory snapshot equal to what is stored (a random sequence of operations, then a
- * reopen), labels move whole, and time comes from the injected clock. */
+ * reopen), labels move whole, time comes from the injected clock, and a token keeps its
+ * default route. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "store/store.h"
 
@@ -394,12 +397,124 @@ static void expiration_deletes_on_the_clock(void **state) {
   free(dir);
 }
 
+/* ---- a token's default route ---- */
+
+static sy_rc token_op(sy_store *st, sy_op_kind kind, const char *name, char digit, const char *route, char *msg,
+                      size_t msgsz) {
+  char hash[65];
+  memset(hash, digit, 64);
+  hash[64] = 0;
+  sy_op op = {.kind = kind, .actor = "test", .token_name = name, .token_hash = hash, .token_route = route};
+  op.scopes = SY_SCOPE_READ;
+  sy_rc rc = sy__store_submit_wait(st, &op);
+  if (msg) snprintf(msg, msgsz, "%s", op.msg);
+  sy__op_clear(&op);
+  return rc;
+}
+
+/* The route of the active token whose hash is 64 of digit; "(none)" when there is no such token. */
+static char *route_of(sy_store *st, char digit) {
+  char hash[65];
+  memset(hash, digit, 64);
+  hash[64] = 0;
+  const sy_snap *s = sy__snap_enter(st);
+  const sy_token *t = sy__snap_token(s, hash);
+  char *r = strdup(t ? t->route : "(none)");
+  sy__snap_leave(st);
+  assert_non_null(r);
+  return r;
+}
+
+static void assert_route(sy_store *st, char digit, const char *want) {
+  char *got = route_of(st, digit);
+  assert_string_equal(got, want);
+  free(got);
+}
+
+typedef struct details {
+  int n;
+  char last[256];
+} details;
+
+static void on_detail(void *ctx, const sy_event *evs, size_t n) {
+  details *d = ctx;
+  for (size_t i = 0; i < n; i++) {
+    d->n++;
+    snprintf(d->last, sizeof d->last, "%s %s", evs[i].action, evs[i].detail);
+  }
+}
+
+/* A token's route is checked, audited, changed, kept across a reopen, and a store made before
+ * tokens had routes gains the column with every token routeless. */
+static void a_token_keeps_its_route(void **state) {
+  (void)state;
+  char *dir = tmpdir(), msg[SY_MSG_MAX];
+  sy_store *st = open_store(dir, NULL);
+  details d = {0};
+  sy__store_set_publish_hook(st, on_detail, &d);
+
+  assert_int_equal(token_op(st, SY_OP_TOKEN_CREATE, "routed", '1', "/gw/a", NULL, 0), SY_OK);
+  assert_string_equal(d.last, "token.create scopes=read route=/gw/a");
+  assert_int_equal(token_op(st, SY_OP_TOKEN_CREATE, "plain", '2', NULL, NULL, 0), SY_OK);
+  assert_string_equal(d.last, "token.create scopes=read");
+  assert_int_equal(token_op(st, SY_OP_TOKEN_CREATE, "empty", '3', "", NULL, 0), SY_OK);
+  assert_int_equal(token_op(st, SY_OP_TOKEN_CREATE, "bad", '4', "gw/a", msg, sizeof msg), SY_EINVAL);
+  assert_string_equal(msg, "route: must start with '/'");
+  assert_int_equal(token_op(st, SY_OP_TOKEN_CREATE, "bad", '4', "/gw/*", msg, sizeof msg), SY_EINVAL);
+  assert_true(strncmp(msg, "route: ", 7) == 0);
+  assert_route(st, '1', "/gw/a");
+  assert_route(st, '2', "");
+  assert_route(st, '3', "");
+  assert_route(st, '4', "(none)");
+
+  /* changed, cleared, refused on a revoked or unknown token */
+  assert_int_equal(token_op(st, SY_OP_TOKEN_ROUTE, "plain", '0', "/gw/b", NULL, 0), SY_OK);
+  assert_string_equal(d.last, "token.route route=/gw/b");
+  assert_int_equal(token_op(st, SY_OP_TOKEN_ROUTE, "empty", '0', "/gw/c", NULL, 0), SY_OK);
+  assert_int_equal(token_op(st, SY_OP_TOKEN_ROUTE, "empty", '0', NULL, NULL, 0), SY_OK);
+  assert_string_equal(d.last, "token.route route=");
+  assert_int_equal(token_op(st, SY_OP_TOKEN_ROUTE, "plain", '0', "x", NULL, 0), SY_EINVAL);
+  assert_int_equal(token_op(st, SY_OP_TOKEN_ROUTE, "nobody", '0', "/gw/b", NULL, 0), SY_ETOKEN_NOTFOUND);
+  assert_int_equal(token_op(st, SY_OP_TOKEN_REVOKE, "routed", '0', NULL, NULL, 0), SY_OK);
+  assert_int_equal(token_op(st, SY_OP_TOKEN_ROUTE, "routed", '0', "/gw/b", NULL, 0), SY_ETOKEN_NOTFOUND);
+  assert_route(st, '1', "(none)");
+  assert_route(st, '2', "/gw/b");
+  assert_route(st, '3', "");
+  int events = d.n;
+  sy__store_close(st);
+
+  st = open_store(dir, NULL);
+  assert_route(st, '2', "/gw/b");
+  assert_route(st, '3', "");
+  assert_int_equal(token_op(st, SY_OP_TOKEN_CREATE, "later", '5', "/gw/later", NULL, 0), SY_OK);
+  sy__store_close(st);
+  assert_int_equal(events, 7);
+
+  /* a store from before routes: the column goes, and comes back empty */
+  char db_path[512];
+  snprintf(db_path, sizeof db_path, "%s/switchyard.db", dir);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "ALTER TABLE tokens DROP COLUMN route", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  st = open_store(dir, NULL);
+  assert_route(st, '2', "");
+  assert_route(st, '5', "");
+  assert_int_equal(token_op(st, SY_OP_TOKEN_ROUTE, "later", '0', "/gw/again", NULL, 0), SY_OK);
+  sy__store_close(st);
+  st = open_store(dir, NULL);
+  assert_route(st, '5', "/gw/again");
+  sy__store_close(st);
+  rmtree(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(random_ops_survive_a_reopen),     cmocka_unit_test(labels_move_together),
       cmocka_unit_test(a_label_keeps_the_reason),        cmocka_unit_test(time_is_the_injected_clock),
       cmocka_unit_test(root_names_are_one_parameter),    cmocka_unit_test(ssm_attributes_are_kept),
-      cmocka_unit_test(expiration_deletes_on_the_clock),
+      cmocka_unit_test(expiration_deletes_on_the_clock), cmocka_unit_test(a_token_keeps_its_route),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -648,7 +648,9 @@ static void param_clone_shares_versions(void **state) {
 
 static void token_set(sy_token *t, const char *name, char hash_digit, int64_t revoked_ms) {
   t->name = strdup(name);
+  t->route = strdup("");
   assert_non_null(t->name);
+  assert_non_null(t->route);
   memset(t->hash, hash_digit, 64);
   t->hash[64] = 0;
   t->scopes = SY_SCOPE_READ;

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,90 +220,64 @@ static sy_rc read_models(const json_t *v, sy_provider *p, char *msg, size_t msgs
   return SY_OK;
 }
 
-static sy_rc read_prices(const json_t *v, sy_provider *p, char *msg, size_t msgsz) {
-  const char *k;
-  json_t *x;
-  sy_rc rc = need_object(v, "prices", msg, msgsz);
-  if (rc) return rc;
-  json_object_foreach((json_t *)v, k, x) {
-    if (strcmp(k, "input_per_1k") == 0)
-      rc = read_number(x, "prices.input_per_1k", 0, PRICE_MAX, &p->price_in_1k, msg, msgsz);
-    else if (strcmp(k, "output_per_1k") == 0)
-      rc = read_number(x, "prices.output_per_1k", 0, PRICE_MAX, &p->price_out_1k, msg, msgsz);
-    else if (strcmp(k, "per_image") == 0)
-      rc = read_number(x, "prices.per_image", 0, PRICE_MAX, &p->price_image, msg, msgsz);
-    else
-      rc = unknown_field("prices", k, msg, msgsz);
-    if (rc) return rc;
-  }
-  return SY_OK;
-}
+/* A number field of one of a provider's nested objects (prices, timeouts_ms, retry, breaker):
+ * where it lands in the provider and its range. One table and one reader serve them all. */
+typedef enum num_kind { NUM_DOUBLE, NUM_INT64, NUM_INT } num_kind;
+typedef struct num_field {
+  const char *name; /* "section.key" */
+  num_kind kind;
+  double lo, hi;
+  size_t off; /* in sy_provider */
+} num_field;
 
-static sy_rc read_timeouts(const json_t *v, sy_provider *p, char *msg, size_t msgsz) {
-  const char *k;
-  json_t *x;
-  sy_rc rc = need_object(v, "timeouts_ms", msg, msgsz);
-  if (rc) return rc;
-  json_object_foreach((json_t *)v, k, x) {
-    if (strcmp(k, "connect") == 0)
-      rc = read_int(x, "timeouts_ms.connect", 1, 600000, &p->connect_ms, msg, msgsz);
-    else if (strcmp(k, "first_byte") == 0)
-      rc = read_int(x, "timeouts_ms.first_byte", 1, 3600000, &p->first_byte_ms, msg, msgsz);
-    else if (strcmp(k, "idle") == 0)
-      rc = read_int(x, "timeouts_ms.idle", 1, 3600000, &p->idle_ms, msg, msgsz);
-    else if (strcmp(k, "total") == 0)
-      rc = read_int(x, "timeouts_ms.total", 1, 3600000, &p->total_ms, msg, msgsz);
-    else
-      rc = unknown_field("timeouts_ms", k, msg, msgsz);
-    if (rc) return rc;
-  }
-  return SY_OK;
-}
+#define PF(name, kind, lo, hi, member) \
+  { name, kind, lo, hi, offsetof(sy_provider, member) }
+static const num_field num_fields[] = {
+    PF("prices.input_per_1k", NUM_DOUBLE, 0, PRICE_MAX, price_in_1k),
+    PF("prices.output_per_1k", NUM_DOUBLE, 0, PRICE_MAX, price_out_1k),
+    PF("prices.per_image", NUM_DOUBLE, 0, PRICE_MAX, price_image),
+    PF("timeouts_ms.connect", NUM_INT64, 1, 600000, connect_ms),
+    PF("timeouts_ms.first_byte", NUM_INT64, 1, 3600000, first_byte_ms),
+    PF("timeouts_ms.idle", NUM_INT64, 1, 3600000, idle_ms),
+    PF("timeouts_ms.total", NUM_INT64, 1, 3600000, total_ms),
+    PF("retry.max_attempts", NUM_INT, 1, 10, retry_max_attempts),
+    PF("retry.base_ms", NUM_INT64, 0, 60000, retry_base_ms),
+    PF("retry.max_ms", NUM_INT64, 0, 600000, retry_max_ms),
+    PF("breaker.consecutive_failures", NUM_INT, 1, 1000, breaker.consecutive_failures),
+    PF("breaker.error_rate_percent", NUM_INT, 1, 100, breaker.error_rate_percent),
+    PF("breaker.min_requests", NUM_INT, 1, 1000000, breaker.min_requests),
+    PF("breaker.window_ms", NUM_INT64, 1000, 3600000, breaker.window_ms),
+    PF("breaker.cooldown_ms", NUM_INT64, 1, 86400000, breaker.cooldown_ms),
+    PF("breaker.half_open_max", NUM_INT, 1, 1000, breaker.half_open_max),
+};
+#undef PF
 
-static sy_rc read_retry(const json_t *v, sy_provider *p, char *msg, size_t msgsz) {
+/* Reads the nested object section of a provider: each key one of the table's "section.key". */
+static sy_rc read_section(const json_t *v, const char *section, sy_provider *p, char *msg, size_t msgsz) {
   const char *k;
   json_t *x;
-  sy_rc rc = need_object(v, "retry", msg, msgsz);
+  size_t sl = strlen(section);
+  sy_rc rc = need_object(v, section, msg, msgsz);
   if (rc) return rc;
   json_object_foreach((json_t *)v, k, x) {
-    if (strcmp(k, "max_attempts") == 0)
-      rc = read_int32(x, "retry.max_attempts", 1, 10, &p->retry_max_attempts, msg, msgsz);
-    else if (strcmp(k, "base_ms") == 0)
-      rc = read_int(x, "retry.base_ms", 0, 60000, &p->retry_base_ms, msg, msgsz);
-    else if (strcmp(k, "max_ms") == 0)
-      rc = read_int(x, "retry.max_ms", 0, 600000, &p->retry_max_ms, msg, msgsz);
+    const num_field *f = NULL;
+    for (size_t i = 0; i < sizeof num_fields / sizeof num_fields[0] && !f; i++) {
+      const char *n = num_fields[i].name;
+      if (!strncmp(n, section, sl) && n[sl] == '.' && !strcmp(n + sl + 1, k)) f = &num_fields[i];
+    }
+    if (!f) return unknown_field(section, k, msg, msgsz);
+    char *at = (char *)p + f->off;
+    if (f->kind == NUM_DOUBLE)
+      rc = read_number(x, f->name, f->lo, f->hi, (double *)(void *)at, msg, msgsz);
+    else if (f->kind == NUM_INT64)
+      rc = read_int(x, f->name, (int64_t)f->lo, (int64_t)f->hi, (int64_t *)(void *)at, msg, msgsz);
     else
-      rc = unknown_field("retry", k, msg, msgsz);
+      rc = read_int32(x, f->name, (int)f->lo, (int)f->hi, (int *)(void *)at, msg, msgsz);
     if (rc) return rc;
   }
-  if (p->retry_max_ms < p->retry_base_ms)
+  if (!strcmp(section, "retry") && p->retry_max_ms < p->retry_base_ms)
     return refuse(msg, msgsz, "retry.max_ms (%lld) must be at least retry.base_ms (%lld)", (long long)p->retry_max_ms,
                   (long long)p->retry_base_ms);
-  return SY_OK;
-}
-
-static sy_rc read_breaker(const json_t *v, sy_breaker_cfg *b, char *msg, size_t msgsz) {
-  const char *k;
-  json_t *x;
-  sy_rc rc = need_object(v, "breaker", msg, msgsz);
-  if (rc) return rc;
-  json_object_foreach((json_t *)v, k, x) {
-    if (strcmp(k, "consecutive_failures") == 0)
-      rc = read_int32(x, "breaker.consecutive_failures", 1, 1000, &b->consecutive_failures, msg, msgsz);
-    else if (strcmp(k, "error_rate_percent") == 0)
-      rc = read_int32(x, "breaker.error_rate_percent", 1, 100, &b->error_rate_percent, msg, msgsz);
-    else if (strcmp(k, "min_requests") == 0)
-      rc = read_int32(x, "breaker.min_requests", 1, 1000000, &b->min_requests, msg, msgsz);
-    else if (strcmp(k, "window_ms") == 0)
-      rc = read_int(x, "breaker.window_ms", 1000, 3600000, &b->window_ms, msg, msgsz);
-    else if (strcmp(k, "cooldown_ms") == 0)
-      rc = read_int(x, "breaker.cooldown_ms", 1, 86400000, &b->cooldown_ms, msg, msgsz);
-    else if (strcmp(k, "half_open_max") == 0)
-      rc = read_int32(x, "breaker.half_open_max", 1, 1000, &b->half_open_max, msg, msgsz);
-    else
-      rc = unknown_field("breaker", k, msg, msgsz);
-    if (rc) return rc;
-  }
   return SY_OK;
 }
 
@@ -335,14 +310,8 @@ static sy_rc provider_fields(json_t *doc, sy_provider *p, int *has_base_url, cha
       rc = read_models(v, p, msg, msgsz);
     } else if (strcmp(k, "credentials") == 0) {
       rc = read_param_name(v, "credentials", &p->credentials, msg, msgsz);
-    } else if (strcmp(k, "prices") == 0) {
-      rc = read_prices(v, p, msg, msgsz);
-    } else if (strcmp(k, "timeouts_ms") == 0) {
-      rc = read_timeouts(v, p, msg, msgsz);
-    } else if (strcmp(k, "retry") == 0) {
-      rc = read_retry(v, p, msg, msgsz);
-    } else if (strcmp(k, "breaker") == 0) {
-      rc = read_breaker(v, &p->breaker, msg, msgsz);
+    } else if (!strcmp(k, "prices") || !strcmp(k, "timeouts_ms") || !strcmp(k, "retry") || !strcmp(k, "breaker")) {
+      rc = read_section(v, k, p, msg, msgsz);
     } else {
       rc = unknown_field("", k, msg, msgsz);
     }

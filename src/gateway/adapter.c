@@ -123,6 +123,29 @@ json_t *sy__gw_parse_object(const char *body, size_t len) {
   return j;
 }
 
+void sy__gw_fail_unread(sy_gw_fail *fail, const char *who, int status, const char *body, size_t len) {
+  char excerpt[208], msg[300];
+  sy__gw_excerpt(body ? body : "", body ? len : 0, excerpt, sizeof excerpt);
+  if (excerpt[0])
+    snprintf(msg, sizeof msg, "provider %s answered HTTP %d: %s", who, status, excerpt);
+  else
+    snprintf(msg, sizeof msg, "provider %s answered HTTP %d with an empty body", who, status);
+  sy__gw_fail_upstream(fail, who, status, NULL, NULL, msg);
+}
+
+sy_rc sy__gw_call_set(sy_gw_call *out, const char *path, int sse, json_t *body, sy_gw_fail *fail) {
+  snprintf(out->path, sizeof out->path, "%s", path);
+  out->sse = !!sse;
+  out->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  json_decref(body);
+  if (!out->body) {
+    sy__gw_fail_set(fail, 500, "api_error", NULL, NULL, 1, "out of memory");
+    return SY_ENOMEM;
+  }
+  out->body_len = strlen(out->body);
+  return SY_OK;
+}
+
 void sy__gw_excerpt(const char *body, size_t len, char *out, size_t outsz) {
   size_t o = 0, cap = outsz - 1 < 200 ? outsz - 1 : 200;
   int space = 1; /* drops leading whitespace */

@@ -31,6 +31,14 @@ void sy__gw_excerpt(const char *body, size_t len, char *out, size_t outsz);
 void sy__gw_fail_upstream(sy_gw_fail *fail, const char *who, int status, const char *code, const char *param,
                           const char *msg);
 
+/* Fills fail for a non-2xx answer whose body says nothing an adapter can read: the status
+ * and a short excerpt of the body (sy__gw_excerpt), mapped as sy__gw_fail_upstream does. */
+void sy__gw_fail_unread(sy_gw_fail *fail, const char *who, int status, const char *body, size_t len);
+
+/* Finishes an adapter's request: out's path and stream flag, and body (taken, released
+ * whatever happens) as its JSON text. SY_ENOMEM with fail filled when it cannot be written. */
+sy_rc sy__gw_call_set(sy_gw_call *out, const char *path, int sse, json_t *body, sy_gw_fail *fail);
+
 /* The word for op in messages: "chat/completions", "images/generations", "images/edits". */
 const char *sy__gw_op_name(sy_gw_op op);
 

@@ -184,12 +184,10 @@ static sy_rc gemini_request(sy_gw_op op, const json_t *req, const char *model, i
   if (json_array_size(sys) && json_object_set_new(body, "systemInstruction", json_pack("{s:O}", "parts", sys)))
     goto nomem;
   if (put_config(req, body)) goto nomem;
-  snprintf(out->path, sizeof out->path, "/models/%s:%s", model,
-           stream ? "streamGenerateContent?alt=sse" : "generateContent");
-  out->sse = !!stream;
-  out->body = json_dumps(body, JSON_COMPACT);
-  if (!out->body) goto nomem;
-  out->body_len = strlen(out->body);
+  char path[sizeof out->path];
+  snprintf(path, sizeof path, "/models/%s:%s", model, stream ? "streamGenerateContent?alt=sse" : "generateContent");
+  rc = sy__gw_call_set(out, path, stream, body, fail);
+  body = NULL; /* taken */
   goto out;
 nomem:
   rc = oom(fail);
@@ -259,13 +257,7 @@ static void gemini_error(int status, const char *body, size_t len, sy_gw_fail *f
   int read = j && read_error(j, mapped, fail);
   json_decref(j);
   if (read) return;
-  char excerpt[208], msg[300];
-  sy__gw_excerpt(body ? body : "", body ? len : 0, excerpt, sizeof excerpt);
-  if (excerpt[0])
-    snprintf(msg, sizeof msg, "provider " WHO " answered HTTP %d: %s", status, excerpt);
-  else
-    snprintf(msg, sizeof msg, "provider " WHO " answered HTTP %d with an empty body", status);
-  sy__gw_fail_upstream(fail, WHO, status, NULL, NULL, msg);
+  sy__gw_fail_unread(fail, WHO, status, body, len);
 }
 
 static const char *finish_of(const json_t *reason) {

@@ -17,7 +17,6 @@ static sy_rc oom(sy_gw_fail *fail) {
  * sy_gw_stream.include_usage by the engine. */
 static sy_rc openai_request(sy_gw_op op, const json_t *req, const char *model, int stream, sy_gw_call *out,
                             sy_gw_fail *fail) {
-  sy_rc rc = SY_OK;
   const char *path = op == SY_GW_CHAT     ? "/chat/completions"
                      : op == SY_GW_IMAGES ? "/images/generations"
                      : op == SY_GW_EDITS  ? "/images/edits"
@@ -37,17 +36,10 @@ static sy_rc openai_request(sy_gw_op op, const json_t *req, const char *model, i
     json_object_del(body, "stream");
     json_object_del(body, "stream_options");
   }
-  snprintf(out->path, sizeof out->path, "%s", path);
-  out->sse = stream;
-  out->body = json_dumps(body, JSON_COMPACT);
-  if (!out->body) goto nomem;
-  out->body_len = strlen(out->body);
-  goto out;
+  return sy__gw_call_set(out, path, stream, body, fail);
 nomem:
-  rc = oom(fail);
-out:
   json_decref(body);
-  return rc;
+  return oom(fail);
 }
 
 /* The error an answer's JSON carries ({"error":{...}} or {"error":"words"}) into fail, as
@@ -79,13 +71,7 @@ static void openai_error(int status, const char *body, size_t len, sy_gw_fail *f
   int read = j && read_error(j, status, fail);
   json_decref(j);
   if (read) return;
-  char excerpt[208], msg[300];
-  sy__gw_excerpt(body ? body : "", body ? len : 0, excerpt, sizeof excerpt);
-  if (excerpt[0])
-    snprintf(msg, sizeof msg, "provider " WHO " answered HTTP %d: %s", status, excerpt);
-  else
-    snprintf(msg, sizeof msg, "provider " WHO " answered HTTP %d with an empty body", status);
-  sy__gw_fail_upstream(fail, WHO, status, NULL, NULL, msg);
+  sy__gw_fail_unread(fail, WHO, status, body, len);
 }
 
 static sy_rc garbage(sy_gw_fail *fail, const char *what) {

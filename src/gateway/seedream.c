@@ -32,7 +32,6 @@ static sy_rc seedream_request(sy_gw_op op, const json_t *req, const char *model,
     sy__gw_fail_set(fail, 400, "invalid_request_error", NULL, "image", 0, "image is required");
     return SY_EINVAL;
   }
-  sy_rc rc = SY_OK;
   json_t *body = json_object();
   if (!body) return oom(fail);
   int bad = 0;
@@ -49,16 +48,10 @@ static sy_rc seedream_request(sy_gw_op op, const json_t *req, const char *model,
     if (json_is_number(v = json_object_get(req, passed[i]))) bad |= json_object_set(body, passed[i], (json_t *)v);
   bad |= json_object_set_new(body, "watermark", json_false());
   if (bad) goto nomem;
-  snprintf(out->path, sizeof out->path, "/api/v3/images/generations");
-  out->body = json_dumps(body, JSON_COMPACT);
-  if (!out->body) goto nomem;
-  out->body_len = strlen(out->body);
-  goto out;
+  return sy__gw_call_set(out, "/api/v3/images/generations", 0, body, fail);
 nomem:
-  rc = oom(fail);
-out:
   json_decref(body);
-  return rc;
+  return oom(fail);
 }
 
 /* {"error":{"code","message","param"}} into fail as an answer of HTTP status; 0 when none. */
@@ -77,13 +70,7 @@ static void seedream_error(int status, const char *body, size_t len, sy_gw_fail 
   int read = j && read_error(j, status, fail);
   json_decref(j);
   if (read) return;
-  char excerpt[208], msg[300];
-  sy__gw_excerpt(body ? body : "", body ? len : 0, excerpt, sizeof excerpt);
-  if (excerpt[0])
-    snprintf(msg, sizeof msg, "provider " WHO " answered HTTP %d: %s", status, excerpt);
-  else
-    snprintf(msg, sizeof msg, "provider " WHO " answered HTTP %d with an empty body", status);
-  sy__gw_fail_upstream(fail, WHO, status, NULL, NULL, msg);
+  sy__gw_fail_unread(fail, WHO, status, body, len);
 }
 
 static sy_rc garbage(sy_gw_fail *fail) {

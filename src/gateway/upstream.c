@@ -55,15 +55,24 @@ static void breaker_report(sy_gateway *gw, sy_gw_req *q, int outcome /* 1 ok, 0 
   if (!q->counted) return;
   q->counted = 0;
   const sy_provider *p = q->plan[q->cur].p;
+  int64_t now = sy__clock_now(gw->clock);
+  sy_breaker_state before = SY_BREAKER_CLOSED, after = SY_BREAKER_CLOSED;
   pthread_mutex_lock(&gw->mu);
   sy_gw_pstate *ps = sy__gw_pstate(gw, p);
   if (ps) {
+    before = sy__breaker_state(&ps->breaker, &p->breaker, now);
     if (outcome < 0)
       sy__breaker_cancel(&ps->breaker);
     else
-      sy__breaker_result(&ps->breaker, &p->breaker, sy__clock_now(gw->clock), outcome);
+      sy__breaker_result(&ps->breaker, &p->breaker, now, outcome);
+    after = sy__breaker_state(&ps->breaker, &p->breaker, now);
   }
   pthread_mutex_unlock(&gw->mu);
+  if (before != after && (after == SY_BREAKER_OPEN || after == SY_BREAKER_CLOSED)) /* a breaker opens or heals */
+    sy__log_stderr(after == SY_BREAKER_OPEN ? "warn" : "info",
+                   after == SY_BREAKER_OPEN ? "circuit breaker open" : "circuit breaker closed",
+                   json_pack("{ss ss ss}", "provider", p->name, "route", q->route, "last_error",
+                             outcome == 0 ? q->fail.message : ""));
 }
 
 static void count(sy_gateway *gw, sy_gw_req *q, int cls, int retry, int fallback) {
@@ -421,6 +430,7 @@ static void attempt_end(sy_gateway *gw, sy_gw_req *q, CURLcode res) {
     return;
   }
   json_decref(out);
+  q->fail = f; /* the last failure, which an open breaker's log names */
   breaker_report(gw, q, f.retryable ? 0 : -1);
   int committed = sy__gw_committed(q);
   int more = !committed && f.retryable;

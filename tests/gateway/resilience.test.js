@@ -156,6 +156,8 @@ describe('breaker', () => {
     assert.equal(count(simC), 3, 'an open breaker sends nothing upstream');
     const m = H.parseMetrics((await H.metricsText(S)).text);
     assert.equal(H.metricSum(m, 'switchyard_gateway_breaker_state', { provider: 'flaky' }), 1, 'breaker_state 1 (open)');
+    await H.waitFor(() => H.logRecords(S).some((x) => x.msg === 'circuit breaker open' && x.provider === 'flaky' && x.level === 'warn'),
+      5000, 'a "circuit breaker open" warning naming the provider');
 
     // the provider recovers; after the cooldown one trial goes through and closes the breaker
     simC.set({ error_every: 0 });
@@ -172,6 +174,7 @@ describe('breaker', () => {
       assert.equal(x.headers.get('x-switchyard-provider'), 'flaky');
     }
     assert.equal(count(simC), 9);
+    assert.ok(H.logRecords(S).some((x) => x.msg === 'circuit breaker closed' && x.provider === 'flaky'), 'the breaker closing is logged');
   });
 
   it('a failed half-open trial opens it again', async () => {

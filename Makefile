@@ -48,7 +48,7 @@ test:
 	  wait $$lint; lint_rc=$$?; echo "== lint =="; cat $(BUILD)/lint.log; \
 	  [ $$rc -eq 0 ] && [ $$lint_rc -eq 0 ]
 	@SY_SANITIZED=1 scripts/test.sh $(ASAN_BUILD)
-	@SY_FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh 30
+	@SY_FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh 20
 
 # Every libFuzzer harness of tests/fuzz for FUZZ_SECONDS each (clang, ASan+UBSan, in $(FUZZ_BUILD)).
 fuzz:

@@ -131,8 +131,10 @@ struct sy_gateway {
   pthread_t thread;
   int thread_started;
   int stopping, stopped;
-  sy_gw_req held; /* list head of the requests the loop holds */
-  uint64_t rnd;   /* backoff jitter (loop thread) */
+  sy_gw_req held;       /* list head of the requests the loop holds */
+  CURL *easy_pool[256]; /* idle easy handles, reset, for the next attempts */
+  int neasy;
+  uint64_t rnd; /* backoff jitter (loop thread) */
 };
 
 /* gateway.c */

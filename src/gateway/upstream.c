@@ -39,10 +39,21 @@ static void drop(sy_gw_req *q) {
   sy__gw_req_unref(q);
 }
 
+/* Easy handles are kept for the next attempt (reset, not rebuilt): a handle costs several
+ * allocations, and the connections they use live in the multi handle anyway. lmu held. */
+#define EASY_POOL_MAX 256
+
+static CURL *easy_get(sy_gateway *gw) { return gw->neasy ? gw->easy_pool[--gw->neasy] : curl_easy_init(); }
+
 static void easy_end(sy_gateway *gw, sy_gw_req *q) {
   if (q->easy) {
     curl_multi_remove_handle(gw->multi, q->easy);
-    curl_easy_cleanup(q->easy);
+    if (gw->neasy < EASY_POOL_MAX) {
+      curl_easy_reset(q->easy);
+      gw->easy_pool[gw->neasy++] = q->easy;
+    } else {
+      curl_easy_cleanup(q->easy);
+    }
     q->easy = NULL;
   }
   curl_slist_free_all(q->hdrs);
@@ -255,7 +266,7 @@ static void attempt_begin(sy_gateway *gw, sy_gw_req *q) {
     /* the transfer */
     char url[2048 + 1024];
     snprintf(url, sizeof url, "%s%s", p->base_url, q->call.path);
-    q->easy = curl_easy_init();
+    q->easy = easy_get(gw);
     struct curl_slist *h = NULL, *t;
     int hok = q->easy != NULL;
     if (hok && (t = curl_slist_append(h, "Content-Type: application/json")))
@@ -417,7 +428,10 @@ static void attempt_end(sy_gateway *gw, sy_gw_req *q, CURLcode res) {
       sy__gw_finish(q, 200, NULL, 0);
     } else {
       size_t len = 0;
-      char *text = sy__gw_answer_text(q, out, &len);
+      /* an OpenAI-format answer that is already whole goes out as its provider wrote it */
+      json_t *created = json_object_get(out, "created");
+      int as_is = p->type == SY_PROVIDER_OPENAI && json_is_integer(created) && json_integer_value(created) > 0;
+      char *text = as_is ? sy__jbuf_take(&q->resp, &len) : sy__gw_answer_text(q, out, &len);
       json_decref(out);
       if (text)
         sy__gw_finish(q, 200, text, len);
@@ -661,6 +675,7 @@ void sy__gw_loop_stop(sy_gateway *gw) {
     pthread_join(gw->thread, NULL);
   }
   if (join || !gw->thread_started) {
+    while (gw->neasy) curl_easy_cleanup(gw->easy_pool[--gw->neasy]);
     if (gw->multi) curl_multi_cleanup(gw->multi);
     gw->multi = NULL;
     if (gw->epfd > 0) close(gw->epfd);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "gateway/gateway.h"
+#include "server/gw_multipart.h"
 
 #define STREAM_BLOCK 16384
 
@@ -70,8 +71,13 @@ static enum MHD_Result run(sy_req *r, sy_gw_op op) {
   if (strcmp(r->method, "POST")) return sy__reply_error(r, 405, "method_not_allowed", "%s answers POST", r->path);
   if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "")) return MHD_YES;
   if (!r->body_len) return sy__reply_error(r, 400, "invalid_json", "the request needs a JSON body");
+  json_t *body = NULL;
+  if (sy__gw_multipart(r)) { /* what OpenAI's clients send to images/edits */
+    if (op == SY_GW_CHAT) return sy__reply_error(r, 400, "invalid_json", "chat/completions takes a JSON body");
+    if (sy__gw_multipart_json(r, &body)) return MHD_YES;
+  }
   json_error_t e;
-  json_t *body = json_loadb(r->body, r->body_len, 0, &e);
+  if (!body) body = json_loadb(r->body, r->body_len, 0, &e);
   if (!body)
     return sy__reply_error(r, 400, "invalid_json", "the body is not JSON: %s at line %d, column %d", e.text, e.line,
                            e.column);

@@ -128,6 +128,7 @@ struct sy_gateway {
   int epfd, evfd;       /* libcurl's sockets and the loop's wake-up, in one epoll set */
   int64_t curl_due;     /* when libcurl wants socket_action(TIMEOUT) (tick ms), -1 never */
   int64_t loop_wake_at; /* when the waiting loop wakes by itself; INT64_MAX while awake */
+  int kicking;          /* a thread drives libcurl's due timers itself (kick): no wake-up */
   pthread_t thread;
   int thread_started;
   int stopping, stopped;

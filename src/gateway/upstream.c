@@ -510,11 +510,25 @@ static void run_done(sy_gateway *gw) {
   }
 }
 
-/* Lets libcurl start what was just added (a new attempt's connection and request). lmu held. */
+static void wake_loop(sy_gateway *gw) {
+  uint64_t one = 1;
+  ssize_t w = write(gw->evfd, &one, sizeof one);
+  (void)w; /* a full counter already wakes it */
+}
+
+/* Lets libcurl start what was just added (a new attempt's connection and request), on the
+ * calling thread; the caller set kicking before touching the multi handle, so that libcurl's
+ * timer updates wake the loop only if, after this, it still wants something before the
+ * loop's own wake-up. lmu held. */
 static void kick(sy_gateway *gw) {
   int running = 0;
-  gw->curl_due = -1;
-  curl_multi_socket_action(gw->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  /* what libcurl wants done at once is done here, not by waking the loop for it */
+  for (int i = 0; i < 4 && (i == 0 || (gw->curl_due >= 0 && gw->curl_due <= tick(gw))); i++) {
+    gw->curl_due = -1;
+    curl_multi_socket_action(gw->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  }
+  gw->kicking = 0;
+  if (gw->curl_due >= 0 && gw->curl_due < gw->loop_wake_at && !pthread_equal(pthread_self(), gw->thread)) wake_loop(gw);
   run_done(gw);
 }
 
@@ -575,19 +589,15 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
   return 0;
 }
 
-static void wake_loop(sy_gateway *gw) {
-  uint64_t one = 1;
-  ssize_t w = write(gw->evfd, &one, sizeof one);
-  (void)w; /* a full counter already wakes it */
-}
-
 /* libcurl's timer callback: when it next wants socket_action(TIMEOUT). A thread other than
  * the loop's moves the loop's wake-up earlier when it must. lmu held. */
 static int on_timer(CURLM *m, long timeout_ms, void *userp) {
   sy_gateway *gw = userp;
   (void)m;
   gw->curl_due = timeout_ms < 0 ? -1 : tick(gw) + timeout_ms;
-  if (gw->curl_due >= 0 && gw->curl_due < gw->loop_wake_at && !pthread_equal(pthread_self(), gw->thread)) wake_loop(gw);
+  if (!gw->kicking && gw->curl_due >= 0 && gw->curl_due < gw->loop_wake_at &&
+      !pthread_equal(pthread_self(), gw->thread))
+    wake_loop(gw);
   return 0;
 }
 
@@ -687,6 +697,7 @@ void sy__gw_loop_stop(sy_gateway *gw) {
 void sy__gw_loop_submit(sy_gateway *gw, sy_gw_req *q) {
   pthread_mutex_lock(&gw->lmu);
   if (!gw->stopping) {
+    gw->kicking = 1; /* libcurl's timer updates wait for the kick below */
     hold(gw, q);
     q->state = Q_NEW;
     attempt_begin(gw, q);
@@ -707,8 +718,9 @@ void sy__gw_loop_poke(sy_gateway *gw, sy_gw_req *q) {
     if (__atomic_load_n(&q->released, __ATOMIC_ACQUIRE)) {
       abandon(gw, q);
     } else if (q->state == Q_FLIGHT && q->easy) {
+      gw->kicking = 1;
       curl_easy_pause(q->easy, CURLPAUSE_CONT); /* may deliver what it held back, here */
-      run_done(gw);
+      kick(gw);
     }
   }
   pthread_mutex_unlock(&gw->lmu);

@@ -147,3 +147,41 @@ describe('bad providers → 502 in OpenAI shape', () => {
     assert.equal(r.json.choices[0].message.content, 'sim-openai: still here');
   });
 });
+
+describe('bad configuration → a clear error, a fallback when there is one', () => {
+  it('credentials that name no parameter: 502 naming them, no call made, the fallback serves', async () => {
+    await H.putProvider(S, 'nokey', H.openaiDoc(sim, { models: ['sim-gpt'], credentials: '/gw/bad/missing-key' }));
+    await H.putRoute(S, '/gw/bad/nokey', { provider: 'nokey' });
+    const n = sim.stats().total;
+    const r = await H.gw(S, '/v1/chat/completions', H.chatBody('x'), { headers: { 'X-Switchyard-Route': '/gw/bad/nokey' } });
+    H.assertOpenAIError(r, 502);
+    assert.match(r.json.error.message, /credentials \/gw\/bad\/missing-key/);
+    assert.equal(sim.stats().total, n, 'a provider without its key is not called');
+    await H.putRoute(S, '/gw/bad/nokey', { provider: 'nokey', fallbacks: ['p'] });
+    const f = await H.gw(S, '/v1/chat/completions', H.chatBody('fell back'), { headers: { 'X-Switchyard-Route': '/gw/bad/nokey' } });
+    assert.equal(f.status, 200, f.text);
+    assert.equal(f.headers.get('x-switchyard-provider'), 'p');
+    // once the key exists it is used, and never shown
+    await H.putSecret(S, '/gw/bad/missing-key', 'sk-bad-input-secret-1234');
+    await H.putRoute(S, '/gw/bad/nokey', { provider: 'nokey' });
+    const ok = await H.gw(S, '/v1/chat/completions', H.chatBody('keyed'), { headers: { 'X-Switchyard-Route': '/gw/bad/nokey' } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(sim.stats().last.openai.headers.authorization, 'Bearer sk-bad-input-secret-1234');
+    assert.ok(!S.log.includes('sk-bad-input-secret-1234'), 'the key is not in the log');
+  });
+
+  it('a route naming providers that have no document: 503 naming the route', async () => {
+    await H.putRoute(S, '/gw/bad/ghosts', { provider: 'ghost', fallbacks: ['phantom'] });
+    const r = await H.gw(S, '/v1/chat/completions', H.chatBody('x'), { headers: { 'X-Switchyard-Route': '/gw/bad/ghosts' } });
+    H.assertOpenAIError(r, 503);
+    assert.match(r.json.error.message, /\/gw\/bad\/ghosts/);
+    assert.match(r.json.error.message, /ghost/);
+  });
+
+  it('a route header that names a document of another kind: 400', async () => {
+    await H.putSecret(S, '/gw/bad/not-a-route', 'x');
+    const r = await H.gw(S, '/v1/chat/completions', H.chatBody('x'), { headers: { 'X-Switchyard-Route': '/gw/bad/not-a-route' } });
+    H.assertOpenAIError(r, 400);
+    assert.match(r.json.error.message, /not a Route/);
+  });
+});

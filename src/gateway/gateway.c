@@ -119,6 +119,24 @@ static const char *write_source(const sy_snap *s, const char *user) {
   return user && sy__snap_akey_named(s, user) ? "ssm" : "api";
 }
 
+/* The provider a route's strategy parameter names, or NULL. */
+static const char *strategy_value(const sy_snap *s, const char *param) {
+  const sy_param *p = param ? sy__snap_get(s, param, strlen(param)) : NULL;
+  if (!p || !p->latest || p->latest->kind == SY_KIND_SECURESTRING) return NULL;
+  const sy_ver *v = p->latest;
+  size_t n = v->value_len;
+  while (n && (v->value[n - 1] == '\n' || v->value[n - 1] == ' ')) n--; /* "stub\n" from a file */
+  return sy__provider_name_valid(v->value, n) && n == strlen(v->value) ? v->value : NULL;
+}
+
+/* Whether a provider named name exists now: a document, or the built-in stub. */
+static int provider_exists(const sy_snap *s, const char *name) {
+  char path[sizeof SY_PROVIDERS_PREFIX + SY_PROVIDER_NAME_MAX];
+  int n = snprintf(path, sizeof path, "%s%s", SY_PROVIDERS_PREFIX, name);
+  const sy_param *p = n > 0 && (size_t)n < sizeof path ? sy__snap_get(s, path, (size_t)n) : NULL;
+  return (p && p->latest && p->latest->kind == SY_KIND_PROVIDER) || !strcmp(name, "stub");
+}
+
 /* Logs the provider the strategy parameter param now picks: its value, or, when it is gone,
  * the provider field of each route that names it. gw->mu held. */
 /* Whether provider is what was last logged for param; remembers it if not. gw->mu held. */
@@ -154,6 +172,11 @@ static void log_strategy(sy_gateway *gw, const sy_snap *s, const char *param) {
     sy__log_stderr("info", "Provider strategy loaded",
                    json_pack("{ss# ss ss}", "provider", v->value, (int)(v->value_len > 64 ? 64 : v->value_len),
                              "source", write_source(s, v->modified_user), "parameter", param));
+    const char *named = strategy_value(s, param);
+    if (!named || !provider_exists(s, named)) /* a typo: each route's own provider serves */
+      sy__log_stderr(
+          "warn", "Provider strategy names no provider; each route that uses it falls back to its provider field",
+          json_pack("{ss# ss}", "value", v->value, (int)(v->value_len > 64 ? 64 : v->value_len), "parameter", param));
     return;
   }
   for (int i = 0; i < gw->nidx; i++) {
@@ -500,16 +523,6 @@ static void plan_add(plan_ctx *c, const char *name) {
   q->nplan++;
 }
 
-/* The provider a route's strategy parameter names, or NULL. */
-static const char *strategy_value(const sy_snap *s, const char *param) {
-  const sy_param *p = param ? sy__snap_get(s, param, strlen(param)) : NULL;
-  if (!p || !p->latest || p->latest->kind == SY_KIND_SECURESTRING) return NULL;
-  const sy_ver *v = p->latest;
-  size_t n = v->value_len;
-  while (n && (v->value[n - 1] == '\n' || v->value[n - 1] == ' ')) n--; /* "stub\n" from a file */
-  return sy__provider_name_valid(v->value, n) && n == strlen(v->value) ? v->value : NULL;
-}
-
 static int lists_model(void *ctx, const sy_param *p) {
   const char **asked = ctx;
   const sy_ver *v = p->latest;
@@ -624,7 +637,7 @@ sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready) {
     q->deadline_tick = sy__clock_tick(gw->clock) + 120000;
   } else if (!status) {
     const char *primary = strategy_value(s, route->strategy);
-    if (!primary) primary = route->provider;
+    if (!primary || (route->provider[0] && !provider_exists(s, primary))) primary = route->provider;
     const char *chosen = route->nsplit ? sy__route_split_pick(route, sy_bucket(route->salt, subject)) : NULL;
     if (chosen) plan_add(&c, chosen);
     plan_add(&c, primary);

@@ -136,3 +136,14 @@ it('a deleted strategy leaves the route on its provider field (source default)',
   r = await ask('strategy back');
   assert.equal(r.headers.get('x-switchyard-provider'), 'stub');
 });
+
+it('a strategy naming no provider (a typo): a warning, and the route keeps its own provider', async () => {
+  await put('gemni');
+  await H.waitFor(() => H.logRecords(S).some((x) => x.level === 'warn' && x.parameter === STRATEGY && x.value === 'gemni'),
+    5000, 'a warning naming the value');
+  const r = await ask('typo');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.headers.get('x-switchyard-provider'), 'seedream', 'the route\'s provider field serves');
+  await put('stub');
+  assert.equal((await ask('fixed')).headers.get('x-switchyard-provider'), 'stub');
+});

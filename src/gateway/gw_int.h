@@ -1,4 +1,6 @@
-/* gw_int.h — what the gateway's files share: the engine, a request, provider state, metrics. */
+/* gw_int.h — what the gateway's files share: the engine, a request, provider state, metrics.
+ * gateway.c (the front: planning, the server's calls) -> upstream.c (the loop) -> answer.c (a
+ * request's answer, both sides' view) and gw_metrics.c. */
 #ifndef SY_GATEWAY_GW_INT_H
 #define SY_GATEWAY_GW_INT_H
 
@@ -138,7 +140,7 @@ struct sy_gateway {
   uint64_t rnd; /* backoff jitter (loop thread) */
 };
 
-/* gateway.c */
+/* answer.c */
 int64_t sy__gw_now_us(void);
 void sy__gw_req_unref(sy_gw_req *q);
 /* The answer is complete: a non-stream status and body (taken), or a stream's end. Wakes. */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/breaker.h"
 #include "core/clock.h"
 #include "core/jbuf.h"
 #include "gateway/adapter.h"
@@ -35,6 +36,9 @@ typedef void (*sy_gw_wake_fn)(void *ctx);
 
 typedef struct sy_gw_in {
   sy_gw_op op;
+  /* A probe (test-connection, preflight): this provider alone, no route, no retry, no
+   * fallback, and no breaker (it neither waits for one nor counts against it). NULL: route. */
+  const char *provider;
   json_t *body;           /* the client's request; taken */
   const char *route;      /* X-Switchyard-Route, or NULL */
   const char *subject;    /* X-Switchyard-Subject, or NULL */
@@ -72,6 +76,24 @@ ssize_t sy__gw_stream_read(sy_gw_req *q, char *buf, size_t max, void (*park)(voi
 /* The server is done with the request (answered, or the client left): cancels its upstream
  * call, if any. No wake comes after this returns. */
 void sy__gw_release(sy_gw_req *q);
+
+/* What the gateway has seen of one provider over a window of time. */
+typedef struct sy_gw_window {
+  int64_t requests, errors; /* calls made to it (attempts), and those that failed */
+  double cost_usd;
+  int64_t p50_us, p95_us, p99_us; /* latency of its successful calls */
+} sy_gw_window;
+
+typedef struct sy_gw_pinfo {
+  int known;                  /* the gateway has called it since it started */
+  sy_breaker_state breaker;   /* now */
+  int64_t last_ok_ms, last_fail_ms; /* wall time of its last success and failure, 0 never */
+  char last_error[256];       /* the last failure's message ("" none) */
+  sy_gw_window m1, m5, h1, total; /* the last minute, 5 minutes, hour, and since start */
+} sy_gw_pinfo;
+
+/* The gateway's view of provider name (any thread). */
+void sy__gateway_provider_info(sy_gateway *gw, const char *name, sy_gw_pinfo *out);
 
 /* GET /v1/models: every model of every provider, OpenAI's list shape. New reference. */
 json_t *sy__gateway_models(sy_gateway *gw);

@@ -494,6 +494,15 @@ static sy_rc route_fields(json_t *doc, sy_route *r, int *has_provider, char *msg
       rc = read_salt(v, &r->salt, msg, msgsz);
     } else if (strcmp(k, "deadline_ms") == 0) {
       rc = read_int(v, "deadline_ms", 1, 3600000, &r->deadline_ms, msg, msgsz);
+    } else if (strcmp(k, "model") == 0) {
+      const char *m;
+      size_t n;
+      int ok = plain_string(v, &m, &n) && n > 0 && n <= MODEL_MAX;
+      for (size_t j = 0; ok && j < n; j++) ok = m[j] >= 0x20 && m[j] < 0x7f;
+      if (!ok)
+        rc = refuse(msg, msgsz, "model must be a non-empty string of at most %d printable ASCII characters", MODEL_MAX);
+      else
+        memcpy(r->model, m, n + 1);
     } else {
       rc = unknown_field("", k, msg, msgsz);
     }

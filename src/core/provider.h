@@ -65,7 +65,8 @@ typedef struct sy_route {
   int nsplit;
   char fallbacks[SY_ROUTE_FALLBACKS_MAX][SY_PROVIDER_NAME_MAX + 1];
   int nfallbacks;
-  char *salt; /* defaults to the route's key */
+  char *salt;      /* defaults to the route's key */
+  char model[129]; /* the model its provider is asked for ("" the client's): an activation's */
   int64_t deadline_ms;
 } sy_route;
 

@@ -58,7 +58,7 @@ typedef struct sy_gw_call {
 typedef struct sy_gw_stream {
   char id[64];       /* chatcmpl-... given to every chunk */
   int64_t created;   /* seconds */
-  char model[128];   /* the model as the client sees it */
+  char model[129];   /* the model as the client sees it (at most 128 bytes) */
   int include_usage; /* the client asked stream_options.include_usage */
   int started;       /* the first chunk (role: assistant) went out */
   int finished;      /* a chunk with a finish_reason went out */

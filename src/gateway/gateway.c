@@ -382,6 +382,10 @@ sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready) {
   q->include_usage =
       q->stream && json_is_true(json_object_get(json_object_get(q->body, "stream_options"), "include_usage"));
   const char *asked = json_string_value(json_object_get(q->body, "model"));
+  if (asked && strlen(asked) >= sizeof q->plan[0].model) {
+    fail_now(q, 400, "invalid_request_error", "model_not_found", "model", "model is longer than 128 bytes");
+    return q;
+  }
   const char *subject = in->subject;
   if (!subject) subject = json_string_value(json_object_get(q->body, "user"));
   if (!subject) subject = q->request_id;
@@ -398,7 +402,18 @@ sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready) {
   const sy_route *route = NULL;
   char err[600] = "";
   int status = 0;
-  if (!rp || !rp->latest) {
+  if (in->provider) { /* a probe: this provider alone */
+    q->probe = 1;
+    snprintf(q->route, sizeof q->route, "(probe)");
+    rp = NULL;
+    if (sy__provider_name_valid(in->provider, strlen(in->provider))) plan_add(&c, in->provider);
+    if (!q->nplan) {
+      status = 404, snprintf(err, sizeof err, "provider %.64s does not exist", in->provider);
+    } else {
+      const sy_provider *pp = q->plan[0].p;
+      q->deadline_tick = sy__clock_tick(gw->clock) + pp->connect_ms + pp->total_ms;
+    }
+  } else if (!rp || !rp->latest) {
     if (in->route) status = 404, snprintf(err, sizeof err, "route %.300s does not exist", q->route);
   } else if (rp->latest->kind != SY_KIND_ROUTE || !rp->latest->compiled) {
     status = 400,
@@ -406,7 +421,9 @@ sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready) {
   } else {
     route = rp->latest->compiled->obj;
   }
-  if (!status && !route) { /* no default route: the built-in stub answers */
+  if (q->probe) {
+    /* planned above */
+  } else if (!status && !route) { /* no default route: the built-in stub answers */
     plan_add(&c, "stub");
     q->deadline_tick = sy__clock_tick(gw->clock) + 120000;
   } else if (!status) {
@@ -424,6 +441,10 @@ sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready) {
   }
   if (!status && plan_models(q, s, asked))
     status = 404, snprintf(err, sizeof err, "the model %.200s is not served on route %.300s", asked, q->route);
+  if (!status && route && route->model[0] && route->provider[0]) /* its provider's model (an activation's) */
+    for (int i = 0; i < q->nplan; i++)
+      if (!strcmp(q->plan[i].p->name, route->provider) && sy__provider_has_model(q->plan[i].p, route->model))
+        snprintf(q->plan[i].model, sizeof q->plan[i].model, "%s", route->model);
   if (!status) plan_keys(q, s);
   sy__snap_leave(gw->store);
   if (status) {

@@ -85,11 +85,11 @@ typedef struct sy_gw_window {
 } sy_gw_window;
 
 typedef struct sy_gw_pinfo {
-  int known;                  /* the gateway has called it since it started */
-  sy_breaker_state breaker;   /* now */
+  int known;                        /* the gateway has called it since it started */
+  sy_breaker_state breaker;         /* now */
   int64_t last_ok_ms, last_fail_ms; /* wall time of its last success and failure, 0 never */
-  char last_error[256];       /* the last failure's message ("" none) */
-  sy_gw_window m1, m5, h1, total; /* the last minute, 5 minutes, hour, and since start */
+  char last_error[256];             /* the last failure's message ("" none) */
+  sy_gw_window m1, m5, h1, total;   /* the last minute, 5 minutes, hour, and since start */
 } sy_gw_pinfo;
 
 /* The gateway's view of provider name (any thread). */

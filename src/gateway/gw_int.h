@@ -43,18 +43,31 @@ typedef enum sy_gw_err_class {
 extern const char *const sy__gw_err_class_names[SY_GW_ERR_CLASSES];
 
 /* What the engine keeps per provider name across requests and versions of its document. */
+/* One minute of a provider's calls (the provider API's windows: 1 m, 5 m, 1 h). */
+#define SY_GW_MINUTES 60
+typedef struct sy_gw_minute {
+  int64_t minute; /* wall-clock minute (ms / 60000) it counts; another: stale */
+  int64_t requests, errors;
+  double cost_usd;
+  sy_hist latency; /* of successful calls */
+} sy_gw_minute;
+
 typedef struct sy_gw_pstate {
   char name[SY_PROVIDER_NAME_MAX + 1];
   sy_breaker breaker;
   sy_breaker_cfg cfg; /* of the version last used */
+  int64_t last_ok_ms, last_fail_ms;
+  char last_error[256];
+  sy_gw_minute minutes[SY_GW_MINUTES]; /* ring, by minute % SY_GW_MINUTES */
+  sy_gw_minute total;                  /* since start */
 } sy_gw_pstate;
 
 /* One provider of a request's chain. */
 typedef struct sy_gw_step {
   const sy_provider *p; /* in ver's compiled object, or the built-in stub */
   sy_ver *ver;          /* a reference, NULL for the built-in stub */
-  char model[128];
-  char *key; /* the API key, malloc'd; wiped when freed */
+  char model[129];      /* a model name is at most 128 bytes (core/provider.c) */
+  char *key;            /* the API key, malloc'd; wiped when freed */
   size_t key_len;
   int missing_key; /* credentials named, but absent or unreadable */
 } sy_gw_step;
@@ -95,6 +108,7 @@ struct sy_gw_req {
   /* shared with the server, under mu */
   int ready, ended, parked, paused, released, dispatched;
   int sse_head;      /* stream bytes went out: the head is a 200 stream, no retry from here */
+  int probe;         /* one provider, no route, no retry, no breaker (test-connection) */
   int include_usage; /* the client asked stream_options.include_usage */
   int status;
   char *out; /* non-stream: the body; stream: bytes not yet read */
@@ -169,5 +183,7 @@ void sy__gw_loop_poke(sy_gateway *gw, sy_gw_req *q);
 /* gw_metrics.c (call with gw->mu held) */
 sy_gw_series *sy__gw_series(sy_gateway *gw, const char *provider, const char *route);
 sy_gw_pstate *sy__gw_pstate(sy_gateway *gw, const sy_provider *p);
+/* A call's result into its provider's windows: ok, its latency and cost, or its error. */
+void sy__gw_pstate_note(sy_gateway *gw, const sy_provider *p, int ok, int64_t dur_us, double cost, const char *error);
 
 #endif

@@ -31,6 +31,82 @@ sy_gw_pstate *sy__gw_pstate(sy_gateway *gw, const sy_provider *p) {
   return ps;
 }
 
+static sy_gw_pstate *pstate_named(sy_gateway *gw, const char *name) {
+  for (int i = 0; i < gw->npstates; i++)
+    if (!strcmp(gw->pstates[i].name, name)) return &gw->pstates[i];
+  return NULL;
+}
+
+static void minute_add(sy_gw_minute *m, int ok, int64_t dur_us, double cost) {
+  m->requests++;
+  if (!ok) m->errors++;
+  m->cost_usd += cost;
+  if (ok) sy__hist_observe(&m->latency, dur_us);
+}
+
+void sy__gw_pstate_note(sy_gateway *gw, const sy_provider *p, int ok, int64_t dur_us, double cost, const char *error) {
+  sy_gw_pstate *ps = sy__gw_pstate(gw, p);
+  if (!ps) return;
+  int64_t now = sy__clock_now(gw->clock), minute = now / 60000;
+  sy_gw_minute *m = &ps->minutes[minute % SY_GW_MINUTES];
+  if (m->minute != minute) {
+    memset(m, 0, sizeof *m);
+    m->minute = minute;
+  }
+  minute_add(m, ok, dur_us, cost);
+  minute_add(&ps->total, ok, dur_us, cost);
+  if (ok) {
+    ps->last_ok_ms = now;
+  } else {
+    ps->last_fail_ms = now;
+    snprintf(ps->last_error, sizeof ps->last_error, "%s", error ? error : "");
+  }
+}
+
+/* The sum of the minutes of the last n (the current one included). */
+static void window(const sy_gw_pstate *ps, int64_t minute, int n, sy_gw_window *w) {
+  sy_gw_minute sum;
+  memset(&sum, 0, sizeof sum);
+  const sy_gw_minute *src = &ps->total;
+  if (n > 0) {
+    for (int i = 0; i < SY_GW_MINUTES; i++) {
+      const sy_gw_minute *m = &ps->minutes[i];
+      if (m->minute > minute - n && m->minute <= minute) {
+        sum.requests += m->requests;
+        sum.errors += m->errors;
+        sum.cost_usd += m->cost_usd;
+        sy__hist_merge(&sum.latency, &m->latency);
+      }
+    }
+    src = &sum;
+  }
+  w->requests = src->requests;
+  w->errors = src->errors;
+  w->cost_usd = src->cost_usd;
+  w->p50_us = sy__hist_quantile(&src->latency, 0.50);
+  w->p95_us = sy__hist_quantile(&src->latency, 0.95);
+  w->p99_us = sy__hist_quantile(&src->latency, 0.99);
+}
+
+void sy__gateway_provider_info(sy_gateway *gw, const char *name, sy_gw_pinfo *out) {
+  memset(out, 0, sizeof *out);
+  pthread_mutex_lock(&gw->mu);
+  const sy_gw_pstate *ps = pstate_named(gw, name);
+  if (ps) {
+    int64_t now = sy__clock_now(gw->clock), minute = now / 60000;
+    out->known = 1;
+    out->breaker = sy__breaker_state(&ps->breaker, &ps->cfg, now);
+    out->last_ok_ms = ps->last_ok_ms;
+    out->last_fail_ms = ps->last_fail_ms;
+    snprintf(out->last_error, sizeof out->last_error, "%s", ps->last_error);
+    window(ps, minute, 1, &out->m1);
+    window(ps, minute, 5, &out->m5);
+    window(ps, minute, 60, &out->h1);
+    window(ps, minute, 0, &out->total);
+  }
+  pthread_mutex_unlock(&gw->mu);
+}
+
 /* Series are few (providers x routes in use): found by a linear scan from the last hit. */
 sy_gw_series *sy__gw_series(sy_gateway *gw, const char *provider, const char *route) {
   if (!route[0]) route = "(default)";

@@ -88,7 +88,10 @@ static void breaker_report(sy_gateway *gw, sy_gw_req *q, int outcome /* 1 ok, 0 
 
 static void count(sy_gateway *gw, sy_gw_req *q, int cls, int retry, int fallback) {
   pthread_mutex_lock(&gw->mu);
-  sy_gw_series *se = sy__gw_series(gw, q->plan[q->cur].p->name, q->route);
+  const sy_provider *p = q->plan[q->cur].p;
+  sy_gw_series *se = sy__gw_series(gw, p->name, q->route);
+  if (cls >= 0 && cls != SY_GW_ERR_BREAKER && cls != SY_GW_ERR_CONFIG) /* a call that was made and failed */
+    sy__gw_pstate_note(gw, p, 0, 0, 0, q->fail.message);
   if (se) {
     if (cls >= 0) {
       se->errors[cls]++;
@@ -236,7 +239,7 @@ static void attempt_begin(sy_gateway *gw, sy_gw_req *q) {
       continue;
     }
     pthread_mutex_lock(&gw->mu);
-    sy_gw_pstate *ps = sy__gw_pstate(gw, p);
+    sy_gw_pstate *ps = q->probe ? NULL : sy__gw_pstate(gw, p); /* a probe neither waits for nor feeds it */
     int allowed = ps ? sy__breaker_allow(&ps->breaker, &p->breaker, sy__clock_now(gw->clock)) : 1;
     pthread_mutex_unlock(&gw->mu);
     if (!allowed) {
@@ -450,7 +453,7 @@ static void attempt_end(sy_gateway *gw, sy_gw_req *q, CURLcode res) {
   int more = !committed && f.retryable;
   int retry = 0;
   int64_t delay = 0;
-  if (more && q->attempt < p->retry_max_attempts) {
+  if (more && !q->probe && q->attempt < p->retry_max_attempts) {
     delay = f.retry_after_ms >= 0 ? f.retry_after_ms
                                   : sy__backoff_ms(q->attempt, p->retry_base_ms, p->retry_max_ms, next_rnd(gw));
     retry = tick(gw) + delay < q->deadline_tick;

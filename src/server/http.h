@@ -35,8 +35,9 @@ typedef struct sy_server {
   char aws_region[64];  /* for ARNs: SWITCHYARD_AWS_REGION, default us-east-1 */
   char aws_account[16]; /* for ARNs: SWITCHYARD_AWS_ACCOUNT_ID, default 000000000000 */
   int access_log;
-  sy_guard_cfg limits; /* header, body and idle timeouts, connections per address */
-  size_t import_max;   /* body limit of an import (POST /api/v1/config/runtime by an admin) */
+  int insecure_loopback; /* --insecure-loopback: a request without credentials is the admin "insecure-loopback" */
+  sy_guard_cfg limits;   /* header, body and idle timeouts, connections per address */
+  size_t import_max;     /* body limit of an import (POST /api/v1/config/runtime by an admin) */
   sy_guard *guard;
   /* Set by sy__server_open, so that the HTTP layer depends on no API family: the router,
    * and the SSM API's error shape, for refusals of POST / made before it is routed. */
@@ -78,6 +79,7 @@ struct sy_req {
   /* who is asking */
   const char *actor;
   unsigned scopes;
+  int tokenless; /* served without credentials (--insecure-loopback): admin, never decrypt */
   /* the bearer token's default gateway route (arena); NULL when it has none, and for a SigV4 key */
   const char *token_route;
   const char *aws_region; /* the region a SigV4 request was signed for (arena), or NULL */

@@ -1,6 +1,7 @@
 /* serve.c — `switchyard serve`: open the store, bootstrap the admin token, serve until SIGTERM. */
 #include "server/serve.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -90,13 +91,16 @@ static const limit_opt limit_opts[] = {
 static void usage(FILE *f) {
   fprintf(
       f,
-      "usage: switchyard serve [--listen ADDR:PORT] [--data DIR] [--threads N]\n"
+      "usage: switchyard serve [--listen ADDR:PORT] [--data DIR] [--threads N] [--insecure-loopback]\n"
       "                        [--header-timeout MS] [--body-timeout MS] [--idle-timeout MS]\n"
       "                        [--max-conns-per-ip N] [--import-max-bytes N]\n"
       "\n"
       "Serves the Switchyard API. Defaults: --listen 127.0.0.1:8000 --data ./data --threads 2.\n"
       "PORT 0 picks a free port (the \"listening\" log line names it). At first start the admin\n"
       "token is printed once on stdout and kept in DATA/admin.token (mode 0600).\n"
+      "--insecure-loopback (a developer's machine only; refused unless ADDR is 127.x.x.x) serves requests\n"
+      "that carry no token as an admin without the decrypt scope, so that runbook curl lines run unchanged;\n"
+      "a request with a token is checked as always, and the SSM API still needs its signature.\n"
       "\n"
       "Connection limits (each option also reads the environment variable named beside it):\n"
       "  --header-timeout MS    a request's headers must arrive within MS (SWITCHYARD_HEADER_TIMEOUT_MS, 10000)\n"
@@ -230,6 +234,7 @@ void sy__server_close(sy_server *srv) {
 int sy__serve_main(int argc, char **argv) {
   const char *listen = "127.0.0.1:8000", *data = "./data";
   int64_t threads = 2;
+  int insecure = 0;
   const char *limit_arg[N_LIMITS] = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -244,6 +249,8 @@ int sy__serve_main(int argc, char **argv) {
       listen = argv[++i];
     } else if (!strcmp(a, "--data") && i + 1 < argc) {
       data = argv[++i];
+    } else if (!strcmp(a, "--insecure-loopback")) {
+      insecure = 1;
     } else if (!strcmp(a, "--threads") && i + 1 < argc) {
       threads = number(argv[++i], 1, 64);
       if (threads < 0) {
@@ -264,6 +271,14 @@ int sy__serve_main(int argc, char **argv) {
     return 2;
   }
   snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+  struct in_addr ia;
+  if (insecure && (inet_pton(AF_INET, host, &ia) != 1 || (ntohl(ia.s_addr) >> 24) != 127)) {
+    fprintf(stderr,
+            "switchyard serve: --insecure-loopback serves requests without a token, so it needs a loopback listen "
+            "address (127.0.0.0/8); %s is not one\n",
+            host);
+    return 2;
+  }
   int64_t limit[N_LIMITS];
   for (size_t li = 0; li < N_LIMITS; li++) {
     const limit_opt *o = &limit_opts[li];
@@ -301,6 +316,7 @@ int sy__serve_main(int argc, char **argv) {
                               .idle_timeout_ms = (int)limit[2],
                               .max_conns_per_ip = (int)limit[3]};
   srv.import_max = (size_t)limit[4];
+  srv.insecure_loopback = insecure;
   char msg[SY_MSG_MAX] = "";
   int bound = 0, rcode = 1;
   sy_rc rc = sy__server_open(&srv, data, (int)heartbeat, msg, sizeof msg);
@@ -324,6 +340,11 @@ int sy__serve_main(int argc, char **argv) {
           json_pack("{ss si ss sI sI si sI}", "addr", addr, "port", bound, "data", data, "params", (json_int_t)count,
                     "seq", (json_int_t)seq, "threads", (int)threads, "startup_ms",
                     (json_int_t)(sy__clock_now(srv.clock) - srv.started_ms)));
+  if (insecure)
+    sy__log("warn",
+            "INSECURE: --insecure-loopback: requests without a token are served as the admin "
+            "\"insecure-loopback\" (no decrypt scope); a wrong token is still refused. For a developer's machine only",
+            json_pack("{ss}", "addr", addr));
   int sig = 0;
   sigwait(&sigs, &sig);
   sy__log("info", "stopping", json_pack("{ss}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));

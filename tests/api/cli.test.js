@@ -626,7 +626,8 @@ test('credentials, server selection and network errors', async () => {
   const whence = 'switchyard: the admin token is printed once when `switchyard serve` (or `make run`) first starts, ' +
     'and kept in DATA/admin.token; `switchyard token create` makes more\n';
   let e = await fails(1, ['param', 'get', '/cli/rt/greeting'], { token: null });
-  assert.equal(e.stderr, 'switchyard: Unauthenticated: missing Authorization: Bearer <token> header\n' +
+  assert.equal(e.stderr, 'switchyard: Unauthenticated: missing Authorization: Bearer <token> header (a developer\'s ' +
+    'machine may serve requests without one with switchyard serve --insecure-loopback)\n' +
     'switchyard: no token: set SWITCHYARD_TOKEN, e.g. export SWITCHYARD_TOKEN=$(cat data/admin.token)\n' + whence);
   e = await fails(1, ['param', 'get', '/cli/rt/greeting'], { token: '' });
   assert.match(e.stderr, /\nswitchyard: no token: set SWITCHYARD_TOKEN/);

@@ -34,6 +34,7 @@ before(async () => {
     breaker: { consecutive_failures: 2, error_rate_percent: 100, min_requests: 1000, window_ms: 60000, cooldown_ms: 600000, half_open_max: 1 },
   }));
   await H.putProvider(S, 'metered', H.openaiDoc(simD, { prices: { input_per_1k: 1, output_per_1k: 1, per_image: 0 } }));
+  await H.putProvider(S, 'idle', H.openaiDoc(simD)); // never called nor probed
   await H.putRoute(S, '/gw/prov/flaky', { provider: 'flaky' });
   await H.putRoute(S, '/gw/prov/metered', { provider: 'metered' });
 });
@@ -69,7 +70,7 @@ describe('GET /api/v1/providers', () => {
     const r = await get(PV);
     assert.equal(r.status, 200, r.text);
     const names = r.json.providers.map((p) => p.name);
-    for (const n of ['alpha', 'keyed', 'nokey', 'closed', 'flaky', 'metered', 'stub']) assert.ok(names.includes(n), `${n} in ${names}`);
+    for (const n of ['alpha', 'keyed', 'nokey', 'closed', 'flaky', 'metered', 'idle', 'stub']) assert.ok(names.includes(n), `${n} in ${names}`);
     // runbook: jq '.providers[] | {name, connection_status}'
     for (const e of pick(r.json, 'name', 'connection_status')) assert.equal(e.connection_status, 'untested', JSON.stringify(e));
     // runbook: jq '.active_provider'
@@ -303,7 +304,7 @@ describe('GET /api/v1/providers/{p}/status', () => {
     assert.equal(r.json.error_rate_5m, 0);
     assert.match(r.json.last_ok, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
     assert.equal(r.json.last_error, null);
-    r = await get(`${PV}/nokey/status`);
+    r = await get(`${PV}/idle/status`);
     assert.equal(r.json.status, 'online');
     assert.equal(r.json.reason, 'no traffic yet');
     assert.equal(r.json.last_ok, null);
@@ -355,7 +356,7 @@ describe('GET /api/v1/providers/{p}/metrics', () => {
       assert.ok(W.cost_usd > 0, `${w} cost`);
       assert.ok(Math.abs(W.cost_per_request - W.cost_usd / W.requests) < 1e-9, w);
     }
-    const z = (await get(`${PV}/nokey/metrics`)).json.metrics['1m'];
+    const z = (await get(`${PV}/idle/metrics`)).json.metrics['1m'];
     assert.deepEqual(z, { requests: 0, errors: 0, error_rate: 0, latency_ms: { p50: 0, p95: 0, p99: 0 }, cost_usd: 0, cost_per_request: 0 });
   });
 });

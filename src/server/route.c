@@ -8,6 +8,7 @@
 #include "server/api_flags.h"
 #include "server/api_gateway.h"
 #include "server/api_params.h"
+#include "server/api_providers.h"
 #include "server/ofrep.h"
 #include "server/ssm.h"
 #include "server/watch.h"
@@ -62,6 +63,7 @@ enum MHD_Result sy__route(sy_req *r) {
     if (p[13] == 0 || (p[13] == '/' && p[14] == 0)) return sy__api_flags_root(r);
     return sy__api_flags(r, p + 13);
   }
+  if (strncmp(p, "/api/v1/providers", 17) == 0 && (p[17] == 0 || p[17] == '/')) return sy__api_providers(r, p + 17);
   if (strncmp(p, "/api/v1/admin/audit", 19) == 0) return sy__api_audit(r, p + 19);
   if (strncmp(p, "/api/v1/admin/tokens", 20) == 0) return sy__api_tokens(r, p + 20);
   if (strncmp(p, "/api/v1/admin/keys", 18) == 0) return sy__api_keys(r, p + 18);

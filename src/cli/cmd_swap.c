@@ -117,6 +117,11 @@ static sy_rc read_current(const sy__cli *cli, const char *name, current *c) {
     return SY_ENOMEM;
   }
   /* the name is checked first, so a bad one is refused as such and not as a bad path */
+  if (strchr(name, ':')) {
+    sy__err("the strategy parameter is a name without a selector (':'): %s", name);
+    rc = SY_EINVAL;
+    goto out;
+  }
   sy__url_init(&u, "");
   sy__url_param(&u, name);
   rc = sy__url_done(&u);

@@ -109,6 +109,11 @@ int sy__cmd_keys(sy__cli *cli, int argc, char **argv);
 int sy__cmd_flag(sy__cli *cli, int argc, char **argv);
 /* `switchyard rollout FLAG ...`: one command, no subcommands; argv[0] is "rollout". */
 int sy__cmd_rollout(sy__cli *cli, int argc, char **argv);
+int sy__cmd_provider(sy__cli *cli, int argc, char **argv);
+/* `switchyard swap ...`: runbook 000's drill, one command; argv[0] is "swap". */
+int sy__cmd_swap(sy__cli *cli, int argc, char **argv);
+/* 1 if name is a provider name: 1 to 64 characters of a-zA-Z0-9._- (cmd_provider.c). */
+int sy__provider_name_ok(const char *name);
 
 /* `switchyard serve ...`: replaces the process with switchyard-server from the CLI's own
  * directory, passing argv[1..] on; the server's options and help are its own. Returns only

@@ -14,6 +14,8 @@ static const char usage[] =
     "  param    put, get, ls, history, rm, label, unlabel, tag, untag, rollback parameters\n"
     "  flag     create, put, get, ls, eval, explain feature flags\n"
     "  rollout  a flag's rollout: --percentage N, --disable, --enable, --status (idempotent)\n"
+    "  provider ls, test, preflight, activate, status, metrics of AI providers (runbook 001)\n"
+    "  swap     runbook 000's provider swap drill: --env ENV --provider P --confirm; --rollback FILE\n"
     "  audit    list audit records; audit verify checks the hash chain\n"
     "  config   export or import the whole configuration\n"
     "  token    create, list and revoke API tokens\n"
@@ -43,6 +45,8 @@ static const sy__cmd groups[] = {
     {"keys", "access keys", sy__cmd_keys},
     {"flag", "feature flags", sy__cmd_flag},
     {"rollout", "a flag's rollout", sy__cmd_rollout},
+    {"provider", "AI providers", sy__cmd_provider},
+    {"swap", "provider swap drill", sy__cmd_swap},
     {0},
 };
 

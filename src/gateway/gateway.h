@@ -95,6 +95,24 @@ typedef struct sy_gw_pinfo {
 /* The gateway's view of provider name (any thread). */
 void sy__gateway_provider_info(sy_gateway *gw, const char *name, sy_gw_pinfo *out);
 
+/* Spending limits (kind Limit, /switchyard/limits/...): each limit's state today (UTC day of
+ * the gateway's clock), from the durable usage ledger and the reservations in flight. */
+typedef enum sy_gw_limit_level { SY_LIMIT_OK = 0, SY_LIMIT_SOFT = 1, SY_LIMIT_HARD = 2 } sy_gw_limit_level;
+typedef struct sy_gw_limit_state {
+  const char *name;       /* the limit document's name */
+  const char *limit_type; /* "global", "per_provider", "per_route" */
+  const char *scope;      /* a provider's or a route's name; "" for global */
+  const char *period;     /* "daily" */
+  double soft_usd, hard_usd;
+  double consumed_usd, reserved_usd; /* spent today, and held by requests in flight */
+  int64_t requests;                  /* requests reconciled today */
+  sy_gw_limit_level level;           /* soft: consumed >= soft; hard: a request was refused or consumed >= hard */
+  char day[11];                      /* YYYY-MM-DD */
+} sy_gw_limit_state;
+typedef void (*sy_gw_limit_cb)(void *ctx, const sy_gw_limit_state *l);
+/* Calls cb once per limit document (any thread; the strings live for the call). */
+void sy__gateway_limits(sy_gateway *gw, sy_gw_limit_cb cb, void *ctx);
+
 /* GET /v1/models: every model of every provider, OpenAI's list shape. New reference. */
 json_t *sy__gateway_models(sy_gateway *gw);
 /* The gateway's metrics in Prometheus' text format, appended to b. */

@@ -41,3 +41,18 @@ void sy__clock_advance(sy_manual_clock *m, int64_t ms) {
   __atomic_add_fetch(&m->now, ms, __ATOMIC_ACQ_REL);
   __atomic_add_fetch(&m->tick, ms, __ATOMIC_ACQ_REL);
 }
+
+static int64_t off_now(const sy_clock *c) {
+  return ms_of(CLOCK_REALTIME) + __atomic_load_n(&((const sy_offset_clock *)c)->offset, __ATOMIC_ACQUIRE);
+}
+
+static int64_t off_tick(const sy_clock *c) {
+  return ms_of(CLOCK_MONOTONIC) + __atomic_load_n(&((const sy_offset_clock *)c)->offset, __ATOMIC_ACQUIRE);
+}
+
+void sy__clock_offset_init(sy_offset_clock *o) {
+  o->clock = (sy_clock){off_now, off_tick};
+  o->offset = 0;
+}
+
+void sy__clock_offset_advance(sy_offset_clock *o, int64_t ms) { __atomic_add_fetch(&o->offset, ms, __ATOMIC_ACQ_REL); }

@@ -28,4 +28,14 @@ typedef struct sy_manual_clock {
 void sy__clock_manual_init(sy_manual_clock *m, int64_t now_ms);
 void sy__clock_advance(sy_manual_clock *m, int64_t ms);
 
+/* The system's time moved on by an offset that only grows (a server started for tests with
+ * SWITCHYARD_TEST_CLOCK=1 advances it through POST /api/v1/admin/clock). Thread-safe. */
+typedef struct sy_offset_clock {
+  sy_clock clock; /* first: a sy_offset_clock * is a sy_clock * */
+  int64_t offset; /* atomic, ms */
+} sy_offset_clock;
+
+void sy__clock_offset_init(sy_offset_clock *o);
+void sy__clock_offset_advance(sy_offset_clock *o, int64_t ms);
+
 #endif

@@ -56,8 +56,14 @@ static sy_kind_def kinds[SY_KINDS_MAX] = {
      .validate = no_check, /* checked as it compiles */
      .compile = sy__route_kind_compile,
      .release = sy__route_kind_release},
+    {.kind = SY_KIND_LIMIT,
+     .name = "Limit",
+     .value_max = SY_GATEWAY_DOC_MAX,
+     .validate = no_check, /* checked as it compiles */
+     .compile = sy__limit_kind_compile,
+     .release = sy__limit_kind_release},
 };
-static size_t nkinds = 6;
+static size_t nkinds = 7;
 
 sy_rc sy__kind_register(const sy_kind_def *def) {
   if (!def || !def->name || !def->validate) return SY_EINVAL;

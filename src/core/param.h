@@ -35,6 +35,7 @@ typedef enum sy_kind {
   SY_KIND_FLAG = 4,     /* a feature flag (core/flag.h); SSM shows it as a String */
   SY_KIND_PROVIDER = 5, /* an AI provider of the gateway (core/provider.h); a String to SSM */
   SY_KIND_ROUTE = 6,    /* a gateway route (core/provider.h); a String to SSM */
+  SY_KIND_LIMIT = 7,    /* a daily spending limit of the gateway (core/provider.h); a String to SSM */
 } sy_kind;
 #define SY_KINDS_MAX 16
 typedef enum sy_tier { SY_TIER_STANDARD = 1, SY_TIER_ADVANCED = 2 } sy_tier;

@@ -151,6 +151,7 @@ static void provider_defaults(sy_provider *p) {
   p->idle_ms = 30000;
   p->total_ms = 120000;
   p->retry_max_attempts = 2;
+  p->max_output_tokens = 4096;
   p->retry_base_ms = 100;
   p->retry_max_ms = 2000;
   sy__breaker_cfg_default(&p->breaker);
@@ -310,6 +311,8 @@ static sy_rc provider_fields(json_t *doc, sy_provider *p, int *has_base_url, cha
       rc = read_models(v, p, msg, msgsz);
     } else if (strcmp(k, "credentials") == 0) {
       rc = read_param_name(v, "credentials", &p->credentials, msg, msgsz);
+    } else if (strcmp(k, "max_output_tokens") == 0) {
+      rc = read_int(v, "max_output_tokens", 1, 10000000, &p->max_output_tokens, msg, msgsz);
     } else if (!strcmp(k, "prices") || !strcmp(k, "timeouts_ms") || !strcmp(k, "retry") || !strcmp(k, "breaker")) {
       rc = read_section(v, k, p, msg, msgsz);
     } else {
@@ -385,6 +388,7 @@ static const sy_provider builtin_stub = {
     .idle_ms = 30000,
     .total_ms = 120000,
     .retry_max_attempts = 2,
+    .max_output_tokens = 4096,
     .retry_base_ms = 100,
     .retry_max_ms = 2000,
     .breaker = {5, 50, 20, 30000, 30000, 1},
@@ -590,3 +594,128 @@ sy_rc sy__route_kind_compile(const char *key, const char *value, size_t len, con
 }
 
 void sy__route_kind_release(void *obj) { sy__route_free(obj); }
+
+/* ---- spending limits ---- */
+
+const char *sy__limit_type_name(sy_limit_type t) {
+  switch (t) {
+  case SY_LIMIT_GLOBAL: return "global";
+  case SY_LIMIT_PER_PROVIDER: return "per_provider";
+  case SY_LIMIT_PER_ROUTE: return "per_route";
+  }
+  return "unknown";
+}
+
+int sy__limit_name(sy_limit_type t, const char *scope, char *out, size_t cap) {
+  int n = t == SY_LIMIT_GLOBAL ? snprintf(out, cap, "%sglobal", SY_LIMITS_PREFIX)
+                               : snprintf(out, cap, "%s%s/%s", SY_LIMITS_PREFIX, sy__limit_type_name(t),
+                                          scope[0] == '/' ? scope + 1 : scope);
+  return n > 0 && (size_t)n < cap ? n : -1;
+}
+
+static sy_rc limit_fields(json_t *doc, sy_limit *l, int *has_soft, int *has_hard, char *msg, size_t msgsz) {
+  const char *k;
+  json_t *v;
+  sy_rc rc = SY_OK;
+  json_object_foreach(doc, k, v) {
+    const char *s;
+    size_t n;
+    if (!strcmp(k, "limit_type")) {
+      if (!plain_string(v, &s, &n)) return refuse(msg, msgsz, "limit_type must be global, per_provider or per_route");
+      l->type = !strcmp(s, "global")         ? SY_LIMIT_GLOBAL
+                : !strcmp(s, "per_provider") ? SY_LIMIT_PER_PROVIDER
+                : !strcmp(s, "per_route")    ? SY_LIMIT_PER_ROUTE
+                                             : 0;
+      if (!l->type) return refuse(msg, msgsz, "limit_type must be global, per_provider or per_route, not \"%.64s\"", s);
+    } else if (!strcmp(k, "scope")) {
+      if (json_is_null(v)) continue;
+      if (!plain_string(v, &s, &n) || n >= sizeof l->scope)
+        return refuse(msg, msgsz, "scope must be a string of at most %zu bytes", sizeof l->scope - 1);
+      memcpy(l->scope, s, n + 1);
+    } else if (!strcmp(k, "soft_limit_usd")) {
+      rc = read_number(v, "soft_limit_usd", 0, SY_LIMIT_USD_MAX, &l->soft_usd, msg, msgsz);
+      *has_soft = 1;
+    } else if (!strcmp(k, "hard_limit_usd")) {
+      rc = read_number(v, "hard_limit_usd", 0, SY_LIMIT_USD_MAX, &l->hard_usd, msg, msgsz);
+      *has_hard = 1;
+    } else if (!strcmp(k, "period")) {
+      if (!plain_string(v, &s, &n) || strcmp(s, "daily"))
+        return refuse(msg, msgsz, "period must be \"daily\" (a UTC day)");
+    } else {
+      return unknown_field("", k, msg, msgsz);
+    }
+    if (rc) return rc;
+  }
+  return SY_OK;
+}
+
+sy_rc sy__limit_compile(const char *key, const char *value, size_t len, sy_limit **out, char *msg, size_t msgsz) {
+  *out = NULL;
+  json_t *doc = NULL;
+  sy_rc rc = load_object(value, len, &doc, msg, msgsz);
+  if (rc) return rc;
+  sy_limit *l = calloc(1, sizeof *l);
+  if (!l) {
+    json_decref(doc);
+    return SY_ENOMEM;
+  }
+  int has_soft = 0, has_hard = 0;
+  rc = limit_fields(doc, l, &has_soft, &has_hard, msg, msgsz);
+  json_decref(doc);
+  if (rc) goto fail;
+  rc = SY_EINVAL;
+  if (!l->type) {
+    refuse(msg, msgsz, "limit_type is required (global, per_provider or per_route)");
+    goto fail;
+  }
+  if (!has_hard) {
+    refuse(msg, msgsz, "hard_limit_usd is required");
+    goto fail;
+  }
+  if (!has_soft) l->soft_usd = l->hard_usd;
+  if (l->soft_usd > l->hard_usd) {
+    refuse(msg, msgsz, "soft_limit_usd (%.15g) must not be above hard_limit_usd (%.15g)", l->soft_usd, l->hard_usd);
+    goto fail;
+  }
+  char why[256];
+  if (l->type == SY_LIMIT_GLOBAL && l->scope[0] && strcmp(l->scope, "global") && strcmp(l->scope, "all")) {
+    refuse(msg, msgsz, "scope must be empty for a global limit");
+    goto fail;
+  }
+  if (l->type == SY_LIMIT_GLOBAL) l->scope[0] = 0;
+  if (l->type == SY_LIMIT_PER_PROVIDER && !sy__provider_name_valid(l->scope, strlen(l->scope))) {
+    refuse(msg, msgsz, "scope must be a provider's name (1 to 64 of a-z A-Z 0-9 . _ -) for a per_provider limit");
+    goto fail;
+  }
+  if (l->type == SY_LIMIT_PER_ROUTE &&
+      (l->scope[0] != '/' || sy__name_check(l->scope, strlen(l->scope), why, sizeof why))) {
+    refuse(msg, msgsz, "scope must be a route's name starting with '/' for a per_route limit");
+    goto fail;
+  }
+  char name[1200];
+  if (key && key[0] != '/') {
+    if (sy__limit_name(l->type, l->scope, name, sizeof name) < 0 || strcmp(name + 1, key)) {
+      refuse(msg, msgsz, "a %s limit on %.200s lives at %.300s, not /%.300s", sy__limit_type_name(l->type),
+             l->scope[0] ? l->scope : "everything", name, key);
+      goto fail;
+    }
+  }
+  *out = l;
+  return SY_OK;
+fail:
+  free(l);
+  return rc;
+}
+
+void sy__limit_free(sy_limit *l) { free(l); }
+
+sy_rc sy__limit_kind_compile(const char *key, const char *value, size_t len, const char *schema, void **obj, char *msg,
+                             size_t msgsz) {
+  (void)schema;
+  sy_limit *l = NULL;
+  sy_rc rc = sy__limit_compile(key, value, len, &l, msg, msgsz);
+  *obj = l;
+  return rc;
+}
+
+void sy__limit_kind_release(void *obj) { sy__limit_free(obj); }

@@ -36,7 +36,8 @@ typedef struct sy_provider {
   char *credentials; /* a SecureString parameter's name, or NULL */
   double price_in_1k, price_out_1k, price_image;
   int64_t connect_ms, first_byte_ms, idle_ms, total_ms;
-  int retry_max_attempts; /* 1..10, 1 = no retry */
+  int64_t max_output_tokens; /* the most a call may answer when it does not say (a budget's worst case) */
+  int retry_max_attempts;    /* 1..10, 1 = no retry */
   int64_t retry_base_ms, retry_max_ms;
   sy_breaker_cfg breaker;
 } sy_provider;
@@ -77,6 +78,36 @@ sy_rc sy__route_compile(const char *key, const char *value, size_t len, sy_route
 void sy__route_free(sy_route *r);
 /* The split entry a bucket (0..9999) falls in, or NULL: the primary serves it. */
 const char *sy__route_split_pick(const sy_route *r, uint32_t bucket);
+
+/* Spending limits (kind Limit): one document per limit, named by what it limits. */
+#define SY_LIMITS_PREFIX "/switchyard/limits/"
+#define SY_LIMIT_USD_MAX 1e9
+typedef enum sy_limit_type {
+  SY_LIMIT_GLOBAL = 1,       /* every request */
+  SY_LIMIT_PER_PROVIDER = 2, /* scope: a provider's name */
+  SY_LIMIT_PER_ROUTE = 3,    /* scope: a route document's name */
+} sy_limit_type;
+
+typedef struct sy_limit {
+  sy_limit_type type;
+  char scope[1024];          /* "" for global */
+  double soft_usd, hard_usd; /* per UTC day; soft <= hard */
+} sy_limit;
+
+const char *sy__limit_type_name(sy_limit_type t); /* "global", "per_provider", "per_route" */
+/* The document name of a limit: SY_LIMITS_PREFIX "global", "per_provider/NAME" or
+ * "per_route/ROUTE" (the route's name without its leading '/'). -1 if it does not fit. */
+int sy__limit_name(sy_limit_type t, const char *scope, char *out, size_t cap);
+/* Compiles a limit document at key (its name without the leading '/'):
+ * {"limit_type","scope","soft_limit_usd","hard_limit_usd","period"} as runbook 001 writes it;
+ * period defaults to "daily" (the only one), soft to hard. Refusals name the field (soft above
+ * hard, a negative amount, a scope that is not a provider's or a route's name, a key that is
+ * not the limit's name). */
+sy_rc sy__limit_compile(const char *key, const char *value, size_t len, sy_limit **out, char *msg, size_t msgsz);
+void sy__limit_free(sy_limit *l);
+sy_rc sy__limit_kind_compile(const char *key, const char *value, size_t len, const char *schema, void **obj, char *msg,
+                             size_t msgsz);
+void sy__limit_kind_release(void *obj);
 
 /* Whether s[0..n) is a provider name. */
 int sy__provider_name_valid(const char *s, size_t n);

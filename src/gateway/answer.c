@@ -162,8 +162,7 @@ static void stamp_created(sy_gw_req *q, json_t *resp) {
 }
 
 /* The usage and price of an answer into the provider's series. gw->mu held. */
-/* The price of an answer from the provider's table and the answer's usage. */
-static double cost_of(const sy_provider *p, const sy_gw_usage *u) {
+double sy__gw_cost(const sy_provider *p, const sy_gw_usage *u) {
   return (double)u->prompt_tokens / 1000.0 * p->price_in_1k + (double)u->completion_tokens / 1000.0 * p->price_out_1k +
          (double)u->images * p->price_image;
 }
@@ -172,13 +171,13 @@ static void account(sy_gw_series *se, const sy_provider *p, const sy_gw_usage *u
   se->tokens_in += (uint64_t)(u->prompt_tokens > 0 ? u->prompt_tokens : 0);
   se->tokens_out += (uint64_t)(u->completion_tokens > 0 ? u->completion_tokens : 0);
   se->images += (uint64_t)(u->images > 0 ? u->images : 0);
-  se->cost_usd += cost_of(p, u);
+  se->cost_usd += sy__gw_cost(p, u);
 }
 
 void sy__gw_record_ok(sy_gw_req *q, const sy_provider *p, const sy_gw_usage *u, int64_t ttfb_us, int64_t dur_us) {
   pthread_mutex_lock(&q->gw->mu);
   sy_gw_series *se = sy__gw_series(q->gw, p->name, q->route);
-  sy__gw_pstate_note(q->gw, p, 1, dur_us, cost_of(p, u), NULL);
+  sy__gw_pstate_note(q->gw, p, 1, dur_us, sy__gw_cost(p, u), NULL);
   if (se) {
     se->requests++;
     se->ok++;

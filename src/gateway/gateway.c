@@ -13,7 +13,7 @@
 
 /* ---- the engine ---- */
 
-sy_rc sy__gateway_new(sy_store *st, const sy_clock *clock, sy_gateway **out) {
+sy_rc sy__gateway_new(sy_store *st, const sy_clock *clock, const char *ledger_path, sy_gateway **out) {
   *out = NULL;
   sy_gateway *gw = calloc(1, sizeof *gw);
   if (!gw) return SY_ENOMEM;
@@ -22,7 +22,12 @@ sy_rc sy__gateway_new(sy_store *st, const sy_clock *clock, sy_gateway **out) {
   pthread_mutex_init(&gw->mu, NULL);
   gw->held.next = gw->held.prev = &gw->held;
   gw->rnd = (uint64_t)sy__gw_now_us() * 0x9E3779B97F4A7C15ull | 1;
-  sy_rc rc = sy__gw_loop_start(gw);
+  sy_rc rc = sy__gw_ledger_open(gw, ledger_path);
+  if (rc) {
+    sy__gateway_free(gw);
+    return rc;
+  }
+  rc = sy__gw_loop_start(gw);
   if (rc) {
     sy__gateway_free(gw);
     return rc;
@@ -38,6 +43,8 @@ void sy__gateway_stop(sy_gateway *gw) {
 void sy__gateway_free(sy_gateway *gw) {
   if (!gw) return;
   sy__gw_loop_stop(gw);
+  sy__gw_ledger_close(gw);
+  free(gw->spend);
   for (int i = 0; i < gw->nidx; i++) {
     free(gw->idx_route[i]);
     free(gw->idx_param[i]);
@@ -378,6 +385,7 @@ sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready) {
     sy__gw_finish_fail(q, &f);
     return q;
   }
+  q->body_bytes = json_dumpb(q->body, NULL, 0, JSON_COMPACT);
   q->stream = q->op == SY_GW_CHAT && json_is_true(json_object_get(q->body, "stream"));
   q->include_usage =
       q->stream && json_is_true(json_object_get(json_object_get(q->body, "stream_options"), "include_usage"));
@@ -446,6 +454,7 @@ sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready) {
       if (!strcmp(q->plan[i].p->name, route->provider) && sy__provider_has_model(q->plan[i].p, route->model))
         snprintf(q->plan[i].model, sizeof q->plan[i].model, "%s", route->model);
   if (!status) plan_keys(q, s);
+  if (!status && !q->probe) sy__gw_budget_plan(q, s);
   sy__snap_leave(gw->store);
   if (status) {
     fail_now(q, status, status == 503 ? "api_error" : "invalid_request_error",

@@ -19,8 +19,9 @@
 typedef struct sy_gateway sy_gateway;
 typedef struct sy_gw_req sy_gw_req;
 
-/* Starts the engine and its upstream loop thread. Durations run on clock's tick. */
-sy_rc sy__gateway_new(sy_store *st, const sy_clock *clock, sy_gateway **out);
+/* Starts the engine and its upstream loop thread. Durations run on clock's tick, budget days
+ * on its wall time. ledger_path: the usage ledger's SQLite file (NULL: spend kept in memory). */
+sy_rc sy__gateway_new(sy_store *st, const sy_clock *clock, const char *ledger_path, sy_gateway **out);
 /* Ends every request in flight (503 to those not yet answered, an error event to streams)
  * and stops the loop; the requests' servers are woken as usual. Idempotent. */
 void sy__gateway_stop(sy_gateway *gw);

@@ -18,17 +18,6 @@
 #define SY_GW_SSE_EVENT_MAX ((size_t)4 << 20) /* one upstream event */
 #define SY_GW_SERIES_MAX 4096                 /* metric series (provider x route); more share "other" */
 
-/* Metrics of one provider on one route. */
-typedef struct sy_gw_series {
-  char provider[SY_PROVIDER_NAME_MAX + 1];
-  char route[256];
-  uint64_t requests, ok, retries, fallbacks;
-  uint64_t errors[8]; /* by sy_gw_err_class */
-  uint64_t tokens_in, tokens_out, images;
-  double cost_usd;
-  sy_hist ttfb, duration;
-} sy_gw_series;
-
 typedef enum sy_gw_err_class {
   SY_GW_ERR_CONNECT = 0,
   SY_GW_ERR_TIMEOUT,
@@ -38,9 +27,21 @@ typedef enum sy_gw_err_class {
   SY_GW_ERR_BAD_RESPONSE, /* garbage, an error in a 200, a cut stream */
   SY_GW_ERR_BREAKER,      /* skipped: its breaker was open */
   SY_GW_ERR_CONFIG,       /* no credentials, an operation it does not offer */
+  SY_GW_ERR_BUDGET,       /* skipped: a hard spending limit would be crossed */
   SY_GW_ERR_CLASSES
 } sy_gw_err_class;
 extern const char *const sy__gw_err_class_names[SY_GW_ERR_CLASSES];
+
+/* Metrics of one provider on one route. */
+typedef struct sy_gw_series {
+  char provider[SY_PROVIDER_NAME_MAX + 1];
+  char route[256];
+  uint64_t requests, ok, retries, fallbacks;
+  uint64_t errors[SY_GW_ERR_CLASSES]; /* by sy_gw_err_class */
+  uint64_t tokens_in, tokens_out, images;
+  double cost_usd;
+  sy_hist ttfb, duration;
+} sy_gw_series;
 
 /* What the engine keeps per provider name across requests and versions of its document. */
 /* One minute of a provider's calls (the provider API's windows: 1 m, 5 m, 1 h). */
@@ -71,6 +72,25 @@ typedef struct sy_gw_step {
   size_t key_len;
   int missing_key; /* credentials named, but absent or unreadable */
 } sy_gw_step;
+
+/* A limit's spend on its day (gw_budget.c). */
+typedef struct sy_gw_spend {
+  char name[1100];            /* the limit document's name */
+  int64_t day;                /* UTC day number (ms / 86400000) */
+  int64_t consumed, reserved; /* nano-dollars */
+  int64_t requests;
+  int hard_hit;   /* a reservation was refused today, at hard_at */
+  double hard_at; /* the hard limit then (raising the limit lifts the refusal) */
+  int dirty;      /* not yet in the ledger */
+} sy_gw_spend;
+
+/* A limit that applies to a request (planned with its route). */
+#define SY_GW_LIMITS_MAX 16
+typedef struct sy_gw_limit {
+  int spend; /* index in gw->spend */
+  double hard_usd;
+  char provider[SY_PROVIDER_NAME_MAX + 1]; /* a per_provider limit's provider, "" for any */
+} sy_gw_limit;
 
 enum { Q_NEW = 0, Q_BACKOFF, Q_FLIGHT, Q_DONE };
 
@@ -109,6 +129,12 @@ struct sy_gw_req {
   int ready, ended, parked, paused, released, dispatched;
   int sse_head;      /* stream bytes went out: the head is a 200 stream, no retry from here */
   int probe;         /* one provider, no route, no retry, no breaker (test-connection) */
+  size_t body_bytes; /* the request's JSON size: an upper bound of its input tokens */
+  sy_gw_limit limits[SY_GW_LIMITS_MAX];
+  int nlimits;
+  int resv[SY_GW_LIMITS_MAX]; /* the spend entries the attempt in flight holds a reservation on */
+  int nresv;
+  int64_t resv_nano; /* the reservation's worst case, nano-dollars */
   int include_usage; /* the client asked stream_options.include_usage */
   int status;
   char *out; /* non-stream: the body; stream: bytes not yet read */
@@ -148,7 +174,11 @@ struct sy_gateway {
   pthread_t thread;
   int thread_started;
   int stopping, stopped;
-  sy_gw_req held;       /* list head of the requests the loop holds */
+  sy_gw_req held;     /* list head of the requests the loop holds */
+  sy_gw_spend *spend; /* under mu */
+  int nspend, cap_spend;
+  struct sqlite3 *ledger; /* the usage ledger (gw_budget.c), loop thread */
+  int64_t ledger_flushed;
   CURL *easy_pool[256]; /* idle easy handles, reset, for the next attempts */
   int neasy;
   uint64_t rnd; /* backoff jitter (loop thread) */
@@ -173,6 +203,22 @@ size_t sy__gw_pending(sy_gw_req *q);
 void sy__gw_record_ok(sy_gw_req *q, const sy_provider *p, const sy_gw_usage *u, int64_t ttfb_us, int64_t dur_us);
 /* An upstream answer made the client's (created stamped) as JSON text; NULL on ENOMEM. */
 char *sy__gw_answer_text(sy_gw_req *q, json_t *resp, size_t *len);
+
+/* The price of an answer from the provider's table and the answer's usage. */
+double sy__gw_cost(const sy_provider *p, const sy_gw_usage *u);
+
+/* gw_budget.c */
+/* The limits that apply to q (its route's, the global one, every provider's), from s. */
+void sy__gw_budget_plan(sy_gw_req *q, const sy_snap *s);
+/* Reserves the worst-case cost of a call to p on q's limits; -1 (nothing reserved) when
+ * one would pass its hard limit. */
+int sy__gw_budget_reserve(sy_gw_req *q, const sy_provider *p);
+/* Releases q's reservation; charges cost (>= 0) as spent, or nothing (cost < 0). */
+void sy__gw_budget_settle(sy_gw_req *q, double cost);
+sy_rc sy__gw_ledger_open(sy_gateway *gw, const char *path);
+/* Writes what changed since the last flush (at most every 200 ms unless force). */
+void sy__gw_ledger_flush(sy_gateway *gw, int force);
+void sy__gw_ledger_close(sy_gateway *gw);
 
 /* upstream.c: the loop thread */
 sy_rc sy__gw_loop_start(sy_gateway *gw);

@@ -7,8 +7,8 @@
 
 #include "gateway/gw_int.h"
 
-const char *const sy__gw_err_class_names[SY_GW_ERR_CLASSES] = {"connect", "timeout",      "rate_limit",   "server",
-                                                               "client",  "bad_response", "breaker_open", "config"};
+const char *const sy__gw_err_class_names[SY_GW_ERR_CLASSES] = {
+    "connect", "timeout", "rate_limit", "server", "client", "bad_response", "breaker_open", "config", "budget"};
 
 sy_gw_pstate *sy__gw_pstate(sy_gateway *gw, const sy_provider *p) {
   for (int i = 0; i < gw->npstates; i++)

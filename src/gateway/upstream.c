@@ -15,6 +15,9 @@ enum { ABORT_NONE = 0, ABORT_FIRST_BYTE, ABORT_IDLE, ABORT_TOO_LARGE, ABORT_STRE
 
 #define TIMER_SLACK_MS 5 /* timers are checked this often at most while requests wait */
 
+/* What a reservation charges when an answer's usage is unknown (a stream cut after it began). */
+static double usd_resv(const sy_gw_req *q) { return (double)q->resv_nano / 1e9; }
+
 static uint64_t next_rnd(sy_gateway *gw) {
   uint64_t x = gw->rnd;
   x ^= x << 13;
@@ -251,12 +254,21 @@ static void attempt_begin(sy_gateway *gw, sy_gw_req *q) {
       continue;
     }
     q->counted = ps != NULL;
+    if (sy__gw_budget_reserve(q, p)) { /* runbook 002's words for a provider over its budget */
+      breaker_report(gw, q, -1);
+      sy__gw_fail_set(&q->fail, 503, "api_error", "budget_exceeded", NULL, 1,
+                      "provider %s: circuit breaker open: daily budget limit reached", p->name);
+      count(gw, q, SY_GW_ERR_BUDGET, 0, 0);
+      next_provider(gw, q);
+      continue;
+    }
     const sy_adapter *a = sy__adapter_for(p->type);
     free(q->call.body);
     memset(&q->call, 0, sizeof q->call);
     sy_gw_fail f;
     if (!a->request || a->request(q->op, q->body, st->model, q->stream, &q->call, &f)) {
       breaker_report(gw, q, -1);
+      sy__gw_budget_settle(q, -1);
       if (!a->request)
         sy__gw_fail_set(&f, 400, "invalid_request_error", "unsupported_operation", NULL, 1,
                         "provider %s cannot answer this request", p->name);
@@ -363,6 +375,7 @@ static void attempt_end(sy_gateway *gw, sy_gw_req *q, CURLcode res) {
   q->state = Q_NEW;
   if (q->released) {
     breaker_report(gw, q, -1);
+    sy__gw_budget_settle(q, q->sse_head ? usd_resv(q) : -1);
     drop(q);
     return;
   }
@@ -425,6 +438,7 @@ static void attempt_end(sy_gateway *gw, sy_gw_req *q, CURLcode res) {
   if (cls < 0) { /* success */
     breaker_report(gw, q, 1);
     if (q->stream) q->usage = q->st.usage;
+    sy__gw_budget_settle(q, sy__gw_cost(p, &q->usage));
     int64_t ttfb = q->first_tick ? (q->first_tick - q->attempt_tick) * 1000 : dur_us;
     sy__gw_record_ok(q, p, &q->usage, ttfb, dur_us);
     if (q->stream) {
@@ -450,6 +464,7 @@ static void attempt_end(sy_gateway *gw, sy_gw_req *q, CURLcode res) {
   q->fail = f; /* the last failure, which an open breaker's log names */
   breaker_report(gw, q, f.retryable ? 0 : -1);
   int committed = sy__gw_committed(q);
+  sy__gw_budget_settle(q, committed ? usd_resv(q) : -1); /* a cut stream may have been billed: its worst case */
   int more = !committed && f.retryable;
   int retry = 0;
   int64_t delay = 0;
@@ -491,6 +506,7 @@ static void abandon(sy_gateway *gw, sy_gw_req *q) {
     easy_end(gw, q);
   }
   breaker_report(gw, q, -1);
+  sy__gw_budget_settle(q, q->sse_head ? usd_resv(q) : -1);
   if (!q->released) {
     sy_gw_fail f;
     sy__gw_fail_set(&f, 503, "api_error", "unavailable", NULL, 0, "the server is shutting down");
@@ -619,6 +635,7 @@ static void *loop_main(void *arg) {
     if (wait > 1000) wait = 1000;
     gw->loop_wake_at = now + wait;
     pthread_mutex_unlock(&gw->lmu);
+    sy__gw_ledger_flush(gw, 0); /* spend to disk, without holding the loop's lock */
     int n = epoll_wait(gw->epfd, evs, 64, (int)wait);
     pthread_mutex_lock(&gw->lmu);
     gw->loop_wake_at = INT64_MAX; /* awake: nobody needs to wake it */

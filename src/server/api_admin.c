@@ -322,3 +322,21 @@ static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
 enum MHD_Result sy__api_tokens(sy_req *r, const char *rest) { return credentials(r, rest, 0); }
 
 enum MHD_Result sy__api_keys(sy_req *r, const char *rest) { return credentials(r, rest, 1); }
+
+enum MHD_Result sy__api_clock(sy_req *r) {
+  if (!r->srv->test_clock)
+    return sy__reply_error(r, 404, "NotFound", "the clock moves only on a server started with SWITCHYARD_TEST_CLOCK=1");
+  if (sy__require(r, SY_SCOPE_ADMIN) || sy__query_only(r, "")) return MHD_YES;
+  if (!strcmp(r->method, "POST")) {
+    int64_t ms = 0;
+    if (sy__parse_body(r) || sy__field_int(r, r->json, "body", "advance_ms", &ms)) return MHD_YES;
+    if (ms < 0 || ms > (int64_t)3650 * 86400000)
+      return sy__reply_error(r, 400, "ValidationException", "advance_ms must be from 0 to 10 years of ms");
+    sy__clock_offset_advance(r->srv->test_clock, ms);
+  } else if (strcmp(r->method, "GET")) {
+    return sy__reply_error(r, 405, "MethodNotAllowed", "/api/v1/admin/clock answers GET and POST");
+  }
+  return sy__reply_json(r, 200,
+                        json_pack("{sI sI}", "now_ms", (json_int_t)sy__clock_now(r->srv->clock), "offset_ms",
+                                  (json_int_t)__atomic_load_n(&r->srv->test_clock->offset, __ATOMIC_ACQUIRE)));
+}

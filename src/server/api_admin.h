@@ -17,4 +17,8 @@ int sy__token_generate(char *out, size_t outsz);
 /* Whether id is a well-formed access key id: 16 to 31 of A-Z0-9. */
 int sy__akey_id_valid(const char *id);
 
+/* POST /api/v1/admin/clock {"advance_ms": N}: moves a test server's clock (SWITCHYARD_TEST_CLOCK=1)
+ * forward; 404 on any other server. GET shows the clock's time. */
+enum MHD_Result sy__api_clock(sy_req *r);
+
 #endif

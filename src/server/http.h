@@ -26,7 +26,8 @@ typedef struct sy_req sy_req;
 
 typedef struct sy_server {
   sy_store *store;
-  const sy_clock *clock; /* every period, deadline and timestamp of the server runs on it */
+  const sy_clock *clock;              /* every period, deadline and timestamp of the server runs on it */
+  struct sy_offset_clock *test_clock; /* SWITCHYARD_TEST_CLOCK=1: clock, movable by an admin */
   sy_watch_hub *hub;
   sy_flag_stats *flag_stats; /* per-flag evaluation counts (flag_stats.h) */
   sy_gateway *gw;            /* the AI-provider gateway (gateway/gateway.h) */

@@ -7,6 +7,7 @@
 #include "server/api_config.h"
 #include "server/api_flags.h"
 #include "server/api_gateway.h"
+#include "server/api_governance.h"
 #include "server/api_params.h"
 #include "server/api_providers.h"
 #include "server/ofrep.h"
@@ -64,10 +65,12 @@ enum MHD_Result sy__route(sy_req *r) {
     return sy__api_flags(r, p + 13);
   }
   if (strncmp(p, "/api/v1/providers", 17) == 0 && (p[17] == 0 || p[17] == '/')) return sy__api_providers(r, p + 17);
+  if (strcmp(p, "/api/v1/admin/clock") == 0) return sy__api_clock(r);
   if (strncmp(p, "/api/v1/admin/audit", 19) == 0) return sy__api_audit(r, p + 19);
   if (strncmp(p, "/api/v1/admin/tokens", 20) == 0) return sy__api_tokens(r, p + 20);
   if (strncmp(p, "/api/v1/admin/keys", 18) == 0) return sy__api_keys(r, p + 18);
   if (strcmp(p, "/api/v1/config/runtime") == 0) return sy__api_config(r);
   if (strcmp(p, "/api/v1/watch") == 0) return sy__api_watch(r);
+  if (strncmp(p, "/api/v1/governance", 18) == 0 && (p[18] == 0 || p[18] == '/')) return sy__api_governance(r, p + 18);
   return sy__reply_error(r, 404, "NotFound", "no route for %.200s", p);
 }

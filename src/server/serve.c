@@ -128,7 +128,9 @@ static void usage(FILE *f) {
             (long long)limit_opts[i].min, (long long)limit_opts[i].max, (long long)limit_opts[i].dflt);
   fprintf(f,
           "  SWITCHYARD_HEARTBEAT_MS           the interval of watch heartbeats, 10 to 3600000 (default 15000)\n"
-          "  SWITCHYARD_ACCESS_LOG             1 logs every request (default: only errors are logged)\n");
+          "  SWITCHYARD_ACCESS_LOG             1 logs every request (default: only errors are logged)\n"
+          "  SWITCHYARD_TEST_CLOCK             1 lets an admin move the server's clock forward (POST\n"
+          "                                    /api/v1/admin/clock {\"advance_ms\": N}), for tests of budget days\n");
 }
 
 /* At first start (no tokens yet) creates the admin token from the environment or a fresh one. */
@@ -203,7 +205,9 @@ sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *
     snprintf(msg, msgsz, "cannot start the watch hub");
     return SY_ENOMEM;
   }
-  rc = sy__gateway_new(srv->store, srv->clock, &srv->gw);
+  char ledger[4096];
+  snprintf(ledger, sizeof ledger, "%s/ledger.sqlite", data);
+  rc = sy__gateway_new(srv->store, srv->clock, ledger, &srv->gw);
   if (rc) {
     snprintf(msg, msgsz, "cannot start the gateway: %s", sy_strerror(rc));
     return rc;
@@ -305,6 +309,13 @@ int sy__serve_main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 
   sy_server srv = {.clock = sy__clock_system()};
+  static sy_offset_clock test_clock; /* SWITCHYARD_TEST_CLOCK=1: tests move time (budget days) */
+  const char *tc = getenv("SWITCHYARD_TEST_CLOCK");
+  if (tc && !strcmp(tc, "1")) {
+    sy__clock_offset_init(&test_clock);
+    srv.clock = &test_clock.clock;
+    srv.test_clock = &test_clock;
+  }
   srv.started_ms = sy__clock_now(srv.clock);
   const char *region = getenv("SWITCHYARD_AWS_REGION"), *account = getenv("SWITCHYARD_AWS_ACCOUNT_ID");
   snprintf(srv.aws_region, sizeof srv.aws_region, "%s", region && *region ? region : "us-east-1");
@@ -340,6 +351,9 @@ int sy__serve_main(int argc, char **argv) {
           json_pack("{ss si ss sI sI si sI}", "addr", addr, "port", bound, "data", data, "params", (json_int_t)count,
                     "seq", (json_int_t)seq, "threads", (int)threads, "startup_ms",
                     (json_int_t)(sy__clock_now(srv.clock) - srv.started_ms)));
+  if (srv.test_clock)
+    sy__log("warn", "SWITCHYARD_TEST_CLOCK=1: POST /api/v1/admin/clock moves this server's time forward (tests only)",
+            NULL);
   if (insecure)
     sy__log("warn",
             "INSECURE: --insecure-loopback: requests without a token are served as the admin "

@@ -1,4 +1,4 @@
-/* fuzz_gwdoc.c — libFuzzer harness for the gateway's documents: provider and route values
+/* fuzz_gwdoc.c — libFuzzer harness for the gateway's documents: provider, route and limit values
  * (src/core/provider.c), compiled as the store's rules compile them on every write.
  *
  * The input is one document value. Besides "no crash": a refusal names its reason and
@@ -57,9 +57,30 @@ static void route(const char *s, size_t n) {
   sy__route_free(r);
 }
 
+static void limit(const char *s, size_t n) {
+  char msg[512];
+  sy_limit *l = (sy_limit *)1;
+  sy_rc rc = sy__limit_compile(NULL, s, n, &l, msg, sizeof msg);
+  if (rc) {
+    CHECK(l == NULL);
+    CHECK(msg[0] != 0);
+    return;
+  }
+  CHECK(l != NULL);
+  CHECK(l->soft_usd >= 0 && l->soft_usd <= l->hard_usd && l->hard_usd <= SY_LIMIT_USD_MAX);
+  char name[1200];
+  CHECK(sy__limit_name(l->type, l->scope, name, sizeof name) > 0);
+  /* the document compiles at its own name, and only there */
+  sy_limit *again = NULL;
+  CHECK(sy__limit_compile(name + 1, s, n, &again, msg, sizeof msg) == SY_OK);
+  sy__limit_free(again);
+  sy__limit_free(l);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > SY_GATEWAY_DOC_MAX) return 0;
   provider((const char *)data, size);
   route((const char *)data, size);
+  limit((const char *)data, size);
   return 0;
 }

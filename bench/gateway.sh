@@ -162,6 +162,20 @@ else
         [ -z "$SAMPLER_PID" ] || { stop_pid "$SAMPLER_PID"; SAMPLER_PID=""; }
       done
     done
+    # the same 5k load with spending limits on its way (global, per provider, per route; never reached):
+    # every request reserves its worst case on three ledgers and settles its real cost
+    LIMITED=0
+    for lim in '{"limit_type":"global","hard_limit_usd":1000000}' \
+               '{"limit_type":"per_provider","scope":"bench","hard_limit_usd":1000000}' \
+               '{"limit_type":"per_route","scope":"/switchyard/routes/default","hard_limit_usd":1000000}'; do
+      st="$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST -H "$AUTH" --data-binary "$lim" "$BASE/api/v1/governance/limits" || echo 000)"
+      [ "$st" = 200 ] && LIMITED=$((LIMITED + 1))
+    done
+    if [ "$LIMITED" = 3 ]; then
+      load "gw-gateway-5k-limits" "$BASE/v1/chat/completions" 5000 "$BODY" -H "$AUTH"
+    else
+      GW_NOTE+="the limits could not be written ($LIMITED of 3); "
+    fi
   fi
   kill -0 "$SERVER_PID" 2>/dev/null || GW_NOTE+="switchyard exited during the gateway loads (see $SLOG); "
   stop_pid "$SERVER_PID"; SERVER_PID=""
@@ -201,6 +215,13 @@ rows=()
       rows+=("{\"load\":\"$r$kind\",\"direct\":$(cat "$RESULTS/gwload-$d.json" 2>/dev/null || echo null),\"gateway\":$(cat "$RESULTS/gwload-$w.json" 2>/dev/null || echo null)}")
     done
   done
+  if [ -f "$RESULTS/gwload-gw-gateway-5k-limits.json" ]; then
+    lp50="$(g gw-gateway-5k-limits .p50_us)"; lp99="$(g gw-gateway-5k-limits .p99_us)"
+    bp50="$(g gw-gateway-5k .p50_us)"; dp50="$(g gw-direct-5k .p50_us)"
+    lo50="$(sub "$lp50" "$dp50")"; bo50="$(sub "$bp50" "$dp50")"
+    ratio="$(awk -v a="$lo50" -v b="$bo50" 'BEGIN{ if (a=="-"||b=="-"||b<=0) print "-"; else printf "%.2f", a/b }')"
+    echo "| 5000 req/s, 3 spending limits on the way | – / $(g gw-gateway-5k-limits .rate_achieved) | – | $lp50 / $lp99 | $lo50 / – (×$ratio of without) | – / $(awk -v a="$(g gw-gateway-5k-limits .errors)" -v b="$(g gw-gateway-5k-limits .non2xx)" 'BEGIN{print (a=="-"?"-":a+b)}') | ≤ 10 % worse | $( [ "$ratio" = - ] && echo – || yes_no "$ratio <= 1.10") |"
+  fi
   if [ "$RSS_KB" -gt 0 ]; then
     echo "| server RSS under the 5k loads | – | – | – | – | – | ≤ 64 MB | $(yes_no "$HWM_KB <= 65536 && $RSS_KB <= 65536") |"
     echo

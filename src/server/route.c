@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "server/alerts.h"
 #include "server/api_admin.h"
 #include "server/api_config.h"
 #include "server/api_flags.h"
@@ -69,5 +70,6 @@ enum MHD_Result sy__route(sy_req *r) {
   if (strncmp(p, "/api/v1/admin/keys", 18) == 0) return sy__api_keys(r, p + 18);
   if (strcmp(p, "/api/v1/config/runtime") == 0) return sy__api_config(r);
   if (strcmp(p, "/api/v1/watch") == 0) return sy__api_watch(r);
+  if (strncmp(p, "/api/v1/alerts", 14) == 0 && (p[14] == 0 || p[14] == '/')) return sy__api_alerts(r, p + 14);
   return sy__reply_error(r, 404, "NotFound", "no route for %.200s", p);
 }

@@ -31,6 +31,7 @@ typedef struct sy_server {
   sy_watch_hub *hub;
   sy_flag_stats *flag_stats; /* per-flag evaluation counts (flag_stats.h) */
   sy_gateway *gw;            /* the AI-provider gateway (gateway/gateway.h) */
+  struct sy_alerts *alerts;  /* the gateway's alerts (alerts.h) */
   struct MHD_Daemon *daemon;
   int64_t started_ms;
   char aws_region[64];  /* for ARNs: SWITCHYARD_AWS_REGION, default us-east-1 */

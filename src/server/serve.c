@@ -13,6 +13,7 @@
 
 #include "server/api_admin.h"
 #include "gateway/gateway.h"
+#include "server/alerts.h"
 #include "server/flag_stats.h"
 #include "server/route.h"
 #include "server/ssm.h"
@@ -218,12 +219,19 @@ sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *
     snprintf(msg, msgsz, "cannot make the flag statistics table");
     return SY_ENOMEM;
   }
+  rc = sy__alerts_start(srv, &srv->alerts);
+  if (rc) {
+    snprintf(msg, msgsz, "cannot start the alerts: %s", sy_strerror(rc));
+    return rc;
+  }
   srv->route = sy__route;
   srv->ssm_reply_error = sy__ssm_reply_error;
   return SY_OK;
 }
 
 void sy__server_close(sy_server *srv) {
+  sy__alerts_free(srv->alerts); /* before the gateway it reads; its records still reach the store */
+  srv->alerts = NULL;
   sy__gateway_stop(srv->gw);
   sy__store_close(srv->store); /* drains queued writes first */
   sy__gateway_free(srv->gw);

@@ -33,6 +33,7 @@ static const char *op_name(sy_op_kind k) {
   case SY_OP_KEY_REVOKE: return "key.revoke";
   case SY_OP_EXPIRE: return "expire";
   case SY_OP_TOKEN_ROUTE: return "token.route";
+  case SY_OP_RECORD: return "record";
   }
   return "?";
 }

@@ -758,6 +758,18 @@ out:
   return rc;
 }
 
+/* A record of something that happened outside the store (an alert fired or resolved): an
+ * audit record and its change event, chained like any other, and no version. The name is
+ * the record's subject (it need not be a parameter). */
+static sy_rc apply_record(sy_store *st, sy_op *op) {
+  char name[SY_NAME_MAX + 1];
+  if (param_name(op, name)) return op->rc;
+  const char *a = op->rec_action;
+  if (!a || !strchr(a, '.') || strlen(a) > 64) return sy__op_fail(op, SY_EINVAL, "%s", "bad record action");
+  sy_change c = {.action = a, .name = name, .detail = op->rec_detail ? op->rec_detail : ""};
+  return sy__audit_append(st, op, &c);
+}
+
 sy_rc sy__apply(sy_store *st, sy_op *op) {
   char name[SY_NAME_MAX + 1];
   switch (op->kind) {
@@ -778,6 +790,7 @@ sy_rc sy__apply(sy_store *st, sy_op *op) {
   case SY_OP_TOKEN_ROUTE: return sy__apply_token_route(st, op);
   case SY_OP_KEY_CREATE: return sy__apply_key(st, op, 1);
   case SY_OP_KEY_REVOKE: return sy__apply_key(st, op, 0);
+  case SY_OP_RECORD: return apply_record(st, op);
   }
   return sy__op_fail(op, SY_EINVAL, "%s", "unknown operation");
 }

@@ -42,6 +42,7 @@ typedef enum sy_op_kind {
   SY_OP_KEY_REVOKE,
   SY_OP_EXPIRE,      /* deletes every parameter whose Expiration policy has passed */
   SY_OP_TOKEN_ROUTE, /* sets (or clears) an active token's default route */
+  SY_OP_RECORD,      /* writes nothing but an audit record and its change event (an alert fired) */
 } sy_op_kind;
 
 /* The inputs of one put. Strings are borrowed from the op's owner until done. */
@@ -91,6 +92,8 @@ struct sy_op {
   const char *key_id;      /* KEY_CREATE: the access key id */
   const char *key_secret;  /* KEY_CREATE: the secret access key (sealed before it is stored) */
   unsigned scopes;
+  const char *rec_action; /* RECORD: the record's action, "<family>.<verb>" ("alert.fire") */
+  const char *rec_detail; /* RECORD: its detail ("" or NULL: none); its name is put.name */
 
   /* results, valid in done() */
   sy_rc rc;

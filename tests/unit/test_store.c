@@ -509,12 +509,50 @@ static void a_token_keeps_its_route(void **state) {
   free(dir);
 }
 
+static void audit_cb(void *ctx, const sy_audit_rec *rec, const char *hash) {
+  (void)hash;
+  snprintf(ctx, 256, "%s %s %s", rec->action, rec->name, rec->detail);
+}
+
+/* A record op writes an audit record and an event, and no parameter. */
+static void a_record_writes_no_parameter(void **state) {
+  (void)state;
+  char *dir = tmpdir();
+  sy_store *st = open_store(dir, NULL);
+  seen ev = {0};
+  sy__store_set_publish_hook(st, on_events, &ev);
+  static const char name[] = "/switchyard/alerts/x:y";
+  sy_op op = {.kind = SY_OP_RECORD, .actor = "alerts", .rec_action = "alert.fire", .rec_detail = "severity=warning"};
+  op.put.name = name;
+  op.put.name_len = sizeof name - 1;
+  assert_int_equal(sy__store_submit_wait(st, &op), SY_OK);
+  sy__op_clear(&op);
+  assert_int_equal(ev.n, 1);
+  const sy_snap *s = sy__snap_enter(st);
+  assert_null(sy__snap_get(s, name, sizeof name - 1));
+  sy__snap_leave(st);
+  char seen_rec[256] = "";
+  sy_audit_query q = {.limit = 1};
+  int64_t resume = 0;
+  assert_int_equal(sy__store_audit(st, &q, audit_cb, seen_rec, &resume), SY_OK);
+  assert_string_equal(seen_rec, "alert.fire /switchyard/alerts/x:y severity=warning");
+  sy_op bad = {.kind = SY_OP_RECORD, .actor = "alerts", .rec_action = "nodot"};
+  bad.put.name = name;
+  bad.put.name_len = sizeof name - 1;
+  assert_int_equal(sy__store_submit_wait(st, &bad), SY_EINVAL);
+  sy__op_clear(&bad);
+  sy__store_close(st);
+  rmtree(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(random_ops_survive_a_reopen),     cmocka_unit_test(labels_move_together),
       cmocka_unit_test(a_label_keeps_the_reason),        cmocka_unit_test(time_is_the_injected_clock),
       cmocka_unit_test(root_names_are_one_parameter),    cmocka_unit_test(ssm_attributes_are_kept),
       cmocka_unit_test(expiration_deletes_on_the_clock), cmocka_unit_test(a_token_keeps_its_route),
+      cmocka_unit_test(a_record_writes_no_parameter),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -176,6 +176,20 @@ else
     else
       GW_NOTE+="the limits could not be written ($LIMITED of 3); "
     fi
+    # overshoot: 100 concurrent requests at a hard limit that 10 of them reach. Each answer costs
+    # 7 output tokens at $1 per 1k ($0.007) and asks for at most 7 (max_tokens), so 10 fit in $0.07.
+    doc /switchyard/providers/paid Provider "{\"type\":\"openai\",\"base_url\":\"$UP/v1\",\"prices\":{\"output_per_1k\":1.0}}"
+    doc /switchyard/routes/paid Route '{"provider":"paid"}'
+    curl -s -o /dev/null --max-time 10 -X POST -H "$AUTH" \
+      --data-binary '{"limit_type":"per_route","scope":"/switchyard/routes/paid","hard_limit_usd":0.07}' \
+      "$BASE/api/v1/governance/limits"
+    printf '%s' '{"model":"m","max_tokens":7,"messages":[{"role":"user","content":"x"}]}' >"$TMP/paid.json"
+    seq 100 | xargs -P 100 -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 -X POST -H "$AUTH" \
+      -H 'X-Switchyard-Route: /switchyard/routes/paid' --data-binary @"$TMP/paid.json" "$BASE/v1/chat/completions" \
+      >"$TMP/paid.codes" 2>/dev/null || true
+    curl -s --max-time 10 -H "$AUTH" "$BASE/api/v1/governance/status" \
+      | jq '[.limits[] | select(.scope == "/switchyard/routes/paid")][0]' >"$RESULTS/budget-overshoot.json" 2>/dev/null || true
+    OVER_OK="$(grep -c '^200$' "$TMP/paid.codes" 2>/dev/null || echo 0)"
   fi
   kill -0 "$SERVER_PID" 2>/dev/null || GW_NOTE+="switchyard exited during the gateway loads (see $SLOG); "
   stop_pid "$SERVER_PID"; SERVER_PID=""
@@ -221,6 +235,11 @@ rows=()
     lo50="$(sub "$lp50" "$dp50")"; bo50="$(sub "$bp50" "$dp50")"
     ratio="$(awk -v a="$lo50" -v b="$bo50" 'BEGIN{ if (a=="-"||b=="-"||b<=0) print "-"; else printf "%.2f", a/b }')"
     echo "| 5000 req/s, 3 spending limits on the way | – / $(g gw-gateway-5k-limits .rate_achieved) | – | $lp50 / $lp99 | $lo50 / – (×$ratio of without) | – / $(awk -v a="$(g gw-gateway-5k-limits .errors)" -v b="$(g gw-gateway-5k-limits .non2xx)" 'BEGIN{print (a=="-"?"-":a+b)}') | ≤ 10 % worse | $( [ "$ratio" = - ] && echo – || yes_no "$ratio <= 1.10") |"
+  fi
+  if [ -s "$RESULTS/budget-overshoot.json" ] && jq -e .consumed_usd "$RESULTS/budget-overshoot.json" >/dev/null 2>&1; then
+    spent="$(jq -r .consumed_usd "$RESULTS/budget-overshoot.json")"; hard="$(jq -r .hard_limit_usd "$RESULTS/budget-overshoot.json")"
+    over="$(awk -v a="$spent" -v b="$hard" 'BEGIN{d=a-b; printf "%.6f", d > 0 ? d : 0}')"
+    echo "| 100 concurrent requests at a hard limit 10 of them reach | – | – | – | – | – | overshoot \$0 | $(yes_no "$over == 0") (served ${OVER_OK:-?}, spent \$$spent of \$$hard, overshoot \$$over) |"
   fi
   if [ "$RSS_KB" -gt 0 ]; then
     echo "| server RSS under the 5k loads | – | – | – | – | – | ≤ 64 MB | $(yes_no "$HWM_KB <= 65536 && $RSS_KB <= 65536") |"

@@ -284,6 +284,26 @@ static enum MHD_Result test_done(sy_req *r) {
                                   "error", ok ? json_null() : json_string(err)));
 }
 
+/* The budget check of a preflight: every limit that applies to the provider (global, its own,
+ * any route's: a route's limit applies when the provider serves that route) has headroom. */
+typedef struct budget_walk {
+  const char *provider;
+  int limits, pass;
+  char detail[512];
+} budget_walk;
+
+static void budget_one(void *ctx, const sy_gw_limit_state *l) {
+  budget_walk *b = ctx;
+  if (!strcmp(l->limit_type, "per_provider") && strcmp(l->scope, b->provider)) return;
+  b->limits++;
+  double left = l->hard_usd - l->consumed_usd - l->reserved_usd;
+  size_t n = strlen(b->detail);
+  if (n + 2 >= sizeof b->detail) return;
+  snprintf(b->detail + n, sizeof b->detail - n, "%s%s %s: $%.4f of $%.4f left today", n ? "; " : "", l->limit_type,
+           l->scope[0] ? l->scope : "(all)", left > 0 ? left : 0.0, l->hard_usd);
+  if (l->level == SY_LIMIT_HARD || left <= 0) b->pass = 0;
+}
+
 static enum MHD_Result preflight_done(sy_req *r) {
   probe *pr = r->api_ctx;
   int ok = 0, status = 0;
@@ -297,10 +317,13 @@ static enum MHD_Result preflight_done(sy_req *r) {
     snprintf(detail, sizeof detail, "a minimal chat call failed (%d): %s", status, err);
   json_array_append_new(pr->checks, json_pack("{ss sb ss so}", "name", "connection", "pass", ok, "detail", detail,
                                               "latency_ms", ms_json(ms)));
-  json_array_append_new(pr->checks,
-                        json_pack("{ss sb ss}", "name", "budget", "pass", 1, "detail", "no spending limit applies"));
+  budget_walk bw = {pr->provider, 0, 1, ""};
+  sy__gateway_limits(r->srv->gw, budget_one, &bw);
+  if (!bw.limits) snprintf(bw.detail, sizeof bw.detail, "no spending limit applies");
+  json_array_append_new(pr->checks, json_pack("{ss sb ss}", "name", "budget", "pass", bw.pass, "detail", bw.detail));
   return sy__reply_json(
-      r, 200, json_pack("{ss sb sO}", "provider", pr->provider, "ready", pr->ready && ok, "checks", pr->checks));
+      r, 200,
+      json_pack("{ss sb sO}", "provider", pr->provider, "ready", pr->ready && ok && bw.pass, "checks", pr->checks));
 }
 
 /* Starts the probe of pr->provider (a minimal chat call, pr->model when asked) and answers

@@ -122,3 +122,16 @@ it('a restart keeps the day\'s spend; the next UTC day starts from nothing', asy
   const ok = await H.gw(S, '/v1/chat/completions', H.chatBody('new day', { max_tokens: 100 }), { headers: { 'X-Switchyard-Route': '/gw/gov/strict' } });
   assert.equal(ok.status, 200, ok.text);
 });
+
+it('preflight names each limit that applies to the provider and fails when one has no room', async () => {
+  await limit({ limit_type: 'per_provider', scope: 'paid', hard_limit_usd: 0.0000001 });
+  const r = await H.api(S, 'POST', '/api/v1/providers/paid/preflight');
+  assert.equal(r.status, 200, r.text);
+  const b = r.json.checks.find((c) => c.name === 'budget');
+  assert.equal(b.pass, false, JSON.stringify(b));
+  assert.match(b.detail, /per_provider paid: \$0\.0000 of \$0\.0000 left today/);
+  assert.equal(r.json.ready, false);
+  await limit({ limit_type: 'per_provider', scope: 'paid', hard_limit_usd: 1000 });
+  const ok = await H.api(S, 'POST', '/api/v1/providers/paid/preflight');
+  assert.equal(ok.json.checks.find((c) => c.name === 'budget').pass, true);
+});

@@ -193,18 +193,6 @@ static sy_rc show_test(const json_t *answer, void *ctx) {
   return SY_OK;
 }
 
-static int provider_test(sy__cli *cli, int argc, char **argv) {
-  const char *pos[SY__MAX_POS];
-  size_t npos = 0;
-  sy__url u;
-  int ex;
-  sy__parse p = sy__args(cli, argc, argv, test_usage, NULL, pos, &npos, 1, 1);
-  if (p) return sy__parse_exit(p);
-  ex = provider_url(&u, test_usage, "test", pos[0], "/test-connection");
-  if (ex) return ex;
-  return provider_call(cli, "POST", &u, NULL, show_test, (void *)pos[0], test_failed);
-}
-
 /* ---- preflight ------------------------------------------------------------------------- */
 
 static int not_ready(const json_t *answer) { return !json_is_true(json_object_get(answer, "ready")); }
@@ -224,25 +212,6 @@ static sy_rc show_preflight(const json_t *answer, void *ctx) {
   return SY_OK;
 }
 
-static int provider_preflight(sy__cli *cli, int argc, char **argv) {
-  const char *pos[SY__MAX_POS];
-  size_t npos = 0;
-  const char *model = NULL;
-  const sy__opt opts[] = {{"--model", NULL, SY__OPT_VALUE, &model}, {0}};
-  json_t *body = NULL;
-  sy__url u;
-  int ex;
-  sy__parse p = sy__args(cli, argc, argv, preflight_usage, opts, pos, &npos, 1, 1);
-  if (p) return sy__parse_exit(p);
-  ex = provider_url(&u, preflight_usage, "preflight", pos[0], "/preflight");
-  if (ex) return ex;
-  body = model_body(model, &ex);
-  if (ex) return ex;
-  ex = provider_call(cli, "POST", &u, body, show_preflight, (void *)pos[0], not_ready);
-  json_decref(body);
-  return ex;
-}
-
 /* ---- activate -------------------------------------------------------------------------- */
 
 static sy_rc show_activate(const json_t *answer, void *ctx) {
@@ -258,25 +227,6 @@ static sy_rc show_activate(const json_t *answer, void *ctx) {
   return SY_OK;
 }
 
-static int provider_activate(sy__cli *cli, int argc, char **argv) {
-  const char *pos[SY__MAX_POS];
-  size_t npos = 0;
-  const char *model = NULL;
-  const sy__opt opts[] = {{"--model", NULL, SY__OPT_VALUE, &model}, {0}};
-  json_t *body = NULL;
-  sy__url u;
-  int ex;
-  sy__parse p = sy__args(cli, argc, argv, activate_usage, opts, pos, &npos, 1, 1);
-  if (p) return sy__parse_exit(p);
-  ex = provider_url(&u, activate_usage, "activate", pos[0], "/activate");
-  if (ex) return ex;
-  body = model_body(model, &ex);
-  if (ex) return ex;
-  ex = provider_call(cli, "POST", &u, body, show_activate, (void *)pos[0], NULL);
-  json_decref(body);
-  return ex;
-}
-
 /* ---- status ---------------------------------------------------------------------------- */
 
 /* "P: online (reason)"; the status decides nothing about the exit code (see status_usage). */
@@ -288,18 +238,6 @@ static sy_rc show_status(const json_t *answer, void *ctx) {
   if (*reason) printf(" (%s)", reason);
   fputc('\n', stdout);
   return SY_OK;
-}
-
-static int provider_status(sy__cli *cli, int argc, char **argv) {
-  const char *pos[SY__MAX_POS];
-  size_t npos = 0;
-  sy__url u;
-  int ex;
-  sy__parse p = sy__args(cli, argc, argv, status_usage, NULL, pos, &npos, 1, 1);
-  if (p) return sy__parse_exit(p);
-  ex = provider_url(&u, status_usage, "status", pos[0], "/status");
-  if (ex) return ex;
-  return provider_call(cli, "GET", &u, NULL, show_status, (void *)pos[0], NULL);
 }
 
 /* ---- metrics --------------------------------------------------------------------------- */
@@ -350,17 +288,53 @@ out:
   return rc;
 }
 
-static int provider_metrics(sy__cli *cli, int argc, char **argv) {
+/* One provider's subcommand: PROVIDER as its argument, --model when it takes one, a call to
+ * /api/v1/providers/PROVIDER<suffix>, its answer shown by show, failed when verdict says. */
+typedef struct one_cmd {
+  const char *name, *usage, *method, *suffix;
+  int takes_model;
+  sy__show_fn show;
+  verdict_fn verdict;
+} one_cmd;
+
+static const one_cmd one_cmds[] = {
+    {"test", test_usage, "POST", "/test-connection", 0, show_test, test_failed},
+    {"preflight", preflight_usage, "POST", "/preflight", 1, show_preflight, not_ready},
+    {"activate", activate_usage, "POST", "/activate", 1, show_activate, NULL},
+    {"status", status_usage, "GET", "/status", 0, show_status, NULL},
+    {"metrics", metrics_usage, "GET", "/metrics", 0, show_metrics, NULL},
+};
+
+static int provider_one(sy__cli *cli, int argc, char **argv, const one_cmd *c) {
   const char *pos[SY__MAX_POS];
   size_t npos = 0;
+  const char *model = NULL;
+  const sy__opt with_model[] = {{"--model", NULL, SY__OPT_VALUE, &model}, {0}};
+  json_t *body = NULL;
   sy__url u;
   int ex;
-  sy__parse p = sy__args(cli, argc, argv, metrics_usage, NULL, pos, &npos, 1, 1);
+  sy__parse p = sy__args(cli, argc, argv, c->usage, c->takes_model ? with_model : NULL, pos, &npos, 1, 1);
   if (p) return sy__parse_exit(p);
-  ex = provider_url(&u, metrics_usage, "metrics", pos[0], "/metrics");
+  ex = provider_url(&u, c->usage, c->name, pos[0], c->suffix);
   if (ex) return ex;
-  return provider_call(cli, "GET", &u, NULL, show_metrics, NULL, NULL);
+  if (c->takes_model) {
+    body = model_body(model, &ex);
+    if (ex) return ex;
+  }
+  ex = provider_call(cli, c->method, &u, body, c->show, (void *)pos[0], c->verdict);
+  json_decref(body);
+  return ex;
 }
+
+static int provider_test(sy__cli *cli, int argc, char **argv) { return provider_one(cli, argc, argv, &one_cmds[0]); }
+static int provider_preflight(sy__cli *cli, int argc, char **argv) {
+  return provider_one(cli, argc, argv, &one_cmds[1]);
+}
+static int provider_activate(sy__cli *cli, int argc, char **argv) {
+  return provider_one(cli, argc, argv, &one_cmds[2]);
+}
+static int provider_status(sy__cli *cli, int argc, char **argv) { return provider_one(cli, argc, argv, &one_cmds[3]); }
+static int provider_metrics(sy__cli *cli, int argc, char **argv) { return provider_one(cli, argc, argv, &one_cmds[4]); }
 
 static const sy__cmd provider_cmds[] = {
     {"ls", "list providers", provider_ls},

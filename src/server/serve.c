@@ -131,7 +131,8 @@ static void usage(FILE *f) {
           "  SWITCHYARD_HEARTBEAT_MS           the interval of watch heartbeats, 10 to 3600000 (default 15000)\n"
           "  SWITCHYARD_ACCESS_LOG             1 logs every request (default: only errors are logged)\n"
           "  SWITCHYARD_TEST_CLOCK             1 lets an admin move the server's clock forward (POST\n"
-          "                                    /api/v1/admin/clock {\"advance_ms\": N}), for tests of budget days\n");
+          "                                    /api/v1/admin/clock {\"advance_ms\": N}), for tests of budget days\n"
+          "                                    (default: the system's clock)\n");
 }
 
 /* At first start (no tokens yet) creates the admin token from the environment or a fresh one. */

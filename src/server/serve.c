@@ -356,10 +356,6 @@ int sy__serve_main(int argc, char **argv) {
   }
   char addr[96];
   snprintf(addr, sizeof addr, "%s:%d", host, bound);
-  sy__log("info", "listening",
-          json_pack("{ss si ss sI sI si sI}", "addr", addr, "port", bound, "data", data, "params", (json_int_t)count,
-                    "seq", (json_int_t)seq, "threads", (int)threads, "startup_ms",
-                    (json_int_t)(sy__clock_now(srv.clock) - srv.started_ms)));
   if (srv.test_clock)
     sy__log("warn", "SWITCHYARD_TEST_CLOCK=1: POST /api/v1/admin/clock moves this server's time forward (tests only)",
             NULL);
@@ -368,6 +364,10 @@ int sy__serve_main(int argc, char **argv) {
             "INSECURE: --insecure-loopback: requests without a token are served as the admin "
             "\"insecure-loopback\" (no decrypt scope); a wrong token is still refused. For a developer's machine only",
             json_pack("{ss}", "addr", addr));
+  sy__log("info", "listening",
+          json_pack("{ss si ss sI sI si sI}", "addr", addr, "port", bound, "data", data, "params", (json_int_t)count,
+                    "seq", (json_int_t)seq, "threads", (int)threads, "startup_ms",
+                    (json_int_t)(sy__clock_now(srv.clock) - srv.started_ms)));
   int sig = 0;
   sigwait(&sigs, &sig);
   sy__log("info", "stopping", json_pack("{ss}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));

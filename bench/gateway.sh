@@ -238,7 +238,7 @@ rows=()
   fi
   if [ -s "$RESULTS/budget-overshoot.json" ] && jq -e .consumed_usd "$RESULTS/budget-overshoot.json" >/dev/null 2>&1; then
     spent="$(jq -r .consumed_usd "$RESULTS/budget-overshoot.json")"; hard="$(jq -r .hard_limit_usd "$RESULTS/budget-overshoot.json")"
-    over="$(awk -v a="$spent" -v b="$hard" 'BEGIN{d=a-b; printf "%.6f", d > 0 ? d : 0}')"
+    over="$(awk -v a="$spent" -v b="$hard" 'BEGIN{d=a-b; printf "%.6f", (d > 0 ? d : 0)}')"
     echo "| 100 concurrent requests at a hard limit 10 of them reach | – | – | – | – | – | overshoot \$0 | $(yes_no "$over == 0") (served ${OVER_OK:-?}, spent \$$spent of \$$hard, overshoot \$$over) |"
   fi
   if [ "$RSS_KB" -gt 0 ]; then

@@ -2,7 +2,8 @@
  * cost on every limit that applies before it is sent, and settles to its real cost from the
  * answer's usage; a reservation that would cross a hard limit is refused (the provider is
  * skipped as if its breaker were open). Spend per limit and UTC day is kept in a ledger, a
- * SQLite file beside the store, flushed every FLUSH_MS and at stop, read back at start. */
+ * SQLite file beside the store, written by a thread of its own every FLUSH_MS and at stop, read
+ * back at start. */
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -204,6 +205,26 @@ static void log_ledger(const char *what, sqlite3 *db) {
                  json_pack("{ss ss}", "operation", what, "sqlite", db ? sqlite3_errmsg(db) : "cannot open"));
 }
 
+/* The ledger's own thread writes the spend every FLUSH_MS of real time, so that no request
+ * waits on the disk (a flush ends in an fsync). */
+static void *ledger_main(void *arg) {
+  sy_gateway *gw = arg;
+  pthread_mutex_lock(&gw->ledger_mu);
+  while (!gw->ledger_stop) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)FLUSH_MS * 1000000;
+    if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+    pthread_cond_timedwait(&gw->ledger_cv, &gw->ledger_mu, &ts);
+    if (gw->ledger_stop) break;
+    pthread_mutex_unlock(&gw->ledger_mu);
+    sy__gw_ledger_flush(gw, 1);
+    pthread_mutex_lock(&gw->ledger_mu);
+  }
+  pthread_mutex_unlock(&gw->ledger_mu);
+  return NULL;
+}
+
 sy_rc sy__gw_ledger_open(sy_gateway *gw, const char *path) {
   if (!path) return SY_OK; /* in memory only */
   sqlite3 *db = NULL;
@@ -237,6 +258,14 @@ sy_rc sy__gw_ledger_open(sy_gateway *gw, const char *path) {
   }
   sqlite3_finalize(st);
   gw->ledger = db;
+  pthread_mutex_init(&gw->ledger_mu, NULL);
+  pthread_cond_init(&gw->ledger_cv, NULL);
+  if (pthread_create(&gw->ledger_thread, NULL, ledger_main, gw)) {
+    sqlite3_close(db);
+    gw->ledger = NULL;
+    return SY_EINTERNAL;
+  }
+  gw->ledger_started = 1;
   return SY_OK;
 }
 
@@ -299,6 +328,16 @@ void sy__gw_ledger_flush(sy_gateway *gw, int force) {
 }
 
 void sy__gw_ledger_close(sy_gateway *gw) {
+  if (gw->ledger_started) {
+    pthread_mutex_lock(&gw->ledger_mu);
+    gw->ledger_stop = 1;
+    pthread_cond_signal(&gw->ledger_cv);
+    pthread_mutex_unlock(&gw->ledger_mu);
+    pthread_join(gw->ledger_thread, NULL);
+    gw->ledger_started = 0;
+    pthread_cond_destroy(&gw->ledger_cv);
+    pthread_mutex_destroy(&gw->ledger_mu);
+  }
   sy__gw_ledger_flush(gw, 1);
   if (gw->ledger) sqlite3_close(gw->ledger);
   gw->ledger = NULL;

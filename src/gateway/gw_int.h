@@ -177,8 +177,12 @@ struct sy_gateway {
   sy_gw_req held;     /* list head of the requests the loop holds */
   sy_gw_spend *spend; /* under mu */
   int nspend, cap_spend;
-  struct sqlite3 *ledger; /* the usage ledger (gw_budget.c), loop thread */
+  struct sqlite3 *ledger; /* the usage ledger (gw_budget.c), written by its own thread */
   int64_t ledger_flushed;
+  pthread_t ledger_thread;
+  pthread_mutex_t ledger_mu;
+  pthread_cond_t ledger_cv;
+  int ledger_started, ledger_stop;
   CURL *easy_pool[256]; /* idle easy handles, reset, for the next attempts */
   int neasy;
   uint64_t rnd; /* backoff jitter (loop thread) */
@@ -216,7 +220,8 @@ int sy__gw_budget_reserve(sy_gw_req *q, const sy_provider *p);
 /* Releases q's reservation; charges cost (>= 0) as spent, or nothing (cost < 0). */
 void sy__gw_budget_settle(sy_gw_req *q, double cost);
 sy_rc sy__gw_ledger_open(sy_gateway *gw, const char *path);
-/* Writes what changed since the last flush (at most every 200 ms unless force). */
+/* Writes what changed since the last flush (at most every 200 ms unless force); one writer at
+ * a time: the ledger's thread, then the last flush at close. */
 void sy__gw_ledger_flush(sy_gateway *gw, int force);
 void sy__gw_ledger_close(sy_gateway *gw);
 

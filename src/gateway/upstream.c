@@ -635,7 +635,6 @@ static void *loop_main(void *arg) {
     if (wait > 1000) wait = 1000;
     gw->loop_wake_at = now + wait;
     pthread_mutex_unlock(&gw->lmu);
-    sy__gw_ledger_flush(gw, 0); /* spend to disk, without holding the loop's lock */
     int n = epoll_wait(gw->epfd, evs, 64, (int)wait);
     pthread_mutex_lock(&gw->lmu);
     gw->loop_wake_at = INT64_MAX; /* awake: nobody needs to wake it */

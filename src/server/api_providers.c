@@ -611,14 +611,20 @@ static json_t *window_json(const sy_gw_window *w) {
                    w->cost_usd, "cost_per_request", w->requests ? w->cost_usd / (double)w->requests : 0.0);
 }
 
+/* {"metrics": the since-start figures as the runbook reads them (requests, errors, ...), and the
+ * same per window under "1m", "5m", "1h" and "since_start"}. */
 static enum MHD_Result metrics_of(sy_req *r, const char *name) {
   if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "")) return MHD_YES;
   sy_gw_pinfo in;
   sy__gateway_provider_info(r->srv->gw, name, &in);
-  return sy__reply_json(
-      r, 200,
-      json_pack("{ss s{so so so so}}", "provider", name, "metrics", "1m", window_json(&in.m1), "5m",
-                window_json(&in.m5), "1h", window_json(&in.h1), "since_start", window_json(&in.total)));
+  json_t *m = window_json(&in.total);
+  if (!m || json_object_set_new(m, "1m", window_json(&in.m1)) || json_object_set_new(m, "5m", window_json(&in.m5)) ||
+      json_object_set_new(m, "1h", window_json(&in.h1)) ||
+      json_object_set_new(m, "since_start", window_json(&in.total))) {
+    json_decref(m);
+    return sy__reply_error(r, 500, "InternalError", "out of memory");
+  }
+  return sy__reply_json(r, 200, json_pack("{ss so}", "provider", name, "metrics", m));
 }
 
 /* ---- routing ---- */

@@ -344,7 +344,10 @@ describe('GET /api/v1/providers/{p}/metrics', () => {
     assert.equal(r.json.provider, 'metered');
     // runbook: jq ".metrics"
     const m = r.json.metrics;
-    assert.deepEqual(Object.keys(m).sort(), ['1h', '1m', '5m', 'since_start']);
+    const FIELDS = ['cost_per_request', 'cost_usd', 'error_rate', 'errors', 'latency_ms', 'requests'];
+    assert.deepEqual(Object.keys(m).sort(), ['1h', '1m', '5m', ...FIELDS, 'since_start'].sort());
+    // the shape: {"metrics": {requests, errors, error_rate, latency_ms, cost_usd, cost_per_request}} (since start)
+    for (const k of FIELDS) assert.deepEqual(m[k], m.since_start[k], k);
     for (const w of ['1m', '5m', '1h', 'since_start']) {
       const W = m[w];
       assert.deepEqual(Object.keys(W).sort(), ['cost_per_request', 'cost_usd', 'error_rate', 'errors', 'latency_ms', 'requests']);

@@ -278,10 +278,16 @@ static enum MHD_Result test_done(sy_req *r) {
   const char *model = NULL;
   char err[512];
   probe_result(pr, &ok, &status, &ms, &model, err, sizeof err);
+  /* "reason" says why in words either way; "error" is the failure's message, null on success */
+  char reason[600];
+  if (ok)
+    snprintf(reason, sizeof reason, "a minimal chat call answered %d", status);
+  else
+    snprintf(reason, sizeof reason, "%s", err);
   return sy__reply_json(r, 200,
-                        json_pack("{sb ss so so si so}", "success", ok, "provider", pr->provider, "model",
+                        json_pack("{sb ss so so si so ss}", "success", ok, "provider", pr->provider, "model",
                                   model ? json_string(model) : json_null(), "latency_ms", ms_json(ms), "status", status,
-                                  "error", ok ? json_null() : json_string(err)));
+                                  "error", ok ? json_null() : json_string(err), "reason", reason));
 }
 
 /* The budget check of a preflight: every limit that applies to the provider (global, its own,

@@ -179,6 +179,29 @@ static const char *breaker_name(sy_breaker_state b) {
   return b == SY_BREAKER_OPEN ? "open" : b == SY_BREAKER_HALF_OPEN ? "half_open" : "closed";
 }
 
+/* Whether a hard spending limit that applies to provider name (global, or its own) was reached
+ * today: its calls are refused as if its breaker were open (gateway/gw_budget.c). */
+typedef struct budget_hit {
+  const char *name;
+  int hit;
+} budget_hit;
+
+static void hard_one(void *ctx, const sy_gw_limit_state *l) {
+  budget_hit *b = ctx;
+  if (l->level != SY_LIMIT_HARD) return;
+  if (!strcmp(l->limit_type, "global") || (!strcmp(l->limit_type, "per_provider") && !strcmp(l->scope, b->name)))
+    b->hit = 1;
+}
+
+/* The provider's view, with a reached hard budget shown as its breaker open. */
+static void provider_view(sy_req *r, const char *name, sy_gw_pinfo *in, int *budget) {
+  sy__gateway_provider_info(r->srv->gw, name, in);
+  budget_hit b = {name, 0};
+  sy__gateway_limits(r->srv->gw, hard_one, &b);
+  *budget = b.hit;
+  if (b.hit) in->breaker = SY_BREAKER_OPEN;
+}
+
 static const char *connection_status(const sy_gw_pinfo *in) {
   if (in->breaker == SY_BREAKER_OPEN) return "circuit_open";
   if (!in->known) return "untested";
@@ -197,7 +220,8 @@ typedef struct listing {
 static int list_one(void *ctx, const sy_provider *p, int64_t version) {
   listing *l = ctx;
   sy_gw_pinfo in;
-  sy__gateway_provider_info(l->r->srv->gw, p->name, &in);
+  int budget = 0;
+  provider_view(l->r, p->name, &in, &budget);
   json_t *models = json_array();
   for (int i = 0; models && i < p->nmodels; i++) json_array_append_new(models, json_string(p->models[i]));
   json_t *e = json_pack("{ss ss so so so ss sb ss sI}", "name", p->name, "type", sy__provider_type_name(p->type),
@@ -577,12 +601,16 @@ static double rate(int64_t errors, int64_t requests) { return requests ? (double
 static enum MHD_Result status_of(sy_req *r, const char *name) {
   if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "")) return MHD_YES;
   sy_gw_pinfo in;
-  sy__gateway_provider_info(r->srv->gw, name, &in);
+  int budget = 0;
+  provider_view(r, name, &in, &budget);
   const sy_gw_window *w = &in.m5;
   double er = rate(w->errors, w->requests);
   char reason[400];
   const char *st = "online";
-  if (in.breaker == SY_BREAKER_OPEN) {
+  if (budget) {
+    st = "offline";
+    snprintf(reason, sizeof reason, "circuit breaker open: daily budget limit reached");
+  } else if (in.breaker == SY_BREAKER_OPEN) {
     st = "offline";
     snprintf(reason, sizeof reason, "circuit breaker open%s%.300s", in.last_error[0] ? "; last error: " : "",
              in.last_error);

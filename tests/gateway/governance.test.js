@@ -135,3 +135,15 @@ it('preflight names each limit that applies to the provider and fails when one h
   const ok = await H.api(S, 'POST', '/api/v1/providers/paid/preflight');
   assert.equal(ok.json.checks.find((c) => c.name === 'budget').pass, true);
 });
+
+it('a provider at its hard budget reads as its breaker open, with runbook 002\'s words', async () => {
+  await limit({ limit_type: 'per_provider', scope: 'paid', hard_limit_usd: 0.0000001 });
+  // a request reaches the limit's refusal
+  await H.gw(S, '/v1/chat/completions', H.chatBody('x', { max_tokens: 100 }), { headers: { 'X-Switchyard-Route': '/gw/gov/paid' } });
+  const st = (await H.api(S, 'GET', '/api/v1/providers/paid/status')).json;
+  assert.deepEqual([st.status, st.breaker, st.reason], ['offline', 'open', 'circuit breaker open: daily budget limit reached']);
+  const list = (await H.api(S, 'GET', '/api/v1/providers')).json.providers.find((p) => p.name === 'paid');
+  assert.equal(list.connection_status, 'circuit_open');
+  await limit({ limit_type: 'per_provider', scope: 'paid', hard_limit_usd: 1000 });
+  assert.notEqual((await H.api(S, 'GET', '/api/v1/providers/paid/status')).json.reason, 'circuit breaker open: daily budget limit reached');
+});

@@ -23,6 +23,12 @@ static const sy_clock sys = {sys_now, sys_tick};
 
 const sy_clock *sy__clock_system(void) { return &sys; }
 
+int64_t sy__clock_mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int64_t man_now(const sy_clock *c) {
   return __atomic_load_n(&((const sy_manual_clock *)c)->now, __ATOMIC_ACQUIRE);
 }

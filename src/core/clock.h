@@ -15,6 +15,10 @@ struct sy_clock {
 /* The system's clocks (CLOCK_REALTIME, CLOCK_MONOTONIC). */
 const sy_clock *sy__clock_system(void);
 
+/* The system's monotonic time in µs, for measuring how long something took (latency, overhead),
+ * which no test needs to move. */
+int64_t sy__clock_mono_us(void);
+
 static inline int64_t sy__clock_now(const sy_clock *c) { return c->now_ms(c); }
 static inline int64_t sy__clock_tick(const sy_clock *c) { return c->tick_ms(c); }
 

@@ -8,12 +8,6 @@
 
 #include "gateway/gw_int.h"
 
-int64_t sy__gw_now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void step_clear(sy_gw_step *st) {
   if (st->key) sy__reveal_free(st->key, st->key_len);
   sy__ver_unref(st->ver);
@@ -43,7 +37,7 @@ static void wake_locked(sy_gw_req *q, int was_ready) {
 }
 
 static void note_overhead(sy_gw_req *q) {
-  q->overhead_us = sy__gw_now_us() - q->t0_us - q->upstream_us;
+  q->overhead_us = sy__clock_mono_us() - q->t0_us - q->upstream_us;
   if (q->overhead_us < 0) q->overhead_us = 0;
 }
 
@@ -190,7 +184,7 @@ void sy__gw_record_ok(sy_gw_req *q, const sy_provider *p, const sy_gw_usage *u, 
 
 void sy__gw_answer_stub(sy_gw_req *q) {
   sy_gw_step *st = &q->plan[q->cur];
-  int64_t t = sy__gw_now_us();
+  int64_t t = sy__clock_mono_us();
   sy_gw_usage u = {0, 0, 0};
   sy_gw_fail f;
   q->attempts++;
@@ -209,7 +203,7 @@ void sy__gw_answer_stub(sy_gw_req *q) {
       sy__gw_finish_fail(q, &f);
       return;
     }
-    sy__gw_record_ok(q, st->p, &u, sy__gw_now_us() - t, sy__gw_now_us() - t);
+    sy__gw_record_ok(q, st->p, &u, sy__clock_mono_us() - t, sy__clock_mono_us() - t);
     sy__gw_stream_put(q, &b);
     sy__jbuf_free(&b);
     sy__gw_finish(q, 200, NULL, 0);
@@ -221,7 +215,7 @@ void sy__gw_answer_stub(sy_gw_req *q) {
     return;
   }
   stamp_created(q, out);
-  sy__gw_record_ok(q, st->p, &u, sy__gw_now_us() - t, sy__gw_now_us() - t);
+  sy__gw_record_ok(q, st->p, &u, sy__clock_mono_us() - t, sy__clock_mono_us() - t);
   char *text = json_dumps(out, JSON_COMPACT);
   json_decref(out);
   if (!text) {

@@ -21,7 +21,7 @@ sy_rc sy__gateway_new(sy_store *st, const sy_clock *clock, const char *ledger_pa
   gw->clock = clock;
   pthread_mutex_init(&gw->mu, NULL);
   gw->held.next = gw->held.prev = &gw->held;
-  gw->rnd = (uint64_t)sy__gw_now_us() * 0x9E3779B97F4A7C15ull | 1;
+  gw->rnd = (uint64_t)sy__clock_mono_us() * 0x9E3779B97F4A7C15ull | 1;
   sy_rc rc = sy__gw_ledger_open(gw, ledger_path);
   if (rc) {
     sy__gateway_free(gw);

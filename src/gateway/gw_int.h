@@ -189,7 +189,6 @@ struct sy_gateway {
 };
 
 /* answer.c */
-int64_t sy__gw_now_us(void);
 void sy__gw_req_unref(sy_gw_req *q);
 /* The answer is complete: a non-stream status and body (taken), or a stream's end. Wakes. */
 void sy__gw_finish(sy_gw_req *q, int status, char *body, size_t len);

@@ -350,7 +350,7 @@ static void attempt_begin(sy_gateway *gw, sy_gw_req *q) {
     snprintf(q->served, sizeof q->served, "%s", p->name);
     pthread_mutex_unlock(&q->mu);
     q->attempt_tick = now;
-    q->attempt_us = sy__gw_now_us();
+    q->attempt_us = sy__clock_mono_us();
     q->attempts++;
     q->attempt++;
     q->state = Q_FLIGHT;
@@ -368,7 +368,7 @@ static void attempt_begin(sy_gateway *gw, sy_gw_req *q) {
 static void attempt_end(sy_gateway *gw, sy_gw_req *q, CURLcode res) {
   const sy_provider *p = q->plan[q->cur].p;
   const sy_adapter *a = sy__adapter_for(p->type);
-  int64_t dur_us = sy__gw_now_us() - q->attempt_us;
+  int64_t dur_us = sy__clock_mono_us() - q->attempt_us;
   q->upstream_us += dur_us;
   if (!q->http_status && q->easy) curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &q->http_status);
   easy_end(gw, q);
@@ -482,7 +482,7 @@ static void attempt_end(sy_gateway *gw, sy_gw_req *q, CURLcode res) {
   if (retry) {
     q->state = Q_BACKOFF;
     q->wait_until = tick(gw) + delay;
-    q->attempt_us = sy__gw_now_us(); /* the wait is the provider's time, not the gateway's */
+    q->attempt_us = sy__clock_mono_us(); /* the wait is the provider's time, not the gateway's */
     return;
   }
   next_provider(gw, q);
@@ -502,7 +502,7 @@ static void hold(sy_gateway *gw, sy_gw_req *q) {
 static void abandon(sy_gateway *gw, sy_gw_req *q) {
   if (q->state == Q_DONE) return;
   if (q->easy) {
-    q->upstream_us += sy__gw_now_us() - q->attempt_us;
+    q->upstream_us += sy__clock_mono_us() - q->attempt_us;
     easy_end(gw, q);
   }
   breaker_report(gw, q, -1);
@@ -562,7 +562,7 @@ static int64_t run_timers(sy_gateway *gw) {
     if (q->state == Q_BACKOFF) {
       if (now >= q->wait_until) {
         q->state = Q_NEW;
-        q->upstream_us += sy__gw_now_us() - q->attempt_us;
+        q->upstream_us += sy__clock_mono_us() - q->attempt_us;
         attempt_begin(gw, q);
       } else if (q->wait_until - now < next) {
         next = q->wait_until - now;

@@ -37,12 +37,6 @@ typedef struct activation {
   const char *model; /* NULL: none */
 } activation;
 
-static int64_t mono_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* A number of milliseconds with 3 decimals. */
 static json_t *ms_json(double ms) { return json_real(round(ms * 1000.0) / 1000.0); }
 
@@ -281,7 +275,7 @@ static void probe_wake(void *ctx) { sy__resume(ctx); }
 static void probe_result(probe *pr, int *ok, int *status, double *ms, const char **model, char *err, size_t errsz) {
   sy_gw_head h;
   sy__gw_head(pr->q, &h);
-  *ms = (double)(mono_us() - pr->t0_us) / 1000.0;
+  *ms = (double)(sy__clock_mono_us() - pr->t0_us) / 1000.0;
   *status = h.status;
   *ok = h.status >= 200 && h.status < 300;
   *model = pr->model;
@@ -370,7 +364,7 @@ static enum MHD_Result probe_start(sy_req *r, probe *pr, const char *asked, sy_f
                  .wake = probe_wake,
                  .wake_ctx = r};
   int ready = 0;
-  pr->t0_us = mono_us();
+  pr->t0_us = sy__clock_mono_us();
   sy_gw_req *q = sy__gw_start(r->srv->gw, &in, &ready);
   if (!q) return sy__reply_error(r, 503, "Unavailable", "out of memory");
   if (sy__arena_cleanup(r->arena, gw_release, q)) {

@@ -17,12 +17,6 @@
 #include "server/frame.h"
 #include "server/guard.h"
 
-static int64_t now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void sy__log(const char *level, const char *msg, json_t *fields) { sy__log_stderr(level, msg, fields); }
 
 /* ---- replies ---- */
@@ -435,7 +429,7 @@ static void access_log(sy_req *r) {
   if (!r->srv->access_log && r->status < 500) return;
   sy__log(r->status >= 500 ? "error" : "info", "request",
           json_pack("{ss ss si sI ss?}", "method", r->method, "path", r->path, "status", r->status, "duration_us",
-                    (json_int_t)(now_us() - r->start_us), "actor", r->actor));
+                    (json_int_t)(sy__clock_mono_us() - r->start_us), "actor", r->actor));
 }
 
 /* What a request holds outside its arena: its write's result, its parsed body, its body. */
@@ -464,7 +458,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
   }
   r->srv = srv;
   r->conn = conn;
-  r->start_us = now_us();
+  r->start_us = sy__clock_mono_us();
   r->target = uri;
   r->target_len = uri ? strlen(uri) : 0;
   const char *q = uri ? memchr(uri, '?', r->target_len) : NULL;

@@ -385,7 +385,7 @@ sy_gw_req *sy__gw_start(sy_gateway *gw, const sy_gw_in *in, int *ready) {
     sy__gw_finish_fail(q, &f);
     return q;
   }
-  q->body_bytes = json_dumpb(q->body, NULL, 0, JSON_COMPACT);
+  q->body_bytes = in->body_len;
   q->stream = q->op == SY_GW_CHAT && json_is_true(json_object_get(q->body, "stream"));
   q->include_usage =
       q->stream && json_is_true(json_object_get(json_object_get(q->body, "stream_options"), "include_usage"));

@@ -41,6 +41,7 @@ typedef struct sy_gw_in {
    * fallback, and no breaker (it neither waits for one nor counts against it). NULL: route. */
   const char *provider;
   json_t *body;           /* the client's request; taken */
+  size_t body_len;        /* its JSON's length as sent, 0 unknown (measured if a spending limit needs it) */
   const char *route;      /* X-Switchyard-Route, or NULL */
   const char *subject;    /* X-Switchyard-Subject, or NULL */
   const char *request_id; /* never NULL */

@@ -79,6 +79,8 @@ void sy__gw_budget_plan(sy_gw_req *q, const sy_snap *s) {
   pthread_mutex_lock(&q->gw->mu);
   sy__snap_list(s, SY_LIMITS_PREFIX, 1, NULL, add_limit, &w);
   pthread_mutex_unlock(&q->gw->mu);
+  /* the worst case counts every byte of the request as a token: measured only when it matters */
+  if (q->nlimits && !q->body_bytes) q->body_bytes = json_dumpb(q->body, NULL, 0, JSON_COMPACT);
 }
 
 /* ---- reserve and settle ---- */

@@ -72,7 +72,8 @@ static enum MHD_Result run(sy_req *r, sy_gw_op op) {
   if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "")) return MHD_YES;
   if (!r->body_len) return sy__reply_error(r, 400, "invalid_json", "the request needs a JSON body");
   json_t *body = NULL;
-  if (sy__gw_multipart(r)) { /* what OpenAI's clients send to images/edits */
+  int multipart = sy__gw_multipart(r);
+  if (multipart) { /* what OpenAI's clients send to images/edits */
     if (op == SY_GW_CHAT) return sy__reply_error(r, 400, "invalid_json", "chat/completions takes a JSON body");
     if (sy__gw_multipart_json(r, &body)) return MHD_YES;
   }
@@ -90,6 +91,7 @@ static enum MHD_Result run(sy_req *r, sy_gw_op op) {
   if (header && !*header) header = NULL;
   sy_gw_in in = {.op = op,
                  .body = body,
+                 .body_len = multipart ? 0 : r->body_len, /* a form's JSON is larger than its bytes */
                  .route = header ? header : r->token_route,
                  .subject = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Switchyard-Subject"),
                  .request_id = r->request_id ? r->request_id : "req",

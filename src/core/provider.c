@@ -196,6 +196,13 @@ static sy_rc read_base_url(const json_t *v, char **out, char *msg, size_t msgsz)
   return *out ? SY_OK : SY_ENOMEM;
 }
 
+/* Whether v is a model's name: 1 to MODEL_MAX printable ASCII characters. */
+static int model_name(const json_t *v, const char **s, size_t *n) {
+  int ok = plain_string(v, s, n) && *n > 0 && *n <= MODEL_MAX;
+  for (size_t j = 0; ok && j < *n; j++) ok = (*s)[j] >= 0x20 && (*s)[j] < 0x7f;
+  return ok;
+}
+
 static sy_rc read_models(const json_t *v, sy_provider *p, char *msg, size_t msgsz) {
   if (!json_is_array(v) || json_array_size(v) > SY_PROVIDER_MODELS_MAX)
     return refuse(msg, msgsz, "models must be an array of at most %d strings", SY_PROVIDER_MODELS_MAX);
@@ -207,9 +214,7 @@ static sy_rc read_models(const json_t *v, sy_provider *p, char *msg, size_t msgs
   for (size_t i = 0; i < count; i++) {
     const char *s;
     size_t n;
-    int ok = plain_string(json_array_get(v, i), &s, &n) && n > 0 && n <= MODEL_MAX;
-    for (size_t j = 0; ok && j < n; j++) ok = s[j] >= 0x20 && s[j] < 0x7f;
-    if (!ok)
+    if (!model_name(json_array_get(v, i), &s, &n))
       return refuse(msg, msgsz, "models[%zu] must be a non-empty string of at most %d printable ASCII characters", i,
                     MODEL_MAX);
     for (int j = 0; j < p->nmodels; j++) /* at most 64 x 64 */
@@ -501,9 +506,7 @@ static sy_rc route_fields(json_t *doc, sy_route *r, int *has_provider, char *msg
     } else if (strcmp(k, "model") == 0) {
       const char *m;
       size_t n;
-      int ok = plain_string(v, &m, &n) && n > 0 && n <= MODEL_MAX;
-      for (size_t j = 0; ok && j < n; j++) ok = m[j] >= 0x20 && m[j] < 0x7f;
-      if (!ok)
+      if (!model_name(v, &m, &n))
         rc = refuse(msg, msgsz, "model must be a non-empty string of at most %d printable ASCII characters", MODEL_MAX);
       else
         memcpy(r->model, m, n + 1);

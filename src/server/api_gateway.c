@@ -29,7 +29,7 @@ static void park(void *ctx) { MHD_suspend_connection(ctx); }
 static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
   sy_req *r = cls;
   (void)pos;
-  ssize_t n = sy__gw_stream_read(r->api_ctx, buf, max, park, r->conn);
+  ssize_t n = sy__gw_stream_read(*(sy_gw_req **)r->api_ctx, buf, max, park, r->conn);
   return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
 }
 
@@ -46,7 +46,7 @@ static void add_headers(struct MHD_Response *resp, const sy_gw_head *h) {
 
 /* Builds the reply once the engine has a head. */
 static enum MHD_Result answer(sy_req *r) {
-  sy_gw_req *q = r->api_ctx;
+  sy_gw_req *q = *(sy_gw_req **)r->api_ctx;
   sy_gw_head h;
   sy__gw_head(q, &h);
   struct MHD_Response *resp;
@@ -95,21 +95,31 @@ static enum MHD_Result run(sy_req *r, sy_gw_op op) {
                  .route = header ? header : r->token_route,
                  .subject = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Switchyard-Subject"),
                  .request_id = r->request_id ? r->request_id : "req",
-                 .t0_us = r->start_us,
-                 .wake = gw_wake,
-                 .wake_ctx = r};
+                 .t0_us = r->start_us};
   if (in.subject && !*in.subject) in.subject = NULL;
-  int ready = 0;
-  sy_gw_req *q = sy__gw_start(r->srv->gw, &in, &ready);
-  if (!q) return sy__reply_error(r, 503, "unavailable", "out of memory");
-  if (sy__arena_cleanup(r->arena, gw_release, q)) {
-    sy__gw_release(q);
+  sy_gw_req **slot = sy__arena_alloc(r->arena, sizeof *slot);
+  if (!slot) {
+    json_decref(body);
     return sy__reply_error(r, 503, "unavailable", "out of memory");
   }
-  r->api_ctx = q;
-  if (ready) return answer(r);
-  sy__suspend(r, answer);
-  sy__gw_dispatch(q);
+  r->api_ctx = slot;
+  return sy__gw_serve(r, &in, slot, answer);
+}
+
+enum MHD_Result sy__gw_serve(sy_req *r, sy_gw_in *in, sy_gw_req **q, sy_finish_fn finish) {
+  int ready = 0;
+  in->wake = gw_wake;
+  in->wake_ctx = r;
+  *q = sy__gw_start(r->srv->gw, in, &ready);
+  if (!*q) return sy__reply_error(r, 503, "unavailable", "out of memory");
+  if (sy__arena_cleanup(r->arena, gw_release, *q)) {
+    sy__gw_release(*q);
+    *q = NULL;
+    return sy__reply_error(r, 503, "unavailable", "out of memory");
+  }
+  if (ready) return finish(r);
+  sy__suspend(r, finish);
+  sy__gw_dispatch(*q);
   return MHD_YES;
 }
 

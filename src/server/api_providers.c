@@ -1,6 +1,8 @@
 /* api_providers.c — /api/v1/providers (runbook 001): list, probe, preflight, activate, status and metrics. */
 #include "server/api_providers.h"
 
+#include "server/api_gateway.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +43,6 @@ typedef struct activation {
 static json_t *ms_json(double ms) { return json_real(round(ms * 1000.0) / 1000.0); }
 
 static void release_json(void *v) { json_decref(v); }
-static void gw_release(void *q) { sy__gw_release(q); }
 
 /* ---- what the snapshot holds ---- */
 
@@ -269,8 +270,6 @@ static int model_body(sy_req *r, const char **model) {
 
 /* ---- probes: test-connection, preflight ---- */
 
-static void probe_wake(void *ctx) { sy__resume(ctx); }
-
 /* The probe's answer: success, its status and latency, and the error's message. */
 static void probe_result(probe *pr, int *ok, int *status, double *ms, const char **model, char *err, size_t errsz) {
   sy_gw_head h;
@@ -360,23 +359,10 @@ static enum MHD_Result probe_start(sy_req *r, probe *pr, const char *asked, sy_f
                  .provider = pr->provider,
                  .body = body,
                  .request_id = r->request_id ? r->request_id : "probe",
-                 .t0_us = r->start_us,
-                 .wake = probe_wake,
-                 .wake_ctx = r};
-  int ready = 0;
+                 .t0_us = r->start_us};
   pr->t0_us = sy__clock_mono_us();
-  sy_gw_req *q = sy__gw_start(r->srv->gw, &in, &ready);
-  if (!q) return sy__reply_error(r, 503, "Unavailable", "out of memory");
-  if (sy__arena_cleanup(r->arena, gw_release, q)) {
-    sy__gw_release(q);
-    return sy__reply_error(r, 503, "Unavailable", "out of memory");
-  }
-  pr->q = q;
   r->api_ctx = pr;
-  if (ready) return finish(r);
-  sy__suspend(r, finish);
-  sy__gw_dispatch(q);
-  return MHD_YES;
+  return sy__gw_serve(r, &in, &pr->q, finish);
 }
 
 static probe *probe_new(sy_req *r, const char *name) {

@@ -230,8 +230,8 @@ typedef struct sy_value {
  * '/', in upper case, every character but A-Z and 0-9 turned into '_'
  * (/photoeditor/staging/provider/strategy: SWITCHYARD_PARAM_PHOTOEDITOR_STAGING_PROVIDER_STRATEGY),
  * read once when the client was made. SY_ENOTFOUND when none has it: the caller uses its own
- * default. A SecureString's value is held only when the token may decrypt and the server sent it;
- * otherwise it is SY_ENOTFOUND. Never blocks on the network. */
+ * default. A SecureString's value is never held (the change stream does not carry secrets, and
+ * the cache file must not): it is SY_ENOTFOUND; read it with the HTTP API. Never blocks on the network. */
 SY_API sy_rc sy_param_get(sy_client *c, const char *name, char **value, size_t *len, int64_t *version,
                           sy_source *source);
 

@@ -15,27 +15,34 @@ const SECRET = 'pr0be-s3cret-value-do-not-leak';
 before(async () => {
   S = await startServer({ env: { SWITCHYARD_HEARTBEAT_MS: '500' } });
   readToken = await makeToken(S, 'lib-follow-read', ['read']);
-  await put(S, '/app/a', '1');
-  await put(S, '/app/list', 'x,y,z', 'StringList');
-  await put(S, '/app/secret', SECRET, 'SecureString');
-  await putFlag(S, '/app/flags/bool', { variants: { on: true, off: false } });
   await put(S, '/other/x', 'not followed');
+  await seed('/app');
 });
+
+async function seed(base) {
+  await put(S, `${base}/a`, '1');
+  await put(S, `${base}/list`, 'x,y,z', 'StringList');
+  await put(S, `${base}/secret`, SECRET, 'SecureString');
+  await putFlag(S, `${base}/flags/bool`, { variants: { on: true, off: false } });
+}
 
 after(async () => {
   if (S) await S.cleanup();
 });
 
-function probe(extra = [], opts) {
-  return startProbe(['--server', S.url, '--token', readToken, '--prefix', '/app/', '--start-timeout', '5000',
+function probe(base, extra = [], opts) {
+  return startProbe(['--server', S.url, '--token', readToken, '--prefix', `${base}/`, '--start-timeout', '5000',
     '--backoff', '20', '500', ...extra], opts);
 }
 
 for (const mode of ['threaded', 'event loop']) {
   const extra = mode === 'threaded' ? [] : ['--no-thread'];
+  const B = mode === 'threaded' ? '/app-t' : '/app-e';
+  const K = B.slice(1);
   describe(`following the server (${mode})`, () => {
+    before(() => seed(B));
     it('starts from the snapshot, sees puts and deletes under its prefix only', async () => {
-      const p = probe(extra);
+      const p = probe(B, extra);
       const ready = await p.ready;
       assert.deepEqual(ready.violations, [], 'API self-checks');
       if (mode === 'threaded') assert.equal(ready.fd, -1);
@@ -49,14 +56,14 @@ for (const mode of ['threaded', 'event loop']) {
       assert.ok(st.synced_ms > 1.6e12, `synced_ms ${st.synced_ms}`);
 
       // the first snapshot called the change callback for every parameter it holds
-      await p.waitEvent((e) => e.ev === 'change' && e.name === '/app/a', DEADLINE, 'initial change of /app/a');
-      const first = p.changes('/app/a')[0];
+      await p.waitEvent((e) => e.ev === 'change' && e.name === `${B}/a`, DEADLINE, 'initial change of /app/a');
+      const first = p.changes(`${B}/a`)[0];
       assert.equal(first.action, 'put');
       assert.equal(first.type, 'String');
       assert.equal(first.version, 1);
       assert.equal(first.source, 'stream');
 
-      let g = await p.get('/app/a');
+      let g = await p.get(`${B}/a`);
       assert.equal(g.rc, 0, JSON.stringify(g));
       assert.equal(g.value, '1');
       assert.equal(g.len, 1);
@@ -64,14 +71,14 @@ for (const mode of ['threaded', 'event loop']) {
       assert.equal(g.source, 'stream');
       assert.equal(g.snap_rc, 0);
       assert.equal(g.snap_type, 'String');
-      assert.equal(g.snap_name, '/app/a');
+      assert.equal(g.snap_name, `${B}/a`);
 
-      g = await p.get('/app/list');
+      g = await p.get(`${B}/list`);
       assert.equal(g.value, 'x,y,z');
       assert.equal(g.snap_type, 'StringList');
 
       // a SecureString without decrypt: not held (SY_ENOTFOUND), never printed
-      g = await p.get('/app/secret');
+      g = await p.get(`${B}/secret`);
       assert.equal(g.rc, 3, `SecureString read with a read-only token: ${JSON.stringify(g)}`);
 
       // outside the prefix: not followed
@@ -79,8 +86,8 @@ for (const mode of ['threaded', 'event loop']) {
       assert.equal(g.rc, 3, JSON.stringify(g));
 
       // a put reaches the callback, with the value readable from inside it
-      const v2 = await put(S, '/app/a', 'two');
-      const ch = await p.waitEvent((e) => e.ev === 'change' && e.name === '/app/a' && e.version === v2, DEADLINE, '/app/a v2');
+      const v2 = await put(S, `${B}/a`, 'two');
+      const ch = await p.waitEvent((e) => e.ev === 'change' && e.name === `${B}/a` && e.version === v2, DEADLINE, `${B}/a v2`);
       assert.equal(ch.action, 'put');
       assert.equal(ch.source, 'stream');
       assert.equal(ch.type, 'String');
@@ -88,41 +95,41 @@ for (const mode of ['threaded', 'event loop']) {
       assert.equal(ch.get_rc, 0, `sy_param_get inside the callback: ${JSON.stringify(ch)}`);
       assert.equal(ch.value, 'two', 'a read from inside the callback sees the change');
       assert.equal(ch.value_version, v2);
-      g = await p.get('/app/a');
+      g = await p.get(`${B}/a`);
       assert.equal(g.value, 'two');
       assert.equal(g.version, v2);
 
       // a new parameter, then its delete
-      const vb = await put(S, '/app/b', 'bee');
-      await p.waitEvent((e) => e.ev === 'change' && e.name === '/app/b' && e.version === vb, DEADLINE, '/app/b created');
-      await del(S, '/app/b');
-      const d = await p.waitEvent((e) => e.ev === 'change' && e.name === '/app/b' && e.action === 'delete', DEADLINE, '/app/b deleted');
+      const vb = await put(S, `${B}/b`, 'bee');
+      await p.waitEvent((e) => e.ev === 'change' && e.name === `${B}/b` && e.version === vb, DEADLINE, `${B}/b created`);
+      await del(S, `${B}/b`);
+      const d = await p.waitEvent((e) => e.ev === 'change' && e.name === `${B}/b` && e.action === 'delete', DEADLINE, `${B}/b deleted`);
       assert.equal(d.version, 0, 'a delete has version 0');
       assert.equal(d.type, '', 'a delete has type ""');
       assert.equal(d.get_rc, 3, 'the deleted parameter is gone when the callback runs');
-      g = await p.get('/app/b');
+      g = await p.get(`${B}/b`);
       assert.equal(g.rc, 3);
 
       // a write outside the prefix, then one inside: only the inside one is seen
       await put(S, '/other/x', 'still not followed');
-      const v3 = await put(S, '/app/a', 'three');
-      await p.waitEvent((e) => e.ev === 'change' && e.name === '/app/a' && e.version === v3, DEADLINE, '/app/a v3');
+      const v3 = await put(S, `${B}/a`, 'three');
+      await p.waitEvent((e) => e.ev === 'change' && e.name === `${B}/a` && e.version === v3, DEADLINE, `${B}/a v3`);
       assert.equal(p.changes('/other/x').length, 0, 'a change outside the prefix reached the callback');
       assert.equal((await p.get('/other/x')).rc, 3);
 
       // a change's seq is the snapshot's; the state follows
       const st2 = await p.state();
       assert.equal(st2.state, 'synced');
-      assert.ok(st2.seq >= p.changes('/app/a').at(-1).seq);
+      assert.ok(st2.seq >= p.changes(`${B}/a`).at(-1).seq);
       assert.ok(st2.updates >= 4, `updates ${st2.updates}`);
 
       // the snapshot: consistent, by name, only the prefix, no secret
-      const snap = await p.cmd('snap /app/');
+      const snap = await p.cmd(`snap ${B}/`);
       assert.equal(snap.source, 'stream');
       assert.equal(snap.seq, st2.seq);
       const names = snap.params.map((x) => x.name);
       assert.deepEqual(names, [...names].sort(), 'sy_snapshot_each goes by name');
-      assert.ok(names.includes('/app/a') && names.includes('/app/flags/bool') && !names.includes('/app/b'), names.join(','));
+      assert.ok(names.includes(`${B}/a`) && names.includes(`${B}/flags/bool`) && !names.includes(`${B}/b`), names.join(','));
       assert.ok(!names.includes('/other/x'));
       assert.equal(snap.count, snap.params.length, 'sy_snapshot_count = what sy_snapshot_each gives for the whole prefix');
 
@@ -130,15 +137,15 @@ for (const mode of ['threaded', 'event loop']) {
     });
 
     it('evaluates flags locally and follows their changes', async () => {
-      const p = probe(extra);
+      const p = probe(B, extra);
       assert.deepEqual((await p.ready).violations, []);
       await p.waitState((s) => s.state === 'synced', DEADLINE, 'state synced');
 
-      let f = await p.cmd('flag app/flags/bool - 0');
+      let f = await p.cmd(`flag ${K}/flags/bool - 0`);
       assert.equal(f.enabled, 1, 'a static true flag is on');
-      f = await p.cmd('flag /app/flags/bool - 0');
+      f = await p.cmd(`flag ${B}/flags/bool - 0`);
       assert.equal(f.enabled, 1, 'a key given with its leading / is accepted');
-      let e = await p.cmd('eval app/flags/bool -');
+      let e = await p.cmd(`eval ${K}/flags/bool -`);
       assert.equal(e.rc, 0);
       assert.equal(e.variant, 'on');
       assert.equal(e.value, 'true');
@@ -151,17 +158,17 @@ for (const mode of ['threaded', 'event loop']) {
       assert.equal(e.snap.version, e.version);
 
       // disabled: off, reason DISABLED
-      const vd = await putFlag(S, '/app/flags/bool', { enabled: false, variants: { on: true, off: false } });
-      await p.waitEvent((x) => x.ev === 'change' && x.name === '/app/flags/bool' && x.version === vd, DEADLINE, 'flag disabled');
-      f = await p.cmd('flag app/flags/bool - 1');
+      const vd = await putFlag(S, `${B}/flags/bool`, { enabled: false, variants: { on: true, off: false } });
+      await p.waitEvent((x) => x.ev === 'change' && x.name === `${B}/flags/bool` && x.version === vd, DEADLINE, 'flag disabled');
+      f = await p.cmd(`flag ${K}/flags/bool - 1`);
       assert.equal(f.enabled, 0);
-      e = await p.cmd('eval app/flags/bool -');
+      e = await p.cmd(`eval ${K}/flags/bool -`);
       assert.equal(e.reason, 'DISABLED');
       assert.equal(e.variant, 'off');
       assert.equal(e.version, vd);
 
       // a 50 % rollout of string variants: the fixed bucket decides, per subject
-      const key = 'app/flags/rollout';
+      const key = `${K}/flags/rollout`;
       const vr = await putFlag(S, `/${key}`, { rollout_percentage: 50, variants: { on: 'in', off: 'out' } });
       await p.waitEvent((x) => x.ev === 'change' && x.name === `/${key}` && x.version === vr, DEADLINE, 'rollout flag');
       let ins = 0;
@@ -188,7 +195,7 @@ for (const mode of ['threaded', 'event loop']) {
       assert.equal((await p.cmd(`flag ${key} - 0`)).enabled, 0);
 
       // rules on the context's attributes
-      const kt = 'app/flags/targeted';
+      const kt = `${K}/flags/targeted`;
       const vt = await putFlag(S, `/${kt}`, {
         rollout_percentage: 0,
         variants: { on: 'dutch', off: 'other' },
@@ -219,10 +226,10 @@ for (const mode of ['threaded', 'event loop']) {
       assert.equal(e.error_code, 'INVALID_CONTEXT');
 
       // not a flag: TYPE_MISMATCH-like error, default for sy_flag_enabled
-      e = await p.cmd('eval app/a u1');
+      e = await p.cmd(`eval ${K}/a u1`);
       assert.equal(e.reason, 'ERROR', JSON.stringify(e));
-      assert.equal((await p.cmd('flag app/a u1 1')).enabled, 1);
-      assert.equal((await p.cmd('flag app/a u1 0')).enabled, 0);
+      assert.equal((await p.cmd(`flag ${K}/a u1 1`)).enabled, 1);
+      assert.equal((await p.cmd(`flag ${K}/a u1 0`)).enabled, 0);
 
       // deleted flag: not found, default
       await del(S, `/${kt}`);

@@ -186,20 +186,33 @@ function probe(extra = []) {
 
 const problems = (p) => p.logs().filter((e) => e.level === 'warn' || e.level === 'error').length;
 
+/* waits for a new warn/error log line; the failure shows every log line and the state */
+async function waitProblem(p, before, mode) {
+  try {
+    await waitFor(() => problems(p) > before, DEADLINE, `a warn/error log line for ${mode}`);
+  } catch (e) {
+    const st = await p.state().catch(() => null);
+    e.message += `\nstate: ${JSON.stringify(st)}\nlog lines:\n${p.logs().map((x) => JSON.stringify(x)).join('\n')}`;
+    throw e;
+  }
+}
+
 describe('a misbehaving server', () => {
   for (const threading of ['threaded', 'event loop']) {
     it(`bad change streams: the last good state stays, the problem is reported, it recovers (${threading})`, async () => {
+      const r0 = fake.requests.length;
       const p = probe(threading === 'threaded' ? ['--start-timeout', '5000'] : ['--no-thread']);
       assert.deepEqual((await p.ready).violations, []);
       await p.waitState((s) => s.state === 'synced', DEADLINE, 'synced with the fake server');
-      await p.waitValue('/f/a', 'good1');
-      const snapReq = fake.requests.find((q) => q.path === '/api/v1/snapshot');
+      await p.waitValue('/f/a', fake.params.get('/f/a').value);
+      const snapReq = fake.requests.slice(r0).find((q) => q.path === '/api/v1/snapshot');
       assert.equal(snapReq.query.prefix, '/f/');
-      const watchReq = fake.requests.find((q) => q.path === '/api/v1/watch');
+      const watchReq = fake.requests.slice(r0).find((q) => q.path === '/api/v1/watch');
       assert.equal(watchReq.query.prefix, '/f/');
       assert.equal(Number(watchReq.headers['last-event-id'] ?? watchReq.query.since), fake.seq, 'the stream resumes from the snapshot');
 
       const seen = {};
+      const wrong = [];
       for (const mode of ['malformed', 'badfields', 'oversize', 'endless', 'stall', 'status500', 'status418', 'status302', 'status204', 'html']) {
         const before = await p.get('/f/a');
         const logsBefore = problems(p);
@@ -210,7 +223,12 @@ describe('a misbehaving server', () => {
         await waitFor(() => fake.count('/api/v1/watch', mode) >= n0 + 2, DEADLINE, `two ${mode} streams served`);
         const st = await p.waitState((s) => s.last_error !== 0 && s.last_error_msg.length > 0, DEADLINE, `an error for ${mode}`);
         seen[mode] = `${st.last_error}: ${st.last_error_msg}`;
-        await waitFor(() => problems(p) > logsBefore, DEADLINE, `a warn/error log line for ${mode}`);
+        // the words and the code name the failure
+        const want = { malformed: 26, badfields: 26, oversize: 10, endless: 10 }[mode];
+        if (want !== undefined && st.last_error !== want) wrong.push(`${mode}: last_error ${st.last_error} (${st.last_error_msg}), want ${want}`);
+        const code = /^status(\d+)$/.exec(mode);
+        if (code && !st.last_error_msg.includes(code[1])) wrong.push(`${mode}: last_error_msg does not say ${code[1]}: ${st.last_error_msg}`);
+        await waitProblem(p, logsBefore, mode);
         const g = await p.get('/f/a');
         assert.equal(g.value, before.value, `the value changed after a ${mode} stream`);
         assert.equal(g.version, before.version);
@@ -230,6 +248,7 @@ describe('a misbehaving server', () => {
       assert.equal((await p.get('/f/b')).value, 'bee');
       for (const [m, e] of Object.entries(seen)) console.log(`# ${threading} ${m} → ${e}`);
       await finish(p, [TOKEN]);
+      assert.deepEqual(wrong, [], 'the state misnames failures');
     });
   }
 
@@ -239,15 +258,22 @@ describe('a misbehaving server', () => {
     fake.snapMode = 'malformed';
     const p = probe(['--start-timeout', '300']);
     assert.deepEqual((await p.ready).violations, []);
-    for (const mode of ['malformed', 'wrongformat', 'wrongshape', 'hang', 'status500', 'status418', 'html']) {
+    // one outage: the log says so (at least) once, the state says what failed last each time
+    await waitProblem(p, 0, 'the first bad snapshot');
+    let prev = '';
+    for (const mode of ['malformed', 'wrongshape', 'hang', 'status500', 'status418', 'html', 'wrongformat']) {
       const n0 = fake.count('/api/v1/snapshot', mode);
-      const logsBefore = problems(p);
       fake.snapMode = mode;
-      await waitFor(() => fake.count('/api/v1/snapshot', mode) >= n0 + 2, DEADLINE, `two ${mode} snapshots served`);
-      const st = await p.waitState((s) => s.last_error !== 0 && s.last_error_msg.length > 0, DEADLINE, `an error for ${mode}`);
+      // (a client that takes the bad snapshot asks no more: then it must not say synced)
+      await waitFor(async () => fake.count('/api/v1/snapshot', mode) >= n0 + 2 ||
+        (fake.count('/api/v1/snapshot', mode) > n0 && (await p.state()).state === 'synced'), DEADLINE, `two ${mode} snapshots served`);
+      const g = await p.get('/f/a');
+      assert.equal(g.rc, 3, `a value from a ${mode} snapshot: ${JSON.stringify(g)}`);
+      const st = await p.waitState((s) => s.last_error !== 0 && s.last_error_msg.length > 0 && s.last_error_msg !== prev,
+        DEADLINE, `an error for ${mode} (other than the previous one: ${prev})`);
+      prev = st.last_error_msg;
       seen[mode] = `${st.last_error}: ${st.last_error_msg}`;
       assert.notEqual(st.state, 'synced');
-      await waitFor(() => problems(p) > logsBefore, DEADLINE, `a warn/error log line for ${mode}`);
       assert.equal((await p.get('/f/a')).rc, 3, `a value from a ${mode} snapshot`);
       assert.equal((await p.cmd('snap')).count, 0);
     }

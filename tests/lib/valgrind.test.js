@@ -35,6 +35,7 @@ after(async () => {
 for (const mode of ['threaded', 'event loop']) {
   test(`sy_probe follow under valgrind (${mode})`, { skip: SANITIZED ? 'the sanitized build is not run under valgrind' : false }, async () => {
     assert.ok(haveValgrind(), 'valgrind is not installed (scripts/deps.sh --test installs it)');
+    await put(S, '/vg/a', 'one');
     const p = startProbe(['--server', S.url, '--token', token, '--prefix', '/vg/', '--start-timeout', '20000',
       '--backoff', '50', '500', ...(mode === 'threaded' ? [] : ['--no-thread'])], {
       wrap: ['valgrind', '--quiet', '--leak-check=full', '--errors-for-leak-kinds=definite', '--error-exitcode=99',

@@ -6,12 +6,17 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
+const fs = require('node:fs');
 const os = require('node:os');
+const path = require('node:path');
 const { startServer } = require('../api/helpers.js');
 const { libEnv, put, putFlag, makeToken } = require('./probe.js');
 
 const BIN = process.env.SY_TSAN_BIN;
 const SECONDS = 8;
+// liburcu-bp is not instrumented: its own queue is suppressed (tests/lib/tsan.supp), nothing else
+const SUPP_FILE = path.join(__dirname, 'tsan.supp');
+const SUPP = fs.existsSync(SUPP_FILE) ? ` suppressions=${SUPP_FILE}` : '';
 
 let S;
 let token;
@@ -27,7 +32,7 @@ after(async () => {
 function run(argv, norandom) {
   const [cmd, args] = norandom ? ['setarch', [os.arch() === 'x64' ? 'x86_64' : os.arch(), '-R', BIN, ...argv]] : [BIN, argv];
   const child = spawn(cmd, args, {
-    env: libEnv({ TSAN_OPTIONS: 'halt_on_error=0 second_deadlock_stack=1 history_size=4' }),
+    env: libEnv({ TSAN_OPTIONS: `halt_on_error=0 second_deadlock_stack=1 history_size=4${SUPP}` }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -34,6 +34,13 @@ function libEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
+const live = new Set();
+process.on('exit', () => {
+  for (const c of live) {
+    try { c.kill('SIGKILL'); } catch { /* gone */ }
+  }
+});
+
 const ANSWERS = new Set(['get', 'flag', 'eval', 'snap', 'state', 'wait']);
 
 /* A port nothing listens on (bound, then closed). */
@@ -61,6 +68,11 @@ function startProbe(argv, opts = {}) {
   const bin = probeBin();
   const [cmd, ...pre] = opts.wrap ? [...opts.wrap, bin] : [bin];
   const child = spawn(cmd, [...pre, 'follow', ...argv], { env: libEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+  // a probe left running by a failed test must not keep the test file alive: killed at exit
+  live.add(child);
+  child.on('exit', () => live.delete(child));
+  child.unref();
+  for (const s of [child.stdin, child.stdout, child.stderr]) s.unref?.();
   const h = {
     child,
     argv,

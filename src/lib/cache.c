@@ -220,7 +220,7 @@ sy_rc sy__cache_read(const lib_alloc *al, const char *path, const lib_cache_meta
     snprintf(msg, msgsz, "cache file %s: its parameters are not a JSON array", path);
     goto out;
   }
-  if (sy__table_init(al, t, json_array_size(params))) {
+  if (sy__ltab_init(al, t, json_array_size(params))) {
     rc = SY_ENOMEM;
     snprintf(msg, msgsz, "cache file %s: out of memory", path);
     goto out;
@@ -233,15 +233,15 @@ sy_rc sy__cache_read(const lib_alloc *al, const char *path, const lib_cache_meta
     json_t *value = json_object_get(p, "value"), *version = json_object_get(p, "version");
     if (!name || !type || !json_is_string(value) || !json_is_integer(version) || *name != '/') {
       snprintf(msg, msgsz, "cache file %s: parameter %zu is malformed", path, i);
-      sy__table_free(al, t);
+      sy__ltab_free(al, t);
       goto out;
     }
     lib_entry *e = sy__entry_new(al, name, strlen(name), type, json_string_value(value), json_string_length(value), 1,
                                  json_integer_value(version), SY_SOURCE_CACHE);
-    if (!e || sy__table_put(al, t, e)) {
+    if (!e || sy__ltab_put(al, t, e)) {
       rc = SY_ENOMEM;
       snprintf(msg, msgsz, "cache file %s: out of memory", path);
-      sy__table_free(al, t);
+      sy__ltab_free(al, t);
       goto out;
     }
   }

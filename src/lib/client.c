@@ -314,7 +314,7 @@ static void set_error(sy_client *c, sy_rc rc, const char *fmt, ...) {
 /* ---- publication ---- */
 
 static void snap_free(sy_client *c, struct sy_snapshot *s) {
-  sy__table_free(&c->al, &s->tab);
+  sy__ltab_free(&c->al, &s->tab);
   sy__lib_free(&c->al, s->sorted);
   sy__lib_free(&c->al, s);
 }
@@ -428,36 +428,36 @@ static void publish(sy_client *c, sy_source src) {
     t = c->pending;
     memset(&c->pending, 0, sizeof c->pending);
   } else {
-    if (sy__table_init(al, &t, (old ? old->tab.count : 0) + c->pending.count)) goto nomem;
+    if (sy__ltab_init(al, &t, (old ? old->tab.count : 0) + c->pending.count)) goto nomem;
     for (size_t i = 0; old && i < old->tab.count; i++) {
       lib_entry *e = old->sorted[i];
-      if (sy__table_get(&c->pending, e->name, e->name_len, 0)) continue;
+      if (sy__ltab_get(&c->pending, e->name, e->name_len, 0)) continue;
       sy__entry_ref(e);
-      if (sy__table_put(al, &t, e)) goto nomem;
+      if (sy__ltab_put(al, &t, e)) goto nomem;
     }
     for (size_t i = 0; i < c->pending.cap; i++) {
       lib_entry *e = c->pending.slots[i];
       if (!e || e->version < 0) continue;
       sy__entry_ref(e);
-      if (sy__table_put(al, &t, e)) goto nomem;
+      if (sy__ltab_put(al, &t, e)) goto nomem;
     }
   }
   /* what changed, against the old snapshot */
   for (size_t i = 0; i < t.cap; i++) {
     lib_entry *e = t.slots[i];
     if (!e) continue;
-    const char *what = diff(old ? sy__table_get(&old->tab, e->name, e->name_len, 0) : NULL, e);
+    const char *what = diff(old ? sy__ltab_get(&old->tab, e->name, e->name_len, 0) : NULL, e);
     if (what && add_change(al, &chs, &nch, &cap, e, what)) oom = 1;
   }
   for (size_t i = 0; old && i < old->tab.count; i++) {
     lib_entry *e = old->sorted[i];
-    if (!sy__table_get(&t, e->name, e->name_len, 0) && add_change(al, &chs, &nch, &cap, e, "delete")) oom = 1;
+    if (!sy__ltab_get(&t, e->name, e->name_len, 0) && add_change(al, &chs, &nch, &cap, e, "delete")) oom = 1;
   }
   s = sy__snap_new(c, al, &t, src == SY_SOURCE_STREAM ? c->applied : 0, src, c->store);
   if (!s) goto nomem;
   __atomic_store_n(&c->current, s, __ATOMIC_RELEASE);
   retire(c, old);
-  sy__table_free(al, &c->pending);
+  sy__ltab_free(al, &c->pending);
   c->pending_full = 0;
   c->dirty = 0;
 
@@ -486,7 +486,7 @@ static void publish(sy_client *c, sy_source src) {
   }
   goto out;
 nomem:
-  sy__table_free(al, &t);
+  sy__ltab_free(al, &t);
   log_json(c, SY_LOG_ERROR, "out of memory: the update waits for the next change", NULL);
 out:
   for (size_t i = 0; i < nch; i++) sy__entry_unref(al, chs[i].e);
@@ -507,7 +507,7 @@ static int pending_put(sy_client *c, const char *name, const char *type, const j
   int secure = strcmp(type, "SecureString") == 0; /* never held: the stream does not carry its value */
   lib_entry *e = sy__entry_new(&c->al, name, strlen(name), type, json_string_value(value), json_string_length(value),
                                json_is_string(value) && !secure, version, SY_SOURCE_STREAM);
-  if (!e || sy__table_put(&c->al, &c->pending, e)) {
+  if (!e || sy__ltab_put(&c->al, &c->pending, e)) {
     snprintf(c->fail_msg, sizeof c->fail_msg, "out of memory");
     c->fail_rc = SY_ENOMEM;
     return -1;
@@ -529,8 +529,8 @@ static int take_snapshot(sy_client *c) {
              doc ? "a member is missing" : jerr.text);
     goto out;
   }
-  sy__table_free(&c->al, &c->pending);
-  if (sy__table_init(&c->al, &c->pending, json_array_size(params))) {
+  sy__ltab_free(&c->al, &c->pending);
+  if (sy__ltab_init(&c->al, &c->pending, json_array_size(params))) {
     c->fail_rc = SY_ENOMEM;
     snprintf(c->fail_msg, sizeof c->fail_msg, "out of memory");
     goto out;
@@ -543,12 +543,12 @@ static int take_snapshot(sy_client *c) {
     json_t *version = json_object_get(p, "version");
     if (!name || !type || !json_is_integer(version) || *name != '/') {
       snprintf(c->fail_msg, sizeof c->fail_msg, "the snapshot's parameter %zu is malformed", i);
-      sy__table_free(&c->al, &c->pending);
+      sy__ltab_free(&c->al, &c->pending);
       goto out;
     }
     if (!has_prefix(c, name)) continue;
     if (pending_put(c, name, type, json_object_get(p, "value"), json_integer_value(version))) {
-      sy__table_free(&c->al, &c->pending);
+      sy__ltab_free(&c->al, &c->pending);
       goto out;
     }
   }
@@ -584,7 +584,7 @@ static int on_event(void *ctx, const char *data, size_t len) {
     if (pending_put(c, name, type, json_object_get(ev, "value"), json_integer_value(version))) rc = -1;
   } else if (json_integer_value(version) == 0 && (!strcmp(action, "delete") || !strcmp(action, "import"))) {
     lib_entry *t = sy__entry_new(&c->al, name, strlen(name), "", NULL, 0, 0, -1, SY_SOURCE_STREAM);
-    if (!t || sy__table_put(&c->al, &c->pending, t)) {
+    if (!t || sy__ltab_put(&c->al, &c->pending, t)) {
       c->fail_rc = SY_ENOMEM;
       snprintf(c->fail_msg, sizeof c->fail_msg, "out of memory");
       rc = -1;
@@ -916,7 +916,7 @@ static sy_rc first_snapshot(sy_client *c) {
       log_json(c, SY_LOG_WARN, "cache file ignored", json_pack("{s:s, s:s}", "file", c->cache, "error", msg));
     }
   }
-  if (src == SY_SOURCE_NONE && sy__table_init(&c->al, &t, 0)) return SY_ENOMEM;
+  if (src == SY_SOURCE_NONE && sy__ltab_init(&c->al, &t, 0)) return SY_ENOMEM;
   c->pending = t;
   c->pending_full = 1;
   publish(c, src);
@@ -1023,7 +1023,7 @@ SY_API void sy_client_free(sy_client *c) {
   c->current = NULL;
   rcu_barrier_bp(); /* every retired snapshot has been let go */
   sy__snap_unref(s);
-  sy__table_free(&c->al, &c->pending);
+  sy__ltab_free(&c->al, &c->pending);
   sy__env_free(&c->al, &c->env);
   sy__lib_free(&c->al, c->token);
   sy__lib_free(&c->al, c->cache);
@@ -1094,8 +1094,8 @@ SY_API size_t sy_snapshot_count(const sy_snapshot *s) { return s ? s->tab.count 
 /* The parameter name in s, else the environment's value: into out. */
 static sy_rc snap_lookup(const sy_snapshot *s, const char *name, sy_value *out) {
   size_t len = strlen(name);
-  const lib_entry *e = sy__table_get(&s->tab, name, len, 0);
-  if (!e && name[0] != '/') e = sy__table_get(&s->tab, name, len, 1); /* "foo" is "/foo" */
+  const lib_entry *e = sy__ltab_get(&s->tab, name, len, 0);
+  if (!e && name[0] != '/') e = sy__ltab_get(&s->tab, name, len, 1); /* "foo" is "/foo" */
   if (e && e->value) {
     *out = (sy_value){e->name, e->value, e->len, e->type, e->version, e->source};
     return SY_OK;
@@ -1143,8 +1143,8 @@ SY_API sy_rc sy_param_get(sy_client *c, const char *name, char **value, size_t *
 
 static const lib_entry *flag_entry(const sy_snapshot *s, const char *key) {
   size_t len = strlen(key);
-  if (key[0] == '/') return sy__table_get(&s->tab, key, len, 0);
-  return sy__table_get(&s->tab, key, len, 1);
+  if (key[0] == '/') return sy__ltab_get(&s->tab, key, len, 0);
+  return sy__ltab_get(&s->tab, key, len, 1);
 }
 
 SY_API int sy_flag_enabled(sy_client *c, const char *key, const char *subject, int default_value) {

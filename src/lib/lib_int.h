@@ -56,15 +56,15 @@ typedef struct lib_table {
   size_t cap, count; /* cap a power of two, count <= cap / 2 */
 } lib_table;
 
-int sy__table_init(const lib_alloc *al, lib_table *t, size_t expected);
-void sy__table_free(const lib_alloc *al, lib_table *t); /* drops the table's references */
+int sy__ltab_init(const lib_alloc *al, lib_table *t, size_t expected);
+void sy__ltab_free(const lib_alloc *al, lib_table *t); /* drops the table's references */
 /* Puts e (the table takes the caller's reference), replacing (and unreferencing) an entry of
  * the same name. 0, or -1 on ENOMEM (e is then unreferenced). */
-int sy__table_put(const lib_alloc *al, lib_table *t, lib_entry *e);
+int sy__ltab_put(const lib_alloc *al, lib_table *t, lib_entry *e);
 /* Removes the entry named name; 1 if there was one. */
-int sy__table_del(const lib_alloc *al, lib_table *t, const char *name, size_t len);
+int sy__ltab_del(const lib_alloc *al, lib_table *t, const char *name, size_t len);
 /* The entry named name (or, with slash, "/" + name), or NULL. */
-lib_entry *sy__table_get(const lib_table *t, const char *name, size_t len, int slash);
+lib_entry *sy__ltab_get(const lib_table *t, const char *name, size_t len, int slash);
 
 /* The environment's SWITCHYARD_PARAM_* and SWITCHYARD_FLAG_* values, read once. */
 typedef struct lib_env_var {

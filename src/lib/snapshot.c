@@ -123,7 +123,7 @@ void sy__entry_unref(const lib_alloc *al, lib_entry *e) {
 
 /* ---- tables ---- */
 
-int sy__table_init(const lib_alloc *al, lib_table *t, size_t expected) {
+int sy__ltab_init(const lib_alloc *al, lib_table *t, size_t expected) {
   size_t cap = 16;
   while (cap < expected * 2 + 2) cap *= 2;
   t->slots = sy__lib_malloc(al, cap * sizeof *t->slots);
@@ -134,7 +134,7 @@ int sy__table_init(const lib_alloc *al, lib_table *t, size_t expected) {
   return 0;
 }
 
-void sy__table_free(const lib_alloc *al, lib_table *t) {
+void sy__ltab_free(const lib_alloc *al, lib_table *t) {
   for (size_t i = 0; t->slots && i < t->cap; i++) sy__entry_unref(al, t->slots[i]);
   sy__lib_free(al, t->slots);
   memset(t, 0, sizeof *t);
@@ -152,14 +152,14 @@ static size_t slot_of(const lib_table *t, uint64_t h, const char *name, size_t l
   return i;
 }
 
-lib_entry *sy__table_get(const lib_table *t, const char *name, size_t len, int slash) {
+lib_entry *sy__ltab_get(const lib_table *t, const char *name, size_t len, int slash) {
   if (!t->cap) return NULL;
   return t->slots[slot_of(t, sy__lib_hash(name, len, slash), name, len, slash)];
 }
 
 static int table_grow(const lib_alloc *al, lib_table *t) {
   lib_table n;
-  if (sy__table_init(al, &n, t->cap)) return -1;
+  if (sy__ltab_init(al, &n, t->cap)) return -1;
   for (size_t i = 0; i < t->cap; i++) {
     lib_entry *e = t->slots[i];
     if (e) n.slots[slot_of(&n, e->hash, e->name, e->name_len, 0)] = e;
@@ -170,7 +170,7 @@ static int table_grow(const lib_alloc *al, lib_table *t) {
   return 0;
 }
 
-int sy__table_put(const lib_alloc *al, lib_table *t, lib_entry *e) {
+int sy__ltab_put(const lib_alloc *al, lib_table *t, lib_entry *e) {
   if ((t->count + 1) * 2 > t->cap && table_grow(al, t)) {
     sy__entry_unref(al, e);
     return -1;
@@ -184,7 +184,7 @@ int sy__table_put(const lib_alloc *al, lib_table *t, lib_entry *e) {
   return 0;
 }
 
-int sy__table_del(const lib_alloc *al, lib_table *t, const char *name, size_t len) {
+int sy__ltab_del(const lib_alloc *al, lib_table *t, const char *name, size_t len) {
   if (!t->cap) return 0;
   size_t i = slot_of(t, sy__lib_hash(name, len, 0), name, len, 0);
   if (!t->slots[i]) return 0;
@@ -216,7 +216,7 @@ struct sy_snapshot *sy__snap_new(struct sy_client *c, const lib_alloc *al, lib_t
   if (!s || !sorted) {
     sy__lib_free(al, s);
     sy__lib_free(al, sorted);
-    sy__table_free(al, t);
+    sy__ltab_free(al, t);
     return NULL;
   }
   memset(s, 0, sizeof *s);

@@ -50,9 +50,9 @@ static void on_change(void *ud, const sy_change *ch) {
   size_t len = 0;
   if (strcmp(ch->action, "delete")) sy_param_get(w->client, ch->name, &value, &len, NULL, NULL);
   if (w->json) {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "action", ch->action, "name", ch->name, "type", ch->type,
-                          "version", (json_int_t)ch->version, "source", sy_source_name(ch->source), "seq",
-                          (json_int_t)ch->seq);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "action", ch->action, "name", ch->name, "type", ch->type, "version",
+                  (json_int_t)ch->version, "source", sy_source_name(ch->source), "seq", (json_int_t)ch->seq);
     if (o && value) json_object_set_new(o, "value", json_stringn(value, len));
     char *line = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     if (line) printf("%s\n", line);
@@ -94,8 +94,7 @@ int sy__cmd_watch(sy__cli *cli, int argc, char **argv) {
     if ((rc = sy_options_add_prefix(o, prefixes.v[i])) == SY_EINVAL) {
       sy__args_free(opts);
       sy_options_free(o);
-      return sy__misuse(usage, "--prefix %s: a path such as /app/ (a-zA-Z0-9_.-/), at most 16 of them",
-                        prefixes.v[i]);
+      return sy__misuse(usage, "--prefix %s: a path such as /app/ (a-zA-Z0-9_.-/), at most 16 of them", prefixes.v[i]);
     }
   if (!rc && cache) rc = sy_options_set_cache_file(o, cache);
   if (!rc) rc = sy_options_set_threaded(o, 0);

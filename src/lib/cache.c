@@ -168,14 +168,22 @@ static int same_prefixes(const json_t *a, const lib_cache_meta *m) {
 
 sy_rc sy__cache_read(const lib_alloc *al, const char *path, const lib_cache_meta *m, lib_table *t, char *store,
                      int64_t *seq, char *msg, size_t msgsz) {
-  char *buf = NULL, sha[SY_HASH_HEX];
+  char *buf = NULL;
   size_t len = 0;
-  json_t *h = NULL, *params = NULL;
-  json_error_t jerr;
   sy_rc rc = read_file(path, &buf, &len, msg, msgsz);
   if (rc) return rc;
-  rc = SY_EINVAL;
-  char *nl = memchr(buf, '\n', len < HEADER_MAX ? len : HEADER_MAX);
+  rc = sy__cache_parse(al, path, buf, len, m, t, store, seq, msg, msgsz);
+  free(buf);
+  return rc;
+}
+
+sy_rc sy__cache_parse(const lib_alloc *al, const char *path, const char *buf, size_t len, const lib_cache_meta *m,
+                      lib_table *t, char *store, int64_t *seq, char *msg, size_t msgsz) {
+  char sha[SY_HASH_HEX];
+  json_t *h = NULL, *params = NULL;
+  json_error_t jerr;
+  sy_rc rc = SY_EINVAL;
+  const char *nl = memchr(buf, '\n', len < HEADER_MAX ? len : HEADER_MAX);
   if (!nl) {
     snprintf(msg, msgsz, "cache file %s: no header line (truncated, or not a cache file)", path);
     goto out;
@@ -252,6 +260,5 @@ sy_rc sy__cache_read(const lib_alloc *al, const char *path, const lib_cache_meta
 out:
   json_decref(h);
   json_decref(params);
-  free(buf);
   return rc;
 }

@@ -304,6 +304,7 @@ static void set_error(sy_client *c, sy_rc rc, const char *fmt, ...) {
   c->st.last_error = rc;
   snprintf(c->st.last_error_msg, sizeof c->st.last_error_msg, "%s", msg);
   c->st.state = SY_STATE_RECONNECTING;
+  pthread_cond_broadcast(&c->cv); /* a client starting stops waiting */
   pthread_mutex_unlock(&c->mu);
   if (!same || !c->logged_error)
     log_json(c, SY_LOG_WARN, "Switchyard server unreachable; serving the last good values",
@@ -875,6 +876,8 @@ static void *net_main(void *arg) {
 
 /* ---- the client ---- */
 
+static sy_rc wait_for(sy_client *c, int64_t seq, int timeout_ms, int until_failure);
+
 static sy_rc copy_str(sy_client *c, char **dst, const char *s) {
   *dst = NULL;
   if (!s) return SY_OK;
@@ -995,7 +998,7 @@ SY_API sy_rc sy_client_new(const sy_options *o, sy_client **out) {
       goto fail;
     }
     c->has_thread = 1;
-    if (c->start_timeout > 0) sy_client_wait(c, 0, c->start_timeout);
+    if (c->start_timeout > 0) wait_for(c, 0, c->start_timeout, 1);
   } else {
     run_once(c, 0); /* starts the first request */
   }
@@ -1047,8 +1050,10 @@ SY_API sy_rc sy_client_state(sy_client *c, sy_state *out) {
   return SY_OK;
 }
 
-SY_API sy_rc sy_client_wait(sy_client *c, int64_t seq, int timeout_ms) {
-  if (!c || !c->threaded || timeout_ms < 0) return SY_EINVAL;
+/* Waits up to timeout_ms until the client holds the server's snapshot at seq or later, or, with
+ * until_failure, until an attempt to reach the server has failed (a client starting does not
+ * wait for a server that is known to be down). */
+static sy_rc wait_for(sy_client *c, int64_t seq, int timeout_ms, int until_failure) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   int64_t ns = ts.tv_nsec + (int64_t)(timeout_ms % 1000) * 1000000;
@@ -1056,7 +1061,8 @@ SY_API sy_rc sy_client_wait(sy_client *c, int64_t seq, int timeout_ms) {
   ts.tv_nsec = ns % 1000000000;
   sy_rc rc = SY_OK;
   pthread_mutex_lock(&c->mu);
-  while (!(c->st.source == SY_SOURCE_STREAM && c->st.seq >= seq && c->st.updates)) {
+  while (!(c->st.source == SY_SOURCE_STREAM && c->st.seq >= seq && c->st.updates) &&
+         !(until_failure && c->st.state == SY_STATE_RECONNECTING)) {
     if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT) {
       rc = c->st.source == SY_SOURCE_STREAM && c->st.seq >= seq ? SY_OK : SY_EUNAVAILABLE;
       break;
@@ -1064,6 +1070,11 @@ SY_API sy_rc sy_client_wait(sy_client *c, int64_t seq, int timeout_ms) {
   }
   pthread_mutex_unlock(&c->mu);
   return rc;
+}
+
+SY_API sy_rc sy_client_wait(sy_client *c, int64_t seq, int timeout_ms) {
+  if (!c || !c->threaded || timeout_ms < 0) return SY_EINVAL;
+  return wait_for(c, seq, timeout_ms, 0);
 }
 
 SY_API int sy_client_fd(sy_client *c) { return c && !c->threaded ? c->epfd : -1; }

@@ -120,5 +120,8 @@ sy_rc sy__cache_write(const char *path, const lib_cache_meta *m, const struct sy
  * bytes) and *seq receive what the file says. */
 sy_rc sy__cache_read(const lib_alloc *al, const char *path, const lib_cache_meta *m, lib_table *t, char *store,
                      int64_t *seq, char *msg, size_t msgsz);
+/* sy__cache_read of a file's len bytes already in buf (path only names it in messages). */
+sy_rc sy__cache_parse(const lib_alloc *al, const char *path, const char *buf, size_t len, const lib_cache_meta *m,
+                      lib_table *t, char *store, int64_t *seq, char *msg, size_t msgsz);
 
 #endif

@@ -889,12 +889,12 @@ static sy_rc copy_str(sy_client *c, char **dst, const char *s) {
  * characters (sy__path_check), which need no escaping but '%' never appears. */
 static sy_rc make_query(sy_client *c) {
   size_t n = 1;
-  for (int i = 0; i < c->nprefixes; i++) n += strlen(c->prefixes[i]) + 1;
+  for (int i = 0; i < c->nprefixes; i++) n += c->prefixes[i] ? strlen(c->prefixes[i]) + 1 : 0;
   c->prefix_query = sy__lib_malloc(&c->al, n + 16);
   if (!c->prefix_query) return SY_ENOMEM;
   size_t off = 0, cap = n + 16;
   c->prefix_query[0] = 0;
-  for (int i = 0; i < c->nprefixes; i++)
+  for (int i = 0; i < c->nprefixes && c->prefixes[i]; i++)
     off += (size_t)snprintf(c->prefix_query + off, cap - off, "%s%s", i ? "," : "?prefix=", c->prefixes[i]);
   return SY_OK;
 }

@@ -59,7 +59,7 @@ static void entry_flag(const lib_alloc *al, lib_entry *e) {
   if (val && !(e->env_value = sy__lib_strndup(al, val, strlen(val)))) goto drop;
   return;
 drop: /* out of memory: keep the value, not the flag */
-  for (size_t i = 0; i < e->nvariants; i++) sy__lib_free(al, e->variant_json[i]);
+  for (size_t i = 0; e->variant_json && i < e->nvariants; i++) sy__lib_free(al, e->variant_json[i]);
   sy__lib_free(al, e->variant_json);
   e->variant_json = NULL;
   e->nvariants = 0;

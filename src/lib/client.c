@@ -80,7 +80,8 @@ struct sy_client {
   lib_env env;
 
   struct sy_snapshot *current; /* atomic; RCU-protected */
-  int rcu_sync;                /* the address ThreadSanitizer's annotations synchronise on */
+  int rcu_sync;                /* the addresses ThreadSanitizer's annotations synchronise on: readers and */
+  int barrier_sync;            /* the RCU callbacks, the callbacks and sy_client_free */
 
   /* the network thread's own */
   int epfd, wakefd;
@@ -332,10 +333,12 @@ typedef struct retired {
 
 static void retired_cb(struct rcu_head *head) {
   retired *r = caa_container_of(head, retired, head);
+  TSAN_ACQUIRE(r); /* handed over by retire() through urcu's queue */
   sy_client *c = r->s->client;
-  TSAN_ACQUIRE(&c->rcu_sync);
+  TSAN_ACQUIRE(&c->rcu_sync); /* after every reader that could see r->s */
   sy__snap_unref(r->s);
   sy__lib_free(&c->al, r);
+  TSAN_RELEASE(&c->barrier_sync); /* before sy_client_free's rcu_barrier returns */
 }
 
 static void retire(sy_client *c, struct sy_snapshot *old) {
@@ -348,6 +351,7 @@ static void retire(sy_client *c, struct sy_snapshot *old) {
     return;
   }
   r->s = old;
+  TSAN_RELEASE(r);
   call_rcu_bp(&r->head, retired_cb);
 }
 
@@ -1025,6 +1029,7 @@ SY_API void sy_client_free(sy_client *c) {
   struct sy_snapshot *s = c->current;
   c->current = NULL;
   rcu_barrier_bp(); /* every retired snapshot has been let go */
+  TSAN_ACQUIRE(&c->barrier_sync);
   sy__snap_unref(s);
   sy__ltab_free(&c->al, &c->pending);
   sy__env_free(&c->al, &c->env);

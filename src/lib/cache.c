@@ -228,30 +228,14 @@ sy_rc sy__cache_parse(const lib_alloc *al, const char *path, const char *buf, si
     snprintf(msg, msgsz, "cache file %s: its parameters are not a JSON array", path);
     goto out;
   }
-  if (sy__ltab_init(al, t, json_array_size(params))) {
-    rc = SY_ENOMEM;
-    snprintf(msg, msgsz, "cache file %s: out of memory", path);
-    goto out;
-  }
-  size_t i;
-  json_t *p;
-  json_array_foreach(params, i, p) {
-    const char *name = json_string_value(json_object_get(p, "name"));
-    const char *type = json_string_value(json_object_get(p, "type"));
-    json_t *value = json_object_get(p, "value"), *version = json_object_get(p, "version");
-    if (!name || !type || !json_is_string(value) || !json_is_integer(version) || *name != '/') {
-      snprintf(msg, msgsz, "cache file %s: parameter %zu is malformed", path, i);
-      sy__ltab_free(al, t);
-      goto out;
-    }
-    lib_entry *e = sy__entry_new(al, name, strlen(name), type, json_string_value(value), json_string_length(value), 1,
-                                 json_integer_value(version), SY_SOURCE_CACHE);
-    if (!e || sy__ltab_put(al, t, e)) {
-      rc = SY_ENOMEM;
+  size_t bad = 0;
+  rc = sy__params_load(al, params, SY_SOURCE_CACHE, 1, NULL, NULL, t, &bad);
+  if (rc) {
+    if (rc == SY_EINVAL)
+      snprintf(msg, msgsz, "cache file %s: parameter %zu is malformed", path, bad);
+    else
       snprintf(msg, msgsz, "cache file %s: out of memory", path);
-      sy__ltab_free(al, t);
-      goto out;
-    }
+    goto out;
   }
   const char *st = json_string_value(json_object_get(h, "store"));
   snprintf(store, 40, "%s", st ? st : "");

@@ -500,18 +500,20 @@ out:
 
 /* ---- reading what the server sent ---- */
 
-static int has_prefix(const sy_client *c, const char *name) {
+static int has_prefix(const void *ud, const char *name) {
+  const sy_client *c = ud;
   if (!c->nprefixes) return 1;
   for (int i = 0; i < c->nprefixes; i++)
     if (strncmp(name, c->prefixes[i], strlen(c->prefixes[i])) == 0) return 1;
   return 0;
 }
 
-/* One parameter of the snapshot or of an event into pending. 0, or -1 with fail_msg. */
+/* One parameter of an event into pending. 0, or -1 with fail_msg. */
 static int pending_put(sy_client *c, const char *name, const char *type, const json_t *value, int64_t version) {
-  int secure = strcmp(type, "SecureString") == 0; /* never held: the stream does not carry its value */
+  /* a SecureString's value is never held (the stream does not carry it) */
+  int held = json_is_string(value) && strcmp(type, "SecureString") != 0;
   lib_entry *e = sy__entry_new(&c->al, name, strlen(name), type, json_string_value(value), json_string_length(value),
-                               json_is_string(value) && !secure, version, SY_SOURCE_STREAM);
+                               held, version, SY_SOURCE_STREAM);
   if (!e || sy__ltab_put(&c->al, &c->pending, e)) {
     snprintf(c->fail_msg, sizeof c->fail_msg, "out of memory");
     c->fail_rc = SY_ENOMEM;
@@ -535,27 +537,13 @@ static int take_snapshot(sy_client *c) {
     goto out;
   }
   sy__ltab_free(&c->al, &c->pending);
-  if (sy__ltab_init(&c->al, &c->pending, json_array_size(params))) {
-    c->fail_rc = SY_ENOMEM;
-    snprintf(c->fail_msg, sizeof c->fail_msg, "out of memory");
+  size_t bad = 0;
+  sy_rc lrc = sy__params_load(&c->al, params, SY_SOURCE_STREAM, 0, has_prefix, c, &c->pending, &bad);
+  if (lrc) {
+    c->fail_rc = lrc == SY_EINVAL ? SY_EPROTOCOL : lrc;
+    snprintf(c->fail_msg, sizeof c->fail_msg, "the snapshot's parameter %zu is malformed", bad);
+    if (lrc == SY_ENOMEM) snprintf(c->fail_msg, sizeof c->fail_msg, "out of memory");
     goto out;
-  }
-  size_t i;
-  json_t *p;
-  json_array_foreach(params, i, p) {
-    const char *name = json_string_value(json_object_get(p, "name"));
-    const char *type = json_string_value(json_object_get(p, "type"));
-    json_t *version = json_object_get(p, "version");
-    if (!name || !type || !json_is_integer(version) || *name != '/') {
-      snprintf(c->fail_msg, sizeof c->fail_msg, "the snapshot's parameter %zu is malformed", i);
-      sy__ltab_free(&c->al, &c->pending);
-      goto out;
-    }
-    if (!has_prefix(c, name)) continue;
-    if (pending_put(c, name, type, json_object_get(p, "value"), json_integer_value(version))) {
-      sy__ltab_free(&c->al, &c->pending);
-      goto out;
-    }
   }
   c->pending_full = 1;
   c->dirty = 1;

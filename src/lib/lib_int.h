@@ -66,6 +66,13 @@ int sy__ltab_del(const lib_alloc *al, lib_table *t, const char *name, size_t len
 /* The entry named name (or, with slash, "/" + name), or NULL. */
 lib_entry *sy__ltab_get(const lib_table *t, const char *name, size_t len, int slash);
 
+/* Loads params, a JSON array of {"name","type","version","value"} (the server's snapshot, the
+ * cache file), into *t (initialised here), entries sourced src, those for which keep (NULL: all)
+ * says 1. value may be absent (a SecureString's) unless need_value. SY_EINVAL with *bad the index
+ * of the first malformed item, or SY_ENOMEM; *t is then empty. */
+sy_rc sy__params_load(const lib_alloc *al, const json_t *params, sy_source src, int need_value,
+                      int (*keep)(const void *ud, const char *name), const void *ud, lib_table *t, size_t *bad);
+
 /* The environment's SWITCHYARD_PARAM_* and SWITCHYARD_FLAG_* values, read once. */
 typedef struct lib_env_var {
   char *key; /* after the prefix: "PHOTOEDITOR_STAGING_PROVIDER_STRATEGY" */

@@ -200,6 +200,37 @@ int sy__ltab_del(const lib_alloc *al, lib_table *t, const char *name, size_t len
   return 1;
 }
 
+/* ---- parameters as the server and the cache file write them ---- */
+
+sy_rc sy__params_load(const lib_alloc *al, const json_t *params, sy_source src, int need_value,
+                      int (*keep)(const void *ud, const char *name), const void *ud, lib_table *t, size_t *bad) {
+  size_t i;
+  json_t *p;
+  if (sy__ltab_init(al, t, json_array_size(params))) return SY_ENOMEM;
+  json_array_foreach(params, i, p) {
+    const char *name = json_string_value(json_object_get(p, "name"));
+    const char *type = json_string_value(json_object_get(p, "type"));
+    json_t *value = json_object_get(p, "value"), *version = json_object_get(p, "version");
+    if (!name || !type || !json_is_integer(version) || *name != '/' || (value && !json_is_string(value)) ||
+        (need_value && !value)) {
+      *bad = i;
+      sy__ltab_free(al, t);
+      return SY_EINVAL;
+    }
+    if (keep && !keep(ud, name)) continue;
+    /* a SecureString's value is never held: the change stream does not carry it, and the cache
+     * file must not */
+    int held = value && strcmp(type, "SecureString") != 0;
+    lib_entry *e = sy__entry_new(al, name, strlen(name), type, json_string_value(value), json_string_length(value),
+                                 held, json_integer_value(version), src);
+    if (!e || sy__ltab_put(al, t, e)) {
+      sy__ltab_free(al, t);
+      return SY_ENOMEM;
+    }
+  }
+  return SY_OK;
+}
+
 /* ---- snapshots ---- */
 
 static int by_name(const void *a, const void *b) {

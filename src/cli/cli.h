@@ -14,7 +14,6 @@ enum {
   SY__EXIT_USAGE = 2, /* unknown command or option, missing argument */
 };
 
-#define SY__DEFAULT_URL "http://127.0.0.1:8000"
 #define SY__MAX_FILE (1024u * 1024u)           /* values and imports read from files or stdin */
 #define SY__MAX_RESPONSE (64u * 1024u * 1024u) /* any one HTTP response body */
 /* `config import` files: the server's default limit on an import body (--import-max-bytes) */

@@ -1,68 +1,9 @@
 /* http.c — libcurl requests to the Switchyard HTTP API, bounded response bodies, and API error mapping for the CLI. */
 #include "cli/http.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define AUTH_MAX 8192 /* longest "Authorization: Bearer ..." header we will send */
-
-void sy__resp_free(sy__resp *r) {
-  if (!r) return;
-  free(r->body);
-  json_decref(r->json);
-  memset(r, 0, sizeof *r);
-}
-
-/* Growing response buffer; refuses to grow past max. */
-typedef struct body_buf {
-  char *p;
-  size_t len, cap, max;
-  int too_large;
-  int nomem;
-} body_buf;
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
-  body_buf *b = ud;
-  size_t n = size * nmemb;
-  if (n > b->max - b->len) {
-    b->too_large = 1;
-    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
-  }
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 16 * 1024;
-    while (cap < b->len + n + 1) cap *= 2;
-    if (cap > b->max + 1) cap = b->max + 1;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      b->nomem = 1;
-      return 0;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, data, n);
-  b->len += n;
-  b->p[b->len] = 0;
-  return n;
-}
-
-/* The status that the API error code names; falls back on the HTTP status. */
-static sy_rc rc_from_error(const char *code, long status) {
-  for (int i = 1; i < SY_RC_MAX; i++)
-    if (code && strcmp(code, sy__rc_code((sy_rc)i)) == 0) return (sy_rc)i;
-  switch (status) {
-  case 400: return SY_EINVAL;
-  case 401: return SY_EUNAUTH;
-  case 403: return SY_EFORBIDDEN;
-  case 404: return SY_ENOTFOUND;
-  case 409: return SY_ECONFLICT;
-  case 413: return SY_ETOOLARGE;
-  case 503: return SY_EUNAVAILABLE;
-  default: return SY_EINTERNAL;
-  }
-}
 
 /* Prints a server text without control characters that could garble the terminal. */
 static void print_clean(FILE *f, const char *s, size_t max) {
@@ -74,9 +15,8 @@ static void print_clean(FILE *f, const char *s, size_t max) {
 
 /* Reports a non-2xx answer as "switchyard: Code: message" and returns its status. */
 static sy_rc report_error(const sy__resp *r) {
-  json_t *err = r->json ? json_object_get(r->json, "error") : NULL;
-  const char *code = json_is_object(err) ? sy__jstr(err, "code") : "";
-  const char *msg = json_is_object(err) ? sy__jstr(err, "message") : "";
+  const char *code, *msg;
+  sy_rc rc = sy__resp_error(r, &code, &msg);
   fputs("switchyard: ", stderr);
   if (*code) {
     print_clean(stderr, code, 200);
@@ -90,7 +30,7 @@ static sy_rc report_error(const sy__resp *r) {
     }
   }
   fputc('\n', stderr);
-  return rc_from_error(*code ? code : NULL, r->status);
+  return rc;
 }
 
 /* After a 401: how to give the CLI a token, or that the one it has is not known. */
@@ -104,22 +44,6 @@ static void token_hint(const sy__cli *cli) {
       "DATA/admin.token; `switchyard token create` makes more");
 }
 
-/* The server's base URL without a trailing slash, written into out. */
-static sy_rc base_url(const sy__cli *cli, char *out, size_t cap) {
-  const char *s = cli->server;
-  if (!s || !*s) s = getenv("SWITCHYARD_URL");
-  if (!s || !*s) s = SY__DEFAULT_URL;
-  size_t n = strlen(s);
-  while (n && s[n - 1] == '/') n--;
-  if (n == 0 || n >= cap) {
-    sy__err("invalid server URL '%s'", s);
-    return SY_EINVAL;
-  }
-  memcpy(out, s, n);
-  out[n] = 0;
-  return SY_OK;
-}
-
 sy_rc sy__http_raw(const sy__cli *cli, const char *method, const char *path, const char *body, size_t len,
                    sy__resp *out) {
   return sy__http_raw_max(cli, method, path, body, len, SY__MAX_RESPONSE, out);
@@ -127,105 +51,26 @@ sy_rc sy__http_raw(const sy__cli *cli, const char *method, const char *path, con
 
 sy_rc sy__http_raw_max(const sy__cli *cli, const char *method, const char *path, const char *body, size_t len,
                        size_t max, sy__resp *out) {
-  sy_rc rc = SY_OK;
-  CURL *h = NULL;
-  struct curl_slist *hdrs = NULL, *tmp;
-  body_buf b = {.max = max};
-  char base[4096], url[4096 + SY__URL_MAX], auth[AUTH_MAX], errbuf[CURL_ERROR_SIZE] = "";
-  CURLcode cc;
+  char base[SY__BASE_MAX], msg[512];
   memset(out, 0, sizeof *out);
-
-  rc = base_url(cli, base, sizeof base);
-  if (rc) goto out;
-  if (snprintf(url, sizeof url, "%s%s", base, path) >= (int)sizeof url) {
-    sy__err("URL too long");
+  sy_rc rc = sy__http_base(cli->server, base, sizeof base, msg, sizeof msg);
+  if (!rc && sy__http_token_check(cli->token, msg, sizeof msg)) {
+    snprintf(msg, sizeof msg, "SWITCHYARD_TOKEN is malformed");
     rc = SY_EINVAL;
-    goto out;
   }
-  h = curl_easy_init();
-  if (!h) {
-    sy__err("cannot initialise libcurl");
-    rc = SY_ENOMEM;
-    goto out;
+  if (!rc) {
+    sy__http_target t = {.base = base, .token = cli->token, .user_agent = "switchyard-cli/" SY_VERSION, .stall_s = 60};
+    rc = sy__http_request(&t, method, path, body, len, max, out, msg, sizeof msg);
   }
-  if (cli->token && *cli->token) {
-    /* A token with CR/LF would let the environment inject headers. */
-    if (strpbrk(cli->token, "\r\n") ||
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", cli->token) >= (int)sizeof auth) {
-      sy__err("SWITCHYARD_TOKEN is malformed");
-      rc = SY_EINVAL;
-      goto out;
-    }
-    if (!(tmp = curl_slist_append(hdrs, auth))) goto nomem;
-    hdrs = tmp;
+  if (rc) {
+    sy__err("%s", msg);
+    return rc;
   }
-  if (!(tmp = curl_slist_append(hdrs, "Accept: application/json"))) goto nomem;
-  hdrs = tmp;
-  if (body) {
-    if (!(tmp = curl_slist_append(hdrs, "Content-Type: application/json"))) goto nomem;
-    hdrs = tmp;
-  }
-  if (!(tmp = curl_slist_append(hdrs, "Expect:"))) goto nomem; /* no 100-continue round trip */
-  hdrs = tmp;
-
-  curl_easy_setopt(h, CURLOPT_URL, url);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  /* Send "/a/../b" as typed so the server refuses it, rather than libcurl quietly
-   * resolving it to "/b" and writing a parameter the user did not name. */
-  curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "switchyard-cli/" SY_VERSION);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L); /* a stalled server fails after 60 s */
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-  if (strcmp(method, "GET") == 0) {
-    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
-  }
-  if (body) {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-  }
-
-  cc = curl_easy_perform(h);
-  if (cc != CURLE_OK) {
-    if (b.too_large)
-      sy__err("response from %s is larger than %zu bytes", base, max);
-    else if (b.nomem)
-      sy__err("out of memory reading the response");
-    else
-      sy__err("cannot reach %s: %s", base, *errbuf ? errbuf : curl_easy_strerror(cc));
-    rc = b.nomem ? SY_ENOMEM : SY_EUNAVAILABLE;
-    goto out;
-  }
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
-  if (!b.p) {
-    b.p = calloc(1, 1);
-    if (!b.p) goto nomem;
-  }
-  out->body = b.p;
-  out->len = b.len;
-  b.p = NULL;
-  if (out->len) out->json = json_loadb(out->body, out->len, JSON_ALLOW_NUL, NULL);
   if (out->status < 200 || out->status > 299) {
     rc = report_error(out);
     if (out->status == 401) token_hint(cli);
     sy__resp_free(out);
-    goto out;
   }
-  goto out;
-nomem:
-  sy__err("out of memory");
-  rc = SY_ENOMEM;
-out:
-  free(b.p);
-  curl_slist_free_all(hdrs);
-  if (h) curl_easy_cleanup(h);
   return rc;
 }
 

@@ -1,5 +1,5 @@
-/* http.h — the CLI's one way to talk to a Switchyard server: a libcurl request that returns status, body and parsed
- * JSON. */
+/* http.h — the CLI's one way to talk to a Switchyard server: a request through the library's transport
+ * (lib/http.h) that prints what went wrong, URL building, and the JSON helpers of the commands. */
 #ifndef SY_CLI_HTTP_H
 #define SY_CLI_HTTP_H
 
@@ -8,17 +8,8 @@
 
 #include "cli/cli.h"
 #include "core/param.h"
+#include "lib/http.h"
 
-/* A response. body is NUL-terminated (len excludes the NUL); json is the parsed body or NULL
- * if it was not JSON. Both are owned by the response; sy__resp_free releases them. */
-typedef struct sy__resp {
-  long status;
-  char *body;
-  size_t len;
-  json_t *json;
-} sy__resp;
-
-void sy__resp_free(sy__resp *r);
 
 /* Sends METHOD <server><path> with the bearer token and, when body is not NULL, len bytes of
  * JSON (borrowed). path must already be encoded (see sy__url_*). On a 2xx answer returns SY_OK

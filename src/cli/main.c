@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lib/http.h"
 
 static const char usage[] =
     "usage: switchyard [--server URL] [--json] COMMAND [ARGS...]\n"

@@ -683,6 +683,19 @@ static int rule_matches(const flag_rule *r, const json_t *ctx) {
 }
 
 void sy__flag_eval(const sy_flag *f, const json_t *ctx, sy_flag_env_fn env, sy_flag_result *out) {
+  const json_t *tk = json_object_get(ctx, "targetingKey");
+  if (tk && !json_is_string(tk)) {
+    memset(out, 0, sizeof *out);
+    out->rule = -1;
+    out->bucket = UINT32_MAX;
+    fail(f, SY_FLAG_INVALID_CONTEXT, "targetingKey must be a string", out);
+    return;
+  }
+  sy__flag_eval_subject(f, ctx, json_string_value(tk), f && env && f->env ? env(f->env) : NULL, out);
+}
+
+void sy__flag_eval_subject(const sy_flag *f, const json_t *ctx, const char *key, const char *env_value,
+                           sy_flag_result *out) {
   memset(out, 0, sizeof *out);
   out->rule = -1;
   out->bucket = UINT32_MAX;
@@ -700,14 +713,8 @@ void sy__flag_eval(const sy_flag *f, const json_t *ctx, sy_flag_env_fn env, sy_f
     fail(f, SY_FLAG_INVALID_CONTEXT, d, out);
     return;
   }
-  const json_t *tk = json_object_get(ctx, "targetingKey");
-  if (tk && !json_is_string(tk)) {
-    fail(f, SY_FLAG_INVALID_CONTEXT, "targetingKey must be a string", out);
-    return;
-  }
-  const char *key = json_string_value(tk);
-  if (env && f->env) {
-    const char *val = env(f->env);
+  if (env_value && f->env) {
+    const char *val = env_value;
     int v = override_variant(f, val);
     if (v >= 0) {
       serve(f, v, SY_FLAG_STATIC, out);
@@ -856,3 +863,5 @@ const char *sy__flag_error_name(sy_flag_error e) {
   }
   return "GENERAL";
 }
+
+const char *sy__flag_env_name(const sy_flag *f) { return f ? f->env : NULL; }

@@ -127,6 +127,14 @@ void sy__flag_free(sy_flag *f);
  * is kept for its later matches and freed when it exits (a compiled flag holds none, so that
  * it stays immutable and shareable between threads). */
 void sy__flag_eval(const sy_flag *f, const json_t *ctx, sy_flag_env_fn env, sy_flag_result *out);
+/* sy__flag_eval with the subject (the targetingKey; NULL for none) given apart from the
+ * context (NULL: none; its own targetingKey is then not read), and the value of the flag's
+ * env_override variable (NULL: not set) instead of a lookup: what a client that looked the
+ * variable up when it loaded the flag, and evaluates a bare subject, calls. */
+void sy__flag_eval_subject(const sy_flag *f, const json_t *ctx, const char *subject, const char *env_value,
+                           sy_flag_result *out);
+/* The flag's env_override variable, or NULL. */
+const char *sy__flag_env_name(const sy_flag *f);
 
 /* The evaluation of f for ctx, explained: {"result": {...}, "bucket", "rollout_percentage",
  * "rules": [{"name", "matched": bool, "why": "country IN [NL]: \"DE\" is not in the list",

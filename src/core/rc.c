@@ -31,9 +31,11 @@ static const struct {
     [SY_EPOLICY_TYPE] = {"unknown parameter policy type", "InvalidPolicyTypeException", 400},
     [SY_EPOLICY_ATTR] = {"invalid parameter policy attribute", "InvalidPolicyAttributeException", 400},
     [SY_EKEYID] = {"unknown KMS key", "InvalidKeyId", 400},
+    [SY_EKIND] = {"not of the kind the call needs", "ValidationException", 400},
+    [SY_EPROTOCOL] = {"the server's answer breaks the protocol", "InternalError", 502},
 };
 
-const char *sy_strerror(sy_rc rc) {
+SY_API const char *sy_strerror(sy_rc rc) {
   if ((unsigned)rc >= SY_RC_MAX || !rc_table[rc].words) return "unknown status";
   return rc_table[rc].words;
 }

@@ -12,6 +12,7 @@
 #include "core/jbuf.h"
 #include "core/provider.h"
 #include "core/rc.h"
+#include "core/sse.h"
 
 typedef enum sy_gw_op {
   SY_GW_CHAT = 1,   /* POST /v1/chat/completions */
@@ -107,20 +108,5 @@ void sy__gw_chunk_usage(sy_gw_stream *st, sy_jbuf *out);
 sy_rc sy__stub_answer(sy_gw_op op, const json_t *req, const char *model, sy_gw_stream *st, json_t **out, sy_jbuf *sse,
                       sy_gw_usage *u, sy_gw_fail *fail);
 
-/* An incremental server-sent events parser (the upstream side of a stream): bytes in any
- * pieces, one callback per complete event with its data lines joined by '\n'. Linear in its
- * input; an event's data over max bytes is an error. Comments and other fields are skipped. */
-typedef struct sy_sse_parser {
-  sy_jbuf line; /* the line being read */
-  sy_jbuf data; /* the event being read */
-  int has_data;
-  int cr; /* the last byte was a CR (a CRLF's LF is not a second line end) */
-  size_t max;
-} sy_sse_parser;
-typedef int (*sy_sse_event_fn)(void *ctx, const char *data, size_t len); /* nonzero stops */
-void sy__sse_init(sy_sse_parser *p, size_t max);
-void sy__sse_free(sy_sse_parser *p);
-/* Feeds n bytes. Returns 0, the callback's nonzero value, or -1 when an event passes max. */
-int sy__sse_feed(sy_sse_parser *p, const char *buf, size_t n, sy_sse_event_fn fn, void *ctx);
 
 #endif

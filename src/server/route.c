@@ -72,6 +72,7 @@ enum MHD_Result sy__route(sy_req *r) {
   if (strncmp(p, "/api/v1/admin/keys", 18) == 0) return sy__api_keys(r, p + 18);
   if (strcmp(p, "/api/v1/config/runtime") == 0) return sy__api_config(r);
   if (strcmp(p, "/api/v1/watch") == 0) return sy__api_watch(r);
+  if (strcmp(p, "/api/v1/snapshot") == 0) return sy__api_snapshot(r);
   if (strncmp(p, "/api/v1/governance", 18) == 0 && (p[18] == 0 || p[18] == '/')) return sy__api_governance(r, p + 18);
   if (strncmp(p, "/api/v1/alerts", 14) == 0 && (p[14] == 0 || p[14] == '/')) return sy__api_alerts(r, p + 14);
   return sy__reply_error(r, 404, "NotFound", "no route for %.200s", p);

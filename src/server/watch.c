@@ -29,8 +29,10 @@ typedef struct sub {
   struct sub *prev, *next; /* on the waiting list while parked */
   sy_watch_hub *hub;
   struct MHD_Connection *conn;
-  char *prefix;
-  size_t prefix_len;
+  char *prefix;          /* the prefixes, each NUL-terminated in one allocation */
+  const char *prefixes[SY_WATCH_PREFIXES];
+  size_t prefix_lens[SY_WATCH_PREFIXES];
+  int nprefixes; /* 0: everything */
   int64_t cursor; /* last seq delivered (or skipped) */
   int parked;
   int hb_due;
@@ -227,7 +229,48 @@ static void publish_some(sy_watch_hub *h, const sy_event *evs, size_t n) {
 }
 
 static int matches(const sub *s, const char *name) {
-  return s->prefix_len == 0 || strncmp(name, s->prefix, s->prefix_len) == 0;
+  if (s->nprefixes == 0) return 1;
+  for (int i = 0; i < s->nprefixes; i++)
+    if (strncmp(name, s->prefixes[i], s->prefix_lens[i]) == 0) return 1;
+  return 0;
+}
+
+int sy__watch_prefixes(sy_req *r, char **buf, const char **out, size_t *lens, int *n) {
+  const char *q = sy__query(r, "prefix");
+  *n = 0;
+  *buf = NULL;
+  if (!q || !*q) return 0;
+  if (strlen(q) > (size_t)SY_WATCH_PREFIXES * (SY_NAME_MAX + 1)) {
+    sy__reply_error(r, 400, "ValidationException", "prefix: longer than %d names", SY_WATCH_PREFIXES);
+    return -1;
+  }
+  char *b = sy__arena_strndup(r->arena, q, strlen(q));
+  if (!b) {
+    sy__reply_error(r, 500, "InternalError", "out of memory");
+    return -1;
+  }
+  for (char *p = b;;) {
+    char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    char msg[SY_MSG_MAX];
+    if (*n == SY_WATCH_PREFIXES) {
+      sy__reply_error(r, 400, "ValidationException", "prefix: at most %d prefixes, separated by ','",
+                      SY_WATCH_PREFIXES);
+      return -1;
+    }
+    if (len == 0 || sy__path_check(p, len, msg, sizeof msg)) {
+      if (len == 0) snprintf(msg, sizeof msg, "it is empty");
+      sy__reply_error(r, 400, "ValidationException", "prefix %d: %s", *n + 1, msg);
+      return -1;
+    }
+    p[len] = 0;
+    out[*n] = p;
+    lens[(*n)++] = len;
+    if (!comma) break;
+    p = comma + 1;
+  }
+  *buf = b;
+  return 0;
 }
 
 /* Appends one event to s->pending. */
@@ -355,10 +398,11 @@ static void sub_free(void *cls) { sub_release(cls); }
 enum MHD_Result sy__api_watch(sy_req *r) {
   if (strcmp(r->method, "GET")) return sy__reply_error(r, 405, "MethodNotAllowed", "the watch stream answers GET");
   if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "prefix since")) return MHD_YES;
-  const char *prefix = sy__query(r, "prefix");
-  char msg[SY_MSG_MAX];
-  if (prefix && *prefix && sy__path_check(prefix, strlen(prefix), msg, sizeof msg))
-    return sy__reply_error(r, 400, "ValidationException", "prefix: %s", msg);
+  char *pbuf;
+  const char *prefixes[SY_WATCH_PREFIXES];
+  size_t lens[SY_WATCH_PREFIXES];
+  int nprefixes;
+  if (sy__watch_prefixes(r, &pbuf, prefixes, lens, &nprefixes)) return MHD_YES;
   int64_t since = -1;
   const char *lei = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
   if (lei) {
@@ -378,8 +422,18 @@ enum MHD_Result sy__api_watch(sy_req *r) {
   s->refs = 2;
   s->conn = r->conn;
   s->hello = 1;
-  s->prefix = strdup(prefix ? prefix : "");
-  s->prefix_len = prefix ? strlen(prefix) : 0;
+  /* the prefixes live as long as the subscriber, which may outlive the request's arena */
+  size_t total = 0;
+  for (int i = 0; i < nprefixes; i++) total += lens[i] + 1;
+  s->prefix = malloc(total + 1);
+  for (int i = 0, off = 0; s->prefix && i < nprefixes; i++) {
+    memcpy(s->prefix + off, prefixes[i], lens[i] + 1);
+    s->prefixes[i] = s->prefix + off;
+    s->prefix_lens[i] = lens[i];
+    off += (int)lens[i] + 1;
+  }
+  s->nprefixes = nprefixes;
+  (void)pbuf;
   struct MHD_Response *resp =
       s->prefix ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, reader, s, sub_free) : NULL;
   if (!resp) { /* nobody else has seen s yet */
@@ -394,6 +448,7 @@ enum MHD_Result sy__api_watch(sy_req *r) {
   h->nsubs++;
   pthread_mutex_unlock(&h->mu);
   MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+  MHD_add_response_header(resp, "X-Switchyard-Store", sy__store_id(h->store));
   MHD_add_response_header(resp, "Cache-Control", "no-cache");
   MHD_add_response_header(resp, "X-Accel-Buffering", "no");
   /* the request holds a reference until it completes (released with its arena) */

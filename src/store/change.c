@@ -55,7 +55,7 @@ sy_event *sy__event_copy(const sy_event *e) {
 
 /* Chains the audit record of a change, hands it to the engine with its event, and queues
  * the event to be published once the batch is durable. */
-sy_rc sy__audit_append(sy_store *st, const sy_op *op, const sy_change *c) {
+sy_rc sy__audit_append(sy_store *st, const sy_op *op, const sy__change *c) {
   char time[32], old_d[SY_HASH_HEX] = "", new_d[SY_HASH_HEX] = "", h[SY_HASH_HEX];
   int64_t now = sy__clock_now(st->clock);
   sy__fmt_time(now, time, sizeof time);

@@ -84,7 +84,7 @@ static void scopes_detail(unsigned scopes, char *detail, size_t sz) {
  * the batch's credentials. */
 static sy_rc cred_commit(sy_store *st, sy_op *op, const char *action, const char *detail, const sy_token *t,
                          const sy_akey *k) {
-  sy_change c = {.action = action, .name = op->token_name, .detail = detail};
+  sy__change c = {.action = action, .name = op->token_name, .detail = detail};
   sy_rc rc = t ? st->be->put_token(st, t) : st->be->put_key(st, k);
   if (!rc) rc = sy__audit_append(st, op, &c);
   if (!rc) rc = auth_with(st, t, k);

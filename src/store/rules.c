@@ -279,7 +279,7 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   if (!rc && !np) rc = SY_ENOMEM;
   if (!rc) rc = st->be->put_version(st, name, v, op->reason);
   if (!rc) rc = st->be->put_param(st, np);
-  sy_change c = {.action = action,
+  sy__change c = {.action = action,
                  .name = name,
                  .detail = detail,
                  .old_version = cur ? cur->version : 0,
@@ -305,7 +305,7 @@ static sy_rc apply_delete_name(sy_store *st, sy_op *op, const char *name, const 
   if (!p) return sy__op_fail(op, SY_ENOTFOUND, "parameter %s not found", name);
   char nm[SY_NAME_MAX + 1];
   snprintf(nm, sizeof nm, "%s", p->name); /* its own name, which p (freed by work_del) holds */
-  sy_change c = {.action = action, .name = nm, .old_version = p->latest->version, .old_ver = p->latest};
+  sy__change c = {.action = action, .name = nm, .old_version = p->latest->version, .old_ver = p->latest};
   sy_rc rc = st->be->drop_param(st, nm);
   if (!rc) rc = sy__audit_append(st, op, &c);
   if (!rc) rc = work_del(st, nm);
@@ -475,7 +475,7 @@ static sy_rc apply_label(sy_store *st, sy_op *op) {
   if (json_array_size(applied)) {
     rc = store_version(st, &np, nt);
     if (!rc) rc = st->be->put_param(st, np);
-    sy_change c = {.action = "label", .name = name, .detail = detail, .new_version = version};
+    sy__change c = {.action = "label", .name = name, .detail = detail, .new_version = version};
     if (!rc) rc = sy__audit_append(st, op, &c);
     if (!rc) {
       rc = work_put(st, np);
@@ -525,7 +525,7 @@ static sy_rc apply_unlabel(sy_store *st, sy_op *op) {
     rc = store_version(st, &np, h);
     sy__ver_unref(h);
     snprintf(detail, sizeof detail, "labels=%s", l);
-    sy_change c = {.action = "unlabel", .name = name, .detail = detail, .old_version = from};
+    sy__change c = {.action = "unlabel", .name = name, .detail = detail, .old_version = from};
     if (!rc) rc = sy__audit_append(st, op, &c);
     if (!rc) json_array_append_new(removed, json_string(l));
     any = 1;
@@ -584,7 +584,7 @@ static sy_rc apply_tags(sy_store *st, sy_op *op, int add) {
   rc = np ? param_set_tags(np, t, n) : SY_ENOMEM;
   free(t);
   if (!rc) rc = st->be->put_param(st, np);
-  sy_change c = {.action = add ? "tag" : "untag",
+  sy__change c = {.action = add ? "tag" : "untag",
                  .name = name,
                  .detail = detail,
                  .old_version = p->latest->version,
@@ -641,7 +641,7 @@ static sy_rc apply_rollback(sy_store *st, sy_op *op) {
   return rc;
 }
 
-/* 1 if item would sy_change the parameter p (value, kind, tier, description, pattern or tags). */
+/* 1 if item would sy__change the parameter p (value, kind, tier, description, pattern or tags). */
 int sy__import_differs(sy_store *st, const sy_param *p, const sy_put *in) {
   const sy_ver *v = p->latest;
   if (v->kind == SY_KIND_SECURESTRING) {
@@ -766,7 +766,7 @@ static sy_rc apply_record(sy_store *st, sy_op *op) {
   if (param_name(op, name)) return op->rc;
   const char *a = op->rec_action;
   if (!a || !strchr(a, '.') || strlen(a) > 64) return sy__op_fail(op, SY_EINVAL, "%s", "bad record action");
-  sy_change c = {.action = a, .name = name, .detail = op->rec_detail ? op->rec_detail : ""};
+  sy__change c = {.action = a, .name = name, .detail = op->rec_detail ? op->rec_detail : ""};
   return sy__audit_append(st, op, &c);
 }
 

@@ -48,7 +48,9 @@ static const char *schema =
     "  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, secret BLOB NOT NULL, scopes INTEGER NOT NULL,"
     "  created_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);"
-    "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', '1');";
+    "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', '1');"
+    /* who this store is, for clients that cached what it said (made once, never changed) */
+    "INSERT OR IGNORE INTO meta(k, v) VALUES ('store_id', lower(hex(randomblob(16))));";
 
 /* A store made before each version kept its reason gets the column, filled from the audit
  * log: a version's reason is that of the newest put, rollback or import record that wrote
@@ -470,6 +472,9 @@ static sy_rc load_audit_tail(sy_store *st) {
     snprintf(st->last_hash, sizeof st->last_hash, "%s", (const char *)sqlite3_column_text(q, 1));
   }
   sy__stmt_done(q);
+  if (!(q = sy__stmt(st->db, "SELECT v FROM meta WHERE k = 'store_id'"))) return SY_EIO;
+  if (sqlite3_step(q) == SQLITE_ROW) snprintf(st->id, sizeof st->id, "%s", (const char *)sqlite3_column_text(q, 0));
+  sy__stmt_done(q);
   return SY_OK;
 }
 
@@ -640,6 +645,8 @@ static void snap_box_free(snap_box *b) {
   sy__snap_clear(&b->snap);
   free(b);
 }
+
+const char *sy__store_id(const sy_store *st) { return st->id; }
 
 void sy__store_close(sy_store *st) {
   if (!st) return;

@@ -140,6 +140,9 @@ typedef void (*sy_log_hook)(const char *level, const char *msg, json_t *fields);
 sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, char *msg, size_t msgsz);
 /* Drains queued writes, stops the writer, closes, and releases the directory lock. */
 void sy__store_close(sy_store *st);
+/* The store's identity: 32 hex digits made when it was created, never changed. Lets a client
+ * that cached what a server said know whether it is talking to the same store. */
+const char *sy__store_id(const sy_store *st);
 void sy__store_set_publish_hook(sy_store *st, sy_publish_hook hook, void *ctx);
 /* Replaces the store's log (by default one JSON line per report on stderr). NULL restores
  * the default. Set it right after open, before the first write. */

@@ -40,6 +40,7 @@ struct sy_store {
   unsigned char digest_key[32]; /* keys the audit digests of SecureString values */
   char *dir;
   char *db_path;
+  char id[40]; /* the store's identity: 32 hex digits made at creation */
   sqlite3 *db;              /* the writer's connection */
   snap_box *current;        /* RCU-protected */
   pthread_key_t reader_key; /* per-thread read-only connection */
@@ -123,11 +124,11 @@ void *sy__syncer_main(void *arg);
 /* ---- the rules, across their files (rules.c, creds.c) ---- */
 
 /* What one change did, for its audit record and change event. */
-typedef struct sy_change {
+typedef struct sy__change {
   const char *action, *name, *detail;
   int64_t old_version, new_version;
   const sy_ver *old_ver, *new_ver; /* for the digests, and the event's kind and value */
-} sy_change;
+} sy__change;
 
 /* Refuses op: sets op->rc and op->msg (from fmt); returns rc. */
 __attribute__((format(printf, 3, 4))) sy_rc sy__op_fail(sy_op *op, sy_rc rc, const char *fmt, ...);
@@ -135,7 +136,7 @@ __attribute__((format(printf, 3, 4))) sy_rc sy__op_fail(sy_op *op, sy_rc rc, con
 sy_rc sy__storage_failed(sy_op *op, sy_rc rc);
 /* Chains the audit record of a change, hands it to the engine with its event, and queues
  * the event to be published once the batch is durable. */
-sy_rc sy__audit_append(sy_store *st, const sy_op *op, const sy_change *c);
+sy_rc sy__audit_append(sy_store *st, const sy_op *op, const sy__change *c);
 /* Creates (create 1) or revokes a bearer token (creds.c). */
 sy_rc sy__apply_token(sy_store *st, sy_op *op, int create);
 /* Sets or clears an active token's default route (creds.c). */

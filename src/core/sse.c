@@ -1,7 +1,7 @@
-/* sse.c — the incremental server-sent events parser of the upstream side of a stream (data fields only). */
+/* sse.c — the incremental server-sent events parser (data fields only) of provider streams and the change stream. */
 #include <string.h>
 
-#include "gateway/adapter.h"
+#include "core/sse.h"
 
 /* A line holds at most a field name, its colon and space, and an event's worth of data. */
 #define LINE_SLACK 64

@@ -86,8 +86,14 @@ static void print_state(sy_client *c, const char *session) {
   }
   int64_t seq = sy_snapshot_seq(s);
   sy_snapshot_release(s);
-  printf("strategy=%s%s version=%lld source=%s partial-results=%s session=%s seq=%lld\n", strategy, note,
+  char line[512];
+  snprintf(line, sizeof line, "strategy=%s%s version=%lld source=%s partial-results=%s session=%s seq=%lld\n", strategy, note,
          (long long)version, sy_source_name(source), on ? "on" : "off", session, (long long)seq);
+  static char last[512];
+  if (strcmp(line, last) != 0) { /* the same snapshot seen twice (a burst of wake-ups) prints once */
+    fputs(line, stdout);
+    memcpy(last, line, sizeof last);
+  }
 }
 
 int main(int argc, char **argv) {

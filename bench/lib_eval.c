@@ -101,10 +101,14 @@ int main(int argc, char **argv) {
   int runs = 7;
   const char *tlist = "1 2 4 8";
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--key") && i + 1 < argc) key = argv[++i];
-    else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atol(argv[++i]);
-    else if (!strcmp(argv[i], "--threads") && i + 1 < argc) tlist = argv[++i];
+    if (!strcmp(argv[i], "--key") && i + 1 < argc)
+      key = argv[++i];
+    else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
+      runs = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--iters") && i + 1 < argc)
+      iters = atol(argv[++i]);
+    else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+      tlist = argv[++i];
     else {
       fprintf(stderr, "usage: bench_lib_eval [--key KEY] [--runs R] [--iters N] [--threads \"1 2 4 8\"]\n");
       return 2;
@@ -159,9 +163,10 @@ int main(int argc, char **argv) {
   fprintf(stderr, "single thread: %.1f ns per sy_flag_enabled (median of %d runs of %ld; min %.1f)\n", smed, runs,
           iters, smin);
 
-  printf("{\"version\":\"%s\",\"key\":\"%s\",\"share_on\":%.4f,\"iters\":%ld,\"runs\":%d,"
-         "\"single_ns\":%.1f,\"single_min_ns\":%.1f,\"threads\":[",
-         sy_version(), key, share, iters, runs, smed, smin);
+  printf(
+      "{\"version\":\"%s\",\"key\":\"%s\",\"share_on\":%.4f,\"iters\":%ld,\"runs\":%d,"
+      "\"single_ns\":%.1f,\"single_min_ns\":%.1f,\"threads\":[",
+      sy_version(), key, share, iters, runs, smed, smin);
   int first = 1;
   for (const char *p = tlist; *p;) {
     char *end;

@@ -140,8 +140,8 @@ static int put_value(const char *name, const char *value) {
 
 typedef struct cl {
   sy_client *c;
-  int64_t due;  /* when its step is due without an event (NEVER: only on an event) */
-  int64_t got;  /* when its change callback first saw the new value (0: not yet) */
+  int64_t due; /* when its step is due without an event (NEVER: only on an event) */
+  int64_t got; /* when its change callback first saw the new value (0: not yet) */
   int synced;
 } cl;
 
@@ -181,8 +181,8 @@ static int worker(int n, int ctl, int res, int deadline_s) {
   /* a first client made and freed: the libraries' one-time set-up is not counted per client */
   sy_options *o = NULL;
   sy_client *warm = NULL;
-  if (sy_options_new(&o) != SY_OK || sy_options_set_threaded(o, 0) != SY_OK || sy_options_add_prefix(o, g_name) != SY_OK ||
-      sy_client_new(o, &warm) != SY_OK) {
+  if (sy_options_new(&o) != SY_OK || sy_options_set_threaded(o, 0) != SY_OK ||
+      sy_options_add_prefix(o, g_name) != SY_OK || sy_client_new(o, &warm) != SY_OK) {
     say(res, "FAIL cannot make a client\n");
     return 1;
   }
@@ -252,8 +252,7 @@ static int worker(int n, int ctl, int res, int deadline_s) {
       }
       if (synced == n || now > limit) {
         long rss1 = vmrss_kb();
-        say(res, "READY %d %ld %ld %d %d %.1f\n", synced, rss0, rss1, fds0, open_fds(),
-            (double)(now - t_start) / 1e6);
+        say(res, "READY %d %ld %ld %d %d %.1f\n", synced, rss0, rss1, fds0, open_fds(), (double)(now - t_start) / 1e6);
         if (synced < n) return 1;
         phase = WAITING;
       }
@@ -302,10 +301,14 @@ int main(int argc, char **argv) {
   int n = 1000, procs = 2, deadline_s = 10;
   g_name = "/bench/prop/x";
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--clients") && i + 1 < argc) n = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--procs") && i + 1 < argc) procs = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--name") && i + 1 < argc) g_name = argv[++i];
-    else if (!strcmp(argv[i], "--deadline-s") && i + 1 < argc) deadline_s = atoi(argv[++i]);
+    if (!strcmp(argv[i], "--clients") && i + 1 < argc)
+      n = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--procs") && i + 1 < argc)
+      procs = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--name") && i + 1 < argc)
+      g_name = argv[++i];
+    else if (!strcmp(argv[i], "--deadline-s") && i + 1 < argc)
+      deadline_s = atoi(argv[++i]);
     else {
       fprintf(stderr, "usage: bench_lib_propagate [--clients N] [--procs P] [--name NAME] [--deadline-s S]\n");
       return 2;
@@ -388,7 +391,9 @@ int main(int argc, char **argv) {
   int received = 0, got = 0;
   int64_t t0 = 0, t_put = 0;
   if (ok && synced == n) {
-    fprintf(stderr, "bench_lib_propagate: %d clients synced in %.0f ms; RSS %ld -> %ld kB (%.1f kB per client), %d fds per client\n",
+    fprintf(stderr,
+            "bench_lib_propagate: %d clients synced in %.0f ms; RSS %ld -> %ld kB (%.1f kB per client), %d fds per "
+            "client\n",
             n, sync_ms, rss_before, rss_after, (double)(rss_after - rss_before) / n, (fds_after - fds_before) / n);
     t0 = mono_ns();
     st = put_value(g_name, v1);
@@ -436,16 +441,21 @@ int main(int argc, char **argv) {
   double mx = received ? delay[received - 1] / 1e6 : -1;
   double per_client = synced ? (double)(rss_after - rss_before) / synced : -1;
   if (received != n) ok = 0;
-  fprintf(stderr, "bench_lib_propagate: one PUT (%.1f ms to its 200) reached %d/%d clients: delay p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+  fprintf(stderr,
+          "bench_lib_propagate: one PUT (%.1f ms to its 200) reached %d/%d clients: delay p50 %.1f ms, p99 %.1f ms, "
+          "max %.1f ms\n",
           t_put / 1e6, received, n, p50, p99, mx);
-  fprintf(stderr, "  for comparison, the polling intervals of peers (not run): runbook 004's SSM cache 60 s (a change may take up to 60 s),\n"
-                  "  AWS AppConfig agent 45 s, Unleash SDKs 15 s\n");
-  printf("{\"version\":\"%s\",\"clients\":%d,\"procs\":%d,\"synced\":%d,\"sync_ms\":%.1f,\"received\":%d,"
-         "\"put_ms\":%.2f,\"delay_ms\":{\"p50\":%.2f,\"p99\":%.2f,\"max\":%.2f},"
-         "\"rss_before_kb\":%ld,\"rss_after_kb\":%ld,\"rss_per_client_kb\":%.1f,\"fds_per_client\":%.2f,"
-         "\"peers_poll_s\":{\"runbook004_ssm_cache\":60,\"aws_appconfig_agent\":45,\"unleash_sdk\":15},\"ok\":%s}\n",
-         sy_version(), n, procs, synced, sync_ms, received, t_put / 1e6, p50, p99, mx, rss_before, rss_after, per_client,
-         synced ? (double)(fds_after - fds_before) / synced : -1.0, ok ? "true" : "false");
+  fprintf(stderr,
+          "  for comparison, the polling intervals of peers (not run): runbook 004's SSM cache 60 s (a change may take "
+          "up to 60 s),\n"
+          "  AWS AppConfig agent 45 s, Unleash SDKs 15 s\n");
+  printf(
+      "{\"version\":\"%s\",\"clients\":%d,\"procs\":%d,\"synced\":%d,\"sync_ms\":%.1f,\"received\":%d,"
+      "\"put_ms\":%.2f,\"delay_ms\":{\"p50\":%.2f,\"p99\":%.2f,\"max\":%.2f},"
+      "\"rss_before_kb\":%ld,\"rss_after_kb\":%ld,\"rss_per_client_kb\":%.1f,\"fds_per_client\":%.2f,"
+      "\"peers_poll_s\":{\"runbook004_ssm_cache\":60,\"aws_appconfig_agent\":45,\"unleash_sdk\":15},\"ok\":%s}\n",
+      sy_version(), n, procs, synced, sync_ms, received, t_put / 1e6, p50, p99, mx, rss_before, rss_after, per_client,
+      synced ? (double)(fds_after - fds_before) / synced : -1.0, ok ? "true" : "false");
   free(delay);
   return ok ? 0 : 1;
 }

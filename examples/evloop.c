@@ -87,8 +87,8 @@ static void print_state(sy_client *c, const char *session) {
   int64_t seq = sy_snapshot_seq(s);
   sy_snapshot_release(s);
   char line[512];
-  snprintf(line, sizeof line, "strategy=%s%s version=%lld source=%s partial-results=%s session=%s seq=%lld\n", strategy, note,
-         (long long)version, sy_source_name(source), on ? "on" : "off", session, (long long)seq);
+  snprintf(line, sizeof line, "strategy=%s%s version=%lld source=%s partial-results=%s session=%s seq=%lld\n", strategy,
+           note, (long long)version, sy_source_name(source), on ? "on" : "off", session, (long long)seq);
   static char last[512];
   if (strcmp(line, last) != 0) { /* the same snapshot seen twice (a burst of wake-ups) prints once */
     fputs(line, stdout);

@@ -86,8 +86,8 @@ static void print_state(sy_client *c, const char *session) {
   sy_state st;
   int64_t seq = sy_client_state(c, &st) == SY_OK ? st.seq : 0;
   char line[512];
-  snprintf(line, sizeof line, "strategy=%s%s version=%lld source=%s partial-results=%s session=%s seq=%lld\n", strategy, note,
-         (long long)version, sy_source_name(source), on ? "on" : "off", session, (long long)seq);
+  snprintf(line, sizeof line, "strategy=%s%s version=%lld source=%s partial-results=%s session=%s seq=%lld\n", strategy,
+           note, (long long)version, sy_source_name(source), on ? "on" : "off", session, (long long)seq);
   static char last[512];
   if (strcmp(line, last) != 0) { /* the same snapshot seen twice (a burst of wake-ups) prints once */
     fputs(line, stdout);
@@ -146,8 +146,10 @@ int main(int argc, char **argv) {
     if (n < 0 && errno == EINTR) continue;
     int changed = 0, stop = 0;
     for (ssize_t i = 0; i < n; i++) {
-      if (buf[i] == 'c') changed = 1;
-      else stop = 1;
+      if (buf[i] == 'c')
+        changed = 1;
+      else
+        stop = 1;
     }
     if (changed) print_state(c, session); /* one line for a burst of changes */
     if (stop || n <= 0) break;

@@ -62,8 +62,8 @@ extern "C" {
 #define SWITCHYARD_VERSION "0.1.0"
 #define SWITCHYARD_VERSION_NUMBER 1000 /* major * 1000000 + minor * 1000 + patch */
 
-SY_API const char *sy_version(void);   /* "0.1.0" */
-SY_API int sy_version_number(void);    /* 1000 */
+SY_API const char *sy_version(void); /* "0.1.0" */
+SY_API int sy_version_number(void);  /* 1000 */
 
 /* ---- status ---------------------------------------------------------------------------- */
 
@@ -218,9 +218,9 @@ typedef struct sy_value {
   const char *name;  /* the parameter's name ("" for an environment value) */
   const char *value; /* its value, NUL-terminated (len excludes the NUL; a value holds no NUL) */
   size_t len;
-  const char *type;  /* "String", "Flag", ... ("String" for an environment value) */
-  int64_t version;   /* 0 for an environment value */
-  sy_source source;  /* SY_SOURCE_STREAM, SY_SOURCE_CACHE or SY_SOURCE_ENV */
+  const char *type; /* "String", "Flag", ... ("String" for an environment value) */
+  int64_t version;  /* 0 for an environment value */
+  sy_source source; /* SY_SOURCE_STREAM, SY_SOURCE_CACHE or SY_SOURCE_ENV */
 } sy_value;
 
 /* Copies the value of parameter name into *value (NUL-terminated, *len bytes without the NUL,
@@ -230,8 +230,8 @@ typedef struct sy_value {
  * '/', in upper case, every character but A-Z and 0-9 turned into '_'
  * (/photoeditor/staging/provider/strategy: SWITCHYARD_PARAM_PHOTOEDITOR_STAGING_PROVIDER_STRATEGY),
  * read once when the client was made. SY_ENOTFOUND when none has it: the caller uses its own
- * default. A SecureString's value is held only when the token may decrypt and the server sent it;
- * otherwise it is SY_ENOTFOUND. Never blocks on the network. */
+ * default. A SecureString's value is never held (the change stream does not carry secrets, and
+ * the cache file must not): it is SY_ENOTFOUND; read it with the HTTP API. Never blocks on the network. */
 SY_API sy_rc sy_param_get(sy_client *c, const char *name, char **value, size_t *len, int64_t *version,
                           sy_source *source);
 
@@ -270,18 +270,18 @@ SY_API int sy_flag_enabled(sy_client *c, const char *key, const char *subject, i
 /* A full evaluation. Its strings are allocated with the client's allocator (sy_flag_evaluate) and
  * freed by sy_eval_clear, or lent by the snapshot (sy_snapshot_evaluate) until it is released. */
 typedef struct sy_eval {
-  char *variant;     /* the variant's name; NULL on error */
-  char *value;       /* the variant's value as JSON text ("true", "\"blue\"", "{...}") */
+  char *variant;          /* the variant's name; NULL on error */
+  char *value;            /* the variant's value as JSON text ("true", "\"blue\"", "{...}") */
   const char *reason;     /* OpenFeature's: "STATIC", "TARGETING_MATCH", "SPLIT", "DISABLED", "DEFAULT",
                              "ERROR" (static storage) */
   const char *error_code; /* on ERROR: "FLAG_NOT_FOUND", "TYPE_MISMATCH", "TARGETING_KEY_MISSING",
                              "INVALID_CONTEXT", "PARSE_ERROR", "GENERAL"; else NULL (static storage) */
   char error_message[192];
-  int64_t version;   /* the flag's version; 0 when not found */
-  sy_source source;  /* stream, cache, env (an override decided), default (not found) */
-  uint32_t bucket;   /* the subject's rollout bucket 0..9999, or UINT32_MAX when none was needed */
-  int rule;          /* the index of the rule that matched, or -1 */
-  int owned;         /* internal: the strings belong to the caller */
+  int64_t version;  /* the flag's version; 0 when not found */
+  sy_source source; /* stream, cache, env (an override decided), default (not found) */
+  uint32_t bucket;  /* the subject's rollout bucket 0..9999, or UINT32_MAX when none was needed */
+  int rule;         /* the index of the rule that matched, or -1 */
+  int owned;        /* internal: the strings belong to the caller */
 } sy_eval;
 
 /* Evaluates flag key for a context: context_json is a JSON object of attributes, NUL-terminated
@@ -293,8 +293,8 @@ typedef struct sy_eval {
  * version was loaded, decides as it does on the server. */
 SY_API sy_rc sy_flag_evaluate(sy_client *c, const char *key, const char *subject, const char *context_json,
                               sy_eval *out);
-SY_API sy_rc sy_snapshot_evaluate(const sy_snapshot *s, const char *key, const char *subject,
-                                  const char *context_json, sy_eval *out);
+SY_API sy_rc sy_snapshot_evaluate(const sy_snapshot *s, const char *key, const char *subject, const char *context_json,
+                                  sy_eval *out);
 /* Frees an sy_flag_evaluate result's strings (nothing for a snapshot's) and zeroes it. */
 SY_API void sy_eval_clear(sy_client *c, sy_eval *e);
 
@@ -308,13 +308,13 @@ typedef enum sy_conn_state {
 
 typedef struct sy_state {
   sy_conn_state state;
-  sy_source source;      /* where the current snapshot came from */
-  int64_t seq;           /* the server sequence number it reflects */
-  size_t params;         /* how many parameters it holds */
-  uint64_t updates;      /* snapshots made since start */
-  uint64_t reconnects;   /* connections to the server since start, the first one included */
-  int64_t synced_ms;     /* wall time (ms since 1970) of the last event or heartbeat, 0 if none */
-  sy_rc last_error;      /* the last failure (SY_OK when none since the last sync) */
+  sy_source source;         /* where the current snapshot came from */
+  int64_t seq;              /* the server sequence number it reflects */
+  size_t params;            /* how many parameters it holds */
+  uint64_t updates;         /* snapshots made since start */
+  uint64_t reconnects;      /* connections to the server since start, the first one included */
+  int64_t synced_ms;        /* wall time (ms since 1970) of the last event or heartbeat, 0 if none */
+  sy_rc last_error;         /* the last failure (SY_OK when none since the last sync) */
   char last_error_msg[256]; /* its words: what failed and why */
 } sy_state;
 

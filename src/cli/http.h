@@ -10,7 +10,6 @@
 #include "core/param.h"
 #include "lib/http.h"
 
-
 /* Sends METHOD <server><path> with the bearer token and, when body is not NULL, len bytes of
  * JSON (borrowed). path must already be encoded (see sy__url_*). On a 2xx answer returns SY_OK
  * and fills out. Otherwise prints the reason to stderr — "switchyard: Code: message" from the

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 void sy__resp_free(sy__resp *r) {
   if (!r) return;
   free(r->body);

@@ -29,10 +29,10 @@ typedef struct sub {
   struct sub *prev, *next; /* on the waiting list while parked */
   sy_watch_hub *hub;
   struct MHD_Connection *conn;
-  char *prefix;          /* the prefixes, each NUL-terminated in one allocation */
+  char *prefix; /* the prefixes, each NUL-terminated in one allocation */
   const char *prefixes[SY_WATCH_PREFIXES];
   size_t prefix_lens[SY_WATCH_PREFIXES];
-  int nprefixes; /* 0: everything */
+  int nprefixes;  /* 0: everything */
   int64_t cursor; /* last seq delivered (or skipped) */
   int parked;
   int hb_due;

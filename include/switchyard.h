@@ -183,7 +183,8 @@ SY_API sy_rc sy_options_set_timeouts(sy_options *o, int connect_ms, int request_
  * each time, each wait a random fraction ("full jitter") of it. Defaults 100 and 30000 ms. */
 SY_API sy_rc sy_options_set_backoff(sy_options *o, int initial_ms, int max_ms);
 /* How long sy_client_new waits for the server's first snapshot before it returns with what the
- * cache file or the defaults give (0: it does not wait). Default 2000 ms. Threaded clients only. */
+ * cache file or the defaults give (0: it does not wait). It returns sooner when the first attempt
+ * fails (the server refuses the connection or the request). Default 2000 ms. Threaded clients only. */
 SY_API sy_rc sy_options_set_start_timeout(sy_options *o, int ms);
 /* 1 (the default): the client runs its own network thread. 0: it runs none; the program
  * calls sy_client_step when sy_client_fd is readable or its timeout passes. */

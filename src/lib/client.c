@@ -764,6 +764,7 @@ static void transfer_done(sy_client *c, CURLcode cc) {
     } else {
       transfer_end(c);
       publish(c, SY_SOURCE_STREAM);
+      mark_synced(c); /* the server's state of now is in place; its changes follow */
       c->need_snapshot = 0;
       start_transfer(c); /* and follow the stream from the snapshot's sequence number */
       return;

@@ -1,13 +1,14 @@
 # Thin wrapper over CMake for the README commands.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8000
 DATA ?= ./data
 
-.PHONY: all deps build install run test test-unit test-api asan fuzz bench soak clean format lint
+.PHONY: all deps build install run test test-unit test-api asan tsan fuzz bench soak clean format lint
 
 all: build
 
@@ -41,6 +42,12 @@ asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSY_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 
+# libswitchyard's stress program (tests/lib/stress.c) under ThreadSanitizer; only it and what it
+# links are built (tests/lib/tsan.test.js runs it: SY_TSAN_BIN).
+tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSY_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j$(JOBS) --target sy_stress
+
 node_modules: package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch node_modules
@@ -50,12 +57,12 @@ node_modules: package.json package-lock.json
 # priority so that they take only the CPU the suite leaves; their output comes after the suite's.
 test:
 	@scripts/deps.sh --test
-	@$(MAKE) --no-print-directory build asan node_modules
+	@$(MAKE) --no-print-directory build asan tsan node_modules
 	@nice -n 10 scripts/lint.sh $(BUILD) >$(BUILD)/lint.log 2>&1 & lint=$$!; \
-	  scripts/test.sh $(BUILD); rc=$$?; \
+	  SY_TSAN_BIN=$(CURDIR)/$(TSAN_BUILD)/sy_stress scripts/test.sh $(BUILD); rc=$$?; \
 	  wait $$lint; lint_rc=$$?; echo "== lint =="; cat $(BUILD)/lint.log; \
 	  [ $$rc -eq 0 ] && [ $$lint_rc -eq 0 ]
-	@SY_SANITIZED=1 scripts/test.sh $(ASAN_BUILD)
+	@SY_SANITIZED=1 SY_TSAN_BIN=$(CURDIR)/$(TSAN_BUILD)/sy_stress scripts/test.sh $(ASAN_BUILD)
 	@SY_FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh 20
 
 # Every libFuzzer harness of tests/fuzz for FUZZ_SECONDS each (clang, ASan+UBSan, in $(FUZZ_BUILD)).
@@ -84,4 +91,4 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

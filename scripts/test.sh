@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # test.sh BUILD_DIR — the whole suite against one build: unit tests (ctest), then the
-# black-box API, CLI, SSM and crash tests (node's test runner) against live servers.
+# black-box API, CLI, SSM, crash and client-library tests (node's test runner) against live servers.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build="${1:?usage: test.sh BUILD_DIR}"
 export SWITCHYARD_BIN="$PWD/$build/switchyard"
+# libswitchyard's stress program under ThreadSanitizer (make tsan), for tests/lib/tsan.test.js
+if [ -z "${SY_TSAN_BIN:-}" ] && [ -x build-tsan/sy_stress ]; then export SY_TSAN_BIN="$PWD/build-tsan/sy_stress"; fi
 label="release"; [ "${SY_SANITIZED:-0}" = 1 ] && label="asan+ubsan"
 echo "== unit tests ($label) =="
 # no tests at all (say, a build without them) is a failure, not a pass

@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8000
 DATA ?= ./data
 
-.PHONY: all deps build run test test-unit test-api asan tsan fuzz bench soak clean format lint
+.PHONY: all deps build install run test test-unit test-api asan tsan fuzz bench soak clean format lint
 
 all: build
 
@@ -18,6 +18,14 @@ deps:
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: switchyard and switchyard-server (bin),
+# libswitchyard.so* (lib), switchyard.h (include), switchyard.pc (lib/pkgconfig), through CMake's
+# install rules; then ldconfig, when installing for real (no DESTDIR) as root.
+PREFIX ?= /usr/local
+install: build
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 # What `make run` shows is the server: its first line is the admin token, at first start. Installing
 # and building go to RUN_LOG, which is printed only if they fail.

@@ -5,7 +5,8 @@
 # Env: SKIP_PEERS=1, SKIP_INSTALL=1, BENCH_UNLEASH=1, BENCH_PORT (first port tried, default 58480),
 #      BENCH_PARAMS (default 100000), BENCH_STARTS (default 5), BENCH_WATCH_N (default 10000),
 #      BENCH_WATCH_PROCS (client processes for the watch streams, default 2), WRK_* as in shared/peers/common.sh,
-#      SKIP_GATEWAY=1 (no bench/gateway.sh), GW_* as in bench/gateway.sh.
+#      SKIP_GATEWAY=1 (no bench/gateway.sh), GW_* as in bench/gateway.sh,
+#      SKIP_LIB=1 (no bench/lib.sh), LIB_* as in bench/lib.sh.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -307,6 +308,10 @@ fi
 # --- 5b. the AI gateway: overhead over a fixed nginx upstream, open-loop load (bench/gateway.sh) ------------
 if [ "${SKIP_GATEWAY:-0}" = 1 ]; then log "SKIP_GATEWAY=1: skipping the gateway bench"
 else "$HERE/gateway.sh" "$build" || NOTES+=("bench/gateway.sh failed"); fi
+
+# --- 5c. libswitchyard in a program: flag evaluation, one PUT to 1000 clients (bench/lib.sh) ---------------
+if [ "${SKIP_LIB:-0}" = 1 ]; then log "SKIP_LIB=1: skipping the lib bench"
+else "$HERE/lib.sh" "$build" || fail "bench/lib.sh: a check failed (see lib.md)"; fi
 echo "loadavg at end: $(cat /proc/loadavg)" | tee -a "$PEERS_RESULTS_DIR/env.txt"
 
 # --- 6. report --------------------------------------------------------------------------------------------
@@ -384,6 +389,7 @@ REPORT="$PEERS_RESULTS_DIR/report.md"
   echo "Loading: $(jq -r '"\(.params) params via \(.method) in \(.load_s) s\(if .chunks then " (\(.chunks) chunks)" else "" end), listed back \(.listed // "n/a")\(if .note != "" then "; " + .note else "" end)"' "$PEERS_RESULTS_DIR/load.json")."
   echo "Version check: $(awk '{printf "1 writer: %s completed PUTs → %s versions; ", $1, $2}' "$PEERS_RESULTS_DIR/switchyard-put-1w.versions")$(awk '{printf "%s writers: %s completed PUTs → %s versions.", c, $1, $2}' c="$WRK_CONNS" "$PEERS_RESULTS_DIR/switchyard-put-50w.versions")"
   if [ -f "$PEERS_RESULTS_DIR/gateway.md" ]; then echo; cat "$PEERS_RESULTS_DIR/gateway.md"; fi
+  if [ -f "$PEERS_RESULTS_DIR/lib.md" ]; then echo; cat "$PEERS_RESULTS_DIR/lib.md"; fi
   if [ "${#NOTES[@]}" -gt 0 ]; then echo; echo "Notes:"; printf -- '- %s\n' "${NOTES[@]}"; fi
   if [ "${#FAILS[@]}" -gt 0 ]; then echo; echo "**Checks failed:**"; printf -- '- %s\n' "${FAILS[@]}"; fi
 } >"$REPORT"

@@ -173,7 +173,11 @@ SY_API sy_rc sy_options_set_token(sy_options *o, const char *token);
  * name). Call it up to 16 times; with none, the client follows everything the token may read. */
 SY_API sy_rc sy_options_add_prefix(sy_options *o, const char *prefix);
 /* The cache file (NULL: none, the default). Its directory must exist; the file is replaced
- * atomically after each update, with mode 0600. SecureString values are never written to it. */
+ * atomically after each update, with mode 0600. SecureString values are never written to it.
+ * A file is used at start only if it was written by this library's format version for the same
+ * server URL (as given, e.g. http://127.0.0.1:8000 is not http://localhost:8000) and the same
+ * prefixes in the same order, and is intact (its length and SHA-256); any other file is ignored
+ * with a warning through the log callback ("cache file ignored", and why). */
 SY_API sy_rc sy_options_set_cache_file(sy_options *o, const char *path);
 /* Timeouts in milliseconds (0 keeps a default): connect (default 2000), a snapshot request
  * (default 10000), a stream silent for stall_ms is treated as broken and reconnected (default
@@ -183,7 +187,8 @@ SY_API sy_rc sy_options_set_timeouts(sy_options *o, int connect_ms, int request_
  * each time, each wait a random fraction ("full jitter") of it. Defaults 100 and 30000 ms. */
 SY_API sy_rc sy_options_set_backoff(sy_options *o, int initial_ms, int max_ms);
 /* How long sy_client_new waits for the server's first snapshot before it returns with what the
- * cache file or the defaults give (0: it does not wait). Default 2000 ms. Threaded clients only. */
+ * cache file or the defaults give (0: it does not wait). It returns sooner when the first attempt
+ * fails (the server refuses the connection or the request). Default 2000 ms. Threaded clients only. */
 SY_API sy_rc sy_options_set_start_timeout(sy_options *o, int ms);
 /* 1 (the default): the client runs its own network thread. 0: it runs none; the program
  * calls sy_client_step when sy_client_fd is readable or its timeout passes. */
@@ -302,7 +307,7 @@ SY_API void sy_eval_clear(sy_client *c, sy_eval *e);
 
 typedef enum sy_conn_state {
   SY_STATE_STARTING = 0, /* no answer from the server yet */
-  SY_STATE_SYNCED,       /* following the change stream */
+  SY_STATE_SYNCED,       /* holds the server's snapshot and follows (or is opening) its change stream */
   SY_STATE_RECONNECTING, /* the server or the stream failed; waiting to try again */
 } sy_conn_state;
 

@@ -101,6 +101,7 @@ sy_rc sy__read_bounded(const char *path, size_t max, char **out, size_t *out_len
 /* ---- the command groups, each in its own cmd_*.c; argv[0] is the group's name ---------- */
 
 int sy__cmd_param(sy__cli *cli, int argc, char **argv);
+int sy__cmd_watch(sy__cli *cli, int argc, char **argv);
 int sy__cmd_audit(sy__cli *cli, int argc, char **argv);
 int sy__cmd_config(sy__cli *cli, int argc, char **argv);
 int sy__cmd_token(sy__cli *cli, int argc, char **argv);

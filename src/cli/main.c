@@ -48,6 +48,7 @@ static const sy__cmd groups[] = {
     {"rollout", "a flag's rollout", sy__cmd_rollout},
     {"provider", "AI providers", sy__cmd_provider},
     {"swap", "provider swap drill", sy__cmd_swap},
+    {"watch", "follow changes (the client library)", sy__cmd_watch},
     {0},
 };
 

@@ -168,14 +168,22 @@ static int same_prefixes(const json_t *a, const lib_cache_meta *m) {
 
 sy_rc sy__cache_read(const lib_alloc *al, const char *path, const lib_cache_meta *m, lib_table *t, char *store,
                      int64_t *seq, char *msg, size_t msgsz) {
-  char *buf = NULL, sha[SY_HASH_HEX];
+  char *buf = NULL;
   size_t len = 0;
-  json_t *h = NULL, *params = NULL;
-  json_error_t jerr;
   sy_rc rc = read_file(path, &buf, &len, msg, msgsz);
   if (rc) return rc;
-  rc = SY_EINVAL;
-  char *nl = memchr(buf, '\n', len < HEADER_MAX ? len : HEADER_MAX);
+  rc = sy__cache_parse(al, path, buf, len, m, t, store, seq, msg, msgsz);
+  free(buf);
+  return rc;
+}
+
+sy_rc sy__cache_parse(const lib_alloc *al, const char *path, const char *buf, size_t len, const lib_cache_meta *m,
+                      lib_table *t, char *store, int64_t *seq, char *msg, size_t msgsz) {
+  char sha[SY_HASH_HEX];
+  json_t *h = NULL, *params = NULL;
+  json_error_t jerr;
+  sy_rc rc = SY_EINVAL;
+  const char *nl = memchr(buf, '\n', len < HEADER_MAX ? len : HEADER_MAX);
   if (!nl) {
     snprintf(msg, msgsz, "cache file %s: no header line (truncated, or not a cache file)", path);
     goto out;
@@ -220,30 +228,14 @@ sy_rc sy__cache_read(const lib_alloc *al, const char *path, const lib_cache_meta
     snprintf(msg, msgsz, "cache file %s: its parameters are not a JSON array", path);
     goto out;
   }
-  if (sy__table_init(al, t, json_array_size(params))) {
-    rc = SY_ENOMEM;
-    snprintf(msg, msgsz, "cache file %s: out of memory", path);
-    goto out;
-  }
-  size_t i;
-  json_t *p;
-  json_array_foreach(params, i, p) {
-    const char *name = json_string_value(json_object_get(p, "name"));
-    const char *type = json_string_value(json_object_get(p, "type"));
-    json_t *value = json_object_get(p, "value"), *version = json_object_get(p, "version");
-    if (!name || !type || !json_is_string(value) || !json_is_integer(version) || *name != '/') {
-      snprintf(msg, msgsz, "cache file %s: parameter %zu is malformed", path, i);
-      sy__table_free(al, t);
-      goto out;
-    }
-    lib_entry *e = sy__entry_new(al, name, strlen(name), type, json_string_value(value), json_string_length(value), 1,
-                                 json_integer_value(version), SY_SOURCE_CACHE);
-    if (!e || sy__table_put(al, t, e)) {
-      rc = SY_ENOMEM;
+  size_t bad = 0;
+  rc = sy__params_load(al, params, SY_SOURCE_CACHE, 1, NULL, NULL, t, &bad);
+  if (rc) {
+    if (rc == SY_EINVAL)
+      snprintf(msg, msgsz, "cache file %s: parameter %zu is malformed", path, bad);
+    else
       snprintf(msg, msgsz, "cache file %s: out of memory", path);
-      sy__table_free(al, t);
-      goto out;
-    }
+    goto out;
   }
   const char *st = json_string_value(json_object_get(h, "store"));
   snprintf(store, 40, "%s", st ? st : "");
@@ -252,6 +244,5 @@ sy_rc sy__cache_read(const lib_alloc *al, const char *path, const lib_cache_meta
 out:
   json_decref(h);
   json_decref(params);
-  free(buf);
   return rc;
 }

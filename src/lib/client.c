@@ -80,7 +80,8 @@ struct sy_client {
   lib_env env;
 
   struct sy_snapshot *current; /* atomic; RCU-protected */
-  int rcu_sync;                /* the address ThreadSanitizer's annotations synchronise on */
+  int rcu_sync;                /* the addresses ThreadSanitizer's annotations synchronise on: readers and */
+  int barrier_sync;            /* the RCU callbacks, the callbacks and sy_client_free */
 
   /* the network thread's own */
   int epfd, wakefd;
@@ -304,6 +305,7 @@ static void set_error(sy_client *c, sy_rc rc, const char *fmt, ...) {
   c->st.last_error = rc;
   snprintf(c->st.last_error_msg, sizeof c->st.last_error_msg, "%s", msg);
   c->st.state = SY_STATE_RECONNECTING;
+  pthread_cond_broadcast(&c->cv); /* a client starting stops waiting */
   pthread_mutex_unlock(&c->mu);
   if (!same || !c->logged_error)
     log_json(c, SY_LOG_WARN, "Switchyard server unreachable; serving the last good values",
@@ -314,7 +316,7 @@ static void set_error(sy_client *c, sy_rc rc, const char *fmt, ...) {
 /* ---- publication ---- */
 
 static void snap_free(sy_client *c, struct sy_snapshot *s) {
-  sy__table_free(&c->al, &s->tab);
+  sy__ltab_free(&c->al, &s->tab);
   sy__lib_free(&c->al, s->sorted);
   sy__lib_free(&c->al, s);
 }
@@ -331,10 +333,12 @@ typedef struct retired {
 
 static void retired_cb(struct rcu_head *head) {
   retired *r = caa_container_of(head, retired, head);
+  TSAN_ACQUIRE(r); /* handed over by retire() through urcu's queue */
   sy_client *c = r->s->client;
-  TSAN_ACQUIRE(&c->rcu_sync);
+  TSAN_ACQUIRE(&c->rcu_sync); /* after every reader that could see r->s */
   sy__snap_unref(r->s);
   sy__lib_free(&c->al, r);
+  TSAN_RELEASE(&c->barrier_sync); /* before sy_client_free's rcu_barrier returns */
 }
 
 static void retire(sy_client *c, struct sy_snapshot *old) {
@@ -347,6 +351,7 @@ static void retire(sy_client *c, struct sy_snapshot *old) {
     return;
   }
   r->s = old;
+  TSAN_RELEASE(r);
   call_rcu_bp(&r->head, retired_cb);
 }
 
@@ -428,36 +433,36 @@ static void publish(sy_client *c, sy_source src) {
     t = c->pending;
     memset(&c->pending, 0, sizeof c->pending);
   } else {
-    if (sy__table_init(al, &t, (old ? old->tab.count : 0) + c->pending.count)) goto nomem;
+    if (sy__ltab_init(al, &t, (old ? old->tab.count : 0) + c->pending.count)) goto nomem;
     for (size_t i = 0; old && i < old->tab.count; i++) {
       lib_entry *e = old->sorted[i];
-      if (sy__table_get(&c->pending, e->name, e->name_len, 0)) continue;
+      if (sy__ltab_get(&c->pending, e->name, e->name_len, 0)) continue;
       sy__entry_ref(e);
-      if (sy__table_put(al, &t, e)) goto nomem;
+      if (sy__ltab_put(al, &t, e)) goto nomem;
     }
     for (size_t i = 0; i < c->pending.cap; i++) {
       lib_entry *e = c->pending.slots[i];
       if (!e || e->version < 0) continue;
       sy__entry_ref(e);
-      if (sy__table_put(al, &t, e)) goto nomem;
+      if (sy__ltab_put(al, &t, e)) goto nomem;
     }
   }
   /* what changed, against the old snapshot */
   for (size_t i = 0; i < t.cap; i++) {
     lib_entry *e = t.slots[i];
     if (!e) continue;
-    const char *what = diff(old ? sy__table_get(&old->tab, e->name, e->name_len, 0) : NULL, e);
+    const char *what = diff(old ? sy__ltab_get(&old->tab, e->name, e->name_len, 0) : NULL, e);
     if (what && add_change(al, &chs, &nch, &cap, e, what)) oom = 1;
   }
   for (size_t i = 0; old && i < old->tab.count; i++) {
     lib_entry *e = old->sorted[i];
-    if (!sy__table_get(&t, e->name, e->name_len, 0) && add_change(al, &chs, &nch, &cap, e, "delete")) oom = 1;
+    if (!sy__ltab_get(&t, e->name, e->name_len, 0) && add_change(al, &chs, &nch, &cap, e, "delete")) oom = 1;
   }
   s = sy__snap_new(c, al, &t, src == SY_SOURCE_STREAM ? c->applied : 0, src, c->store);
   if (!s) goto nomem;
   __atomic_store_n(&c->current, s, __ATOMIC_RELEASE);
   retire(c, old);
-  sy__table_free(al, &c->pending);
+  sy__ltab_free(al, &c->pending);
   c->pending_full = 0;
   c->dirty = 0;
 
@@ -486,7 +491,7 @@ static void publish(sy_client *c, sy_source src) {
   }
   goto out;
 nomem:
-  sy__table_free(al, &t);
+  sy__ltab_free(al, &t);
   log_json(c, SY_LOG_ERROR, "out of memory: the update waits for the next change", NULL);
 out:
   for (size_t i = 0; i < nch; i++) sy__entry_unref(al, chs[i].e);
@@ -495,19 +500,21 @@ out:
 
 /* ---- reading what the server sent ---- */
 
-static int has_prefix(const sy_client *c, const char *name) {
+static int has_prefix(const void *ud, const char *name) {
+  const sy_client *c = ud;
   if (!c->nprefixes) return 1;
   for (int i = 0; i < c->nprefixes; i++)
     if (strncmp(name, c->prefixes[i], strlen(c->prefixes[i])) == 0) return 1;
   return 0;
 }
 
-/* One parameter of the snapshot or of an event into pending. 0, or -1 with fail_msg. */
+/* One parameter of an event into pending. 0, or -1 with fail_msg. */
 static int pending_put(sy_client *c, const char *name, const char *type, const json_t *value, int64_t version) {
-  int secure = strcmp(type, "SecureString") == 0; /* never held: the stream does not carry its value */
+  /* a SecureString's value is never held (the stream does not carry it) */
+  int held = json_is_string(value) && strcmp(type, "SecureString") != 0;
   lib_entry *e = sy__entry_new(&c->al, name, strlen(name), type, json_string_value(value), json_string_length(value),
-                               json_is_string(value) && !secure, version, SY_SOURCE_STREAM);
-  if (!e || sy__table_put(&c->al, &c->pending, e)) {
+                               held, version, SY_SOURCE_STREAM);
+  if (!e || sy__ltab_put(&c->al, &c->pending, e)) {
     snprintf(c->fail_msg, sizeof c->fail_msg, "out of memory");
     c->fail_rc = SY_ENOMEM;
     return -1;
@@ -529,28 +536,14 @@ static int take_snapshot(sy_client *c) {
              doc ? "a member is missing" : jerr.text);
     goto out;
   }
-  sy__table_free(&c->al, &c->pending);
-  if (sy__table_init(&c->al, &c->pending, json_array_size(params))) {
-    c->fail_rc = SY_ENOMEM;
-    snprintf(c->fail_msg, sizeof c->fail_msg, "out of memory");
+  sy__ltab_free(&c->al, &c->pending);
+  size_t bad = 0;
+  sy_rc lrc = sy__params_load(&c->al, params, SY_SOURCE_STREAM, 0, has_prefix, c, &c->pending, &bad);
+  if (lrc) {
+    c->fail_rc = lrc == SY_EINVAL ? SY_EPROTOCOL : lrc;
+    snprintf(c->fail_msg, sizeof c->fail_msg, "the snapshot's parameter %zu is malformed", bad);
+    if (lrc == SY_ENOMEM) snprintf(c->fail_msg, sizeof c->fail_msg, "out of memory");
     goto out;
-  }
-  size_t i;
-  json_t *p;
-  json_array_foreach(params, i, p) {
-    const char *name = json_string_value(json_object_get(p, "name"));
-    const char *type = json_string_value(json_object_get(p, "type"));
-    json_t *version = json_object_get(p, "version");
-    if (!name || !type || !json_is_integer(version) || *name != '/') {
-      snprintf(c->fail_msg, sizeof c->fail_msg, "the snapshot's parameter %zu is malformed", i);
-      sy__table_free(&c->al, &c->pending);
-      goto out;
-    }
-    if (!has_prefix(c, name)) continue;
-    if (pending_put(c, name, type, json_object_get(p, "value"), json_integer_value(version))) {
-      sy__table_free(&c->al, &c->pending);
-      goto out;
-    }
   }
   c->pending_full = 1;
   c->dirty = 1;
@@ -584,7 +577,7 @@ static int on_event(void *ctx, const char *data, size_t len) {
     if (pending_put(c, name, type, json_object_get(ev, "value"), json_integer_value(version))) rc = -1;
   } else if (json_integer_value(version) == 0 && (!strcmp(action, "delete") || !strcmp(action, "import"))) {
     lib_entry *t = sy__entry_new(&c->al, name, strlen(name), "", NULL, 0, 0, -1, SY_SOURCE_STREAM);
-    if (!t || sy__table_put(&c->al, &c->pending, t)) {
+    if (!t || sy__ltab_put(&c->al, &c->pending, t)) {
       c->fail_rc = SY_ENOMEM;
       snprintf(c->fail_msg, sizeof c->fail_msg, "out of memory");
       rc = -1;
@@ -771,6 +764,7 @@ static void transfer_done(sy_client *c, CURLcode cc) {
     } else {
       transfer_end(c);
       publish(c, SY_SOURCE_STREAM);
+      mark_synced(c); /* the server's state of now is in place; its changes follow */
       c->need_snapshot = 0;
       start_transfer(c); /* and follow the stream from the snapshot's sequence number */
       return;
@@ -875,6 +869,8 @@ static void *net_main(void *arg) {
 
 /* ---- the client ---- */
 
+static sy_rc wait_for(sy_client *c, int64_t seq, int timeout_ms, int until_failure);
+
 static sy_rc copy_str(sy_client *c, char **dst, const char *s) {
   *dst = NULL;
   if (!s) return SY_OK;
@@ -886,12 +882,12 @@ static sy_rc copy_str(sy_client *c, char **dst, const char *s) {
  * characters (sy__path_check), which need no escaping but '%' never appears. */
 static sy_rc make_query(sy_client *c) {
   size_t n = 1;
-  for (int i = 0; i < c->nprefixes; i++) n += strlen(c->prefixes[i]) + 1;
+  for (int i = 0; i < c->nprefixes; i++) n += c->prefixes[i] ? strlen(c->prefixes[i]) + 1 : 0;
   c->prefix_query = sy__lib_malloc(&c->al, n + 16);
   if (!c->prefix_query) return SY_ENOMEM;
   size_t off = 0, cap = n + 16;
   c->prefix_query[0] = 0;
-  for (int i = 0; i < c->nprefixes; i++)
+  for (int i = 0; i < c->nprefixes && c->prefixes[i]; i++)
     off += (size_t)snprintf(c->prefix_query + off, cap - off, "%s%s", i ? "," : "?prefix=", c->prefixes[i]);
   return SY_OK;
 }
@@ -916,7 +912,7 @@ static sy_rc first_snapshot(sy_client *c) {
       log_json(c, SY_LOG_WARN, "cache file ignored", json_pack("{s:s, s:s}", "file", c->cache, "error", msg));
     }
   }
-  if (src == SY_SOURCE_NONE && sy__table_init(&c->al, &t, 0)) return SY_ENOMEM;
+  if (src == SY_SOURCE_NONE && sy__ltab_init(&c->al, &t, 0)) return SY_ENOMEM;
   c->pending = t;
   c->pending_full = 1;
   publish(c, src);
@@ -995,7 +991,7 @@ SY_API sy_rc sy_client_new(const sy_options *o, sy_client **out) {
       goto fail;
     }
     c->has_thread = 1;
-    if (c->start_timeout > 0) sy_client_wait(c, 0, c->start_timeout);
+    if (c->start_timeout > 0) wait_for(c, 0, c->start_timeout, 1);
   } else {
     run_once(c, 0); /* starts the first request */
   }
@@ -1022,8 +1018,9 @@ SY_API void sy_client_free(sy_client *c) {
   struct sy_snapshot *s = c->current;
   c->current = NULL;
   rcu_barrier_bp(); /* every retired snapshot has been let go */
+  TSAN_ACQUIRE(&c->barrier_sync);
   sy__snap_unref(s);
-  sy__table_free(&c->al, &c->pending);
+  sy__ltab_free(&c->al, &c->pending);
   sy__env_free(&c->al, &c->env);
   sy__lib_free(&c->al, c->token);
   sy__lib_free(&c->al, c->cache);
@@ -1047,8 +1044,10 @@ SY_API sy_rc sy_client_state(sy_client *c, sy_state *out) {
   return SY_OK;
 }
 
-SY_API sy_rc sy_client_wait(sy_client *c, int64_t seq, int timeout_ms) {
-  if (!c || !c->threaded || timeout_ms < 0) return SY_EINVAL;
+/* Waits up to timeout_ms until the client holds the server's snapshot at seq or later, or, with
+ * until_failure, until an attempt to reach the server has failed (a client starting does not
+ * wait for a server that is known to be down). */
+static sy_rc wait_for(sy_client *c, int64_t seq, int timeout_ms, int until_failure) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   int64_t ns = ts.tv_nsec + (int64_t)(timeout_ms % 1000) * 1000000;
@@ -1056,7 +1055,8 @@ SY_API sy_rc sy_client_wait(sy_client *c, int64_t seq, int timeout_ms) {
   ts.tv_nsec = ns % 1000000000;
   sy_rc rc = SY_OK;
   pthread_mutex_lock(&c->mu);
-  while (!(c->st.source == SY_SOURCE_STREAM && c->st.seq >= seq && c->st.updates)) {
+  while (!(c->st.source == SY_SOURCE_STREAM && c->st.seq >= seq && c->st.updates) &&
+         !(until_failure && c->st.state == SY_STATE_RECONNECTING)) {
     if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT) {
       rc = c->st.source == SY_SOURCE_STREAM && c->st.seq >= seq ? SY_OK : SY_EUNAVAILABLE;
       break;
@@ -1064,6 +1064,11 @@ SY_API sy_rc sy_client_wait(sy_client *c, int64_t seq, int timeout_ms) {
   }
   pthread_mutex_unlock(&c->mu);
   return rc;
+}
+
+SY_API sy_rc sy_client_wait(sy_client *c, int64_t seq, int timeout_ms) {
+  if (!c || !c->threaded || timeout_ms < 0) return SY_EINVAL;
+  return wait_for(c, seq, timeout_ms, 0);
 }
 
 SY_API int sy_client_fd(sy_client *c) { return c && !c->threaded ? c->epfd : -1; }
@@ -1094,8 +1099,8 @@ SY_API size_t sy_snapshot_count(const sy_snapshot *s) { return s ? s->tab.count 
 /* The parameter name in s, else the environment's value: into out. */
 static sy_rc snap_lookup(const sy_snapshot *s, const char *name, sy_value *out) {
   size_t len = strlen(name);
-  const lib_entry *e = sy__table_get(&s->tab, name, len, 0);
-  if (!e && name[0] != '/') e = sy__table_get(&s->tab, name, len, 1); /* "foo" is "/foo" */
+  const lib_entry *e = sy__ltab_get(&s->tab, name, len, 0);
+  if (!e && name[0] != '/') e = sy__ltab_get(&s->tab, name, len, 1); /* "foo" is "/foo" */
   if (e && e->value) {
     *out = (sy_value){e->name, e->value, e->len, e->type, e->version, e->source};
     return SY_OK;
@@ -1143,8 +1148,8 @@ SY_API sy_rc sy_param_get(sy_client *c, const char *name, char **value, size_t *
 
 static const lib_entry *flag_entry(const sy_snapshot *s, const char *key) {
   size_t len = strlen(key);
-  if (key[0] == '/') return sy__table_get(&s->tab, key, len, 0);
-  return sy__table_get(&s->tab, key, len, 1);
+  if (key[0] == '/') return sy__ltab_get(&s->tab, key, len, 0);
+  return sy__ltab_get(&s->tab, key, len, 1);
 }
 
 SY_API int sy_flag_enabled(sy_client *c, const char *key, const char *subject, int default_value) {

@@ -56,15 +56,22 @@ typedef struct lib_table {
   size_t cap, count; /* cap a power of two, count <= cap / 2 */
 } lib_table;
 
-int sy__table_init(const lib_alloc *al, lib_table *t, size_t expected);
-void sy__table_free(const lib_alloc *al, lib_table *t); /* drops the table's references */
+int sy__ltab_init(const lib_alloc *al, lib_table *t, size_t expected);
+void sy__ltab_free(const lib_alloc *al, lib_table *t); /* drops the table's references */
 /* Puts e (the table takes the caller's reference), replacing (and unreferencing) an entry of
  * the same name. 0, or -1 on ENOMEM (e is then unreferenced). */
-int sy__table_put(const lib_alloc *al, lib_table *t, lib_entry *e);
+int sy__ltab_put(const lib_alloc *al, lib_table *t, lib_entry *e);
 /* Removes the entry named name; 1 if there was one. */
-int sy__table_del(const lib_alloc *al, lib_table *t, const char *name, size_t len);
+int sy__ltab_del(const lib_alloc *al, lib_table *t, const char *name, size_t len);
 /* The entry named name (or, with slash, "/" + name), or NULL. */
-lib_entry *sy__table_get(const lib_table *t, const char *name, size_t len, int slash);
+lib_entry *sy__ltab_get(const lib_table *t, const char *name, size_t len, int slash);
+
+/* Loads params, a JSON array of {"name","type","version","value"} (the server's snapshot, the
+ * cache file), into *t (initialised here), entries sourced src, those for which keep (NULL: all)
+ * says 1. value may be absent (a SecureString's) unless need_value. SY_EINVAL with *bad the index
+ * of the first malformed item, or SY_ENOMEM; *t is then empty. */
+sy_rc sy__params_load(const lib_alloc *al, const json_t *params, sy_source src, int need_value,
+                      int (*keep)(const void *ud, const char *name), const void *ud, lib_table *t, size_t *bad);
 
 /* The environment's SWITCHYARD_PARAM_* and SWITCHYARD_FLAG_* values, read once. */
 typedef struct lib_env_var {
@@ -120,5 +127,8 @@ sy_rc sy__cache_write(const char *path, const lib_cache_meta *m, const struct sy
  * bytes) and *seq receive what the file says. */
 sy_rc sy__cache_read(const lib_alloc *al, const char *path, const lib_cache_meta *m, lib_table *t, char *store,
                      int64_t *seq, char *msg, size_t msgsz);
+/* sy__cache_read of a file's len bytes already in buf (path only names it in messages). */
+sy_rc sy__cache_parse(const lib_alloc *al, const char *path, const char *buf, size_t len, const lib_cache_meta *m,
+                      lib_table *t, char *store, int64_t *seq, char *msg, size_t msgsz);
 
 #endif

@@ -59,7 +59,7 @@ static void entry_flag(const lib_alloc *al, lib_entry *e) {
   if (val && !(e->env_value = sy__lib_strndup(al, val, strlen(val)))) goto drop;
   return;
 drop: /* out of memory: keep the value, not the flag */
-  for (size_t i = 0; i < e->nvariants; i++) sy__lib_free(al, e->variant_json[i]);
+  for (size_t i = 0; e->variant_json && i < e->nvariants; i++) sy__lib_free(al, e->variant_json[i]);
   sy__lib_free(al, e->variant_json);
   e->variant_json = NULL;
   e->nvariants = 0;
@@ -123,7 +123,7 @@ void sy__entry_unref(const lib_alloc *al, lib_entry *e) {
 
 /* ---- tables ---- */
 
-int sy__table_init(const lib_alloc *al, lib_table *t, size_t expected) {
+int sy__ltab_init(const lib_alloc *al, lib_table *t, size_t expected) {
   size_t cap = 16;
   while (cap < expected * 2 + 2) cap *= 2;
   t->slots = sy__lib_malloc(al, cap * sizeof *t->slots);
@@ -134,7 +134,7 @@ int sy__table_init(const lib_alloc *al, lib_table *t, size_t expected) {
   return 0;
 }
 
-void sy__table_free(const lib_alloc *al, lib_table *t) {
+void sy__ltab_free(const lib_alloc *al, lib_table *t) {
   for (size_t i = 0; t->slots && i < t->cap; i++) sy__entry_unref(al, t->slots[i]);
   sy__lib_free(al, t->slots);
   memset(t, 0, sizeof *t);
@@ -152,14 +152,14 @@ static size_t slot_of(const lib_table *t, uint64_t h, const char *name, size_t l
   return i;
 }
 
-lib_entry *sy__table_get(const lib_table *t, const char *name, size_t len, int slash) {
+lib_entry *sy__ltab_get(const lib_table *t, const char *name, size_t len, int slash) {
   if (!t->cap) return NULL;
   return t->slots[slot_of(t, sy__lib_hash(name, len, slash), name, len, slash)];
 }
 
 static int table_grow(const lib_alloc *al, lib_table *t) {
   lib_table n;
-  if (sy__table_init(al, &n, t->cap)) return -1;
+  if (sy__ltab_init(al, &n, t->cap)) return -1;
   for (size_t i = 0; i < t->cap; i++) {
     lib_entry *e = t->slots[i];
     if (e) n.slots[slot_of(&n, e->hash, e->name, e->name_len, 0)] = e;
@@ -170,7 +170,7 @@ static int table_grow(const lib_alloc *al, lib_table *t) {
   return 0;
 }
 
-int sy__table_put(const lib_alloc *al, lib_table *t, lib_entry *e) {
+int sy__ltab_put(const lib_alloc *al, lib_table *t, lib_entry *e) {
   if ((t->count + 1) * 2 > t->cap && table_grow(al, t)) {
     sy__entry_unref(al, e);
     return -1;
@@ -184,7 +184,7 @@ int sy__table_put(const lib_alloc *al, lib_table *t, lib_entry *e) {
   return 0;
 }
 
-int sy__table_del(const lib_alloc *al, lib_table *t, const char *name, size_t len) {
+int sy__ltab_del(const lib_alloc *al, lib_table *t, const char *name, size_t len) {
   if (!t->cap) return 0;
   size_t i = slot_of(t, sy__lib_hash(name, len, 0), name, len, 0);
   if (!t->slots[i]) return 0;
@@ -198,6 +198,37 @@ int sy__table_del(const lib_alloc *al, lib_table *t, const char *name, size_t le
     t->slots[slot_of(t, e->hash, e->name, e->name_len, 0)] = e;
   }
   return 1;
+}
+
+/* ---- parameters as the server and the cache file write them ---- */
+
+sy_rc sy__params_load(const lib_alloc *al, const json_t *params, sy_source src, int need_value,
+                      int (*keep)(const void *ud, const char *name), const void *ud, lib_table *t, size_t *bad) {
+  size_t i;
+  json_t *p;
+  if (sy__ltab_init(al, t, json_array_size(params))) return SY_ENOMEM;
+  json_array_foreach(params, i, p) {
+    const char *name = json_string_value(json_object_get(p, "name"));
+    const char *type = json_string_value(json_object_get(p, "type"));
+    json_t *value = json_object_get(p, "value"), *version = json_object_get(p, "version");
+    if (!name || !type || !json_is_integer(version) || *name != '/' || (value && !json_is_string(value)) ||
+        (need_value && !value)) {
+      *bad = i;
+      sy__ltab_free(al, t);
+      return SY_EINVAL;
+    }
+    if (keep && !keep(ud, name)) continue;
+    /* a SecureString's value is never held: the change stream does not carry it, and the cache
+     * file must not */
+    int held = value && strcmp(type, "SecureString") != 0;
+    lib_entry *e = sy__entry_new(al, name, strlen(name), type, json_string_value(value), json_string_length(value),
+                                 held, json_integer_value(version), src);
+    if (!e || sy__ltab_put(al, t, e)) {
+      sy__ltab_free(al, t);
+      return SY_ENOMEM;
+    }
+  }
+  return SY_OK;
 }
 
 /* ---- snapshots ---- */
@@ -216,7 +247,7 @@ struct sy_snapshot *sy__snap_new(struct sy_client *c, const lib_alloc *al, lib_t
   if (!s || !sorted) {
     sy__lib_free(al, s);
     sy__lib_free(al, sorted);
-    sy__table_free(al, t);
+    sy__ltab_free(al, t);
     return NULL;
   }
   memset(s, 0, sizeof *s);

@@ -260,7 +260,10 @@ int sy__watch_prefixes(sy_req *r, char **buf, const char **out, size_t *lens, in
     }
     if (len == 0 || sy__path_check(p, len, msg, sizeof msg)) {
       if (len == 0) snprintf(msg, sizeof msg, "it is empty");
-      sy__reply_error(r, 400, "ValidationException", "prefix %d: %s", *n + 1, msg);
+      if (!strchr(q, ','))
+        sy__reply_error(r, 400, "ValidationException", "prefix: %s", msg);
+      else
+        sy__reply_error(r, 400, "ValidationException", "prefix %d: %s", *n + 1, msg);
       return -1;
     }
     p[len] = 0;

@@ -475,7 +475,7 @@ static void publish(sy_client *c, sy_source src) {
   pthread_mutex_lock(&c->mu);
   c->st.source = src;
   c->st.seq = s->seq;
-  c->st.params = s->tab.count;
+  c->st.params = s->held;
   c->st.updates++;
   pthread_cond_broadcast(&c->cv);
   pthread_mutex_unlock(&c->mu);
@@ -531,7 +531,9 @@ static int take_snapshot(sy_client *c) {
   const char *store = json_string_value(json_object_get(doc, "store"));
   int rc = -1;
   c->fail_rc = SY_EPROTOCOL;
-  if (!json_is_object(doc) || !json_is_array(params) || !json_is_integer(seq) || !store) {
+  const char *format = json_string_value(json_object_get(doc, "format"));
+  if (!json_is_object(doc) || !json_is_array(params) || !json_is_integer(seq) || !store || !format ||
+      strcmp(format, "switchyard-snapshot/1")) {
     snprintf(c->fail_msg, sizeof c->fail_msg, "the snapshot from %.100s is not a switchyard-snapshot: %.100s", c->base,
              doc ? "a member is missing" : jerr.text);
     goto out;
@@ -555,7 +557,7 @@ out:
   return rc;
 }
 
-/* One change event. 0, or nonzero to end the stream (fail_* set). */
+/* One change event. 0, or 1 to end the stream (fail_* set; sy__sse_feed's own -1 is an event too long). */
 static int on_event(void *ctx, const char *data, size_t len) {
   sy_client *c = ctx;
   json_t *ev = json_loadb(data, len, 0, NULL);
@@ -567,20 +569,20 @@ static int on_event(void *ctx, const char *data, size_t len) {
   if (!json_is_object(ev) || !json_is_integer(seq) || !name || !action || !json_is_integer(version)) {
     c->fail_rc = SY_EPROTOCOL;
     snprintf(c->fail_msg, sizeof c->fail_msg, "a change event from %.100s is malformed", c->base);
-    rc = -1;
+    rc = 1;
     goto out;
   }
   if (json_integer_value(seq) <= c->applied) goto out; /* seen (a resume that overlaps) */
   c->applied = json_integer_value(seq);
   if (!has_prefix(c, name) || *name != '/') goto out;
   if (type) { /* the change wrote a version */
-    if (pending_put(c, name, type, json_object_get(ev, "value"), json_integer_value(version))) rc = -1;
+    if (pending_put(c, name, type, json_object_get(ev, "value"), json_integer_value(version))) rc = 1;
   } else if (json_integer_value(version) == 0 && (!strcmp(action, "delete") || !strcmp(action, "import"))) {
     lib_entry *t = sy__entry_new(&c->al, name, strlen(name), "", NULL, 0, 0, -1, SY_SOURCE_STREAM);
     if (!t || sy__ltab_put(&c->al, &c->pending, t)) {
       c->fail_rc = SY_ENOMEM;
       snprintf(c->fail_msg, sizeof c->fail_msg, "out of memory");
-      rc = -1;
+      rc = 1;
     }
     c->dirty = 1;
   }
@@ -1094,7 +1096,7 @@ SY_API void sy_snapshot_release(sy_snapshot *s) { sy__snap_unref(s); }
 
 SY_API int64_t sy_snapshot_seq(const sy_snapshot *s) { return s ? s->seq : 0; }
 SY_API sy_source sy_snapshot_source(const sy_snapshot *s) { return s ? s->source : SY_SOURCE_NONE; }
-SY_API size_t sy_snapshot_count(const sy_snapshot *s) { return s ? s->tab.count : 0; }
+SY_API size_t sy_snapshot_count(const sy_snapshot *s) { return s ? s->held : 0; }
 
 /* The parameter name in s, else the environment's value: into out. */
 static sy_rc snap_lookup(const sy_snapshot *s, const char *name, sy_value *out) {

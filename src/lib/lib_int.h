@@ -97,6 +97,7 @@ struct sy_snapshot {
   struct sy_client *client;
   lib_table tab;
   lib_entry **sorted; /* tab's entries by name */
+  size_t held;        /* entries that hold a value (a SecureString's is never held) */
   int64_t seq;
   sy_source source;
   char store[40];

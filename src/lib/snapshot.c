@@ -257,7 +257,10 @@ struct sy_snapshot *sy__snap_new(struct sy_client *c, const lib_alloc *al, lib_t
   memset(t, 0, sizeof *t);
   size_t n = 0;
   for (size_t i = 0; i < s->tab.cap; i++)
-    if (s->tab.slots[i]) sorted[n++] = s->tab.slots[i];
+    if (s->tab.slots[i]) {
+      sorted[n++] = s->tab.slots[i];
+      s->held += s->tab.slots[i]->value != NULL;
+    }
   qsort(sorted, n, sizeof *sorted, by_name);
   s->sorted = sorted;
   s->seq = seq;

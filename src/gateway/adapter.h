@@ -108,5 +108,4 @@ void sy__gw_chunk_usage(sy_gw_stream *st, sy_jbuf *out);
 sy_rc sy__stub_answer(sy_gw_op op, const json_t *req, const char *model, sy_gw_stream *st, json_t **out, sy_jbuf *sse,
                       sy_gw_usage *u, sy_gw_fail *fail);
 
-
 #endif

@@ -11,7 +11,7 @@ typedef struct sy_watch_hub sy_watch_hub;
 struct sy_req;
 
 #define SY_WATCH_PREFIXES 16 /* prefixes one stream or snapshot may follow */
-#define SY_WATCH_RING 65536 /* events kept in memory; a consumer further behind is cut off */
+#define SY_WATCH_RING 65536  /* events kept in memory; a consumer further behind is cut off */
 
 /* A hub over store; heartbeat_ms between comments on idle streams. */
 sy_watch_hub *sy__watch_hub_new(sy_store *store, int heartbeat_ms, int64_t last_seq);

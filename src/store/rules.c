@@ -280,12 +280,12 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   if (!rc) rc = st->be->put_version(st, name, v, op->reason);
   if (!rc) rc = st->be->put_param(st, np);
   sy__change c = {.action = action,
-                 .name = name,
-                 .detail = detail,
-                 .old_version = cur ? cur->version : 0,
-                 .new_version = v->version,
-                 .old_ver = cur,
-                 .new_ver = v};
+                  .name = name,
+                  .detail = detail,
+                  .old_version = cur ? cur->version : 0,
+                  .new_version = v->version,
+                  .old_ver = cur,
+                  .new_ver = v};
   if (!rc) rc = sy__audit_append(st, op, &c);
   op->out_version = v->version;
   op->out_tier = v->tier;
@@ -585,10 +585,10 @@ static sy_rc apply_tags(sy_store *st, sy_op *op, int add) {
   free(t);
   if (!rc) rc = st->be->put_param(st, np);
   sy__change c = {.action = add ? "tag" : "untag",
-                 .name = name,
-                 .detail = detail,
-                 .old_version = p->latest->version,
-                 .new_version = p->latest->version};
+                  .name = name,
+                  .detail = detail,
+                  .old_version = p->latest->version,
+                  .new_version = p->latest->version};
   if (!rc) rc = sy__audit_append(st, op, &c);
   json_t *o = rc ? NULL : tags_obj(np);
   if (!rc && !o) rc = SY_ENOMEM;

@@ -40,7 +40,7 @@ struct sy_store {
   unsigned char digest_key[32]; /* keys the audit digests of SecureString values */
   char *dir;
   char *db_path;
-  char id[40]; /* the store's identity: 32 hex digits made at creation */
+  char id[40];              /* the store's identity: 32 hex digits made at creation */
   sqlite3 *db;              /* the writer's connection */
   snap_box *current;        /* RCU-protected */
   pthread_key_t reader_key; /* per-thread read-only connection */

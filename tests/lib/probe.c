@@ -81,11 +81,16 @@ static void b_jstr(buf *b, const char *s, size_t n) {
   b_s(b, "\"");
   for (size_t i = 0; i < n; i++) {
     unsigned char ch = (unsigned char)s[i];
-    if (ch == '"') b_s(b, "\\\"");
-    else if (ch == '\\') b_s(b, "\\\\");
-    else if (ch == '\n') b_s(b, "\\n");
-    else if (ch < 0x20 || ch == 0x7f) b_f(b, "\\u%04x", ch);
-    else b_put(b, (const char *)&ch, 1);
+    if (ch == '"')
+      b_s(b, "\\\"");
+    else if (ch == '\\')
+      b_s(b, "\\\\");
+    else if (ch == '\n')
+      b_s(b, "\\n");
+    else if (ch < 0x20 || ch == 0x7f)
+      b_f(b, "\\u%04x", ch);
+    else
+      b_put(b, (const char *)&ch, 1);
   }
   b_s(b, "\"");
 }
@@ -116,19 +121,19 @@ static void emit_error(const char *what, sy_rc rc) {
 
 static const char *state_name(sy_conn_state s) {
   switch (s) {
-    case SY_STATE_STARTING: return "starting";
-    case SY_STATE_SYNCED: return "synced";
-    case SY_STATE_RECONNECTING: return "reconnecting";
+  case SY_STATE_STARTING: return "starting";
+  case SY_STATE_SYNCED: return "synced";
+  case SY_STATE_RECONNECTING: return "reconnecting";
   }
   return "?";
 }
 
 static const char *level_name(sy_log_level l) {
   switch (l) {
-    case SY_LOG_DEBUG: return "debug";
-    case SY_LOG_INFO: return "info";
-    case SY_LOG_WARN: return "warn";
-    case SY_LOG_ERROR: return "error";
+  case SY_LOG_DEBUG: return "debug";
+  case SY_LOG_INFO: return "info";
+  case SY_LOG_WARN: return "warn";
+  case SY_LOG_ERROR: return "error";
   }
   return "?";
 }
@@ -265,7 +270,8 @@ static void selfcheck(buf *b) {
   }
   sy_eval e;
   memset(&e, 0, sizeof e);
-  check(b, &n, sy_flag_evaluate(client, NULL, "s", NULL, &e) == SY_EINVAL, "sy_flag_evaluate(NULL key) is not SY_EINVAL");
+  check(b, &n, sy_flag_evaluate(client, NULL, "s", NULL, &e) == SY_EINVAL,
+        "sy_flag_evaluate(NULL key) is not SY_EINVAL");
   sy_eval_clear(client, &e);
 
   /* a flag nobody has: FLAG_NOT_FOUND with source default, reason ERROR */
@@ -274,15 +280,18 @@ static void selfcheck(buf *b) {
   check(b, &n, rc == SY_OK, "sy_flag_evaluate(missing flag) is not SY_OK");
   if (rc == SY_OK) {
     check(b, &n, e.reason && strcmp(e.reason, "ERROR") == 0, "missing flag: reason != ERROR");
-    check(b, &n, e.error_code && strcmp(e.error_code, "FLAG_NOT_FOUND") == 0, "missing flag: error_code != FLAG_NOT_FOUND");
+    check(b, &n, e.error_code && strcmp(e.error_code, "FLAG_NOT_FOUND") == 0,
+          "missing flag: error_code != FLAG_NOT_FOUND");
     check(b, &n, e.source == SY_SOURCE_DEFAULT, "missing flag: source != default");
     check(b, &n, e.variant == NULL, "missing flag: variant != NULL");
     check(b, &n, e.version == 0, "missing flag: version != 0");
   }
   sy_eval_clear(client, &e);
   check(b, &n, e.variant == NULL && e.value == NULL, "sy_eval_clear did not zero");
-  check(b, &n, sy_flag_enabled(client, "probe-selfcheck/no/such/flag", "s", 1) == 1, "sy_flag_enabled(missing, default 1) != 1");
-  check(b, &n, sy_flag_enabled(client, "probe-selfcheck/no/such/flag", "s", 0) == 0, "sy_flag_enabled(missing, default 0) != 0");
+  check(b, &n, sy_flag_enabled(client, "probe-selfcheck/no/such/flag", "s", 1) == 1,
+        "sy_flag_enabled(missing, default 1) != 1");
+  check(b, &n, sy_flag_enabled(client, "probe-selfcheck/no/such/flag", "s", 0) == 0,
+        "sy_flag_enabled(missing, default 0) != 0");
   char *v = NULL;
   size_t len = 0;
   check(b, &n, sy_param_get(client, "/probe-selfcheck/no/such/param", &v, &len, NULL, NULL) == SY_ENOTFOUND,
@@ -318,8 +327,10 @@ static void eval_fields(buf *b, const sy_eval *e) {
   b_jstr(b, e->error_message, strnlen(e->error_message, sizeof e->error_message));
   b_f(b, ",\"version\":%" PRId64 ",\"source\":", e->version);
   b_js(b, sy_source_name(e->source));
-  if (e->bucket == UINT32_MAX) b_s(b, ",\"bucket\":null");
-  else b_f(b, ",\"bucket\":%" PRIu32, e->bucket);
+  if (e->bucket == UINT32_MAX)
+    b_s(b, ",\"bucket\":null");
+  else
+    b_f(b, ",\"bucket\":%" PRIu32, e->bucket);
   b_f(b, ",\"rule\":%d", e->rule);
 }
 
@@ -446,8 +457,9 @@ static void cmd_state(void) {
   b_js(&b, state_name(st.state));
   b_s(&b, ",\"source\":");
   b_js(&b, sy_source_name(st.source));
-  b_f(&b, ",\"seq\":%" PRId64 ",\"params\":%zu,\"updates\":%" PRIu64 ",\"reconnects\":%" PRIu64
-          ",\"synced_ms\":%" PRId64 ",\"last_error\":%d,\"last_error_msg\":",
+  b_f(&b,
+      ",\"seq\":%" PRId64 ",\"params\":%zu,\"updates\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"synced_ms\":%" PRId64
+      ",\"last_error\":%d,\"last_error_msg\":",
       st.seq, st.params, st.updates, st.reconnects, st.synced_ms, (int)st.last_error);
   b_jstr(&b, st.last_error_msg, strnlen(st.last_error_msg, sizeof st.last_error_msg));
   b_s(&b, "}");
@@ -507,10 +519,11 @@ static int command(char *line) {
 /* ---- options ----------------------------------------------------------------------------- */
 
 static void usage(void) {
-  fputs("usage: sy_probe follow|evalmany --server URL [--token T] [--prefix P]... [--cache FILE] [--no-thread]\n"
-        "       [--start-timeout MS] [--stall-ms N] [--connect-ms N] [--request-ms N] [--backoff INIT MAX]\n"
-        "       [--count-alloc] [--out FILE] [KEY N]\n",
-        stderr);
+  fputs(
+      "usage: sy_probe follow|evalmany --server URL [--token T] [--prefix P]... [--cache FILE] [--no-thread]\n"
+      "       [--start-timeout MS] [--stall-ms N] [--connect-ms N] [--request-ms N] [--backoff INIT MAX]\n"
+      "       [--count-alloc] [--out FILE] [KEY N]\n",
+      stderr);
   exit(2);
 }
 
@@ -623,8 +636,8 @@ int main(int argc, char **argv) {
         source = sy_source_name(e.source);
       }
       if (e.version != version || se.version != e.version || (e.variant == NULL) != (se.variant == NULL) ||
-          (e.variant && strcmp(e.variant, se.variant) != 0) || (e.value && se.value && strcmp(e.value, se.value) != 0) ||
-          e.bucket != se.bucket)
+          (e.variant && strcmp(e.variant, se.variant) != 0) ||
+          (e.value && se.value && strcmp(e.value, se.value) != 0) || e.bucket != se.bucket)
         mismatches++;
       fprintf(out, "%s %s\n", subject, e.variant ? e.variant : (e.error_code ? e.error_code : "?"));
       sy_eval_clear(client, &e);
@@ -637,8 +650,9 @@ int main(int argc, char **argv) {
     }
     fflush(stdout);
     buf b = {0};
-    b_f(&b, "{\"ev\":\"evalmany\",\"n\":%ld,\"version\":%" PRId64 ",\"errors\":%ld,\"mismatches\":%ld,\"source\":",
-        nsubj, version, errors, mismatches);
+    b_f(&b,
+        "{\"ev\":\"evalmany\",\"n\":%ld,\"version\":%" PRId64 ",\"errors\":%ld,\"mismatches\":%ld,\"source\":", nsubj,
+        version, errors, mismatches);
     b_js(&b, source);
     b_s(&b, "}");
     emit(&b);

@@ -165,7 +165,8 @@ static void *run(void *arg) {
       sy_eval_clear(client, &se);
       if ((i & 7) == 0) sched_yield(); /* let the network thread publish while the snapshot is held */
       sy_rc rb = sy_snapshot_get(s, param_name, &b);
-      if (ra != rb) bad(tid, "snapshot: two reads of one name disagree (%d, %d)", (int)ra, (int)rb);
+      if (ra != rb)
+        bad(tid, "snapshot: two reads of one name disagree (%d, %d)", (int)ra, (int)rb);
       else if (ra == SY_OK && (a.version != b.version || a.len != b.len || strcmp(a.value, b.value) != 0))
         bad(tid, "snapshot changed while held: %" PRId64 " then %" PRId64, a.version, b.version);
       if (sy_snapshot_seq(s) != seq) bad(tid, "snapshot seq changed while held");
@@ -197,14 +198,22 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!v) usage();
-    if (strcmp(a, "--server") == 0) rc = sy_options_set_server(o, v);
-    else if (strcmp(a, "--token") == 0) rc = sy_options_set_token(o, v);
-    else if (strcmp(a, "--prefix") == 0) rc = sy_options_add_prefix(o, v);
-    else if (strcmp(a, "--param") == 0) param_name = v;
-    else if (strcmp(a, "--flag") == 0) flag_key = v;
-    else if (strcmp(a, "--seconds") == 0) seconds = atoi(v);
-    else if (strcmp(a, "--threads") == 0) nthreads = atoi(v);
-    else usage();
+    if (strcmp(a, "--server") == 0)
+      rc = sy_options_set_server(o, v);
+    else if (strcmp(a, "--token") == 0)
+      rc = sy_options_set_token(o, v);
+    else if (strcmp(a, "--prefix") == 0)
+      rc = sy_options_add_prefix(o, v);
+    else if (strcmp(a, "--param") == 0)
+      param_name = v;
+    else if (strcmp(a, "--flag") == 0)
+      flag_key = v;
+    else if (strcmp(a, "--seconds") == 0)
+      seconds = atoi(v);
+    else if (strcmp(a, "--threads") == 0)
+      nthreads = atoi(v);
+    else
+      usage();
     if (rc != SY_OK) {
       fprintf(stderr, "%s %s: %s\n", a, v, sy_strerror(rc));
       return 2;
@@ -254,9 +263,9 @@ int main(int argc, char **argv) {
   long long minv = atomic_load(&min_param_version);
   printf("{\"threads\":%d,\"seconds\":%d,\"ops\":%ld,\"changes\":%ld,\"logs\":%ld,\"updates\":%" PRIu64
          ",\"min_param_version\":%lld,\"max_param_version\":%lld,\"max_flag_version\":%lld,\"inconsistencies\":%ld}\n",
-         nthreads, seconds, ops, atomic_load(&changes), atomic_load(&logs), st.updates,
-         minv == INT64_MAX ? 0 : minv, (long long)atomic_load(&max_param_version),
-         (long long)atomic_load(&max_flag_version), atomic_load(&inconsistencies));
+         nthreads, seconds, ops, atomic_load(&changes), atomic_load(&logs), st.updates, minv == INT64_MAX ? 0 : minv,
+         (long long)atomic_load(&max_param_version), (long long)atomic_load(&max_flag_version),
+         atomic_load(&inconsistencies));
   fflush(stdout);
   return atomic_load(&inconsistencies) ? 1 : 0;
 }

@@ -11,8 +11,10 @@
 #include <strings.h>
 
 #include "core/civil.h"
+#include "core/alert_rule.h"
 #include "core/flag_kind.h"
 #include "core/provider.h"
+#include "core/rollout.h"
 
 static sy_rc no_check(const char *value, size_t len, char *msg, size_t msgsz) {
   (void)value, (void)len, (void)msg, (void)msgsz;
@@ -62,8 +64,26 @@ static sy_kind_def kinds[SY_KINDS_MAX] = {
      .validate = no_check, /* checked as it compiles */
      .compile = sy__limit_kind_compile,
      .release = sy__limit_kind_release},
+    {.kind = SY_KIND_ROLLOUT,
+     .name = "Rollout",
+     .value_max = SY_ROLLOUT_DOC_MAX,
+     .validate = no_check, /* checked as it compiles */
+     .compile = sy__rollout_kind_compile,
+     .release = sy__rollout_kind_release},
+    {.kind = SY_KIND_ROLLOUT_STATE,
+     .name = "RolloutState",
+     .value_max = SY_ROLLOUT_DOC_MAX,
+     .validate = no_check, /* checked as it compiles */
+     .compile = sy__rollout_state_kind_compile,
+     .release = sy__rollout_state_kind_release},
+    {.kind = SY_KIND_ALERT_RULE,
+     .name = "AlertRule",
+     .value_max = SY_ALERT_RULE_DOC_MAX,
+     .validate = no_check, /* checked as it compiles */
+     .compile = sy__alert_rule_kind_compile,
+     .release = sy__alert_rule_kind_release},
 };
-static size_t nkinds = 7;
+static size_t nkinds = 10;
 
 sy_rc sy__kind_register(const sy_kind_def *def) {
   if (!def || !def->name || !def->validate) return SY_EINVAL;

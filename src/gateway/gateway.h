@@ -13,6 +13,7 @@
 #include "core/breaker.h"
 #include "core/clock.h"
 #include "core/jbuf.h"
+#include "core/metric.h"
 #include "gateway/adapter.h"
 #include "store/store.h"
 
@@ -96,6 +97,12 @@ typedef struct sy_gw_pinfo {
 
 /* The gateway's view of provider name (any thread). */
 void sy__gateway_provider_info(sy_gateway *gw, const char *name, sy_gw_pinfo *out);
+
+/* The counts of provider name's calls (core/metric.h; images are not counted): since the
+ * gateway started when from_ms and to_ms are both 0, else of the whole minutes that overlap
+ * [from_ms, to_ms) of the last hour of the gateway's clock. 0, or -1 when the gateway has
+ * not called it since it started (*out zeroed). Any thread. */
+int sy__gateway_provider_counts(sy_gateway *gw, const char *name, int64_t from_ms, int64_t to_ms, sy_counts *out);
 
 /* Spending limits (kind Limit, /switchyard/limits/...): each limit's state today (UTC day of
  * the gateway's clock), from the durable usage ledger and the reservations in flight. */

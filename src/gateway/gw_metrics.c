@@ -107,6 +107,27 @@ void sy__gateway_provider_info(sy_gateway *gw, const char *name, sy_gw_pinfo *ou
   pthread_mutex_unlock(&gw->mu);
 }
 
+static void minute_counts(const sy_gw_minute *m, sy_counts *c) {
+  sy_counts one = {.requests = m->requests, .errors = m->errors, .cost_usd = m->cost_usd, .latency = m->latency};
+  sy__counts_add(c, &one);
+}
+
+int sy__gateway_provider_counts(sy_gateway *gw, const char *name, int64_t from_ms, int64_t to_ms, sy_counts *out) {
+  memset(out, 0, sizeof *out);
+  pthread_mutex_lock(&gw->mu);
+  const sy_gw_pstate *ps = pstate_named(gw, name);
+  if (ps && !from_ms && !to_ms) {
+    minute_counts(&ps->total, out);
+  } else if (ps) {
+    int64_t first = from_ms / 60000, last = (to_ms - 1) / 60000;
+    for (int i = 0; i < SY_GW_MINUTES; i++)
+      if (ps->minutes[i].requests && ps->minutes[i].minute >= first && ps->minutes[i].minute <= last)
+        minute_counts(&ps->minutes[i], out);
+  }
+  pthread_mutex_unlock(&gw->mu);
+  return ps ? 0 : -1;
+}
+
 /* Series are few (providers x routes in use): found by a linear scan from the last hit. */
 sy_gw_series *sy__gw_series(sy_gateway *gw, const char *provider, const char *route) {
   if (!route[0]) route = "(default)";

@@ -10,6 +10,7 @@
 #include "core/arena.h"
 #include "core/jbuf.h"
 #include "server/guard.h"
+#include "control/sources.h"
 #include "store/store.h"
 
 #define SY_BODY_MAX (1024 * 1024)
@@ -32,6 +33,10 @@ typedef struct sy_server {
   sy_flag_stats *flag_stats; /* per-flag evaluation counts (flag_stats.h) */
   sy_gateway *gw;            /* the AI-provider gateway (gateway/gateway.h) */
   struct sy_alerts *alerts;  /* the gateway's alerts (alerts.h) */
+  struct sy_pushed *pushed;  /* metrics applications push (control/pushed.h) */
+  struct sy_promq *promq;    /* Prometheus instant queries (control/promq.h) */
+  struct sy_controller *controller; /* the rollout controller (control/controller.h) */
+  sy_sources sources;        /* the metric sources of gates and alert rules, filled at start-up */
   struct MHD_Daemon *daemon;
   int64_t started_ms;
   char aws_region[64];  /* for ARNs: SWITCHYARD_AWS_REGION, default us-east-1 */

@@ -207,7 +207,8 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
   sy_kind kind = in->kind ? in->kind : cur ? cur->kind : SY_KIND_STRING; /* a create without one was refused above */
   if (in->string_keeps_kind && kind == SY_KIND_STRING && cur &&
       (cur->kind == SY_KIND_FLAG || cur->kind == SY_KIND_PROVIDER || cur->kind == SY_KIND_ROUTE ||
-       cur->kind == SY_KIND_LIMIT))
+       cur->kind == SY_KIND_LIMIT || cur->kind == SY_KIND_ROLLOUT || cur->kind == SY_KIND_ROLLOUT_STATE ||
+       cur->kind == SY_KIND_ALERT_RULE))
     kind = cur->kind;
   if (kind != SY_KIND_FLAG && in->schema && *in->schema)
     return sy__op_fail(op, SY_EINVAL, "schema: only a flag has a schema; %s is a %s", name, sy__kind_name(kind));

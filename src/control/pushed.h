@@ -18,7 +18,8 @@ sy_rc sy__pushed_new(const sy_clock *clock, sy_pushed **out);
 void sy__pushed_free(sy_pushed *p);
 
 /* The counts pushed for flag (its key, no leading '/') and variant since the server started.
- * 0, or -1 when nothing was ever pushed for them (*out zeroed). Any thread. */
+ * 0, or -1 when nothing was ever pushed for them (*out zeroed). Any thread. (Like the
+ * gateway's, sy__pushed_range with from_ms and to_ms both 0.) */
 int sy__pushed_total(sy_pushed *p, const char *flag, const char *variant, sy_counts *out);
 /* The counts of the whole minutes that overlap [from_ms, to_ms) of the last hour (older
  * minutes are gone). 0, or -1 when nothing was ever pushed for them. Any thread. */

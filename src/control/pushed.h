@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/metric.h"
+#include "core/rc.h"
 
 typedef struct sy_pushed sy_pushed;
 

@@ -771,6 +771,23 @@ static sy_rc apply_record(sy_store *st, sy_op *op) {
   return sy__audit_append(st, op, &c);
 }
 
+/* Several puts in the op's one savepoint: each is checked and written as a put is (its own
+ * if_version, overwrite and kind), and the first refusal undoes them all. The message names
+ * the item. */
+static sy_rc apply_puts(sy_store *st, sy_op *op) {
+  for (size_t i = 0; i < op->nitems; i++) {
+    sy_rc rc = apply_put(st, op, &op->items[i], "put", "", 0);
+    if (rc) {
+      char m[SY_MSG_MAX];
+      memcpy(m, op->msg, sizeof m);
+      snprintf(op->msg, sizeof op->msg, "%.*s: %s", (int)(op->items[i].name_len > 200 ? 200 : op->items[i].name_len),
+               op->items[i].name, m);
+      return rc;
+    }
+  }
+  return SY_OK;
+}
+
 sy_rc sy__apply(sy_store *st, sy_op *op) {
   char name[SY_NAME_MAX + 1];
   switch (op->kind) {
@@ -792,6 +809,7 @@ sy_rc sy__apply(sy_store *st, sy_op *op) {
   case SY_OP_KEY_CREATE: return sy__apply_key(st, op, 1);
   case SY_OP_KEY_REVOKE: return sy__apply_key(st, op, 0);
   case SY_OP_RECORD: return apply_record(st, op);
+  case SY_OP_PUTS: return apply_puts(st, op);
   }
   return sy__op_fail(op, SY_EINVAL, "%s", "unknown operation");
 }

@@ -43,6 +43,7 @@ typedef enum sy_op_kind {
   SY_OP_EXPIRE,      /* deletes every parameter whose Expiration policy has passed */
   SY_OP_TOKEN_ROUTE, /* sets (or clears) an active token's default route */
   SY_OP_RECORD,      /* writes nothing but an audit record and its change event (an alert fired) */
+  SY_OP_PUTS,        /* several puts (items), all or none: a rollout's state and its target */
 } sy_op_kind;
 
 /* The inputs of one put. Strings are borrowed from the op's owner until done. */
@@ -76,7 +77,7 @@ struct sy_op {
   const char *actor;
   const char *reason;
   sy_put put;          /* PUT; name for every param op */
-  const sy_put *items; /* IMPORT */
+  const sy_put *items; /* IMPORT, PUTS */
   size_t nitems;
   int prune;               /* IMPORT: delete what items lack */
   unsigned char *actions;  /* IMPORT: nitems bytes from the caller (or NULL), set to a sy_import_action each */

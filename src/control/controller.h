@@ -18,7 +18,10 @@ typedef struct sy_controller sy_controller;
 
 /* Starts the controller thread. src must outlive it. period_ms 0: the default. */
 sy_rc sy__controller_start(const sy_sources *src, int64_t period_ms, sy_controller **out);
-/* Stops the thread (a transition already submitted completes in the store) and frees. */
+/* Stops the thread; idempotent, NULL is fine. Call it before the store closes. */
+void sy__controller_stop(sy_controller *c);
+/* Stops (if not yet) and frees. Call it after the store closed: a transition submitted
+ * before the stop completes there and its callback touches the controller. */
 void sy__controller_free(sy_controller *c);
 /* Evaluates every plan now (the API calls it so that a reader sees the state of now; tests
  * and the bench too). Thread-safe: one evaluation at a time. */
@@ -27,6 +30,9 @@ void sy__controller_kick(sy_controller *c);
 /* The status of plan name as the API shows it (docs/ROLLOUTS.md, STATUS), judged now: a
  * new reference, or NULL when there is no such plan. */
 json_t *sy__controller_status(sy_controller *c, const char *name);
+
+/* Every plan's status, by name, judged now (a new reference; NULL on ENOMEM). */
+json_t *sy__controller_list(sy_controller *c);
 
 /* A person's command on plan name (sy__rollout_command's), written with actor and reason.
  * SY_ENOTFOUND, SY_ECONFLICT (msg says why), or a store error. *out_status: the plan's

@@ -839,6 +839,14 @@ oom:
 
 int sy__flag_enabled(const sy_flag *f) { return f && f->enabled; }
 double sy__flag_percentage(const sy_flag *f) { return f ? f->pct : 0; }
+const char *sy__flag_default_variant(const sy_flag *f) {
+  return f && f->def >= 0 && (size_t)f->def < f->nvariants ? f->variants[f->def].name : "off";
+}
+const char *sy__flag_rollout_variant(const sy_flag *f) {
+  if (!f || !f->nvariants) return "on";
+  if (f->nweighted >= 1 && f->first_weighted >= 0) return f->variants[f->first_weighted].name;
+  return f->on >= 0 ? f->variants[f->on].name : "on";
+}
 const char *sy__flag_value_type(const sy_flag *f) { return f && f->value_type ? f->value_type : "mixed"; }
 
 const char *sy__flag_reason_name(sy_flag_reason r) {

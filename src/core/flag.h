@@ -145,6 +145,10 @@ json_t *sy__flag_explain(const sy_flag *f, const json_t *ctx, sy_flag_env_fn env
 /* What a compiled flag holds, for the APIs. */
 int sy__flag_enabled(const sy_flag *f);
 double sy__flag_percentage(const sy_flag *f);
+/* The variant served outside the rollout, and the (first weighted) one served inside it:
+ * what a rollout's pushed metrics compare ("off" and "on" by default). */
+const char *sy__flag_default_variant(const sy_flag *f);
+const char *sy__flag_rollout_variant(const sy_flag *f);
 /* The JSON type of the flag's values ("boolean", "string", "number", "object") when all its
  * variants share one, else "mixed". */
 const char *sy__flag_value_type(const sy_flag *f);

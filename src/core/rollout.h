@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "core/metric.h"
 #include "core/rc.h"
 
@@ -89,6 +91,9 @@ void sy__rollout_kind_release(void *obj);
 int sy__rollout_name_of(const char *docname, char out[SY_ROLLOUT_NAME_MAX + 1]);
 /* "a-b_c.1": 1..64 of [A-Za-z0-9_.-]. */
 int sy__rollout_name_ok(const char *name);
+/* A duration: "500ms", "90s", "5m", "1h", "3d", "1w", or a JSON number of seconds; 0 to 366
+ * days. 0 with *ms, or -1. */
+int sy__duration_parse(const json_t *v, int64_t *ms);
 
 /* ---- state ---- */
 
@@ -203,5 +208,15 @@ sy_move sy__rollout_decide(const sy_rollout *plan, const sy_rollout_state *cur, 
  * an unknown command. */
 sy_rc sy__rollout_command(const sy_rollout *plan, const sy_rollout_state *cur, const char *cmd, int gradual,
                           int64_t now_ms, const char *reason, sy_rollout_state *next, char *msg, size_t msgsz);
+
+/* ---- the target ---- */
+
+/* The target document's new value (malloc'd JSON text) with the plan's share set to cents:
+ * a flag's rollout_percentage, or the route's split entry of the plan's provider (added
+ * where missing, removed at 0). NULL with msg when value is not a document it can edit. */
+char *sy__rollout_target_value(const sy_rollout *p, const char *value, size_t len, int32_t cents, char *msg,
+                               size_t msgsz);
+/* The share the target document gives now (percent * 100), or -1 when it cannot say. */
+int32_t sy__rollout_target_cents(const sy_rollout *p, const char *value, size_t len);
 
 #endif

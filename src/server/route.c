@@ -11,6 +11,7 @@
 #include "server/api_governance.h"
 #include "server/api_params.h"
 #include "server/api_providers.h"
+#include "server/api_rollouts.h"
 #include "server/ofrep.h"
 #include "server/ssm.h"
 #include "server/watch.h"
@@ -74,6 +75,7 @@ enum MHD_Result sy__route(sy_req *r) {
   if (strcmp(p, "/api/v1/watch") == 0) return sy__api_watch(r);
   if (strcmp(p, "/api/v1/snapshot") == 0) return sy__api_snapshot(r);
   if (strncmp(p, "/api/v1/governance", 18) == 0 && (p[18] == 0 || p[18] == '/')) return sy__api_governance(r, p + 18);
+  if (strncmp(p, "/api/v1/rollouts", 16) == 0 && (p[16] == 0 || p[16] == '/')) return sy__api_rollouts(r, p + 16);
   if (strncmp(p, "/api/v1/alerts", 14) == 0 && (p[14] == 0 || p[14] == '/')) return sy__api_alerts(r, p + 14);
   return sy__reply_error(r, 404, "NotFound", "no route for %.200s", p);
 }

@@ -13,6 +13,7 @@
 
 #include "server/api_admin.h"
 #include "gateway/gateway.h"
+#include "control/controller.h"
 #include "server/alerts.h"
 #include "server/flag_stats.h"
 #include "server/route.h"
@@ -225,16 +226,27 @@ sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *
     snprintf(msg, msgsz, "cannot start the alerts: %s", sy_strerror(rc));
     return rc;
   }
+  srv->sources.store = srv->store;
+  srv->sources.clock = srv->clock;
+  srv->sources.gw = srv->gw;
+  rc = sy__controller_start(&srv->sources, 0, &srv->controller);
+  if (rc) {
+    snprintf(msg, msgsz, "cannot start the rollout controller: %s", sy_strerror(rc));
+    return rc;
+  }
   srv->route = sy__route;
   srv->ssm_reply_error = sy__ssm_reply_error;
   return SY_OK;
 }
 
 void sy__server_close(sy_server *srv) {
+  sy__controller_stop(srv->controller); /* reads the store and the gateway */
   sy__alerts_free(srv->alerts); /* before the gateway it reads; its records still reach the store */
   srv->alerts = NULL;
   sy__gateway_stop(srv->gw);
   sy__store_close(srv->store); /* drains queued writes first */
+  sy__controller_free(srv->controller); /* after the store: its transitions' callbacks touch it */
+  srv->controller = NULL;
   sy__gateway_free(srv->gw);
   srv->gw = NULL;
   sy__watch_hub_free(srv->hub);

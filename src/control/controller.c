@@ -369,7 +369,8 @@ static txn *txn_make(sy_controller *c, const view *w, const sy_rollout_state *ne
                            .kind = SY_KIND_ROLLOUT_STATE,
                            .overwrite = 1,
                            .if_version = w->state_version};
-  int moves_target = next->phase != SY_PHASE_SCHEDULED && next->phase != SY_PHASE_NONE;
+  /* a plan that never started (step -1) leaves its target alone */
+  int moves_target = next->step >= 0 && next->phase != SY_PHASE_SCHEDULED && next->phase != SY_PHASE_NONE;
   if (moves_target && w->target) {
     int32_t now_cents = sy__rollout_target_cents(w->plan, w->target->value, w->target->value_len);
     if (now_cents != next->cents) {
@@ -426,6 +427,29 @@ typedef struct pass {
   int64_t plans;
 } pass;
 
+typedef struct holder {
+  const sy_snap *s;
+  const sy_rollout *me;
+  char name[SY_ROLLOUT_NAME_MAX + 1];
+} holder;
+
+static int find_holder(void *ctx, const sy_param *pp) {
+  holder *h = ctx;
+  const sy_ver *v = pp->latest;
+  if (!v || v->kind != SY_KIND_ROLLOUT || !v->compiled) return 0;
+  const sy_rollout *o = v->compiled->obj;
+  if (o == h->me || strcmp(o->target_id, h->me->target_id) || !strcmp(o->name, h->me->name)) return 0;
+  char sn[SY_NAME_MAX + 2];
+  snprintf(sn, sizeof sn, "%s%s", SY_ROLLOUT_STATE_PREFIX, o->name);
+  const sy_ver *sv = latest_of(h->s, sn, SY_KIND_ROLLOUT_STATE);
+  const sy_rollout_state *st = sv ? sv->compiled->obj : NULL;
+  /* a plan holds its target while it has not ended; of two that never started, the first by name */
+  int holds = st ? sy__phase_active(st->phase) && st->phase != SY_PHASE_SCHEDULED : strcmp(o->name, h->me->name) < 0;
+  if (!holds) return 0;
+  snprintf(h->name, sizeof h->name, "%s", o->name);
+  return 1;
+}
+
 static void submit(sy_controller *c, mark *m, txn *t) {
   m->busy = 1;
   m->failed[0] = 0;
@@ -465,6 +489,17 @@ static int eval_plan(void *ctx, const sy_param *pp) {
   sy_move mv = sy__rollout_decide(w.plan, w.state, &in, &next);
   if (mv == SY_MOVE_NONE) return 0;
   char msg[SY_MSG_MAX];
+  if (mv == SY_MOVE_START) { /* one plan per target: a plan written past the API's check waits */
+    holder h = {.s = ps->s, .me = w.plan};
+    sy__snap_list(ps->s, SY_ROLLOUTS_PREFIX, 0, NULL, find_holder, &h);
+    if (h.name[0]) {
+      snprintf(msg, sizeof msg, "plan %s already drives the target", h.name);
+      next = (sy_rollout_state){.step = -1, .baseline_p95_ms = -1, .phase = SY_PHASE_PAUSED,
+                                .paused_from = SY_PHASE_SCHEDULED, .paused_at_ms = ps->now, .updated_ms = ps->now,
+                                .plan_version = w.plan_version, .transitions = w.state ? w.state->transitions + 1 : 1};
+      snprintf(next.reason, sizeof next.reason, "paused: cannot start: %.560s", msg);
+    }
+  }
   txn *t = txn_make(c, &w, &next, "controller", msg, sizeof msg);
   if (!t && w.state) t = txn_pause(c, &w, ps->now, msg);
   if (!t && !w.state) { /* cannot even start: say so in a state of its own */
@@ -488,6 +523,16 @@ static void evaluate_locked(sy_controller *c) {
   sy__snap_unpin(s);
   __atomic_store_n(&c->plans, ps.plans, __ATOMIC_RELAXED);
   __atomic_add_fetch(&c->evaluations, 1, __ATOMIC_RELAXED);
+}
+
+/* Evaluates the plan named by its document doc alone (with mu held). */
+static void evaluate_one(sy_controller *c, const char *doc) {
+  sy_snap *s = sy__snap_pin(c->src->store);
+  if (!s) return;
+  pass ps = {.c = c, .s = s, .now = sy__clock_now(c->src->clock)};
+  const sy_param *p = sy__snap_get(s, doc, strlen(doc));
+  if (p) eval_plan(&ps, p);
+  sy__snap_unpin(s);
 }
 
 void sy__controller_kick(sy_controller *c) {
@@ -673,7 +718,7 @@ json_t *sy__controller_status(sy_controller *c, const char *name) {
   char doc[SY_NAME_MAX + 2];
   snprintf(doc, sizeof doc, "%s%s", SY_ROLLOUTS_PREFIX, name);
   pthread_mutex_lock(&c->mu);
-  evaluate_locked(c); /* a reader sees the state of now */
+  evaluate_one(c, doc); /* a reader sees the state of now */
   json_t *out = NULL;
   /* wait for what that evaluation wrote, so that the answer shows it */
   struct timespec dl;

@@ -155,7 +155,8 @@ static void view_fill(const sy_snap *s, const sy_ver *pv, view *w) {
   if (!r) return;
   /* the baseline: another split entry, the route's provider, or what its strategy names */
   for (int i = 0; i < r->nsplit && !w->baseline[0]; i++)
-    if (strcmp(r->split[i].provider, p->provider)) snprintf(w->baseline, sizeof w->baseline, "%s", r->split[i].provider);
+    if (strcmp(r->split[i].provider, p->provider))
+      snprintf(w->baseline, sizeof w->baseline, "%s", r->split[i].provider);
   if (!w->baseline[0] && r->strategy) {
     const sy_param *sp = sy__snap_get(s, r->strategy, strlen(r->strategy));
     const sy_ver *v = sp ? sp->latest : NULL;
@@ -228,9 +229,8 @@ static int judge(sy_controller *c, const sy_snap *s, const view *w, mark *m, int
   in->plan_version = w->plan_version;
   in->baseline_p95_ms = -1;
   critical[0] = 0;
-  if (c->src->alerts_count &&
-      c->src->alerts_count(c->src->alerts_ctx, 0, p->is_flag ? NULL : p->provider, p->is_flag ? p->flag : NULL,
-                           critical, ccap) > 0) {
+  if (c->src->alerts_count && c->src->alerts_count(c->src->alerts_ctx, 0, p->is_flag ? NULL : p->provider,
+                                                   p->is_flag ? p->flag : NULL, critical, ccap) > 0) {
     in->critical_alert = 1;
     in->critical_what = critical;
   }
@@ -261,10 +261,10 @@ static int judge(sy_controller *c, const sy_snap *s, const view *w, mark *m, int
     switch (g->kind) {
     case SY_GATE_METRIC: sy__gate_judge(g, &canary, &base, st->baseline_p95_ms, p->min_samples, r); break;
     case SY_GATE_ALERTS: {
-      int n = c->src->alerts_count
-                  ? c->src->alerts_count(c->src->alerts_ctx, g->severity, g->scope_any || p->is_flag ? NULL : p->provider,
-                                         g->scope_any || !p->is_flag ? NULL : p->flag, why, sizeof why)
-                  : 0;
+      int n = c->src->alerts_count ? c->src->alerts_count(c->src->alerts_ctx, g->severity,
+                                                          g->scope_any || p->is_flag ? NULL : p->provider,
+                                                          g->scope_any || !p->is_flag ? NULL : p->flag, why, sizeof why)
+                                   : 0;
       sy__gate_judge_value(g, 1, 0, NULL, r);
       r->status = n > 0 ? SY_GATE_BREACH : SY_GATE_PASS;
       r->has_value = 1;
@@ -494,18 +494,28 @@ static int eval_plan(void *ctx, const sy_param *pp) {
     sy__snap_list(ps->s, SY_ROLLOUTS_PREFIX, 0, NULL, find_holder, &h);
     if (h.name[0]) {
       snprintf(msg, sizeof msg, "plan %s already drives the target", h.name);
-      next = (sy_rollout_state){.step = -1, .baseline_p95_ms = -1, .phase = SY_PHASE_PAUSED,
-                                .paused_from = SY_PHASE_SCHEDULED, .paused_at_ms = ps->now, .updated_ms = ps->now,
-                                .plan_version = w.plan_version, .transitions = w.state ? w.state->transitions + 1 : 1};
+      next = (sy_rollout_state){.step = -1,
+                                .baseline_p95_ms = -1,
+                                .phase = SY_PHASE_PAUSED,
+                                .paused_from = SY_PHASE_SCHEDULED,
+                                .paused_at_ms = ps->now,
+                                .updated_ms = ps->now,
+                                .plan_version = w.plan_version,
+                                .transitions = w.state ? w.state->transitions + 1 : 1};
       snprintf(next.reason, sizeof next.reason, "paused: cannot start: %.560s", msg);
     }
   }
   txn *t = txn_make(c, &w, &next, "controller", msg, sizeof msg);
   if (!t && w.state) t = txn_pause(c, &w, ps->now, msg);
   if (!t && !w.state) { /* cannot even start: say so in a state of its own */
-    sy_rollout_state blank = {.step = -1, .baseline_p95_ms = -1, .phase = SY_PHASE_PAUSED,
-                              .paused_from = SY_PHASE_SCHEDULED, .paused_at_ms = ps->now, .updated_ms = ps->now,
-                              .plan_version = w.plan_version, .transitions = 1};
+    sy_rollout_state blank = {.step = -1,
+                              .baseline_p95_ms = -1,
+                              .phase = SY_PHASE_PAUSED,
+                              .paused_from = SY_PHASE_SCHEDULED,
+                              .paused_at_ms = ps->now,
+                              .updated_ms = ps->now,
+                              .plan_version = w.plan_version,
+                              .transitions = 1};
     snprintf(blank.reason, sizeof blank.reason, "paused: cannot start: %.560s", msg);
     t = txn_make(c, &w, &blank, "controller", msg, sizeof msg);
   }
@@ -619,9 +629,7 @@ void sy__controller_counters(sy_controller *c, int64_t *evaluations, int64_t *tr
 
 /* ---- status ---- */
 
-static json_t *cents_json(int32_t c) {
-  return c % 100 == 0 ? json_integer(c / 100) : json_real((double)c / 100.0);
-}
+static json_t *cents_json(int32_t c) { return c % 100 == 0 ? json_integer(c / 100) : json_real((double)c / 100.0); }
 
 static json_t *time_json(int64_t ms) {
   if (!ms) return json_null();
@@ -631,7 +639,8 @@ static json_t *time_json(int64_t ms) {
 }
 
 static json_t *target_json(const sy_rollout *p) {
-  return p->is_flag ? json_pack("{ss}", "flag", p->flag) : json_pack("{ss ss}", "route", p->route, "provider", p->provider);
+  return p->is_flag ? json_pack("{ss}", "flag", p->flag)
+                    : json_pack("{ss ss}", "route", p->route, "provider", p->provider);
 }
 
 /* The plan's STATUS (docs/ROLLOUTS.md) from a view, judged now. */
@@ -678,10 +687,10 @@ static json_t *status_json(sy_controller *c, const sy_snap *s, const view *w, in
                          : g->kind == SY_GATE_ALERTS          ? "alerts"
                          : g->kind == SY_GATE_PROVIDER_STATUS ? "provider_status"
                                                               : "prometheus";
-    json_array_append_new(gates, json_pack("{ss ss so so sI ss ss}", "gate", g->label, "metric", metric, "bound",
-                                           json_real(r->bound), "value", r->has_value ? json_real(r->value) : json_null(),
-                                           "samples", (json_int_t)r->samples, "status", sy__gate_status_name(r->status),
-                                           "detail", r->detail));
+    json_array_append_new(
+        gates, json_pack("{ss ss so so sI ss ss}", "gate", g->label, "metric", metric, "bound", json_real(r->bound),
+                         "value", r->has_value ? json_real(r->value) : json_null(), "samples", (json_int_t)r->samples,
+                         "status", sy__gate_status_name(r->status), "detail", r->detail));
   }
   if (!n)
     for (int i = 0; i < p->steps[cur].ngates; i++)
@@ -700,11 +709,11 @@ static json_t *status_json(sy_controller *c, const sy_snap *s, const view *w, in
     json_error_t e;
     json_t *sj = text ? json_loads(text, 0, &e) : NULL;
     free(text);
-    json_object_set_new(o, "breach", sj && json_object_get(sj, "breach") ? json_incref(json_object_get(sj, "breach"))
-                                                                         : json_null());
-    json_object_set_new(o, "rollback", sj && json_object_get(sj, "rollback")
-                                           ? json_incref(json_object_get(sj, "rollback"))
-                                           : json_null());
+    json_object_set_new(o, "breach",
+                        sj && json_object_get(sj, "breach") ? json_incref(json_object_get(sj, "breach")) : json_null());
+    json_object_set_new(
+        o, "rollback",
+        sj && json_object_get(sj, "rollback") ? json_incref(json_object_get(sj, "rollback")) : json_null());
     json_object_set_new(o, "state", sj ? sj : json_null());
   } else {
     json_object_set_new(o, "breach", json_null());

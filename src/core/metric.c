@@ -24,14 +24,15 @@ void sy__counts_sub(sy_counts *into, const sy_counts *from) {
   if (f->count > h->count) { /* restarted from zero: the counts since the restart */
     return;
   }
-  for (int i = 0; i <= SY_HIST_BOUNDS; i++) h->bucket[i] = h->bucket[i] > f->bucket[i] ? h->bucket[i] - f->bucket[i] : 0;
+  for (int i = 0; i <= SY_HIST_BOUNDS; i++)
+    h->bucket[i] = h->bucket[i] > f->bucket[i] ? h->bucket[i] - f->bucket[i] : 0;
   h->count -= f->count;
   h->sum_us = h->sum_us > f->sum_us ? h->sum_us - f->sum_us : 0;
 }
 
 static const char *const names[] = {
-    NULL,   "requests", "errors", "error_rate", "p50_ms", "p95_ms", "p99_ms", "cost_usd", "cost_per_request",
-    "cost_per_image",
+    NULL,     "requests", "errors",   "error_rate",       "p50_ms",
+    "p95_ms", "p99_ms",   "cost_usd", "cost_per_request", "cost_per_image",
 };
 #define NNAMES (sizeof names / sizeof *names)
 

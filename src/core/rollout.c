@@ -87,9 +87,7 @@ static void cents_text(int32_t c, char *out, size_t cap) {
     snprintf(out, cap, "%d.%02d%%", c / 100, c % 100);
 }
 
-static json_t *cents_json(int32_t c) {
-  return c % 100 == 0 ? json_integer(c / 100) : json_real((double)c / 100.0);
-}
+static json_t *cents_json(int32_t c) { return c % 100 == 0 ? json_integer(c / 100) : json_real((double)c / 100.0); }
 
 /* The first member of o not in allowed, or NULL. */
 static const char *unknown_key(const json_t *o, const char *const *allowed) {
@@ -116,9 +114,8 @@ static const char *const severities[] = {"critical", "warning", "info", NULL};
 
 /* Compiles one gate of field at (e.g. "steps[1].gates[0]") into g. */
 static sy_rc gate_compile(const sy_rollout *p, const char *at, const json_t *o, sy_gate *g, char *msg, size_t msgsz) {
-  static const char *const keys[] = {"metric", "min",    "max", "max_baseline_ratio", "severity", "scope",
-                                     "source", "variant", "query", "url",               "min_samples", "description",
-                                     NULL};
+  static const char *const keys[] = {"metric",  "min",   "max", "max_baseline_ratio", "severity",    "scope", "source",
+                                     "variant", "query", "url", "min_samples",        "description", NULL};
   if (!json_is_object(o)) return MSG("%s: must be an object", at), SY_EINVAL;
   const char *bad = unknown_key(o, keys);
   if (bad) return MSG("%s: unknown field \"%.64s\"", at, bad), SY_EINVAL;
@@ -144,8 +141,10 @@ static sy_rc gate_compile(const sy_rollout *p, const char *at, const json_t *o, 
                *src = json_object_get(o, "source"), *var = json_object_get(o, "variant"),
                *q = json_object_get(o, "query"), *url = json_object_get(o, "url"),
                *ms = json_object_get(o, "min_samples");
-  if (strcmp(mn, "alerts") && (sev || scope)) return MSG("%s: severity and scope are for the alerts gate", at), SY_EINVAL;
-  if (strcmp(mn, "prometheus") && (q || url)) return MSG("%s: query and url are for the prometheus gate", at), SY_EINVAL;
+  if (strcmp(mn, "alerts") && (sev || scope))
+    return MSG("%s: severity and scope are for the alerts gate", at), SY_EINVAL;
+  if (strcmp(mn, "prometheus") && (q || url))
+    return MSG("%s: query and url are for the prometheus gate", at), SY_EINVAL;
   if (!strcmp(mn, "alerts") || !strcmp(mn, "provider_status")) {
     if (g->has_min || g->has_max || g->has_ratio) return MSG("%s: the %s gate takes no bound", at, mn), SY_EINVAL;
     if (src || var || ms) return MSG("%s: the %s gate takes no source, variant or min_samples", at, mn), SY_EINVAL;
@@ -258,7 +257,8 @@ void sy__rollout_free(sy_rollout *p) {
 
 static sy_rc target_compile(sy_rollout *p, const json_t *t, char *msg, size_t msgsz) {
   static const char *const keys[] = {"flag", "route", "provider", NULL};
-  if (!json_is_object(t)) return MSG("target: required, {\"flag\": KEY} or {\"route\": PATH, \"provider\": NAME}"), SY_EINVAL;
+  if (!json_is_object(t))
+    return MSG("target: required, {\"flag\": KEY} or {\"route\": PATH, \"provider\": NAME}"), SY_EINVAL;
   const char *bad = unknown_key(t, keys);
   if (bad) return MSG("target: unknown field \"%.64s\"", bad), SY_EINVAL;
   const json_t *f = json_object_get(t, "flag"), *r = json_object_get(t, "route"), *pv = json_object_get(t, "provider");
@@ -279,10 +279,12 @@ static sy_rc target_compile(sy_rollout *p, const json_t *t, char *msg, size_t ms
   }
   if (!r || !pv) return MSG("target: {\"flag\": KEY} or {\"route\": PATH, \"provider\": NAME}"), SY_EINVAL;
   const char *rs = json_is_string(r) ? json_string_value(r) : "";
-  if (rs[0] != '/' || strlen(rs) > SY_NAME_MAX) return MSG("target.route: a route document's name, starting with /"), SY_EINVAL;
+  if (rs[0] != '/' || strlen(rs) > SY_NAME_MAX)
+    return MSG("target.route: a route document's name, starting with /"), SY_EINVAL;
   if (sy__name_check(rs, strlen(rs), why, sizeof why)) return MSG("target.route: %s", why), SY_EINVAL;
   const char *ps = json_is_string(pv) ? json_string_value(pv) : "";
-  if (!sy__rollout_name_ok(ps)) return MSG("target.provider: a provider's name, 1 to 64 of A-Z a-z 0-9 _ . -"), SY_EINVAL;
+  if (!sy__rollout_name_ok(ps))
+    return MSG("target.provider: a provider's name, 1 to 64 of A-Z a-z 0-9 _ . -"), SY_EINVAL;
   memcpy(p->provider, ps, strlen(ps) + 1);
   if (!(p->route = strdup(rs))) return SY_ENOMEM;
   size_t n = strlen(rs) + strlen(ps) + 16;
@@ -299,14 +301,15 @@ static sy_rc gates_count(const json_t *a, const char *at, size_t *n, char *msg, 
 }
 
 static sy_rc plan_compile(sy_rollout *p, const json_t *doc, char *msg, size_t msgsz) {
-  static const char *const keys[] = {"description", "target",   "steps",      "gates", "on_breach",
+  static const char *const keys[] = {"description", "target",   "steps",       "gates", "on_breach",
                                      "start_at",    "rollback", "min_samples", NULL};
   static const char *const step_keys[] = {"percent", "bake", "gates", "not_before", "approval", "description", NULL};
   if (!json_is_object(doc)) return MSG("a rollout plan is a JSON object"), SY_EINVAL;
   const char *bad = unknown_key(doc, keys);
   if (bad) return MSG("unknown field \"%.64s\"", bad), SY_EINVAL;
   const json_t *d = json_object_get(doc, "description");
-  if (d && (!json_is_string(d) || json_string_length(d) > 1024)) return MSG("description: a string of at most 1024 bytes"), SY_EINVAL;
+  if (d && (!json_is_string(d) || json_string_length(d) > 1024))
+    return MSG("description: a string of at most 1024 bytes"), SY_EINVAL;
   sy_rc rc = target_compile(p, json_object_get(doc, "target"), msg, msgsz);
   if (rc) return rc;
   const json_t *steps = json_object_get(doc, "steps"), *gates = json_object_get(doc, "gates");
@@ -378,7 +381,7 @@ static sy_rc plan_compile(sy_rollout *p, const json_t *doc, char *msg, size_t ms
   p->on_breach = SY_BREACH_ROLLBACK;
   if (ob) {
     const char *s = json_is_string(ob) ? json_string_value(ob) : "";
-    p->on_breach = !strcmp(s, "rollback") ? SY_BREACH_ROLLBACK
+    p->on_breach = !strcmp(s, "rollback")   ? SY_BREACH_ROLLBACK
                    : !strcmp(s, "previous") ? SY_BREACH_PREVIOUS
                    : !strcmp(s, "pause")    ? SY_BREACH_PAUSE
                                             : 0;
@@ -442,8 +445,8 @@ sy_rc sy__rollout_compile(const char *key, const char *value, size_t len, sy_rol
   return SY_OK;
 }
 
-sy_rc sy__rollout_kind_compile(const char *key, const char *value, size_t len, const char *schema, void **obj, char *msg,
-                               size_t msgsz) {
+sy_rc sy__rollout_kind_compile(const char *key, const char *value, size_t len, const char *schema, void **obj,
+                               char *msg, size_t msgsz) {
   (void)schema;
   sy_rollout *p = NULL;
   sy_rc rc = sy__rollout_compile(key, value, len, &p, msg, msgsz);
@@ -455,10 +458,13 @@ void sy__rollout_kind_release(void *obj) { sy__rollout_free(obj); }
 
 /* ---- state ---- */
 
-static const char *const phase_names[] = {"none",   "scheduled",    "running",     "awaiting_approval", "paused",
-                                          "rolling_back", "rolled_back", "completed", "aborted"};
+static const char *const phase_names[] = {"none",   "scheduled",    "running",     "awaiting_approval",
+                                          "paused", "rolling_back", "rolled_back", "completed",
+                                          "aborted"};
 
-const char *sy__phase_name(sy_phase p) { return (unsigned)p < sizeof phase_names / sizeof *phase_names ? phase_names[p] : "?"; }
+const char *sy__phase_name(sy_phase p) {
+  return (unsigned)p < sizeof phase_names / sizeof *phase_names ? phase_names[p] : "?";
+}
 
 static sy_phase phase_parse(const char *s) {
   for (size_t i = 1; i < sizeof phase_names / sizeof *phase_names; i++)
@@ -509,8 +515,9 @@ char *sy__rollout_state_json(const sy_rollout_state *s) {
   if (s->phase == SY_PHASE_ROLLING_BACK || (s->phase == SY_PHASE_PAUSED && s->paused_from == SY_PHASE_ROLLING_BACK)) {
     json_t *steps = json_array();
     for (int i = 0; i < s->nrb; i++) json_array_append_new(steps, cents_json(s->rb_cents[i]));
-    json_object_set_new(o, "rollback", json_pack("{sb so so}", "gradual", s->gradual, "steps", steps, "next_at",
-                                                 time_json(s->rb_next_ms)));
+    json_object_set_new(
+        o, "rollback",
+        json_pack("{sb so so}", "gradual", s->gradual, "steps", steps, "next_at", time_json(s->rb_next_ms)));
   } else {
     json_object_set_new(o, "rollback", json_null());
   }
@@ -534,10 +541,10 @@ char *sy__rollout_state_json(const sy_rollout_state *s) {
 }
 
 static sy_rc state_read(const json_t *o, sy_rollout_state *s, char *msg, size_t msgsz) {
-  static const char *const keys[] = {"plan_version", "phase",    "paused_from", "step",   "percent",
-                                     "started_at",   "step_started_at", "paused_at", "paused_ms",
-                                     "baseline_p95_ms", "rollback", "breach", "reason", "transitions", "updated_at",
-                                     NULL};
+  static const char *const keys[] = {"plan_version", "phase",           "paused_from",     "step",
+                                     "percent",      "started_at",      "step_started_at", "paused_at",
+                                     "paused_ms",    "baseline_p95_ms", "rollback",        "breach",
+                                     "reason",       "transitions",     "updated_at",      NULL};
   memset(s, 0, sizeof *s);
   s->baseline_p95_ms = -1;
   if (!json_is_object(o)) return MSG("a rollout state is a JSON object"), SY_EINVAL;
@@ -545,7 +552,8 @@ static sy_rc state_read(const json_t *o, sy_rollout_state *s, char *msg, size_t 
   if (bad) return MSG("unknown field \"%.64s\"", bad), SY_EINVAL;
   const json_t *v = json_object_get(o, "phase");
   if (!json_is_string(v) || !(s->phase = phase_parse(json_string_value(v))))
-    return MSG("phase: one of scheduled, running, awaiting_approval, paused, rolling_back, rolled_back, completed, aborted"),
+    return MSG("phase: one of scheduled, running, awaiting_approval, paused, rolling_back, rolled_back, completed, "
+               "aborted"),
            SY_EINVAL;
   if ((v = json_object_get(o, "paused_from")) &&
       (!json_is_string(v) || !(s->paused_from = phase_parse(json_string_value(v)))))
@@ -559,20 +567,25 @@ static sy_rc state_read(const json_t *o, sy_rollout_state *s, char *msg, size_t 
     return MSG("step: an integer from -1 to %d", SY_ROLLOUT_STEPS_MAX - 1), SY_EINVAL;
   s->step = (int)json_integer_value(v);
   if (cents_parse(json_object_get(o, "percent"), &s->cents)) return MSG("percent: 0 to 100"), SY_EINVAL;
-  if (time_read(json_object_get(o, "started_at"), &s->started_ms)) return MSG("started_at: an RFC 3339 time"), SY_EINVAL;
+  if (time_read(json_object_get(o, "started_at"), &s->started_ms))
+    return MSG("started_at: an RFC 3339 time"), SY_EINVAL;
   if (time_read(json_object_get(o, "step_started_at"), &s->step_started_ms))
     return MSG("step_started_at: an RFC 3339 time"), SY_EINVAL;
-  if (time_read(json_object_get(o, "paused_at"), &s->paused_at_ms)) return MSG("paused_at: an RFC 3339 time"), SY_EINVAL;
-  if (time_read(json_object_get(o, "updated_at"), &s->updated_ms)) return MSG("updated_at: an RFC 3339 time"), SY_EINVAL;
+  if (time_read(json_object_get(o, "paused_at"), &s->paused_at_ms))
+    return MSG("paused_at: an RFC 3339 time"), SY_EINVAL;
+  if (time_read(json_object_get(o, "updated_at"), &s->updated_ms))
+    return MSG("updated_at: an RFC 3339 time"), SY_EINVAL;
   v = json_object_get(o, "paused_ms");
-  if (v && (!json_is_integer(v) || json_integer_value(v) < 0)) return MSG("paused_ms: an integer of at least 0"), SY_EINVAL;
+  if (v && (!json_is_integer(v) || json_integer_value(v) < 0))
+    return MSG("paused_ms: an integer of at least 0"), SY_EINVAL;
   s->paused_ms = v ? json_integer_value(v) : 0;
   v = json_object_get(o, "transitions");
   if (v && (!json_is_integer(v) || json_integer_value(v) < 0)) return MSG("transitions: an integer"), SY_EINVAL;
   s->transitions = v ? json_integer_value(v) : 0;
   v = json_object_get(o, "baseline_p95_ms");
   if (v && !json_is_null(v)) {
-    if (!json_is_number(v) || json_number_value(v) < 0) return MSG("baseline_p95_ms: a number of at least 0"), SY_EINVAL;
+    if (!json_is_number(v) || json_number_value(v) < 0)
+      return MSG("baseline_p95_ms: a number of at least 0"), SY_EINVAL;
     s->baseline_p95_ms = json_number_value(v);
   }
   v = json_object_get(o, "reason");
@@ -585,8 +598,10 @@ static sy_rc state_read(const json_t *o, sy_rollout_state *s, char *msg, size_t 
       return MSG("rollback: {\"gradual\", \"steps\", \"next_at\"}"), SY_EINVAL;
     s->gradual = json_is_true(json_object_get(v, "gradual"));
     for (size_t i = 0; i < json_array_size(st); i++)
-      if (cents_parse(json_array_get(st, i), &s->rb_cents[s->nrb++])) return MSG("rollback.steps[%zu]: 0 to 100", i), SY_EINVAL;
-    if (time_read(json_object_get(v, "next_at"), &s->rb_next_ms)) return MSG("rollback.next_at: an RFC 3339 time"), SY_EINVAL;
+      if (cents_parse(json_array_get(st, i), &s->rb_cents[s->nrb++]))
+        return MSG("rollback.steps[%zu]: 0 to 100", i), SY_EINVAL;
+    if (time_read(json_object_get(v, "next_at"), &s->rb_next_ms))
+      return MSG("rollback.next_at: an RFC 3339 time"), SY_EINVAL;
   }
   v = json_object_get(o, "breach");
   if (v && !json_is_null(v)) {
@@ -946,8 +961,8 @@ sy_move sy__rollout_decide(const sy_rollout *p, const sy_rollout_state *cur, con
   begin(cur, now, in->plan_version, next);
   if (step + 1 >= p->nsteps) {
     next->phase = SY_PHASE_COMPLETED;
-    reason(next, "complete: step %d/%d at %s baked %lld s%s%s", step + 1, p->nsteps, at, (long long)(st->bake_ms / 1000),
-           *gates ? "; gates passed: " : "", gates);
+    reason(next, "complete: step %d/%d at %s baked %lld s%s%s", step + 1, p->nsteps, at,
+           (long long)(st->bake_ms / 1000), *gates ? "; gates passed: " : "", gates);
     return SY_MOVE_COMPLETE;
   }
   cents_text(p->steps[step + 1].cents, to, sizeof to);
@@ -963,8 +978,8 @@ sy_move sy__rollout_decide(const sy_rollout *p, const sy_rollout_state *cur, con
   return SY_MOVE_PROMOTE;
 }
 
-sy_rc sy__rollout_command(const sy_rollout *p, const sy_rollout_state *cur, const char *cmd, int gradual,
-                          int64_t now, const char *why, sy_rollout_state *next, char *msg, size_t msgsz) {
+sy_rc sy__rollout_command(const sy_rollout *p, const sy_rollout_state *cur, const char *cmd, int gradual, int64_t now,
+                          const char *why, sy_rollout_state *next, char *msg, size_t msgsz) {
   sy_phase ph = cur ? cur->phase : SY_PHASE_NONE;
   const char *pn = sy__phase_name(ph);
   char at[16], to[16], by[SY_ROLLOUT_REASON_MAX / 2];
@@ -1093,7 +1108,8 @@ char *sy__rollout_target_value(const sy_rollout *p, const char *value, size_t le
       if (found != (size_t)-1) json_array_remove(split, found);
     } else if (found != (size_t)-1) {
       if (json_object_set_new(json_array_get(split, found), "percent", cents_json(cents))) goto oom;
-    } else if (json_array_append_new(split, json_pack("{ss so}", "provider", p->provider, "percent", cents_json(cents)))) {
+    } else if (json_array_append_new(split,
+                                     json_pack("{ss so}", "provider", p->provider, "percent", cents_json(cents)))) {
       goto oom;
     }
   }
@@ -1113,8 +1129,10 @@ int32_t sy__rollout_target_cents(const sy_rollout *p, const char *value, size_t 
   int32_t c = -1;
   if (p->is_flag) {
     const json_t *v = json_object_get(doc, "rollout_percentage");
-    if (!v) c = 10000;
-    else if (cents_parse(v, &c)) c = -1;
+    if (!v)
+      c = 10000;
+    else if (cents_parse(v, &c))
+      c = -1;
   } else {
     const json_t *split = json_object_get(doc, "split");
     c = 0;

@@ -41,11 +41,11 @@ typedef struct sy_gate {
   int severity;  /* SY_GATE_ALERTS: 0 critical, 1 warning, 2 info (and worse counts) */
   int scope_any; /* SY_GATE_ALERTS: any alert, not only those concerning the target */
   sy_gate_source source;
-  char variant[65];                        /* pushed: "" the flag's rollout variant */
-  char *query;                             /* SY_GATE_PROMETHEUS, owned */
-  char *url;                               /* SY_GATE_PROMETHEUS, owned; NULL: the parameter's */
-  int64_t min_samples;                     /* -1: the plan's */
-  char label[SY_ROLLOUT_LABEL_MAX];        /* "error_rate <= 5%", "requests >= 500", ... */
+  char variant[65];                 /* pushed: "" the flag's rollout variant */
+  char *query;                      /* SY_GATE_PROMETHEUS, owned */
+  char *url;                        /* SY_GATE_PROMETHEUS, owned; NULL: the parameter's */
+  int64_t min_samples;              /* -1: the plan's */
+  char label[SY_ROLLOUT_LABEL_MAX]; /* "error_rate <= 5%", "requests >= 500", ... */
 } sy_gate;
 
 typedef struct sy_rollout_step {
@@ -61,9 +61,9 @@ typedef enum sy_breach_action { SY_BREACH_ROLLBACK = 1, SY_BREACH_PREVIOUS, SY_B
 
 typedef struct sy_rollout {
   char name[SY_ROLLOUT_NAME_MAX + 1];
-  int is_flag;     /* target: a flag's rollout_percentage (else a route's share for provider) */
-  char *flag;      /* its key, no leading '/' */
-  char *route;     /* the route's document name, with its leading '/' */
+  int is_flag; /* target: a flag's rollout_percentage (else a route's share for provider) */
+  char *flag;  /* its key, no leading '/' */
+  char *route; /* the route's document name, with its leading '/' */
   char provider[65];
   char *target_id; /* "flag:KEY" or "route:PATH:PROVIDER": one plan per target */
   sy_rollout_step steps[SY_ROLLOUT_STEPS_MAX];
@@ -71,7 +71,7 @@ typedef struct sy_rollout {
   sy_gate *gates; /* every gate of the plan (the plan's and the steps'), owned */
   int ngates;
   sy_breach_action on_breach;
-  int64_t start_at_ms; /* 0: at once */
+  int64_t start_at_ms;                        /* 0: at once */
   int32_t rb_cents[SY_ROLLOUT_STEPS_MAX + 1]; /* the gradual rollback's steps; nrb 0: derived */
   int nrb;
   int64_t rb_wait_ms;
@@ -83,8 +83,8 @@ typedef struct sy_rollout {
  * \"latency\"; one of ..."). */
 sy_rc sy__rollout_compile(const char *key, const char *value, size_t len, sy_rollout **out, char *msg, size_t msgsz);
 void sy__rollout_free(sy_rollout *p);
-sy_rc sy__rollout_kind_compile(const char *key, const char *value, size_t len, const char *schema, void **obj, char *msg,
-                               size_t msgsz);
+sy_rc sy__rollout_kind_compile(const char *key, const char *value, size_t len, const char *schema, void **obj,
+                               char *msg, size_t msgsz);
 void sy__rollout_kind_release(void *obj);
 /* The plan's name from a document name under SY_ROLLOUTS_PREFIX or SY_ROLLOUT_STATE_PREFIX
  * (with or without the leading '/'): 0, or -1 when name is not one. */

@@ -54,9 +54,9 @@ static int check_target(sy_req *r, const sy_rollout *p) {
     char sn[SY_NAME_MAX + 2];
     snprintf(sn, sizeof sn, "%s%s", SY_ROLLOUT_STATE_PREFIX, h.name);
     const sy_param *sp = sy__snap_get(s, sn, strlen(sn));
-    const sy_rollout_state *st =
-        sp && sp->latest && sp->latest->kind == SY_KIND_ROLLOUT_STATE && sp->latest->compiled ? sp->latest->compiled->obj
-                                                                                               : NULL;
+    const sy_rollout_state *st = sp && sp->latest && sp->latest->kind == SY_KIND_ROLLOUT_STATE && sp->latest->compiled
+                                     ? sp->latest->compiled->obj
+                                     : NULL;
     held = !st || sy__phase_active(st->phase);
   }
   sy__snap_leave(r->srv->store);
@@ -110,7 +110,9 @@ static sy_rollout *plan_from(sy_req *r, json_t *body, const char *name, char **t
 static enum MHD_Result write_plan(sy_req *r, const char *name, const char *text, int64_t if_version, int status) {
   char doc[SY_NAME_MAX + 2];
   snprintf(doc, sizeof doc, "%s%s", SY_ROLLOUTS_PREFIX, name);
-  sy_op op = {.kind = SY_OP_PUT, .actor = r->actor, .reason = if_version == 0 ? "rollout plan created" : "rollout plan replaced"};
+  sy_op op = {.kind = SY_OP_PUT,
+              .actor = r->actor,
+              .reason = if_version == 0 ? "rollout plan created" : "rollout plan replaced"};
   op.put = (sy_put){.name = doc,
                     .name_len = strlen(doc),
                     .value = text,
@@ -246,9 +248,8 @@ static enum MHD_Result command(sy_req *r, const char *name, const char *cmd) {
   }
   json_t *st = NULL;
   char msg[SY_MSG_MAX];
-  sy_rc rc =
-      sy__controller_command(r->srv->controller, name, cmd, gradual, r->actor ? r->actor : "unknown", reason, &st, msg,
-                             sizeof msg);
+  sy_rc rc = sy__controller_command(r->srv->controller, name, cmd, gradual, r->actor ? r->actor : "unknown", reason,
+                                    &st, msg, sizeof msg);
   if (rc == SY_ENOTFOUND) return not_found(r, name);
   if (rc == SY_ECONFLICT) return sy__reply_error(r, 409, "Conflict", "%s", msg);
   if (rc == SY_EINVAL) return sy__reply_error(r, 400, "ValidationException", "%s", msg);

@@ -241,10 +241,10 @@ sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *
 
 void sy__server_close(sy_server *srv) {
   sy__controller_stop(srv->controller); /* reads the store and the gateway */
-  sy__alerts_free(srv->alerts); /* before the gateway it reads; its records still reach the store */
+  sy__alerts_free(srv->alerts);         /* before the gateway it reads; its records still reach the store */
   srv->alerts = NULL;
   sy__gateway_stop(srv->gw);
-  sy__store_close(srv->store); /* drains queued writes first */
+  sy__store_close(srv->store);          /* drains queued writes first */
   sy__controller_free(srv->controller); /* after the store: its transitions' callbacks touch it */
   srv->controller = NULL;
   sy__gateway_free(srv->gw);

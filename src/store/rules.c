@@ -780,8 +780,8 @@ static sy_rc apply_puts(sy_store *st, sy_op *op) {
     if (rc) {
       char m[SY_MSG_MAX];
       memcpy(m, op->msg, sizeof m);
-      int k = snprintf(op->msg, sizeof op->msg, "%.*s: ",
-                       (int)(op->items[i].name_len > 200 ? 200 : op->items[i].name_len), op->items[i].name);
+      int k = snprintf(op->msg, sizeof op->msg,
+                       "%.*s: ", (int)(op->items[i].name_len > 200 ? 200 : op->items[i].name_len), op->items[i].name);
       if (k > 0 && (size_t)k < sizeof op->msg) memcpy(op->msg + k, m, sizeof op->msg - (size_t)k - 1);
       op->msg[sizeof op->msg - 1] = 0;
       return rc;

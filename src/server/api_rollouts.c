@@ -95,7 +95,7 @@ static sy_rollout *plan_from(sy_req *r, json_t *body, const char *name, char **t
     return NULL;
   }
   char key[SY_NAME_MAX + 2], msg[SY_MSG_MAX];
-  snprintf(key, sizeof key, "%s%s", SY_ROLLOUTS_PREFIX + 1, name);
+  snprintf(key, sizeof key, "%s%s", &SY_ROLLOUTS_PREFIX[1], name);
   sy_rollout *p = NULL;
   if (sy__rollout_compile(key, *text, strlen(*text), &p, msg, sizeof msg)) {
     sy__reply_error(r, 400, "ValidationException", "plan.%s", msg);

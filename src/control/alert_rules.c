@@ -3,6 +3,7 @@
  * Prometheus, and the rules that fire. */
 #include "control/alert_rules.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,28 +40,38 @@ void sy__rules_free(sy_rules *rs) {
 
 /* ---- reading a metric ---- */
 
+/* No data: why says what is missing; -1. */
+static int no_data(char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int no_data(char *why, size_t cap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (why && cap) vsnprintf(why, cap, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
 int sy__rules_read(const sy_sources *src, const sy_alert_rule *r, const char *variant, const char *prom_url,
                    int64_t from_ms, int64_t to_ms, double *value, char *why, size_t cap) {
   sy_counts c;
   memset(&c, 0, sizeof c);
   switch (r->source) {
   case SY_RULE_GATEWAY:
-    if (!src || !src->gw) return snprintf(why, cap, "the gateway is not running"), -1;
+    if (!src || !src->gw) return no_data(why, cap, "the gateway is not running");
     if (sy__gateway_provider_counts(src->gw, r->provider, from_ms, to_ms, &c))
-      return snprintf(why, cap, "the gateway has not called %s", r->provider), -1;
+      return no_data(why, cap, "the gateway has not called %s", r->provider);
     break;
   case SY_RULE_PUSHED:
-    if (!src || !src->pushed) return snprintf(why, cap, "pushed metrics are not running"), -1;
+    if (!src || !src->pushed) return no_data(why, cap, "pushed metrics are not running");
     if (sy__pushed_range(src->pushed, r->flag, variant, from_ms, to_ms, &c))
-      return snprintf(why, cap, "nothing pushed for %s variant %s", r->flag, variant), -1;
+      return no_data(why, cap, "nothing pushed for %s variant %s", r->flag, variant);
     break;
   case SY_RULE_PROMETHEUS:
-    if (!src || !src->promq) return snprintf(why, cap, "Prometheus queries are not running"), -1;
-    if (!prom_url) return snprintf(why, cap, "no Prometheus URL (the rule's url or %s)", SY_PROMETHEUS_URL_PARAM), -1;
+    if (!src || !src->promq) return no_data(why, cap, "Prometheus queries are not running");
+    if (!prom_url) return no_data(why, cap, "no Prometheus URL (the rule's url or %s)", SY_PROMETHEUS_URL_PARAM);
     return sy__promq_get(src->promq, prom_url, r->query, value, why, cap);
   }
   if (sy__metric_value(&c, r->metric, value))
-    return snprintf(why, cap, "no %s in the period", sy__metric_name(r->metric)), -1;
+    return no_data(why, cap, "no %s in the period", sy__metric_name(r->metric));
   return 0;
 }
 

@@ -478,8 +478,11 @@ static int visit_rollout_state(void *ctx, const sy_param *p) {
           json_object_set(labels, k, tv);
       }
     json_decref(pdoc);
-    raise_alert(e, "rollout_rolled_back", SEV_WARNING, "rollout", plan, labels, "rollout %s %s: %s", plan,
-                strcmp(phase, "rolled_back") ? "rolling back" : "rolled back", m ? m : "a gate was breached");
+    if (m && m[0])
+      raise_alert(e, "rollout_rolled_back", SEV_WARNING, "rollout", plan, labels, "%s", m);
+    else
+      raise_alert(e, "rollout_rolled_back", SEV_WARNING, "rollout", plan, labels, "rollout %s %s on a breach", plan,
+                  strcmp(phase, "rolled_back") ? "rolling back" : "rolled back");
   }
   json_decref(doc);
   return 0;

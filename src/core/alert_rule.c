@@ -117,7 +117,7 @@ static sy_rc read_period(const json_t *v, sy_alert_rule *r, char *msg, size_t ms
   size_t n;
   if (json_is_number(v)) {
     double d = json_number_value(v);
-    if (!isfinite(d) || d < 0 || d > (double)(DURATION_MAX_MS / 1000))
+    if (!isfinite(d) || d < 0 || d > (double)DURATION_MAX_MS / 1000.0)
       return refuse(msg, msgsz, "period must be a duration (\"90s\", \"5m\", \"1h\") or a number of seconds");
     r->period_ms = (int64_t)llround(d * 1000.0);
     return SY_OK;

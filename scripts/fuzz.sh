@@ -35,6 +35,7 @@ harnesses=(
   "fuzz_ofrep 8192 30 api.dict 0"
   "fuzz_adapter 16384 10 adapter.dict 1"
   "fuzz_gwdoc 16384 10 gwdoc.dict 1"
+  "fuzz_alert_rule 16384 10 alert_rule.dict 1"
   "fuzz_libcache 16384 10 api.dict 1"
   "fuzz_rollout 16384 10 gwdoc.dict 1"
 )

@@ -11,12 +11,15 @@
 #include <strings.h>
 #include <time.h>
 
+#include "control/alert_rules.h"
 #include "core/civil.h"
 #include "core/provider.h"
+#include "core/rollout.h"
 #include "gateway/gateway.h"
 
-#define ID_MAX 160          /* an alert's id: "<name>:<resource>" */
-#define RESOURCE_MAX 128    /* a provider's or a limit's name, cut there */
+#define ID_MAX 240          /* an alert's id: "<name>:<resource>" */
+#define ALERT_NAME_MAX 72   /* an alert's name: a fixed one, or a rule's (64 at most) */
+#define RESOURCE_MAX 160    /* a provider's, a limit's, a flag's or a plan's name, cut there */
 #define MESSAGE_MAX 320     /* an alert's message */
 #define DETAIL_MAX 400      /* the detail of its audit record */
 #define HISTORY_MAX 1000    /* transitions kept for GET /api/v1/alerts/history */
@@ -31,10 +34,10 @@
 typedef enum severity { SEV_CRITICAL = 0, SEV_WARNING, SEV_INFO, SEV_COUNT } severity;
 static const char *const sev_names[SEV_COUNT] = {"critical", "warning", "info"};
 
-/* An active alert. The strings name and source are static. */
+/* An active alert. The string source is static. */
 typedef struct alert {
   char id[ID_MAX];
-  const char *name;
+  char name[ALERT_NAME_MAX];
   severity sev;
   const char *source;
   char resource[RESOURCE_MAX];
@@ -47,7 +50,7 @@ typedef struct alert {
 /* A fire or a resolve, as kept in the history ring. */
 typedef struct transition {
   char id[ID_MAX];
-  const char *name;
+  char name[ALERT_NAME_MAX];
   severity sev;
   int resolved;
   char message[MESSAGE_MAX];
@@ -81,6 +84,7 @@ struct sy_alerts {
   int drop_logged;
   pthread_t eval_thr, send_thr;
   int eval_started, send_started;
+  sy_rules *rules; /* the alert rules' counts (control/alert_rules.h), under mu */
 };
 
 /* ---- text ---- */
@@ -293,7 +297,8 @@ static void *send_main(void *arg) {
 typedef struct eval {
   sy_alerts *a;
   int64_t now;
-  char url[URL_MAX]; /* the webhook's, "" when none */
+  const sy_snap *snap; /* during the rules' and rollouts' part only */
+  char url[URL_MAX];   /* the webhook's, "" when none */
 } eval;
 
 static void transition_to(eval *e, const alert *al, int resolved) {
@@ -301,7 +306,7 @@ static void transition_to(eval *e, const alert *al, int resolved) {
   transition *t = &a->hist[a->hist_next];
   memset(t, 0, sizeof *t);
   snprintf(t->id, sizeof t->id, "%s", al->id);
-  t->name = al->name;
+  snprintf(t->name, sizeof t->name, "%s", al->name);
   t->sev = al->sev;
   t->resolved = resolved;
   snprintf(t->message, sizeof t->message, "%s", al->message);
@@ -347,7 +352,7 @@ static void raise_alert(eval *e, const char *name, severity sev, const char *sou
     memset(al, 0, sizeof *al);
     snprintf(al->id, sizeof al->id, "%s", id);
     snprintf(al->resource, sizeof al->resource, "%s", resource);
-    al->name = name;
+    snprintf(al->name, sizeof al->name, "%s", name);
     al->sev = sev;
     al->source = source;
     al->since_ms = e->now;
@@ -425,6 +430,64 @@ static int list_provider(void *ctx, const sy_param *p) {
   return 0;
 }
 
+/* ---- alert rules and rollouts ---- */
+
+static void on_rule_fire(void *ctx, const sy_rule_fire *f) {
+  eval *e = ctx;
+  severity sev = f->severity >= 0 && f->severity < SEV_COUNT ? (severity)f->severity : SEV_WARNING;
+  raise_alert(e, f->name, sev, "rule", f->resource, f->labels, "%s", f->message);
+}
+
+/* The metric sources of the rules: the server's, with what serve.c has not filled yet taken
+ * from the server itself. */
+static void rule_sources(const sy_server *srv, sy_sources *out) {
+  *out = srv->sources;
+  if (!out->store) out->store = srv->store;
+  if (!out->clock) out->clock = srv->clock;
+  if (!out->gw) out->gw = srv->gw;
+  if (!out->pushed) out->pushed = srv->pushed;
+  if (!out->promq) out->promq = srv->promq;
+}
+
+/* A RolloutState document whose plan was rolled back on a breach raises rollout_rolled_back
+ * (docs/ROLLOUTS.md): phase rolling_back or rolled_back and a breach object. The labels carry
+ * the plan's name and its target (flag, or route and provider) from the plan's document. */
+static int visit_rollout_state(void *ctx, const sy_param *p) {
+  eval *e = ctx;
+  const sy_ver *v = p->latest;
+  static const char prefix[] = SY_ROLLOUT_STATE_PREFIX;
+  if (!v || !v->value || p->name_len <= sizeof prefix - 1) return 0;
+  const char *plan = p->name + sizeof prefix - 1;
+  json_t *doc = json_loadb(v->value, v->value_len, 0, NULL);
+  const char *phase = json_string_value(json_object_get(doc, "phase"));
+  json_t *breach = json_object_get(doc, "breach");
+  if (phase && (!strcmp(phase, "rolling_back") || !strcmp(phase, "rolled_back")) && json_is_object(breach)) {
+    const char *m = json_string_value(json_object_get(breach, "message"));
+    const char *gate = json_string_value(json_object_get(breach, "gate"));
+    json_t *labels = json_pack("{ss ss}", "plan", plan, "phase", phase);
+    if (labels && gate) json_object_set_new(labels, "gate", json_string(gate));
+    char path[SY_NAME_MAX + 1];
+    int n = snprintf(path, sizeof path, "%s%s", SY_ROLLOUTS_PREFIX, plan);
+    const sy_param *pp = n > 0 && (size_t)n < sizeof path ? sy__snap_get(e->snap, path, (size_t)n) : NULL;
+    json_t *pdoc = pp && pp->latest ? json_loadb(pp->latest->value, pp->latest->value_len, 0, NULL) : NULL;
+    json_t *target = json_object_get(pdoc, "target");
+    const char *k;
+    json_t *tv;
+    if (labels && json_is_object(target)) json_object_foreach(target, k, tv) {
+        if (json_is_string(tv) && (!strcmp(k, "flag") || !strcmp(k, "route") || !strcmp(k, "provider")))
+          json_object_set(labels, k, tv);
+      }
+    json_decref(pdoc);
+    if (m && m[0])
+      raise_alert(e, "rollout_rolled_back", SEV_WARNING, "rollout", plan, labels, "%s", m);
+    else
+      raise_alert(e, "rollout_rolled_back", SEV_WARNING, "rollout", plan, labels, "rollout %s %s on a breach", plan,
+                  strcmp(phase, "rolled_back") ? "rolling back" : "rolled back");
+  }
+  json_decref(doc);
+  return 0;
+}
+
 /* One evaluation: every condition now, firing what is new and resolving what is gone. */
 static void evaluate(sy_alerts *a) {
   eval e = {.a = a, .now = sy__clock_now(a->srv->clock)};
@@ -444,6 +507,13 @@ static void evaluate(sy_alerts *a) {
   for (int i = 0; i < a->nactive; i++) a->active[i].seen = 0;
   for (int i = 0; i < a->npnames; i++) eval_provider(&e, a->pnames[i]);
   sy__gateway_limits(a->srv->gw, on_limit, &e);
+  sy_sources src;
+  rule_sources(a->srv, &src);
+  e.snap = sy__snap_enter(a->srv->store);
+  if (a->rules) sy__rules_eval(a->rules, e.snap, e.now, &src, on_rule_fire, &e);
+  sy__snap_list(e.snap, SY_ROLLOUT_STATE_PREFIX, 0, NULL, visit_rollout_state, &e);
+  sy__snap_leave(a->srv->store);
+  e.snap = NULL;
   for (int i = 0; i < a->nactive;) {
     alert *al = &a->active[i];
     if (al->seen) {
@@ -496,7 +566,9 @@ sy_rc sy__alerts_start(sy_server *srv, sy_alerts **out) {
   a->hist = calloc(HISTORY_MAX, sizeof *a->hist);
   a->queue = calloc(QUEUE_MAX, sizeof *a->queue);
   a->pnames = calloc(PROVIDERS_MAX, sizeof *a->pnames);
-  if (!a->hist || !a->queue || !a->pnames) goto out;
+  if (!a->hist || !a->queue || !a->pnames || sy__rules_new(&a->rules)) goto out;
+  srv->sources.alerts_count = sy__alerts_count; /* before the threads: the controller may ask at once */
+  srv->sources.alerts_ctx = a;
   rc = SY_EINTERNAL;
   if (pthread_create(&a->send_thr, NULL, send_main, a)) goto out;
   a->send_started = 1;
@@ -537,11 +609,38 @@ void sy__alerts_free(sy_alerts *a) {
   free(a->queue);
   free(a->hist);
   free(a->pnames);
+  sy__rules_free(a->rules);
   pthread_cond_destroy(&a->eval_cv);
   pthread_cond_destroy(&a->send_cv);
   pthread_mutex_destroy(&a->mu);
   pthread_mutex_destroy(&a->wmu);
   free(a);
+}
+
+/* ---- what the rollout controller asks ---- */
+
+/* A string label of al, or NULL. */
+static const char *label(const alert *al, const char *key) {
+  return json_string_value(json_object_get(al->labels, key));
+}
+
+int sy__alerts_count(void *alerts, int sev, const char *provider, const char *flag, char *what, size_t cap) {
+  sy_alerts *a = alerts;
+  int n = 0;
+  if (what && cap) what[0] = 0;
+  if (!a) return 0;
+  pthread_mutex_lock(&a->mu);
+  for (int i = 0; i < a->nactive; i++) {
+    const alert *al = &a->active[i];
+    if ((int)al->sev > sev) continue;
+    const char *lp = label(al, "provider"), *lf = label(al, "flag");
+    int match = (!provider && !flag) || (provider && lp && !strcmp(provider, lp)) ||
+                (flag && lf && (!strcmp(flag, lf) || (flag[0] == '/' && !strcmp(flag + 1, lf))));
+    if (!match) continue;
+    if (!n++ && what && cap) snprintf(what, cap, "%s: %s", al->id, al->message);
+  }
+  pthread_mutex_unlock(&a->mu);
+  return n;
 }
 
 /* ---- the API ---- */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alert_rule.h"
 #include "core/civil.h"
 #include "core/param.h"
 
@@ -46,28 +47,17 @@ int sy__rollout_name_of(const char *docname, char out[SY_ROLLOUT_NAME_MAX + 1]) 
 
 /* "90s", "5m", "1h", "3d", "1w", "500ms", or a number of seconds, into ms (0..366 days). */
 int sy__duration_parse(const json_t *v, int64_t *ms) {
-  double x;
+  int64_t x;
   if (json_is_number(v)) {
-    x = json_number_value(v) * 1000.0;
-  } else if (json_is_string(v)) {
-    const char *s = json_string_value(v);
-    char *end = NULL;
-    if (!(*s >= '0' && *s <= '9')) return -1;
-    double d = strtod(s, &end);
-    double unit = !strcmp(end, "ms")  ? 1
-                  : !strcmp(end, "s") ? 1000
-                  : !strcmp(end, "m") ? 60000
-                  : !strcmp(end, "h") ? 3600000
-                  : !strcmp(end, "d") ? 86400000
-                  : !strcmp(end, "w") ? 604800000
-                                      : -1;
-    if (unit < 0) return -1;
-    x = d * unit;
-  } else {
+    double d = json_number_value(v) * 1000.0;
+    if (!(d >= 0) || d > (double)DURATION_MAX_MS) return -1;
+    x = (int64_t)llround(d);
+  } else if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
+             sy__rule_duration_ms(json_string_value(v), &x)) {
     return -1;
   }
-  if (!(x >= 0) || x > (double)DURATION_MAX_MS) return -1;
-  *ms = (int64_t)llround(x);
+  if (x > DURATION_MAX_MS) return -1;
+  *ms = x;
   return 0;
 }
 

@@ -207,9 +207,11 @@ static enum MHD_Result remove_plan(sy_req *r, const char *name) {
   if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "")) return MHD_YES;
   json_t *st = sy__controller_status(r->srv->controller, name);
   if (!st) return not_found(r, name);
-  const char *phase = json_string_value(json_object_get(st, "phase"));
-  int active = phase && (!strcmp(phase, "running") || !strcmp(phase, "paused") || !strcmp(phase, "rolling_back") ||
-                         !strcmp(phase, "awaiting_approval"));
+  char phase[32];
+  snprintf(phase, sizeof phase, "%s",
+           json_string_value(json_object_get(st, "phase")) ? json_string_value(json_object_get(st, "phase")) : "");
+  int active = (!strcmp(phase, "running") || !strcmp(phase, "paused") || !strcmp(phase, "rolling_back") ||
+                !strcmp(phase, "awaiting_approval"));
   int holds = json_is_number(json_object_get(st, "percent")) && json_number_value(json_object_get(st, "percent")) > 0;
   json_decref(st);
   if (active && holds)

@@ -273,7 +273,13 @@ static void step_of(const json_t *st, char *out, size_t cap) {
   snprintf(out, cap, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT, i < 0 ? 0 : i + 1, json_integer_value(steps));
 }
 
-/* "2/4 at 25%, next 50%" ("..., the last step" at the last one). */
+/* 1 if the plan is in a phase that moves up its steps (or will, once resumed or approved). */
+static int moving(const json_t *st) {
+  static const char *const phases[] = {"scheduled", "running", "awaiting_approval", "paused", NULL};
+  return sy__one_of(sy__jstr(st, "phase"), phases);
+}
+
+/* "2/4 at 25%, next 50%" ("..., the last step" at the last one while the plan moves). */
 static void step_text(const json_t *st, char *out, size_t cap) {
   char step[64], pct[32], next[32];
   const json_t *nx = json_object_get(st, "next_percent");
@@ -282,7 +288,8 @@ static void step_text(const json_t *st, char *out, size_t cap) {
   pct_text(nx, next, sizeof next);
   if (json_is_number(nx))
     snprintf(out, cap, "%s at %s, next %s", step, pct, next);
-  else if (json_integer_value(json_object_get(st, "step")) + 1 == json_integer_value(json_object_get(st, "steps")))
+  else if (moving(st) &&
+           json_integer_value(json_object_get(st, "step")) + 1 == json_integer_value(json_object_get(st, "steps")))
     snprintf(out, cap, "%s at %s, the last step", step, pct);
   else
     snprintf(out, cap, "%s at %s", step, pct);
@@ -297,8 +304,10 @@ static void bake_text(const json_t *st, char *out, size_t cap) {
     return;
   }
   dur_text((int64_t)json_number_value(bake), b, sizeof b);
-  if (!json_is_number(left)) {
-    snprintf(out, cap, "%s", b);
+  if (!json_is_number(left) || !moving(st)) {
+    char phase[64];
+    text_of(json_object_get(st, "phase"), phase, sizeof phase);
+    snprintf(out, cap, "%s (not counting: the plan is %s)", b, phase);
     return;
   }
   dur_text((int64_t)json_number_value(left), a, sizeof a);

@@ -107,8 +107,13 @@ int sy__cmd_config(sy__cli *cli, int argc, char **argv);
 int sy__cmd_token(sy__cli *cli, int argc, char **argv);
 int sy__cmd_keys(sy__cli *cli, int argc, char **argv);
 int sy__cmd_flag(sy__cli *cli, int argc, char **argv);
-/* `switchyard rollout FLAG ...`: one command, no subcommands; argv[0] is "rollout". */
+/* `switchyard rollout ...`; argv[0] is "rollout". A flag's rollout (FLAG --percentage N, --enable,
+ * --disable, --status), or, through sy__rollout_plans, a rollout plan's commands. */
 int sy__cmd_rollout(sy__cli *cli, int argc, char **argv);
+/* `switchyard rollout plan SUBCOMMAND ...` (when the first operand is "plan") and `switchyard rollout
+ * PLAN --rollback [--gradual]` (cmd_rollout.c). Returns 1 when argv is one of them, having run it and
+ * set *ex to its exit code; 0 when argv is a flag's rollout, for sy__cmd_rollout to run. */
+int sy__rollout_plans(sy__cli *cli, int argc, char **argv, int *ex);
 int sy__cmd_provider(sy__cli *cli, int argc, char **argv);
 /* `switchyard swap ...`: runbook 000's drill, one command; argv[0] is "swap". */
 int sy__cmd_swap(sy__cli *cli, int argc, char **argv);

@@ -1,4 +1,5 @@
-/* cmd_flag.c — `switchyard flag ...` and `switchyard rollout`: feature flags over the HTTP API. */
+/* cmd_flag.c — `switchyard flag ...` and `switchyard rollout FLAG ...`: feature flags over the HTTP API (a rollout
+ * plan's forms of `switchyard rollout` are cmd_rollout.c's). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -119,7 +120,12 @@ static const char rollout_usage[] =
     "                          served enabled over the last minute and the last hour\n"
     "  --parameter-name PATH   the flag, as runbooks written for manage_rollout.py name it\n"
     "  --reason R              recorded in the audit log\n"
-    "  --json                  print the server's answer as JSON\n";
+    "  --json                  print the server's answer as JSON\n"
+    "\n"
+    "A rollout plan takes those steps by itself, gated on live metrics (docs/ROLLOUTS.md):\n"
+    "  switchyard rollout plan create|ls|status|promote|pause|resume|abort|start|delete ...\n"
+    "  switchyard rollout PLAN --rollback [--gradual] [--reason R] [--json]\n"
+    "see 'switchyard rollout plan --help'. A flag named \"plan\" is 'switchyard rollout /plan'.\n";
 
 /* ---- shared pieces --------------------------------------------------------------------- */
 
@@ -736,6 +742,8 @@ static sy_rc show_status(const json_t *answer, void *ctx) {
 }
 
 int sy__cmd_rollout(sy__cli *cli, int argc, char **argv) {
+  int ex = SY__EXIT_OK;
+  if (sy__rollout_plans(cli, argc, argv, &ex)) return ex; /* `rollout plan ...`, `rollout PLAN --rollback` */
   sy_rc rc = SY_OK;
   const char *pos[SY__MAX_POS];
   size_t npos = 0;

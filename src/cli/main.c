@@ -14,7 +14,9 @@ static const char usage[] =
     "  serve    run the Switchyard server (switchyard serve --help)\n"
     "  param    put, get, ls, history, rm, label, unlabel, tag, untag, rollback parameters\n"
     "  flag     create, put, get, ls, eval, explain feature flags\n"
-    "  rollout  a flag's rollout: --percentage N, --disable, --enable, --status (idempotent)\n"
+    "  rollout  a flag's rollout: --percentage N, --disable, --enable, --status (idempotent);\n"
+    "           rollout plan create, ls, status, promote, pause, resume, abort, start, delete\n"
+    "           rollout plans that promote themselves on gates; rollout PLAN --rollback [--gradual]\n"
     "  provider ls, test, preflight, activate, status, metrics of AI providers (runbook 001)\n"
     "  swap     runbook 000's provider swap drill: --env ENV --provider P --confirm; --rollback FILE\n"
     "  audit    list audit records; audit verify checks the hash chain\n"
@@ -45,7 +47,7 @@ static const sy__cmd groups[] = {
     {"token", "API tokens", sy__cmd_token},
     {"keys", "access keys", sy__cmd_keys},
     {"flag", "feature flags", sy__cmd_flag},
-    {"rollout", "a flag's rollout", sy__cmd_rollout},
+    {"rollout", "a flag's rollout, rollout plans", sy__cmd_rollout},
     {"provider", "AI providers", sy__cmd_provider},
     {"swap", "provider swap drill", sy__cmd_swap},
     {"watch", "follow changes (the client library)", sy__cmd_watch},

@@ -10,6 +10,7 @@ void sy__breaker_cfg_default(sy_breaker_cfg *cfg) {
   cfg->window_ms = 30000;
   cfg->cooldown_ms = 30000;
   cfg->half_open_max = 1;
+  cfg->recovery_ms = 60000;
 }
 
 void sy__breaker_init(sy_breaker *b) {
@@ -71,8 +72,9 @@ static void breaker_open(sy_breaker *b, int64_t now_ms) {
   b->opens++;
 }
 
-static void breaker_close(sy_breaker *b) {
+static void breaker_close(sy_breaker *b, int64_t now_ms) {
   b->state = SY_BREAKER_CLOSED;
+  b->closed_ms = now_ms;
   b->consecutive = 0;
   b->trials = 0;
   window_reset(b);
@@ -105,7 +107,7 @@ void sy__breaker_result(sy_breaker *b, const sy_breaker_cfg *cfg, int64_t now_ms
     if (b->trials <= 0) return;
     b->trials--;
     if (ok)
-      breaker_close(b);
+      breaker_close(b, now_ms);
     else
       breaker_open(b, now_ms);
     return;
@@ -159,4 +161,11 @@ int64_t sy__backoff_ms(int attempt, int64_t base_ms, int64_t max_ms, uint64_t rn
     cap = base_ms << shift;
   if (cap > max_ms) cap = max_ms;
   return (int64_t)(rnd % ((uint64_t)cap + 1));
+}
+
+double sy__breaker_share(const sy_breaker *b, const sy_breaker_cfg *cfg, int64_t now_ms) {
+  if (b->state != SY_BREAKER_CLOSED || !b->closed_ms || cfg->recovery_ms <= 0) return 1;
+  int64_t t = now_ms - b->closed_ms;
+  if (t >= cfg->recovery_ms) return 1;
+  return t <= 0 ? 0 : (double)t / (double)cfg->recovery_ms;
 }

@@ -12,9 +12,11 @@ typedef struct sy_breaker_cfg {
   int64_t window_ms;        /* the sliding window (1000..3600000) */
   int64_t cooldown_ms;      /* open -> half-open after this long (1..86400000) */
   int half_open_max;        /* trial requests admitted while half-open (1..1000) */
+  int64_t recovery_ms;      /* after a trial closes it, its share ramps from 0 to 100 % over this
+                               long (0..86400000; 0: back at full share at once) */
 } sy_breaker_cfg;
 
-/* The defaults of docs/GATEWAY.md: 5 / 50 / 20 / 30000 / 30000 / 1. */
+/* The defaults of docs/GATEWAY.md: 5 / 50 / 20 / 30000 / 30000 / 1, recovery 60000. */
 void sy__breaker_cfg_default(sy_breaker_cfg *cfg);
 
 typedef enum sy_breaker_state {
@@ -29,6 +31,7 @@ typedef struct sy_breaker {
   sy_breaker_state state;
   int consecutive;   /* failures in a row */
   int64_t opened_ms; /* when it last opened */
+  int64_t closed_ms; /* when a trial last closed it (0: never reopened) */
   int trials;        /* half-open trials admitted and not yet reported */
   int64_t slot_start[SY_BREAKER_SLOTS];
   uint32_t slot_ok[SY_BREAKER_SLOTS], slot_fail[SY_BREAKER_SLOTS];
@@ -47,6 +50,11 @@ void sy__breaker_cancel(sy_breaker *b);
 /* The state at now_ms (open reads as half-open once its cooldown is over). */
 sy_breaker_state sy__breaker_state(const sy_breaker *b, const sy_breaker_cfg *cfg, int64_t now_ms);
 const char *sy__breaker_state_name(sy_breaker_state s); /* "closed", "open", "half_open" */
+
+/* The share of its traffic a provider takes at now_ms: 1 but during the recovery ramp after
+ * a trial closed the breaker, when it grows linearly from 0 to 1 over recovery_ms (a provider
+ * that comes back is not handed its full share at once). */
+double sy__breaker_share(const sy_breaker *b, const sy_breaker_cfg *cfg, int64_t now_ms);
 
 /* Full-jitter exponential backoff before retry number attempt (1 = the first retry):
  * rnd % (min(max_ms, base_ms * 2^(attempt-1)) + 1). rnd is a uniform random number. */

@@ -255,6 +255,7 @@ static const num_field num_fields[] = {
     PF("breaker.window_ms", NUM_INT64, 1000, 3600000, breaker.window_ms),
     PF("breaker.cooldown_ms", NUM_INT64, 1, 86400000, breaker.cooldown_ms),
     PF("breaker.half_open_max", NUM_INT, 1, 1000, breaker.half_open_max),
+    PF("breaker.recovery_ms", NUM_INT64, 0, 86400000, breaker.recovery_ms),
 };
 #undef PF
 
@@ -396,7 +397,7 @@ static const sy_provider builtin_stub = {
     .max_output_tokens = 4096,
     .retry_base_ms = 100,
     .retry_max_ms = 2000,
-    .breaker = {5, 50, 20, 30000, 30000, 1},
+    .breaker = {5, 50, 20, 30000, 30000, 1, 60000},
 };
 
 const sy_provider *sy__provider_builtin_stub(void) { return &builtin_stub; }

@@ -243,8 +243,19 @@ static void attempt_begin(sy_gateway *gw, sy_gw_req *q) {
     }
     pthread_mutex_lock(&gw->mu);
     sy_gw_pstate *ps = q->probe ? NULL : sy__gw_pstate(gw, p); /* a probe neither waits for nor feeds it */
-    int allowed = ps ? sy__breaker_allow(&ps->breaker, &p->breaker, sy__clock_now(gw->clock)) : 1;
+    int64_t wall = sy__clock_now(gw->clock);
+    /* a provider back from an open breaker takes a share that ramps up; what it does not take
+     * goes on down the chain (with nothing after it, it takes the request) */
+    double share = ps && q->cur + 1 < q->nplan ? sy__breaker_share(&ps->breaker, &p->breaker, wall) : 1;
+    int ramped = share < 1 && (double)(next_rnd(gw) % 10000) >= share * 10000;
+    int allowed = ps && !ramped ? sy__breaker_allow(&ps->breaker, &p->breaker, wall) : !ramped;
     pthread_mutex_unlock(&gw->mu);
+    if (ramped) {
+      sy__gw_fail_set(&q->fail, 503, "api_error", "recovering", NULL, 1,
+                      "provider %s: recovering from an open breaker, at %.0f%% of its share", p->name, share * 100);
+      next_provider(gw, q);
+      continue;
+    }
     if (!allowed) {
       if (!q->fail.status || q->fail.status == 503)
         sy__gw_fail_set(&q->fail, 503, "api_error", "circuit_open", NULL, 1, "provider %s: circuit breaker open",

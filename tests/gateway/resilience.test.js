@@ -20,8 +20,14 @@ before(async () => {
   await H.putProvider(S, 'backup', H.openaiDoc(simB));
   await H.putProvider(S, 'flaky', H.openaiDoc(simC, {
     retry: { max_attempts: 1, base_ms: 10, max_ms: 50 },
-    breaker: { consecutive_failures: 3, error_rate_percent: 100, min_requests: 1000, window_ms: 60000, cooldown_ms: 300, half_open_max: 1 },
+    breaker: { consecutive_failures: 3, error_rate_percent: 100, min_requests: 1000, window_ms: 60000, cooldown_ms: 300, half_open_max: 1, recovery_ms: 0 },
   }));
+  // the same, but back through a ten-minute ramp once a trial closes its breaker
+  await H.putProvider(S, 'ramped', H.openaiDoc(simC, {
+    retry: { max_attempts: 1, base_ms: 10, max_ms: 50 },
+    breaker: { consecutive_failures: 3, error_rate_percent: 100, min_requests: 1000, window_ms: 60000, cooldown_ms: 300, half_open_max: 1, recovery_ms: 600000 },
+  }));
+  await H.putRoute(S, '/gw/res/ramped', { provider: 'ramped', fallbacks: ['backup'] });
   await H.putRoute(S, '/gw/res/retry', { provider: 'primary' });
   await H.putRoute(S, '/gw/res/fallback', { provider: 'primary', fallbacks: ['backup'] });
   await H.putRoute(S, '/gw/res/breaker', { provider: 'flaky', fallbacks: ['backup'] });
@@ -175,6 +181,22 @@ describe('breaker', () => {
     }
     assert.equal(count(simC), 9);
     assert.ok(H.logRecords(S).some((x) => x.msg === 'circuit breaker closed' && x.provider === 'flaky'), 'the breaker closing is logged');
+  });
+
+  it('a provider whose breaker closed comes back through a ramp: right after, nearly all of its share still goes down the chain', async () => {
+    simC.set({ error_every: 1, fail_status: 500 });
+    for (let i = 0; i < 3; i++) await via('/gw/res/ramped');
+    assert.equal(count(simC), 3);
+    simC.set({ error_every: 0 });
+    await H.waitFor(async () => (await via('/gw/res/ramped')).headers.get('x-switchyard-provider') === 'ramped',
+      5000, 'a half-open trial served by ramped', 25);
+    const n = count(simC);
+    const after = [];
+    for (let i = 0; i < 40; i++) after.push((await via('/gw/res/ramped')).headers.get('x-switchyard-provider'));
+    // seconds into a ten-minute ramp its share is well under 5 %: a full share would send all 40
+    assert.ok(after.filter((p) => p === 'ramped').length <= 4, `ramped served ${after.filter((p) => p === 'ramped').length} of 40`);
+    assert.ok(after.filter((p) => p === 'backup').length >= 36);
+    assert.ok(count(simC) - n <= 4);
   });
 
   it('a failed half-open trial opens it again', async () => {

@@ -272,9 +272,31 @@ static void backoff_no_overflow(void **state) {
   assert_int_equal(sy__backoff_ms(0, 100, 2000, 100), 100); /* attempt 0 reads as the first */
 }
 
+/* After a trial closes it, the provider's share ramps from 0 to 1 over recovery_ms; a breaker
+ * that never opened, or a ramp of 0, gives the full share. */
+static void recovery_ramp(void **state) {
+  (void)state;
+  sy_breaker_cfg c = cfg_small();
+  c.recovery_ms = 10000;
+  sy_breaker b;
+  sy__breaker_init(&b);
+  assert_true(sy__breaker_share(&b, &c, 0) == 1.0);
+  open_at(&b, &c, 1000);
+  assert_true(sy__breaker_share(&b, &c, 2000) == 1.0); /* open: the breaker refuses, the share does not */
+  request(&b, &c, 1000 + c.cooldown_ms, 1);            /* the trial succeeds: closed */
+  int64_t t = 1000 + c.cooldown_ms;
+  assert_int_equal(sy__breaker_state(&b, &c, t), SY_BREAKER_CLOSED);
+  assert_true(sy__breaker_share(&b, &c, t) == 0.0);
+  assert_true(sy__breaker_share(&b, &c, t + 2500) > 0.24 && sy__breaker_share(&b, &c, t + 2500) < 0.26);
+  assert_true(sy__breaker_share(&b, &c, t + 10000) == 1.0);
+  c.recovery_ms = 0;
+  assert_true(sy__breaker_share(&b, &c, t) == 1.0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(defaults),
+      cmocka_unit_test(recovery_ramp),
       cmocka_unit_test(consecutive_opens),
       cmocka_unit_test(error_rate_needs_min_requests),
       cmocka_unit_test(window_forgets),

@@ -632,7 +632,8 @@ int sy__alerts_count(void *alerts, int sev, const char *provider, const char *fl
   pthread_mutex_lock(&a->mu);
   for (int i = 0; i < a->nactive; i++) {
     const alert *al = &a->active[i];
-    if ((int)al->sev > sev) continue;
+    /* a rollout's own alert (one rolled back) says what a plan did, not how the target is */
+    if ((int)al->sev > sev || !strcmp(al->source, "rollout")) continue;
     const char *lp = label(al, "provider"), *lf = label(al, "flag");
     int match = (!provider && !flag) || (provider && lp && !strcmp(provider, lp)) ||
                 (flag && lf && (!strcmp(flag, lf) || (flag[0] == '/' && !strcmp(flag + 1, lf))));

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control/controller.h"
 #include "gateway/gateway.h"
 #include "server/gw_multipart.h"
 
@@ -144,6 +145,20 @@ enum MHD_Result sy__api_metrics(sy_req *r) {
   sy_jbuf b;
   sy__jbuf_init(&b, (size_t)64 << 20);
   sy__gateway_metrics(r->srv->gw, &b);
+  if (r->srv->controller) {
+    int64_t ev, tr, plans;
+    sy__controller_counters(r->srv->controller, &ev, &tr, &plans);
+    char t[640];
+    snprintf(t, sizeof t,
+             "# HELP switchyard_rollout_plans Rollout plans the controller evaluates.\n"
+             "# TYPE switchyard_rollout_plans gauge\nswitchyard_rollout_plans %lld\n"
+             "# HELP switchyard_rollout_evaluations_total Evaluations of every plan by the rollout controller.\n"
+             "# TYPE switchyard_rollout_evaluations_total counter\nswitchyard_rollout_evaluations_total %lld\n"
+             "# HELP switchyard_rollout_transitions_total Rollout transitions written (promotions, rollbacks, ...).\n"
+             "# TYPE switchyard_rollout_transitions_total counter\nswitchyard_rollout_transitions_total %lld\n",
+             (long long)plans, (long long)ev, (long long)tr);
+    sy__jbuf_cstr(&b, t);
+  }
   if (b.err) {
     sy__jbuf_free(&b);
     return sy__reply_error(r, 500, "InternalError", "out of memory");

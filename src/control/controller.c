@@ -677,7 +677,7 @@ static json_t *status_json(sy_controller *c, const sy_snap *s, const view *w, in
   int64_t bake = p->steps[cur].bake_ms, left = baking ? bake - sy__rollout_baked_ms(st, now) : 0;
   json_object_set_new(o, "bake_ms", json_integer(bake));
   json_object_set_new(o, "bake_left_ms", baking ? json_integer(left > 0 ? left : 0) : json_null());
-  json_object_set_new(o, "not_before", time_json(p->steps[cur].not_before_ms));
+  json_object_set_new(o, "not_before", time_json(has_next ? p->steps[step + 1].not_before_ms : 0));
   json_object_set_new(o, "start_at", time_json(p->start_at_ms));
   json_t *gates = json_array();
   for (int i = 0; i < n; i++) {

@@ -904,12 +904,14 @@ sy_move sy__rollout_decide(const sy_rollout *p, const sy_rollout_state *cur, con
   int64_t now = in->now_ms;
   char at[16], to[16];
   if (ph == SY_PHASE_NONE || ph == SY_PHASE_SCHEDULED) {
-    if (p->start_at_ms > now) {
+    /* the first step's not_before is a start time too */
+    int64_t at_ms = p->start_at_ms > p->steps[0].not_before_ms ? p->start_at_ms : p->steps[0].not_before_ms;
+    if (at_ms > now) {
       if (ph == SY_PHASE_SCHEDULED) return SY_MOVE_NONE;
       begin(NULL, now, in->plan_version, next);
       next->phase = SY_PHASE_SCHEDULED;
       char t[40];
-      sy__fmt_time(p->start_at_ms, t, sizeof t);
+      sy__fmt_time(at_ms, t, sizeof t);
       reason(next, "scheduled: starts at %s", t);
       return SY_MOVE_SCHEDULE;
     }
@@ -942,7 +944,7 @@ sy_move sy__rollout_decide(const sy_rollout *p, const sy_rollout_state *cur, con
   int step = current_step(p, cur);
   const sy_rollout_step *st = &p->steps[step];
   if (sy__rollout_baked_ms(cur, now) < st->bake_ms) return SY_MOVE_NONE;
-  if (st->not_before_ms && now < st->not_before_ms) return SY_MOVE_NONE;
+  if (step + 1 < p->nsteps && now < p->steps[step + 1].not_before_ms) return SY_MOVE_NONE; /* not entered before */
   for (int i = 0; i < in->nresults; i++)
     if (in->results[i].status != SY_GATE_PASS) return SY_MOVE_NONE;
   char gates[400];

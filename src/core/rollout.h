@@ -51,7 +51,7 @@ typedef struct sy_gate {
 typedef struct sy_rollout_step {
   int32_t cents; /* percent * 100 */
   int64_t bake_ms;
-  int64_t not_before_ms; /* 0: none */
+  int64_t not_before_ms; /* the earliest time the step may be entered; 0: none */
   int approval;
   const sy_gate *gates[SY_ROLLOUT_GATES_MAX]; /* the plan's gates, then the step's own */
   int ngates;

@@ -302,6 +302,26 @@ static void last_step_and_approval(void **state) {
   sy__rollout_free(p);
 }
 
+/* runbook 004's timeline: a step is not entered before its date, even with its bake done */
+static void not_before_004(void **state) {
+  (void)state;
+  sy_rollout *p = plan("{" FLAG_TARGET
+                       ",\"steps\":[{\"percent\":10,\"bake\":\"1d\",\"not_before\":\"2030-01-01T00:00:00Z\"},"
+                       "{\"percent\":50,\"bake\":\"1d\",\"not_before\":\"2030-01-08T00:00:00Z\"},{\"percent\":100}]}");
+  int64_t w1 = p->steps[0].not_before_ms, w2 = p->steps[1].not_before_ms;
+  sy_rollout_state s;
+  assert_int_equal(decide(p, &s, 0, w1 - D, SY_GATE_PASS), SY_MOVE_SCHEDULE);
+  assert_int_equal(decide(p, &s, 1, w1 - 1, SY_GATE_PASS), SY_MOVE_NONE);
+  assert_int_equal(decide(p, &s, 1, w1, SY_GATE_PASS), SY_MOVE_START);
+  assert_int_equal(decide(p, &s, 1, w1 + D, SY_GATE_PASS), SY_MOVE_NONE); /* baked, but week 2 has not come */
+  assert_int_equal(decide(p, &s, 1, w2 - 1, SY_GATE_PASS), SY_MOVE_NONE);
+  assert_int_equal(decide(p, &s, 1, w2, SY_GATE_PASS), SY_MOVE_PROMOTE);
+  assert_int_equal(s.cents, 5000);
+  assert_int_equal(decide(p, &s, 1, w2 + D, SY_GATE_PASS), SY_MOVE_PROMOTE); /* no date on the last */
+  assert_int_equal(s.cents, 10000);
+  sy__rollout_free(p);
+}
+
 static void gradual_002(void **state) {
   (void)state;
   sy_rollout *p = plan("{" FLAG_TARGET
@@ -403,6 +423,7 @@ int main(void) {
       cmocka_unit_test(machine),
       cmocka_unit_test(last_step_and_approval),
       cmocka_unit_test(gradual_002),
+      cmocka_unit_test(not_before_004),
       cmocka_unit_test(state_round_trip),
       cmocka_unit_test(target_edit),
   };

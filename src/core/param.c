@@ -93,10 +93,25 @@ sy_rc sy__kind_register(const sy_kind_def *def) {
   return SY_OK;
 }
 
+/* "alert_rule", "Alert-Rule" and "AlertRule" are one name: ASCII case, '_' and '-' aside. */
+static int loose_equal(const char *a, const char *b) {
+  for (;; a++, b++) {
+    while (*a == '_' || *a == '-') a++;
+    while (*b == '_' || *b == '-') b++;
+    if (!*a || !*b) return !*a && !*b;
+    char x = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a, y = *b >= 'A' && *b <= 'Z' ? (char)(*b + 32) : *b;
+    if (x != y) return 0;
+  }
+}
+
 const sy_kind_def *sy__kind_by_name(const char *name) {
   if (!name) return NULL;
   for (size_t i = 0; i < nkinds; i++)
     if (strcmp(kinds[i].name, name) == 0) return &kinds[i];
+  /* the documents of Switchyard's own kinds (not SSM's types, which are exact) also go by a
+   * looser spelling: "rollout", "alert_rule" */
+  for (size_t i = 0; i < nkinds; i++)
+    if (kinds[i].kind >= SY_KIND_FLAG && loose_equal(kinds[i].name, name)) return &kinds[i];
   return NULL;
 }
 

@@ -150,3 +150,14 @@ int sy__pushed_range(sy_pushed *p, const char *flag, const char *variant, int64_
   pthread_mutex_unlock(&p->mu);
   return s ? 0 : -1;
 }
+
+void sy__pushed_each(sy_pushed *p, const char *flag, sy_pushed_each_fn cb, void *ctx) {
+  size_t fl = strlen(flag);
+  pthread_mutex_lock(&p->mu);
+  for (size_t i = 0; i < p->cap; i++) {
+    series *s = p->slots[i];
+    if (!s || strncmp(s->key, flag, fl) || s->key[fl] != '\n') continue;
+    if (cb(ctx, s->key + fl + 1, &s->total)) break;
+  }
+  pthread_mutex_unlock(&p->mu);
+}

@@ -31,4 +31,11 @@ int sy__pushed_range(sy_pushed *p, const char *flag, const char *variant, int64_
  * adding any of it) to the current minute. SY_ETOOLARGE past SY_PUSHED_SERIES_MAX series. */
 sy_rc sy__pushed_add(sy_pushed *p, const char *flag, const char *variant, const sy_counts *c);
 
+/* Calls cb once per variant pushed for flag, with the variant's name and its total since
+ * start (both borrowed for the call only), in no particular order, under the store's lock:
+ * cb must not call back into p. cb returns nonzero to stop. Walks every series (linear in
+ * their number, at most SY_PUSHED_SERIES_MAX). Any thread. */
+typedef int (*sy_pushed_each_fn)(void *ctx, const char *variant, const sy_counts *total);
+void sy__pushed_each(sy_pushed *p, const char *flag, sy_pushed_each_fn cb, void *ctx);
+
 #endif

@@ -36,6 +36,7 @@ harnesses=(
   "fuzz_adapter 16384 10 adapter.dict 1"
   "fuzz_gwdoc 16384 10 gwdoc.dict 1"
   "fuzz_libcache 16384 10 api.dict 1"
+  "fuzz_promq 16384 10 promq.dict 1"
 )
 
 cc="${SY_FUZZ_CC:-clang}"

@@ -22,11 +22,8 @@
 #define FLAG_MAX 1011 /* the name "/" + key in a 1 KiB buffer */
 #define WINDOW_MS (5 * 60 * 1000)
 
-/* One checked item of a batch: borrowed strings (from r->json) and its counts. */
-typedef struct item {
-  const char *flag, *variant;
-  sy_counts c;
-} item;
+/* A checked item of a batch borrows its strings from r->json. */
+typedef sy_pushed_item item;
 
 /* Refuses the batch: 400 naming metrics[i].field; returns -1. */
 __attribute__((format(printf, 4, 5))) static int refuse(sy_req *r, size_t i, const char *field, const char *fmt, ...) {
@@ -170,14 +167,12 @@ static enum MHD_Result push(sy_req *r) {
   for (size_t i = 0; i < n && !bad; i++) bad = check_item(r, snap, i, json_array_get(arr, i), &items[i], &observations);
   sy__snap_leave(r->srv->store);
   if (bad) return MHD_YES;
-  for (size_t i = 0; i < n; i++) {
-    sy_rc rc = sy__pushed_add(r->srv->pushed, items[i].flag, items[i].variant, &items[i].c);
-    if (rc == SY_ETOOLARGE)
-      return sy__reply_error(r, 429, "TooManySeries",
-                             "metrics[%zu]: the server keeps at most %d (flag, variant) series; %zu items were counted",
-                             i, SY_PUSHED_SERIES_MAX, i);
-    if (rc) return sy__reply_rc(r, rc, NULL);
-  }
+  sy_rc rc = sy__pushed_add_all(r->srv->pushed, items, n);
+  if (rc == SY_ETOOLARGE)
+    return sy__reply_error(r, 429, "TooManySeries",
+                           "the server keeps at most %d (flag, variant) series; nothing of the batch was counted",
+                           SY_PUSHED_SERIES_MAX);
+  if (rc) return sy__reply_rc(r, rc, NULL);
   return sy__reply_json(r, 200, json_pack("{sI}", "accepted", (json_int_t)n));
 }
 

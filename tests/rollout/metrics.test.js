@@ -170,4 +170,17 @@ describe('POST /api/v1/metrics', () => {
     assert.equal(t.requests, t0.requests + 5 * N);
     assert.equal(t.errors, t0.errors + N);
   });
+
+  // last: it fills the server with series. Five exist so far (FLAG on/off, OTHER v2/bulk/race).
+  it('refuses a whole batch past 10,000 series (429) and still counts known ones', async () => {
+    const fresh = (tag, n) => Array.from({ length: n }, (_, i) => ({ flag: OTHER, variant: `${tag}-${i}`, requests: 1 }));
+    for (let b = 0; b < 9; b++) assert.equal((await push(fresh(`b${b}`, 1000))).status, 200);
+    const race0 = await totals(OTHER, 'race');
+    const over = await push([{ flag: OTHER, variant: 'race', requests: 1 }, ...fresh('over', 999)]);
+    refused(over, 429, /at most 10000 .*series; nothing of the batch was counted/, '10,004 series');
+    assert.deepEqual(await totals(OTHER, 'race'), race0);
+    assert.equal((await push(fresh('fit', 995))).status, 200, 'exactly 10,000');
+    refused(await push(fresh('one-more', 1)), 429, null, '10,001 series');
+    assert.equal((await push([{ flag: OTHER, variant: 'race', requests: 1 }])).status, 200, 'a known series');
+  });
 });

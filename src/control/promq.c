@@ -36,9 +36,10 @@ struct sy_promq {
   pthread_cond_t cv;
   pthread_t worker;
   int started;
-  volatile int stop; /* read by libcurl's progress callback without the lock */
-  int kick;          /* a new query waits for its first answer */
-  entry *e;          /* ENTRIES_MAX slots */
+  int stop;     /* atomic: the worker ends (read without the lock during a round) */
+  CURLM *multi; /* the worker's; curl_multi_wakeup from sy__promq_free */
+  int kick;     /* a new query waits for its first answer */
+  entry *e;     /* ENTRIES_MAX slots */
   uint64_t gens;
 };
 
@@ -170,149 +171,187 @@ out:
   return rc;
 }
 
-/* ---- one query over HTTP ---- */
+/* ---- the queries over HTTP ---- */
 
-typedef struct fetch_buf {
-  char *p;
+/* One query being asked: its slot (and the slot's generation, so that an answer to a query
+ * whose slot went to another is dropped), the request and what came back so far. */
+typedef struct xfer {
+  CURL *c;
+  int slot;
+  uint64_t gen;
+  char *full;                       /* the request's URL */
+  char shown[SY_PROMQ_URL_MAX + 1]; /* the base URL without user:password, for messages */
+  char err[CURL_ERROR_SIZE];
+  char *body;
   size_t n, cap;
   int over; /* the body passed BODY_MAX */
-} fetch_buf;
+} xfer;
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx) {
-  fetch_buf *b = ctx;
+  xfer *x = ctx;
   size_t n = size * nmemb;
-  if (n > BODY_MAX - b->n) {
-    b->over = 1;
+  if (n > BODY_MAX - x->n) {
+    x->over = 1;
     return 0; /* ends the transfer */
   }
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 16384;
-    while (cap < b->n + n + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
+  if (x->n + n + 1 > x->cap) {
+    size_t cap = x->cap ? x->cap : 16384;
+    while (cap < x->n + n + 1) cap *= 2;
+    char *p = realloc(x->body, cap);
     if (!p) return 0;
-    b->p = p;
-    b->cap = cap;
+    x->body = p;
+    x->cap = cap;
   }
-  memcpy(b->p + b->n, data, n);
-  b->n += n;
-  b->p[b->n] = 0;
+  memcpy(x->body + x->n, data, n);
+  x->n += n;
+  x->body[x->n] = 0;
   return n;
 }
 
-static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un) {
-  sy_promq *q = ctx;
-  (void)dt, (void)dn, (void)ut, (void)un;
-  return __atomic_load_n(&q->stop, __ATOMIC_RELAXED) ? 1 : 0;
+static void xfer_free(xfer *x) {
+  if (x->c) curl_easy_cleanup(x->c);
+  free(x->full);
+  free(x->body);
+  memset(x, 0, sizeof *x);
 }
 
-/* Asks Prometheus at url for query; the value into *value (0) or why into why (-1). */
-static int fetch(sy_promq *q, const char *url, const char *query, double *value, char *why, size_t cap) {
-  char shown[SY_PROMQ_URL_MAX + 1];
-  url_redact(url, shown, sizeof shown);
-  int rc = -1;
-  fetch_buf b = {0};
-  char *esc = NULL, *full = NULL;
-  char err[CURL_ERROR_SIZE] = "";
-  CURL *c = curl_easy_init();
-  if (!c || !(esc = curl_easy_escape(c, query, (int)strlen(query)))) {
-    snprintf(why, cap, "out of memory asking Prometheus");
-    goto out;
-  }
+/* Prepares the request of query at url into x (zeroed by the caller); -1 on ENOMEM. */
+static int xfer_init(xfer *x, const char *url, const char *query) {
+  url_redact(url, x->shown, sizeof x->shown);
+  if (!(x->c = curl_easy_init())) return -1;
+  char *esc = curl_easy_escape(x->c, query, (int)strlen(query));
+  if (!esc) return -1;
   size_t ulen = strlen(url);
   while (ulen && url[ulen - 1] == '/') ulen--;
   size_t flen = ulen + strlen(esc) + sizeof "/api/v1/query?query=";
-  if (!(full = malloc(flen))) {
-    snprintf(why, cap, "out of memory asking Prometheus");
-    goto out;
-  }
-  snprintf(full, flen, "%.*s/api/v1/query?query=%s", (int)ulen, url, esc);
-  curl_easy_setopt(c, CURLOPT_URL, full);
+  if ((x->full = malloc(flen))) snprintf(x->full, flen, "%.*s/api/v1/query?query=%s", (int)ulen, url, esc);
+  curl_free(esc);
+  if (!x->full) return -1;
+  CURL *c = x->c;
+  curl_easy_setopt(c, CURLOPT_URL, x->full);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)SY_PROMQ_TIMEOUT_MS);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)SY_PROMQ_TIMEOUT_MS);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, q);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+  curl_easy_setopt(c, CURLOPT_PRIVATE, x);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->err);
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)BODY_MAX);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "switchyard-promq");
-  CURLcode cc = curl_easy_perform(c);
-  if (b.over || cc == CURLE_FILESIZE_EXCEEDED) {
-    snprintf(why, cap, "Prometheus at %.120s answered more than %d bytes", shown, BODY_MAX);
-    goto out;
+  return 0;
+}
+
+/* What the finished transfer x (curl's result cc) answered: the value (0) or why (-1). */
+static int xfer_result(xfer *x, CURLcode cc, double *value, char *why, size_t cap) {
+  if (x->over || cc == CURLE_FILESIZE_EXCEEDED) {
+    snprintf(why, cap, "Prometheus at %.120s answered more than %d bytes", x->shown, BODY_MAX);
+    return -1;
   }
   if (cc != CURLE_OK) {
     /* curl's own words name the host and port at most, never the user:password part */
-    snprintf(why, cap, "Prometheus at %.120s did not answer: %.160s", shown, err[0] ? err : curl_easy_strerror(cc));
-    goto out;
+    snprintf(why, cap, "Prometheus at %.120s did not answer: %.160s", x->shown,
+             x->err[0] ? x->err : curl_easy_strerror(cc));
+    return -1;
   }
   long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &status);
   if (status != 200) {
     char detail[WHY_MAX];
     double ignored;
     /* 400 and 422 carry Prometheus' reason (a bad query) in its error shape */
-    if (b.p && sy__promq_parse(b.p, b.n, &ignored, detail, sizeof detail) && !strncmp(detail, "Prometheus refused", 18))
-      snprintf(why, cap, "Prometheus answered HTTP %ld: %.250s", status, detail + 19);
+    if (x->body && sy__promq_parse(x->body, x->n, &ignored, detail, sizeof detail) &&
+        !strncmp(detail, "Prometheus refused the query: ", 30))
+      snprintf(why, cap, "Prometheus answered HTTP %ld: %.250s", status, detail + 30);
     else
       snprintf(why, cap, "Prometheus answered HTTP %ld", status);
-    goto out;
+    return -1;
   }
-  rc = sy__promq_parse(b.p, b.n, value, why, cap);
-out:
-  curl_free(esc);
-  free(full);
-  free(b.p);
-  if (c) curl_easy_cleanup(c);
-  return rc;
+  return sy__promq_parse(x->body, x->n, value, why, cap);
 }
 
 /* ---- the cache and its worker ---- */
 
-/* The worker: every second, asks each query read in the last minute whose answer is a
- * second old, one at a time, without the lock while asking. */
-static void *worker_main(void *arg) {
-  sy_promq *q = arg;
-  char *url = malloc(SY_PROMQ_URL_MAX + 1), *query = malloc(SY_PROMQ_QUERY_MAX + 1);
+/* Stores the answer of the finished transfer x in its slot, if the slot still holds its
+ * query. Takes the lock. */
+static void answer(sy_promq *q, xfer *x, CURLcode cc) {
+  double v = 0;
+  char why[WHY_MAX];
+  int rc = xfer_result(x, cc, &v, why, sizeof why);
   pthread_mutex_lock(&q->mu);
-  while (!q->stop) {
-    int64_t now = mono_ms();
-    for (int i = 0; i < ENTRIES_MAX && !q->stop && url && query; i++) {
-      entry *e = &q->e[i];
-      if (!e->used || now - e->read_ms > IDLE_MS) continue;
-      if (e->answered_ms && now - e->answered_ms < REFRESH_MS) continue;
-      uint64_t gen = e->gen;
-      memcpy(url, e->url, sizeof e->url);
-      memcpy(query, e->query, sizeof e->query);
-      pthread_mutex_unlock(&q->mu);
-      double v = 0;
-      char why[WHY_MAX];
-      int rc = fetch(q, url, query, &v, why, sizeof why);
-      pthread_mutex_lock(&q->mu);
-      if (e->used && e->gen == gen && !q->stop) {
-        e->answered_ms = mono_ms();
-        e->ok = !rc;
-        e->value = v;
-        if (rc) snprintf(e->why, sizeof e->why, "%s", why);
-      }
-      now = mono_ms();
-    }
-    if (q->kick) {
-      q->kick = 0;
-      continue; /* a query came while asking: its first answer now */
-    }
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += 250 * 1000000L; /* a quarter second: each answer is about a second old at most */
-    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
-    if (!q->stop && !q->kick) pthread_cond_timedwait(&q->cv, &q->mu, &until);
+  entry *e = &q->e[x->slot];
+  if (e->used && e->gen == x->gen) {
+    e->answered_ms = mono_ms();
+    e->ok = !rc;
+    e->value = v;
+    if (rc) snprintf(e->why, sizeof e->why, "%s", why);
   }
   pthread_mutex_unlock(&q->mu);
-  free(url);
-  free(query);
+}
+
+/* One round: asks every query read in the last minute whose answer is a second old, all at
+ * once on the multi handle, and stores each answer as it comes. Returns when all are done
+ * or the promq stops. Called without the lock. */
+static void round_ask(sy_promq *q, xfer *xs) {
+  int n = 0;
+  pthread_mutex_lock(&q->mu);
+  int64_t now = mono_ms();
+  for (int i = 0; i < ENTRIES_MAX; i++) {
+    entry *e = &q->e[i];
+    if (!e->used || now - e->read_ms > IDLE_MS) continue;
+    if (e->answered_ms && now - e->answered_ms < REFRESH_MS) continue;
+    xs[n].slot = i;
+    xs[n].gen = e->gen;
+    if (xfer_init(&xs[n], e->url, e->query)) {
+      e->answered_ms = now; /* out of memory: this round skips it */
+      e->ok = 0;
+      snprintf(e->why, sizeof e->why, "out of memory asking Prometheus");
+      xfer_free(&xs[n]);
+      continue;
+    }
+    n++;
+  }
+  pthread_mutex_unlock(&q->mu);
+  for (int k = 0; k < n; k++) curl_multi_add_handle(q->multi, xs[k].c);
+  int running = n;
+  while (running && !__atomic_load_n(&q->stop, __ATOMIC_ACQUIRE)) {
+    if (curl_multi_perform(q->multi, &running) != CURLM_OK) break;
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(q->multi, &left)))
+      if (msg->msg == CURLMSG_DONE) {
+        xfer *x = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        if (x) answer(q, x, msg->data.result);
+      }
+    if (running) curl_multi_poll(q->multi, NULL, 0, 1000, NULL);
+  }
+  for (int k = 0; k < n; k++) {
+    curl_multi_remove_handle(q->multi, xs[k].c);
+    xfer_free(&xs[k]);
+  }
+}
+
+/* The worker: a round, then a quarter of a second (each answer is then about a second old
+ * at most), or less when a new query comes. */
+static void *worker_main(void *arg) {
+  sy_promq *q = arg;
+  xfer *xs = calloc(ENTRIES_MAX, sizeof *xs);
+  pthread_mutex_lock(&q->mu);
+  while (!q->stop && xs) {
+    q->kick = 0;
+    pthread_mutex_unlock(&q->mu);
+    round_ask(q, xs);
+    pthread_mutex_lock(&q->mu);
+    if (q->kick) continue; /* a query came during the round: its first answer now */
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += 250 * 1000000L;
+    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    if (!q->stop) pthread_cond_timedwait(&q->cv, &q->mu, &until);
+  }
+  pthread_mutex_unlock(&q->mu);
+  free(xs);
   return NULL;
 }
 
@@ -320,11 +359,14 @@ sy_rc sy__promq_new(sy_promq **out) {
   *out = NULL;
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return SY_EIO;
   sy_promq *q = calloc(1, sizeof *q);
-  if (!q || !(q->e = calloc(ENTRIES_MAX, sizeof *q->e))) {
-    if (q) free(q);
+  if (!q || !(q->e = calloc(ENTRIES_MAX, sizeof *q->e)) || !(q->multi = curl_multi_init())) {
+    if (q) free(q->e);
+    free(q);
     curl_global_cleanup();
     return SY_ENOMEM;
   }
+  /* gentle with one Prometheus: the rest of a round waits its turn */
+  curl_multi_setopt(q->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -343,10 +385,12 @@ sy_rc sy__promq_new(sy_promq **out) {
 void sy__promq_free(sy_promq *q) {
   if (!q) return;
   pthread_mutex_lock(&q->mu);
-  __atomic_store_n(&q->stop, 1, __ATOMIC_RELAXED);
+  __atomic_store_n(&q->stop, 1, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&q->cv);
   pthread_mutex_unlock(&q->mu);
+  curl_multi_wakeup(q->multi); /* a round in flight is abandoned */
   if (q->started) pthread_join(q->worker, NULL);
+  curl_multi_cleanup(q->multi);
   pthread_cond_destroy(&q->cv);
   pthread_mutex_destroy(&q->mu);
   free(q->e);

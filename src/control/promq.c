@@ -398,11 +398,12 @@ void sy__promq_free(sy_promq *q) {
   curl_global_cleanup();
 }
 
-/* Whether url is one the worker may ask: http(s)://, no control characters or spaces. */
+/* Whether url is one the worker may ask: http(s)://, no control characters, spaces, query or
+ * fragment (the query API's path and query are appended to it). */
 static int url_ok(const char *url, size_t len) {
   if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) return 0;
   for (size_t k = 0; k < len; k++)
-    if ((unsigned char)url[k] <= 0x20 || url[k] == 0x7f) return 0;
+    if ((unsigned char)url[k] <= 0x20 || url[k] == 0x7f || url[k] == '?' || url[k] == '#') return 0;
   return 1;
 }
 

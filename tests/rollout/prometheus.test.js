@@ -200,6 +200,8 @@ describe('Prometheus instant queries', () => {
     let j = await ask('up', 'file:///etc/passwd');
     assert.equal(j.known, false);
     assert.match(j.error, /http\(s\)/);
+    j = await ask('up', 'http://127.0.0.1:1/?a=b');
+    assert.match(j.error, /http\(s\)/);
     j = await ask('x'.repeat(5000), 'http://127.0.0.1:1');
     assert.match(j.error, /1 to 4096 bytes/);
     const r = await api(S, 'GET', '/api/v1/metrics/prometheus?url=http://127.0.0.1:1');

@@ -9,7 +9,7 @@ FUZZ_PKGS=(clang libclang-rt-14-dev)
 LINT_PKGS=(clang-tidy clang-format)
 # sqlite3, the CLI: the audit tamper test edits the database behind the server's back
 # python3: the bucket cross-check against hashlib (tests/unit/bucket_check.py)
-# prometheus: promtool checks the text of GET /metrics
+# prometheus: promtool checks the text of GET /metrics; tests/rollout/prometheus.test.js queries a real one
 # valgrind, g++: the client library's leak check and its header compiled as C++17 (tests/lib)
 [ "${1:-}" = "--test" ] && PKGS+=(awscli sqlite3 python3 prometheus valgrind g++ "${FUZZ_PKGS[@]}" "${LINT_PKGS[@]}")
 [ "${1:-}" = "--fuzz" ] && PKGS+=("${FUZZ_PKGS[@]}")

@@ -38,6 +38,7 @@ harnesses=(
   "fuzz_alert_rule 16384 10 alert_rule.dict 1"
   "fuzz_libcache 16384 10 api.dict 1"
   "fuzz_rollout 16384 10 gwdoc.dict 1"
+  "fuzz_promq 16384 10 promq.dict 1"
 )
 
 cc="${SY_FUZZ_CC:-clang}"

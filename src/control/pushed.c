@@ -87,30 +87,20 @@ static int grow(sy_pushed *p) {
   return 0;
 }
 
-sy_rc sy__pushed_add(sy_pushed *p, const char *flag, const char *variant, const sy_counts *c) {
-  char key[KEY_MAX];
-  if (make_key(flag, variant, key)) return SY_EINVAL;
-  int64_t m = sy__clock_now(p->clock) / 60000;
-  sy_rc rc = SY_OK;
-  pthread_mutex_lock(&p->mu);
+/* Adds c to key's series in minute m, making the series if it is new (the caller made
+ * room: p->n below the limit, the table at most half full after it). Under p->mu. */
+static sy_rc add_locked(sy_pushed *p, const char *key, int64_t m, const sy_counts *c) {
   series **sl = slot_of(p, key);
   if (!*sl) {
-    if (p->n >= SY_PUSHED_SERIES_MAX) {
-      rc = SY_ETOOLARGE;
-      goto out;
-    }
+    if (p->n >= SY_PUSHED_SERIES_MAX) return SY_ETOOLARGE;
     if ((p->n + 1) * 2 > p->cap) {
-      if (grow(p)) {
-        rc = SY_ENOMEM;
-        goto out;
-      }
+      if (grow(p)) return SY_ENOMEM;
       sl = slot_of(p, key);
     }
     series *s = calloc(1, sizeof *s);
     if (!s || !(s->key = strdup(key))) {
       free(s);
-      rc = SY_ENOMEM;
-      goto out;
+      return SY_ENOMEM;
     }
     *sl = s;
     p->n++;
@@ -123,6 +113,40 @@ sy_rc sy__pushed_add(sy_pushed *p, const char *flag, const char *variant, const 
   }
   sy__counts_add(&mm->c, c);
   sy__counts_add(&s->total, c);
+  return SY_OK;
+}
+
+sy_rc sy__pushed_add(sy_pushed *p, const char *flag, const char *variant, const sy_counts *c) {
+  sy_pushed_item it = {flag, variant, *c};
+  return sy__pushed_add_all(p, &it, 1);
+}
+
+sy_rc sy__pushed_add_all(sy_pushed *p, const sy_pushed_item *items, size_t n) {
+  char key[KEY_MAX];
+  for (size_t i = 0; i < n; i++)
+    if (make_key(items[i].flag, items[i].variant, key)) return SY_EINVAL;
+  int64_t m = sy__clock_now(p->clock) / 60000;
+  sy_rc rc = SY_OK;
+  pthread_mutex_lock(&p->mu);
+  /* room first, so that nothing of the batch counts unless all of it can */
+  size_t fresh = 0;
+  for (size_t i = 0; i < n; i++) {
+    make_key(items[i].flag, items[i].variant, key);
+    fresh += !*slot_of(p, key);
+  }
+  if (fresh > SY_PUSHED_SERIES_MAX - p->n) {
+    rc = SY_ETOOLARGE;
+    goto out;
+  }
+  while ((p->n + fresh) * 2 > p->cap)
+    if (grow(p)) {
+      rc = SY_ENOMEM;
+      goto out;
+    }
+  for (size_t i = 0; i < n && !rc; i++) {
+    make_key(items[i].flag, items[i].variant, key);
+    rc = add_locked(p, key, m, &items[i].c);
+  }
 out:
   pthread_mutex_unlock(&p->mu);
   return rc;
@@ -149,4 +173,15 @@ int sy__pushed_range(sy_pushed *p, const char *flag, const char *variant, int64_
   }
   pthread_mutex_unlock(&p->mu);
   return s ? 0 : -1;
+}
+
+void sy__pushed_each(sy_pushed *p, const char *flag, sy_pushed_each_fn cb, void *ctx) {
+  size_t fl = strlen(flag);
+  pthread_mutex_lock(&p->mu);
+  for (size_t i = 0; i < p->cap; i++) {
+    series *s = p->slots[i];
+    if (!s || strncmp(s->key, flag, fl) || s->key[fl] != '\n') continue;
+    if (cb(ctx, s->key + fl + 1, &s->total)) break;
+  }
+  pthread_mutex_unlock(&p->mu);
 }

@@ -31,4 +31,22 @@ int sy__pushed_range(sy_pushed *p, const char *flag, const char *variant, int64_
  * adding any of it) to the current minute. SY_ETOOLARGE past SY_PUSHED_SERIES_MAX series. */
 sy_rc sy__pushed_add(sy_pushed *p, const char *flag, const char *variant, const sy_counts *c);
 
+/* One item of a batch, already checked; flag and variant borrowed. */
+typedef struct sy_pushed_item {
+  const char *flag, *variant;
+  sy_counts c;
+} sy_pushed_item;
+/* Adds the n items of a batch all at once under one lock, or none of them: SY_ETOOLARGE
+ * when they could take the store past SY_PUSHED_SERIES_MAX series (each item of a series
+ * not yet kept counts as a new one, so a batch near the limit may be refused that would
+ * just fit), SY_EINVAL for a flag and variant too long, SY_ENOMEM. Linear in n. */
+sy_rc sy__pushed_add_all(sy_pushed *p, const sy_pushed_item *items, size_t n);
+
+/* Calls cb once per variant pushed for flag, with the variant's name and its total since
+ * start (both borrowed for the call only), in no particular order, under the store's lock:
+ * cb must not call back into p. cb returns nonzero to stop. Walks every series (linear in
+ * their number, at most SY_PUSHED_SERIES_MAX). Any thread. */
+typedef int (*sy_pushed_each_fn)(void *ctx, const char *variant, const sy_counts *total);
+void sy__pushed_each(sy_pushed *p, const char *flag, sy_pushed_each_fn cb, void *ctx);
+
 #endif

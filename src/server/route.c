@@ -8,6 +8,7 @@
 #include "server/api_config.h"
 #include "server/api_flags.h"
 #include "server/api_gateway.h"
+#include "server/api_metrics.h"
 #include "server/api_governance.h"
 #include "server/api_params.h"
 #include "server/api_providers.h"
@@ -56,6 +57,8 @@ enum MHD_Result sy__route(sy_req *r) {
   }
   if (!r->actor) /* credentials are settled with the headers; this is only a guard */
     return sy__reply_error(r, 401, "Unauthenticated", "missing Authorization: Bearer <token> header");
+  /* pushed metrics come from applications, whose tokens may have the evaluate scope alone */
+  if (strncmp(p, "/api/v1/metrics", 15) == 0 && (p[15] == 0 || p[15] == '/')) return sy__api_pushed_metrics(r, p + 15);
   if (!(r->scopes & ~(unsigned)SY_SCOPE_EVALUATE) && !flag_evaluation(p))
     return sy__reply_error(r, 403, "AccessDenied", "token %s may only evaluate flags (scope evaluate)", r->actor);
   if (strncmp(p, "/api/v1/params", 14) == 0 && (p[14] == 0 || p[14] == '/')) {

@@ -14,6 +14,8 @@
 #include "server/api_admin.h"
 #include "gateway/gateway.h"
 #include "control/controller.h"
+#include "control/promq.h"
+#include "control/pushed.h"
 #include "server/alerts.h"
 #include "server/flag_stats.h"
 #include "server/route.h"
@@ -221,14 +223,26 @@ sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *
     snprintf(msg, msgsz, "cannot make the flag statistics table");
     return SY_ENOMEM;
   }
-  rc = sy__alerts_start(srv, &srv->alerts);
+  rc = sy__pushed_new(srv->clock, &srv->pushed);
   if (rc) {
-    snprintf(msg, msgsz, "cannot start the alerts: %s", sy_strerror(rc));
+    snprintf(msg, msgsz, "cannot make the pushed metrics' table: %s", sy_strerror(rc));
+    return rc;
+  }
+  rc = sy__promq_new(&srv->promq);
+  if (rc) {
+    snprintf(msg, msgsz, "cannot start the Prometheus queries: %s", sy_strerror(rc));
     return rc;
   }
   srv->sources.store = srv->store;
   srv->sources.clock = srv->clock;
   srv->sources.gw = srv->gw;
+  srv->sources.pushed = srv->pushed;
+  srv->sources.promq = srv->promq;
+  rc = sy__alerts_start(srv, &srv->alerts);
+  if (rc) {
+    snprintf(msg, msgsz, "cannot start the alerts: %s", sy_strerror(rc));
+    return rc;
+  }
   rc = sy__controller_start(&srv->sources, 0, &srv->controller);
   if (rc) {
     snprintf(msg, msgsz, "cannot start the rollout controller: %s", sy_strerror(rc));
@@ -254,6 +268,14 @@ void sy__server_close(sy_server *srv) {
   srv->store = NULL;
   srv->hub = NULL;
   srv->flag_stats = NULL;
+  sy__promq_free(srv->promq); /* the HTTP daemon is stopped: no request reads them */
+  sy__pushed_free(srv->pushed);
+  srv->promq = NULL;
+  srv->pushed = NULL;
+  srv->sources.store = NULL;
+  srv->sources.gw = NULL;
+  srv->sources.pushed = NULL;
+  srv->sources.promq = NULL;
 }
 
 int sy__serve_main(int argc, char **argv) {

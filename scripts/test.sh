@@ -12,4 +12,4 @@ echo "== unit tests ($label) =="
 # no tests at all (say, a build without them) is a failure, not a pass
 ctest --test-dir "$build" --output-on-failure --no-tests=error -j2 || exit 1
 echo "== black-box tests ($label) =="
-node --test --test-concurrency=2 tests/api/ tests/ssm/ tests/ofrep/ tests/crash/ tests/sim/ tests/gateway/ tests/lib/ || exit 1
+node --test --test-concurrency=2 tests/api/ tests/ssm/ tests/ofrep/ tests/crash/ tests/sim/ tests/gateway/ tests/lib/ tests/rollout/ || exit 1

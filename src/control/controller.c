@@ -42,6 +42,7 @@ struct sy_controller {
   pthread_mutex_t wmu; /* stop */
   pthread_cond_t wcv;
   int stopping, started;
+  int poked; /* evaluate now, not at the end of the period */
   pthread_t thr;
   int64_t evaluations, transitions, plans; /* atomic */
 };
@@ -450,6 +451,16 @@ static int find_holder(void *ctx, const sy_param *pp) {
   return 1;
 }
 
+/* A transition into a new step (or a new share) marks the counts there and then, so that
+ * what arrives before the next evaluation counts for the new step. */
+static void mark_step(sy_controller *c, const view *w, mark *m, const sy_rollout_state *next) {
+  if (!m || (m->stamp == next->step_started_ms && m->step_cents == next->cents)) return;
+  m->stamp = next->step_started_ms;
+  m->step_cents = next->cents;
+  counts_of(c, w, w->canary, 0, 0, &m->canary);
+  counts_of(c, w, w->baseline, 0, 0, &m->baseline);
+}
+
 static void submit(sy_controller *c, mark *m, txn *t) {
   m->busy = 1;
   m->failed[0] = 0;
@@ -519,7 +530,10 @@ static int eval_plan(void *ctx, const sy_param *pp) {
     snprintf(blank.reason, sizeof blank.reason, "paused: cannot start: %.560s", msg);
     t = txn_make(c, &w, &blank, "controller", msg, sizeof msg);
   }
-  if (t) submit(c, m, t);
+  if (t) {
+    mark_step(c, &w, m, &next);
+    submit(c, m, t);
+  }
   return 0;
 }
 
@@ -555,11 +569,12 @@ static void *run(void *arg) {
   sy_controller *c = arg;
   pthread_mutex_lock(&c->wmu);
   while (!c->stopping) {
+    c->poked = 0;
     pthread_mutex_unlock(&c->wmu);
     sy__controller_kick(c);
     int64_t due = sy__clock_tick(c->src->clock) + c->period_ms;
     pthread_mutex_lock(&c->wmu);
-    while (!c->stopping) {
+    while (!c->stopping && !c->poked) {
       int64_t left = due - sy__clock_tick(c->src->clock);
       if (left <= 0) break;
       if (left > WAIT_SLICE_MS) left = WAIT_SLICE_MS;
@@ -596,6 +611,14 @@ sy_rc sy__controller_start(const sy_sources *src, int64_t period_ms, sy_controll
   c->started = 1;
   *out = c;
   return SY_OK;
+}
+
+void sy__controller_poke(sy_controller *c) {
+  if (!c) return;
+  pthread_mutex_lock(&c->wmu);
+  c->poked = 1;
+  pthread_cond_broadcast(&c->wcv);
+  pthread_mutex_unlock(&c->wmu);
 }
 
 void sy__controller_stop(sy_controller *c) {
@@ -794,6 +817,7 @@ sy_rc sy__controller_command(sy_controller *c, const char *name, const char *cmd
   }
   t->wait = 1;
   mark *m = mark_get(c, name);
+  mark_step(c, &w, m, &next);
   if (m) {
     m->busy = 1;
     m->failed[0] = 0;

@@ -18,6 +18,9 @@ typedef struct sy_controller sy_controller;
 
 /* Starts the controller thread. src must outlive it. period_ms 0: the default. */
 sy_rc sy__controller_start(const sy_sources *src, int64_t period_ms, sy_controller **out);
+/* Asks the thread to evaluate now rather than at the end of its period (new metrics were
+ * pushed): cheap, never waits, coalesces. NULL is fine. */
+void sy__controller_poke(sy_controller *c);
 /* Stops the thread; idempotent, NULL is fine. Call it before the store closes. */
 void sy__controller_stop(sy_controller *c);
 /* Stops (if not yet) and frees. Call it after the store closed: a transition submitted

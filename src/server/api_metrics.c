@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "control/promq.h"
+#include "control/controller.h"
 #include "control/pushed.h"
 #include "core/param.h"
 
@@ -168,6 +169,7 @@ static enum MHD_Result push(sy_req *r) {
                            "the server keeps at most %d (flag, variant) series; nothing of the batch was counted",
                            SY_PUSHED_SERIES_MAX);
   if (rc) return sy__reply_rc(r, rc, NULL);
+  sy__controller_poke(r->srv->controller); /* a breach they show rolls back now, not at the next period */
   return sy__reply_json(r, 200, json_pack("{sI}", "accepted", (json_int_t)n));
 }
 

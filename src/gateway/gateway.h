@@ -104,6 +104,11 @@ void sy__gateway_provider_info(sy_gateway *gw, const char *name, sy_gw_pinfo *ou
  * not called it since it started (*out zeroed). Any thread. */
 int sy__gateway_provider_counts(sy_gateway *gw, const char *name, int64_t from_ms, int64_t to_ms, sy_counts *out);
 
+/* fn(ctx) is called (with the gateway's lock held: it must be quick and take no lock of the
+ * gateway's) after each failed attempt, so that what judges failures (the rollout controller)
+ * looks now rather than at its next period. NULL fn: none. */
+void sy__gateway_on_failure(sy_gateway *gw, void (*fn)(void *ctx), void *ctx);
+
 /* Spending limits (kind Limit, /switchyard/limits/...): each limit's state today (UTC day of
  * the gateway's clock), from the durable usage ledger and the reservations in flight. */
 typedef enum sy_gw_limit_level { SY_LIMIT_OK = 0, SY_LIMIT_SOFT = 1, SY_LIMIT_HARD = 2 } sy_gw_limit_level;

@@ -148,6 +148,8 @@ struct sy_gw_req {
 struct sy_gateway {
   sy_store *store;
   const sy_clock *clock;
+  void (*on_failure)(void *ctx); /* sy__gateway_on_failure's, or NULL */
+  void *on_failure_ctx;
   pthread_mutex_t mu; /* the provider states, the series, the strategy index */
   sy_gw_pstate *pstates;
   int npstates, cap_pstates;

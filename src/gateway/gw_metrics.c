@@ -112,6 +112,13 @@ static void minute_counts(const sy_gw_minute *m, sy_counts *c) {
   sy__counts_add(c, &one);
 }
 
+void sy__gateway_on_failure(sy_gateway *gw, void (*fn)(void *ctx), void *ctx) {
+  pthread_mutex_lock(&gw->mu);
+  gw->on_failure = fn;
+  gw->on_failure_ctx = ctx;
+  pthread_mutex_unlock(&gw->mu);
+}
+
 int sy__gateway_provider_counts(sy_gateway *gw, const char *name, int64_t from_ms, int64_t to_ms, sy_counts *out) {
   memset(out, 0, sizeof *out);
   pthread_mutex_lock(&gw->mu);

@@ -198,6 +198,8 @@ static void publish(void *ctx, const sy_event *events, size_t n) {
   sy__gateway_publish(srv->gw, events, n);
 }
 
+static void poke_controller(void *ctx) { sy__controller_poke(ctx); }
+
 sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *msg, size_t msgsz) {
   sy_rc rc = sy__store_open(data, srv->clock, &srv->store, msg, msgsz);
   if (rc) return rc;
@@ -248,12 +250,14 @@ sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *
     snprintf(msg, msgsz, "cannot start the rollout controller: %s", sy_strerror(rc));
     return rc;
   }
+  sy__gateway_on_failure(srv->gw, poke_controller, srv->controller);
   srv->route = sy__route;
   srv->ssm_reply_error = sy__ssm_reply_error;
   return SY_OK;
 }
 
 void sy__server_close(sy_server *srv) {
+  if (srv->gw) sy__gateway_on_failure(srv->gw, NULL, NULL);
   sy__controller_stop(srv->controller); /* reads the store and the gateway */
   sy__alerts_free(srv->alerts);         /* before the gateway it reads; its records still reach the store */
   srv->alerts = NULL;

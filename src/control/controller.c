@@ -746,20 +746,22 @@ static json_t *status_json(sy_controller *c, const sy_snap *s, const view *w, in
   return o;
 }
 
+/* Waits (with mu held) until plan name has no transition in flight, at most BUSY_WAIT_MS. */
+static void wait_idle(sy_controller *c, const char *name) {
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += BUSY_WAIT_MS / 1000;
+  for (mark *m = mark_find(c, name); m && m->busy; m = mark_find(c, name))
+    if (pthread_cond_timedwait(&c->idle_cv, &c->mu, &dl)) break;
+}
+
 json_t *sy__controller_status(sy_controller *c, const char *name) {
   char doc[SY_NAME_MAX + 2];
   snprintf(doc, sizeof doc, "%s%s", SY_ROLLOUTS_PREFIX, name);
   pthread_mutex_lock(&c->mu);
   evaluate_one(c, doc); /* a reader sees the state of now */
   json_t *out = NULL;
-  /* wait for what that evaluation wrote, so that the answer shows it */
-  struct timespec dl;
-  clock_gettime(CLOCK_REALTIME, &dl);
-  dl.tv_sec += BUSY_WAIT_MS / 1000;
-  for (mark *m = mark_find(c, name); m && m->busy;) {
-    if (pthread_cond_timedwait(&c->idle_cv, &c->mu, &dl)) break;
-    m = mark_find(c, name);
-  }
+  wait_idle(c, name); /* for what that evaluation wrote, so that the answer shows it */
   sy_snap *s = sy__snap_pin(c->src->store);
   if (s) {
     const sy_ver *pv = latest_of(s, doc, SY_KIND_ROLLOUT);
@@ -781,13 +783,7 @@ sy_rc sy__controller_command(sy_controller *c, const char *name, const char *cmd
   snprintf(doc, sizeof doc, "%s%s", SY_ROLLOUTS_PREFIX, name);
   sy_rc rc = SY_OK;
   pthread_mutex_lock(&c->mu);
-  struct timespec dl;
-  clock_gettime(CLOCK_REALTIME, &dl);
-  dl.tv_sec += BUSY_WAIT_MS / 1000;
-  for (mark *m = mark_find(c, name); m && m->busy;) {
-    if (pthread_cond_timedwait(&c->idle_cv, &c->mu, &dl)) break;
-    m = mark_find(c, name);
-  }
+  wait_idle(c, name);
   sy_snap *s = sy__snap_pin(c->src->store);
   txn *t = NULL;
   if (!s) {

@@ -296,8 +296,10 @@ static int judge(sy_controller *c, const sy_snap *s, const view *w, mark *m, int
       else
         known = sy__promq_get(c->src->promq, url, g->query, &v, why, sizeof why) == 0;
       sy__gate_judge_value(g, known, v, why, r);
-      /* the first reads of a new query have no answer yet: wait for one, do not pause */
-      if (!known && !strcmp(why, "no answer yet")) r->status = SY_GATE_WAIT;
+      /* no data is not a failure: the first reads of a new query have no answer yet, and a
+       * series Prometheus has not scraped yet is none: wait for one (never promote), do not pause */
+      if (!known && (!strcmp(why, "no answer yet") || !strcmp(why, "the query returned no series")))
+        r->status = SY_GATE_WAIT;
       break;
     }
     }

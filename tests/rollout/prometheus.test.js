@@ -7,53 +7,14 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, spawnSync } = require('node:child_process');
-const fs = require('node:fs');
-const http = require('node:http');
-const net = require('node:net');
-const os = require('node:os');
-const path = require('node:path');
 const { startServer, api, waitFor } = require('../api/helpers');
-
-const PROMETHEUS = ['/usr/bin/prometheus', '/usr/local/bin/prometheus']
-  .find((p) => fs.existsSync(p)) || (spawnSync('sh', ['-c', 'command -v prometheus']).stdout || '').toString().trim();
-const HAVE_PROMETHEUS = !!PROMETHEUS && fs.existsSync(PROMETHEUS);
-const DEADLINE_MS = 30000;
+const { HAVE_PROMETHEUS, DEADLINE_MS, listen, startPrometheus: start, stopPrometheus: stop } = require('./prom');
 
 let S;
 let exporter; // the metric Prometheus scrapes
 let gauge = 1;
 let fake; // a fake Prometheus
 let prom; // {proc, port, dir, exited}
-
-function listen(handler) {
-  return new Promise((resolve) => {
-    const s = http.createServer(handler);
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  });
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function get(url) {
-  return new Promise((resolve) => {
-    const req = http.get(url, { agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    });
-    req.on('error', () => resolve(0));
-    req.setTimeout(2000, () => req.destroy());
-  });
-}
 
 /* What the server's cache answers for query at url. */
 async function ask(query, url) {
@@ -69,41 +30,9 @@ const answers = (query, url, pred) => waitFor(async () => {
   return pred(j) ? j : null;
 }, DEADLINE_MS, `${query} at ${url}`, 100);
 
-async function startPrometheus() {
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-prom-'));
-  const cfg = path.join(dir, 'prometheus.yml');
-  fs.writeFileSync(cfg, [
-    'global:',
-    '  scrape_interval: 1s',
-    '  evaluation_interval: 1s',
-    'scrape_configs:',
-    '  - job_name: exporter',
-    '    static_configs:',
-    `      - targets: ["127.0.0.1:${exporter.address().port}"]`,
-    '',
-  ].join('\n'));
-  const proc = spawn(PROMETHEUS, [
-    `--config.file=${cfg}`, `--storage.tsdb.path=${path.join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  proc.stderr.on('data', (d) => { log += d; });
-  const exited = new Promise((resolve) => proc.on('exit', resolve));
-  await waitFor(async () => (await get(`http://127.0.0.1:${port}/-/ready`)) === 200, DEADLINE_MS,
-    `prometheus ready (log: ${log.slice(-500)})`, 100);
-  return { proc, port, dir, exited, url: `http://127.0.0.1:${port}` };
-}
-
+const startPrometheus = () => start([{ name: 'exporter', target: `127.0.0.1:${exporter.address().port}` }]);
 async function stopPrometheus() {
-  if (!prom) return;
-  if (prom.proc.exitCode === null && prom.proc.signalCode === null) {
-    prom.proc.kill('SIGTERM');
-    const t = setTimeout(() => prom.proc.kill('SIGKILL'), 10000);
-    await prom.exited;
-    clearTimeout(t);
-  }
-  fs.rmSync(prom.dir, { recursive: true, force: true });
+  await stop(prom);
   prom = null;
 }
 

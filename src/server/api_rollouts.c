@@ -128,8 +128,7 @@ static enum MHD_Result write_plan(sy_req *r, const char *name, const char *text,
   if (rc == SY_ECONFLICT && if_version == 0)
     return sy__reply_error(r, 409, "Conflict", "a rollout plan named %.64s exists; PUT replaces it", name);
   if (rc) return sy__reply_rc(r, rc, msg);
-  sy__controller_kick(r->srv->controller); /* it starts now, not at the next period */
-  json_t *st = sy__controller_status(r->srv->controller, name);
+  json_t *st = sy__controller_status(r->srv->controller, name); /* judged now: it starts now */
   if (!st) return sy__reply_error(r, 500, "InternalError", "the plan was written but cannot be read back");
   return sy__reply_json(r, status, st);
 }

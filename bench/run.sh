@@ -312,6 +312,7 @@ else "$HERE/gateway.sh" "$build" || NOTES+=("bench/gateway.sh failed"); fi
 # --- 5c. libswitchyard in a program: flag evaluation, one PUT to 1000 clients (bench/lib.sh) ---------------
 if [ "${SKIP_LIB:-0}" = 1 ]; then log "SKIP_LIB=1: skipping the lib bench"
 else "$HERE/lib.sh" "$build" || fail "bench/lib.sh: a check failed (see lib.md)"; fi
+if [ "${SKIP_ROLLOUT:-0}" = 1 ]; then log "SKIP_ROLLOUT=1: skipping the rollout bench"; else "$HERE/rollout.sh" "$build" || NOTES+=("bench/rollout.sh failed (see rollout.md, rollout.txt)"); fi
 echo "loadavg at end: $(cat /proc/loadavg)" | tee -a "$PEERS_RESULTS_DIR/env.txt"
 
 # --- 6. report --------------------------------------------------------------------------------------------

@@ -172,7 +172,6 @@ describe('commands', () => {
     for (const cmd of ['promote', 'pause', 'resume', 'abort']) {
       refused(await H.api(S, 'POST', `/api/v1/rollouts/first/${cmd}`, {}), 409, 'Conflict', null, `${cmd} on an aborted plan`);
     }
-    refused(await H.api(S, 'POST', '/api/v1/rollouts/later/promote', {}), 409, 'Conflict', null, 'promote on a scheduled plan');
     assert.equal((await H.stateHistory(S, 'first')).length, v1);
   });
 
@@ -229,10 +228,20 @@ describe('commands', () => {
 });
 
 describe('pushed metrics refused whole', () => {
+  // the counts GET /api/v1/metrics shows, without its times (only numbers and their keys)
+  const numbers = (v) => {
+    if (Array.isArray(v)) return v.map(numbers);
+    if (v && typeof v === 'object') {
+      const o = {};
+      for (const [k, x] of Object.entries(v)) if (typeof x !== 'string' && !/(^|_)(at|time|now|since|updated)$/.test(k)) o[k] = numbers(x);
+      return o;
+    }
+    return v;
+  };
   const counts = async () => {
     const r = await H.api(S, 'GET', `/api/v1/metrics?flag=${FLAG}`);
     assert.equal(r.status, 200, r.text);
-    return JSON.stringify(r.json);
+    return JSON.stringify(numbers(r.json));
   };
   const cases = [
     ['an unknown key', [H.item(FLAG, 'on', 5), { ...H.item(FLAG, 'on', 5), foo: 1 }], 400, /metrics\[1\]\.foo/],

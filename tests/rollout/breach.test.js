@@ -45,7 +45,7 @@ async function promoteTo(name, i) {
 }
 
 /* Polls the target (not the plan's status, whose GET would judge it) until it reads pct. */
-async function waitFlagAt(flag, pct, deadlineMs = 5000) {
+async function waitFlagAt(flag, pct, deadlineMs = H.ONE_PERIOD_MS + 5000) {
   const t0 = Date.now();
   await H.waitFor(async () => (await H.getFlag(S, flag)).rollout_percentage === pct, deadlineMs, `${flag} at ${pct} %`, 10);
   return Date.now() - t0;
@@ -73,6 +73,7 @@ describe('a breach at each step of a 4-step plan rolls back to 0', () => {
       await H.push(S, [...b.items(flag), H.item(flag, 'off', 100)]);
       const took = await waitFlagAt(flag, 0);
       t.diagnostic(`back at 0 % ${took} ms after the push`);
+      assert.ok(took <= H.ONE_PERIOD_MS, `rolled back ${took} ms after the push: more than one period (${H.ONE_PERIOD_MS} ms allowed)`);
       const s = await H.status(S, name);
       assert.equal(s.phase, 'rolled_back', H.fmt(s));
       assert.equal(s.percent, 0, H.fmt(s));

@@ -18,6 +18,10 @@ const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 const WEEK = 7 * DAY;
 
+// "within one evaluation period" (1 s of the server's clock), with room for a loaded machine and
+// the sanitizers' slowdown
+const ONE_PERIOD_MS = Number(process.env.SY_ROLLOUT_ONE_PERIOD_MS || (process.env.SY_SANITIZED === '1' ? 6000 : 3000));
+
 const STATE_PREFIX = '/switchyard/rollout-state/';
 const PLAN_PREFIX = '/switchyard/rollouts/';
 
@@ -275,6 +279,7 @@ module.exports = {
   HOUR,
   DAY,
   WEEK,
+  ONE_PERIOD_MS,
   STATE_PREFIX,
   PLAN_PREFIX,
   startRolloutServer,

@@ -68,7 +68,7 @@ async function evalCounter() {
   let sum = null;
   let name = null;
   for (const line of r.text.split('\n')) {
-    const m = /^(switchyard_rollout\w*evaluations?\w*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    const m = /^(switchyard_\w*(?:rollout|controller)\w*evaluations?\w*)(\{[^}]*\})?\s+(\S+)/.exec(line);
     if (m) { sum = (sum || 0) + Number(m[3]); name = m[1]; }
   }
   return sum === null ? null : { name, value: sum };

@@ -132,7 +132,7 @@ describe('runbook 001 rollback trigger: error rate > 5 % rolls back to 0 by itse
     const al = await H.waitFor(() => H.rolledBackAlert(S, NAME), 5000, 'rollout_rolled_back');
     assert.equal(al.severity, 'warning', JSON.stringify(al));
     assert.equal(al.id, `rollout_rolled_back:${NAME}`, JSON.stringify(al));
-    assert.match(al.message, new RegExp(NAME), JSON.stringify(al));
+    assert.match(al.message, /error_rate/, JSON.stringify(al));
 
     // nothing moves afterwards; a start again resolves the alert
     await H.advance(S, 3 * H.HOUR);

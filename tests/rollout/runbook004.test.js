@@ -4,11 +4,9 @@
 // date; a minute after it, it moves. The rest of the flag document (the runbook's config fields)
 // is kept by every write.
 //
-// docs/ROLLOUTS.md: "`not_before` (RFC 3339) a date the step may not be promoted before" and "a
-// plan promotes only when every gate passes and the bake and not_before are over": the date of
-// the step the plan is at holds its promotion (and, on the last step, its completion). Should
-// the controller read it as the date before which a step may not be entered instead, run with
-// SY_NOT_BEFORE=entering: the same checks, with each transition held by the next step's date.
+// docs/ROLLOUTS.md: `not_before` is "the earliest time the step may be entered (...; on the first
+// step it delays the start like `start_at`)": the 50 % step waits for week 1, the 100 % step for
+// week 2, whatever the bake and the gates say.
 'use strict';
 
 const { it, before, after } = require('node:test');
@@ -17,7 +15,6 @@ const H = require('./helpers');
 
 const FLAG = 'audio-transcription/partial-results/config';
 const NAME = 'partial-results';
-const ENTERING = process.env.SY_NOT_BEFORE === 'entering';
 const DOC = { enabled: true, rollout_percentage: 0, min_stability_threshold: 0.85, max_buffer_timeout: 5.0 };
 const PCTS = [10, 50, 100];
 const BAKE = H.DAY;
@@ -33,16 +30,16 @@ async function advanceTo(at) {
   await H.advance(S, at - n);
 }
 
-it('each step waits for its date after its bake and gates pass, then moves a minute after it', async (t) => {
+it('each step waits for its date after the bake and gates before it pass, then is entered a minute after it', async (t) => {
   await H.createFlag(S, FLAG, DOC);
   const n0 = await H.now(S);
-  // dates a week apart, on a whole hour, well clear of the bake
+  // dates a week apart, on a whole hour, well clear of the bakes
   const week1 = Math.ceil((n0 + H.WEEK) / H.HOUR) * H.HOUR;
-  const dates = [week1, week1 + H.WEEK, week1 + 2 * H.WEEK];
+  const dates = [null, week1, week1 + H.WEEK];
   const plan = {
     description: 'runbook 004: partial results, week by week',
     target: { flag: FLAG },
-    steps: PCTS.map((p, i) => ({ percent: p, bake: '1d', not_before: H.iso(dates[i]) })),
+    steps: PCTS.map((p, i) => ({ percent: p, bake: '1d', ...(dates[i] ? { not_before: H.iso(dates[i]) } : {}) })),
     gates: [
       { metric: 'p95_ms', max: 5000 },
       { metric: 'error_rate', max: 1 },
@@ -55,17 +52,17 @@ it('each step waits for its date after its bake and gates pass, then moves a min
 
   for (let k = 0; k < 3; k++) {
     const last = k === 2;
-    // what holds the move off step k: the date, or (entering, last step) only the bake
-    const due = ENTERING ? (last ? null : dates[k + 1]) : dates[k];
+    // what holds the move off step k: the next step's date, or (last step) only the bake
+    const due = last ? null : dates[k + 1];
     const bakeEnd = entered + BAKE;
     if (due !== null) {
       assert.ok(due > bakeEnd + H.HOUR, 'the test needs the date well after the bake');
       await advanceTo(bakeEnd + H.HOUR);
       await H.healthy(S, FLAG, 200, { latencyMs: 800 });
-      s = await H.assertAt(S, NAME, k, PCTS[k], 'running', `bake over at ${H.iso(bakeEnd)}, date ${H.iso(due)} not reached`);
+      s = await H.assertAt(S, NAME, k, PCTS[k], 'running', `bake over at ${H.iso(bakeEnd)}, the next step's date ${H.iso(due)} not reached`);
       assert.equal(s.bake_left_ms, 0, H.fmt(s));
       for (const g of s.gates) assert.equal(g.status, 'pass', `gate ${g.gate}: ${H.fmt(s)}`);
-      assert.equal(Date.parse(s.not_before), due, `status.not_before: ${H.fmt(s)}`);
+      if (s.not_before !== null) assert.equal(Date.parse(s.not_before), due, `status.not_before: ${H.fmt(s)}`);
       await advanceTo(due - 10 * H.MIN);
       await H.healthy(S, FLAG, 200, { latencyMs: 800 });
       await H.assertAt(S, NAME, k, PCTS[k], 'running', `10 min before ${H.iso(due)}`);
@@ -79,8 +76,7 @@ it('each step waits for its date after its bake and gates pass, then moves a min
     if (!last) {
       s = await H.waitStep(S, NAME, k + 1, PCTS[k + 1]);
       entered = Date.parse(s.state.step_started_at);
-      const movedAt = due === null ? bakeEnd : due;
-      assert.ok(entered >= movedAt && entered <= movedAt + 5 * H.MIN, `step ${k + 1} began ${H.iso(entered)}, due ${H.iso(movedAt)}`);
+      assert.ok(entered >= due && entered <= due + 5 * H.MIN, `step ${k + 1} began ${H.iso(entered)}, due ${H.iso(due)}`);
       t.diagnostic(`${PCTS[k + 1]} % from ${H.iso(entered)}`);
     } else {
       s = await H.waitStatus(S, NAME, (x) => x.phase === 'completed', 'completed');
@@ -96,4 +92,26 @@ it('each step waits for its date after its bake and gates pass, then moves a min
   H.assertNoDuplicateTransitions(hist, NAME);
   assert.deepEqual(hist.map((v) => v.state.percent), [10, 50, 100, 100]);
   assert.equal(hist.at(-1).state.phase, 'completed');
+});
+
+it('a date on the first step delays the start, like start_at', async () => {
+  const flag = 'audio-transcription/partial-results/later';
+  await H.createFlag(S, flag, { ...DOC });
+  const n0 = await H.now(S);
+  const at = Math.ceil((n0 + 3 * H.DAY) / H.HOUR) * H.HOUR;
+  await H.createPlan(S, 'partial-results-later', {
+    target: { flag },
+    steps: [{ percent: 10, bake: '1d', not_before: H.iso(at) }, { percent: 100, bake: '1d' }],
+  });
+  let s = await H.status(S, 'partial-results-later');
+  assert.equal(s.phase, 'scheduled', H.fmt(s));
+  assert.equal((await H.getFlag(S, flag)).rollout_percentage, 0);
+  await advanceTo(at - 10 * H.MIN);
+  s = await H.status(S, 'partial-results-later');
+  assert.equal(s.phase, 'scheduled', `10 min before the date: ${H.fmt(s)}`);
+  await advanceTo(at + H.MIN);
+  s = await H.waitStep(S, 'partial-results-later', 0, 10);
+  assert.ok(Date.parse(s.state.step_started_at) >= at, H.fmt(s));
+  assert.equal((await H.getFlag(S, flag)).rollout_percentage, 10);
+  await H.command(S, 'partial-results-later', 'abort');
 });

@@ -67,11 +67,14 @@ async function evalCounter() {
   if (r.status !== 200) return null;
   let sum = null;
   let name = null;
+  let plans = null;
   for (const line of r.text.split('\n')) {
+    const pm = /^switchyard_rollout_plans\s+(\S+)/.exec(line);
+    if (pm) plans = Number(pm[1]);
     const m = /^(switchyard_\w*(?:rollout|controller)\w*evaluations?\w*)(\{[^}]*\})?\s+(\S+)/.exec(line);
     if (m) { sum = (sum || 0) + Number(m[3]); name = m[1]; }
   }
-  return sum === null ? null : { name, value: sum };
+  return sum === null ? null : { name, value: sum, plans };
 }
 const q = (xs, p) => {
   if (!xs.length) return null;
@@ -123,7 +126,9 @@ const r1 = (x) => (x === null ? null : Math.round(x * 10) / 10);
   const e1 = await evalCounter();
   const wall = Number(w1 - w0) / 1e9;
   out.cpu = { ticks: c1 - c0, wall_s: r1(wall), share_pct: r1(((c1 - c0) / CLK_TCK / wall) * 100) };
-  out.eval = e0 && e1 ? { metric: e0.name, per_s: r1((e1.value - e0.value) / wall) } : null;
+  // the counter counts passes over every plan: plan evaluations are passes × plans
+  out.eval = e0 && e1 ? { metric: e0.name, per_s: r1((e1.value - e0.value) / wall), plans: e1.plans,
+    plan_evals_per_s: e1.plans === null ? null : r1(((e1.value - e0.value) / wall) * e1.plans) } : null;
   out.rss_kb = rssKb();
   log(`server CPU ${out.cpu.share_pct} % of one core over ${out.cpu.wall_s} s with ${NPLANS} plans; evaluations ${out.eval ? `${out.eval.per_s}/s (${out.eval.metric})` : 'not exposed in /metrics'}`);
 

@@ -121,6 +121,57 @@ describe('a breach at each step of a 4-step plan rolls back to 0', () => {
   });
 });
 
+describe('route gates read from the gateway', () => {
+  it('p95 of the canary\'s calls over its bound rolls back', async () => {
+    const sim = await H.startSim({});
+    sims.push(sim);
+    const route = '/breach/latency';
+    const salt = 'breach-latency';
+    await H.putProvider(S, 'primary-l', H.stubDoc());
+    await H.putProvider(S, 'canary-l', H.simDoc(sim));
+    await H.putRoute(S, route, { provider: 'primary-l', salt });
+    await H.createPlan(S, 'breach-latency', {
+      target: { route, provider: 'canary-l' },
+      steps: PCTS.map((p) => ({ percent: p, bake: '1h' })),
+      gates: [{ metric: 'p95_ms', max: 100 }],
+    });
+    await H.waitStep(S, 'breach-latency', 0, 10);
+    sim.set({ latency_ms: 300 });
+    await H.drive(S, route, H.subjectsIn(salt, 0, 1000, 12, 'lat'));
+    await H.waitFor(async () => (await H.routeShare(S, route, 'canary-l')) === 0, H.ONE_PERIOD_MS + 5000, 'canary-l back to 0', 10);
+    const s = await H.status(S, 'breach-latency');
+    assert.equal(s.phase, 'rolled_back', H.fmt(s));
+    assert.match(s.breach.gate, /p95/, H.fmt(s.breach));
+    assert.ok(s.breach.value > 100, H.fmt(s.breach));
+    await H.assertLastAudit(S, 'breach-latency', { actor: 'controller', reason: /p95/ });
+  });
+
+  it('provider_status: a degraded canary (10 % of its calls failing) rolls back', async () => {
+    const sim = await H.startSim({});
+    sims.push(sim);
+    const route = '/breach/status';
+    const salt = 'breach-status';
+    await H.putProvider(S, 'primary-s', H.stubDoc());
+    await H.putProvider(S, 'canary-s', H.simDoc(sim));
+    await H.putRoute(S, route, { provider: 'primary-s', salt, fallbacks: ['primary-s'] });
+    await H.createPlan(S, 'breach-status', {
+      target: { route, provider: 'canary-s' },
+      steps: PCTS.map((p) => ({ percent: p, bake: '1h' })),
+      gates: [{ metric: 'provider_status' }],
+    });
+    await H.waitStep(S, 'breach-status', 0, 10);
+    sim.set({ error_every: 10, fail_status: 500 });
+    await H.drive(S, route, H.subjectsIn(salt, 0, 1000, 20, 'st'));
+    const ps = await H.api(S, 'GET', '/api/v1/providers/canary-s/status');
+    assert.equal(ps.json.status, 'degraded', ps.text);
+    await H.waitFor(async () => (await H.routeShare(S, route, 'canary-s')) === 0, H.ONE_PERIOD_MS + 5000, 'canary-s back to 0', 10);
+    const s = await H.status(S, 'breach-status');
+    assert.equal(s.phase, 'rolled_back', H.fmt(s));
+    assert.match(`${s.breach.gate} ${s.breach.message}`, /provider|degraded/, H.fmt(s.breach));
+    await H.assertLastAudit(S, 'breach-status', { actor: 'controller' });
+  });
+});
+
 describe('on_breach', () => {
   it('"previous": back to the previous step\'s percent, paused there', async () => {
     const flag = 'breach/previous';

@@ -91,6 +91,7 @@ static mark *mark_find(sy_controller *c, const char *name) {
 /* Drops the marks of plans not seen by the evaluation of generation gen (rebuilds the table:
  * open addressing has no cheap delete). */
 static void marks_prune(sy_controller *c, int64_t gen) {
+  if (!c->cap) return;
   size_t keep = 0;
   for (size_t i = 0; i < c->cap; i++)
     if (c->marks[i].name[0] && (c->marks[i].seen_gen == gen || c->marks[i].busy)) keep++;

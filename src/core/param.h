@@ -32,11 +32,11 @@ typedef enum sy_kind {
   SY_KIND_STRING = 1,
   SY_KIND_STRINGLIST = 2,
   SY_KIND_SECURESTRING = 3,
-  SY_KIND_FLAG = 4,     /* a feature flag (core/flag.h); SSM shows it as a String */
-  SY_KIND_PROVIDER = 5, /* an AI provider of the gateway (core/provider.h); a String to SSM */
-  SY_KIND_ROUTE = 6,    /* a gateway route (core/provider.h); a String to SSM */
-  SY_KIND_LIMIT = 7,    /* a daily spending limit of the gateway (core/provider.h); a String to SSM */
-  SY_KIND_ROLLOUT = 8,  /* a rollout plan (core/rollout.h); a String to SSM */
+  SY_KIND_FLAG = 4,          /* a feature flag (core/flag.h); SSM shows it as a String */
+  SY_KIND_PROVIDER = 5,      /* an AI provider of the gateway (core/provider.h); a String to SSM */
+  SY_KIND_ROUTE = 6,         /* a gateway route (core/provider.h); a String to SSM */
+  SY_KIND_LIMIT = 7,         /* a daily spending limit of the gateway (core/provider.h); a String to SSM */
+  SY_KIND_ROLLOUT = 8,       /* a rollout plan (core/rollout.h); a String to SSM */
   SY_KIND_ROLLOUT_STATE = 9, /* a rollout plan's state, written by the controller (core/rollout.h) */
   SY_KIND_ALERT_RULE = 10,   /* an alert rule (core/alert_rule.h); a String to SSM */
 } sy_kind;

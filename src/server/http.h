@@ -30,13 +30,13 @@ typedef struct sy_server {
   const sy_clock *clock;              /* every period, deadline and timestamp of the server runs on it */
   struct sy_offset_clock *test_clock; /* SWITCHYARD_TEST_CLOCK=1: clock, movable by an admin */
   sy_watch_hub *hub;
-  sy_flag_stats *flag_stats; /* per-flag evaluation counts (flag_stats.h) */
-  sy_gateway *gw;            /* the AI-provider gateway (gateway/gateway.h) */
-  struct sy_alerts *alerts;  /* the gateway's alerts (alerts.h) */
-  struct sy_pushed *pushed;  /* metrics applications push (control/pushed.h) */
-  struct sy_promq *promq;    /* Prometheus instant queries (control/promq.h) */
+  sy_flag_stats *flag_stats;        /* per-flag evaluation counts (flag_stats.h) */
+  sy_gateway *gw;                   /* the AI-provider gateway (gateway/gateway.h) */
+  struct sy_alerts *alerts;         /* the gateway's alerts (alerts.h) */
+  struct sy_pushed *pushed;         /* metrics applications push (control/pushed.h) */
+  struct sy_promq *promq;           /* Prometheus instant queries (control/promq.h) */
   struct sy_controller *controller; /* the rollout controller (control/controller.h) */
-  sy_sources sources;        /* the metric sources of gates and alert rules, filled at start-up */
+  sy_sources sources;               /* the metric sources of gates and alert rules, filled at start-up */
   struct MHD_Daemon *daemon;
   int64_t started_ms;
   char aws_region[64];  /* for ARNs: SWITCHYARD_AWS_REGION, default us-east-1 */

@@ -50,7 +50,8 @@ static void log_op_failure(sy_store *st, const sy_op *op) {
   if (f && op->kind <= SY_OP_ROLLBACK && op->put.name)
     json_object_set_new(f, "name",
                         json_stringn(op->put.name, op->put.name_len < SY_NAME_MAX ? op->put.name_len : SY_NAME_MAX));
-  if (f && (op->kind == SY_OP_IMPORT || op->kind == SY_OP_PUTS)) json_object_set_new(f, "items", json_integer((json_int_t)op->nitems));
+  if (f && (op->kind == SY_OP_IMPORT || op->kind == SY_OP_PUTS))
+    json_object_set_new(f, "items", json_integer((json_int_t)op->nitems));
   if (f && op->kind >= SY_OP_TOKEN_CREATE && op->token_name)
     json_object_set_new(f, "credential", json_string(op->token_name));
   if (f && op->actor) json_object_set_new(f, "actor", json_string(op->actor));

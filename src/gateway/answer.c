@@ -171,7 +171,7 @@ static void account(sy_gw_series *se, const sy_provider *p, const sy_gw_usage *u
 void sy__gw_record_ok(sy_gw_req *q, const sy_provider *p, const sy_gw_usage *u, int64_t ttfb_us, int64_t dur_us) {
   pthread_mutex_lock(&q->gw->mu);
   sy_gw_series *se = sy__gw_series(q->gw, p->name, q->route);
-  sy__gw_pstate_note(q->gw, p, 1, dur_us, sy__gw_cost(p, u), NULL);
+  sy__gw_pstate_note(q->gw, p, 1, dur_us, sy__gw_cost(p, u), u->images, NULL);
   if (se) {
     se->requests++;
     se->ok++;

@@ -98,7 +98,7 @@ typedef struct sy_gw_pinfo {
 /* The gateway's view of provider name (any thread). */
 void sy__gateway_provider_info(sy_gateway *gw, const char *name, sy_gw_pinfo *out);
 
-/* The counts of provider name's calls (core/metric.h; images are not counted): since the
+/* The counts of provider name's calls (core/metric.h): since the
  * gateway started when from_ms and to_ms are both 0, else of the whole minutes that overlap
  * [from_ms, to_ms) of the last hour of the gateway's clock. 0, or -1 when the gateway has
  * not called it since it started (*out zeroed). Any thread. */

@@ -48,7 +48,7 @@ typedef struct sy_gw_series {
 #define SY_GW_MINUTES 60
 typedef struct sy_gw_minute {
   int64_t minute; /* wall-clock minute (ms / 60000) it counts; another: stale */
-  int64_t requests, errors;
+  int64_t requests, errors, images;
   double cost_usd;
   sy_hist latency; /* of successful calls */
 } sy_gw_minute;
@@ -236,6 +236,7 @@ void sy__gw_loop_poke(sy_gateway *gw, sy_gw_req *q);
 sy_gw_series *sy__gw_series(sy_gateway *gw, const char *provider, const char *route);
 sy_gw_pstate *sy__gw_pstate(sy_gateway *gw, const sy_provider *p);
 /* A call's result into its provider's windows: ok, its latency and cost, or its error. */
-void sy__gw_pstate_note(sy_gateway *gw, const sy_provider *p, int ok, int64_t dur_us, double cost, const char *error);
+void sy__gw_pstate_note(sy_gateway *gw, const sy_provider *p, int ok, int64_t dur_us, double cost, int64_t images,
+                        const char *error);
 
 #endif

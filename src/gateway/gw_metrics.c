@@ -37,14 +37,16 @@ static sy_gw_pstate *pstate_named(sy_gateway *gw, const char *name) {
   return NULL;
 }
 
-static void minute_add(sy_gw_minute *m, int ok, int64_t dur_us, double cost) {
+static void minute_add(sy_gw_minute *m, int ok, int64_t dur_us, double cost, int64_t images) {
   m->requests++;
+  if (images > 0) m->images += images;
   if (!ok) m->errors++;
   m->cost_usd += cost;
   if (ok) sy__hist_observe(&m->latency, dur_us);
 }
 
-void sy__gw_pstate_note(sy_gateway *gw, const sy_provider *p, int ok, int64_t dur_us, double cost, const char *error) {
+void sy__gw_pstate_note(sy_gateway *gw, const sy_provider *p, int ok, int64_t dur_us, double cost, int64_t images,
+                        const char *error) {
   sy_gw_pstate *ps = sy__gw_pstate(gw, p);
   if (!ps) return;
   int64_t now = sy__clock_now(gw->clock), minute = now / 60000;
@@ -53,8 +55,8 @@ void sy__gw_pstate_note(sy_gateway *gw, const sy_provider *p, int ok, int64_t du
     memset(m, 0, sizeof *m);
     m->minute = minute;
   }
-  minute_add(m, ok, dur_us, cost);
-  minute_add(&ps->total, ok, dur_us, cost);
+  minute_add(m, ok, dur_us, cost, images);
+  minute_add(&ps->total, ok, dur_us, cost, images);
   if (ok) {
     ps->last_ok_ms = now;
   } else {
@@ -108,7 +110,11 @@ void sy__gateway_provider_info(sy_gateway *gw, const char *name, sy_gw_pinfo *ou
 }
 
 static void minute_counts(const sy_gw_minute *m, sy_counts *c) {
-  sy_counts one = {.requests = m->requests, .errors = m->errors, .cost_usd = m->cost_usd, .latency = m->latency};
+  sy_counts one = {.requests = m->requests,
+                   .errors = m->errors,
+                   .images = m->images,
+                   .cost_usd = m->cost_usd,
+                   .latency = m->latency};
   sy__counts_add(c, &one);
 }
 

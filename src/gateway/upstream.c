@@ -94,7 +94,7 @@ static void count(sy_gateway *gw, sy_gw_req *q, int cls, int retry, int fallback
   const sy_provider *p = q->plan[q->cur].p;
   sy_gw_series *se = sy__gw_series(gw, p->name, q->route);
   if (cls >= 0 && cls != SY_GW_ERR_BREAKER && cls != SY_GW_ERR_CONFIG) /* a call that was made and failed */
-    sy__gw_pstate_note(gw, p, 0, 0, 0, q->fail.message);
+    sy__gw_pstate_note(gw, p, 0, 0, 0, 0, q->fail.message);
   if (cls >= 0 && gw->on_failure) gw->on_failure(gw->on_failure_ctx);
   if (se) {
     if (cls >= 0) {

@@ -655,15 +655,6 @@ void sy__controller_counters(sy_controller *c, int64_t *evaluations, int64_t *tr
 
 /* ---- status ---- */
 
-static json_t *cents_json(int32_t c) { return c % 100 == 0 ? json_integer(c / 100) : json_real((double)c / 100.0); }
-
-static json_t *time_json(int64_t ms) {
-  if (!ms) return json_null();
-  char t[40];
-  sy__fmt_time(ms, t, sizeof t);
-  return json_string(t);
-}
-
 static json_t *target_json(const sy_rollout *p) {
   return p->is_flag ? json_pack("{ss}", "flag", p->flag)
                     : json_pack("{ss ss}", "route", p->route, "provider", p->provider);
@@ -693,18 +684,18 @@ static json_t *status_json(sy_controller *c, const sy_snap *s, const view *w, in
   json_object_set_new(o, "phase", json_string(ph == SY_PHASE_NONE ? "pending" : sy__phase_name(ph)));
   json_object_set_new(o, "step", json_integer(step));
   json_object_set_new(o, "steps", json_integer(p->nsteps));
-  json_object_set_new(o, "percent", cents_json(st ? st->cents : 0));
+  json_object_set_new(o, "percent", sy__cents_json(st ? st->cents : 0));
   json_t *pcts = json_array();
-  for (int i = 0; i < p->nsteps; i++) json_array_append_new(pcts, cents_json(p->steps[i].cents));
+  for (int i = 0; i < p->nsteps; i++) json_array_append_new(pcts, sy__cents_json(p->steps[i].cents));
   json_object_set_new(o, "percents", pcts);
   int has_next = sy__phase_active(ph) && ph != SY_PHASE_ROLLING_BACK && step + 1 < p->nsteps;
-  json_object_set_new(o, "next_percent", has_next ? cents_json(p->steps[step + 1].cents) : json_null());
+  json_object_set_new(o, "next_percent", has_next ? sy__cents_json(p->steps[step + 1].cents) : json_null());
   int baking = st && step >= 0 && (ph == SY_PHASE_RUNNING || ph == SY_PHASE_PAUSED || ph == SY_PHASE_AWAITING_APPROVAL);
   int64_t bake = p->steps[cur].bake_ms, left = baking ? bake - sy__rollout_baked_ms(st, now) : 0;
   json_object_set_new(o, "bake_ms", json_integer(bake));
   json_object_set_new(o, "bake_left_ms", baking ? json_integer(left > 0 ? left : 0) : json_null());
-  json_object_set_new(o, "not_before", time_json(has_next ? p->steps[step + 1].not_before_ms : 0));
-  json_object_set_new(o, "start_at", time_json(p->start_at_ms));
+  json_object_set_new(o, "not_before", sy__time_json(has_next ? p->steps[step + 1].not_before_ms : 0));
+  json_object_set_new(o, "start_at", sy__time_json(p->start_at_ms));
   json_t *gates = json_array();
   for (int i = 0; i < n; i++) {
     const sy_gate_result *r = &res[i];
@@ -729,12 +720,9 @@ static json_t *status_json(sy_controller *c, const sy_snap *s, const view *w, in
   json_object_set_new(o, "canary", json_string(w->canary));
   json_object_set_new(o, "reason", json_string(st ? st->reason : "not started yet"));
   json_object_set_new(o, "state_version", json_integer(w->state_version));
-  json_object_set_new(o, "updated_at", time_json(st ? st->updated_ms : 0));
+  json_object_set_new(o, "updated_at", sy__time_json(st ? st->updated_ms : 0));
   if (st) {
-    char *text = sy__rollout_state_json(st);
-    json_error_t e;
-    json_t *sj = text ? json_loads(text, 0, &e) : NULL;
-    free(text);
+    json_t *sj = sy__rollout_state_obj(st);
     json_object_set_new(o, "breach",
                         sj && json_object_get(sj, "breach") ? json_incref(json_object_get(sj, "breach")) : json_null());
     json_object_set_new(

@@ -77,7 +77,7 @@ static void cents_text(int32_t c, char *out, size_t cap) {
     snprintf(out, cap, "%d.%02d%%", c / 100, c % 100);
 }
 
-static json_t *cents_json(int32_t c) { return c % 100 == 0 ? json_integer(c / 100) : json_real((double)c / 100.0); }
+json_t *sy__cents_json(int32_t c) { return c % 100 == 0 ? json_integer(c / 100) : json_real((double)c / 100.0); }
 
 /* The first member of o not in allowed, or NULL. */
 static const char *unknown_key(const json_t *o, const char *const *allowed) {
@@ -473,7 +473,7 @@ int64_t sy__rollout_baked_ms(const sy_rollout_state *s, int64_t now_ms) {
   return t > 0 ? t : 0;
 }
 
-static json_t *time_json(int64_t ms) {
+json_t *sy__time_json(int64_t ms) {
   if (!ms) return json_null();
   char t[40];
   sy__fmt_time(ms, t, sizeof t);
@@ -490,30 +490,37 @@ static int time_read(const json_t *v, int64_t *ms) {
 }
 
 char *sy__rollout_state_json(const sy_rollout_state *s) {
+  json_t *o = sy__rollout_state_obj(s);
+  char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
+  return text;
+}
+
+json_t *sy__rollout_state_obj(const sy_rollout_state *s) {
   json_t *o = json_object();
   if (!o) return NULL;
   json_object_set_new(o, "plan_version", json_integer(s->plan_version));
   json_object_set_new(o, "phase", json_string(sy__phase_name(s->phase)));
   if (s->phase == SY_PHASE_PAUSED) json_object_set_new(o, "paused_from", json_string(sy__phase_name(s->paused_from)));
   json_object_set_new(o, "step", json_integer(s->step));
-  json_object_set_new(o, "percent", cents_json(s->cents));
-  json_object_set_new(o, "started_at", time_json(s->started_ms));
-  json_object_set_new(o, "step_started_at", time_json(s->step_started_ms));
-  json_object_set_new(o, "paused_at", time_json(s->paused_at_ms));
+  json_object_set_new(o, "percent", sy__cents_json(s->cents));
+  json_object_set_new(o, "started_at", sy__time_json(s->started_ms));
+  json_object_set_new(o, "step_started_at", sy__time_json(s->step_started_ms));
+  json_object_set_new(o, "paused_at", sy__time_json(s->paused_at_ms));
   json_object_set_new(o, "paused_ms", json_integer(s->paused_ms));
   json_object_set_new(o, "baseline_p95_ms", s->baseline_p95_ms >= 0 ? json_real(s->baseline_p95_ms) : json_null());
   if (s->phase == SY_PHASE_ROLLING_BACK || (s->phase == SY_PHASE_PAUSED && s->paused_from == SY_PHASE_ROLLING_BACK)) {
     json_t *steps = json_array();
-    for (int i = 0; i < s->nrb; i++) json_array_append_new(steps, cents_json(s->rb_cents[i]));
+    for (int i = 0; i < s->nrb; i++) json_array_append_new(steps, sy__cents_json(s->rb_cents[i]));
     json_object_set_new(
         o, "rollback",
-        json_pack("{sb so so}", "gradual", s->gradual, "steps", steps, "next_at", time_json(s->rb_next_ms)));
+        json_pack("{sb so so}", "gradual", s->gradual, "steps", steps, "next_at", sy__time_json(s->rb_next_ms)));
   } else {
     json_object_set_new(o, "rollback", json_null());
   }
   if (s->breach.set) {
     json_t *b = json_pack("{ss si so ss}", "gate", s->breach.gate, "step", s->breach.step, "percent",
-                          cents_json(s->breach.cents), "message", s->breach.message);
+                          sy__cents_json(s->breach.cents), "message", s->breach.message);
     if (b && s->breach.has_value) {
       json_object_set_new(b, "value", json_real(s->breach.value));
       json_object_set_new(b, "bound", json_real(s->breach.bound));
@@ -524,10 +531,8 @@ char *sy__rollout_state_json(const sy_rollout_state *s) {
   }
   json_object_set_new(o, "reason", json_string(s->reason));
   json_object_set_new(o, "transitions", json_integer(s->transitions));
-  json_object_set_new(o, "updated_at", time_json(s->updated_ms));
-  char *text = json_dumps(o, JSON_COMPACT);
-  json_decref(o);
-  return text;
+  json_object_set_new(o, "updated_at", sy__time_json(s->updated_ms));
+  return o;
 }
 
 static sy_rc state_read(const json_t *o, sy_rollout_state *s, char *msg, size_t msgsz) {
@@ -1080,7 +1085,7 @@ char *sy__rollout_target_value(const sy_rollout *p, const char *value, size_t le
     goto done;
   }
   if (p->is_flag) {
-    if (json_object_set_new(doc, "rollout_percentage", cents_json(cents))) goto oom;
+    if (json_object_set_new(doc, "rollout_percentage", sy__cents_json(cents))) goto oom;
   } else {
     json_t *split = json_object_get(doc, "split");
     if (!split) {
@@ -1099,9 +1104,9 @@ char *sy__rollout_target_value(const sy_rollout *p, const char *value, size_t le
     if (cents == 0) {
       if (found != (size_t)-1) json_array_remove(split, found);
     } else if (found != (size_t)-1) {
-      if (json_object_set_new(json_array_get(split, found), "percent", cents_json(cents))) goto oom;
+      if (json_object_set_new(json_array_get(split, found), "percent", sy__cents_json(cents))) goto oom;
     } else if (json_array_append_new(split,
-                                     json_pack("{ss so}", "provider", p->provider, "percent", cents_json(cents)))) {
+                                     json_pack("{ss so}", "provider", p->provider, "percent", sy__cents_json(cents)))) {
       goto oom;
     }
   }

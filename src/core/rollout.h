@@ -143,6 +143,11 @@ typedef struct sy_rollout_state {
 sy_rc sy__rollout_state_parse(const char *value, size_t len, sy_rollout_state *out, char *msg, size_t msgsz);
 /* The state as its document's JSON text (malloc'd), NULL on ENOMEM. */
 char *sy__rollout_state_json(const sy_rollout_state *s);
+/* The same as a JSON object (a new reference; NULL on ENOMEM). */
+json_t *sy__rollout_state_obj(const sy_rollout_state *s);
+/* A percent in hundredths as documents write it (10, or 12.5), and a time as RFC 3339 (0: null). */
+json_t *sy__cents_json(int32_t cents);
+json_t *sy__time_json(int64_t ms);
 sy_rc sy__rollout_state_kind_compile(const char *key, const char *value, size_t len, const char *schema, void **obj,
                                      char *msg, size_t msgsz);
 void sy__rollout_state_kind_release(void *obj);

@@ -24,8 +24,8 @@ MD="$RESULTS/lib.md"
 TOKEN="bench-admin-token"; AUTH="Authorization: Bearer $TOKEN"
 RUNS="${LIB_RUNS:-7}"; ITERS="${LIB_ITERS:-2000000}"; NCLIENTS="${LIB_CLIENTS:-1000}"; NPROCS="${LIB_PROCS:-2}"
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=bench/server_common.sh
+. "$HERE/server_common.sh"
 if [ ! -x "$EVAL" ] || [ ! -x "$PROP" ] || [ ! -x "$BIN" ]; then
   log "no bench_lib_eval / bench_lib_propagate / switchyard in $BDIR (libswitchyard not built): lib bench skipped"
   printf '### libswitchyard\n\nnot measured: bench_lib_eval and bench_lib_propagate are not built in %s.\n' "$BDIR" >"$MD"
@@ -35,30 +35,9 @@ fi
 # 1000 clients hold one epoll descriptor and one or two sockets each, and the server as many
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-TMP="$(mktemp -d /tmp/switchyard-libbench.XXXXXX)"
-SERVER_PID=""
-stop_pid() {  # stop_pid PID: TERM, up to 15 s, then KILL
-  local p="$1" _
-  [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 0
-  kill -TERM "$p" 2>/dev/null || true
-  for _ in $(seq 1 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$p" 2>/dev/null && { log "pid $p ignored SIGTERM; SIGKILL"; kill -KILL "$p" 2>/dev/null || true; }
-  wait "$p" 2>/dev/null || true
-}
-cleanup() {
-  local rc=$?
-  set +e
-  stop_pid "$SERVER_PID"
-  rm -rf "$TMP"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_setup libbench
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-PORT="${LIB_PORT:-58500}"
-for _ in $(seq 1 20); do port_busy "$PORT" || break; PORT=$((PORT + 1)); done
-port_busy "$PORT" && die "no free port near ${LIB_PORT:-58500}"
+PORT="$(bench_free_port "${LIB_PORT:-58500}")"
 BASE="http://127.0.0.1:$PORT"
 SLOG="$RESULTS/switchyard-lib.log"
 ( export SWITCHYARD_ADMIN_TOKEN="$TOKEN"; exec "$BIN" serve --listen "127.0.0.1:$PORT" --data "$TMP/data" ) >>"$SLOG" 2>&1 </dev/null &

@@ -24,36 +24,15 @@ MD="$RESULTS/rollout.md"
 TOKEN="bench-admin-token"
 NPLANS="${ROLLOUT_PLANS:-1000}"; WINDOW="${ROLLOUT_WINDOW_S:-20}"; NBREACH="${ROLLOUT_BREACHES:-20}"
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=bench/server_common.sh
+. "$HERE/server_common.sh"
 [ -x "$BIN" ] || die "no switchyard binary in $BDIR (build first: make build)"
 command -v node >/dev/null || die "node is not installed"
 command -v jq >/dev/null || die "jq is not installed"
 
-TMP="$(mktemp -d /tmp/switchyard-rolloutbench.XXXXXX)"
-SERVER_PID=""
-stop_pid() {  # stop_pid PID: TERM, up to 15 s, then KILL
-  local p="$1" _
-  [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 0
-  kill -TERM "$p" 2>/dev/null || true
-  for _ in $(seq 1 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$p" 2>/dev/null && { log "pid $p ignored SIGTERM; SIGKILL"; kill -KILL "$p" 2>/dev/null || true; }
-  wait "$p" 2>/dev/null || true
-}
-cleanup() {
-  local rc=$?
-  set +e
-  stop_pid "$SERVER_PID"
-  rm -rf "$TMP"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_setup rolloutbench
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-PORT="${ROLLOUT_PORT:-58520}"
-for _ in $(seq 1 20); do port_busy "$PORT" || break; PORT=$((PORT + 1)); done
-port_busy "$PORT" && die "no free port near ${ROLLOUT_PORT:-58520}"
+PORT="$(bench_free_port "${ROLLOUT_PORT:-58520}")"
 BASE="http://127.0.0.1:$PORT"
 SLOG="$RESULTS/switchyard-rollout.log"
 # the subshell execs the server: $! is the server's pid (whose /proc/PID/stat is read)

@@ -1,0 +1,40 @@
+# server_common.sh — sourced by the bench scripts that start a server of their own (lib.sh,
+# rollout.sh): logging, a scratch directory removed at exit, stopping the server, a free port.
+# Usage: source it, then `bench_setup PREFIX` (TMP is a new scratch directory; set SERVER_PID
+# once the server runs) and `PORT=$(bench_free_port FIRST)`.
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+stop_pid() {  # stop_pid PID: TERM, up to 15 s, then KILL
+  local p="$1" _
+  [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 0
+  kill -TERM "$p" 2>/dev/null || true
+  for _ in $(seq 1 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$p" 2>/dev/null && { log "pid $p ignored SIGTERM; SIGKILL"; kill -KILL "$p" 2>/dev/null || true; }
+  wait "$p" 2>/dev/null || true
+}
+
+bench_cleanup() {
+  local rc=$?
+  set +e
+  stop_pid "$SERVER_PID"
+  rm -rf "$TMP"
+  exit "$rc"
+}
+
+bench_setup() {  # bench_setup NAME: TMP, SERVER_PID and the exit traps
+  TMP="$(mktemp -d "/tmp/switchyard-$1.XXXXXX")"
+  SERVER_PID=""
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+bench_free_port() {  # the first free port from $1 on (20 tried)
+  local p="$1" _
+  for _ in $(seq 1 20); do port_busy "$p" || break; p=$((p + 1)); done
+  port_busy "$p" && die "no free port near $1"
+  echo "$p"
+}

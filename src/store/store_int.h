@@ -103,6 +103,20 @@ sy_rc sy__db_read_version(sqlite3 *db, const char *name, int64_t version, sy_ver
 /* Splits "a,b" into a label array on v. */
 sy_rc sy__ver_set_labels(sy_ver *v, const char *csv);
 
+/* What bringing a store's schema up to date did (or, for a dry run, would do). */
+typedef struct sy__schema_report {
+  int from;       /* the schema the store was at: 0 for a new store */
+  int to;         /* SY_SCHEMA_VERSION */
+  char did[1024]; /* the migrations run, in words, comma-separated; empty if none */
+} sy__schema_report;
+
+/* Brings the SQLite database db of the store in dir to SY_SCHEMA_VERSION, in one
+ * transaction: a new store gets the current tables, an older one each migration past its
+ * schema, and meta.schema the new number. A dry run does the same and rolls it back. A
+ * store of a newer schema is refused (SY_EINVAL), a failure is SY_EIO; msg says which. */
+sy_rc sy__sqlite_schema_upgrade(sqlite3 *db, const char *dir, int dry_run, sy__schema_report *rep, char *msg,
+                                size_t msgsz);
+
 /* Locks dir for this process (see sy__store_open): *fd holds the lock until sy__dir_unlock.
  * SY_EUNAVAILABLE with msg naming dir and the holder's PID when another process has it. */
 sy_rc sy__dir_lock(const char *dir, int *fd, char *msg, size_t msgsz);

@@ -1,4 +1,4 @@
-/* sqlite.c — the embedded store: schema, start-up load, snapshot access and read queries. */
+/* sqlite.c — the embedded store: open (schema in sqlite_schema.c), start-up load, snapshot access and read queries. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -372,6 +372,11 @@ static sy_rc load_audit_tail(sy_store *st) {
   return SY_OK;
 }
 
+sy_rc sy__sqlite_load(sy_store *st, sy_snap *snap) {
+  sy_rc rc = load_snapshot(st, snap);
+  return rc ? rc : load_audit_tail(st);
+}
+
 static void reader_close(void *db) { sy__db_close(db); }
 
 #define CKPT_PAGES 8000 /* checkpoint once the WAL holds this many pages */
@@ -531,8 +536,7 @@ sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, cha
     rc = SY_ENOMEM;
     goto out;
   }
-  rc = load_snapshot(st, &box->snap);
-  if (!rc) rc = load_audit_tail(st);
+  rc = st->be->load(st, &box->snap);
   if (rc) {
     if (rc == SY_EIO)
       snprintf(msg, msgsz, "cannot load %s: %s (SQLite %d: %s)", st->db_path, sy_strerror(rc),
@@ -721,14 +725,14 @@ static sqlite3 *reader(sy_store *st) {
   return db;
 }
 
-sy_rc sy__store_read_version(sy_store *st, const char *name, int64_t version, sy_ver **out) {
+sy_rc sy__sqlite_read_kept(sy_store *st, const char *name, int64_t version, sy_ver **out) {
   sqlite3 *db = reader(st);
   if (!db) return SY_EIO;
   return sy__read_failed(st, db, "read a version", sy__db_read_version(db, name, version, out));
 }
 
-sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, int limit, sy_ver_cb cb, void *ctx,
-                        int *more) {
+sy_rc sy__sqlite_history(sy_store *st, const char *name, int64_t after_version, int limit, sy_ver_cb cb, void *ctx,
+                         int *more) {
   sqlite3 *db = reader(st);
   sqlite3_stmt *q = NULL;
   sy_rc rc = SY_OK;
@@ -778,7 +782,7 @@ static void audit_from_row(sqlite3_stmt *q, sy_audit_rec *r) {
 
 #define AUDIT_WINDOW 100000 /* records a filtered audit query examines per call */
 
-sy_rc sy__store_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, void *ctx, int64_t *resume) {
+sy_rc sy__sqlite_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, void *ctx, int64_t *resume) {
   sqlite3 *db = reader(st);
   sqlite3_stmt *q = NULL;
   char sql[512];
@@ -827,33 +831,23 @@ sy_rc sy__store_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, vo
   return s == SQLITE_DONE ? SY_OK : sy__read_failed(st, db, "read the audit log", SY_EIO);
 }
 
-sy_rc sy__store_audit_verify(sy_store *st, int64_t *records, int64_t *first_broken, char *msg, size_t msgsz) {
+sy_rc sy__sqlite_audit_walk(sy_store *st, sy_audit_cb cb, void *ctx) {
   sqlite3 *db = reader(st);
   sqlite3_stmt *q = NULL;
-  sy_audit_chain c;
   int s;
-  *records = 0;
-  *first_broken = 0;
-  msg[0] = 0;
   if (!db) return SY_EIO;
-  sy__audit_chain_init(&c);
   if (!(q = sy__stmt(db, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq")))
     return sy__read_failed(st, db, "prepare the audit chain check", SY_EIO);
   while ((s = sqlite3_step(q)) == SQLITE_ROW) {
     sy_audit_rec r;
     audit_from_row(q, &r);
-    (*records)++;
-    sy__audit_chain_next(&c, &r, (const char *)sqlite3_column_text(q, 12));
+    cb(ctx, &r, (const char *)sqlite3_column_text(q, 12));
   }
   sy__stmt_done(q);
-  if (c.broken_seq) {
-    *first_broken = c.broken_seq;
-    snprintf(msg, msgsz, "record %" PRId64 ": %s", c.broken_seq, c.why);
-  }
   return s == SQLITE_DONE ? SY_OK : sy__read_failed(st, db, "read the audit chain", SY_EIO);
 }
 
-sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, void *ctx) {
+sy_rc sy__sqlite_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, void *ctx) {
   sqlite3 *db = reader(st);
   sqlite3_stmt *q = NULL;
   int s;

@@ -117,6 +117,16 @@ typedef struct sy__schema_report {
 sy_rc sy__sqlite_schema_upgrade(sqlite3 *db, const char *dir, int dry_run, sy__schema_report *rep, char *msg,
                                 size_t msgsz);
 
+/* The SQLite engine's load and reads (sqlite.c), in its backend table (sqlite_write.c):
+ * see backend.h. The reads run on the calling thread's own read-only connection. */
+sy_rc sy__sqlite_load(sy_store *st, sy_snap *snap);
+sy_rc sy__sqlite_read_kept(sy_store *st, const char *name, int64_t version, sy_ver **out);
+sy_rc sy__sqlite_history(sy_store *st, const char *name, int64_t after_version, int limit, sy_ver_cb cb, void *ctx,
+                         int *more);
+sy_rc sy__sqlite_audit(sy_store *st, const sy_audit_query *q, sy_audit_cb cb, void *ctx, int64_t *resume);
+sy_rc sy__sqlite_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, void *ctx);
+sy_rc sy__sqlite_audit_walk(sy_store *st, sy_audit_cb cb, void *ctx);
+
 /* Locks dir for this process (see sy__store_open): *fd holds the lock until sy__dir_unlock.
  * SY_EUNAVAILABLE with msg naming dir and the holder's PID when another process has it. */
 sy_rc sy__dir_lock(const char *dir, int *fd, char *msg, size_t msgsz);

@@ -13,7 +13,18 @@
 
 #include "store/store.h"
 
+struct sy__schema_report;
+
 typedef struct sy_backend {
+  /* ---- open, on the opening thread ---- */
+
+  /* Opens the engine's storage for the store in st->dir (for SQLite: takes the directory's
+   * lock, opens the writer's connection) and brings its schema to the engine's current one
+   * in one transaction, saying in rep what it did; a dry run says what it would do and
+   * keeps nothing. A store of a newer schema is refused (SY_EINVAL) with msg naming both
+   * numbers and where the store is. What it opened is closed by sy__store_close. */
+  sy_rc (*open)(sy_store *st, int dry_run, struct sy__schema_report *rep, char *msg, size_t msgsz);
+
   /* the batch's transaction, and each operation's savepoint inside it */
   sy_rc (*begin)(sy_store *st);
   sy_rc (*commit)(sy_store *st);

@@ -446,10 +446,9 @@ static sy_store *store_new(const char *dir, const sy_clock *clock) {
   return st;
 }
 
-/* Takes the directory's lock, opens the writer's connection and brings the schema up to
- * date (a dry run: says what it would do in rep, and keeps nothing). Shared by open and
- * migrate, so that both go through the same steps. */
-static sy_rc engine_open(sy_store *st, int dry_run, sy__schema_report *rep, char *msg, size_t msgsz) {
+/* The engine's open (backend.h): takes the directory's lock, opens the writer's connection
+ * and brings the schema up to date. Open and migrate both go through it. */
+sy_rc sy__sqlite_open(sy_store *st, int dry_run, sy__schema_report *rep, char *msg, size_t msgsz) {
   char *err = NULL;
   sy_rc rc = SY_OK;
   if (mkdir(st->dir, 0700) && errno != EEXIST) {
@@ -486,7 +485,7 @@ sy_rc sy__store_migrate(const char *dir, int dry_run, char *report, size_t repor
   }
   sy_store *st = store_new(dir, NULL);
   if (!st) return SY_ENOMEM;
-  sy_rc rc = engine_open(st, dry_run, &rep, msg, msgsz);
+  sy_rc rc = st->be->open(st, dry_run, &rep, msg, msgsz);
   if (!rc && rep.from == rep.to)
     snprintf(report, reportsz, "schema %d: up to date", rep.to);
   else if (!rc)
@@ -501,7 +500,7 @@ sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, cha
   sy__schema_report rep;
   sy_store *st = store_new(dir, clock);
   if (!st) return SY_ENOMEM;
-  rc = engine_open(st, 0, &rep, msg, msgsz);
+  rc = st->be->open(st, 0, &rep, msg, msgsz);
   if (rc) goto out;
   if (rep.from && rep.from < rep.to) {
     json_t *f = json_pack("{ss si si ss}", "data", dir, "from", rep.from, "to", rep.to, "migrations", rep.did);

@@ -139,7 +139,8 @@ typedef void (*sy_log_hook)(const char *level, const char *msg, json_t *fields);
  * database. Versions, audit records and credentials are stamped with clock (NULL: the
  * system clock). */
 sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, char *msg, size_t msgsz);
-/* The schema of the store this build writes; a store of a newer one is refused at open. */
+/* The schema of the SQLite store this build writes (the last of sqlite_schema.c's
+ * migrations); a store of a newer one is refused at open. */
 #define SY_SCHEMA_VERSION 5
 
 /* Brings the existing store in dir to SY_SCHEMA_VERSION as sy__store_open does (same lock,

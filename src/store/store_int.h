@@ -103,7 +103,8 @@ sy_rc sy__db_read_version(sqlite3 *db, const char *name, int64_t version, sy_ver
 /* Splits "a,b" into a label array on v. */
 sy_rc sy__ver_set_labels(sy_ver *v, const char *csv);
 
-/* What bringing a store's schema up to date did (or, for a dry run, would do). */
+/* What bringing a store's schema up to date did (or, for a dry run, would do): filled by
+ * the engine's open (backend.h), whatever the engine; `switchyard migrate` prints it. */
 typedef struct sy__schema_report {
   int from;       /* the schema the store was at: 0 for a new store */
   int to;         /* SY_SCHEMA_VERSION */
@@ -117,8 +118,9 @@ typedef struct sy__schema_report {
 sy_rc sy__sqlite_schema_upgrade(sqlite3 *db, const char *dir, int dry_run, sy__schema_report *rep, char *msg,
                                 size_t msgsz);
 
-/* The SQLite engine's load and reads (sqlite.c), in its backend table (sqlite_write.c):
+/* The SQLite engine's open, load and reads (sqlite.c), in its backend table (sqlite_write.c):
  * see backend.h. The reads run on the calling thread's own read-only connection. */
+sy_rc sy__sqlite_open(sy_store *st, int dry_run, sy__schema_report *rep, char *msg, size_t msgsz);
 sy_rc sy__sqlite_load(sy_store *st, sy_snap *snap);
 sy_rc sy__sqlite_read_kept(sy_store *st, const char *name, int64_t version, sy_ver **out);
 sy_rc sy__sqlite_history(sy_store *st, const char *name, int64_t after_version, int limit, sy_ver_cb cb, void *ctx,

@@ -124,5 +124,7 @@ int sy__provider_name_ok(const char *name);
  * directory, passing argv[1..] on; the server's options and help are its own. Returns only
  * when that fails (exit code 1, the reason printed). */
 int sy__cmd_serve(int argc, char **argv);
+/* Runs switchyard-server migrate with argv[1..]: brings the store's schema up to date. */
+int sy__cmd_migrate(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  serve    run the Switchyard server (switchyard serve --help)\n"
+    "  migrate  bring a stopped store's schema up to date: --data DIR, --dry-run\n"
     "  param    put, get, ls, history, rm, label, unlabel, tag, untag, rollback parameters\n"
     "  flag     create, put, get, ls, eval, explain feature flags\n"
     "  rollout  a flag's rollout: --percentage N, --disable, --enable, --status (idempotent);\n"
@@ -82,6 +83,7 @@ int main(int argc, char **argv) {
 
   const char *cmd = argv[i];
   if (strcmp(cmd, "serve") == 0) return sy__cmd_serve(argc - i, argv + i);
+  if (strcmp(cmd, "migrate") == 0) return sy__cmd_migrate(argc - i, argv + i);
   if (strcmp(cmd, "help") == 0) {
     fputs(usage, stdout);
     return SY__EXIT_OK;

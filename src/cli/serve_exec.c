@@ -1,4 +1,4 @@
-/* serve_exec.c — `switchyard serve` runs the server binary that sits beside the CLI.
+/* serve_exec.c — `switchyard serve` (and `migrate`) run the server binary that sits beside the CLI.
  *
  * The server is its own executable so that its process maps none of the CLI's
  * client libraries (libcurl and what it pulls in), and so that the allocator
@@ -14,7 +14,8 @@
 
 #include "cli/cli.h"
 
-int sy__cmd_serve(int argc, char **argv) {
+/* Runs the server executable with argv[1..] after first (when not NULL); returns only on failure. */
+static int exec_server(const char *first, int argc, char **argv) {
   char exe[PATH_MAX], server[PATH_MAX + 32];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) {
@@ -39,12 +40,19 @@ int sy__cmd_serve(int argc, char **argv) {
     snprintf(buf, sizeof buf, "%s%sglibc.malloc.hugetlb=1", tun ? tun : "", tun && *tun ? ":" : "");
     setenv("GLIBC_TUNABLES", buf, 1);
   }
-  char **args = calloc((size_t)argc + 1, sizeof *args);
+  char **args = calloc((size_t)argc + 2, sizeof *args);
   if (!args) return 1;
-  args[0] = server;
-  for (int i = 1; i < argc; i++) args[i] = argv[i];
+  int n_args = 0;
+  args[n_args++] = server;
+  if (first) args[n_args++] = (char *)first;
+  for (int i = 1; i < argc; i++) args[n_args++] = argv[i];
   execv(server, args);
   fprintf(stderr, "switchyard: cannot run %s: %s\n", server, strerror(errno));
   free(args);
   return 1;
 }
+
+int sy__cmd_serve(int argc, char **argv) { return exec_server(NULL, argc, argv); }
+
+/* `switchyard migrate` opens the store as the server does, so the server's executable runs it. */
+int sy__cmd_migrate(int argc, char **argv) { return exec_server("migrate", argc, argv); }

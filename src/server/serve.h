@@ -15,5 +15,8 @@ void sy__server_close(sy_server *srv);
 
 /* Runs the server until SIGTERM/SIGINT. argv[0] is "serve". Returns the process exit code. */
 int sy__serve_main(int argc, char **argv);
+/* `switchyard migrate [--data DIR] [--dry-run]`: brings the store's schema up to date the
+ * way serve's open does, and says what it did. argv[0] is "migrate". The exit code. */
+int sy__migrate_main(int argc, char **argv);
 
 #endif

@@ -1,17 +1,30 @@
-/* backend.h — what the write rules (rules.c) and the commit pipeline (commit.c) need from a
- * storage engine. The rules decide what an operation means against the batch's working
- * snapshot; the engine only stores the rows they hand it, inside the batch's one
- * transaction, with a savepoint per operation. SQLite implements it (sqlite_write.c); a
- * second engine implements the same table and reuses the rules and the pipeline unchanged.
+/* backend.h — what the store needs from a storage engine: the write rules (rules.c) and the
+ * commit pipeline (commit.c) on the writer thread; the load at open; the reads of what is
+ * not in memory (read.c) on any thread. The rules decide what an operation means against
+ * the batch's working snapshot; the engine only stores the rows they hand it, inside the
+ * batch's one transaction, with a savepoint per operation. SQLite implements it (the table
+ * in sqlite_write.c, the load and reads in sqlite.c); a second engine implements the same
+ * table and reuses the rules, the pipeline and the reads' callers unchanged.
  *
- * Every function runs on the writer thread (sync on the syncer thread). A storage failure
- * returns SY_EIO (or SY_ENOMEM) after recording its cause with the store (sy__cause). */
+ * Every write function runs on the writer thread (sync on the syncer thread). A storage
+ * failure returns SY_EIO (or SY_ENOMEM) after recording its cause with the store (sy__cause). */
 #ifndef SY_STORE_BACKEND_H
 #define SY_STORE_BACKEND_H
 
 #include "store/store.h"
 
+struct sy__schema_report;
+
 typedef struct sy_backend {
+  /* ---- open, on the opening thread ---- */
+
+  /* Opens the engine's storage for the store in st->dir (for SQLite: takes the directory's
+   * lock, opens the writer's connection) and brings its schema to the engine's current one
+   * in one transaction, saying in rep what it did; a dry run says what it would do and
+   * keeps nothing. A store of a newer schema is refused (SY_EINVAL) with msg naming both
+   * numbers and where the store is. What it opened is closed by sy__store_close. */
+  sy_rc (*open)(sy_store *st, int dry_run, struct sy__schema_report *rep, char *msg, size_t msgsz);
+
   /* the batch's transaction, and each operation's savepoint inside it */
   sy_rc (*begin)(sy_store *st);
   sy_rc (*commit)(sy_store *st);
@@ -44,6 +57,26 @@ typedef struct sy_backend {
   /* Stores a credential, replacing the one of the same name. */
   sy_rc (*put_token)(sy_store *st, const sy_token *t);
   sy_rc (*put_key)(sy_store *st, const sy_akey *k);
+
+  /* ---- the load at open, on the opening thread ---- */
+
+  /* Reads every parameter (latest and labelled versions, tags) and every credential into
+   * snap (root, count, auth), and sets st's audit tail (last_seq, last_hash: the genesis
+   * hash for an empty log), store id and next_expiry_ms. On failure snap holds what was
+   * read, for sy__snap_clear. */
+  sy_rc (*load)(sy_store *st, sy_snap *snap);
+
+  /* ---- reads of what is not in memory, on any request thread, beside the writer ---- */
+
+  /* As sy__store_read_version, sy__store_history, sy__store_audit and sy__store_events
+   * (store.h). A failure is logged through the store's log hook (sy__read_failed). */
+  sy_rc (*read_kept)(sy_store *st, const char *name, int64_t version, sy_ver **out);
+  sy_rc (*history)(sy_store *st, const char *name, int64_t after_version, int limit, sy_ver_cb cb, void *ctx,
+                   int *more);
+  sy_rc (*audit)(sy_store *st, const sy_audit_query *q, sy_audit_cb cb, void *ctx, int64_t *resume);
+  sy_rc (*events)(sy_store *st, int64_t after, int limit, sy_event_cb cb, void *ctx);
+  /* Calls cb for every audit record in seq order, with its stored hash (audit verify). */
+  sy_rc (*audit_walk)(sy_store *st, sy_audit_cb cb, void *ctx);
 } sy_backend;
 
 extern const sy_backend sy__sqlite_backend;

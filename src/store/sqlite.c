@@ -1,4 +1,4 @@
-/* sqlite.c — the embedded store: schema, start-up load, snapshot access and read queries. */
+/* sqlite.c — the embedded store: open (schema in sqlite_schema.c), start-up load, snapshot access and read queries. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,98 +17,6 @@
 #include "store/backend.h"
 #include "store/masterkey.h"
 #include "store/store_int.h"
-
-static const char *schema =
-    "CREATE TABLE IF NOT EXISTS params ("
-    "  name TEXT PRIMARY KEY, oldest INTEGER NOT NULL, latest INTEGER NOT NULL,"
-    "  kind INTEGER NOT NULL, tier INTEGER NOT NULL, value BLOB NOT NULL, description TEXT,"
-    "  pattern TEXT, modified_ms INTEGER NOT NULL, modified_user TEXT, labels TEXT NOT NULL DEFAULT '',"
-    "  tags TEXT NOT NULL DEFAULT '{}', key_id TEXT NOT NULL DEFAULT '', data_type TEXT NOT NULL DEFAULT '',"
-    "  policies TEXT NOT NULL DEFAULT '', schema TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS versions ("
-    "  name TEXT NOT NULL, version INTEGER NOT NULL, kind INTEGER NOT NULL, tier INTEGER NOT NULL,"
-    "  value BLOB NOT NULL, description TEXT, pattern TEXT, modified_ms INTEGER NOT NULL,"
-    "  modified_user TEXT, labels TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '',"
-    "  key_id TEXT NOT NULL DEFAULT '', data_type TEXT NOT NULL DEFAULT '', policies TEXT NOT NULL DEFAULT '',"
-    "  schema TEXT NOT NULL DEFAULT '', PRIMARY KEY (name, version)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS versions_labelled ON versions(name) WHERE labels <> '';"
-    "CREATE TABLE IF NOT EXISTS audit ("
-    "  seq INTEGER PRIMARY KEY, time TEXT NOT NULL, time_ms INTEGER NOT NULL, actor TEXT NOT NULL,"
-    "  action TEXT NOT NULL, name TEXT NOT NULL, old_version INTEGER NOT NULL, new_version INTEGER NOT NULL,"
-    "  old_digest TEXT NOT NULL, new_digest TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL,"
-    "  prev_hash TEXT NOT NULL, hash TEXT NOT NULL, event TEXT NOT NULL DEFAULT '',"
-    "  kind INTEGER NOT NULL DEFAULT 0, value BLOB);"
-    /* no index on audit(name): it cost every write a random page and a third of the
-       write throughput; name and time filters scan a bounded window instead */
-    "DROP INDEX IF EXISTS audit_name;"
-    "CREATE TABLE IF NOT EXISTS tokens ("
-    "  name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, scopes INTEGER NOT NULL,"
-    "  created_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0, route TEXT NOT NULL DEFAULT '');"
-    "CREATE TABLE IF NOT EXISTS access_keys ("
-    "  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, secret BLOB NOT NULL, scopes INTEGER NOT NULL,"
-    "  created_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);"
-    "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema', '1');"
-    /* who this store is, for clients that cached what it said (made once, never changed) */
-    "INSERT OR IGNORE INTO meta(k, v) VALUES ('store_id', lower(hex(randomblob(16))));";
-
-/* A store made before each version kept its reason gets the column, filled from the audit
- * log: a version's reason is that of the newest put, rollback or import record that wrote
- * it. Once, in one transaction, with an index that lives only as long as the fill. */
-static int add_version_reasons(sqlite3 *db, char **err) {
-  sqlite3_stmt *q = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT reason FROM versions LIMIT 0", -1, &q, NULL) == SQLITE_OK) {
-    sqlite3_finalize(q);
-    return SQLITE_OK;
-  }
-  int rc =
-      sqlite3_exec(db,
-                   "BEGIN IMMEDIATE;"
-                   "ALTER TABLE versions ADD COLUMN reason TEXT NOT NULL DEFAULT '';"
-                   "CREATE INDEX audit_by_version ON audit(name, new_version);"
-                   "UPDATE versions SET reason = coalesce((SELECT a.reason FROM audit a WHERE a.name = versions.name"
-                   " AND a.new_version = versions.version AND a.action IN ('put', 'rollback', 'import')"
-                   " ORDER BY a.seq DESC LIMIT 1), '');"
-                   "DROP INDEX audit_by_version;"
-                   "COMMIT;",
-                   NULL, NULL, err);
-  if (rc != SQLITE_OK) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-  return rc;
-}
-
-/* A store made before versions kept SSM's KeyId, DataType and Policies and a flag's schema
- * gets their columns (empty: the defaults, alias/aws/ssm, text, none, none). */
-static int add_version_attrs(sqlite3 *db, char **err) {
-  sqlite3_stmt *q = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT schema FROM versions LIMIT 0", -1, &q, NULL) == SQLITE_OK) {
-    sqlite3_finalize(q);
-    return SQLITE_OK;
-  }
-  int rc = sqlite3_exec(db,
-                        "BEGIN IMMEDIATE;"
-                        "ALTER TABLE versions ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"
-                        "ALTER TABLE versions ADD COLUMN data_type TEXT NOT NULL DEFAULT '';"
-                        "ALTER TABLE versions ADD COLUMN policies TEXT NOT NULL DEFAULT '';"
-                        "ALTER TABLE versions ADD COLUMN schema TEXT NOT NULL DEFAULT '';"
-                        "ALTER TABLE params ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"
-                        "ALTER TABLE params ADD COLUMN data_type TEXT NOT NULL DEFAULT '';"
-                        "ALTER TABLE params ADD COLUMN policies TEXT NOT NULL DEFAULT '';"
-                        "ALTER TABLE params ADD COLUMN schema TEXT NOT NULL DEFAULT '';"
-                        "COMMIT;",
-                        NULL, NULL, err);
-  if (rc != SQLITE_OK) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-  return rc;
-}
-
-/* A store made before tokens had a default route gets the column (empty: no route). */
-static int add_token_routes(sqlite3 *db, char **err) {
-  sqlite3_stmt *q = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT route FROM tokens LIMIT 0", -1, &q, NULL) == SQLITE_OK) {
-    sqlite3_finalize(q);
-    return SQLITE_OK;
-  }
-  return sqlite3_exec(db, "ALTER TABLE tokens ADD COLUMN route TEXT NOT NULL DEFAULT '';", NULL, NULL, err);
-}
 
 sqlite3_stmt *sy__stmt(sqlite3 *db, const char *sql) {
   for (sqlite3_stmt *s = sqlite3_next_stmt(db, NULL); s; s = sqlite3_next_stmt(db, s))
@@ -448,20 +356,6 @@ static sy_rc load_snapshot(sy_store *st, sy_snap *snap) {
   return (n && !snap->root) ? SY_ENOMEM : SY_OK;
 }
 
-/* A store written before change events were kept structured (their JSON in audit.event)
- * gains the event's own columns; its old records keep their JSON, read by sy__store_events. */
-static int migrate(sqlite3 *db, char **err) {
-  sqlite3_stmt *q = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT kind, value FROM audit LIMIT 0", -1, &q, NULL) == SQLITE_OK) {
-    sqlite3_finalize(q);
-    return SQLITE_OK;
-  }
-  return sqlite3_exec(db,
-                      "ALTER TABLE audit ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
-                      "ALTER TABLE audit ADD COLUMN value BLOB;",
-                      NULL, NULL, err);
-}
-
 static sy_rc load_audit_tail(sy_store *st) {
   sqlite3_stmt *q = NULL;
   st->last_seq = 0;
@@ -476,6 +370,11 @@ static sy_rc load_audit_tail(sy_store *st) {
   if (sqlite3_step(q) == SQLITE_ROW) snprintf(st->id, sizeof st->id, "%s", (const char *)sqlite3_column_text(q, 0));
   sy__stmt_done(q);
   return SY_OK;
+}
+
+sy_rc sy__sqlite_load(sy_store *st, sy_snap *snap) {
+  sy_rc rc = load_snapshot(st, snap);
+  return rc ? rc : load_audit_tail(st);
 }
 
 static void reader_close(void *db) { sy__db_close(db); }
@@ -523,11 +422,10 @@ static void *ckpt_main(void *arg) {
   return NULL;
 }
 
-sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, char *msg, size_t msgsz) {
+/* A store for dir with nothing open yet: what sy__store_close can always close. */
+static sy_store *store_new(const char *dir, const sy_clock *clock) {
   sy_store *st = calloc(1, sizeof *st);
-  sy_rc rc = SY_OK;
-  char *err = NULL;
-  if (!st) return SY_ENOMEM;
+  if (!st) return NULL;
   st->clock = clock ? clock : sy__clock_system();
   st->be = &sy__sqlite_backend;
   pthread_mutex_init(&st->mu, NULL);
@@ -541,22 +439,72 @@ sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, cha
   size_t plen = strlen(dir) + 32;
   st->db_path = malloc(plen);
   if (!st->dir || !st->db_path) {
-    rc = SY_ENOMEM;
-    goto out;
+    sy__store_close(st);
+    return NULL;
   }
   snprintf(st->db_path, plen, "%s/switchyard.db", dir);
-  if (mkdir(dir, 0700) && errno != EEXIST) {
-    snprintf(msg, msgsz, "cannot create data directory %s: %s", dir, strerror(errno));
-    rc = SY_EIO;
-    goto out;
+  return st;
+}
+
+/* The engine's open (backend.h): takes the directory's lock, opens the writer's connection
+ * and brings the schema up to date. Open and migrate both go through it. */
+sy_rc sy__sqlite_open(sy_store *st, int dry_run, sy__schema_report *rep, char *msg, size_t msgsz) {
+  char *err = NULL;
+  sy_rc rc = SY_OK;
+  if (mkdir(st->dir, 0700) && errno != EEXIST) {
+    snprintf(msg, msgsz, "cannot create data directory %s: %s", st->dir, strerror(errno));
+    return SY_EIO;
   }
   /* before the master key and the database are touched: a second server stops here */
-  rc = sy__dir_lock(dir, &st->lock_fd, msg, msgsz);
-  if (rc) goto out;
+  rc = sy__dir_lock(st->dir, &st->lock_fd, msg, msgsz);
+  if (rc) return rc;
   if (sqlite3_open_v2(st->db_path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) {
     snprintf(msg, msgsz, "cannot open %s: %s", st->db_path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
-    rc = SY_EIO;
-    goto out;
+    return SY_EIO;
+  }
+  sqlite3_busy_timeout(st->db, 5000);
+  if (sqlite3_exec(
+          st->db,
+          "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-32768;",
+          NULL, NULL, &err)) {
+    snprintf(msg, msgsz, "cannot initialise %s: %s", st->db_path, err ? err : "?");
+    sqlite3_free(err);
+    return SY_EIO;
+  }
+  return sy__sqlite_schema_upgrade(st->db, st->dir, dry_run, rep, msg, msgsz);
+}
+
+sy_rc sy__store_migrate(const char *dir, int dry_run, char *report, size_t reportsz, char *msg, size_t msgsz) {
+  char db_path[4096];
+  struct stat sb;
+  sy__schema_report rep;
+  snprintf(db_path, sizeof db_path, "%s/switchyard.db", dir);
+  if (stat(db_path, &sb)) {
+    snprintf(msg, msgsz, "there is no store in %s (no %s)", dir, db_path);
+    return SY_ENOTFOUND;
+  }
+  sy_store *st = store_new(dir, NULL);
+  if (!st) return SY_ENOMEM;
+  sy_rc rc = st->be->open(st, dry_run, &rep, msg, msgsz);
+  if (!rc && rep.from == rep.to)
+    snprintf(report, reportsz, "schema %d: up to date", rep.to);
+  else if (!rc)
+    snprintf(report, reportsz, "schema %d -> %d%s: %s", rep.from, rep.to, dry_run ? " (dry run, nothing written)" : "",
+             rep.did);
+  sy__store_close(st);
+  return rc;
+}
+
+sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, char *msg, size_t msgsz) {
+  sy_rc rc = SY_OK;
+  sy__schema_report rep;
+  sy_store *st = store_new(dir, clock);
+  if (!st) return SY_ENOMEM;
+  rc = st->be->open(st, 0, &rep, msg, msgsz);
+  if (rc) goto out;
+  if (rep.from && rep.from < rep.to) {
+    json_t *f = json_pack("{ss si si ss}", "data", dir, "from", rep.from, "to", rep.to, "migrations", rep.did);
+    sy__store_log(st, "info", "store schema upgraded", f);
   }
   const char *keyfile = getenv("SWITCHYARD_MASTER_KEY_FILE");
   char keypath[4096];
@@ -582,25 +530,12 @@ sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, cha
     EVP_DigestFinal_ex(ctx, st->digest_key, &n);
     EVP_MD_CTX_free(ctx);
   }
-  sqlite3_busy_timeout(st->db, 5000);
-  if (sqlite3_exec(
-          st->db,
-          "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-32768;",
-          NULL, NULL, &err) ||
-      sqlite3_exec(st->db, schema, NULL, NULL, &err) || migrate(st->db, &err) || add_version_reasons(st->db, &err) ||
-      add_version_attrs(st->db, &err) || add_token_routes(st->db, &err)) {
-    snprintf(msg, msgsz, "cannot initialise %s: %s", st->db_path, err ? err : "?");
-    sqlite3_free(err);
-    rc = SY_EIO;
-    goto out;
-  }
   snap_box *box = calloc(1, sizeof *box);
   if (!box) {
     rc = SY_ENOMEM;
     goto out;
   }
-  rc = load_snapshot(st, &box->snap);
-  if (!rc) rc = load_audit_tail(st);
+  rc = st->be->load(st, &box->snap);
   if (rc) {
     if (rc == SY_EIO)
       snprintf(msg, msgsz, "cannot load %s: %s (SQLite %d: %s)", st->db_path, sy_strerror(rc),
@@ -789,14 +724,14 @@ static sqlite3 *reader(sy_store *st) {
   return db;
 }
 
-sy_rc sy__store_read_version(sy_store *st, const char *name, int64_t version, sy_ver **out) {
+sy_rc sy__sqlite_read_kept(sy_store *st, const char *name, int64_t version, sy_ver **out) {
   sqlite3 *db = reader(st);
   if (!db) return SY_EIO;
   return sy__read_failed(st, db, "read a version", sy__db_read_version(db, name, version, out));
 }
 
-sy_rc sy__store_history(sy_store *st, const char *name, int64_t after_version, int limit, sy_ver_cb cb, void *ctx,
-                        int *more) {
+sy_rc sy__sqlite_history(sy_store *st, const char *name, int64_t after_version, int limit, sy_ver_cb cb, void *ctx,
+                         int *more) {
   sqlite3 *db = reader(st);
   sqlite3_stmt *q = NULL;
   sy_rc rc = SY_OK;
@@ -846,7 +781,7 @@ static void audit_from_row(sqlite3_stmt *q, sy_audit_rec *r) {
 
 #define AUDIT_WINDOW 100000 /* records a filtered audit query examines per call */
 
-sy_rc sy__store_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, void *ctx, int64_t *resume) {
+sy_rc sy__sqlite_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, void *ctx, int64_t *resume) {
   sqlite3 *db = reader(st);
   sqlite3_stmt *q = NULL;
   char sql[512];
@@ -895,33 +830,23 @@ sy_rc sy__store_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, vo
   return s == SQLITE_DONE ? SY_OK : sy__read_failed(st, db, "read the audit log", SY_EIO);
 }
 
-sy_rc sy__store_audit_verify(sy_store *st, int64_t *records, int64_t *first_broken, char *msg, size_t msgsz) {
+sy_rc sy__sqlite_audit_walk(sy_store *st, sy_audit_cb cb, void *ctx) {
   sqlite3 *db = reader(st);
   sqlite3_stmt *q = NULL;
-  sy_audit_chain c;
   int s;
-  *records = 0;
-  *first_broken = 0;
-  msg[0] = 0;
   if (!db) return SY_EIO;
-  sy__audit_chain_init(&c);
   if (!(q = sy__stmt(db, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq")))
     return sy__read_failed(st, db, "prepare the audit chain check", SY_EIO);
   while ((s = sqlite3_step(q)) == SQLITE_ROW) {
     sy_audit_rec r;
     audit_from_row(q, &r);
-    (*records)++;
-    sy__audit_chain_next(&c, &r, (const char *)sqlite3_column_text(q, 12));
+    cb(ctx, &r, (const char *)sqlite3_column_text(q, 12));
   }
   sy__stmt_done(q);
-  if (c.broken_seq) {
-    *first_broken = c.broken_seq;
-    snprintf(msg, msgsz, "record %" PRId64 ": %s", c.broken_seq, c.why);
-  }
   return s == SQLITE_DONE ? SY_OK : sy__read_failed(st, db, "read the audit chain", SY_EIO);
 }
 
-sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, void *ctx) {
+sy_rc sy__sqlite_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, void *ctx) {
   sqlite3 *db = reader(st);
   sqlite3_stmt *q = NULL;
   int s;

@@ -236,6 +236,7 @@ static sy_rc put_key(sy_store *st, const sy_akey *k) {
 }
 
 const sy_backend sy__sqlite_backend = {
+    .open = sy__sqlite_open,
     .begin = begin,
     .commit = commit,
     .abort = abort_batch,
@@ -254,4 +255,10 @@ const sy_backend sy__sqlite_backend = {
     .append_audit = append_audit,
     .put_token = put_token,
     .put_key = put_key,
+    .load = sy__sqlite_load,
+    .read_kept = sy__sqlite_read_kept,
+    .history = sy__sqlite_history,
+    .audit = sy__sqlite_audit,
+    .events = sy__sqlite_events,
+    .audit_walk = sy__sqlite_audit_walk,
 };

@@ -139,6 +139,15 @@ typedef void (*sy_log_hook)(const char *level, const char *msg, json_t *fields);
  * database. Versions, audit records and credentials are stamped with clock (NULL: the
  * system clock). */
 sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, char *msg, size_t msgsz);
+/* The schema of the SQLite store this build writes (the last of sqlite_schema.c's
+ * migrations); a store of a newer one is refused at open. */
+#define SY_SCHEMA_VERSION 5
+
+/* Brings the existing store in dir to SY_SCHEMA_VERSION as sy__store_open does (same lock,
+ * same steps), without loading it. report gets what was done ("schema 1 -> 5: added ...",
+ * "schema 5: up to date"); a dry run says what would be done and writes nothing. SY_ENOTFOUND
+ * when dir holds no store; otherwise as sy__store_open, msg saying why. */
+sy_rc sy__store_migrate(const char *dir, int dry_run, char *report, size_t reportsz, char *msg, size_t msgsz);
 /* Drains queued writes, stops the writer, closes, and releases the directory lock. */
 void sy__store_close(sy_store *st);
 /* The store's identity: 32 hex digits made when it was created, never changed. Lets a client

@@ -103,6 +103,32 @@ sy_rc sy__db_read_version(sqlite3 *db, const char *name, int64_t version, sy_ver
 /* Splits "a,b" into a label array on v. */
 sy_rc sy__ver_set_labels(sy_ver *v, const char *csv);
 
+/* What bringing a store's schema up to date did (or, for a dry run, would do): filled by
+ * the engine's open (backend.h), whatever the engine; `switchyard migrate` prints it. */
+typedef struct sy__schema_report {
+  int from;       /* the schema the store was at: 0 for a new store */
+  int to;         /* SY_SCHEMA_VERSION */
+  char did[1024]; /* the migrations run, in words, comma-separated; empty if none */
+} sy__schema_report;
+
+/* Brings the SQLite database db of the store in dir to SY_SCHEMA_VERSION, in one
+ * transaction: a new store gets the current tables, an older one each migration past its
+ * schema, and meta.schema the new number. A dry run does the same and rolls it back. A
+ * store of a newer schema is refused (SY_EINVAL), a failure is SY_EIO; msg says which. */
+sy_rc sy__sqlite_schema_upgrade(sqlite3 *db, const char *dir, int dry_run, sy__schema_report *rep, char *msg,
+                                size_t msgsz);
+
+/* The SQLite engine's open, load and reads (sqlite.c), in its backend table (sqlite_write.c):
+ * see backend.h. The reads run on the calling thread's own read-only connection. */
+sy_rc sy__sqlite_open(sy_store *st, int dry_run, sy__schema_report *rep, char *msg, size_t msgsz);
+sy_rc sy__sqlite_load(sy_store *st, sy_snap *snap);
+sy_rc sy__sqlite_read_kept(sy_store *st, const char *name, int64_t version, sy_ver **out);
+sy_rc sy__sqlite_history(sy_store *st, const char *name, int64_t after_version, int limit, sy_ver_cb cb, void *ctx,
+                         int *more);
+sy_rc sy__sqlite_audit(sy_store *st, const sy_audit_query *q, sy_audit_cb cb, void *ctx, int64_t *resume);
+sy_rc sy__sqlite_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, void *ctx);
+sy_rc sy__sqlite_audit_walk(sy_store *st, sy_audit_cb cb, void *ctx);
+
 /* Locks dir for this process (see sy__store_open): *fd holds the lock until sy__dir_unlock.
  * SY_EUNAVAILABLE with msg naming dir and the holder's PID when another process has it. */
 sy_rc sy__dir_lock(const char *dir, int *fd, char *msg, size_t msgsz);

@@ -291,7 +291,8 @@ describe('a store from before versions kept their reason', () => {
     assert.deepEqual(before0.json.versions.map((v) => v.reason), ['first', '', 'third']);
     await S.stop();
     const db = path.join(S.dataDir, 'switchyard.db');
-    execFileSync('sqlite3', [db, 'ALTER TABLE versions DROP COLUMN reason;']); // the schema before
+    // the schema before (2): no reason column, and a schema number that says so
+    execFileSync('sqlite3', [db, "ALTER TABLE versions DROP COLUMN reason; UPDATE meta SET v = '2' WHERE k = 'schema';"]);
     await S.restart();
     const after0 = await api(S, 'GET', pp(name, '/history'));
     assert.equal(after0.status, 200, after0.text);

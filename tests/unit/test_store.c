@@ -495,7 +495,9 @@ static void a_token_keeps_its_route(void **state) {
   snprintf(db_path, sizeof db_path, "%s/switchyard.db", dir);
   sqlite3 *db = NULL;
   assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "ALTER TABLE tokens DROP COLUMN route", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "ALTER TABLE tokens DROP COLUMN route; UPDATE meta SET v = '4' WHERE k = 'schema'",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
   sqlite3_close(db);
   st = open_store(dir, NULL);
   assert_route(st, '2', "");
@@ -505,6 +507,59 @@ static void a_token_keeps_its_route(void **state) {
   st = open_store(dir, NULL);
   assert_route(st, '5', "/gw/again");
   sy__store_close(st);
+  rmtree(dir);
+  free(dir);
+}
+
+/* Runs sql on the store's database behind its back (the store closed). */
+static void db_exec(const char *dir, const char *sql) {
+  char db_path[512];
+  snprintf(db_path, sizeof db_path, "%s/switchyard.db", dir);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+/* A new store is at SY_SCHEMA_VERSION; an older one is migrated at open (a dry run first
+ * changes nothing); a newer one is refused with both numbers and the directory. */
+static void the_schema_number_decides(void **state) {
+  (void)state;
+  char *dir = tmpdir();
+  char report[1200], msg[1024], want[1200];
+  sy_store *st = open_store(dir, NULL);
+  assert_int_equal(put(st, "/s/a", "one", 0), SY_OK);
+  sy__store_close(st);
+  assert_int_equal(sy__store_migrate(dir, 0, report, sizeof report, msg, sizeof msg), SY_OK);
+  snprintf(want, sizeof want, "schema %d: up to date", SY_SCHEMA_VERSION);
+  assert_string_equal(report, want);
+
+  /* schema 4, before tokens had routes: a dry run says so, and leaves it so */
+  db_exec(dir, "ALTER TABLE tokens DROP COLUMN route; UPDATE meta SET v = '4' WHERE k = 'schema'");
+  assert_int_equal(sy__store_migrate(dir, 1, report, sizeof report, msg, sizeof msg), SY_OK);
+  snprintf(want, sizeof want, "schema 4 -> %d (dry run, nothing written): would add tokens' default routes",
+           SY_SCHEMA_VERSION);
+  assert_string_equal(report, want);
+  assert_int_equal(sy__store_migrate(dir, 0, report, sizeof report, msg, sizeof msg), SY_OK);
+  snprintf(want, sizeof want, "schema 4 -> %d: added tokens' default routes", SY_SCHEMA_VERSION);
+  assert_string_equal(report, want);
+  st = open_store(dir, NULL);
+  assert_int_equal(put(st, "/s/a", "two", 1), SY_OK);
+  sy__store_close(st);
+
+  db_exec(dir, "UPDATE meta SET v = '99' WHERE k = 'schema'");
+  snprintf(want, sizeof want, "the store in %s is of schema 99; this build knows schemas up to %d: upgrade switchyard",
+           dir, SY_SCHEMA_VERSION);
+  st = NULL;
+  assert_int_equal(sy__store_open(dir, NULL, &st, msg, sizeof msg), SY_EINVAL);
+  assert_null(st);
+  assert_string_equal(msg, want);
+  assert_int_equal(sy__store_migrate(dir, 1, report, sizeof report, msg, sizeof msg), SY_EINVAL);
+  assert_string_equal(msg, want);
+
+  db_exec(dir, "UPDATE meta SET v = 'seven' WHERE k = 'schema'");
+  assert_int_equal(sy__store_open(dir, NULL, &st, msg, sizeof msg), SY_EIO);
+  assert_non_null(strstr(msg, "'seven', which is not a schema number"));
   rmtree(dir);
   free(dir);
 }
@@ -552,7 +607,7 @@ int main(void) {
       cmocka_unit_test(a_label_keeps_the_reason),        cmocka_unit_test(time_is_the_injected_clock),
       cmocka_unit_test(root_names_are_one_parameter),    cmocka_unit_test(ssm_attributes_are_kept),
       cmocka_unit_test(expiration_deletes_on_the_clock), cmocka_unit_test(a_token_keeps_its_route),
-      cmocka_unit_test(a_record_writes_no_parameter),
+      cmocka_unit_test(a_record_writes_no_parameter),    cmocka_unit_test(the_schema_number_decides),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,11 @@ const crypto = require('node:crypto');
 
 const BIN = process.env.SWITCHYARD_BIN;
 const START_DEADLINE_MS = Number(process.env.SY_TEST_START_MS || 20000);
+// A PostgreSQL cluster to run every server against (scripts/test_pg.sh sets them): the base URL
+// printed by `scripts/pg.sh start`, and that cluster's directory (for pg.sh stop/restart).
+// Unset: every server uses the SQLite store in its data directory, as always.
+const PG_BASE = process.env.SY_TEST_STORE_PG || '';
+const PG_DIR = process.env.SY_TEST_PG_DIR || '';
 
 const live = new Set(); // every child we started, so a crashed test leaves no server behind
 process.on('exit', () => {
@@ -20,6 +25,62 @@ process.on('exit', () => {
     try { p.kill('SIGKILL'); } catch { /* already gone */ }
   }
 });
+
+/* The newest PostgreSQL client binary NAME (psql, createdb, ...) of Debian's layout. */
+function pgBin(name) {
+  const root = '/usr/lib/postgresql';
+  let vers = [];
+  try { vers = fs.readdirSync(root).filter((v) => fs.existsSync(path.join(root, v, 'bin', name))); } catch { /* none */ }
+  vers.sort((a, b) => Number(b) - Number(a));
+  if (!vers.length) throw new Error(`PostgreSQL's ${name} is not installed (apt-get install postgresql)`);
+  return path.join(root, vers[0], 'bin', name);
+}
+
+/* The database URL `url` with its database name replaced by `db`. */
+function pgUrlWithDb(url, db) {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+/* Runs SQL through psql against the database at `url` (a postgres:// URL); resolves with
+ * psql's unaligned, tuples-only output, trimmed. Rejects with psql's stderr on failure. */
+function pgSql(url, sql) {
+  const u = new URL(url);
+  const argv = ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', u.hostname, '-p', u.port || '5432',
+    '-U', decodeURIComponent(u.username || 'postgres'), '-d', decodeURIComponent(u.pathname.slice(1) || 'postgres'), '-c', sql];
+  return new Promise((resolve, reject) => {
+    const child = spawn(pgBin('psql'), argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PGCONNECT_TIMEOUT: '10' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(out.trim());
+      else reject(new Error(`psql ${JSON.stringify(sql)} on ${url} exited ${code}: ${err.trim()}`));
+    });
+  });
+}
+
+let pgDbCount = 0;
+/* A new, empty database on the cluster at SY_TEST_STORE_PG (or `base`); resolves with its URL.
+ * The name is unique across the test processes that share the cluster. */
+async function pgCreateDb(base = PG_BASE, tag = 'sy') {
+  if (!base) throw new Error('SY_TEST_STORE_PG is not set (scripts/pg.sh start prints it)');
+  const name = `${tag}_${process.pid}_${++pgDbCount}_${crypto.randomBytes(3).toString('hex')}`;
+  await pgSql(base, `CREATE DATABASE "${name}"`);
+  return pgUrlWithDb(base, name);
+}
+
+/* Drops the database at `url`, closing what is still connected to it. Best effort. */
+async function pgDropDb(url) {
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.slice(1));
+  try {
+    await pgSql(pgUrlWithDb(url, 'postgres'), `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } catch { /* the cluster may be down or gone: it is thrown away at the end anyway */ }
+}
 
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
@@ -73,7 +134,7 @@ function launch(srv) {
     if (v === null || v === undefined) delete env[k];
     else env[k] = String(v);
   }
-  const argv = ['serve', '--listen', '127.0.0.1:0', '--data', srv.dataDir, ...srv.args];
+  const argv = ['serve', '--listen', '127.0.0.1:0', '--data', srv.dataDir, ...(srv.store ? ['--store', srv.store] : []), ...srv.args];
   const proc = spawn(BIN, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(proc);
   srv.proc = proc;
@@ -134,18 +195,27 @@ function launch(srv) {
 }
 
 /**
- * startServer({env, args, dataDir, token}) starts `switchyard serve` on 127.0.0.1:0 with a
+ * startServer({env, args, dataDir, token, store}) starts `switchyard serve` on 127.0.0.1:0 with a
  * fresh data directory. `token` is the admin token put in SWITCHYARD_ADMIN_TOKEN; pass
  * token: null to start without it. `env` values of null remove a variable.
- * Returns {url, port, token, dataDir, proc, log, stdout, stop(), kill9(), restart(), cleanup()}.
+ * With SY_TEST_STORE_PG set, each server gets a fresh PostgreSQL database of its own
+ * (`--store URL`; the data directory still holds master.key and admin.token), kept across
+ * restart() and dropped by cleanup(). `store: URL` puts the server on that database instead
+ * (several nodes on one store), with or without SY_TEST_STORE_PG; `store: null` forces SQLite.
+ * Returns {url, port, token, dataDir, store, proc, log, stdout, stop(), kill9(), restart(), cleanup()}.
  */
 async function startServer(opts = {}) {
+  let store = null;
+  let ownStore = false;
+  if (opts.store !== undefined) store = opts.store;
+  else if (PG_BASE) { store = await pgCreateDb(); ownStore = true; }
   const dataDir = opts.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-test-'));
   const srv = {
     url: '',
     port: 0,
     token: opts.token === undefined ? randomToken('admin') : opts.token,
     dataDir,
+    store, // the --store URL, or null for the SQLite store in dataDir
     env: { SWITCHYARD_HEARTBEAT_MS: '1000', ...(opts.env || {}) },
     args: opts.args || [],
     proc: null,
@@ -186,6 +256,7 @@ async function startServer(opts = {}) {
         await this.stop();
       } finally {
         fs.rmSync(this.dataDir, { recursive: true, force: true });
+        if (ownStore) await pgDropDb(this.store);
       }
     },
   };
@@ -193,6 +264,7 @@ async function startServer(opts = {}) {
     await launchRetrying(srv);
   } catch (e) {
     if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    if (ownStore) await pgDropDb(store);
     throw e;
   }
   return srv;
@@ -557,7 +629,21 @@ function cliRunner(bin, target) {
   return { run, ok, fails };
 }
 
+/* Why a test cannot run against PostgreSQL, for `{ skip: sqliteOnly('...') }`: false (run it)
+ * unless SY_TEST_STORE_PG is set, then 'SQLite-specific: <why>'. */
+function sqliteOnly(why) {
+  return PG_BASE ? `SQLite-specific: ${why}` : false;
+}
+
 module.exports = {
+  PG_BASE,
+  PG_DIR,
+  pgBin,
+  pgSql,
+  pgCreateDb,
+  pgDropDb,
+  pgUrlWithDb,
+  sqliteOnly,
   cleanEnv,
   spawnRun,
   cliRunner,

@@ -31,9 +31,10 @@ describe('a PostgreSQL store that cannot be used', { skip: P.SKIP }, () => {
     H.spawnRun(BIN, ['serve', '--listen', '127.0.0.1:0', '--data', data || tmpData(), '--store', store],
       H.cleanEnv({ SWITCHYARD_ADMIN_TOKEN: H.randomToken('admin'), ...env }));
   const migrate = (store, ...args) => H.spawnRun(BIN, ['migrate', '--store', store, '--data', tmpData(), ...args], H.cleanEnv());
-  // the schema number a store keeps in its meta table
-  const schemaOf = async (url) => Number(await H.pgSql(url, "SELECT v FROM meta WHERE k = 'schema'"));
-  const tables = async (url) => Number(await H.pgSql(url, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"));
+  // the schema number a store keeps in its meta table (in the PostgreSQL schema "switchyard")
+  const schemaOf = async (url) => Number(await H.pgSql(url, "SELECT v FROM switchyard.meta WHERE k = 'schema'"));
+  const tables = async (url) => Number(await H.pgSql(url,
+    "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"));
 
   after(async () => {
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
@@ -43,12 +44,12 @@ describe('a PostgreSQL store that cannot be used', { skip: P.SKIP }, () => {
   it('nothing listening: serve exits 1 naming the host and the reason', async () => {
     const s = await serve('postgres://nobody@127.0.0.1:1/x');
     assert.equal(s.code, 1, `exit ${s.code}; stderr: ${s.stderr}`);
-    assert.match(s.stderr, /cannot connect to PostgreSQL at 127\.0\.0\.1:1: \S/, s.stderr);
+    assert.match(s.stderr, /cannot connect to PostgreSQL at 127\.0\.0\.1:1(\/x)?: \S/, s.stderr);
     assert.match(s.stderr, /refused/i, s.stderr);
     const env = await H.spawnRun(BIN, ['serve', '--listen', '127.0.0.1:0', '--data', tmpData()],
       H.cleanEnv({ SWITCHYARD_STORE: 'postgresql://nobody@127.0.0.1:1/x' }));
     assert.equal(env.code, 1, `SWITCHYARD_STORE: exit ${env.code}; stderr: ${env.stderr}`);
-    assert.match(env.stderr, /cannot connect to PostgreSQL at 127\.0\.0\.1:1: \S/, env.stderr);
+    assert.match(env.stderr, /cannot connect to PostgreSQL at 127\.0\.0\.1:1(\/x)?: \S/, env.stderr);
   });
 
   it('no such database, or no such role: exit 1 naming the host and the reason', async () => {
@@ -56,11 +57,11 @@ describe('a PostgreSQL store that cannot be used', { skip: P.SKIP }, () => {
     const noDb = H.pgUrlWithDb(H.PG_BASE, `nosuchdb_${crypto.randomBytes(4).toString('hex')}`);
     const s = await serve(noDb);
     assert.equal(s.code, 1, s.stderr);
-    assert.match(s.stderr, new RegExp(`cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${u.port}: .*does not exist`), s.stderr);
+    assert.match(s.stderr, new RegExp(`cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${u.port}(/\\w+)?: .*does not exist`), s.stderr);
     u.username = 'nosuchrole';
     const r = await serve(u.toString());
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${u.port}: .*nosuchrole`), r.stderr);
+    assert.match(r.stderr, new RegExp(`cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${u.port}(/\\w+)?: .*nosuchrole`), r.stderr);
   });
 
   it('migrate --dry-run on a new database says what it would do and creates nothing; migrate does it', async () => {
@@ -95,20 +96,18 @@ describe('a PostgreSQL store that cannot be used', { skip: P.SKIP }, () => {
     await P.put(S, '/pgbad/newer', 'x');
     await S.stop();
     const current = await schemaOf(S.store);
-    await H.pgSql(S.store, "UPDATE meta SET v = '99' WHERE k = 'schema'");
+    await H.pgSql(S.store, "UPDATE switchyard.meta SET v = '99' WHERE k = 'schema'");
     const s = await serve(S.store, S.dataDir, { SWITCHYARD_ADMIN_TOKEN: S.token });
     assert.equal(s.code, 1, s.stderr);
-    assert.match(s.stderr, /\b99\b/, s.stderr);
-    assert.match(s.stderr, new RegExp(`\\b${current}\\b`), s.stderr);
-    assert.match(s.stderr, /schema/, s.stderr);
+    const want = `is of schema 99; this build knows schemas up to ${current}`;
+    assert.ok(s.stderr.includes(want), s.stderr);
     for (const args of [[], ['--dry-run']]) {
       const m = await migrate(S.store, ...args);
       assert.equal(m.code, 1, `migrate ${args}: ${m.stdout}`);
-      assert.match(m.stderr, /\b99\b/, m.stderr);
-      assert.match(m.stderr, new RegExp(`\\b${current}\\b`), m.stderr);
+      assert.ok(m.stderr.includes(want), m.stderr);
     }
     assert.equal(await schemaOf(S.store), 99, 'a refused store was changed');
-    await H.pgSql(S.store, `UPDATE meta SET v = '${current}' WHERE k = 'schema'`);
+    await H.pgSql(S.store, `UPDATE switchyard.meta SET v = '${current}' WHERE k = 'schema'`);
     await S.restart();
     assert.equal((await H.api(S, 'GET', H.pp('/pgbad/newer'))).json.value, 'x');
     await S.stop();

@@ -7,7 +7,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { startServer, api, pp, sha256hex } = require('./helpers');
+const { startServer, api, pp, sha256hex, spawnRun, pgBin, pgSql, sqliteOnly } = require('./helpers');
 
 let S;
 let W; // a write token called "audit-writer"
@@ -266,6 +266,14 @@ describe('at rest', () => {
       }
     };
     scan(S.dataDir);
+    if (S.store) {
+      // on PostgreSQL, the store is the database: a dump of it holds no plaintext either
+      const u = new URL(S.store);
+      const dump = await spawnRun(pgBin('pg_dump'), ['-h', u.hostname, '-p', u.port, '-U', u.username, u.pathname.slice(1)], process.env);
+      assert.equal(dump.code, 0, dump.stderr);
+      assert.ok(dump.stdout.includes('/au/rest'), 'the dump does not hold the store');
+      if (dump.raw.includes(Buffer.from(secret))) hits.push(`the database ${S.store}`);
+    }
     await S.restart();
     assert.deepEqual(hits, [], 'SecureString stored in plaintext');
     const g = await api(S, 'GET', pp('/au/rest') + '?decrypt=true');
@@ -273,7 +281,7 @@ describe('at rest', () => {
   });
 });
 
-describe('a store from before versions kept their reason', () => {
+describe('a store from before versions kept their reason', { skip: sqliteOnly('rewrites switchyard.db into SQLite schema 2 with the sqlite3 CLI') }, () => {
   let haveSqlite = true;
   try { execFileSync('sqlite3', ['-version'], { stdio: 'ignore' }); } catch { haveSqlite = false; }
 
@@ -314,9 +322,15 @@ describe('tampering', () => {
     const before0 = await allRecords();
     assert.ok(before0.length > 3);
     await S.stop();
-    const db = path.join(S.dataDir, 'switchyard.db');
-    execFileSync('sqlite3', [db, "UPDATE audit SET actor='mallory' WHERE seq=3;"]);
-    const check = execFileSync('sqlite3', [db, 'SELECT actor FROM audit WHERE seq=3;']).toString().trim();
+    let check;
+    if (S.store) { // the PostgreSQL store: the same edit through psql
+      await pgSql(S.store, "UPDATE switchyard.audit SET actor='mallory' WHERE seq=3");
+      check = await pgSql(S.store, 'SELECT actor FROM switchyard.audit WHERE seq=3');
+    } else {
+      const db = path.join(S.dataDir, 'switchyard.db');
+      execFileSync('sqlite3', [db, "UPDATE audit SET actor='mallory' WHERE seq=3;"]);
+      check = execFileSync('sqlite3', [db, 'SELECT actor FROM audit WHERE seq=3;']).toString().trim();
+    }
     assert.equal(check, 'mallory', 'the tamper did not take');
     await S.restart();
     let v = await api(S, 'GET', '/api/v1/admin/audit/verify');

@@ -5,7 +5,7 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startServer, api, pp, sha256hex, openSSE } = require('./helpers');
+const { startServer, api, pp, sha256hex, openSSE, PG_BASE } = require('./helpers');
 
 let S;
 before(async () => {
@@ -92,7 +92,7 @@ describe('health', () => {
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.status, 'ok');
     assert.match(r.json.version, /^\d+\.\d+\.\d+/);
-    assert.equal(r.json.store, 'sqlite');
+    assert.equal(r.json.store, PG_BASE ? 'postgres' : 'sqlite');
     assert.ok(Number.isInteger(r.json.uptime_s) && r.json.uptime_s >= 0, `uptime_s: ${r.text}`);
     const bad = await api(S, 'GET', '/health', undefined, 'not-a-token');
     assert.equal(bad.status, 200, '/health ignores a bad token');

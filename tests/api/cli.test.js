@@ -5,7 +5,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
-const { cleanEnv, cliRunner } = require('./helpers');
+const { cleanEnv, cliRunner, PG_BASE, pgCreateDb, pgDropDb } = require('./helpers');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -18,6 +18,7 @@ let server;
 let serverLog = '';
 let baseUrl;
 let tmp;
+let store = null; // the PostgreSQL database of the server, if any
 
 // Resolves with the port once the server logs its JSON "listening" line; rejects if it exits
 // or the deadline passes first.
@@ -95,7 +96,9 @@ before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-cli-test-'));
   const dataDir = path.join(tmp, 'data');
   fs.mkdirSync(dataDir);
-  server = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir], {
+  // on the PostgreSQL store too when the suite runs against one (scripts/test_pg.sh)
+  if (PG_BASE) store = await pgCreateDb();
+  server = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir, ...(store ? ['--store', store] : [])], {
     env: cleanEnv({ SWITCHYARD_ADMIN_TOKEN: ADMIN }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -116,6 +119,7 @@ after(async () => {
     clearTimeout(timer);
   }
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  if (store) await pgDropDb(store);
 });
 
 test('--help on every command and subcommand prints usage to stdout and exits 0', async () => {

@@ -10,7 +10,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startServer, api, pp, openSSE, cliRunner, sleep } = require('./helpers');
+const { startServer, api, pp, openSSE, cliRunner, sleep, pgSql, pgUrlWithDb } = require('./helpers');
 
 const N = Number(process.env.SY_SCALE_PARAMS || (process.env.SY_SANITIZED === '1' ? 20000 : 100000));
 const CFG = '/api/v1/config/runtime';
@@ -61,6 +61,14 @@ function assertSame(x, d, what) {
   assert.deepEqual(names, [...names].sort(), `${what}: the export is not in name order`);
 }
 
+/* Cleans up every server even when one fails to stop (a server left running would keep this
+ * test file from ever ending); then throws the first failure. */
+async function cleanupAll(servers) {
+  const rs = await Promise.allSettled(servers.map((s) => s.cleanup()));
+  const bad = rs.find((r) => r.status === 'rejected');
+  if (bad) throw bad.reason;
+}
+
 async function exportAll(S) {
   const r = await api(S, 'GET', `${CFG}?include_secrets=true`);
   assert.equal(r.status, 200, r.text.slice(0, 500));
@@ -103,7 +111,7 @@ async function importWatched(S, body, query, gen) {
 test(`export and import round-trip ${N} parameters`, { timeout: LONG_MS }, async (t) => {
   const A = await startServer();
   const B = await startServer();
-  t.after(async () => { await A.cleanup(); await B.cleanup(); });
+  t.after(() => cleanupAll([A, B]));
   const d1 = doc(1);
   const body1 = JSON.stringify(d1);
   t.diagnostic(`${N} params, import document ${(body1.length / 1048576).toFixed(1)} MiB`);
@@ -208,9 +216,8 @@ test('the CLI exports and imports a backup of many megabytes', { timeout: LONG_M
   const B = await startServer();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-scale-'));
   t.after(async () => {
-    await A.cleanup();
-    await B.cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
+    await cleanupAll([A, B]);
   });
   const d = doc(3);
   let r = await api(A, 'POST', `${CFG}?apply=true`, JSON.stringify(d));
@@ -243,6 +250,11 @@ test('an import killed mid-commit leaves all of it or none of it', { timeout: LO
   const wal = path.join(S.dataDir, 'switchyard.db-wal');
   const walSize = () => (fs.existsSync(wal) ? fs.statSync(wal).size : 0);
   const size0 = walSize();
+  // On PostgreSQL: the import's transaction has written once a session on the store's database
+  // has a transaction id (the server's other sessions only read).
+  const db = S.store ? new URL(S.store).pathname.slice(1) : '';
+  const pgWriting = async () => Number(await pgSql(pgUrlWithDb(S.store, 'postgres'),
+    `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}' AND backend_xid IS NOT NULL`)) > 0;
   let answered = false;
   const pending = api(S, 'POST', `${CFG}?apply=true`, JSON.stringify(doc(4))).then(
     (r) => { answered = true; return r; },
@@ -250,7 +262,11 @@ test('an import killed mid-commit leaves all of it or none of it', { timeout: LO
   );
   // kill once the transaction writes to the log (or at the latest once it is answered)
   const until = Date.now() + 120000;
-  while (!answered && walSize() < size0 + 2 * 1048576 && Date.now() < until) await sleep(5);
+  if (S.store) {
+    while (!answered && !(await pgWriting()) && Date.now() < until) await sleep(5);
+  } else {
+    while (!answered && walSize() < size0 + 2 * 1048576 && Date.now() < until) await sleep(5);
+  }
   await S.kill9();
   await pending;
   await S.restart();

@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startServer, api, pp, cleanEnv, waitFor } = require('./helpers');
+const { startServer, api, pp, cleanEnv, waitFor, sqliteOnly } = require('./helpers');
 
 const BIN = process.env.SWITCHYARD_BIN;
 const REFUSE_DEADLINE_MS = 10000;
@@ -123,7 +123,10 @@ function sqlBehindTheBack(db, sql) {
   return r.error ? null : r;
 }
 
-test('a write that fails in the store is logged with its cause, and no value with it', async (t) => {
+// On PostgreSQL an audit record added behind a node's back is another node's commit, which it
+// catches up on: the write does not fail there (tests/pg covers the nodes sharing one log).
+test('a write that fails in the store is logged with its cause, and no value with it',
+  { skip: sqliteOnly('breaks the next write with a row added to switchyard.db behind the server; its log names the SQLite error') }, async (t) => {
   const S = await startServer();
   t.after(() => S.cleanup());
   let r = await api(S, 'PUT', pp('/lock/x'), { value: 'x', type: 'String' });

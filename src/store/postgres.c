@@ -95,6 +95,9 @@ static void one_line(char *dst, size_t cap, const char *src) {
 /* Connects to url with keepalives tight enough that a partition is noticed within seconds,
  * on both ends (the session's own settings), into the store's schema. The URL's own
  * settings win over these defaults. */
+/* libpq's notices (a server going down says so) would go raw to stderr, among the JSON log lines. */
+static void quiet(void *arg, const char *message) { (void)arg, (void)message; }
+
 static PGconn *pg_connect(const char *url) {
   static const char *const keys[] = {"connect_timeout",  "keepalives",
                                      "keepalives_idle",  "keepalives_interval",
@@ -112,7 +115,9 @@ static PGconn *pg_connect(const char *url) {
                         "-c tcp_keepalives_count=2 -c tcp_user_timeout=9000",
                         url,
                         NULL};
-  return PQconnectdbParams(keys, vals, 1);
+  PGconn *c = PQconnectdbParams(keys, vals, 1);
+  if (c) PQsetNoticeProcessor(c, quiet, NULL);
+  return c;
 }
 
 /* HOST:PORT/DB of url, for messages. */
@@ -276,6 +281,14 @@ static sy_rc begin(sy_store *st) {
   pg_eng *e = eng(st);
   if (!writer_conn(st)) return SY_EUNAVAILABLE;
   sy_rc rc = wq(st, "BEGIN", NULL);
+  if (rc && PQstatus(e->w) != CONNECTION_OK) {
+    /* a connection PostgreSQL closed while idle (it restarted) shows only when used: once more */
+    json_decref(st->cause);
+    st->cause = NULL;
+    e->w_retry_at = 0;
+    if (!writer_conn(st)) return SY_EUNAVAILABLE;
+    rc = wq(st, "BEGIN", NULL);
+  }
   if (rc) return rc;
   pgq q = {0};
   q_i64(&q, KEY_WRITE);

@@ -292,8 +292,11 @@ static sy_rc wexec(sy_store *st, const char *sql) {
  * time across nodes, so the sequence and the chain go on from their true head. */
 static sy_rc begin(sy_store *st) {
   pg_eng *e = eng(st);
-  static char sql[96];
-  if (!sql[0]) snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%lld)", (long long)KEY_WRITE);
+  static char locked[96];
+  if (!locked[0]) snprintf(locked, sizeof locked, "BEGIN; SELECT pg_advisory_xact_lock(%lld)", (long long)KEY_WRITE);
+  /* a batch that only catches up takes no lock: commits become visible in sequence order, so
+   * one consistent view of the log and the rows is enough (propagation never waits on writers) */
+  const char *sql = st->batch_syncs_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" : locked;
   if (!writer_conn(st)) return SY_EUNAVAILABLE;
   sy_rc rc = wexec(st, sql);
   if (rc && PQstatus(e->w) != CONNECTION_OK) {

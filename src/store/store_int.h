@@ -42,6 +42,7 @@ struct sy_store {
   char *db_path;
   char *url;                /* a PostgreSQL store's URL (NULL for SQLite) */
   void *eng;                /* the engine's own state (PostgreSQL: postgres.c) */
+  int batch_syncs_only;     /* writer-private: the batch only catches up (SY_OP_SYNC), it writes nothing */
   int migrate_only;         /* opened by sy__store_migrate_at: a shared store's data directory is not this node's */
   char id[40];              /* the store's identity: 32 hex digits made at creation */
   sqlite3 *db;              /* the writer's connection */

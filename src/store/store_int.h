@@ -98,6 +98,19 @@ void sy__stmt_done(sqlite3_stmt *q);
 /* Finalizes every statement of db and closes it. */
 void sy__db_close(sqlite3 *db);
 
+/* ---- rows, whatever the engine (rows.c) ---- */
+
+/* A version's labels as the engines keep them, "a,b", written into buf. */
+const char *sy__labels_csv(const sy_ver *v, char *buf, size_t sz);
+/* A parameter's tags as a JSON object with sorted keys (malloc'd), and back into p. */
+char *sy__tags_json(const sy_param *p);
+sy_rc sy__tags_from_json(sy_param *p, const char *text);
+/* Appends a labelled version to p (takes v; released on ENOMEM). */
+sy_rc sy__param_add_labeled(sy_param *p, sy_ver *v);
+/* qsort orders: tokens by hash, parameter pointers by name. */
+int sy__token_cmp(const void *a, const void *b);
+int sy__param_name_cmp(const void *a, const void *b);
+
 /* Loads the parameter name from db (latest, labelled versions, tags); *out NULL if absent. */
 sy_rc sy__load_param(sqlite3 *db, const char *name, sy_param **out);
 /* Loads every token and access key. */

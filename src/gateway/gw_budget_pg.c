@@ -1,0 +1,606 @@
+/* gw_budget_pg.c — the spending limits' ledger in PostgreSQL, for the nodes of one store: each
+ * node keeps its spend and its reservations in rows of its own (budget_spend: day, limit, node),
+ * and a reservation checks the sum over every node under an advisory lock per (limit, day), so
+ * that the nodes together never pass a hard limit. Whatever cannot reach PostgreSQL refuses. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gateway/gw_int.h"
+
+#define POOL_MAX 8                /* idle connections kept; more threads make and drop their own */
+#define RETRY_US 1000000          /* after a failed connection, none is tried again for this long */
+#define LOG_EVERY_US 1000000      /* the outage is logged at most this often */
+#define PENDING_MAX 100000        /* settlements kept while PostgreSQL is away; more are dropped */
+#define LOCK_CLASS "'sy_budget:'" /* prefixes a limit's name in its advisory lock key */
+
+/* A settlement that did not reach PostgreSQL, to be written when it is back. */
+typedef struct pending {
+  struct pending *next;
+  int64_t resv_day, day, amount, cost;
+  char *names; /* a text[] literal */
+} pending;
+
+struct sy_gw_pg {
+  char *conninfo;  /* the URL with connect_timeout; it may hold a password: never logged */
+  char where[300]; /* host:port/db, what the log names */
+  char node[256];
+  pthread_mutex_t mu; /* everything below */
+  PGconn *idle[POOL_MAX];
+  int nidle;
+  int64_t retry_at_us; /* no new connection before this (monotonic µs) */
+  int64_t logged_at_us;
+  int ready; /* the table exists and this node's stale reservations are gone */
+  pending *pend, **pend_tail;
+  int npend;
+  pthread_mutex_t init_mu; /* one thread at a time prepares the database */
+};
+
+int sy__gw_pg_is_url(const char *path) {
+  return path && (!strncmp(path, "postgres://", 11) || !strncmp(path, "postgresql://", 13));
+}
+
+const char *sy__gw_pg_node(const sy_gw_pg *pg) { return pg->node; }
+
+/* ---- the log: where, never who with which password ---- */
+
+static void log_down(sy_gw_pg *pg, const char *operation, const char *error) {
+  int64_t now = sy__clock_mono_us();
+  pthread_mutex_lock(&pg->mu);
+  int due = now - pg->logged_at_us >= LOG_EVERY_US;
+  if (due) pg->logged_at_us = now;
+  pthread_mutex_unlock(&pg->mu);
+  if (!due) return;
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s", error ? error : "unknown error");
+  size_t n = strlen(msg);
+  while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) msg[--n] = 0;
+  sy__log_stderr("error", "the budget ledger in PostgreSQL is unavailable: calls under a spending limit are refused",
+                 json_pack("{ss ss ss}", "operation", operation, "postgres", pg->where, "error", msg));
+}
+
+/* host:port/db of conninfo, for the log. */
+static void describe(const char *conninfo, char *out, size_t cap) {
+  const char *host = "localhost", *port = "5432", *db = "";
+  PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+  for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+    if (!o->val || !*o->val) continue;
+    if (!strcmp(o->keyword, "host")) host = o->val;
+    if (!strcmp(o->keyword, "port")) port = o->val;
+    if (!strcmp(o->keyword, "dbname")) db = o->val;
+  }
+  snprintf(out, cap, "%s:%s/%s", host, port, db);
+  PQconninfoFree(opts);
+}
+
+/* ---- connections: a small pool; a dead one is reset, a failure backs off for RETRY_US ---- */
+
+/* The server's notices ("relation already exists, skipping") are no news to the log. */
+static void notice_ignore(void *arg, const char *message) {
+  (void)arg;
+  (void)message;
+}
+
+/* A working connection, or NULL (PostgreSQL unreachable: logged). */
+static PGconn *conn_take(sy_gw_pg *pg, const char *operation) {
+  int64_t now = sy__clock_mono_us();
+  pthread_mutex_lock(&pg->mu);
+  PGconn *c = pg->nidle ? pg->idle[--pg->nidle] : NULL;
+  int wait = !c && now < pg->retry_at_us;
+  pthread_mutex_unlock(&pg->mu);
+  if (wait) {
+    log_down(pg, operation, "not retried yet after a failed connection");
+    return NULL;
+  }
+  if (!c) {
+    c = PQconnectdb(pg->conninfo);
+    if (c) PQsetNoticeProcessor(c, notice_ignore, NULL);
+  } else if (PQstatus(c) != CONNECTION_OK)
+    PQreset(c);
+  if (c && PQstatus(c) == CONNECTION_OK) return c;
+  pthread_mutex_lock(&pg->mu);
+  pg->retry_at_us = sy__clock_mono_us() + RETRY_US;
+  pthread_mutex_unlock(&pg->mu);
+  log_down(pg, operation, c ? PQerrorMessage(c) : "out of memory");
+  PQfinish(c);
+  return NULL;
+}
+
+/* Gives c back to the pool (a broken one is closed). */
+static void conn_give(sy_gw_pg *pg, PGconn *c) {
+  if (!c) return;
+  if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE) {
+    pthread_mutex_lock(&pg->mu);
+    if (pg->nidle < POOL_MAX) {
+      pg->idle[pg->nidle++] = c;
+      c = NULL;
+    }
+    pthread_mutex_unlock(&pg->mu);
+  }
+  PQfinish(c);
+}
+
+/* Runs sql with n text parameters; the result when it succeeded, else NULL (the error stays
+ * in PQerrorMessage(c)). The caller PQclears it. */
+static PGresult *run(PGconn *c, const char *sql, int n, const char *const *params) {
+  PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+  ExecStatusType s = PQresultStatus(r);
+  if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) return r;
+  PQclear(r);
+  return NULL;
+}
+
+static int run_ok(PGconn *c, const char *sql, int n, const char *const *params) {
+  PGresult *r = run(c, sql, n, params);
+  PQclear(r);
+  return r != NULL;
+}
+
+/* Ends the transaction begun on c: COMMIT when ok, else ROLLBACK (and the error logged).
+ * Returns the connection to the pool; 0 committed, -1 not. */
+static int end(sy_gw_pg *pg, PGconn *c, int ok, const char *operation) {
+  if (ok) ok = run_ok(c, "COMMIT", 0, NULL);
+  if (!ok) {
+    log_down(pg, operation, PQerrorMessage(c));
+    PQclear(PQexec(c, "ROLLBACK"));
+  }
+  conn_give(pg, c);
+  return ok ? 0 : -1;
+}
+
+/* ---- values as parameters ---- */
+
+/* names[0..n) as a text[] literal, {"a","b"}, each quoted with its \ and " escaped. malloc'd,
+ * NULL on ENOMEM. */
+static char *text_array(int n, const char *const names[]) {
+  size_t cap = 3;
+  for (int i = 0; i < n; i++) cap += 2 * strlen(names[i]) + 3;
+  char *s = malloc(cap), *p = s;
+  if (!s) return NULL;
+  *p++ = '{';
+  for (int i = 0; i < n; i++) {
+    if (i) *p++ = ',';
+    *p++ = '"';
+    for (const char *c = names[i]; *c; c++) {
+      if (*c == '"' || *c == '\\') *p++ = '\\';
+      *p++ = *c;
+    }
+    *p++ = '"';
+  }
+  *p++ = '}';
+  *p = 0;
+  return s;
+}
+
+typedef struct num {
+  char s[32];
+} num;
+
+static num i64(int64_t v) {
+  num n;
+  snprintf(n.s, sizeof n.s, "%lld", (long long)v);
+  return n;
+}
+
+static int64_t col_i64(const PGresult *r, int row, int col) {
+  return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* ---- the database ---- */
+
+/* Makes the table if missing and drops this node's reservations: whatever its last run held
+ * died with it. Once per ledger, before its first reservation; 0 or -1 (logged). */
+static int prepare(sy_gw_pg *pg, PGconn *c) {
+  pthread_mutex_lock(&pg->init_mu);
+  pthread_mutex_lock(&pg->mu);
+  int ready = pg->ready;
+  pthread_mutex_unlock(&pg->mu);
+  int ok = 1;
+  if (!ready) {
+    const char *node[] = {pg->node};
+    /* two nodes starting together must not both create the table: the lock makes them take turns */
+    ok = run_ok(c, "BEGIN", 0, NULL) &&
+         run_ok(c, "SELECT pg_advisory_xact_lock(hashtext('sy_budget_schema'))", 0, NULL) &&
+         run_ok(c,
+                "CREATE TABLE IF NOT EXISTS budget_spend (day bigint NOT NULL, name text NOT NULL, node text NOT NULL,"
+                " consumed bigint NOT NULL DEFAULT 0, reserved bigint NOT NULL DEFAULT 0,"
+                " requests bigint NOT NULL DEFAULT 0, hard_at double precision, PRIMARY KEY (day, name, node))",
+                0, NULL) &&
+         run_ok(c, "UPDATE budget_spend SET reserved = 0 WHERE node = $1 AND reserved <> 0", 1, node) &&
+         run_ok(c, "COMMIT", 0, NULL);
+    if (!ok) {
+      log_down(pg, "prepare", PQerrorMessage(c));
+      PQclear(PQexec(c, "ROLLBACK"));
+    }
+    pthread_mutex_lock(&pg->mu);
+    pg->ready = ok;
+    pthread_mutex_unlock(&pg->mu);
+  }
+  pthread_mutex_unlock(&pg->init_mu);
+  return ok ? 0 : -1;
+}
+
+/* One settlement in the transaction open on c: the reservation released on its day, the cost
+ * and a request charged on day (the same row when the days are the same: one statement). */
+static int settle_on(PGconn *c, const char *node, int64_t resv_day, int64_t day, const char *names, int64_t amount,
+                     int64_t cost) {
+  num rd = i64(resv_day), d = i64(day), a = i64(amount), here = i64(resv_day == day ? amount : 0),
+      co = i64(cost >= 0 ? cost : 0), rq = i64(cost >= 0 ? 1 : 0);
+  if (resv_day != day) {
+    const char *p[] = {rd.s, names, node, a.s};
+    if (!run_ok(c,
+                "UPDATE budget_spend SET reserved = GREATEST(reserved - $4::bigint, 0)"
+                " WHERE day = $1 AND name = ANY ($2::text[]) AND node = $3",
+                4, p))
+      return 0;
+  }
+  const char *p[] = {d.s, names, node, here.s, co.s, rq.s};
+  return run_ok(c,
+                "INSERT INTO budget_spend (day, name, node, consumed, requests)"
+                " SELECT $1, n, $3, $5, $6 FROM unnest($2::text[]) AS u(n)"
+                " ON CONFLICT (day, name, node) DO UPDATE SET"
+                " reserved = GREATEST(budget_spend.reserved - $4::bigint, 0),"
+                " consumed = budget_spend.consumed + excluded.consumed,"
+                " requests = budget_spend.requests + excluded.requests",
+                6, p);
+}
+
+/* Writes the settlements kept while PostgreSQL was away, in the order they were made; those
+ * that still fail are kept. */
+static void pending_flush(sy_gw_pg *pg, PGconn *c) {
+  pthread_mutex_lock(&pg->mu);
+  pending *list = pg->pend;
+  pg->pend = NULL;
+  pg->pend_tail = &pg->pend;
+  pg->npend = 0;
+  pthread_mutex_unlock(&pg->mu);
+  while (list) {
+    pending *e = list;
+    int ok = run_ok(c, "BEGIN", 0, NULL) && settle_on(c, pg->node, e->resv_day, e->day, e->names, e->amount, e->cost) &&
+             run_ok(c, "COMMIT", 0, NULL);
+    if (!ok) {
+      PQclear(PQexec(c, "ROLLBACK"));
+      break;
+    }
+    list = e->next;
+    free(e->names);
+    free(e);
+  }
+  if (!list) return;
+  pthread_mutex_lock(&pg->mu); /* put back before what came meanwhile */
+  pending *last = list;
+  int n = 1;
+  for (; last->next; last = last->next) n++;
+  last->next = pg->pend;
+  if (!pg->pend) pg->pend_tail = &last->next;
+  pg->pend = list;
+  pg->npend += n;
+  pthread_mutex_unlock(&pg->mu);
+}
+
+static int has_pending(sy_gw_pg *pg) {
+  pthread_mutex_lock(&pg->mu);
+  int n = pg->npend;
+  pthread_mutex_unlock(&pg->mu);
+  return n > 0;
+}
+
+/* A connection ready for the ledger's statements (prepared, what was pending written), or NULL. */
+static PGconn *conn_ready(sy_gw_pg *pg, const char *operation) {
+  PGconn *c = conn_take(pg, operation);
+  if (!c) return NULL;
+  if (prepare(pg, c)) {
+    conn_give(pg, c);
+    return NULL;
+  }
+  if (has_pending(pg)) pending_flush(pg, c);
+  return c;
+}
+
+/* BEGIN on a ready connection of the pool; one taken from an idle pool may have died with the
+ * server since, so one that fails here is reset and tried once more. 0 or -1 (*c NULL). */
+static int begin(sy_gw_pg *pg, PGconn **c, const char *operation) {
+  *c = conn_ready(pg, operation);
+  if (!*c) return -1;
+  if (run_ok(*c, "BEGIN", 0, NULL)) return 0;
+  PQreset(*c);
+  if (PQstatus(*c) == CONNECTION_OK && run_ok(*c, "BEGIN", 0, NULL)) return 0;
+  log_down(pg, operation, PQerrorMessage(*c));
+  PQfinish(*c);
+  *c = NULL;
+  return -1;
+}
+
+/* ---- the calls ---- */
+
+sy_rc sy__gw_pg_new(const char *url, const char *node, sy_gw_pg **out) {
+  *out = NULL;
+  PQconninfoOption *opts = PQconninfoParse(url, NULL);
+  if (!opts) return SY_EINVAL;
+  int has_timeout = 0;
+  for (PQconninfoOption *o = opts; o->keyword; o++)
+    if (!strcmp(o->keyword, "connect_timeout") && o->val && *o->val) has_timeout = 1;
+  PQconninfoFree(opts);
+  sy_gw_pg *pg = calloc(1, sizeof *pg);
+  if (!pg) return SY_ENOMEM;
+  /* an unreachable server must not hold a call for libpq's default of forever */
+  size_t len = strlen(url) + 32;
+  pg->conninfo = malloc(len);
+  if (!pg->conninfo) {
+    free(pg);
+    return SY_ENOMEM;
+  }
+  snprintf(pg->conninfo, len, "%s%s", url,
+           has_timeout        ? ""
+           : strchr(url, '?') ? "&connect_timeout=2"
+                              : "?connect_timeout=2");
+  describe(pg->conninfo, pg->where, sizeof pg->where);
+  const char *env = getenv("SWITCHYARD_NODE_ID");
+  if (node && *node) {
+    snprintf(pg->node, sizeof pg->node, "%s", node);
+  } else if (env && *env) {
+    snprintf(pg->node, sizeof pg->node, "%s", env);
+  } else {
+    /* the same node started again runs the same command in the same directory (its --data is
+     * there): what they hash to names it across restarts, and two nodes of one host apart */
+    char host[128] = "localhost", buf[4096];
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = 0;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    if (getcwd(buf, sizeof buf))
+      for (const char *c = buf; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    FILE *fp = fopen("/proc/self/cmdline", "rb");
+    size_t n = fp ? fread(buf, 1, sizeof buf, fp) : 0;
+    if (fp) fclose(fp);
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)buf[i]) * 1099511628211ull;
+    snprintf(pg->node, sizeof pg->node, "%s/%016llx", host, (unsigned long long)h);
+  }
+  pthread_mutex_init(&pg->mu, NULL);
+  pthread_mutex_init(&pg->init_mu, NULL);
+  pg->pend_tail = &pg->pend;
+  conn_give(pg, conn_ready(pg, "open")); /* or at the first call that reaches PostgreSQL */
+  *out = pg;
+  return SY_OK;
+}
+
+void sy__gw_pg_free(sy_gw_pg *pg) {
+  if (!pg) return;
+  if (has_pending(pg)) conn_give(pg, conn_ready(pg, "close"));
+  for (int i = 0; i < pg->nidle; i++) PQfinish(pg->idle[i]);
+  while (pg->pend) {
+    pending *e = pg->pend;
+    pg->pend = e->next;
+    free(e->names);
+    free(e);
+  }
+  pthread_mutex_destroy(&pg->mu);
+  pthread_mutex_destroy(&pg->init_mu);
+  free(pg->conninfo);
+  free(pg);
+}
+
+/* The order limits are locked in: every node takes them in strcmp order, so none waits in a
+ * cycle. ord[] gets the indexes of names in that order. */
+static void lock_order(int n, const char *const names[], int ord[]) {
+  for (int i = 0; i < n; i++) {
+    int j = i;
+    for (; j > 0 && strcmp(names[ord[j - 1]], names[i]) > 0; j--) ord[j] = ord[j - 1];
+    ord[j] = i;
+  }
+}
+
+int sy__gw_pg_reserve(sy_gw_pg *pg, int64_t day, int n, const char *const names[], const int64_t hard[], int64_t amount,
+                      int *refused) {
+  if (n <= 0) return 0;
+  if (n > SY_GW_LIMITS_MAX) return -2;
+  int ord[SY_GW_LIMITS_MAX];
+  const char *sorted[SY_GW_LIMITS_MAX];
+  lock_order(n, names, ord);
+  for (int i = 0; i < n; i++) sorted[i] = names[ord[i]];
+  char *arr = text_array(n, sorted);
+  PGconn *c = NULL;
+  if (!arr || begin(pg, &c, "reserve")) {
+    free(arr);
+    return -2;
+  }
+  num d = i64(day), a = i64(amount);
+  const char *lock[] = {arr, d.s};
+  const char *sum[] = {arr, d.s};
+  /* the locks first, in their own statement: the sums below then see every reservation
+   * committed before them */
+  int ok =
+      run_ok(c, "SELECT pg_advisory_xact_lock(hashtext(" LOCK_CLASS " || n), $2::int) FROM unnest($1::text[]) AS u(n)",
+             2, lock);
+  PGresult *r =
+      ok ? run(c,
+               "SELECT coalesce(sum(b.consumed + b.reserved), 0) FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i)"
+               " LEFT JOIN budget_spend b ON b.day = $2 AND b.name = u.n GROUP BY u.i ORDER BY u.i",
+               2, sum)
+         : NULL;
+  int over = -1;
+  if (r && PQntuples(r) == n) {
+    for (int i = 0; i < n && over < 0; i++)
+      if (col_i64(r, i, 0) + amount > hard[ord[i]]) over = ord[i];
+  } else {
+    ok = 0;
+  }
+  PQclear(r);
+  if (ok && over >= 0) { /* refused: the level says so on every node, until the limit is raised */
+    char at[40];
+    snprintf(at, sizeof at, "%.17g", (double)hard[over] / 1e9);
+    const char *p[] = {d.s, names[over], pg->node, at};
+    ok = run_ok(
+        c,
+        "INSERT INTO budget_spend (day, name, node, hard_at) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (day, name, node) DO UPDATE SET hard_at = GREATEST(budget_spend.hard_at, excluded.hard_at)",
+        4, p);
+  } else if (ok) {
+    const char *p[] = {d.s, arr, pg->node, a.s};
+    ok = run_ok(
+        c,
+        "INSERT INTO budget_spend (day, name, node, reserved) SELECT $1, n, $3, $4 FROM unnest($2::text[]) AS u(n)"
+        " ON CONFLICT (day, name, node) DO UPDATE SET reserved = budget_spend.reserved + excluded.reserved",
+        4, p);
+  }
+  free(arr);
+  if (end(pg, c, ok, "reserve")) return -2;
+  if (over >= 0) {
+    if (refused) *refused = over;
+    return -1;
+  }
+  return 0;
+}
+
+void sy__gw_pg_settle(sy_gw_pg *pg, int64_t resv_day, int64_t day, int n, const char *const names[], int64_t amount,
+                      int64_t cost) {
+  if (n <= 0) return;
+  char *arr = text_array(n, names);
+  if (!arr) return; /* ENOMEM: the reservation holds until the node restarts */
+  PGconn *c = NULL;
+  if (!begin(pg, &c, "settle") && !end(pg, c, settle_on(c, pg->node, resv_day, day, arr, amount, cost), "settle")) {
+    free(arr);
+    return;
+  }
+  pending *e = calloc(1, sizeof *e);
+  pthread_mutex_lock(&pg->mu);
+  int keep = e && pg->npend < PENDING_MAX;
+  if (keep) {
+    *e = (pending){NULL, resv_day, day, amount, cost, arr};
+    *pg->pend_tail = e;
+    pg->pend_tail = &e->next;
+    pg->npend++;
+  }
+  pthread_mutex_unlock(&pg->mu);
+  if (!keep) {
+    free(e);
+    free(arr);
+  }
+}
+
+sy_rc sy__gw_pg_total(sy_gw_pg *pg, int64_t day, const char *name, sy_gw_pg_total *out) {
+  memset(out, 0, sizeof *out);
+  out->hard_at = -1;
+  PGconn *c = conn_ready(pg, "read");
+  if (!c) return SY_EUNAVAILABLE;
+  num d = i64(day);
+  const char *p[] = {d.s, name};
+  static const char sql[] =
+      "SELECT coalesce(sum(consumed), 0), coalesce(sum(reserved), 0), coalesce(sum(requests), 0),"
+      " coalesce(max(hard_at), -1) FROM budget_spend WHERE day = $1 AND name = $2";
+  PGresult *r = run(c, sql, 2, p);
+  if (!r && PQstatus(c) != CONNECTION_OK) { /* one from the pool that died with the server since */
+    PQreset(c);
+    r = run(c, sql, 2, p);
+  }
+  if (!r) log_down(pg, "read", PQerrorMessage(c));
+  if (r && PQntuples(r) == 1) {
+    out->consumed = col_i64(r, 0, 0);
+    out->reserved = col_i64(r, 0, 1);
+    out->requests = col_i64(r, 0, 2);
+    out->hard_at = strtod(PQgetvalue(r, 0, 3), NULL);
+  }
+  sy_rc rc = r && PQntuples(r) == 1 ? SY_OK : SY_EUNAVAILABLE;
+  PQclear(r);
+  conn_give(pg, c);
+  return rc;
+}
+
+sy_rc sy__gw_pg_day(sy_gw_pg *pg, int64_t day, sy_gw_pg_row **rows, int *n) {
+  *rows = NULL;
+  *n = 0;
+  PGconn *c = conn_ready(pg, "read");
+  if (!c) return SY_EUNAVAILABLE;
+  num d = i64(day);
+  const char *p[] = {d.s};
+  static const char sql[] =
+      "SELECT name, sum(consumed), sum(reserved), sum(requests), coalesce(max(hard_at), -1) FROM budget_spend"
+      " WHERE day = $1 GROUP BY name";
+  PGresult *r = run(c, sql, 1, p);
+  if (!r && PQstatus(c) != CONNECTION_OK) { /* one from the pool that died with the server since */
+    PQreset(c);
+    r = run(c, sql, 1, p);
+  }
+  if (!r) log_down(pg, "read", PQerrorMessage(c));
+  conn_give(pg, c);
+  if (!r) return SY_EUNAVAILABLE;
+  int rn = PQntuples(r);
+  size_t size = (size_t)rn * sizeof **rows;
+  for (int i = 0; i < rn; i++) size += (size_t)PQgetlength(r, i, 0) + 1;
+  sy_gw_pg_row *out = malloc(size ? size : 1);
+  if (!out) {
+    PQclear(r);
+    return SY_ENOMEM;
+  }
+  char *names = (char *)(out + rn);
+  for (int i = 0; i < rn; i++) {
+    size_t len = (size_t)PQgetlength(r, i, 0) + 1;
+    memcpy(names, PQgetvalue(r, i, 0), len);
+    out[i].name = names;
+    names += len;
+    out[i].t =
+        (sy_gw_pg_total){col_i64(r, i, 1), col_i64(r, i, 2), col_i64(r, i, 3), strtod(PQgetvalue(r, i, 4), NULL)};
+  }
+  PQclear(r);
+  *rows = out;
+  *n = rn;
+  return SY_OK;
+}
+
+/* ---- the gateway's side: a request's limits as names ---- */
+
+typedef struct limit_names {
+  char buf[SY_GW_LIMITS_MAX][sizeof((sy_gw_spend *)0)->name];
+  const char *names[SY_GW_LIMITS_MAX];
+} limit_names;
+
+int sy__gw_budget_reserve_pg(sy_gw_req *q, const sy_provider *p, int64_t w, int64_t day) {
+  sy_gateway *gw = q->gw;
+  limit_names *ln = malloc(sizeof *ln);
+  if (!ln) return -1;
+  int64_t hard[SY_GW_LIMITS_MAX];
+  int spend[SY_GW_LIMITS_MAX], n = 0;
+  pthread_mutex_lock(&gw->mu); /* gw->spend may move while it is not held */
+  for (int i = 0; i < q->nlimits; i++) {
+    const sy_gw_limit *l = &q->limits[i];
+    if (l->provider[0] && strcmp(l->provider, p->name)) continue;
+    snprintf(ln->buf[n], sizeof ln->buf[n], "%s", gw->spend[l->spend].name);
+    ln->names[n] = ln->buf[n];
+    hard[n] = sy__gw_nano(l->hard_usd);
+    spend[n++] = l->spend;
+  }
+  pthread_mutex_unlock(&gw->mu);
+  int refused = -1;
+  int rc = sy__gw_pg_reserve(gw->pg, day, n, ln->names, hard, w, &refused);
+  free(ln);
+  if (rc == 0) {
+    memcpy(q->resv, spend, (size_t)n * sizeof *spend);
+    q->nresv = n;
+    q->resv_nano = w;
+    q->resv_day = day;
+    return 0;
+  }
+  if (rc == -1 && refused >= 0) { /* this node's view of the refusal, until the next read */
+    pthread_mutex_lock(&gw->mu);
+    gw->spend[spend[refused]].hard_hit = 1;
+    gw->spend[spend[refused]].hard_at = (double)hard[refused] / 1e9;
+    pthread_mutex_unlock(&gw->mu);
+  }
+  return -1;
+}
+
+void sy__gw_budget_settle_pg(sy_gw_req *q, int64_t cost, int64_t day) {
+  sy_gateway *gw = q->gw;
+  limit_names *ln = malloc(sizeof *ln);
+  int n = ln ? q->nresv : 0;
+  pthread_mutex_lock(&gw->mu);
+  for (int i = 0; i < n; i++) {
+    snprintf(ln->buf[i], sizeof ln->buf[i], "%s", gw->spend[q->resv[i]].name);
+    ln->names[i] = ln->buf[i];
+  }
+  pthread_mutex_unlock(&gw->mu);
+  if (ln) sy__gw_pg_settle(gw->pg, q->resv_day, day, n, ln->names, q->resv_nano, cost);
+  free(ln);
+  q->nresv = 0;
+}

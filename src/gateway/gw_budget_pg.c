@@ -10,11 +10,12 @@
 
 #include "gateway/gw_int.h"
 
-#define POOL_MAX 8                /* idle connections kept; more threads make and drop their own */
-#define RETRY_US 1000000          /* after a failed connection, none is tried again for this long */
-#define LOG_EVERY_US 1000000      /* the outage is logged at most this often */
-#define PENDING_MAX 100000        /* settlements kept while PostgreSQL is away; more are dropped */
-#define LOCK_CLASS "'sy_budget:'" /* prefixes a limit's name in its advisory lock key */
+#define POOL_MAX 8                       /* idle connections kept; more threads make and drop their own */
+#define RETRY_US 1000000                 /* after a failed connection, none is tried again for this long */
+#define LOG_EVERY_US 1000000             /* the outage is logged at most this often */
+#define PENDING_MAX 100000               /* settlements kept while PostgreSQL is away; more are dropped */
+#define LOCK_CLASS "'sy_budget:'"        /* prefixes a limit's name in its advisory lock key */
+#define KEY_SCHEMA "6014391775981469698" /* store/postgres.c's schema lock (0x5377697463680002) */
 
 /* A settlement that did not reach PostgreSQL, to be written when it is back. */
 typedef struct pending {
@@ -200,15 +201,18 @@ static int prepare(sy_gw_pg *pg, PGconn *c) {
   int ok = 1;
   if (!ready) {
     const char *node[] = {pg->node};
-    /* two nodes starting together must not both create the table: the lock makes them take turns */
-    ok = run_ok(c, "BEGIN", 0, NULL) &&
-         run_ok(c, "SELECT pg_advisory_xact_lock(hashtext('sy_budget_schema'))", 0, NULL) &&
+    /* the table lives in the store's schema, made here too when there is no store (tests);
+     * under the store's own schema lock, so that no two nodes, nor a store's migration, make
+     * either at once */
+    ok = run_ok(c, "BEGIN", 0, NULL) && run_ok(c, "SELECT pg_advisory_xact_lock(" KEY_SCHEMA ")", 0, NULL) &&
+         run_ok(c, "CREATE SCHEMA IF NOT EXISTS switchyard", 0, NULL) &&
          run_ok(c,
-                "CREATE TABLE IF NOT EXISTS budget_spend (day bigint NOT NULL, name text NOT NULL, node text NOT NULL,"
+                "CREATE TABLE IF NOT EXISTS switchyard.budget_spend (day bigint NOT NULL, name text NOT NULL, node "
+                "text NOT NULL,"
                 " consumed bigint NOT NULL DEFAULT 0, reserved bigint NOT NULL DEFAULT 0,"
                 " requests bigint NOT NULL DEFAULT 0, hard_at double precision, PRIMARY KEY (day, name, node))",
                 0, NULL) &&
-         run_ok(c, "UPDATE budget_spend SET reserved = 0 WHERE node = $1 AND reserved <> 0", 1, node) &&
+         run_ok(c, "UPDATE switchyard.budget_spend SET reserved = 0 WHERE node = $1 AND reserved <> 0", 1, node) &&
          run_ok(c, "COMMIT", 0, NULL);
     if (!ok) {
       log_down(pg, "prepare", PQerrorMessage(c));
@@ -231,14 +235,14 @@ static int settle_on(PGconn *c, const char *node, int64_t resv_day, int64_t day,
   if (resv_day != day) {
     const char *p[] = {rd.s, names, node, a.s};
     if (!run_ok(c,
-                "UPDATE budget_spend SET reserved = GREATEST(reserved - $4::bigint, 0)"
+                "UPDATE switchyard.budget_spend SET reserved = GREATEST(reserved - $4::bigint, 0)"
                 " WHERE day = $1 AND name = ANY ($2::text[]) AND node = $3",
                 4, p))
       return 0;
   }
   const char *p[] = {d.s, names, node, here.s, co.s, rq.s};
   return run_ok(c,
-                "INSERT INTO budget_spend (day, name, node, consumed, requests)"
+                "INSERT INTO switchyard.budget_spend (day, name, node, consumed, requests)"
                 " SELECT $1, n, $3, $5, $6 FROM unnest($2::text[]) AS u(n)"
                 " ON CONFLICT (day, name, node) DO UPDATE SET"
                 " reserved = GREATEST(budget_spend.reserved - $4::bigint, 0),"
@@ -416,7 +420,7 @@ int sy__gw_pg_reserve(sy_gw_pg *pg, int64_t day, int n, const char *const names[
   PGresult *r =
       ok ? run(c,
                "SELECT coalesce(sum(b.consumed + b.reserved), 0) FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i)"
-               " LEFT JOIN budget_spend b ON b.day = $2 AND b.name = u.n GROUP BY u.i ORDER BY u.i",
+               " LEFT JOIN switchyard.budget_spend b ON b.day = $2 AND b.name = u.n GROUP BY u.i ORDER BY u.i",
                2, sum)
          : NULL;
   int over = -1;
@@ -433,16 +437,16 @@ int sy__gw_pg_reserve(sy_gw_pg *pg, int64_t day, int n, const char *const names[
     const char *p[] = {d.s, names[over], pg->node, at};
     ok = run_ok(
         c,
-        "INSERT INTO budget_spend (day, name, node, hard_at) VALUES ($1, $2, $3, $4)"
+        "INSERT INTO switchyard.budget_spend (day, name, node, hard_at) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (day, name, node) DO UPDATE SET hard_at = GREATEST(budget_spend.hard_at, excluded.hard_at)",
         4, p);
   } else if (ok) {
     const char *p[] = {d.s, arr, pg->node, a.s};
-    ok = run_ok(
-        c,
-        "INSERT INTO budget_spend (day, name, node, reserved) SELECT $1, n, $3, $4 FROM unnest($2::text[]) AS u(n)"
-        " ON CONFLICT (day, name, node) DO UPDATE SET reserved = budget_spend.reserved + excluded.reserved",
-        4, p);
+    ok = run_ok(c,
+                "INSERT INTO switchyard.budget_spend (day, name, node, reserved) SELECT $1, n, $3, $4 FROM "
+                "unnest($2::text[]) AS u(n)"
+                " ON CONFLICT (day, name, node) DO UPDATE SET reserved = budget_spend.reserved + excluded.reserved",
+                4, p);
   }
   free(arr);
   if (end(pg, c, ok, "reserve")) return -2;
@@ -488,7 +492,7 @@ sy_rc sy__gw_pg_total(sy_gw_pg *pg, int64_t day, const char *name, sy_gw_pg_tota
   const char *p[] = {d.s, name};
   static const char sql[] =
       "SELECT coalesce(sum(consumed), 0), coalesce(sum(reserved), 0), coalesce(sum(requests), 0),"
-      " coalesce(max(hard_at), -1) FROM budget_spend WHERE day = $1 AND name = $2";
+      " coalesce(max(hard_at), -1) FROM switchyard.budget_spend WHERE day = $1 AND name = $2";
   PGresult *r = run(c, sql, 2, p);
   if (!r && PQstatus(c) != CONNECTION_OK) { /* one from the pool that died with the server since */
     PQreset(c);
@@ -515,7 +519,8 @@ sy_rc sy__gw_pg_day(sy_gw_pg *pg, int64_t day, sy_gw_pg_row **rows, int *n) {
   num d = i64(day);
   const char *p[] = {d.s};
   static const char sql[] =
-      "SELECT name, sum(consumed), sum(reserved), sum(requests), coalesce(max(hard_at), -1) FROM budget_spend"
+      "SELECT name, sum(consumed), sum(reserved), sum(requests), coalesce(max(hard_at), -1) FROM "
+      "switchyard.budget_spend"
       " WHERE day = $1 GROUP BY name";
   PGresult *r = run(c, sql, 1, p);
   if (!r && PQstatus(c) != CONNECTION_OK) { /* one from the pool that died with the server since */

@@ -234,9 +234,9 @@ void sy__gw_ledger_close(sy_gateway *gw);
 static inline int64_t sy__gw_nano(double usd) { return usd > 0 ? llround(usd * 1e9) : 0; }
 
 /* gw_budget_pg.c: the ledger in PostgreSQL, shared by every node of one store. One row per
- * (UTC day, limit, node) in table budget_spend; a reservation takes, in one transaction, an
- * advisory lock per (limit, day) and checks the sum over all nodes, so that nodes together never
- * pass a hard limit. Every call fails closed: PostgreSQL unreachable means refused. */
+ * (UTC day, limit, node) in table switchyard.budget_spend (the store's schema); a reservation takes, in one
+ * transaction, an advisory lock per (limit, day) and checks the sum over all nodes, so that nodes together never pass a
+ * hard limit. Every call fails closed: PostgreSQL unreachable means refused. */
 typedef struct sy_gw_pg sy_gw_pg;
 /* Whether a ledger path is a PostgreSQL URL (postgres:// or postgresql://). */
 int sy__gw_pg_is_url(const char *path);

@@ -262,7 +262,7 @@ static void *ledger_main(void *arg) {
 
 sy_rc sy__gw_ledger_open(sy_gateway *gw, const char *path) {
   if (!path) return SY_OK; /* in memory only */
-  if (sy__gw_pg_is_url(path)) return sy__gw_pg_new(path, NULL, &gw->pg);
+  if (sy__gw_pg_is_url(path)) return sy__gw_pg_open(gw, path);
   sqlite3 *db = NULL;
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) !=
           SQLITE_OK ||

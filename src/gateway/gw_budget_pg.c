@@ -3,12 +3,14 @@
  * and a reservation checks the sum over every node under an advisory lock per (limit, day), so
  * that the nodes together never pass a hard limit. Whatever cannot reach PostgreSQL refuses. */
 #include <libpq-fe.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "gateway/gw_int.h"
+#include "store/store_int.h" /* the store's data directory, which names the node: store.h has no call for it */
 
 #define POOL_MAX 8                       /* idle connections kept; more threads make and drop their own */
 #define RETRY_US 1000000                 /* after a failed connection, none is tried again for this long */
@@ -319,6 +321,36 @@ static int begin(sy_gw_pg *pg, PGconn **c, const char *operation) {
 
 /* ---- the calls ---- */
 
+/* This node's id, which must name it across restarts (its reservations in the table are
+ * dropped when it starts again) and apart from every other live node: $SWITCHYARD_NODE_ID if
+ * set, else the host's name and a hash of the data directory's real path (one process at a
+ * time holds a data directory); without one, of this process's directory and command line. */
+static void node_id(const char *dir, char *out, size_t cap) {
+  const char *env = getenv("SWITCHYARD_NODE_ID");
+  if (env && *env) {
+    snprintf(out, cap, "%s", env);
+    return;
+  }
+  char host[128] = "localhost", buf[4096];
+  gethostname(host, sizeof host - 1);
+  host[sizeof host - 1] = 0;
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  size_t n = 0;
+  if (dir && realpath(dir, buf)) {
+    n = strlen(buf);
+  } else if (dir) {
+    n = (size_t)snprintf(buf, sizeof buf, "%s", dir);
+  } else {
+    if (getcwd(buf, sizeof buf))
+      for (const char *c = buf; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    FILE *fp = fopen("/proc/self/cmdline", "rb");
+    n = fp ? fread(buf, 1, sizeof buf, fp) : 0;
+    if (fp) fclose(fp);
+  }
+  for (size_t i = 0; i < n && i < sizeof buf; i++) h = (h ^ (unsigned char)buf[i]) * 1099511628211ull;
+  snprintf(out, cap, "%s/%016llx", host, (unsigned long long)h);
+}
+
 sy_rc sy__gw_pg_new(const char *url, const char *node, sy_gw_pg **out) {
   *out = NULL;
   PQconninfoOption *opts = PQconninfoParse(url, NULL);
@@ -341,26 +373,10 @@ sy_rc sy__gw_pg_new(const char *url, const char *node, sy_gw_pg **out) {
            : strchr(url, '?') ? "&connect_timeout=2"
                               : "?connect_timeout=2");
   describe(pg->conninfo, pg->where, sizeof pg->where);
-  const char *env = getenv("SWITCHYARD_NODE_ID");
-  if (node && *node) {
+  if (node && *node)
     snprintf(pg->node, sizeof pg->node, "%s", node);
-  } else if (env && *env) {
-    snprintf(pg->node, sizeof pg->node, "%s", env);
-  } else {
-    /* the same node started again runs the same command in the same directory (its --data is
-     * there): what they hash to names it across restarts, and two nodes of one host apart */
-    char host[128] = "localhost", buf[4096];
-    gethostname(host, sizeof host - 1);
-    host[sizeof host - 1] = 0;
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    if (getcwd(buf, sizeof buf))
-      for (const char *c = buf; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
-    FILE *fp = fopen("/proc/self/cmdline", "rb");
-    size_t n = fp ? fread(buf, 1, sizeof buf, fp) : 0;
-    if (fp) fclose(fp);
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)buf[i]) * 1099511628211ull;
-    snprintf(pg->node, sizeof pg->node, "%s/%016llx", host, (unsigned long long)h);
-  }
+  else
+    node_id(NULL, pg->node, sizeof pg->node);
   pthread_mutex_init(&pg->mu, NULL);
   pthread_mutex_init(&pg->init_mu, NULL);
   pg->pend_tail = &pg->pend;
@@ -554,6 +570,16 @@ sy_rc sy__gw_pg_day(sy_gw_pg *pg, int64_t day, sy_gw_pg_row **rows, int *n) {
 }
 
 /* ---- the gateway's side: a request's limits as names ---- */
+
+sy_rc sy__gw_pg_open(sy_gateway *gw, const char *url) {
+  char node[256];
+  node_id(gw->store ? gw->store->dir : NULL, node, sizeof node);
+  sy_rc rc = sy__gw_pg_new(url, node, &gw->pg);
+  if (!rc)
+    sy__log_stderr("info", "spending limits are kept in PostgreSQL",
+                   json_pack("{ss ss}", "postgres", gw->pg->where, "node", gw->pg->node));
+  return rc;
+}
 
 typedef struct limit_names {
   char buf[SY_GW_LIMITS_MAX][sizeof((sy_gw_spend *)0)->name];

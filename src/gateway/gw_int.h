@@ -273,6 +273,9 @@ typedef struct sy_gw_pg_row {
   sy_gw_pg_total t;
 } sy_gw_pg_row;
 sy_rc sy__gw_pg_day(sy_gw_pg *pg, int64_t day, sy_gw_pg_row **rows, int *n);
+/* sy__gw_pg_new for gw->pg, the node named by $SWITCHYARD_NODE_ID, else by the host's name and
+ * the store's data directory (one process at a time holds it). */
+sy_rc sy__gw_pg_open(sy_gateway *gw, const char *url);
 /* gw_budget.c's calls in PostgreSQL mode (gw->pg set): sy__gw_budget_reserve's, with w its worst
  * case on day, and sy__gw_budget_settle's, with cost in nano-dollars (< 0 none). */
 int sy__gw_budget_reserve_pg(sy_gw_req *q, const sy_provider *p, int64_t w, int64_t day);

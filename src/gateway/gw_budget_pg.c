@@ -86,6 +86,24 @@ static void notice_ignore(void *arg, const char *message) {
   (void)message;
 }
 
+/* Connects to conninfo with keepalives tight enough that a server gone from the network is
+ * noticed in seconds, not at TCP's retransmission timeout of minutes: a call of the gateway's
+ * loop waits on it. The URL's own settings win over these. */
+static PGconn *connect_to(const char *conninfo) {
+  static const char *const keys[] = {"keepalives",
+                                     "keepalives_idle",
+                                     "keepalives_interval",
+                                     "keepalives_count",
+                                     "tcp_user_timeout",
+                                     "application_name",
+                                     "dbname",
+                                     NULL};
+  const char *vals[] = {"1", "5", "2", "2", "5000", "switchyard-budget", conninfo, NULL};
+  PGconn *c = PQconnectdbParams(keys, vals, 1);
+  if (c) PQsetNoticeProcessor(c, notice_ignore, NULL);
+  return c;
+}
+
 /* A working connection, or NULL (PostgreSQL unreachable: logged). */
 static PGconn *conn_take(sy_gw_pg *pg, const char *operation) {
   int64_t now = sy__clock_mono_us();
@@ -98,8 +116,7 @@ static PGconn *conn_take(sy_gw_pg *pg, const char *operation) {
     return NULL;
   }
   if (!c) {
-    c = PQconnectdb(pg->conninfo);
-    if (c) PQsetNoticeProcessor(c, notice_ignore, NULL);
+    c = connect_to(pg->conninfo);
   } else if (PQstatus(c) != CONNECTION_OK)
     PQreset(c);
   if (c && PQstatus(c) == CONNECTION_OK) return c;
@@ -139,18 +156,6 @@ static int run_ok(PGconn *c, const char *sql, int n, const char *const *params) 
   PGresult *r = run(c, sql, n, params);
   PQclear(r);
   return r != NULL;
-}
-
-/* Ends the transaction begun on c: COMMIT when ok, else ROLLBACK (and the error logged).
- * Returns the connection to the pool; 0 committed, -1 not. */
-static int end(sy_gw_pg *pg, PGconn *c, int ok, const char *operation) {
-  if (ok) ok = run_ok(c, "COMMIT", 0, NULL);
-  if (!ok) {
-    log_down(pg, operation, PQerrorMessage(c));
-    PQclear(PQexec(c, "ROLLBACK"));
-  }
-  conn_give(pg, c);
-  return ok ? 0 : -1;
 }
 
 /* ---- values as parameters ---- */
@@ -193,6 +198,37 @@ static int64_t col_i64(const PGresult *r, int row, int col) {
 
 /* ---- the database ---- */
 
+/* A reservation in one round trip (the gateway's loop waits on it): locks each limit's (name,
+ * day), in the order given (sorted, the same on every node: no two wait in a cycle), then sums
+ * what every node spent and holds, each sum in a statement of its own that sees all committed
+ * before its lock was granted. Refused: records the limit met (hard_at) and returns its index
+ * (1-based); else reserves amount on every limit for node and returns 0. Its name carries a
+ * version: a node of another release replaces only its own. */
+#define RESERVE_FN                                                                                         \
+  "CREATE OR REPLACE FUNCTION switchyard.budget_reserve_v1(p_day bigint, p_names text[], p_hard bigint[]," \
+  " p_node text, p_amount bigint) RETURNS integer LANGUAGE plpgsql AS $fn$\n"                              \
+  "DECLARE i integer; used bigint; n integer := coalesce(array_length(p_names, 1), 0);\n"                  \
+  "BEGIN\n"                                                                                                \
+  "  FOR i IN 1 .. n LOOP\n"                                                                               \
+  "    PERFORM pg_advisory_xact_lock(hashtext(" LOCK_CLASS                                                 \
+  " || p_names[i]), p_day::integer);\n"                                                                    \
+  "  END LOOP;\n"                                                                                          \
+  "  FOR i IN 1 .. n LOOP\n"                                                                               \
+  "    SELECT coalesce(sum(consumed + reserved), 0) INTO used FROM switchyard.budget_spend\n"              \
+  "      WHERE day = p_day AND name = p_names[i];\n"                                                       \
+  "    IF used + p_amount > p_hard[i] THEN\n"                                                              \
+  "      INSERT INTO switchyard.budget_spend AS b (day, name, node, hard_at)\n"                            \
+  "        VALUES (p_day, p_names[i], p_node, p_hard[i]::double precision / 1e9::double precision)\n"      \
+  "        ON CONFLICT (day, name, node) DO UPDATE SET hard_at = GREATEST(b.hard_at, excluded.hard_at);\n" \
+  "      RETURN i;\n"                                                                                      \
+  "    END IF;\n"                                                                                          \
+  "  END LOOP;\n"                                                                                          \
+  "  INSERT INTO switchyard.budget_spend AS b (day, name, node, reserved)\n"                               \
+  "    SELECT p_day, u.n, p_node, p_amount FROM unnest(p_names) AS u(n)\n"                                 \
+  "    ON CONFLICT (day, name, node) DO UPDATE SET reserved = b.reserved + excluded.reserved;\n"           \
+  "  RETURN 0;\n"                                                                                          \
+  "END $fn$"
+
 /* Makes the table if missing and drops this node's reservations: whatever its last run held
  * died with it. Once per ledger, before its first reservation; 0 or -1 (logged). */
 static int prepare(sy_gw_pg *pg, PGconn *c) {
@@ -214,6 +250,7 @@ static int prepare(sy_gw_pg *pg, PGconn *c) {
                 " consumed bigint NOT NULL DEFAULT 0, reserved bigint NOT NULL DEFAULT 0,"
                 " requests bigint NOT NULL DEFAULT 0, hard_at double precision, PRIMARY KEY (day, name, node))",
                 0, NULL) &&
+         run_ok(c, RESERVE_FN, 0, NULL) &&
          run_ok(c, "UPDATE switchyard.budget_spend SET reserved = 0 WHERE node = $1 AND reserved <> 0", 1, node) &&
          run_ok(c, "COMMIT", 0, NULL);
     if (!ok) {
@@ -228,10 +265,10 @@ static int prepare(sy_gw_pg *pg, PGconn *c) {
   return ok ? 0 : -1;
 }
 
-/* One settlement in the transaction open on c: the reservation released on its day, the cost
- * and a request charged on day (the same row when the days are the same: one statement). */
-static int settle_on(PGconn *c, const char *node, int64_t resv_day, int64_t day, const char *names, int64_t amount,
-                     int64_t cost) {
+/* settle_on's statements: the release on the reservation's day when another, then the charge
+ * (with the release when the same day). */
+static int settle_rows(PGconn *c, const char *node, int64_t resv_day, int64_t day, const char *names, int64_t amount,
+                       int64_t cost) {
   num rd = i64(resv_day), d = i64(day), a = i64(amount), here = i64(resv_day == day ? amount : 0),
       co = i64(cost >= 0 ? cost : 0), rq = i64(cost >= 0 ? 1 : 0);
   if (resv_day != day) {
@@ -253,6 +290,18 @@ static int settle_on(PGconn *c, const char *node, int64_t resv_day, int64_t day,
                 6, p);
 }
 
+/* One settlement on c: the reservation released on its day, the cost and a request charged on
+ * day; one statement on the same row when the days are the same, else a transaction of two.
+ * 1 done, 0 not (the error in PQerrorMessage(c)). */
+static int settle_on(PGconn *c, const char *node, int64_t resv_day, int64_t day, const char *names, int64_t amount,
+                     int64_t cost) {
+  if (resv_day == day) return settle_rows(c, node, resv_day, day, names, amount, cost);
+  if (!run_ok(c, "BEGIN", 0, NULL)) return 0;
+  if (settle_rows(c, node, resv_day, day, names, amount, cost) && run_ok(c, "COMMIT", 0, NULL)) return 1;
+  if (PQstatus(c) == CONNECTION_OK) PQclear(PQexec(c, "ROLLBACK"));
+  return 0;
+}
+
 /* Writes the settlements kept while PostgreSQL was away, in the order they were made; those
  * that still fail are kept. */
 static void pending_flush(sy_gw_pg *pg, PGconn *c) {
@@ -264,12 +313,7 @@ static void pending_flush(sy_gw_pg *pg, PGconn *c) {
   pthread_mutex_unlock(&pg->mu);
   while (list) {
     pending *e = list;
-    int ok = run_ok(c, "BEGIN", 0, NULL) && settle_on(c, pg->node, e->resv_day, e->day, e->names, e->amount, e->cost) &&
-             run_ok(c, "COMMIT", 0, NULL);
-    if (!ok) {
-      PQclear(PQexec(c, "ROLLBACK"));
-      break;
-    }
+    if (!settle_on(c, pg->node, e->resv_day, e->day, e->names, e->amount, e->cost)) break;
     list = e->next;
     free(e->names);
     free(e);
@@ -303,20 +347,6 @@ static PGconn *conn_ready(sy_gw_pg *pg, const char *operation) {
   }
   if (has_pending(pg)) pending_flush(pg, c);
   return c;
-}
-
-/* BEGIN on a ready connection of the pool; one taken from an idle pool may have died with the
- * server since, so one that fails here is reset and tried once more. 0 or -1 (*c NULL). */
-static int begin(sy_gw_pg *pg, PGconn **c, const char *operation) {
-  *c = conn_ready(pg, operation);
-  if (!*c) return -1;
-  if (run_ok(*c, "BEGIN", 0, NULL)) return 0;
-  PQreset(*c);
-  if (PQstatus(*c) == CONNECTION_OK && run_ok(*c, "BEGIN", 0, NULL)) return 0;
-  log_down(pg, operation, PQerrorMessage(*c));
-  PQfinish(*c);
-  *c = NULL;
-  return -1;
 }
 
 /* ---- the calls ---- */
@@ -420,57 +450,32 @@ int sy__gw_pg_reserve(sy_gw_pg *pg, int64_t day, int n, const char *const names[
   lock_order(n, names, ord);
   for (int i = 0; i < n; i++) sorted[i] = names[ord[i]];
   char *arr = text_array(n, sorted);
-  PGconn *c = NULL;
-  if (!arr || begin(pg, &c, "reserve")) {
+  char hards[SY_GW_LIMITS_MAX * 21 + 3], *h = hards;
+  *h++ = '{';
+  for (int i = 0; i < n; i++) h += snprintf(h, 22, "%s%lld", i ? "," : "", (long long)hard[ord[i]]);
+  snprintf(h, 2, "}");
+  PGconn *c = arr ? conn_ready(pg, "reserve") : NULL;
+  if (!c) {
     free(arr);
     return -2;
   }
   num d = i64(day), a = i64(amount);
-  const char *lock[] = {arr, d.s};
-  const char *sum[] = {arr, d.s};
-  /* the locks first, in their own statement: the sums below then see every reservation
-   * committed before them */
-  int ok =
-      run_ok(c, "SELECT pg_advisory_xact_lock(hashtext(" LOCK_CLASS " || n), $2::int) FROM unnest($1::text[]) AS u(n)",
-             2, lock);
-  PGresult *r =
-      ok ? run(c,
-               "SELECT coalesce(sum(b.consumed + b.reserved), 0) FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i)"
-               " LEFT JOIN switchyard.budget_spend b ON b.day = $2 AND b.name = u.n GROUP BY u.i ORDER BY u.i",
-               2, sum)
-         : NULL;
-  int over = -1;
-  if (r && PQntuples(r) == n) {
-    for (int i = 0; i < n && over < 0; i++)
-      if (col_i64(r, i, 0) + amount > hard[ord[i]]) over = ord[i];
-  } else {
-    ok = 0;
+  const char *p[] = {d.s, arr, hards, pg->node, a.s};
+  static const char sql[] = "SELECT switchyard.budget_reserve_v1($1, $2::text[], $3::bigint[], $4, $5)";
+  PGresult *r = run(c, sql, 5, p);
+  if (!r && PQstatus(c) != CONNECTION_OK) { /* one from the pool that died with the server since */
+    PQreset(c);
+    r = run(c, sql, 5, p);
   }
+  if (!r || PQntuples(r) != 1) log_down(pg, "reserve", r ? "no answer" : PQerrorMessage(c));
+  long over = r && PQntuples(r) == 1 ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
   PQclear(r);
-  if (ok && over >= 0) { /* refused: the level says so on every node, until the limit is raised */
-    char at[40];
-    snprintf(at, sizeof at, "%.17g", (double)hard[over] / 1e9);
-    const char *p[] = {d.s, names[over], pg->node, at};
-    ok = run_ok(
-        c,
-        "INSERT INTO switchyard.budget_spend (day, name, node, hard_at) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (day, name, node) DO UPDATE SET hard_at = GREATEST(budget_spend.hard_at, excluded.hard_at)",
-        4, p);
-  } else if (ok) {
-    const char *p[] = {d.s, arr, pg->node, a.s};
-    ok = run_ok(c,
-                "INSERT INTO switchyard.budget_spend (day, name, node, reserved) SELECT $1, n, $3, $4 FROM "
-                "unnest($2::text[]) AS u(n)"
-                " ON CONFLICT (day, name, node) DO UPDATE SET reserved = budget_spend.reserved + excluded.reserved",
-                4, p);
-  }
   free(arr);
-  if (end(pg, c, ok, "reserve")) return -2;
-  if (over >= 0) {
-    if (refused) *refused = over;
-    return -1;
-  }
-  return 0;
+  conn_give(pg, c);
+  if (over < 0 || over > n) return -2;
+  if (over == 0) return 0;
+  if (refused) *refused = ord[over - 1];
+  return -1;
 }
 
 void sy__gw_pg_settle(sy_gw_pg *pg, int64_t resv_day, int64_t day, int n, const char *const names[], int64_t amount,
@@ -478,8 +483,15 @@ void sy__gw_pg_settle(sy_gw_pg *pg, int64_t resv_day, int64_t day, int n, const 
   if (n <= 0) return;
   char *arr = text_array(n, names);
   if (!arr) return; /* ENOMEM: the reservation holds until the node restarts */
-  PGconn *c = NULL;
-  if (!begin(pg, &c, "settle") && !end(pg, c, settle_on(c, pg->node, resv_day, day, arr, amount, cost), "settle")) {
+  PGconn *c = conn_ready(pg, "settle");
+  int ok = c && settle_on(c, pg->node, resv_day, day, arr, amount, cost);
+  if (c && !ok && PQstatus(c) != CONNECTION_OK) { /* one from the pool that died with the server since */
+    PQreset(c);
+    ok = settle_on(c, pg->node, resv_day, day, arr, amount, cost);
+  }
+  if (c && !ok) log_down(pg, "settle", PQerrorMessage(c));
+  conn_give(pg, c);
+  if (ok) {
     free(arr);
     return;
   }

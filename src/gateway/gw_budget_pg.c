@@ -7,13 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gateway/gw_int.h"
 #include "store/store_int.h" /* the store's data directory, which names the node: store.h has no call for it */
 
-#define POOL_MAX 8                       /* idle connections kept; more threads make and drop their own */
-#define RETRY_US 1000000                 /* after a failed connection, none is tried again for this long */
+#define POOL_MAX 16                      /* idle connections kept; more threads make and drop their own */
+#define RETRY_MS 1000                    /* while PostgreSQL is down, the reconnecting thread tries this often */
 #define LOG_EVERY_US 1000000             /* the outage is logged at most this often */
 #define PENDING_MAX 100000               /* settlements kept while PostgreSQL is away; more are dropped */
 #define LOCK_CLASS "'sy_budget:'"        /* prefixes a limit's name in its advisory lock key */
@@ -33,12 +34,15 @@ struct sy_gw_pg {
   pthread_mutex_t mu; /* everything below */
   PGconn *idle[POOL_MAX];
   int nidle;
-  int64_t retry_at_us; /* no new connection before this (monotonic µs) */
+  int down; /* the last connection failed: only the reconnecting thread tries again */
   int64_t logged_at_us;
   int ready; /* the table exists and this node's stale reservations are gone */
   pending *pend, **pend_tail;
   int npend;
   pthread_mutex_t init_mu; /* one thread at a time prepares the database */
+  pthread_cond_t cv;       /* wakes the reconnecting thread: down, or stop */
+  pthread_t thread;
+  int thread_started, stop;
 };
 
 int sy__gw_pg_is_url(const char *path) {
@@ -78,7 +82,8 @@ static void describe(const char *conninfo, char *out, size_t cap) {
   PQconninfoFree(opts);
 }
 
-/* ---- connections: a small pool; a dead one is reset, a failure backs off for RETRY_US ---- */
+/* ---- connections: a small pool; a dead one is reset; after a failure, a thread of its own
+ * reconnects ---- */
 
 /* The server's notices ("relation already exists, skipping") are no news to the log. */
 static void notice_ignore(void *arg, const char *message) {
@@ -104,27 +109,86 @@ static PGconn *connect_to(const char *conninfo) {
   return c;
 }
 
-/* A working connection, or NULL (PostgreSQL unreachable: logged). */
-static PGconn *conn_take(sy_gw_pg *pg, const char *operation) {
-  int64_t now = sy__clock_mono_us();
+/* PostgreSQL did not answer: from now on only the reconnecting thread tries, so that no call
+ * (the gateway's loop among them) waits on connect_timeout again and again. */
+static void mark_down(sy_gw_pg *pg, const char *operation, PGconn *c) {
   pthread_mutex_lock(&pg->mu);
-  PGconn *c = pg->nidle ? pg->idle[--pg->nidle] : NULL;
-  int wait = !c && now < pg->retry_at_us;
-  pthread_mutex_unlock(&pg->mu);
-  if (wait) {
-    log_down(pg, operation, "not retried yet after a failed connection");
-    return NULL;
-  }
-  if (!c) {
-    c = connect_to(pg->conninfo);
-  } else if (PQstatus(c) != CONNECTION_OK)
-    PQreset(c);
-  if (c && PQstatus(c) == CONNECTION_OK) return c;
-  pthread_mutex_lock(&pg->mu);
-  pg->retry_at_us = sy__clock_mono_us() + RETRY_US;
+  pg->down = 1;
+  pthread_cond_signal(&pg->cv);
   pthread_mutex_unlock(&pg->mu);
   log_down(pg, operation, c ? PQerrorMessage(c) : "out of memory");
+}
+
+static int is_down(sy_gw_pg *pg) {
+  pthread_mutex_lock(&pg->mu);
+  int down = pg->down;
+  pthread_mutex_unlock(&pg->mu);
+  return down;
+}
+
+/* A working connection, or NULL (PostgreSQL unreachable: logged). */
+static PGconn *conn_take(sy_gw_pg *pg, const char *operation) {
+  pthread_mutex_lock(&pg->mu);
+  PGconn *c = pg->nidle ? pg->idle[--pg->nidle] : NULL;
+  int down = pg->down;
+  pthread_mutex_unlock(&pg->mu);
+  if (!c && down) {
+    log_down(pg, operation, "unreachable at the last attempt; tried again in the background");
+    return NULL;
+  }
+  if (!c)
+    c = connect_to(pg->conninfo);
+  else if (PQstatus(c) != CONNECTION_OK)
+    PQreset(c);
+  if (c && PQstatus(c) == CONNECTION_OK) return c;
+  mark_down(pg, operation, c);
   PQfinish(c);
+  return NULL;
+}
+
+/* A statement on a connection from the pool failed: if the connection died (with the server,
+ * since it was last used), it is reset once, unless PostgreSQL is known to be down. 1 when it
+ * works again and the statement may be tried once more. */
+static int conn_revive(sy_gw_pg *pg, PGconn *c, const char *operation) {
+  if (PQstatus(c) == CONNECTION_OK || is_down(pg)) return 0;
+  PQreset(c);
+  if (PQstatus(c) == CONNECTION_OK) return 1;
+  mark_down(pg, operation, c);
+  return 0;
+}
+
+/* The reconnecting thread: while PostgreSQL is down, a connection every RETRY_MS; the first
+ * that works goes to the pool and ends the outage. */
+static void *reconnect_main(void *arg) {
+  sy_gw_pg *pg = arg;
+  pthread_mutex_lock(&pg->mu);
+  while (!pg->stop) {
+    if (!pg->down) {
+      pthread_cond_wait(&pg->cv, &pg->mu);
+      continue;
+    }
+    pthread_mutex_unlock(&pg->mu);
+    PGconn *c = connect_to(pg->conninfo);
+    if (c && PQstatus(c) != CONNECTION_OK) {
+      log_down(pg, "reconnect", PQerrorMessage(c));
+      PQfinish(c);
+      c = NULL;
+    }
+    pthread_mutex_lock(&pg->mu);
+    if (c && pg->nidle < POOL_MAX) {
+      pg->down = 0;
+      pg->idle[pg->nidle++] = c;
+    } else if (!pg->stop) {
+      PQfinish(c); /* NULL, or a pool full (which it is not while down) */
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_sec += RETRY_MS / 1000;
+      pthread_cond_timedwait(&pg->cv, &pg->mu, &ts);
+    } else {
+      PQfinish(c);
+    }
+  }
+  pthread_mutex_unlock(&pg->mu);
   return NULL;
 }
 
@@ -409,7 +473,13 @@ sy_rc sy__gw_pg_new(const char *url, const char *node, sy_gw_pg **out) {
     node_id(NULL, pg->node, sizeof pg->node);
   pthread_mutex_init(&pg->mu, NULL);
   pthread_mutex_init(&pg->init_mu, NULL);
+  pthread_cond_init(&pg->cv, NULL);
   pg->pend_tail = &pg->pend;
+  if (pthread_create(&pg->thread, NULL, reconnect_main, pg)) {
+    sy__gw_pg_free(pg);
+    return SY_EINTERNAL;
+  }
+  pg->thread_started = 1;
   conn_give(pg, conn_ready(pg, "open")); /* or at the first call that reaches PostgreSQL */
   *out = pg;
   return SY_OK;
@@ -417,6 +487,13 @@ sy_rc sy__gw_pg_new(const char *url, const char *node, sy_gw_pg **out) {
 
 void sy__gw_pg_free(sy_gw_pg *pg) {
   if (!pg) return;
+  if (pg->thread_started) {
+    pthread_mutex_lock(&pg->mu);
+    pg->stop = 1;
+    pthread_cond_signal(&pg->cv);
+    pthread_mutex_unlock(&pg->mu);
+    pthread_join(pg->thread, NULL);
+  }
   if (has_pending(pg)) conn_give(pg, conn_ready(pg, "close"));
   for (int i = 0; i < pg->nidle; i++) PQfinish(pg->idle[i]);
   while (pg->pend) {
@@ -427,6 +504,7 @@ void sy__gw_pg_free(sy_gw_pg *pg) {
   }
   pthread_mutex_destroy(&pg->mu);
   pthread_mutex_destroy(&pg->init_mu);
+  pthread_cond_destroy(&pg->cv);
   free(pg->conninfo);
   free(pg);
 }
@@ -463,10 +541,7 @@ int sy__gw_pg_reserve(sy_gw_pg *pg, int64_t day, int n, const char *const names[
   const char *p[] = {d.s, arr, hards, pg->node, a.s};
   static const char sql[] = "SELECT switchyard.budget_reserve_v1($1, $2::text[], $3::bigint[], $4, $5)";
   PGresult *r = run(c, sql, 5, p);
-  if (!r && PQstatus(c) != CONNECTION_OK) { /* one from the pool that died with the server since */
-    PQreset(c);
-    r = run(c, sql, 5, p);
-  }
+  if (!r && conn_revive(pg, c, "reserve")) r = run(c, sql, 5, p);
   if (!r || PQntuples(r) != 1) log_down(pg, "reserve", r ? "no answer" : PQerrorMessage(c));
   long over = r && PQntuples(r) == 1 ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
   PQclear(r);
@@ -485,10 +560,7 @@ void sy__gw_pg_settle(sy_gw_pg *pg, int64_t resv_day, int64_t day, int n, const 
   if (!arr) return; /* ENOMEM: the reservation holds until the node restarts */
   PGconn *c = conn_ready(pg, "settle");
   int ok = c && settle_on(c, pg->node, resv_day, day, arr, amount, cost);
-  if (c && !ok && PQstatus(c) != CONNECTION_OK) { /* one from the pool that died with the server since */
-    PQreset(c);
-    ok = settle_on(c, pg->node, resv_day, day, arr, amount, cost);
-  }
+  if (c && !ok && conn_revive(pg, c, "settle")) ok = settle_on(c, pg->node, resv_day, day, arr, amount, cost);
   if (c && !ok) log_down(pg, "settle", PQerrorMessage(c));
   conn_give(pg, c);
   if (ok) {
@@ -522,10 +594,7 @@ sy_rc sy__gw_pg_total(sy_gw_pg *pg, int64_t day, const char *name, sy_gw_pg_tota
       "SELECT coalesce(sum(consumed), 0), coalesce(sum(reserved), 0), coalesce(sum(requests), 0),"
       " coalesce(max(hard_at), -1) FROM switchyard.budget_spend WHERE day = $1 AND name = $2";
   PGresult *r = run(c, sql, 2, p);
-  if (!r && PQstatus(c) != CONNECTION_OK) { /* one from the pool that died with the server since */
-    PQreset(c);
-    r = run(c, sql, 2, p);
-  }
+  if (!r && conn_revive(pg, c, "read")) r = run(c, sql, 2, p);
   if (!r) log_down(pg, "read", PQerrorMessage(c));
   if (r && PQntuples(r) == 1) {
     out->consumed = col_i64(r, 0, 0);
@@ -551,10 +620,7 @@ sy_rc sy__gw_pg_day(sy_gw_pg *pg, int64_t day, sy_gw_pg_row **rows, int *n) {
       "switchyard.budget_spend"
       " WHERE day = $1 GROUP BY name";
   PGresult *r = run(c, sql, 1, p);
-  if (!r && PQstatus(c) != CONNECTION_OK) { /* one from the pool that died with the server since */
-    PQreset(c);
-    r = run(c, sql, 1, p);
-  }
+  if (!r && conn_revive(pg, c, "read")) r = run(c, sql, 1, p);
   if (!r) log_down(pg, "read", PQerrorMessage(c));
   conn_give(pg, c);
   if (!r) return SY_EUNAVAILABLE;

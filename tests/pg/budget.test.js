@@ -2,7 +2,9 @@
 // at once, spread over both nodes, against one hard limit; together they never spend past it,
 // both nodes' governance views agree, and the requests past it are refused.
 // Needs SY_TEST_STORE_PG (a base URL such as postgres://switchyard@127.0.0.1:PORT/postgres); each
-// run makes a database of its own there. Skipped without it.
+// run makes a database of its own there. Skipped without it. With SY_TEST_BUDGET_PG_DIR too (the
+// scripts/pg.sh directory of that cluster), it also stops and starts the cluster to see the
+// budgets fail closed and come back: opt-in, as it disturbs whatever else uses the cluster.
 'use strict';
 
 const { describe, it, before, after } = require('node:test');
@@ -15,6 +17,8 @@ const path = require('node:path');
 const H = require('../gateway/helpers');
 
 const BASE = process.env.SY_TEST_STORE_PG;
+const PG_DIR = process.env.SY_TEST_BUDGET_PG_DIR;
+const PG_SH = path.join(__dirname, '..', '..', 'scripts', 'pg.sh');
 const ROUTE = '/gw/pg/budget';
 const LIMIT = `/switchyard/limits/per_route${ROUTE}`;
 
@@ -140,11 +144,52 @@ describe('budgets shared through PostgreSQL', { skip: BASE ? false : 'SY_TEST_ST
     }
   });
 
+  it('PostgreSQL away: calls under a limit are refused, a call in flight is charged when it is back', { skip: PG_DIR ? false : 'SY_TEST_BUDGET_PG_DIR is not set' }, async () => {
+    const headers = { 'X-Switchyard-Route': ROUTE };
+    const body = H.chatBody('outage', { max_tokens: 100 });
+    sim.reset();
+    sim.set({ latency_ms: 1500, usage: { prompt_tokens: 10, completion_tokens: 50 } }); // $0.05 each
+    const r = await H.api(A, 'POST', '/api/v1/governance/limits', { limit_type: 'per_route', scope: ROUTE, soft_limit_usd: 0.5, hard_limit_usd: 2.0 });
+    assert.equal(r.status, 200, r.text);
+    await seen(A, LIMIT, 2.0);
+    await seen(B, LIMIT, 2.0);
+    const inFlight = H.gw(A, '/v1/chat/completions', body, { headers });
+    await new Promise((res) => setTimeout(res, 500));
+    execFileSync(PG_SH, ['stop', PG_DIR], { stdio: 'pipe' });
+    try {
+      assert.equal((await inFlight).status, 200, 'a call already reserved is answered');
+      sim.set({ latency_ms: 0 });
+      for (const S of [A, B]) {
+        const x = await H.gw(S, '/v1/chat/completions', body, { headers });
+        assert.equal(x.status, 503, 'no spending a ledger cannot check');
+        assert.equal(x.json.error.code, 'budget_exceeded');
+      }
+      assert.equal(sim.stats().by_format.openai, 1);
+    } finally {
+      execFileSync(PG_SH, ['start', PG_DIR], { stdio: 'pipe' });
+    }
+    const end = Date.now() + 15000;
+    let ok = 0;
+    while (!ok && Date.now() < end) {
+      ok = (await H.gw(B, '/v1/chat/completions', body, { headers })).status === 200;
+      if (!ok) await new Promise((res) => setTimeout(res, 200));
+    }
+    assert.ok(ok, 'served again once PostgreSQL is back');
+    await H.gw(A, '/v1/chat/completions', body, { headers }); // A writes what it kept meanwhile
+    for (const S of [A, B]) {
+      const l = named(await status(S), LIMIT);
+      assert.ok(Math.abs(l.consumed_usd - 1.35) < 1e-9, `${S.url} spent ${l.consumed_usd}`); // 1.2 + 3 x 0.05
+      assert.equal(l.reserved_usd, 0);
+      assert.equal(l.request_count, 15);
+    }
+  });
+
   it('a node stopped and started again keeps the shared spend', async () => {
+    const before = named(await status(A), LIMIT);
     await B.restart();
     const l = named(await status(B), LIMIT);
-    assert.ok(Math.abs(l.consumed_usd - 1.2) < 1e-9, `spent ${l.consumed_usd}`);
+    assert.ok(Math.abs(l.consumed_usd - before.consumed_usd) < 1e-9, `spent ${l.consumed_usd}`);
     assert.equal(l.reserved_usd, 0);
-    assert.equal(l.request_count, 12);
+    assert.equal(l.request_count, before.request_count);
   });
 });

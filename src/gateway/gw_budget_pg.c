@@ -425,7 +425,7 @@ static void node_id(const char *dir, char *out, size_t cap) {
     snprintf(out, cap, "%s", env);
     return;
   }
-  char host[128] = "localhost", buf[4096];
+  char host[128] = "localhost", buf[PATH_MAX];
   gethostname(host, sizeof host - 1);
   host[sizeof host - 1] = 0;
   uint64_t h = 1469598103934665603ull; /* FNV-1a */

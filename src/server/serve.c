@@ -120,6 +120,7 @@ static void usage(FILE *f) {
       "Watch streams are not subject to these timeouts; they send a heartbeat instead.\n"
       "\n"
       "Environment (an option on the command line wins over its variable):\n"
+      "  SWITCHYARD_STORE                  as --store: sqlite or a postgres:// URL (default: sqlite, in DATA)\n"
       "  SWITCHYARD_ADMIN_TOKEN            the first admin token, 16 to 512 characters, read at first start\n"
       "                                    only (default: one is generated, printed once, kept in DATA/admin.token)\n"
       "  SWITCHYARD_AWS_ACCESS_KEY_ID      with the next, an SSM access key (admin and decrypt scopes) made at\n"

@@ -95,6 +95,9 @@ static void one_line(char *dst, size_t cap, const char *src) {
 /* Connects to url with keepalives tight enough that a partition is noticed within seconds,
  * on both ends (the session's own settings), into the store's schema. The URL's own
  * settings win over these defaults. */
+/* libpq's notices (a server going down says so) would go raw to stderr, among the JSON log lines. */
+static void quiet(void *arg, const char *message) { (void)arg, (void)message; }
+
 static PGconn *pg_connect(const char *url) {
   static const char *const keys[] = {"connect_timeout",  "keepalives",
                                      "keepalives_idle",  "keepalives_interval",
@@ -112,7 +115,9 @@ static PGconn *pg_connect(const char *url) {
                         "-c tcp_keepalives_count=2 -c tcp_user_timeout=9000",
                         url,
                         NULL};
-  return PQconnectdbParams(keys, vals, 1);
+  PGconn *c = PQconnectdbParams(keys, vals, 1);
+  if (c) PQsetNoticeProcessor(c, quiet, NULL);
+  return c;
 }
 
 /* HOST:PORT/DB of url, for messages. */
@@ -272,15 +277,34 @@ static sy_rc wq(sy_store *st, const char *sql, const pgq *q) {
 
 /* ---- the transaction ---- */
 
+/* Simple-protocol statements (no parameters: several in one round trip) on the writer's connection. */
+static sy_rc wexec(sy_store *st, const char *sql) {
+  pg_eng *e = eng(st);
+  PGresult *r = PQexec(e->w, sql);
+  ExecStatusType s = PQresultStatus(r);
+  PQclear(r);
+  if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) return SY_OK;
+  if (!st->cause) st->cause = pg_cause(e->w, sql);
+  return PQstatus(e->w) == CONNECTION_OK ? SY_EIO : SY_EUNAVAILABLE;
+}
+
+/* The batch's transaction, holding the store-wide write lock until it ends: one writer at a
+ * time across nodes, so the sequence and the chain go on from their true head. */
 static sy_rc begin(sy_store *st) {
   pg_eng *e = eng(st);
+  static char sql[96];
+  if (!sql[0]) snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%lld)", (long long)KEY_WRITE);
   if (!writer_conn(st)) return SY_EUNAVAILABLE;
-  sy_rc rc = wq(st, "BEGIN", NULL);
-  if (rc) return rc;
-  pgq q = {0};
-  q_i64(&q, KEY_WRITE);
-  rc = wq(st, "SELECT pg_advisory_xact_lock($1::bigint)", &q);
-  if (rc) PQclear(PQexec(e->w, "ROLLBACK"));
+  sy_rc rc = wexec(st, sql);
+  if (rc && PQstatus(e->w) != CONNECTION_OK) {
+    /* a connection PostgreSQL closed while idle (it restarted) shows only when used: once more */
+    json_decref(st->cause);
+    st->cause = NULL;
+    e->w_retry_at = 0;
+    if (!writer_conn(st)) return SY_EUNAVAILABLE;
+    rc = wexec(st, sql);
+  }
+  if (rc && PQstatus(e->w) == CONNECTION_OK) PQclear(PQexec(e->w, "ROLLBACK"));
   return rc;
 }
 
@@ -288,27 +312,19 @@ static sy_rc begin(sy_store *st) {
  * which would wake them back, and so on). */
 static sy_rc commit(sy_store *st) {
   pg_eng *e = eng(st);
-  if (st->last_seq == e->base_seq) return wq(st, "COMMIT", NULL);
-  char payload[64];
-  snprintf(payload, sizeof payload, "%" PRId64 ":%s", st->last_seq, e->node);
-  pgq q = {0};
-  q_text(&q, payload);
-  sy_rc rc = wq(st, "SELECT pg_notify('" CHANNEL "', $1)", &q);
-  if (!rc) rc = wq(st, "COMMIT", NULL);
-  return rc;
+  if (st->last_seq == e->base_seq) return wexec(st, "COMMIT");
+  char sql[160]; /* digits and hex only: nothing to quote */
+  snprintf(sql, sizeof sql, "SELECT pg_notify('" CHANNEL "', '%" PRId64 ":%s'); COMMIT", st->last_seq, e->node);
+  return wexec(st, sql);
 }
 
 static void abort_batch(sy_store *st) {
   pg_eng *e = eng(st);
   if (e->w && PQstatus(e->w) == CONNECTION_OK) PQclear(PQexec(e->w, "ROLLBACK"));
 }
-static sy_rc savepoint(sy_store *st) { return wq(st, "SAVEPOINT op", NULL); }
-static sy_rc release(sy_store *st) { return wq(st, "RELEASE SAVEPOINT op", NULL); }
-static sy_rc undo(sy_store *st) {
-  sy_rc rc = wq(st, "ROLLBACK TO SAVEPOINT op", NULL);
-  sy_rc rc2 = rc ? rc : wq(st, "RELEASE SAVEPOINT op", NULL);
-  return rc ? rc : rc2;
-}
+static sy_rc savepoint(sy_store *st) { return wexec(st, "SAVEPOINT op"); }
+static sy_rc release(sy_store *st) { return wexec(st, "RELEASE SAVEPOINT op"); }
+static sy_rc undo(sy_store *st) { return wexec(st, "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op"); }
 /* COMMIT came back once PostgreSQL had it on disk: nothing more to do. */
 static int sync_nothing(sy_store *st) {
   (void)st;
@@ -564,35 +580,6 @@ static sy_rc add_labeled(sy_param *p, sy_ver *v) {
   return SY_OK;
 }
 
-/* The parameter name as stored (latest, labelled versions, tags); *out NULL when absent. */
-static sy_rc load_param(PGconn *c, const char *name, sy_param **out) {
-  pgq q = {0};
-  *out = NULL;
-  q_text(&q, name);
-  PGresult *r = run_q(c, "SELECT " PARAM_COLS " FROM params WHERE name = $1", &q);
-  if (!r) return SY_EIO;
-  sy_param *p = NULL;
-  sy_rc rc = PQntuples(r) ? param_from_row(r, 0, &p) : SY_OK;
-  PQclear(r);
-  if (rc || !p) return rc;
-  q_i64(&q, p->latest->version);
-  r = run_q(c, "SELECT " VER_COLS " FROM versions WHERE name = $1 AND labels <> '' AND version <> $2 ORDER BY version",
-            &q);
-  if (!r) rc = SY_EIO;
-  for (int i = 0; !rc && i < PQntuples(r); i++) {
-    sy_ver *v = NULL;
-    rc = ver_from_row(r, i, 0, &v);
-    if (!rc) rc = add_labeled(p, v);
-  }
-  PQclear(r);
-  if (rc) {
-    sy__param_unref(p);
-    return rc;
-  }
-  *out = p;
-  return SY_OK;
-}
-
 static int token_cmp(const void *a, const void *b) {
   return strcmp(((const sy_token *)a)->hash, ((const sy_token *)b)->hash);
 }
@@ -744,22 +731,56 @@ static int credential_action(const char *a) { return !strncmp(a, "token.", 6) ||
 
 static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Reads each name back into the working tree: its new state, or its absence. */
-static sy_rc reload_names(sy_store *st, char **names, size_t n) {
+/* Reads back every parameter the log names in (from, to] into the working tree, in two
+ * queries whatever their number (the work is done under the store-wide lock): its new state,
+ * or, for a name no longer there, its absence. names are the names seen, sorted here. */
+static sy_rc reload_names(sy_store *st, int64_t from, int64_t to, char **names, size_t n) {
+  PGconn *c = eng(st)->w;
   sy_rc rc = SY_OK;
-  if (n) qsort(names, n, sizeof *names, str_cmp);
-  for (size_t i = 0; !rc && i < n; i++) {
-    if (i && !strcmp(names[i], names[i - 1])) continue;
+  if (!n) return SY_OK;
+  qsort(names, n, sizeof *names, str_cmp);
+  pgq q = {0};
+  q_i64(&q, from);
+  q_i64(&q, to);
+  PGresult *r = run_q(c,
+                      "SELECT " PARAM_COLS
+                      " FROM params WHERE name IN (SELECT name FROM audit WHERE seq > $1 AND"
+                      " seq <= $2) ORDER BY name COLLATE \"C\"",
+                      &q);
+  PGresult *l = r ? run_q(c,
+                          "SELECT v.name, " VER_COLS_V
+                          " FROM versions v JOIN params p ON p.name = v.name"
+                          " WHERE v.labels <> '' AND v.version <> p.latest AND v.name IN (SELECT name FROM audit"
+                          " WHERE seq > $1 AND seq <= $2) ORDER BY v.name COLLATE \"C\", v.version",
+                          &q)
+                  : NULL;
+  if (!r || !l) rc = SY_EIO;
+  int rows = rc ? 0 : PQntuples(r), li = 0, nl = rc ? 0 : PQntuples(l);
+  size_t ni = 0;
+  for (int i = 0; !rc && i < rows; i++) {
     sy_param *p = NULL;
-    rc = load_param(eng(st)->w, names[i], &p);
+    rc = param_from_row(r, i, &p);
     if (rc) break;
-    if (p) {
-      note_expiry(st, p);
-      rc = sy__work_put(st, p);
-    } else {
-      rc = sy__work_del(st, names[i]);
+    while (li < nl && strcmp(PQgetvalue(l, li, 0), p->name) < 0) li++;
+    for (; !rc && li < nl && !strcmp(PQgetvalue(l, li, 0), p->name); li++) {
+      sy_ver *v = NULL;
+      rc = ver_from_row(l, li, 1, &v);
+      if (!rc) rc = add_labeled(p, v);
     }
+    /* the names before this one that are gone */
+    for (; !rc && ni < n && strcmp(names[ni], p->name) < 0; ni++) rc = sy__work_del(st, names[ni]);
+    for (; ni < n && !strcmp(names[ni], p->name); ni++) {
+    }
+    if (rc) {
+      sy__param_unref(p);
+      break;
+    }
+    note_expiry(st, p);
+    rc = sy__work_put(st, p);
   }
+  for (; !rc && ni < n; ni++) rc = sy__work_del(st, names[ni]);
+  PQclear(r);
+  PQclear(l);
   return rc;
 }
 
@@ -769,6 +790,7 @@ static sy_rc catch_up(sy_store *st) {
   size_t nn = 0, cap = 0;
   int auth = 0;
   sy_rc rc = SY_OK;
+  int64_t from = st->last_seq;
   for (;;) {
     pgq q = {0};
     q_i64(&q, st->last_seq);
@@ -827,7 +849,7 @@ static sy_rc catch_up(sy_store *st) {
     PQclear(r);
     if (rc || rows < CATCH_UP_PAGE) break;
   }
-  if (!rc) rc = reload_names(st, names, nn);
+  if (!rc) rc = reload_names(st, from, st->last_seq, names, nn);
   e->base_seq = st->last_seq;
   if (!rc && auth) {
     sy_auth *a = NULL;

@@ -14,7 +14,7 @@
 #include "store/store_int.h" /* the store's data directory, which names the node: store.h has no call for it */
 
 #define POOL_MAX 16                      /* idle connections kept; more threads make and drop their own */
-#define RETRY_MS 1000                    /* while PostgreSQL is down, the reconnecting thread tries this often */
+#define RETRY_MS 1000                    /* while PostgreSQL is down, the worker tries this often */
 #define LOG_EVERY_US 1000000             /* the outage is logged at most this often */
 #define PENDING_MAX 100000               /* settlements kept while PostgreSQL is away; more are dropped */
 #define LOCK_CLASS "'sy_budget:'"        /* prefixes a limit's name in its advisory lock key */
@@ -34,13 +34,15 @@ struct sy_gw_pg {
   pthread_mutex_t mu; /* everything below */
   PGconn *idle[POOL_MAX];
   int nidle;
-  int down; /* the last connection failed: only the reconnecting thread tries again */
+  int down; /* the last connection failed: only the worker tries again */
   int64_t logged_at_us;
   int ready; /* the table exists and this node's stale reservations are gone */
   pending *pend, **pend_tail;
   int npend;
-  pthread_mutex_t init_mu; /* one thread at a time prepares the database */
-  pthread_cond_t cv;       /* wakes the reconnecting thread: down, or stop */
+  int flushing;              /* a batch of settlements is being written */
+  pthread_cond_t flushed_cv; /* ... and is no longer */
+  pthread_mutex_t init_mu;   /* one thread at a time prepares the database */
+  pthread_cond_t cv;         /* wakes the worker: down, settlements to write, or stop */
   pthread_t thread;
   int thread_started, stop;
 };
@@ -82,8 +84,7 @@ static void describe(const char *conninfo, char *out, size_t cap) {
   PQconninfoFree(opts);
 }
 
-/* ---- connections: a small pool; a dead one is reset; after a failure, a thread of its own
- * reconnects ---- */
+/* ---- connections: a small pool; a dead one is reset; after a failure, the worker reconnects ---- */
 
 /* The server's notices ("relation already exists, skipping") are no news to the log. */
 static void notice_ignore(void *arg, const char *message) {
@@ -109,7 +110,7 @@ static PGconn *connect_to(const char *conninfo) {
   return c;
 }
 
-/* PostgreSQL did not answer: from now on only the reconnecting thread tries, so that no call
+/* PostgreSQL did not answer: from now on only the worker tries, so that no call
  * (the gateway's loop among them) waits on connect_timeout again and again. */
 static void mark_down(sy_gw_pg *pg, const char *operation, PGconn *c) {
   pthread_mutex_lock(&pg->mu);
@@ -155,41 +156,6 @@ static int conn_revive(sy_gw_pg *pg, PGconn *c, const char *operation) {
   if (PQstatus(c) == CONNECTION_OK) return 1;
   mark_down(pg, operation, c);
   return 0;
-}
-
-/* The reconnecting thread: while PostgreSQL is down, a connection every RETRY_MS; the first
- * that works goes to the pool and ends the outage. */
-static void *reconnect_main(void *arg) {
-  sy_gw_pg *pg = arg;
-  pthread_mutex_lock(&pg->mu);
-  while (!pg->stop) {
-    if (!pg->down) {
-      pthread_cond_wait(&pg->cv, &pg->mu);
-      continue;
-    }
-    pthread_mutex_unlock(&pg->mu);
-    PGconn *c = connect_to(pg->conninfo);
-    if (c && PQstatus(c) != CONNECTION_OK) {
-      log_down(pg, "reconnect", PQerrorMessage(c));
-      PQfinish(c);
-      c = NULL;
-    }
-    pthread_mutex_lock(&pg->mu);
-    if (c && pg->nidle < POOL_MAX) {
-      pg->down = 0;
-      pg->idle[pg->nidle++] = c;
-    } else if (!pg->stop) {
-      PQfinish(c); /* NULL, or a pool full (which it is not while down) */
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_sec += RETRY_MS / 1000;
-      pthread_cond_timedwait(&pg->cv, &pg->mu, &ts);
-    } else {
-      PQfinish(c);
-    }
-  }
-  pthread_mutex_unlock(&pg->mu);
-  return NULL;
 }
 
 /* Gives c back to the pool (a broken one is closed). */
@@ -329,8 +295,9 @@ static int prepare(sy_gw_pg *pg, PGconn *c) {
   return ok ? 0 : -1;
 }
 
-/* settle_on's statements: the release on the reservation's day when another, then the charge
- * (with the release when the same day). */
+/* One settlement's statements, in the transaction open on c: the release on the reservation's
+ * day when another, then the charge on day (with the release when the same day). 1 done, 0 not
+ * (the error in PQerrorMessage(c)). */
 static int settle_rows(PGconn *c, const char *node, int64_t resv_day, int64_t day, const char *names, int64_t amount,
                        int64_t cost) {
   num rd = i64(resv_day), d = i64(day), a = i64(amount), here = i64(resv_day == day ? amount : 0),
@@ -354,44 +321,45 @@ static int settle_rows(PGconn *c, const char *node, int64_t resv_day, int64_t da
                 6, p);
 }
 
-/* One settlement on c: the reservation released on its day, the cost and a request charged on
- * day; one statement on the same row when the days are the same, else a transaction of two.
- * 1 done, 0 not (the error in PQerrorMessage(c)). */
-static int settle_on(PGconn *c, const char *node, int64_t resv_day, int64_t day, const char *names, int64_t amount,
-                     int64_t cost) {
-  if (resv_day == day) return settle_rows(c, node, resv_day, day, names, amount, cost);
-  if (!run_ok(c, "BEGIN", 0, NULL)) return 0;
-  if (settle_rows(c, node, resv_day, day, names, amount, cost) && run_ok(c, "COMMIT", 0, NULL)) return 1;
-  if (PQstatus(c) == CONNECTION_OK) PQclear(PQexec(c, "ROLLBACK"));
-  return 0;
-}
-
-/* Writes the settlements kept while PostgreSQL was away, in the order they were made; those
- * that still fail are kept. */
+/* Writes the settlements waiting, in one transaction (one commit for them all); if that fails
+ * they wait for the next try. */
 static void pending_flush(sy_gw_pg *pg, PGconn *c) {
   pthread_mutex_lock(&pg->mu);
   pending *list = pg->pend;
+  int n = pg->npend;
   pg->pend = NULL;
   pg->pend_tail = &pg->pend;
   pg->npend = 0;
+  if (list) pg->flushing++;
+  pthread_mutex_unlock(&pg->mu);
+  if (!list) return;
+  int ok = run_ok(c, "BEGIN", 0, NULL);
+  for (pending *e = list; ok && e; e = e->next)
+    ok = settle_rows(c, pg->node, e->resv_day, e->day, e->names, e->amount, e->cost);
+  if (ok) ok = run_ok(c, "COMMIT", 0, NULL);
+  if (!ok) {
+    log_down(pg, "settle", PQerrorMessage(c));
+    if (PQstatus(c) == CONNECTION_OK) PQclear(PQexec(c, "ROLLBACK"));
+  }
+  pthread_mutex_lock(&pg->mu);
+  if (!ok) { /* back in front of what came meanwhile, in order */
+    pending *last = list;
+    while (last->next) last = last->next;
+    last->next = pg->pend;
+    if (!pg->pend) pg->pend_tail = &last->next;
+    pg->pend = list;
+    pg->npend += n;
+    list = NULL;
+  }
+  pg->flushing--;
+  pthread_cond_broadcast(&pg->flushed_cv);
   pthread_mutex_unlock(&pg->mu);
   while (list) {
     pending *e = list;
-    if (!settle_on(c, pg->node, e->resv_day, e->day, e->names, e->amount, e->cost)) break;
     list = e->next;
     free(e->names);
     free(e);
   }
-  if (!list) return;
-  pthread_mutex_lock(&pg->mu); /* put back before what came meanwhile */
-  pending *last = list;
-  int n = 1;
-  for (; last->next; last = last->next) n++;
-  last->next = pg->pend;
-  if (!pg->pend) pg->pend_tail = &last->next;
-  pg->pend = list;
-  pg->npend += n;
-  pthread_mutex_unlock(&pg->mu);
 }
 
 static int has_pending(sy_gw_pg *pg) {
@@ -401,7 +369,7 @@ static int has_pending(sy_gw_pg *pg) {
   return n > 0;
 }
 
-/* A connection ready for the ledger's statements (prepared, what was pending written), or NULL. */
+/* A connection ready for the ledger's statements (the database prepared), or NULL. */
 static PGconn *conn_ready(sy_gw_pg *pg, const char *operation) {
   PGconn *c = conn_take(pg, operation);
   if (!c) return NULL;
@@ -409,8 +377,59 @@ static PGconn *conn_ready(sy_gw_pg *pg, const char *operation) {
     conn_give(pg, c);
     return NULL;
   }
-  if (has_pending(pg)) pending_flush(pg, c);
   return c;
+}
+
+/* Before a read: every settlement made so far is written (a batch the worker is writing is
+ * waited for), so that what a client was answered is in the spend it reads next. */
+static void settled(sy_gw_pg *pg, PGconn *c) {
+  pthread_mutex_lock(&pg->mu);
+  while (pg->flushing) pthread_cond_wait(&pg->flushed_cv, &pg->mu);
+  int n = pg->npend;
+  pthread_mutex_unlock(&pg->mu);
+  if (n) pending_flush(pg, c);
+}
+
+/* The worker: writes the settlements (off the gateway's loop, many in one commit), and while
+ * PostgreSQL is down tries a connection every RETRY_MS; the first that works goes to the pool
+ * and ends the outage. */
+static void *worker_main(void *arg) {
+  sy_gw_pg *pg = arg;
+  pthread_mutex_lock(&pg->mu);
+  while (!pg->stop) {
+    if (!pg->down && !pg->npend) {
+      pthread_cond_wait(&pg->cv, &pg->mu);
+      continue;
+    }
+    int down = pg->down;
+    pthread_mutex_unlock(&pg->mu);
+    int failed = 0;
+    if (down) {
+      PGconn *c = connect_to(pg->conninfo);
+      failed = !c || PQstatus(c) != CONNECTION_OK;
+      if (failed) log_down(pg, "reconnect", c ? PQerrorMessage(c) : "out of memory");
+      if (!failed) {
+        pthread_mutex_lock(&pg->mu);
+        pg->down = 0;
+        pthread_mutex_unlock(&pg->mu);
+      }
+      conn_give(pg, c); /* to the pool if it works */
+    } else {
+      PGconn *c = conn_ready(pg, "settle");
+      if (c) pending_flush(pg, c);
+      failed = !c || has_pending(pg);
+      conn_give(pg, c);
+    }
+    pthread_mutex_lock(&pg->mu);
+    if (failed && !pg->stop) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_sec += RETRY_MS / 1000;
+      pthread_cond_timedwait(&pg->cv, &pg->mu, &ts);
+    }
+  }
+  pthread_mutex_unlock(&pg->mu);
+  return NULL;
 }
 
 /* ---- the calls ---- */
@@ -474,8 +493,9 @@ sy_rc sy__gw_pg_new(const char *url, const char *node, sy_gw_pg **out) {
   pthread_mutex_init(&pg->mu, NULL);
   pthread_mutex_init(&pg->init_mu, NULL);
   pthread_cond_init(&pg->cv, NULL);
+  pthread_cond_init(&pg->flushed_cv, NULL);
   pg->pend_tail = &pg->pend;
-  if (pthread_create(&pg->thread, NULL, reconnect_main, pg)) {
+  if (pthread_create(&pg->thread, NULL, worker_main, pg)) {
     sy__gw_pg_free(pg);
     return SY_EINTERNAL;
   }
@@ -494,7 +514,11 @@ void sy__gw_pg_free(sy_gw_pg *pg) {
     pthread_mutex_unlock(&pg->mu);
     pthread_join(pg->thread, NULL);
   }
-  if (has_pending(pg)) conn_give(pg, conn_ready(pg, "close"));
+  if (has_pending(pg)) { /* the last settlements, if PostgreSQL can take them */
+    PGconn *c = conn_ready(pg, "close");
+    if (c) pending_flush(pg, c);
+    conn_give(pg, c);
+  }
   for (int i = 0; i < pg->nidle; i++) PQfinish(pg->idle[i]);
   while (pg->pend) {
     pending *e = pg->pend;
@@ -505,6 +529,7 @@ void sy__gw_pg_free(sy_gw_pg *pg) {
   pthread_mutex_destroy(&pg->mu);
   pthread_mutex_destroy(&pg->init_mu);
   pthread_cond_destroy(&pg->cv);
+  pthread_cond_destroy(&pg->flushed_cv);
   free(pg->conninfo);
   free(pg);
 }
@@ -557,17 +582,7 @@ void sy__gw_pg_settle(sy_gw_pg *pg, int64_t resv_day, int64_t day, int n, const 
                       int64_t cost) {
   if (n <= 0) return;
   char *arr = text_array(n, names);
-  if (!arr) return; /* ENOMEM: the reservation holds until the node restarts */
-  PGconn *c = conn_ready(pg, "settle");
-  int ok = c && settle_on(c, pg->node, resv_day, day, arr, amount, cost);
-  if (c && !ok && conn_revive(pg, c, "settle")) ok = settle_on(c, pg->node, resv_day, day, arr, amount, cost);
-  if (c && !ok) log_down(pg, "settle", PQerrorMessage(c));
-  conn_give(pg, c);
-  if (ok) {
-    free(arr);
-    return;
-  }
-  pending *e = calloc(1, sizeof *e);
+  pending *e = arr ? calloc(1, sizeof *e) : NULL;
   pthread_mutex_lock(&pg->mu);
   int keep = e && pg->npend < PENDING_MAX;
   if (keep) {
@@ -575,9 +590,10 @@ void sy__gw_pg_settle(sy_gw_pg *pg, int64_t resv_day, int64_t day, int n, const 
     *pg->pend_tail = e;
     pg->pend_tail = &e->next;
     pg->npend++;
+    pthread_cond_signal(&pg->cv);
   }
   pthread_mutex_unlock(&pg->mu);
-  if (!keep) {
+  if (!keep) { /* ENOMEM, or PostgreSQL away too long: the reservation holds until the node restarts */
     free(e);
     free(arr);
   }
@@ -588,6 +604,7 @@ sy_rc sy__gw_pg_total(sy_gw_pg *pg, int64_t day, const char *name, sy_gw_pg_tota
   out->hard_at = -1;
   PGconn *c = conn_ready(pg, "read");
   if (!c) return SY_EUNAVAILABLE;
+  settled(pg, c);
   num d = i64(day);
   const char *p[] = {d.s, name};
   static const char sql[] =
@@ -613,6 +630,7 @@ sy_rc sy__gw_pg_day(sy_gw_pg *pg, int64_t day, sy_gw_pg_row **rows, int *n) {
   *n = 0;
   PGconn *c = conn_ready(pg, "read");
   if (!c) return SY_EUNAVAILABLE;
+  settled(pg, c);
   num d = i64(day);
   const char *p[] = {d.s};
   static const char sql[] =

@@ -255,12 +255,13 @@ const char *sy__gw_pg_node(const sy_gw_pg *pg);
 int sy__gw_pg_reserve(sy_gw_pg *pg, int64_t day, int n, const char *const names[], const int64_t hard[], int64_t amount,
                       int *refused);
 /* Releases amount reserved on names on resv_day, and charges cost (nano-dollars, < 0 none) and
- * one request on day. If PostgreSQL is unavailable it is kept, and written at the next call
- * that reaches it (the reservation holds the budget meanwhile). */
+ * one request on day. Queued, not waited for: the ledger's worker thread writes what is queued
+ * in one commit, and again while PostgreSQL is away (the reservation holds the budget
+ * meanwhile); every read below waits for what was queued before it. */
 void sy__gw_pg_settle(sy_gw_pg *pg, int64_t resv_day, int64_t day, int n, const char *const names[], int64_t amount,
                       int64_t cost);
-/* A limit's spend on day summed over every node; hard_at the highest hard limit a reservation
- * was refused at that day, -1 none. */
+/* A limit's spend on day summed over every node (this node's settlements written first);
+ * hard_at the highest hard limit a reservation was refused at that day, -1 none. */
 typedef struct sy_gw_pg_total {
   int64_t consumed, reserved, requests;
   double hard_at;

@@ -47,6 +47,17 @@ function dataDir(key) {
 const status = async (S) => (await H.api(S, 'GET', '/api/v1/governance/status')).json;
 const named = (st, name) => (st && st.limits ? st.limits.find((l) => l.name === name) : undefined);
 
+/* LIMIT as node S sees it once nothing is held: a node reads its own settlements at once,
+ * another node's once that node's ledger thread has written them (milliseconds). */
+async function settledLimit(S) {
+  const end = Date.now() + 5000;
+  for (;;) {
+    const l = named(await status(S), LIMIT);
+    if (l.reserved_usd === 0 || Date.now() > end) return l;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /* Waits until node S sees limit name (a commit on another node reaches it within ~1 s). */
 async function seen(S, name, hard) {
   const end = Date.now() + 15000;
@@ -116,7 +127,7 @@ describe('budgets shared through PostgreSQL', { skip: BASE ? false : 'SY_TEST_ST
     assert.ok(all.some((r, i) => r.status === 200 && i % 2) && all.some((r, i) => r.status === 200 && !(i % 2)), 'both nodes served');
     assert.ok(most <= 1.0 + 1e-9, `spent and held at most ${most} <= 1.0`);
     for (const S of [A, B]) {
-      const l = named(await status(S), LIMIT);
+      const l = await settledLimit(S);
       assert.ok(Math.abs(l.consumed_usd - 1.0) < 1e-9, `${S.url} spent ${l.consumed_usd}`);
       assert.equal(l.reserved_usd, 0);
       assert.equal(l.request_count, 10);
@@ -138,7 +149,7 @@ describe('budgets shared through PostgreSQL', { skip: BASE ? false : 'SY_TEST_ST
     const all = await Promise.all(Array.from({ length: 10 }, (_, i) => H.gw(i % 2 ? B : A, '/v1/chat/completions', body, { headers })));
     assert.equal(all.filter((x) => x.status === 200).length, 2, 'the $0.20 raised buys two');
     for (const S of [A, B]) {
-      const l = named(await status(S), LIMIT);
+      const l = await settledLimit(S);
       assert.ok(Math.abs(l.consumed_usd - 1.2) < 1e-9, `${S.url} spent ${l.consumed_usd}`);
       assert.equal(l.request_count, 12);
     }
@@ -179,7 +190,7 @@ describe('budgets shared through PostgreSQL', { skip: BASE ? false : 'SY_TEST_ST
       assert.ok(ok, `${S.url} serves again once PostgreSQL is back`);
     }
     for (const S of [A, B]) {
-      const l = named(await status(S), LIMIT);
+      const l = await settledLimit(S);
       assert.ok(Math.abs(l.consumed_usd - 1.35) < 1e-9, `${S.url} spent ${l.consumed_usd}`); // 1.2 + 3 x 0.05
       assert.equal(l.reserved_usd, 0);
       assert.equal(l.request_count, 15);
@@ -187,7 +198,7 @@ describe('budgets shared through PostgreSQL', { skip: BASE ? false : 'SY_TEST_ST
   });
 
   it('a node stopped and started again keeps the shared spend', async () => {
-    const before = named(await status(A), LIMIT);
+    const before = await settledLimit(A);
     await B.restart();
     const l = named(await status(B), LIMIT);
     assert.ok(Math.abs(l.consumed_usd - before.consumed_usd) < 1e-9, `spent ${l.consumed_usd}`);

@@ -136,6 +136,7 @@ static void two_nodes_never_overshoot(void **state) {
   assert_int_equal(ok, (int)(HARD / EACH)); /* every one that fitted, none more */
   assert_true(w.reads > 0);
   assert_true(w.most <= HARD); /* not even for a moment, reservations included */
+  total(a, name);              /* each node's settlements written */
   sy_gw_pg_total t = total(b, name);
   assert_int_equal(t.consumed, ok * EACH);
   assert_int_equal(t.reserved, 0);
@@ -160,13 +161,13 @@ static void settle_releases(void **state) {
   assert_int_equal(t.reserved, 100);
   assert_int_equal(t.consumed, 0);
   settle1(a, name, 100, 30); /* it cost 30 */
-  t = total(b, name);
+  t = total(a, name);        /* a read waits for what its node settled before it */
   assert_int_equal(t.reserved, 0);
   assert_int_equal(t.consumed, 30);
   assert_int_equal(t.requests, 1);
   assert_int_equal(reserve1(b, name, 150, 100), 0); /* 30 + 100 fits */
   settle1(b, name, 100, -1);                        /* not sent: released, nothing charged */
-  t = total(a, name);
+  t = total(b, name);
   assert_int_equal(t.reserved, 0);
   assert_int_equal(t.consumed, 30);
   assert_int_equal(t.requests, 1);

@@ -322,8 +322,8 @@ static int settle_rows(PGconn *c, const char *node, int64_t resv_day, int64_t da
 }
 
 /* Writes the settlements waiting, in one transaction (one commit for them all); if that fails
- * they wait for the next try. */
-static void pending_flush(sy_gw_pg *pg, PGconn *c) {
+ * they wait for the next try. 0 written (or none waiting), -1 not. */
+static int pending_flush(sy_gw_pg *pg, PGconn *c) {
   pthread_mutex_lock(&pg->mu);
   pending *list = pg->pend;
   int n = pg->npend;
@@ -332,7 +332,7 @@ static void pending_flush(sy_gw_pg *pg, PGconn *c) {
   pg->npend = 0;
   if (list) pg->flushing++;
   pthread_mutex_unlock(&pg->mu);
-  if (!list) return;
+  if (!list) return 0;
   int ok = run_ok(c, "BEGIN", 0, NULL);
   for (pending *e = list; ok && e; e = e->next)
     ok = settle_rows(c, pg->node, e->resv_day, e->day, e->names, e->amount, e->cost);
@@ -360,6 +360,7 @@ static void pending_flush(sy_gw_pg *pg, PGconn *c) {
     free(e->names);
     free(e);
   }
+  return ok ? 0 : -1;
 }
 
 static int has_pending(sy_gw_pg *pg) {
@@ -416,8 +417,7 @@ static void *worker_main(void *arg) {
       conn_give(pg, c); /* to the pool if it works */
     } else {
       PGconn *c = conn_ready(pg, "settle");
-      if (c) pending_flush(pg, c);
-      failed = !c || has_pending(pg);
+      failed = !c || pending_flush(pg, c); /* what came meanwhile goes next round, at once */
       conn_give(pg, c);
     }
     pthread_mutex_lock(&pg->mu);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,14 +94,14 @@ static void *racer(void *arg) {
 typedef struct watch {
   sy_gw_pg *pg;
   const char *name;
-  volatile int stop;
+  atomic_int stop;
   int64_t most; /* the highest consumed + reserved seen */
   int reads;
 } watch;
 
 static void *watcher(void *arg) {
   watch *w = arg;
-  while (!w->stop) {
+  while (!atomic_load(&w->stop)) {
     sy_gw_pg_total t;
     if (!sy__gw_pg_total(w->pg, day, w->name, &t)) {
       if (t.consumed + t.reserved > w->most) w->most = t.consumed + t.reserved;
@@ -118,7 +119,7 @@ static void two_nodes_never_overshoot(void **state) {
   sy_gw_pg *a = node("node-a"), *b = node("node-b");
   race r[2 * THREADS_PER_NODE];
   pthread_t th[2 * THREADS_PER_NODE], wt;
-  watch w = {a, name, 0, 0, 0};
+  watch w = {.pg = a, .name = name};
   assert_int_equal(pthread_create(&wt, NULL, watcher, &w), 0);
   for (int i = 0; i < 2 * THREADS_PER_NODE; i++) {
     r[i] = (race){i % 2 ? b : a, name, 0, 0, 0};
@@ -130,7 +131,7 @@ static void two_nodes_never_overshoot(void **state) {
     ok += r[i].ok;
     errors += r[i].errors;
   }
-  w.stop = 1;
+  atomic_store(&w.stop, 1);
   pthread_join(wt, NULL);
   assert_int_equal(errors, 0);
   assert_int_equal(ok, (int)(HARD / EACH)); /* every one that fitted, none more */

@@ -234,9 +234,10 @@ void sy__gw_ledger_close(sy_gateway *gw);
 static inline int64_t sy__gw_nano(double usd) { return usd > 0 ? llround(usd * 1e9) : 0; }
 
 /* gw_budget_pg.c: the ledger in PostgreSQL, shared by every node of one store. One row per
- * (UTC day, limit, node) in table switchyard.budget_spend (the store's schema); a reservation takes, in one
- * transaction, an advisory lock per (limit, day) and checks the sum over all nodes, so that nodes together never pass a
- * hard limit. Every call fails closed: PostgreSQL unreachable means refused. */
+ * (UTC day, limit, node) in table switchyard.budget_spend (the store's schema); a reservation
+ * takes, in one transaction, an advisory lock per (limit, day) and checks the sum over all
+ * nodes, so that nodes together never pass a hard limit. Fails closed: PostgreSQL unreachable
+ * means refused. */
 typedef struct sy_gw_pg sy_gw_pg;
 /* Whether a ledger path is a PostgreSQL URL (postgres:// or postgresql://). */
 int sy__gw_pg_is_url(const char *path);
@@ -267,8 +268,9 @@ typedef struct sy_gw_pg_total {
   double hard_at;
 } sy_gw_pg_total;
 sy_rc sy__gw_pg_total(sy_gw_pg *pg, int64_t day, const char *name, sy_gw_pg_total *out);
-/* Every limit's spend on day summed over every node: *rows (malloc'd, one block with the names;
- * the caller frees it) of *n. SY_EUNAVAILABLE when PostgreSQL cannot be read (logged). */
+/* Every limit's spend on day summed over every node (this node's settlements written first):
+ * *rows (malloc'd, one block with the names; the caller frees it) of *n. SY_EUNAVAILABLE when
+ * PostgreSQL cannot be read (logged). */
 typedef struct sy_gw_pg_row {
   const char *name;
   sy_gw_pg_total t;

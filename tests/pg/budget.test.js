@@ -79,7 +79,7 @@ describe('budgets shared through PostgreSQL', { skip: BASE ? false : 'SY_TEST_ST
     db = createDatabase();
     const key = crypto.randomBytes(32).toString('hex');
     const token = `admin-${crypto.randomBytes(12).toString('hex')}`;
-    const opts = { token, args: ['--store', db.url], env: { SWITCHYARD_STORE: null } };
+    const opts = { token, args: ['--store', db.url], env: { SWITCHYARD_STORE: null, SWITCHYARD_TEST_CLOCK: '1' } };
     A = await H.startServer({ ...opts, dataDir: dataDir(key) });
     B = await H.startServer({ ...opts, dataDir: dataDir(key) });
     sim = await H.startSim();
@@ -204,5 +204,21 @@ describe('budgets shared through PostgreSQL', { skip: BASE ? false : 'SY_TEST_ST
     assert.ok(Math.abs(l.consumed_usd - before.consumed_usd) < 1e-9, `spent ${l.consumed_usd}`);
     assert.equal(l.reserved_usd, 0);
     assert.equal(l.request_count, before.request_count);
+  });
+
+  it('a new UTC day on the nodes\' clocks starts every node from nothing', async () => {
+    for (const S of [A, B]) assert.equal((await H.api(S, 'POST', '/api/v1/admin/clock', { advance_ms: 86400000 })).status, 200);
+    for (const S of [A, B]) {
+      const l = named(await status(S), LIMIT);
+      assert.deepEqual([l.consumed_usd, l.reserved_usd, l.request_count, l.state], [0, 0, 0, 'ok']);
+    }
+    sim.reset();
+    sim.set({ usage: { prompt_tokens: 10, completion_tokens: 100 } });
+    const body = H.chatBody('tomorrow', { max_tokens: 100 });
+    const all = await Promise.all(Array.from({ length: 4 }, (_, i) => H.gw(i % 2 ? B : A, '/v1/chat/completions', body, { headers: { 'X-Switchyard-Route': ROUTE } })));
+    assert.deepEqual(all.map((r) => r.status), [200, 200, 200, 200]);
+    const l = await settledLimit(A);
+    assert.ok(Math.abs(l.consumed_usd - 0.4) < 1e-9, `spent ${l.consumed_usd}`);
+    assert.equal(l.request_count, 4);
   });
 });

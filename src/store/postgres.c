@@ -292,8 +292,11 @@ static sy_rc wexec(sy_store *st, const char *sql) {
  * time across nodes, so the sequence and the chain go on from their true head. */
 static sy_rc begin(sy_store *st) {
   pg_eng *e = eng(st);
-  static char sql[96];
-  if (!sql[0]) snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%lld)", (long long)KEY_WRITE);
+  static char locked[96];
+  if (!locked[0]) snprintf(locked, sizeof locked, "BEGIN; SELECT pg_advisory_xact_lock(%lld)", (long long)KEY_WRITE);
+  /* a batch that only catches up takes no lock: commits become visible in sequence order, so
+   * one consistent view of the log and the rows is enough (propagation never waits on writers) */
+  const char *sql = st->batch_syncs_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" : locked;
   if (!writer_conn(st)) return SY_EUNAVAILABLE;
   sy_rc rc = wexec(st, sql);
   if (rc && PQstatus(e->w) != CONNECTION_OK) {
@@ -343,14 +346,6 @@ static int sync_nothing(sy_store *st) {
   "name, oldest, tags, latest, kind, tier, value, description, pattern, modified_ms, modified_user, " \
   "labels, key_id, data_type, policies, schema"
 
-static const char *labels_csv(const sy_ver *v, char *buf, size_t sz) {
-  size_t off = 0;
-  buf[0] = 0;
-  for (int i = 0; i < v->nlabels && off < sz; i++)
-    off += (size_t)snprintf(buf + off, sz - off, "%s%s", i ? "," : "", v->labels[i]);
-  return buf;
-}
-
 /* A version's columns, in VER_COLS order. */
 static void q_version(pgq *q, const sy_ver *v, char *csv, size_t csvsz) {
   q_i64(q, v->version);
@@ -370,7 +365,7 @@ static void q_version(pgq *q, const sy_ver *v, char *csv, size_t csvsz) {
     q_text(q, v->modified_user);
   else
     q_null(q);
-  q_text(q, labels_csv(v, csv, csvsz));
+  q_text(q, sy__labels_csv(v, csv, csvsz));
   q_text(q, v->key_id);
   q_text(q, v->data_type);
   q_text(q, v->policies);
@@ -397,7 +392,7 @@ static sy_rc put_version(sy_store *st, const char *name, const sy_ver *v, const 
 static sy_rc set_labels(sy_store *st, const char *name, const sy_ver *v) {
   char csv[1200];
   pgq q = {0};
-  q_text(&q, labels_csv(v, csv, sizeof csv));
+  q_text(&q, sy__labels_csv(v, csv, sizeof csv));
   q_text(&q, name);
   q_i64(&q, v->version);
   return wq(st, "UPDATE versions SET labels = $1 WHERE name = $2 AND version = $3", &q);
@@ -410,17 +405,9 @@ static sy_rc drop_versions(sy_store *st, const char *name, int64_t upto) {
   return wq(st, "DELETE FROM versions WHERE name = $1 AND version <= $2", &q);
 }
 
-static char *tags_json(const sy_param *p) {
-  json_t *o = json_object();
-  for (int i = 0; o && i < p->ntags; i++) json_object_set_new(o, p->tags[i].key, json_string(p->tags[i].value));
-  char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-  json_decref(o);
-  return s;
-}
-
 static sy_rc put_param(sy_store *st, const sy_param *p) {
   char csv[1200];
-  char *tags = tags_json(p);
+  char *tags = sy__tags_json(p);
   if (!tags) return SY_ENOMEM;
   pgq q = {0};
   q_text(&q, p->name);
@@ -528,36 +515,13 @@ static sy_rc ver_from_row(const PGresult *r, int row, int c, sy_ver **out) {
   return SY_OK;
 }
 
-static sy_rc tags_from_json(sy_param *p, const char *text) {
-  if (!text || !strcmp(text, "{}")) return SY_OK;
-  json_t *obj = json_loads(text, 0, NULL);
-  if (!json_is_object(obj)) {
-    json_decref(obj);
-    return SY_EIO;
-  }
-  p->tags = calloc(json_object_size(obj) + 1, sizeof *p->tags);
-  if (!p->tags) {
-    json_decref(obj);
-    return SY_ENOMEM;
-  }
-  const char *k;
-  json_t *v;
-  json_object_foreach(obj, k, v) {
-    p->tags[p->ntags].key = strdup(k);
-    p->tags[p->ntags].value = strdup(json_string_value(v) ? json_string_value(v) : "");
-    p->ntags++;
-  }
-  json_decref(obj);
-  return SY_OK;
-}
-
 /* A parameter from a row in PARAM_COLS order, its latest version compiled. */
 static sy_rc param_from_row(const PGresult *r, int row, sy_param **out) {
   const char *name = PQgetvalue(r, row, 0);
   sy_param *p = sy__param_new(name, (size_t)PQgetlength(r, row, 0));
   if (!p) return SY_ENOMEM;
   p->oldest = col_i64(r, row, 1);
-  sy_rc rc = tags_from_json(p, col_text(r, row, 2));
+  sy_rc rc = sy__tags_from_json(p, col_text(r, row, 2));
   if (!rc) rc = ver_from_row(r, row, 3, &p->latest);
   char msg[SY_MSG_MAX];
   if (!rc && sy__ver_compile(p->latest, name[0] == '/' ? name + 1 : name, msg, sizeof msg) == SY_ENOMEM) rc = SY_ENOMEM;
@@ -567,21 +531,6 @@ static sy_rc param_from_row(const PGresult *r, int row, sy_param **out) {
   }
   *out = p;
   return SY_OK;
-}
-
-static sy_rc add_labeled(sy_param *p, sy_ver *v) {
-  sy_ver **n = realloc(p->labeled, (size_t)(p->nlabeled + 1) * sizeof *n);
-  if (!n) {
-    sy__ver_unref(v);
-    return SY_ENOMEM;
-  }
-  p->labeled = n;
-  p->labeled[p->nlabeled++] = v;
-  return SY_OK;
-}
-
-static int token_cmp(const void *a, const void *b) {
-  return strcmp(((const sy_token *)a)->hash, ((const sy_token *)b)->hash);
 }
 
 static char *dup_col(const PGresult *r, int row, int col) {
@@ -645,13 +594,9 @@ static sy_rc load_auth(PGconn *c, sy_auth **out) {
     sy__auth_unref(a);
     return rc;
   }
-  if (a->ntokens) qsort(a->tokens, (size_t)a->ntokens, sizeof *a->tokens, token_cmp);
+  if (a->ntokens) qsort(a->tokens, (size_t)a->ntokens, sizeof *a->tokens, sy__token_cmp);
   *out = a;
   return SY_OK;
-}
-
-static int param_name_cmp(const void *a, const void *b) {
-  return strcmp((*(sy_param *const *)a)->name, (*(sy_param *const *)b)->name);
 }
 
 static void note_expiry(sy_store *st, const sy_param *p) {
@@ -687,11 +632,11 @@ static sy_rc load(sy_store *st, sy_snap *snap) {
   for (int i = 0; !rc && i < PQntuples(r); i++) {
     sy_param key = {.name = PQgetvalue(r, i, 0)};
     sy_param *kp = &key;
-    sy_param **hit = n ? bsearch(&kp, arr, n, sizeof *arr, param_name_cmp) : NULL;
+    sy_param **hit = n ? bsearch(&kp, arr, n, sizeof *arr, sy__param_name_cmp) : NULL;
     if (!hit) continue;
     sy_ver *v = NULL;
     rc = ver_from_row(r, i, 1, &v);
-    if (!rc) rc = add_labeled(*hit, v);
+    if (!rc) rc = sy__param_add_labeled(*hit, v);
   }
   PQclear(r);
   if (!rc) rc = load_auth(c, &snap->auth);
@@ -765,7 +710,7 @@ static sy_rc reload_names(sy_store *st, int64_t from, int64_t to, char **names, 
     for (; !rc && li < nl && !strcmp(PQgetvalue(l, li, 0), p->name); li++) {
       sy_ver *v = NULL;
       rc = ver_from_row(l, li, 1, &v);
-      if (!rc) rc = add_labeled(p, v);
+      if (!rc) rc = sy__param_add_labeled(p, v);
     }
     /* the names before this one that are gone */
     for (; !rc && ni < n && strcmp(names[ni], p->name) < 0; ni++) rc = sy__work_del(st, names[ni]);

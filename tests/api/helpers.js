@@ -635,8 +635,15 @@ function sqliteOnly(why) {
   return PG_BASE ? `SQLite-specific: ${why}` : false;
 }
 
+/* For a test that starts no server on the store (a build, a document, `make run` on its own data):
+ * `{ skip: storeIndependent() }` runs it once, in the SQLite pass, not again against PostgreSQL. */
+function storeIndependent() {
+  return PG_BASE ? 'store-independent: no server on the store under test; the SQLite pass runs it' : false;
+}
+
 module.exports = {
   PG_BASE,
+  storeIndependent,
   PG_DIR,
   pgBin,
   pgSql,

@@ -8,7 +8,7 @@ const { execFile, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { cleanEnv, spawnRun, startServer } = require('./helpers');
+const { cleanEnv, spawnRun, startServer, storeIndependent } = require('./helpers');
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = process.env.SWITCHYARD_BIN || path.join(ROOT, 'build/switchyard');
@@ -26,7 +26,7 @@ function serverVariables() {
   return [...names].sort();
 }
 
-test('serve --help lists every variable the server reads, each with its default', async () => {
+test('serve --help lists every variable the server reads, each with its default', { skip: storeIndependent() }, async () => {
   const vars = serverVariables();
   assert.ok(vars.length >= 13, vars.join(' '));
   const r = await spawnRun(BIN, ['serve', '--help'], cleanEnv({}));
@@ -44,11 +44,11 @@ test('serve --help lists every variable the server reads, each with its default'
   }
 });
 
-test('README names every variable the server reads', () => {
+test('README names every variable the server reads', { skip: storeIndependent() }, () => {
   for (const v of serverVariables()) assert.ok(README.includes('`' + v), `README.md does not mention ${v}`);
 });
 
-test('the unit-test binaries find their data from any directory', async () => {
+test('the unit-test binaries find their data from any directory', { skip: storeIndependent() }, async () => {
   const dir = path.dirname(BIN);
   const units = fs.readdirSync(dir).filter((f) => /^test_[a-z0-9_]+$/.test(f));
   assert.ok(units.length >= 3, `no unit-test binaries in ${dir}`);
@@ -95,7 +95,7 @@ function releaseBuildDir() {
   return null;
 }
 
-test('make run shows the server, not the build: its first line on stdout is the admin token', async (t) => {
+test('make run shows the server, not the build: its first line on stdout is the admin token', { skip: storeIndependent() }, async (t) => {
   const build = releaseBuildDir();
   if (!build) {
     t.skip(`${path.dirname(BIN)} is not a release build that make run would keep`);
@@ -123,7 +123,7 @@ test('make run shows the server, not the build: its first line on stdout is the 
   assert.match(run.out.stderr, /"msg":"stopped"/);
 });
 
-test('make run prints the build output when the build fails, and starts nothing', async (t) => {
+test('make run prints the build output when the build fails, and starts nothing', { skip: storeIndependent() }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-make-fail-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const run = makeRun([`BUILD=${dir}/build`, `DATA=${dir}/data`], { CC: '/bin/false' }); // no working compiler

@@ -96,6 +96,26 @@ describe('three nodes on one store', { skip: P.SKIP }, () => {
     assert.deepEqual([ev.name, ev.version, ev.value], [`${prefix}k0`, last.version, 'third']);
   });
 
+  it('resuming on another node right after an event was seen: the next event is the next change, never that one again', async () => {
+    const prefix = '/pgc/hop/';
+    const [A, B, Cn] = C.nodes;
+    const wA = await watch(A, prefix);
+    for (let i = 0; i < 20; i++) {
+      const to = i % 2 ? B : Cn;
+      const first = await P.put(A, `${prefix}x`, `first-${i}`);
+      const seen = P.brief((await P.collect(wA, 1))[0]);
+      assert.equal(seen.version, first.version);
+      // straight to another node, which may not have applied it yet
+      const w = await watch(to, prefix, seen.id);
+      const second = await P.put(A, `${prefix}x`, `second-${i}`);
+      const next = P.brief((await P.collect(w, 1))[0]);
+      w.close();
+      assert.deepEqual([next.version, next.value], [second.version, `second-${i}`], `round ${i}: resumed after ${seen.id} on ${to.url}, got ${JSON.stringify(next)}`);
+      assert.ok(next.seq > seen.seq);
+      await P.collect(wA, 1);
+    }
+  });
+
   it('a resume point on one node is the same point on another (?since= and Last-Event-ID)', async () => {
     const prefix = '/pgc/since/';
     const [A, B] = C.nodes;

@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8000
 DATA ?= ./data
 
-.PHONY: all deps build install run test test-unit test-api asan tsan fuzz bench soak clean format lint
+.PHONY: all deps build install run test test-pg test-unit test-api asan tsan fuzz bench soak clean format lint
 
 all: build
 
@@ -55,6 +55,10 @@ node_modules: package.json package-lock.json
 # The whole suite: the release build, then the same suite under ASan+UBSan. The static checks
 # (scripts/lint.sh) run beside the release suite, which mostly waits on its servers, at a lower
 # priority so that they take only the CPU the suite leaves; their output comes after the suite's.
+# The black-box suite against the PostgreSQL store (scripts/test_pg.sh: a throwaway cluster,
+# the release build, and the multi-node tests of tests/pg) runs beside the ASan+UBSan suite, its
+# output after that suite's. TEST_PG=0 leaves it out.
+TEST_PG ?= 1
 test:
 	@scripts/deps.sh --test
 	@$(MAKE) --no-print-directory build asan tsan node_modules
@@ -62,8 +66,16 @@ test:
 	  SY_TSAN_BIN=$(CURDIR)/$(TSAN_BUILD)/sy_stress scripts/test.sh $(BUILD); rc=$$?; \
 	  wait $$lint; lint_rc=$$?; echo "== lint =="; cat $(BUILD)/lint.log; \
 	  [ $$rc -eq 0 ] && [ $$lint_rc -eq 0 ]
-	@SY_SANITIZED=1 SY_TSAN_BIN=$(CURDIR)/$(TSAN_BUILD)/sy_stress scripts/test.sh $(ASAN_BUILD)
+	@pg_rc=0; if [ "$(TEST_PG)" != 0 ]; then scripts/test_pg.sh $(BUILD) >$(BUILD)/test-pg.log 2>&1 & pg=$$!; fi; \
+	  SY_SANITIZED=1 SY_TSAN_BIN=$(CURDIR)/$(TSAN_BUILD)/sy_stress scripts/test.sh $(ASAN_BUILD); rc=$$?; \
+	  if [ "$(TEST_PG)" != 0 ]; then wait $$pg; pg_rc=$$?; echo "== PostgreSQL store =="; cat $(BUILD)/test-pg.log; fi; \
+	  [ $$rc -eq 0 ] && [ $$pg_rc -eq 0 ]
 	@SY_FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh 20
+
+# The black-box suite against the PostgreSQL store alone (scripts/test_pg.sh).
+test-pg: build node_modules
+	@scripts/deps.sh --test
+	@scripts/test_pg.sh $(BUILD)
 
 # Every libFuzzer harness of tests/fuzz for FUZZ_SECONDS each (clang, ASan+UBSan, in $(FUZZ_BUILD)).
 fuzz:

@@ -56,8 +56,9 @@ node_modules: package.json package-lock.json
 # (scripts/lint.sh) run beside the release suite, which mostly waits on its servers, at a lower
 # priority so that they take only the CPU the suite leaves; their output comes after the suite's.
 # The black-box suite against the PostgreSQL store (scripts/test_pg.sh: a throwaway cluster,
-# the release build, and the multi-node tests of tests/pg) runs beside the ASan+UBSan suite, its
-# output after that suite's. TEST_PG=0 leaves it out.
+# the release build, and the multi-node tests of tests/pg) runs beside the fuzz harnesses, which
+# run for a fixed time whatever CPU they get (beside a suite, it would slow that suite's timed
+# checks); its output comes after theirs. TEST_PG=0 leaves it out.
 TEST_PG ?= 1
 test:
 	@scripts/deps.sh --test
@@ -66,11 +67,11 @@ test:
 	  SY_TSAN_BIN=$(CURDIR)/$(TSAN_BUILD)/sy_stress scripts/test.sh $(BUILD); rc=$$?; \
 	  wait $$lint; lint_rc=$$?; echo "== lint =="; cat $(BUILD)/lint.log; \
 	  [ $$rc -eq 0 ] && [ $$lint_rc -eq 0 ]
+	@SY_SANITIZED=1 SY_TSAN_BIN=$(CURDIR)/$(TSAN_BUILD)/sy_stress scripts/test.sh $(ASAN_BUILD)
 	@pg_rc=0; if [ "$(TEST_PG)" != 0 ]; then scripts/test_pg.sh $(BUILD) >$(BUILD)/test-pg.log 2>&1 & pg=$$!; fi; \
-	  SY_SANITIZED=1 SY_TSAN_BIN=$(CURDIR)/$(TSAN_BUILD)/sy_stress scripts/test.sh $(ASAN_BUILD); rc=$$?; \
+	  SY_FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh 20; rc=$$?; \
 	  if [ "$(TEST_PG)" != 0 ]; then wait $$pg; pg_rc=$$?; echo "== PostgreSQL store =="; cat $(BUILD)/test-pg.log; fi; \
 	  [ $$rc -eq 0 ] && [ $$pg_rc -eq 0 ]
-	@SY_FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh 20
 
 # The black-box suite against the PostgreSQL store alone (scripts/test_pg.sh).
 test-pg: build node_modules

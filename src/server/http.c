@@ -28,6 +28,8 @@ enum MHD_Result sy__queue(sy_req *r, int status, struct MHD_Response *resp, cons
   if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
   if (r->srv->stopping || r->close) MHD_add_response_header(resp, "Connection", "close");
   if (r->request_id) MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+  if (status == 503 && !r->srv->stopping) /* the store out of reach, a provider's breaker: soon, not never */
+    MHD_add_response_header(resp, "Retry-After", "1");
   enum MHD_Result res = MHD_queue_response(r->conn, (unsigned)status, resp);
   MHD_destroy_response(resp);
   r->status = status;

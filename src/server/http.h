@@ -39,8 +39,9 @@ typedef struct sy_server {
   sy_sources sources;               /* the metric sources of gates and alert rules, filled at start-up */
   struct MHD_Daemon *daemon;
   int64_t started_ms;
-  char aws_region[64];  /* for ARNs: SWITCHYARD_AWS_REGION, default us-east-1 */
-  char aws_account[16]; /* for ARNs: SWITCHYARD_AWS_ACCOUNT_ID, default 000000000000 */
+  const char *store_url; /* --store / SWITCHYARD_STORE: a PostgreSQL store's URL, NULL for SQLite in data */
+  char aws_region[64];   /* for ARNs: SWITCHYARD_AWS_REGION, default us-east-1 */
+  char aws_account[16];  /* for ARNs: SWITCHYARD_AWS_ACCOUNT_ID, default 000000000000 */
   int access_log;
   int insecure_loopback; /* --insecure-loopback: a request without credentials is the admin "insecure-loopback" */
   sy_guard_cfg limits;   /* header, body and idle timeouts, connections per address */

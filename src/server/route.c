@@ -17,11 +17,17 @@
 #include "server/ssm.h"
 #include "server/watch.h"
 
+/* Always 200 while serving: a node whose store is out of reach still serves reads from its
+ * snapshot, and says so ("degraded", with why) for whoever balances the load. */
 static enum MHD_Result health(sy_req *r) {
   int64_t up = (sy__clock_now(r->srv->clock) - r->srv->started_ms) / 1000;
-  return sy__reply_json(r, 200,
-                        json_pack("{ss ss ss sI}", "status", r->srv->stopping ? "stopping" : "ok", "version",
-                                  SY_VERSION, "store", "sqlite", "uptime_s", (json_int_t)up));
+  sy_store_status st;
+  sy__store_status(r->srv->store, &st);
+  const char *status = r->srv->stopping ? "stopping" : st.connected ? "ok" : "degraded";
+  json_t *b = json_pack("{ss ss ss sI sb sI}", "status", status, "version", SY_VERSION, "store", st.engine, "uptime_s",
+                        (json_int_t)up, "leader", st.leader, "seq", (json_int_t)st.seq);
+  if (b && !st.connected) json_object_set_new(b, "store_error", json_string(st.error));
+  return sy__reply_json(r, 200, b);
 }
 
 /* Whether p is an endpoint a token of the evaluate scope alone may call besides OFREP's:

@@ -95,7 +95,7 @@ static const limit_opt limit_opts[] = {
 static void usage(FILE *f) {
   fprintf(
       f,
-      "usage: switchyard serve [--listen ADDR:PORT] [--data DIR] [--threads N] [--insecure-loopback]\n"
+      "usage: switchyard serve [--listen ADDR:PORT] [--data DIR] [--store URL] [--threads N] [--insecure-loopback]\n"
       "                        [--header-timeout MS] [--body-timeout MS] [--idle-timeout MS]\n"
       "                        [--max-conns-per-ip N] [--import-max-bytes N]\n"
       "\n"
@@ -105,6 +105,9 @@ static void usage(FILE *f) {
       "--insecure-loopback (a developer's machine only; refused unless ADDR is 127.x.x.x) serves requests\n"
       "that carry no token as an admin without the decrypt scope, so that runbook curl lines run unchanged;\n"
       "a request with a token is checked as always, and the SSM API still needs its signature.\n"
+      "--store postgres://USER@HOST:PORT/DB (or SWITCHYARD_STORE) keeps the store in PostgreSQL, which\n"
+      "several nodes share: every node sees every change, and DATA keeps only the node's own files (the\n"
+      "master key, which every node of a store must share, and the admin token). Default: SQLite in DATA.\n"
       "\n"
       "Connection limits (each option also reads the environment variable named beside it):\n"
       "  --header-timeout MS    a request's headers must arrive within MS (SWITCHYARD_HEADER_TIMEOUT_MS, 10000)\n"
@@ -201,7 +204,7 @@ static void publish(void *ctx, const sy_event *events, size_t n) {
 static void poke_controller(void *ctx) { sy__controller_poke(ctx); }
 
 sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *msg, size_t msgsz) {
-  sy_rc rc = sy__store_open(data, srv->clock, &srv->store, msg, msgsz);
+  sy_rc rc = sy__store_open_at(data, srv->store_url, srv->clock, &srv->store, msg, msgsz);
   if (rc) return rc;
   sy__store_set_log_hook(srv->store, sy__log); /* storage failures in the server's log format */
   const sy_snap *s = sy__snap_enter(srv->store);
@@ -212,8 +215,10 @@ sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *
     snprintf(msg, msgsz, "cannot start the watch hub");
     return SY_ENOMEM;
   }
+  /* spend is shared by the nodes of a shared store: it lives in PostgreSQL too */
   char ledger[4096];
   snprintf(ledger, sizeof ledger, "%s/ledger.sqlite", data);
+  /* (PostgreSQL ledger: comes with the gateway's shared budgets) */
   rc = sy__gateway_new(srv->store, srv->clock, ledger, &srv->gw);
   if (rc) {
     snprintf(msg, msgsz, "cannot start the gateway: %s", sy_strerror(rc));
@@ -283,7 +288,7 @@ void sy__server_close(sy_server *srv) {
 }
 
 int sy__serve_main(int argc, char **argv) {
-  const char *listen = "127.0.0.1:8000", *data = "./data";
+  const char *listen = "127.0.0.1:8000", *data = "./data", *store = getenv("SWITCHYARD_STORE");
   int64_t threads = 2;
   int insecure = 0;
   const char *limit_arg[N_LIMITS] = {0};
@@ -300,6 +305,8 @@ int sy__serve_main(int argc, char **argv) {
       listen = argv[++i];
     } else if (!strcmp(a, "--data") && i + 1 < argc) {
       data = argv[++i];
+    } else if (!strcmp(a, "--store") && i + 1 < argc) {
+      store = argv[++i];
     } else if (!strcmp(a, "--insecure-loopback")) {
       insecure = 1;
     } else if (!strcmp(a, "--threads") && i + 1 < argc) {
@@ -328,6 +335,10 @@ int sy__serve_main(int argc, char **argv) {
             "switchyard serve: --insecure-loopback serves requests without a token, so it needs a loopback listen "
             "address (127.0.0.0/8); %s is not one\n",
             host);
+    return 2;
+  }
+  if (store && *store && strcmp(store, "sqlite") && !sy__store_url_is_pg(store)) {
+    fprintf(stderr, "switchyard serve: --store takes sqlite or a postgres://USER@HOST:PORT/DB URL\n");
     return 2;
   }
   int64_t limit[N_LIMITS];
@@ -364,6 +375,7 @@ int sy__serve_main(int argc, char **argv) {
     srv.test_clock = &test_clock;
   }
   srv.started_ms = sy__clock_now(srv.clock);
+  srv.store_url = sy__store_url_is_pg(store) ? store : NULL;
   const char *region = getenv("SWITCHYARD_AWS_REGION"), *account = getenv("SWITCHYARD_AWS_ACCOUNT_ID");
   snprintf(srv.aws_region, sizeof srv.aws_region, "%s", region && *region ? region : "us-east-1");
   snprintf(srv.aws_account, sizeof srv.aws_account, "%s", account && *account ? account : "000000000000");
@@ -379,7 +391,9 @@ int sy__serve_main(int argc, char **argv) {
   int bound = 0, rcode = 1;
   sy_rc rc = sy__server_open(&srv, data, (int)heartbeat, msg, sizeof msg);
   if (rc) {
-    sy__log("error", "cannot open the store", json_pack("{ss ss}", "data", data, "error", msg));
+    sy__log("error", "cannot open the store",
+            json_pack("{ss ss ss}", "data", data, "store", srv.store_url ? "postgres" : "sqlite", "error", msg));
+    fprintf(stderr, "switchyard serve: %s\n", msg);
     goto out;
   }
   const sy_snap *s = sy__snap_enter(srv.store);
@@ -403,9 +417,9 @@ int sy__serve_main(int argc, char **argv) {
             "\"insecure-loopback\" (no decrypt scope); a wrong token is still refused. For a developer's machine only",
             json_pack("{ss}", "addr", addr));
   sy__log("info", "listening",
-          json_pack("{ss si ss sI sI si sI}", "addr", addr, "port", bound, "data", data, "params", (json_int_t)count,
-                    "seq", (json_int_t)seq, "threads", (int)threads, "startup_ms",
-                    (json_int_t)(sy__clock_now(srv.clock) - srv.started_ms)));
+          json_pack("{ss si ss ss sI sI si sI}", "addr", addr, "port", bound, "data", data, "store",
+                    srv.store_url ? "postgres" : "sqlite", "params", (json_int_t)count, "seq", (json_int_t)seq,
+                    "threads", (int)threads, "startup_ms", (json_int_t)(sy__clock_now(srv.clock) - srv.started_ms)));
   int sig = 0;
   sigwait(&sigs, &sig);
   sy__log("info", "stopping", json_pack("{ss}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));

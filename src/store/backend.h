@@ -58,6 +58,25 @@ typedef struct sy_backend {
   sy_rc (*put_token)(sy_store *st, const sy_token *t);
   sy_rc (*put_key)(sy_store *st, const sy_akey *k);
 
+  /* ---- a store several nodes share (NULL for an engine only one process writes) ---- */
+
+  /* Right after begin, under the store-wide write lock the engine takes there: brings the
+   * batch's working snapshot (st->work, work_auth) and the audit tail (last_seq, last_hash)
+   * up to what other nodes have committed, queueing their change events (sy__event_queue)
+   * so that this node publishes them in order before its own. */
+  sy_rc (*catch_up)(sy_store *st);
+  /* After the writer started: the engine's own threads (a checkpointer, a listener). */
+  void (*start)(sy_store *st);
+  /* At close, after the writer and syncer stopped: stops those threads, closes what open opened. */
+  void (*close)(sy_store *st);
+  /* Fills what the node says of its engine (sy__store_status); engine, seq are set already. */
+  void (*status)(sy_store *st, sy_store_status *out);
+  /* 1 when the engine lost its connection: a failed write is then "unavailable", not internal. */
+  int (*down)(sy_store *st);
+  /* Checks the master key against the check value the store keeps (check_hex, made from
+   * the key), keeping it when the store has none yet; SY_EINVAL with msg when they differ. */
+  sy_rc (*key_check)(sy_store *st, const char *check_hex, char *msg, size_t msgsz);
+
   /* ---- the load at open, on the opening thread ---- */
 
   /* Reads every parameter (latest and labelled versions, tags) and every credential into
@@ -80,6 +99,13 @@ typedef struct sy_backend {
 } sy_backend;
 
 extern const sy_backend sy__sqlite_backend;
+extern const sy_backend sy__pg_backend;
+
+/* Queues a change event (copied) to be published with the batch, in order. */
+sy_rc sy__event_queue(sy_store *st, const sy_event *ev);
+/* Puts p into the batch's working tree (takes p's reference), or removes name from it. */
+sy_rc sy__work_put(sy_store *st, sy_param *p);
+sy_rc sy__work_del(sy_store *st, const char *name);
 
 /* Records why the current operation failed, when nothing did yet: for SY_EIO the engine's
  * own error (explain), otherwise the step and the status. */

@@ -53,6 +53,20 @@ sy_event *sy__event_copy(const sy_event *e) {
   return c;
 }
 
+sy_rc sy__event_queue(sy_store *st, const sy_event *ev) {
+  if (st->nevents == st->cap_events) {
+    size_t cap = st->cap_events ? st->cap_events * 2 : 64;
+    sy_event **ne = realloc(st->events, cap * sizeof *ne);
+    if (!ne) return SY_ENOMEM;
+    st->events = ne;
+    st->cap_events = cap;
+  }
+  sy_event *copy = sy__event_copy(ev);
+  if (!copy) return SY_ENOMEM;
+  st->events[st->nevents++] = copy;
+  return SY_OK;
+}
+
 /* Chains the audit record of a change, hands it to the engine with its event, and queues
  * the event to be published once the batch is durable. */
 sy_rc sy__audit_append(sy_store *st, const sy_op *op, const sy__change *c) {
@@ -92,17 +106,8 @@ sy_rc sy__audit_append(sy_store *st, const sy_op *op, const sy__change *c) {
     }
   }
   rc = st->be->append_audit(st, &r, h, &ev);
+  if (!rc) rc = sy__event_queue(st, &ev);
   if (rc) return rc;
-  if (st->nevents == st->cap_events) {
-    size_t cap = st->cap_events ? st->cap_events * 2 : 64;
-    sy_event **ne = realloc(st->events, cap * sizeof *ne);
-    if (!ne) return SY_ENOMEM;
-    st->events = ne;
-    st->cap_events = cap;
-  }
-  sy_event *copy = sy__event_copy(&ev);
-  if (!copy) return SY_ENOMEM;
-  st->events[st->nevents++] = copy;
   st->last_seq = r.seq;
   memcpy(st->last_hash, h, SY_HASH_HEX);
   return SY_OK;

@@ -35,6 +35,7 @@ static const char *op_name(sy_op_kind k) {
   case SY_OP_TOKEN_ROUTE: return "token.route";
   case SY_OP_RECORD: return "record";
   case SY_OP_PUTS: return "puts";
+  case SY_OP_SYNC: return "sync";
   }
   return "?";
 }
@@ -90,7 +91,10 @@ static void run_batch(sy_store *st, sy_op *ops) {
   st->work_count = st->tree_count;
   st->work_auth = NULL;
   sy_rc rc = sb ? st->be->begin(st) : SY_ENOMEM;
-  int any = 0;
+  /* what other nodes committed comes first: the rules judge against it, and its events
+   * go out before this batch's own */
+  if (!rc && st->be->catch_up) rc = st->be->catch_up(st);
+  int any = !rc && st->nevents > 0; /* caught up: a snapshot to publish even if every op is refused */
   for (sy_op *op = ops; !rc && op; op = op->next) {
     int64_t seq = st->last_seq;
     size_t nev = st->nevents;
@@ -166,6 +170,7 @@ static void run_batch(sy_store *st, sy_op *ops) {
       size_t nops = 0;
       char why[256];
       snprintf(why, sizeof why, "%s", rc == SY_ENOMEM ? "out of memory" : st->be->errmsg(st));
+      int down = rc == SY_EUNAVAILABLE || (st->be->down && st->be->down(st));
       for (sy_op *op = ops; op; op = op->next) nops++;
       sy__cause(st, "batch", rc);
       json_t *f = json_pack("{ss sI}", "op", "batch", "ops", (json_int_t)nops);
@@ -178,7 +183,11 @@ static void run_batch(sy_store *st, sy_op *ops) {
       memcpy(st->last_hash, hash0, SY_HASH_HEX);
       free_events(st, 0);
       for (sy_op *op = ops; op; op = op->next)
-        if (!op->rc) {
+        if (down && (!op->rc || op->rc == SY_EIO)) {
+          /* the engine is out of reach: nothing of the batch was kept; the client may try again */
+          op->rc = SY_EUNAVAILABLE;
+          snprintf(op->msg, sizeof op->msg, "the store is unavailable: %s", why);
+        } else if (!op->rc) {
           op->rc = rc == SY_ENOMEM ? SY_ENOMEM : SY_EIO;
           snprintf(op->msg, sizeof op->msg, "the store could not commit: %s", why);
         }

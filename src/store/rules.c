@@ -20,7 +20,7 @@
 static const sy_param *work_get(sy_store *st, const char *name) { return sy__tree_find(st->work, name, strlen(name)); }
 
 /* Puts np into the working tree (takes np's reference). */
-static sy_rc work_put(sy_store *st, sy_param *np) {
+sy_rc sy__work_put(sy_store *st, sy_param *np) {
   int grew = 0;
   sy_node *nr = sy__tree_put(st->work, np, &grew);
   if (!nr) return SY_ENOMEM;
@@ -30,7 +30,7 @@ static sy_rc work_put(sy_store *st, sy_param *np) {
   return SY_OK;
 }
 
-static sy_rc work_del(sy_store *st, const char *name) {
+sy_rc sy__work_del(sy_store *st, const char *name) {
   int shrank = 0, err = 0;
   sy_node *nr = sy__tree_del(st->work, name, strlen(name), &shrank, &err);
   if (err) return SY_ENOMEM;
@@ -294,7 +294,7 @@ static sy_rc apply_put(sy_store *st, sy_op *op, const sy_put *in, const char *ac
     st->next_expiry_ms = v->expires_ms; /* a lower bound: an op undone later costs one idle look */
   sy__ver_unref(v);
   if (!rc) {
-    rc = work_put(st, np); /* cur points into p, which this may free: last */
+    rc = sy__work_put(st, np); /* cur points into p, which this may free: last */
     np = NULL;
   }
   sy__param_unref(np);
@@ -309,7 +309,7 @@ static sy_rc apply_delete_name(sy_store *st, sy_op *op, const char *name, const 
   sy__change c = {.action = action, .name = nm, .old_version = p->latest->version, .old_ver = p->latest};
   sy_rc rc = st->be->drop_param(st, nm);
   if (!rc) rc = sy__audit_append(st, op, &c);
-  if (!rc) rc = work_del(st, nm);
+  if (!rc) rc = sy__work_del(st, nm);
   return rc ? sy__storage_failed(op, rc) : SY_OK;
 }
 
@@ -479,7 +479,7 @@ static sy_rc apply_label(sy_store *st, sy_op *op) {
     sy__change c = {.action = "label", .name = name, .detail = detail, .new_version = version};
     if (!rc) rc = sy__audit_append(st, op, &c);
     if (!rc) {
-      rc = work_put(st, np);
+      rc = sy__work_put(st, np);
       np = NULL;
     }
     if (rc) goto io;
@@ -533,7 +533,7 @@ static sy_rc apply_unlabel(sy_store *st, sy_op *op) {
   }
   if (!rc && any) rc = st->be->put_param(st, np);
   if (!rc && any) {
-    rc = work_put(st, np);
+    rc = sy__work_put(st, np);
     np = NULL;
   }
   if (rc)
@@ -594,7 +594,7 @@ static sy_rc apply_tags(sy_store *st, sy_op *op, int add) {
   json_t *o = rc ? NULL : tags_obj(np);
   if (!rc && !o) rc = SY_ENOMEM;
   if (!rc) {
-    rc = work_put(st, np);
+    rc = sy__work_put(st, np);
     np = NULL;
   }
   sy__param_unref(np);
@@ -812,6 +812,7 @@ sy_rc sy__apply(sy_store *st, sy_op *op) {
   case SY_OP_KEY_REVOKE: return sy__apply_key(st, op, 0);
   case SY_OP_RECORD: return apply_record(st, op);
   case SY_OP_PUTS: return apply_puts(st, op);
+  case SY_OP_SYNC: return SY_OK; /* the engine's catch_up did it all */
   }
   return sy__op_fail(op, SY_EINVAL, "%s", "unknown operation");
 }

@@ -422,12 +422,42 @@ static void *ckpt_main(void *arg) {
   return NULL;
 }
 
+/* The SQLite engine's start (backend.h): the checkpointer, off the commit path. */
+void sy__sqlite_start(sy_store *st) {
+  sqlite3_exec(st->db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
+  sqlite3_wal_hook(st->db, wal_hook, st);
+  if (pthread_create(&st->ckpt, NULL, ckpt_main, st) == 0) st->ckpt_started = 1;
+}
+
+void sy__store_status(sy_store *st, sy_store_status *out) {
+  memset(out, 0, sizeof *out);
+  out->engine = st->url ? "postgres" : "sqlite";
+  out->connected = 1;
+  out->leader = 1;
+  const sy_snap *s = sy__snap_enter(st);
+  out->seq = s->seq;
+  sy__snap_leave(st);
+  if (st->be->status) st->be->status(st, out);
+}
+
+int sy__store_leader(sy_store *st) {
+  sy_store_status s;
+  if (!st->be->status) return 1;
+  sy__store_status(st, &s);
+  return s.leader;
+}
+
 /* A store for dir with nothing open yet: what sy__store_close can always close. */
-static sy_store *store_new(const char *dir, const sy_clock *clock) {
+int sy__store_url_is_pg(const char *url) {
+  return url && (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13));
+}
+
+static sy_store *store_new(const char *dir, const char *url, const sy_clock *clock) {
   sy_store *st = calloc(1, sizeof *st);
   if (!st) return NULL;
   st->clock = clock ? clock : sy__clock_system();
-  st->be = &sy__sqlite_backend;
+  st->be = sy__store_url_is_pg(url) ? &sy__pg_backend : &sy__sqlite_backend;
+  st->url = url && *url ? strdup(url) : NULL;
   pthread_mutex_init(&st->mu, NULL);
   pthread_cond_init(&st->cv, NULL);
   pthread_cond_init(&st->ckpt_cv, NULL);
@@ -438,7 +468,7 @@ static sy_store *store_new(const char *dir, const sy_clock *clock) {
   st->dir = strdup(dir);
   size_t plen = strlen(dir) + 32;
   st->db_path = malloc(plen);
-  if (!st->dir || !st->db_path) {
+  if (!st->dir || !st->db_path || (url && *url && !st->url)) {
     sy__store_close(st);
     return NULL;
   }
@@ -475,16 +505,22 @@ sy_rc sy__sqlite_open(sy_store *st, int dry_run, sy__schema_report *rep, char *m
 }
 
 sy_rc sy__store_migrate(const char *dir, int dry_run, char *report, size_t reportsz, char *msg, size_t msgsz) {
+  return sy__store_migrate_at(dir, NULL, dry_run, report, reportsz, msg, msgsz);
+}
+
+sy_rc sy__store_migrate_at(const char *dir, const char *url, int dry_run, char *report, size_t reportsz, char *msg,
+                           size_t msgsz) {
   char db_path[4096];
   struct stat sb;
   sy__schema_report rep;
   snprintf(db_path, sizeof db_path, "%s/switchyard.db", dir);
-  if (stat(db_path, &sb)) {
+  if (!sy__store_url_is_pg(url) && stat(db_path, &sb)) {
     snprintf(msg, msgsz, "there is no store in %s (no %s)", dir, db_path);
     return SY_ENOTFOUND;
   }
-  sy_store *st = store_new(dir, NULL);
+  sy_store *st = store_new(dir, url, NULL);
   if (!st) return SY_ENOMEM;
+  st->migrate_only = 1;
   sy_rc rc = st->be->open(st, dry_run, &rep, msg, msgsz);
   if (!rc && rep.from == rep.to)
     snprintf(report, reportsz, "schema %d: up to date", rep.to);
@@ -495,15 +531,31 @@ sy_rc sy__store_migrate(const char *dir, int dry_run, char *report, size_t repor
   return rc;
 }
 
+/* The check value of the master key a shared store keeps: a node with another key would
+ * seal what the others cannot open. */
+static void key_check_hex(const sy_store *st, char out[SY_HASH_HEX]) {
+  static const char label[] = "switchyard master key check v1";
+  unsigned char mac[32];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), st->master_key, sizeof st->master_key, (const unsigned char *)label, sizeof label - 1, mac, &n);
+  for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
 sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, char *msg, size_t msgsz) {
+  return sy__store_open_at(dir, NULL, clock, out, msg, msgsz);
+}
+
+sy_rc sy__store_open_at(const char *dir, const char *url, const sy_clock *clock, sy_store **out, char *msg,
+                        size_t msgsz) {
   sy_rc rc = SY_OK;
   sy__schema_report rep;
-  sy_store *st = store_new(dir, clock);
+  sy_store *st = store_new(dir, url, clock);
   if (!st) return SY_ENOMEM;
   rc = st->be->open(st, 0, &rep, msg, msgsz);
   if (rc) goto out;
   if (rep.from && rep.from < rep.to) {
-    json_t *f = json_pack("{ss si si ss}", "data", dir, "from", rep.from, "to", rep.to, "migrations", rep.did);
+    json_t *f = json_pack("{ss si si ss}", "data", st->url ? "postgres" : dir, "from", rep.from, "to", rep.to,
+                          "migrations", rep.did);
     sy__store_log(st, "info", "store schema upgraded", f);
   }
   const char *keyfile = getenv("SWITCHYARD_MASTER_KEY_FILE");
@@ -530,6 +582,12 @@ sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, cha
     EVP_DigestFinal_ex(ctx, st->digest_key, &n);
     EVP_MD_CTX_free(ctx);
   }
+  if (st->be->key_check) {
+    char check[SY_HASH_HEX];
+    key_check_hex(st, check);
+    rc = st->be->key_check(st, check, msg, msgsz);
+    if (rc) goto out;
+  }
   snap_box *box = calloc(1, sizeof *box);
   if (!box) {
     rc = SY_ENOMEM;
@@ -537,11 +595,11 @@ sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, cha
   }
   rc = st->be->load(st, &box->snap);
   if (rc) {
+    const char *where = st->url ? "the PostgreSQL store" : st->db_path;
     if (rc == SY_EIO)
-      snprintf(msg, msgsz, "cannot load %s: %s (SQLite %d: %s)", st->db_path, sy_strerror(rc),
-               sqlite3_extended_errcode(st->db), sqlite3_errmsg(st->db));
+      snprintf(msg, msgsz, "cannot load %s: %s (%s)", where, sy_strerror(rc), st->be->errmsg(st));
     else
-      snprintf(msg, msgsz, "cannot load %s: %s", st->db_path, sy_strerror(rc));
+      snprintf(msg, msgsz, "cannot load %s: %s", where, sy_strerror(rc));
     sy__snap_clear(&box->snap);
     free(box);
     goto out;
@@ -563,9 +621,7 @@ sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, cha
     goto out;
   }
   st->writer_started = 1;
-  sqlite3_exec(st->db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
-  sqlite3_wal_hook(st->db, wal_hook, st);
-  if (pthread_create(&st->ckpt, NULL, ckpt_main, st) == 0) st->ckpt_started = 1;
+  st->be->start(st);
 out:
   if (rc) {
     sy__store_close(st);
@@ -603,6 +659,7 @@ void sy__store_close(sy_store *st) {
   sy__node_unref(st->tree);
   sy__auth_unref(st->tree_auth);
   if (st->ckpt_started) pthread_join(st->ckpt, NULL);
+  if (st->be->close) st->be->close(st);
   rcu_barrier_bp(); /* every call_rcu'd snapshot freed */
   snap_box_free(st->current);
   sy__db_close(st->db);
@@ -622,6 +679,7 @@ void sy__store_close(sy_store *st) {
   json_decref(st->cause);
   free(st->dir);
   free(st->db_path);
+  free(st->url);
   sy__dir_unlock(st->lock_fd); /* last: nothing of ours touches the directory after this */
   free(st);
 }

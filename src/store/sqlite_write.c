@@ -237,6 +237,7 @@ static sy_rc put_key(sy_store *st, const sy_akey *k) {
 
 const sy_backend sy__sqlite_backend = {
     .open = sy__sqlite_open,
+    .start = sy__sqlite_start,
     .begin = begin,
     .commit = commit,
     .abort = abort_batch,

@@ -44,6 +44,7 @@ typedef enum sy_op_kind {
   SY_OP_TOKEN_ROUTE, /* sets (or clears) an active token's default route */
   SY_OP_RECORD,      /* writes nothing but an audit record and its change event (an alert fired) */
   SY_OP_PUTS,        /* several puts (items), all or none: a rollout's state and its target */
+  SY_OP_SYNC,        /* writes nothing: brings this node's snapshot up to what other nodes committed */
 } sy_op_kind;
 
 /* The inputs of one put. Strings are borrowed from the op's owner until done. */
@@ -139,6 +140,25 @@ typedef void (*sy_log_hook)(const char *level, const char *msg, json_t *fields);
  * database. Versions, audit records and credentials are stamped with clock (NULL: the
  * system clock). */
 sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, char *msg, size_t msgsz);
+/* As sy__store_open, on the engine url names: NULL, "" or "sqlite" for the SQLite store in dir,
+ * a postgres:// or postgresql:// URL for a PostgreSQL database that several nodes may share
+ * (dir then holds only this node's files: the master key, the admin token). */
+sy_rc sy__store_open_at(const char *dir, const char *url, const sy_clock *clock, sy_store **out, char *msg,
+                        size_t msgsz);
+/* 1 when url names a PostgreSQL store. */
+int sy__store_url_is_pg(const char *url);
+
+/* What a node says of its store on /health. */
+typedef struct sy_store_status {
+  const char *engine; /* "sqlite" or "postgres" */
+  int connected;      /* 0 while the engine cannot be reached: reads serve the snapshot, writes are refused */
+  int leader;         /* 1 on the one node of a shared store that runs singleton work (the controller) */
+  int64_t seq;        /* the last change this node's snapshot holds */
+  char error[256];    /* why it is not connected, in words ("" when it is) */
+} sy_store_status;
+void sy__store_status(sy_store *st, sy_store_status *out);
+/* 1 when this node should run work only one node of a store may run (always, for SQLite). */
+int sy__store_leader(sy_store *st);
 /* The schema of the SQLite store this build writes (the last of sqlite_schema.c's
  * migrations); a store of a newer one is refused at open. */
 #define SY_SCHEMA_VERSION 5
@@ -148,6 +168,9 @@ sy_rc sy__store_open(const char *dir, const sy_clock *clock, sy_store **out, cha
  * "schema 5: up to date"); a dry run says what would be done and writes nothing. SY_ENOTFOUND
  * when dir holds no store; otherwise as sy__store_open, msg saying why. */
 sy_rc sy__store_migrate(const char *dir, int dry_run, char *report, size_t reportsz, char *msg, size_t msgsz);
+/* The same for the store url names (see sy__store_open_at). */
+sy_rc sy__store_migrate_at(const char *dir, const char *url, int dry_run, char *report, size_t reportsz, char *msg,
+                           size_t msgsz);
 /* Drains queued writes, stops the writer, closes, and releases the directory lock. */
 void sy__store_close(sy_store *st);
 /* The store's identity: 32 hex digits made when it was created, never changed. Lets a client

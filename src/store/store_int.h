@@ -40,6 +40,9 @@ struct sy_store {
   unsigned char digest_key[32]; /* keys the audit digests of SecureString values */
   char *dir;
   char *db_path;
+  char *url;                /* a PostgreSQL store's URL (NULL for SQLite) */
+  void *eng;                /* the engine's own state (PostgreSQL: postgres.c) */
+  int migrate_only;         /* opened by sy__store_migrate_at: a shared store's data directory is not this node's */
   char id[40];              /* the store's identity: 32 hex digits made at creation */
   sqlite3 *db;              /* the writer's connection */
   snap_box *current;        /* RCU-protected */
@@ -121,6 +124,7 @@ sy_rc sy__sqlite_schema_upgrade(sqlite3 *db, const char *dir, int dry_run, sy__s
 /* The SQLite engine's open, load and reads (sqlite.c), in its backend table (sqlite_write.c):
  * see backend.h. The reads run on the calling thread's own read-only connection. */
 sy_rc sy__sqlite_open(sy_store *st, int dry_run, sy__schema_report *rep, char *msg, size_t msgsz);
+void sy__sqlite_start(sy_store *st);
 sy_rc sy__sqlite_load(sy_store *st, sy_snap *snap);
 sy_rc sy__sqlite_read_kept(sy_store *st, const char *name, int64_t version, sy_ver **out);
 sy_rc sy__sqlite_history(sy_store *st, const char *name, int64_t after_version, int limit, sy_ver_cb cb, void *ctx,

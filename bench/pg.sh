@@ -179,29 +179,34 @@ wrk_spread() {  # wrk_spread LABEL SCRIPT URL...: WRITERS connections in 3 wrk -
   tsv "$label" "$rps" "$p50" "$p99" "$n2" "$WRITERS writers in 3 wrk -t1 processes (${conns[*]} connections) → ${#urls[@]} server(s); merged histograms; socket errors: $errs"
   [ "$n2" = 0 ] || fail "$label: $n2 non-2xx responses"
 }
-put_check() {  # put_check LABEL PREFIX URL...: every completed PUT is one version, read on the last URL after the others
-  local label="$1" prefix="$2" sent sum out; shift 2
-  local last="${!#}" urls; urls="$(IFS=,; echo "$*")"
+put_check() {  # put_check LABEL PREFIX READBACK_URL URL...: every completed PUT is one version, summed on
+  # READBACK_URL once it and the writers' nodes have all reached the same seq
+  local label="$1" prefix="$2" back="$3" sent sum out urls; shift 3
+  urls="$(IFS=,; echo "$*,$back")"
   sent="$(awk '{s+=$1} END{print s+0}' "$TMP/$label.count")"
   node "$JS" sync --token "$TOKEN" --urls "$urls" --timeout-s 15 >"$RESULTS/$label.sync.json" || fail "$label: the nodes did not reach the same seq within 15 s ($(cat "$RESULTS/$label.sync.json"))"
-  out="$(node "$JS" versions --token "$TOKEN" --url "$last" --prefix "$prefix")" || { fail "$label: cannot list $prefix on $last"; return 0; }
+  out="$(node "$JS" versions --token "$TOKEN" --url "$back" --prefix "$prefix")" || { fail "$label: cannot list $prefix on $back"; return 0; }
   sum="$(jq -r .versions <<<"$out")"
-  log "$label: wrk completed $sent PUTs (warm-up included); $last holds $sum versions under $prefix ($(jq -c '{seqs, waited_ms}' "$RESULTS/$label.sync.json"))"
+  log "$label: wrk completed $sent PUTs (warm-up included); $back holds $sum versions under $prefix ($(jq -c '{seqs, waited_ms}' "$RESULTS/$label.sync.json"))"
   echo "$sent $sum" >"$RESULTS/$label.versions"
-  # requests in flight when wrk stops may commit without being counted: allow 2 × WRITERS over
+  # requests in flight when wrk stops (warm-up and run) may commit without being counted: allow 2 × WRITERS over
   [ "$sum" -ge "$sent" ] && [ "$sum" -le $((sent + 2 * WRITERS)) ] || fail "$label: $sum versions stored for $sent completed PUTs"
 }
-put_run() {  # put_run LABEL PREFIX URL...
-  local label="$1" prefix="$2"; shift 2
+put_run() {  # put_run LABEL PREFIX READBACK_URL URL...: the writers over the URLs, then put_check
+  local label="$1" prefix="$2" back="$3"; shift 3
   : >"$TMP/$label.count"
-  echo "== $label: durable PUT $prefix/<n % 1000>, $WRITERS writers over $# node(s), wrk -d$WRK_DURATION after $WRK_WARMUP =="
+  echo "== $label: durable PUT $prefix/<n % 1000>, $WRITERS writers over $(printf '%s\n' "$@" | sort -u | wc -l) node(s), wrk -d$WRK_DURATION after $WRK_WARMUP =="
   SY_TOKEN="$TOKEN" SY_PUT_PREFIX="$prefix" SY_PUT_NAMES=1000 SY_PUT_COUNT_FILE="$TMP/$label.count" \
     wrk_spread "$label" "$HERE/lua/put.lua" "$@"
-  put_check "$label" "$prefix" "$@"
+  put_check "$label" "$prefix" "$back" "$@"
 }
 
-put_run pg-put-sqlite /bench/pgw "$S"
-[ "$PG_OK" = 1 ] && put_run pg-put-pg3 /bench/pgw "$A" "$B" "$C"
+put_run pg-put-sqlite /bench/pgw "$S" "$S"
+if [ "$PG_OK" = 1 ]; then
+  put_run pg-put-pg3 /bench/pgw "$C" "$A" "$B" "$C"
+  # the same writers on node A alone (B and C idle, but following): what spreading costs
+  put_run pg-put-pg1 /bench/pgw1 "$C" "$A"
+fi
 if [ "$ETCD_UP" = 1 ]; then
   KEY="bench/checkout"
   VALUE='{"name":"checkout","enabled":true,"strategies":[{"name":"flexibleRollout","constraints":[],"parameters":{"groupId":"checkout","rollout":"50","stickiness":"userId"}}],"variants":[]}'
@@ -307,7 +312,9 @@ prop_ok="$([ "$PG_OK" = 1 ] && [ "$pg_p99" != - ] && met "$pg_p99 <= 100 && $(jf
   echo
   echo "| measurement | req/s | p50 ms | p99 ms | other | target | met |"
   echo "|---|---:|---:|---:|---|---|---|"
-  if [ "$PG_OK" = 1 ]; then row_put pg-put-pg3 "durable PUT, $WRITERS writers over 3 nodes of one PostgreSQL store"
+  if [ "$PG_OK" = 1 ]; then
+    row_put pg-put-pg3 "durable PUT, $WRITERS writers over 3 nodes of one PostgreSQL store"
+    row_put pg-put-pg1 "durable PUT, the same $WRITERS writers all on node A of that store (B and C follow)"
   else echo "| durable PUT, $WRITERS writers over 3 nodes of one PostgreSQL store | – | – | – | $na | – | – |"; fi
   row_put pg-put-sqlite "durable PUT, $WRITERS writers, one SQLite node"
   [ -f "$RESULTS/pg-put-etcd.json" ] && row_put pg-put-etcd "*etcd gateway put, $WRITERS writers (same driver, same run)*"
@@ -323,7 +330,7 @@ prop_ok="$([ "$PG_OK" = 1 ] && [ "$pg_p99" != - ] && met "$pg_p99 <= 100 && $(jf
   [ -f "$RESULTS/pg-prop-etcd.json" ] && echo "| *etcd: put → watch on the same member (JSON gateway)* | – | $(w pg-prop-etcd 0 p50) | $(w pg-prop-etcd 0 p99) | max $(w pg-prop-etcd 0 max) ms, received $(jf pg-prop-etcd.json .watchers[0].received)/$NPROP; the put's 200 p50/p99 $(jf pg-prop-etcd.json .put_ms.p50)/$(jf pg-prop-etcd.json .put_ms.p99) ms | – | – |"
   echo
   pgw="$(jf pg-put-pg3.json .rps)"; sqw="$(jf pg-put-sqlite.json .rps)"; etw="$(jf pg-put-etcd.json .rps)"
-  echo "Same-run ratios: durable writes, 3 PostgreSQL nodes / one SQLite node = **$(ratio "$pgw" "$sqw")**, / etcd = **$(ratio "$pgw" "$etw")**; SQLite / etcd = $(ratio "$sqw" "$etw"); GET on PostgreSQL node A / SQLite node = $(ratio "$(col pg-get-A 3)" "$(col pg-get-S 3)")."
+  echo "Same-run ratios: durable writes, 3 PostgreSQL nodes / one SQLite node = **$(ratio "$pgw" "$sqw")**, / etcd = **$(ratio "$pgw" "$etw")**, / the same writers on one PostgreSQL node = $(ratio "$pgw" "$(jf pg-put-pg1.json .rps)"); SQLite / etcd = $(ratio "$sqw" "$etw"); GET on PostgreSQL node A / SQLite node = $(ratio "$(col pg-get-A 3)" "$(col pg-get-S 3)")."
   echo
   echo "Nodes at the end: VmRSS $RSS$([ -n "$HEALTH" ] && echo "; /health: ${HEALTH%; }")."
   if [ "${#NOTES[@]}" -gt 0 ]; then echo; echo "Notes:"; printf -- '- %s\n' "${NOTES[@]}"; fi

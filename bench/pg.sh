@@ -3,8 +3,9 @@
 # throwaway PostgreSQL (scripts/pg.sh; fsync and synchronous_commit on, as installed), beside one
 # SQLite node and a single-member etcd (shared/peers/etcd.sh, fsync on), all in the same run:
 #   1. durable PUTs, 50 writers (3 wrk -t1 processes run together, 17/17/16 connections, latency
-#      histograms merged: bench/lua/hist.lua, pg_bench.js merge), spread over the 3 nodes; the same
-#      writers against the SQLite node and against etcd's JSON gateway. Every completed PUT must be one
+#      histograms merged: bench/lua/hist.lua, pg_bench.js merge): on node A alone, then (B and C
+#      joined) spread over the 3 nodes, and all on A with B and C following; the same writers against
+#      the SQLite node and against etcd's JSON gateway. Every completed PUT must be one
 #      version: once every node's /health seq has caught up, the latest versions are summed on node C;
 #   2. reads on each node: GET /api/v1/params/bench/checkout and an OFREP evaluation (run_wrk);
 #   3. propagation: PUTs on node A, one at a time, and the delay until watch streams on A, B and C
@@ -116,21 +117,18 @@ else
     PG_SETTINGS="$(psql -X -At -h 127.0.0.1 -p "$pgport" -U switchyard -d switchyard_bench \
       -c "select 'PostgreSQL ' || current_setting('server_version') || ', fsync ' || current_setting('fsync') || ', synchronous_commit ' || current_setting('synchronous_commit') || ', wal_sync_method ' || current_setting('wal_sync_method') || ', max_connections ' || current_setting('max_connections')" 2>/dev/null || echo -)"
     log "$PGURL: $PG_SETTINGS"
-    if start_node A "$P_A" --store "$PGURL" --data "$TMP/a"; then
-      if start_node B "$P_B" --store "$PGURL" --data "$TMP/b" && start_node C "$P_C" --store "$PGURL" --data "$TMP/c"; then
-        store="$(curl -fsS "$A/health" | jq -r '.store // empty')"
-        if [ "$store" = postgres ]; then PG_OK=1
-        else PG_WHY="node A's /health says store \"${store:-?}\", not postgres"; fi
-      else PG_WHY="node B or C did not start (switchyard-pg-B.log, switchyard-pg-C.log)"; fi
+    if start_node A "$P_A" --store "$PGURL" --data "$TMP/a"; then   # A first: it makes the schema
+      PID_A="$NODE_PID"
+      store="$(curl -fsS "$A/health" | jq -r '.store // empty')"
+      if [ "$store" = postgres ]; then PG_OK=1
+      else PG_WHY="node A's /health says store \"${store:-?}\", not postgres"; fi
     else
       lg="$RESULTS/switchyard-pg-A.log"
       PG_WHY="serve --store $PGURL: $( (grep -m1 -iE 'unknown|error|cannot|refus|master key' "$lg" || head -1 "$lg") | cut -c1-200)"
     fi
   else PG_WHY="scripts/pg.sh start failed: $(tail -2 "$RESULTS/pg-start.err" | tr '\n' ' ')"; fi
 fi
-if [ "$PG_OK" = 1 ]; then
-  PID_A="${BENCH_PIDS[0]}"; PID_B="${BENCH_PIDS[1]}"; PID_C="${BENCH_PIDS[2]}"
-  log "PostgreSQL store: nodes A $A (pid $PID_A), B $B (pid $PID_B), C $C (pid $PID_C)"
+if [ "$PG_OK" = 1 ]; then log "PostgreSQL store: node A $A (pid $PID_A); B and C start after A's run alone"
 else
   log "PostgreSQL store not available: $PG_WHY"
   NOTES+=("PostgreSQL store not measured: $PG_WHY")
@@ -202,10 +200,18 @@ put_run() {  # put_run LABEL PREFIX READBACK_URL URL...: the writers over the UR
 }
 
 put_run pg-put-sqlite /bench/pgw "$S" "$S"
+PG3=0
 if [ "$PG_OK" = 1 ]; then
-  put_run pg-put-pg3 /bench/pgw "$C" "$A" "$B" "$C"
-  # the same writers on node A alone (B and C idle, but following): what spreading costs
-  put_run pg-put-pg1 /bench/pgw1 "$C" "$A"
+  # node A alone first (no other node yet), then B and C join: the same writers spread over the
+  # three, and all on A again with B and C following its commits
+  put_run pg-put-alone /bench/pgw0 "$A" "$A"
+  if start_node B "$P_B" --store "$PGURL" --data "$TMP/b" && PID_B="$NODE_PID" &&
+     start_node C "$P_C" --store "$PGURL" --data "$TMP/c" && PID_C="$NODE_PID"; then
+    PG3=1
+    log "nodes B $B (pid $PID_B) and C $C (pid $PID_C) joined"
+    put_run pg-put-pg3 /bench/pgw "$C" "$A" "$B" "$C"
+    put_run pg-put-pg1 /bench/pgw1 "$C" "$A"
+  else fail "node B or C did not start on the store (switchyard-pg-B.log, switchyard-pg-C.log)"; fi
 fi
 if [ "$ETCD_UP" = 1 ]; then
   KEY="bench/checkout"
@@ -221,12 +227,12 @@ FLAG_DOC='{"enabled":true,"rollout_percentage":10,"min_stability_threshold":0.9,
 CTX='{"context":{"targetingKey":"user-4242","country":"NL"}}'
 param_body="$(jq -cn --arg v "$VALUE" '{value:$v,type:"String",overwrite:true}')"
 flag_body="$(jq -cn --arg v "$FLAG_DOC" '{value:$v,type:"Flag",overwrite:true}')"
-READ_NODES=(S); [ "$PG_OK" = 1 ] && READ_NODES+=(A B C)
+READ_NODES=(S); [ "$PG3" = 1 ] && READ_NODES+=(A B C)
 node_url() { case "$1" in S) echo "$S" ;; A) echo "$A" ;; B) echo "$B" ;; C) echo "$C" ;; esac; }
 api "$S" PUT /api/v1/params/bench/checkout "$param_body" >/dev/null
 OFREP_OK=1
 api "$S" PUT /api/v1/params/bench/flags/checkout "$flag_body" >/dev/null 2>&1 || OFREP_OK=0
-if [ "$PG_OK" = 1 ]; then
+if [ "$PG3" = 1 ]; then
   api "$A" PUT /api/v1/params/bench/checkout "$param_body" >/dev/null
   api "$A" PUT /api/v1/params/bench/flags/checkout "$flag_body" >/dev/null 2>&1 || OFREP_OK=0
 fi
@@ -261,11 +267,11 @@ prop_run() {  # prop_run LABEL node-args...
   timeout 120 node "$JS" "$@" --n "$NPROP" >"$RESULTS/$label.json" || fail "$label: not every change reached every watcher, or the ids differ ($label.json)"
   jq -e . "$RESULTS/$label.json" >/dev/null 2>&1 || { echo '{}' >"$RESULTS/$label.json"; fail "$label: no result"; }
 }
-[ "$PG_OK" = 1 ] && prop_run pg-prop-pg3 prop --token "$TOKEN" --put "$A" --watch "$C,$B,$A" --name /bench/prop/x
+[ "$PG3" = 1 ] && prop_run pg-prop-pg3 prop --token "$TOKEN" --put "$A" --watch "$C,$B,$A" --name /bench/prop/x
 prop_run pg-prop-sqlite prop --token "$TOKEN" --put "$S" --watch "$S" --name /bench/prop/x
 [ "$ETCD_UP" = 1 ] && prop_run pg-prop-etcd etcd-prop --url "$EP" --key bench/prop/x
 w() { jq -r ".watchers[$2].delay_ms.$3 // \"-\"" "$RESULTS/$1.json" 2>/dev/null || echo -; }
-if [ "$PG_OK" = 1 ]; then
+if [ "$PG3" = 1 ]; then
   for k in 0 1 2; do
     tsv "pg-prop-A-to-$(echo C B A | cut -d' ' -f$((k + 1)))" - "$(w pg-prop-pg3 $k p50)" "$(w pg-prop-pg3 $k p99)" - \
       "PUT on node A → change on the watch stream of node $(echo C B A | cut -d' ' -f$((k + 1))), $NPROP PUTs one at a time; max $(w pg-prop-pg3 $k max) ms"
@@ -277,7 +283,7 @@ tsv pg-prop-sqlite - "$(w pg-prop-sqlite 0 p50)" "$(w pg-prop-sqlite 0 p99)" - "
 # --- 5. node state, stop everything -----------------------------------------------------------------------
 RSS=""; for n in "${READ_NODES[@]}"; do eval "p=\$PID_$n"; RSS+="$n $(rss_kb "$p") kB, "; done; RSS="${RSS%, }"
 HEALTH=""
-if [ "$PG_OK" = 1 ]; then
+if [ "$PG3" = 1 ]; then
   for n in A B C; do
     HEALTH+="$n $(curl -fsS --max-time 2 "$(node_url "$n")/health" | jq -c '{status, leader, seq}' 2>/dev/null || echo down); "
     eval "p=\$PID_$n"; kill -0 "$p" 2>/dev/null || fail "node $n exited during the bench (switchyard-pg-$n.log)"
@@ -304,17 +310,18 @@ row_put() {  # row_put LABEL TITLE
 row_read() { echo "| $2 | $(fmt_rps "$(col "$1" 3)") | $(col "$1" 4) | $(col "$1" 5) | non-2xx $(col "$1" 6) | – | – |"; }
 na="not available: ${PG_WHY:-?}"
 pg_p99="$(w pg-prop-pg3 0 p99)"
-prop_ok="$([ "$PG_OK" = 1 ] && [ "$pg_p99" != - ] && met "$pg_p99 <= 100 && $(jf pg-prop-pg3.json .watchers[0].received) == $NPROP" || echo "**no** (not measured)")"
+prop_ok="$([ "$PG3" = 1 ] && [ "$pg_p99" != - ] && met "$pg_p99 <= 100 && $(jf pg-prop-pg3.json .watchers[0].received) == $NPROP" || echo "**no** (not measured)")"
 {
   echo "### PostgreSQL store: 3 nodes on one PostgreSQL, beside SQLite and etcd"
   echo
-  echo "$(nproc) vCPUs shared by everything (PostgreSQL, 3 nodes, the SQLite node, etcd, wrk, node). PostgreSQL: $PG_SETTINGS (scripts/pg.sh; a commit is durable). $ETCD_VER, one member, fsync on. Writes: $WRITERS writers in 3 \`wrk -t1\` processes run together ($((WRITERS / 3 + (0 < WRITERS % 3 ? 1 : 0)))/$((WRITERS / 3 + (1 < WRITERS % 3 ? 1 : 0)))/$((WRITERS / 3)) connections), one per node for the PostgreSQL store, all three on the one server for SQLite and etcd; -d$WRK_DURATION after a $WRK_WARMUP warm-up; wrk's latency histograms (with its own correction for stalled requests, as in its printed percentiles) merged. Reads: \`wrk -t$WRK_THREADS -c$WRK_CONNS -d$READ_DUR\` after $READ_WARMUP, one node at a time."
+  echo "$(nproc) vCPUs shared by everything (PostgreSQL, 3 nodes, the SQLite node, etcd, wrk, node). PostgreSQL: $PG_SETTINGS (scripts/pg.sh; a commit is durable). $ETCD_VER, one member, fsync on. Writes: $WRITERS writers in 3 \`wrk -t1\` processes run together ($((WRITERS / 3 + (0 < WRITERS % 3 ? 1 : 0)))/$((WRITERS / 3 + (1 < WRITERS % 3 ? 1 : 0)))/$((WRITERS / 3)) connections), one per node when spread over the PostgreSQL nodes, else all three on the one server; -d$WRK_DURATION after a $WRK_WARMUP warm-up; wrk's latency histograms (with its own correction for stalled requests, as in its printed percentiles) merged. Reads: \`wrk -t$WRK_THREADS -c$WRK_CONNS -d$READ_DUR\` after $READ_WARMUP, one node at a time."
   echo
   echo "| measurement | req/s | p50 ms | p99 ms | other | target | met |"
   echo "|---|---:|---:|---:|---|---|---|"
   if [ "$PG_OK" = 1 ]; then
-    row_put pg-put-pg3 "durable PUT, $WRITERS writers over 3 nodes of one PostgreSQL store"
-    row_put pg-put-pg1 "durable PUT, the same $WRITERS writers all on node A of that store (B and C follow)"
+    [ -f "$RESULTS/pg-put-pg3.json" ] && row_put pg-put-pg3 "durable PUT, $WRITERS writers over 3 nodes of one PostgreSQL store"
+    [ -f "$RESULTS/pg-put-pg1.json" ] && row_put pg-put-pg1 "durable PUT, the same $WRITERS writers all on node A (B and C follow its commits)"
+    row_put pg-put-alone "durable PUT, the same $WRITERS writers on node A alone (before B and C joined)"
   else echo "| durable PUT, $WRITERS writers over 3 nodes of one PostgreSQL store | – | – | – | $na | – | – |"; fi
   row_put pg-put-sqlite "durable PUT, $WRITERS writers, one SQLite node"
   [ -f "$RESULTS/pg-put-etcd.json" ] && row_put pg-put-etcd "*etcd gateway put, $WRITERS writers (same driver, same run)*"
@@ -322,7 +329,7 @@ prop_ok="$([ "$PG_OK" = 1 ] && [ "$pg_p99" != - ] && met "$pg_p99 <= 100 && $(jf
   if [ "$OFREP_OK" = 1 ]; then
     for n in "${READ_NODES[@]}"; do row_read "pg-ofrep-$n" "OFREP single flag (10 % rollout, targetingKey), $([ "$n" = S ] && echo "SQLite node" || echo "PostgreSQL node $n")"; done
   fi
-  if [ "$PG_OK" = 1 ]; then
+  if [ "$PG3" = 1 ]; then
     pj() { jf pg-prop-pg3.json "$1"; }
     echo "| propagation: PUT on node A → change on node C's watch stream ($NPROP PUTs, one at a time) | – | $(w pg-prop-pg3 0 p50) | $pg_p99 | max $(w pg-prop-pg3 0 max) ms, received $(pj .watchers[0].received)/$NPROP; node B p50/p99 $(w pg-prop-pg3 1 p50)/$(w pg-prop-pg3 1 p99) ms; node A's own stream $(w pg-prop-pg3 2 p50)/$(w pg-prop-pg3 2 p99) ms; the PUT's 200 p50/p99 $(pj .put_ms.p50)/$(pj .put_ms.p99) ms; event ids equal on all nodes: $(pj .ids.compared) compared, $(pj .ids.differ) differ | p99 ≤ 100 ms | $prop_ok |"
   else echo "| propagation: PUT on node A → change on node C's watch stream | – | – | – | $na | p99 ≤ 100 ms | **no** (not measured) |"; fi
@@ -330,7 +337,7 @@ prop_ok="$([ "$PG_OK" = 1 ] && [ "$pg_p99" != - ] && met "$pg_p99 <= 100 && $(jf
   [ -f "$RESULTS/pg-prop-etcd.json" ] && echo "| *etcd: put → watch on the same member (JSON gateway)* | – | $(w pg-prop-etcd 0 p50) | $(w pg-prop-etcd 0 p99) | max $(w pg-prop-etcd 0 max) ms, received $(jf pg-prop-etcd.json .watchers[0].received)/$NPROP; the put's 200 p50/p99 $(jf pg-prop-etcd.json .put_ms.p50)/$(jf pg-prop-etcd.json .put_ms.p99) ms | – | – |"
   echo
   pgw="$(jf pg-put-pg3.json .rps)"; sqw="$(jf pg-put-sqlite.json .rps)"; etw="$(jf pg-put-etcd.json .rps)"
-  echo "Same-run ratios: durable writes, 3 PostgreSQL nodes / one SQLite node = **$(ratio "$pgw" "$sqw")**, / etcd = **$(ratio "$pgw" "$etw")**, / the same writers on one PostgreSQL node = $(ratio "$pgw" "$(jf pg-put-pg1.json .rps)"); SQLite / etcd = $(ratio "$sqw" "$etw"); GET on PostgreSQL node A / SQLite node = $(ratio "$(col pg-get-A 3)" "$(col pg-get-S 3)")."
+  echo "Same-run ratios: durable writes, 3 PostgreSQL nodes / one SQLite node = **$(ratio "$pgw" "$sqw")**, / etcd = **$(ratio "$pgw" "$etw")**, / the same writers all on node A = $(ratio "$pgw" "$(jf pg-put-pg1.json .rps)"), / node A alone = $(ratio "$pgw" "$(jf pg-put-alone.json .rps)"); SQLite / etcd = $(ratio "$sqw" "$etw"); GET on PostgreSQL node A / SQLite node = $(ratio "$(col pg-get-A 3)" "$(col pg-get-S 3)")."
   echo
   echo "Nodes at the end: VmRSS $RSS$([ -n "$HEALTH" ] && echo "; /health: ${HEALTH%; }")."
   if [ "${#NOTES[@]}" -gt 0 ]; then echo; echo "Notes:"; printf -- '- %s\n' "${NOTES[@]}"; fi

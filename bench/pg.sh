@@ -16,7 +16,7 @@
 # of summary.tsv. About 2.5 minutes.
 # Env: PG_WRITERS (default 50), PG_PROP_N (PUTs timed for propagation, default 500),
 #      PG_READ_DURATION / PG_READ_WARMUP (the read runs, default 5s / 1s; the PUT runs take
-#      WRK_DURATION / WRK_WARMUP, 10s / 2s), PG_PORT (first port tried, default 58540),
+#      WRK_DURATION / WRK_WARMUP, 10s / 2s), PG_PORT (first port tried, default 28540),
 #      SKIP_INSTALL=1 (etcd missing: do not run shared/peers/install.sh), PG_SKIP_ETCD=1.
 # Without a PostgreSQL store in the binary (serve refuses --store) or without PostgreSQL, the PG rows
 # say "not available" and the rest is measured. Exits non-zero when a check failed (non-2xx answers,
@@ -71,7 +71,9 @@ jf() { jq -r "$2 // \"-\"" "$RESULTS/$1" 2>/dev/null || echo -; }
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null || echo -; }
 
 # --- ports, the shared master key ----------------------------------------------------------------------
-P_S="$(bench_free_port "${PG_PORT:-58540}")"; P_A="$(bench_free_port $((P_S + 1)))"
+# below the ephemeral range (32768-60999 here): B and C start later, when a client socket of the
+# earlier runs could otherwise hold their port
+P_S="$(bench_free_port "${PG_PORT:-28540}")"; P_A="$(bench_free_port $((P_S + 1)))"
 P_B="$(bench_free_port $((P_A + 1)))"; P_C="$(bench_free_port $((P_B + 1)))"
 ETCD_PORT="$(bench_free_port $((P_C + 1)))"; ETCD_PEER="$(bench_free_port $((ETCD_PORT + 1)))"
 S="http://127.0.0.1:$P_S"; A="http://127.0.0.1:$P_A"; B="http://127.0.0.1:$P_B"; C="http://127.0.0.1:$P_C"
@@ -190,13 +192,21 @@ put_check() {  # put_check LABEL PREFIX READBACK_URL URL...: every completed PUT
   # requests in flight when wrk stops (warm-up and run) may commit without being counted: allow 2 × WRITERS over
   [ "$sum" -ge "$sent" ] && [ "$sum" -le $((sent + 2 * WRITERS)) ] || fail "$label: $sum versions stored for $sent completed PUTs"
 }
+pg_commits() {  # transactions committed in the store's database so far (every node's, reads included)
+  psql -X -At -h 127.0.0.1 -p "$pgport" -U switchyard -d switchyard_bench \
+    -c 'select xact_commit from pg_stat_database where datname = current_database()' 2>/dev/null || echo -
+}
 put_run() {  # put_run LABEL PREFIX READBACK_URL URL...: the writers over the URLs, then put_check
-  local label="$1" prefix="$2" back="$3"; shift 3
+  local label="$1" prefix="$2" back="$3" x0=-; shift 3
   : >"$TMP/$label.count"
+  case "$label" in pg-put-sqlite|pg-put-etcd) ;; *) sleep 1.2; x0="$(pg_commits)" ;; esac
   echo "== $label: durable PUT $prefix/<n % 1000>, $WRITERS writers over $(printf '%s\n' "$@" | sort -u | wc -l) node(s), wrk -d$WRK_DURATION after $WRK_WARMUP =="
   SY_TOKEN="$TOKEN" SY_PUT_PREFIX="$prefix" SY_PUT_NAMES=1000 SY_PUT_COUNT_FILE="$TMP/$label.count" \
     wrk_spread "$label" "$HERE/lua/put.lua" "$@"
   put_check "$label" "$prefix" "$back" "$@"
+  # PostgreSQL commits during the warm-up and the run: how far writes were grouped. A backend reports
+  # its counts within about a second of going idle (PostgreSQL 15), hence the pauses.
+  [ "$x0" = - ] || { sleep 1.2; echo "$(( $(pg_commits) - x0 ))" >"$RESULTS/$label.xacts"; }
 }
 
 put_run pg-put-sqlite /bench/pgw "$S" "$S"
@@ -205,6 +215,8 @@ if [ "$PG_OK" = 1 ]; then
   # node A alone first (no other node yet), then B and C join: the same writers spread over the
   # three, and all on A again with B and C following its commits
   put_run pg-put-alone /bench/pgw0 "$A" "$A"
+  P_B="$(bench_free_port "$P_B")"; P_C="$(bench_free_port "$P_C")"
+  B="http://127.0.0.1:$P_B"; C="http://127.0.0.1:$P_C"
   if start_node B "$P_B" --store "$PGURL" --data "$TMP/b" && PID_B="$NODE_PID" &&
      start_node C "$P_C" --store "$PGURL" --data "$TMP/c" && PID_C="$NODE_PID"; then
     PG3=1
@@ -305,6 +317,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a=="-"||b=="-"||b==0) print "-"; e
 row_put() {  # row_put LABEL TITLE
   local f="$1.json" v
   v="$([ -f "$RESULTS/$1.versions" ] && awk '{printf "%s PUTs → %s versions", $1, $2}' "$RESULTS/$1.versions" || echo "–")"
+  [ -s "$RESULTS/$1.xacts" ] && v+="$(awk -v x="$(cat "$RESULTS/$1.xacts")" '{ if (x > 0) printf "; %d PostgreSQL commits (every node'"'"'s, catch-ups and polls included): %.1f PUTs per commit", x, $2 / x }' "$RESULTS/$1.versions")"
   echo "| $2 | $(fmt_rps "$(jf "$f" .rps)") | $(jf "$f" .p50_ms) | $(jf "$f" .p99_ms) | p90 $(jf "$f" .p90_ms), max $(jf "$f" .max_ms) ms; non-2xx $(jf "$f" .non2xx); $v | – | – |"
 }
 row_read() { echo "| $2 | $(fmt_rps "$(col "$1" 3)") | $(col "$1" 4) | $(col "$1" 5) | non-2xx $(col "$1" 6) | – | – |"; }

@@ -64,7 +64,7 @@ bench_on_exit() {
   return 0
 }
 
-FAILS=(); NOTES=()
+FAILS=(); NOTES=(); LOAD0="$(cut -d' ' -f1-3 /proc/loadavg)"
 fail() { log "CHECK FAILED: $*"; FAILS+=("$*"); }
 tsv() { printf '%s\t%s\t%s\t%s\t%s\t%s\t-\t%s\n' "$(date -u +%FT%TZ)" "$@" >>"$RESULTS/summary.tsv"; }
 jf() { jq -r "$2 // \"-\"" "$RESULTS/$1" 2>/dev/null || echo -; }
@@ -327,7 +327,7 @@ prop_ok="$([ "$PG3" = 1 ] && [ "$pg_p99" != - ] && met "$pg_p99 <= 100 && $(jf p
 {
   echo "### PostgreSQL store: 3 nodes on one PostgreSQL, beside SQLite and etcd"
   echo
-  echo "$(nproc) vCPUs shared by everything (PostgreSQL, 3 nodes, the SQLite node, etcd, wrk, node). PostgreSQL: $PG_SETTINGS (scripts/pg.sh; a commit is durable). $ETCD_VER, one member, fsync on. Writes: $WRITERS writers in 3 \`wrk -t1\` processes run together ($((WRITERS / 3 + (0 < WRITERS % 3 ? 1 : 0)))/$((WRITERS / 3 + (1 < WRITERS % 3 ? 1 : 0)))/$((WRITERS / 3)) connections), one per node when spread over the PostgreSQL nodes, else all three on the one server; -d$WRK_DURATION after a $WRK_WARMUP warm-up; wrk's latency histograms (with its own correction for stalled requests, as in its printed percentiles) merged. Reads: \`wrk -t$WRK_THREADS -c$WRK_CONNS -d$READ_DUR\` after $READ_WARMUP, one node at a time."
+  echo "$(nproc) vCPUs shared by everything (PostgreSQL, 3 nodes, the SQLite node, etcd, wrk, node). PostgreSQL: $PG_SETTINGS (scripts/pg.sh; a commit is durable). $ETCD_VER, one member, fsync on. Writes: $WRITERS writers in 3 \`wrk -t1\` processes run together ($((WRITERS / 3 + (0 < WRITERS % 3 ? 1 : 0)))/$((WRITERS / 3 + (1 < WRITERS % 3 ? 1 : 0)))/$((WRITERS / 3)) connections), one per node when spread over the PostgreSQL nodes, else all three on the one server; -d$WRK_DURATION after a $WRK_WARMUP warm-up; wrk's latency histograms (with its own correction for stalled requests, as in its printed percentiles) merged. Reads: \`wrk -t$WRK_THREADS -c$WRK_CONNS -d$READ_DUR\` after $READ_WARMUP, one node at a time. Load average at the start $LOAD0, at the end $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   echo "| measurement | req/s | p50 ms | p99 ms | other | target | met |"
   echo "|---|---:|---:|---:|---|---|---|"

@@ -574,7 +574,8 @@ static void *run(void *arg) {
   while (!c->stopping) {
     c->poked = 0;
     pthread_mutex_unlock(&c->wmu);
-    sy__controller_kick(c);
+    /* one node of a shared store drives the plans: the leader (another takes over when it is gone) */
+    if (sy__store_leader(c->src->store)) sy__controller_kick(c);
     int64_t due = sy__clock_tick(c->src->clock) + c->period_ms;
     pthread_mutex_lock(&c->wmu);
     while (!c->stopping && !c->poked) {

@@ -299,6 +299,7 @@ typedef struct eval {
   int64_t now;
   const sy_snap *snap; /* during the rules' and rollouts' part only */
   char url[URL_MAX];   /* the webhook's, "" when none */
+  int leader;          /* this node records and posts alerts (one node of a shared store does) */
 } eval;
 
 static void transition_to(eval *e, const alert *al, int resolved) {
@@ -316,6 +317,7 @@ static void transition_to(eval *e, const alert *al, int resolved) {
   if (a->hist_n < HISTORY_MAX) a->hist_n++;
   sy__log(resolved ? "info" : "warn", resolved ? "alert resolved" : "alert firing",
           json_pack("{ss ss ss}", "id", al->id, "severity", sev_names[al->sev], "message", al->message));
+  if (!e->leader) return; /* every node shows its alerts; the leader alone records and posts them */
   record_submit(a, al, resolved);
   if (e->url[0]) {
     pthread_mutex_lock(&a->wmu);
@@ -490,7 +492,7 @@ static int visit_rollout_state(void *ctx, const sy_param *p) {
 
 /* One evaluation: every condition now, firing what is new and resolving what is gone. */
 static void evaluate(sy_alerts *a) {
-  eval e = {.a = a, .now = sy__clock_now(a->srv->clock)};
+  eval e = {.a = a, .now = sy__clock_now(a->srv->clock), .leader = sy__store_leader(a->srv->store)};
   pthread_mutex_lock(&a->mu);
   a->npnames = 0;
   const sy_snap *s = sy__snap_enter(a->srv->store);

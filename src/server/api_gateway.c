@@ -159,6 +159,18 @@ enum MHD_Result sy__api_metrics(sy_req *r) {
              (long long)plans, (long long)ev, (long long)tr);
     sy__jbuf_cstr(&b, t);
   }
+  sy_store_status ss;
+  sy__store_status(r->srv->store, &ss);
+  char t[900];
+  snprintf(t, sizeof t,
+           "# HELP switchyard_store_connected 1 while this node reaches its store (0: reads from its snapshot, "
+           "writes refused).\n# TYPE switchyard_store_connected gauge\nswitchyard_store_connected{engine=\"%s\"} %d\n"
+           "# HELP switchyard_store_leader 1 on the node that drives rollouts and records alerts.\n"
+           "# TYPE switchyard_store_leader gauge\nswitchyard_store_leader %d\n"
+           "# HELP switchyard_store_seq The last change (audit sequence number) this node's snapshot holds.\n"
+           "# TYPE switchyard_store_seq gauge\nswitchyard_store_seq %lld\n",
+           ss.engine, ss.connected, ss.leader, (long long)ss.seq);
+  sy__jbuf_cstr(&b, t);
   if (b.err) {
     sy__jbuf_free(&b);
     return sy__reply_error(r, 500, "InternalError", "out of memory");

@@ -59,8 +59,16 @@ static sy_rc bootstrap_key(sy_store *st) {
               .key_secret = secret,
               .scopes = SY_SCOPE_ADMIN | SY_SCOPE_DECRYPT};
   sy_rc rc = sy__store_submit_wait(st, &op);
+  if (rc) {
+    s = sy__snap_enter(st); /* another node of a shared store made it first: that one stands */
+    exists = sy__snap_akey_any(s, id) != NULL;
+    sy__snap_leave(st);
+    if (exists) rc = SY_OK;
+  }
   if (rc)
     sy__log("error", "cannot create the access key from the environment", json_pack("{ss}", "error", op.msg));
+  else if (exists)
+    sy__log("info", "another node created the access key from the environment", json_pack("{ss}", "access_key_id", id));
   else
     sy__log("info", "access key created", json_pack("{ss ss}", "name", name, "access_key_id", id));
   sy__op_clear(&op);
@@ -120,6 +128,7 @@ static void usage(FILE *f) {
       "Watch streams are not subject to these timeouts; they send a heartbeat instead.\n"
       "\n"
       "Environment (an option on the command line wins over its variable):\n"
+      "  SWITCHYARD_STORE                  as --store: sqlite or a postgres:// URL (default: sqlite, in DATA)\n"
       "  SWITCHYARD_ADMIN_TOKEN            the first admin token, 16 to 512 characters, read at first start\n"
       "                                    only (default: one is generated, printed once, kept in DATA/admin.token)\n"
       "  SWITCHYARD_AWS_ACCESS_KEY_ID      with the next, an SSM access key (admin and decrypt scopes) made at\n"
@@ -182,8 +191,22 @@ static sy_rc bootstrap_admin(sy_store *st, const char *dir) {
               .token_hash = hash,
               .scopes = SY_SCOPE_ADMIN | SY_SCOPE_DECRYPT};
   sy_rc rc = sy__store_submit_wait(st, &op);
+  if (rc) {
+    /* another node of a shared store made its admin token first: that one stands */
+    s = sy__snap_enter(st);
+    have = sy__snap_has_tokens(s);
+    sy__snap_leave(st);
+    if (generated) unlink(path);
+    if (have) {
+      sy__log("info", "another node created the first admin token; this node's is not needed", NULL);
+    } else {
+      sy__log("error", "cannot create the admin token",
+              json_pack("{ss ss}", "status", sy_strerror(rc), "error", op.msg));
+    }
+    sy__op_clear(&op);
+    return have ? SY_OK : rc;
+  }
   sy__op_clear(&op);
-  if (rc) return rc;
   if (generated) {
     /* printed once, on stdout, never in the log */
     printf("admin token (shown once, also in %s): %s\n", path, secret);

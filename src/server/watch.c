@@ -444,9 +444,14 @@ enum MHD_Result sy__api_watch(sy_req *r) {
     free(s);
     return sy__reply_error(r, 500, "InternalError", "out of memory");
   }
+  /* On a store several nodes share, a watcher that resumes here may have seen, on another node,
+   * changes this one has not applied yet: it waits for them rather than get them twice. */
+  sy_store_status ss;
+  sy__store_status(h->store, &ss);
+  int shared = strcmp(ss.engine, "sqlite") != 0;
   pthread_mutex_lock(&h->mu);
   s->cursor = since >= 0 ? since : h->last;
-  if (s->cursor > h->last) s->cursor = h->last;
+  if (s->cursor > h->last && !shared) s->cursor = h->last;
   s->from_db = s->cursor + 1 < h->first;
   h->nsubs++;
   pthread_mutex_unlock(&h->mu);

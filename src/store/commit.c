@@ -90,6 +90,8 @@ static void run_batch(sy_store *st, sy_op *ops) {
   st->work = sy__node_ref(st->tree);
   st->work_count = st->tree_count;
   st->work_auth = NULL;
+  st->batch_syncs_only = 1;
+  for (sy_op *op = ops; op; op = op->next) st->batch_syncs_only &= op->kind == SY_OP_SYNC;
   sy_rc rc = sb ? st->be->begin(st) : SY_ENOMEM;
   /* what other nodes committed comes first: the rules judge against it, and its events
    * go out before this batch's own */

@@ -12,10 +12,6 @@
 
 static const sy_auth *work_auth(sy_store *st) { return st->work_auth ? st->work_auth : st->tree_auth; }
 
-static int token_cmp(const void *a, const void *b) {
-  return strcmp(((const sy_token *)a)->hash, ((const sy_token *)b)->hash);
-}
-
 static int key_cmp(const void *a, const void *b) { return strcmp(((const sy_akey *)a)->id, ((const sy_akey *)b)->id); }
 
 /* The credentials with tok (or key) in place of the one of its name, or added. */
@@ -62,7 +58,7 @@ static sy_rc auth_with(sy_store *st, const sy_token *tok, const sy_akey *key) {
     sy__auth_unref(n);
     return rc;
   }
-  qsort(n->tokens, (size_t)n->ntokens, sizeof *n->tokens, token_cmp);
+  qsort(n->tokens, (size_t)n->ntokens, sizeof *n->tokens, sy__token_cmp);
   qsort(n->keys, (size_t)n->nkeys, sizeof *n->keys, key_cmp);
   n->gen = ++st->auth_gen;
   sy__auth_unref(st->work_auth);

@@ -95,6 +95,9 @@ static void one_line(char *dst, size_t cap, const char *src) {
 /* Connects to url with keepalives tight enough that a partition is noticed within seconds,
  * on both ends (the session's own settings), into the store's schema. The URL's own
  * settings win over these defaults. */
+/* libpq's notices (a server going down says so) would go raw to stderr, among the JSON log lines. */
+static void quiet(void *arg, const char *message) { (void)arg, (void)message; }
+
 static PGconn *pg_connect(const char *url) {
   static const char *const keys[] = {"connect_timeout",  "keepalives",
                                      "keepalives_idle",  "keepalives_interval",
@@ -112,7 +115,9 @@ static PGconn *pg_connect(const char *url) {
                         "-c tcp_keepalives_count=2 -c tcp_user_timeout=9000",
                         url,
                         NULL};
-  return PQconnectdbParams(keys, vals, 1);
+  PGconn *c = PQconnectdbParams(keys, vals, 1);
+  if (c) PQsetNoticeProcessor(c, quiet, NULL);
+  return c;
 }
 
 /* HOST:PORT/DB of url, for messages. */
@@ -272,15 +277,37 @@ static sy_rc wq(sy_store *st, const char *sql, const pgq *q) {
 
 /* ---- the transaction ---- */
 
+/* Simple-protocol statements (no parameters: several in one round trip) on the writer's connection. */
+static sy_rc wexec(sy_store *st, const char *sql) {
+  pg_eng *e = eng(st);
+  PGresult *r = PQexec(e->w, sql);
+  ExecStatusType s = PQresultStatus(r);
+  PQclear(r);
+  if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) return SY_OK;
+  if (!st->cause) st->cause = pg_cause(e->w, sql);
+  return PQstatus(e->w) == CONNECTION_OK ? SY_EIO : SY_EUNAVAILABLE;
+}
+
+/* The batch's transaction, holding the store-wide write lock until it ends: one writer at a
+ * time across nodes, so the sequence and the chain go on from their true head. */
 static sy_rc begin(sy_store *st) {
   pg_eng *e = eng(st);
+  static char locked[96];
+  if (!locked[0]) snprintf(locked, sizeof locked, "BEGIN; SELECT pg_advisory_xact_lock(%lld)", (long long)KEY_WRITE);
+  /* a batch that only catches up takes no lock: commits become visible in sequence order, so
+   * one consistent view of the log and the rows is enough (propagation never waits on writers) */
+  const char *sql = st->batch_syncs_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" : locked;
   if (!writer_conn(st)) return SY_EUNAVAILABLE;
-  sy_rc rc = wq(st, "BEGIN", NULL);
-  if (rc) return rc;
-  pgq q = {0};
-  q_i64(&q, KEY_WRITE);
-  rc = wq(st, "SELECT pg_advisory_xact_lock($1::bigint)", &q);
-  if (rc) PQclear(PQexec(e->w, "ROLLBACK"));
+  sy_rc rc = wexec(st, sql);
+  if (rc && PQstatus(e->w) != CONNECTION_OK) {
+    /* a connection PostgreSQL closed while idle (it restarted) shows only when used: once more */
+    json_decref(st->cause);
+    st->cause = NULL;
+    e->w_retry_at = 0;
+    if (!writer_conn(st)) return SY_EUNAVAILABLE;
+    rc = wexec(st, sql);
+  }
+  if (rc && PQstatus(e->w) == CONNECTION_OK) PQclear(PQexec(e->w, "ROLLBACK"));
   return rc;
 }
 
@@ -288,27 +315,19 @@ static sy_rc begin(sy_store *st) {
  * which would wake them back, and so on). */
 static sy_rc commit(sy_store *st) {
   pg_eng *e = eng(st);
-  if (st->last_seq == e->base_seq) return wq(st, "COMMIT", NULL);
-  char payload[64];
-  snprintf(payload, sizeof payload, "%" PRId64 ":%s", st->last_seq, e->node);
-  pgq q = {0};
-  q_text(&q, payload);
-  sy_rc rc = wq(st, "SELECT pg_notify('" CHANNEL "', $1)", &q);
-  if (!rc) rc = wq(st, "COMMIT", NULL);
-  return rc;
+  if (st->last_seq == e->base_seq) return wexec(st, "COMMIT");
+  char sql[160]; /* digits and hex only: nothing to quote */
+  snprintf(sql, sizeof sql, "SELECT pg_notify('" CHANNEL "', '%" PRId64 ":%s'); COMMIT", st->last_seq, e->node);
+  return wexec(st, sql);
 }
 
 static void abort_batch(sy_store *st) {
   pg_eng *e = eng(st);
   if (e->w && PQstatus(e->w) == CONNECTION_OK) PQclear(PQexec(e->w, "ROLLBACK"));
 }
-static sy_rc savepoint(sy_store *st) { return wq(st, "SAVEPOINT op", NULL); }
-static sy_rc release(sy_store *st) { return wq(st, "RELEASE SAVEPOINT op", NULL); }
-static sy_rc undo(sy_store *st) {
-  sy_rc rc = wq(st, "ROLLBACK TO SAVEPOINT op", NULL);
-  sy_rc rc2 = rc ? rc : wq(st, "RELEASE SAVEPOINT op", NULL);
-  return rc ? rc : rc2;
-}
+static sy_rc savepoint(sy_store *st) { return wexec(st, "SAVEPOINT op"); }
+static sy_rc release(sy_store *st) { return wexec(st, "RELEASE SAVEPOINT op"); }
+static sy_rc undo(sy_store *st) { return wexec(st, "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op"); }
 /* COMMIT came back once PostgreSQL had it on disk: nothing more to do. */
 static int sync_nothing(sy_store *st) {
   (void)st;
@@ -326,14 +345,6 @@ static int sync_nothing(sy_store *st) {
 #define PARAM_COLS                                                                                    \
   "name, oldest, tags, latest, kind, tier, value, description, pattern, modified_ms, modified_user, " \
   "labels, key_id, data_type, policies, schema"
-
-static const char *labels_csv(const sy_ver *v, char *buf, size_t sz) {
-  size_t off = 0;
-  buf[0] = 0;
-  for (int i = 0; i < v->nlabels && off < sz; i++)
-    off += (size_t)snprintf(buf + off, sz - off, "%s%s", i ? "," : "", v->labels[i]);
-  return buf;
-}
 
 /* A version's columns, in VER_COLS order. */
 static void q_version(pgq *q, const sy_ver *v, char *csv, size_t csvsz) {
@@ -354,7 +365,7 @@ static void q_version(pgq *q, const sy_ver *v, char *csv, size_t csvsz) {
     q_text(q, v->modified_user);
   else
     q_null(q);
-  q_text(q, labels_csv(v, csv, csvsz));
+  q_text(q, sy__labels_csv(v, csv, csvsz));
   q_text(q, v->key_id);
   q_text(q, v->data_type);
   q_text(q, v->policies);
@@ -381,7 +392,7 @@ static sy_rc put_version(sy_store *st, const char *name, const sy_ver *v, const 
 static sy_rc set_labels(sy_store *st, const char *name, const sy_ver *v) {
   char csv[1200];
   pgq q = {0};
-  q_text(&q, labels_csv(v, csv, sizeof csv));
+  q_text(&q, sy__labels_csv(v, csv, sizeof csv));
   q_text(&q, name);
   q_i64(&q, v->version);
   return wq(st, "UPDATE versions SET labels = $1 WHERE name = $2 AND version = $3", &q);
@@ -394,17 +405,9 @@ static sy_rc drop_versions(sy_store *st, const char *name, int64_t upto) {
   return wq(st, "DELETE FROM versions WHERE name = $1 AND version <= $2", &q);
 }
 
-static char *tags_json(const sy_param *p) {
-  json_t *o = json_object();
-  for (int i = 0; o && i < p->ntags; i++) json_object_set_new(o, p->tags[i].key, json_string(p->tags[i].value));
-  char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-  json_decref(o);
-  return s;
-}
-
 static sy_rc put_param(sy_store *st, const sy_param *p) {
   char csv[1200];
-  char *tags = tags_json(p);
+  char *tags = sy__tags_json(p);
   if (!tags) return SY_ENOMEM;
   pgq q = {0};
   q_text(&q, p->name);
@@ -512,36 +515,13 @@ static sy_rc ver_from_row(const PGresult *r, int row, int c, sy_ver **out) {
   return SY_OK;
 }
 
-static sy_rc tags_from_json(sy_param *p, const char *text) {
-  if (!text || !strcmp(text, "{}")) return SY_OK;
-  json_t *obj = json_loads(text, 0, NULL);
-  if (!json_is_object(obj)) {
-    json_decref(obj);
-    return SY_EIO;
-  }
-  p->tags = calloc(json_object_size(obj) + 1, sizeof *p->tags);
-  if (!p->tags) {
-    json_decref(obj);
-    return SY_ENOMEM;
-  }
-  const char *k;
-  json_t *v;
-  json_object_foreach(obj, k, v) {
-    p->tags[p->ntags].key = strdup(k);
-    p->tags[p->ntags].value = strdup(json_string_value(v) ? json_string_value(v) : "");
-    p->ntags++;
-  }
-  json_decref(obj);
-  return SY_OK;
-}
-
 /* A parameter from a row in PARAM_COLS order, its latest version compiled. */
 static sy_rc param_from_row(const PGresult *r, int row, sy_param **out) {
   const char *name = PQgetvalue(r, row, 0);
   sy_param *p = sy__param_new(name, (size_t)PQgetlength(r, row, 0));
   if (!p) return SY_ENOMEM;
   p->oldest = col_i64(r, row, 1);
-  sy_rc rc = tags_from_json(p, col_text(r, row, 2));
+  sy_rc rc = sy__tags_from_json(p, col_text(r, row, 2));
   if (!rc) rc = ver_from_row(r, row, 3, &p->latest);
   char msg[SY_MSG_MAX];
   if (!rc && sy__ver_compile(p->latest, name[0] == '/' ? name + 1 : name, msg, sizeof msg) == SY_ENOMEM) rc = SY_ENOMEM;
@@ -551,50 +531,6 @@ static sy_rc param_from_row(const PGresult *r, int row, sy_param **out) {
   }
   *out = p;
   return SY_OK;
-}
-
-static sy_rc add_labeled(sy_param *p, sy_ver *v) {
-  sy_ver **n = realloc(p->labeled, (size_t)(p->nlabeled + 1) * sizeof *n);
-  if (!n) {
-    sy__ver_unref(v);
-    return SY_ENOMEM;
-  }
-  p->labeled = n;
-  p->labeled[p->nlabeled++] = v;
-  return SY_OK;
-}
-
-/* The parameter name as stored (latest, labelled versions, tags); *out NULL when absent. */
-static sy_rc load_param(PGconn *c, const char *name, sy_param **out) {
-  pgq q = {0};
-  *out = NULL;
-  q_text(&q, name);
-  PGresult *r = run_q(c, "SELECT " PARAM_COLS " FROM params WHERE name = $1", &q);
-  if (!r) return SY_EIO;
-  sy_param *p = NULL;
-  sy_rc rc = PQntuples(r) ? param_from_row(r, 0, &p) : SY_OK;
-  PQclear(r);
-  if (rc || !p) return rc;
-  q_i64(&q, p->latest->version);
-  r = run_q(c, "SELECT " VER_COLS " FROM versions WHERE name = $1 AND labels <> '' AND version <> $2 ORDER BY version",
-            &q);
-  if (!r) rc = SY_EIO;
-  for (int i = 0; !rc && i < PQntuples(r); i++) {
-    sy_ver *v = NULL;
-    rc = ver_from_row(r, i, 0, &v);
-    if (!rc) rc = add_labeled(p, v);
-  }
-  PQclear(r);
-  if (rc) {
-    sy__param_unref(p);
-    return rc;
-  }
-  *out = p;
-  return SY_OK;
-}
-
-static int token_cmp(const void *a, const void *b) {
-  return strcmp(((const sy_token *)a)->hash, ((const sy_token *)b)->hash);
 }
 
 static char *dup_col(const PGresult *r, int row, int col) {
@@ -658,13 +594,9 @@ static sy_rc load_auth(PGconn *c, sy_auth **out) {
     sy__auth_unref(a);
     return rc;
   }
-  if (a->ntokens) qsort(a->tokens, (size_t)a->ntokens, sizeof *a->tokens, token_cmp);
+  if (a->ntokens) qsort(a->tokens, (size_t)a->ntokens, sizeof *a->tokens, sy__token_cmp);
   *out = a;
   return SY_OK;
-}
-
-static int param_name_cmp(const void *a, const void *b) {
-  return strcmp((*(sy_param *const *)a)->name, (*(sy_param *const *)b)->name);
 }
 
 static void note_expiry(sy_store *st, const sy_param *p) {
@@ -700,11 +632,11 @@ static sy_rc load(sy_store *st, sy_snap *snap) {
   for (int i = 0; !rc && i < PQntuples(r); i++) {
     sy_param key = {.name = PQgetvalue(r, i, 0)};
     sy_param *kp = &key;
-    sy_param **hit = n ? bsearch(&kp, arr, n, sizeof *arr, param_name_cmp) : NULL;
+    sy_param **hit = n ? bsearch(&kp, arr, n, sizeof *arr, sy__param_name_cmp) : NULL;
     if (!hit) continue;
     sy_ver *v = NULL;
     rc = ver_from_row(r, i, 1, &v);
-    if (!rc) rc = add_labeled(*hit, v);
+    if (!rc) rc = sy__param_add_labeled(*hit, v);
   }
   PQclear(r);
   if (!rc) rc = load_auth(c, &snap->auth);
@@ -744,22 +676,56 @@ static int credential_action(const char *a) { return !strncmp(a, "token.", 6) ||
 
 static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Reads each name back into the working tree: its new state, or its absence. */
-static sy_rc reload_names(sy_store *st, char **names, size_t n) {
+/* Reads back every parameter the log names in (from, to] into the working tree, in two
+ * queries whatever their number (the work is done under the store-wide lock): its new state,
+ * or, for a name no longer there, its absence. names are the names seen, sorted here. */
+static sy_rc reload_names(sy_store *st, int64_t from, int64_t to, char **names, size_t n) {
+  PGconn *c = eng(st)->w;
   sy_rc rc = SY_OK;
-  if (n) qsort(names, n, sizeof *names, str_cmp);
-  for (size_t i = 0; !rc && i < n; i++) {
-    if (i && !strcmp(names[i], names[i - 1])) continue;
+  if (!n) return SY_OK;
+  qsort(names, n, sizeof *names, str_cmp);
+  pgq q = {0};
+  q_i64(&q, from);
+  q_i64(&q, to);
+  PGresult *r = run_q(c,
+                      "SELECT " PARAM_COLS
+                      " FROM params WHERE name IN (SELECT name FROM audit WHERE seq > $1 AND"
+                      " seq <= $2) ORDER BY name COLLATE \"C\"",
+                      &q);
+  PGresult *l = r ? run_q(c,
+                          "SELECT v.name, " VER_COLS_V
+                          " FROM versions v JOIN params p ON p.name = v.name"
+                          " WHERE v.labels <> '' AND v.version <> p.latest AND v.name IN (SELECT name FROM audit"
+                          " WHERE seq > $1 AND seq <= $2) ORDER BY v.name COLLATE \"C\", v.version",
+                          &q)
+                  : NULL;
+  if (!r || !l) rc = SY_EIO;
+  int rows = rc ? 0 : PQntuples(r), li = 0, nl = rc ? 0 : PQntuples(l);
+  size_t ni = 0;
+  for (int i = 0; !rc && i < rows; i++) {
     sy_param *p = NULL;
-    rc = load_param(eng(st)->w, names[i], &p);
+    rc = param_from_row(r, i, &p);
     if (rc) break;
-    if (p) {
-      note_expiry(st, p);
-      rc = sy__work_put(st, p);
-    } else {
-      rc = sy__work_del(st, names[i]);
+    while (li < nl && strcmp(PQgetvalue(l, li, 0), p->name) < 0) li++;
+    for (; !rc && li < nl && !strcmp(PQgetvalue(l, li, 0), p->name); li++) {
+      sy_ver *v = NULL;
+      rc = ver_from_row(l, li, 1, &v);
+      if (!rc) rc = sy__param_add_labeled(p, v);
     }
+    /* the names before this one that are gone */
+    for (; !rc && ni < n && strcmp(names[ni], p->name) < 0; ni++) rc = sy__work_del(st, names[ni]);
+    for (; ni < n && !strcmp(names[ni], p->name); ni++) {
+    }
+    if (rc) {
+      sy__param_unref(p);
+      break;
+    }
+    note_expiry(st, p);
+    rc = sy__work_put(st, p);
   }
+  for (; !rc && ni < n; ni++) rc = sy__work_del(st, names[ni]);
+  PQclear(r);
+  PQclear(l);
   return rc;
 }
 
@@ -769,6 +735,7 @@ static sy_rc catch_up(sy_store *st) {
   size_t nn = 0, cap = 0;
   int auth = 0;
   sy_rc rc = SY_OK;
+  int64_t from = st->last_seq;
   for (;;) {
     pgq q = {0};
     q_i64(&q, st->last_seq);
@@ -827,7 +794,7 @@ static sy_rc catch_up(sy_store *st) {
     PQclear(r);
     if (rc || rows < CATCH_UP_PAGE) break;
   }
-  if (!rc) rc = reload_names(st, names, nn);
+  if (!rc) rc = reload_names(st, from, st->last_seq, names, nn);
   e->base_seq = st->last_seq;
   if (!rc && auth) {
     sy_auth *a = NULL;

@@ -95,32 +95,6 @@ static sy_rc ver_from_row(sqlite3_stmt *st, int c, sy_ver **out) {
   return SY_OK;
 }
 
-static sy_rc tags_from_json(sy_param *p, const char *text) {
-  if (!text || strcmp(text, "{}") == 0) return SY_OK;
-  json_error_t err;
-  json_t *obj = json_loads(text, 0, &err);
-  if (!json_is_object(obj)) {
-    json_decref(obj);
-    return SY_EIO;
-  }
-  size_t n = json_object_size(obj);
-  p->tags = calloc(n, sizeof *p->tags);
-  if (!p->tags) {
-    json_decref(obj);
-    return SY_ENOMEM;
-  }
-  const char *k;
-  json_t *v;
-  json_object_foreach(obj, k, v) {
-    p->tags[p->ntags].key = strdup(k);
-    p->tags[p->ntags].value = strdup(json_string_value(v) ? json_string_value(v) : "");
-    p->ntags++;
-  }
-  json_decref(obj);
-  /* jansson keeps insertion order; the store writes keys sorted, so this stays sorted */
-  return SY_OK;
-}
-
 #define PARAM_COLS                                                                                            \
   "name, oldest, tags, latest, kind, tier, value, description, pattern, modified_ms, modified_user, labels, " \
   "key_id, data_type, policies, schema"
@@ -136,7 +110,7 @@ static sy_rc param_from_row(sqlite3_stmt *st, sy_param **out) {
   sy_param *p = sy__param_new(name, (size_t)sqlite3_column_bytes(st, 0));
   if (!p) return SY_ENOMEM;
   p->oldest = sqlite3_column_int64(st, 1);
-  sy_rc rc = tags_from_json(p, (const char *)sqlite3_column_text(st, 2));
+  sy_rc rc = sy__tags_from_json(p, (const char *)sqlite3_column_text(st, 2));
   if (!rc) rc = ver_from_row(st, 3, &p->latest);
   /* the latest version of a kind that compiles (a flag) is compiled once, here; one that no
    * longer compiles stays readable, and uncompiled */
@@ -147,17 +121,6 @@ static sy_rc param_from_row(sqlite3_stmt *st, sy_param **out) {
     return rc;
   }
   *out = p;
-  return SY_OK;
-}
-
-static sy_rc add_labeled(sy_param *p, sy_ver *v) {
-  sy_ver **n = realloc(p->labeled, (size_t)(p->nlabeled + 1) * sizeof *n);
-  if (!n) {
-    sy__ver_unref(v);
-    return SY_ENOMEM;
-  }
-  p->labeled = n;
-  p->labeled[p->nlabeled++] = v;
   return SY_OK;
 }
 
@@ -185,7 +148,7 @@ sy_rc sy__load_param(sqlite3 *db, const char *name, sy_param **out) {
   while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
     sy_ver *v = NULL;
     rc = ver_from_row(st, 0, &v);
-    if (!rc) rc = add_labeled(p, v);
+    if (!rc) rc = sy__param_add_labeled(p, v);
   }
   if (!rc && s != SQLITE_DONE) rc = SY_EIO;
   sy__stmt_done(st);
@@ -211,10 +174,6 @@ sy_rc sy__db_read_version(sqlite3 *db, const char *name, int64_t version, sy_ver
     rc = SY_EIO;
   sy__stmt_done(st);
   return rc;
-}
-
-static int token_cmp(const void *a, const void *b) {
-  return strcmp(((const sy_token *)a)->hash, ((const sy_token *)b)->hash);
 }
 
 sy_rc sy__load_auth(sqlite3 *db, sy_auth **out) {
@@ -292,14 +251,9 @@ sy_rc sy__load_auth(sqlite3 *db, sy_auth **out) {
     return rc;
   }
   /* SQLite orders with memcmp, which is strcmp's order for these ASCII strings; sort anyway to be sure */
-  if (a->ntokens) qsort(a->tokens, (size_t)a->ntokens, sizeof *a->tokens, token_cmp);
+  if (a->ntokens) qsort(a->tokens, (size_t)a->ntokens, sizeof *a->tokens, sy__token_cmp);
   *out = a;
   return SY_OK;
-}
-
-static int param_name_cmp(const void *a, const void *b) {
-  const sy_param *x = *(sy_param *const *)a, *y = *(sy_param *const *)b;
-  return strcmp(x->name, y->name);
 }
 
 /* Reads every parameter in name order and builds the first snapshot. */
@@ -336,11 +290,11 @@ static sy_rc load_snapshot(sy_store *st, sy_snap *snap) {
   while (!rc && (s = sqlite3_step(q)) == SQLITE_ROW) {
     sy_param key = {.name = (char *)sqlite3_column_text(q, 0)};
     sy_param *kp = &key;
-    sy_param **hit = n ? bsearch(&kp, arr, n, sizeof *arr, param_name_cmp) : NULL; /* arr is NULL when n is 0 */
+    sy_param **hit = n ? bsearch(&kp, arr, n, sizeof *arr, sy__param_name_cmp) : NULL; /* arr is NULL when n is 0 */
     if (!hit) continue;
     sy_ver *v = NULL;
     rc = ver_from_row(q, 1, &v);
-    if (!rc) rc = add_labeled(*hit, v);
+    if (!rc) rc = sy__param_add_labeled(*hit, v);
   }
   if (q) sy__stmt_done(q);
   if (!rc) rc = sy__load_auth(st->db, &snap->auth);

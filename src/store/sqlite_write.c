@@ -79,14 +79,6 @@ static sy_rc read_version(sy_store *st, const char *name, int64_t version, sy_ve
   return rc;
 }
 
-static const char *labels_csv(const sy_ver *v, char *buf, size_t sz) {
-  size_t off = 0;
-  buf[0] = 0;
-  for (int i = 0; i < v->nlabels && off < sz; i++)
-    off += (size_t)snprintf(buf + off, sz - off, "%s%s", i ? "," : "", v->labels[i]);
-  return buf;
-}
-
 /* Binds a version's columns from col on: version, kind, tier, value, description, pattern,
  * modified_ms, modified_user, labels (written into csv). The order of both row kinds. */
 static void bind_version(sqlite3_stmt *q, int col, const sy_ver *v, char *csv, size_t csvsz) {
@@ -98,7 +90,7 @@ static void bind_version(sqlite3_stmt *q, int col, const sy_ver *v, char *csv, s
   sqlite3_bind_text(q, col + 5, v->allowed_pattern, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, col + 6, v->modified_ms);
   sqlite3_bind_text(q, col + 7, v->modified_user, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, col + 8, labels_csv(v, csv, csvsz), -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, col + 8, sy__labels_csv(v, csv, csvsz), -1, SQLITE_STATIC);
   sqlite3_bind_text(q, col + 9, v->key_id, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, col + 10, v->data_type, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, col + 11, v->policies, -1, SQLITE_STATIC);
@@ -122,7 +114,7 @@ static sy_rc set_labels(sy_store *st, const char *name, const sy_ver *v) {
   char csv[1200];
   sqlite3_stmt *q = prep(st, "UPDATE versions SET labels = ? WHERE name = ? AND version = ?");
   if (!q) return SY_EIO;
-  sqlite3_bind_text(q, 1, labels_csv(v, csv, sizeof csv), -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 1, sy__labels_csv(v, csv, sizeof csv), -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 3, v->version);
   return run(st, q);
@@ -136,19 +128,10 @@ static sy_rc drop_versions(sy_store *st, const char *name, int64_t upto) {
   return run(st, q);
 }
 
-/* Tags as the params row keeps them: a JSON object, keys sorted. */
-static char *tags_json(const sy_param *p) {
-  json_t *o = json_object();
-  for (int i = 0; o && i < p->ntags; i++) json_object_set_new(o, p->tags[i].key, json_string(p->tags[i].value));
-  char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-  json_decref(o);
-  return s;
-}
-
 /* The denormalised current state of a parameter: its latest version, oldest kept, tags. */
 static sy_rc put_param(sy_store *st, const sy_param *p) {
   char csv[1200];
-  char *tags = tags_json(p);
+  char *tags = sy__tags_json(p);
   if (!tags) return SY_ENOMEM;
   const sy_ver *v = p->latest;
   sqlite3_stmt *q = prep(st,

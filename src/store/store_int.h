@@ -42,6 +42,7 @@ struct sy_store {
   char *db_path;
   char *url;                /* a PostgreSQL store's URL (NULL for SQLite) */
   void *eng;                /* the engine's own state (PostgreSQL: postgres.c) */
+  int batch_syncs_only;     /* writer-private: the batch only catches up (SY_OP_SYNC), it writes nothing */
   int migrate_only;         /* opened by sy__store_migrate_at: a shared store's data directory is not this node's */
   char id[40];              /* the store's identity: 32 hex digits made at creation */
   sqlite3 *db;              /* the writer's connection */
@@ -96,6 +97,19 @@ sqlite3_stmt *sy__stmt(sqlite3 *db, const char *sql);
 void sy__stmt_done(sqlite3_stmt *q);
 /* Finalizes every statement of db and closes it. */
 void sy__db_close(sqlite3 *db);
+
+/* ---- rows, whatever the engine (rows.c) ---- */
+
+/* A version's labels as the engines keep them, "a,b", written into buf. */
+const char *sy__labels_csv(const sy_ver *v, char *buf, size_t sz);
+/* A parameter's tags as a JSON object with sorted keys (malloc'd), and back into p. */
+char *sy__tags_json(const sy_param *p);
+sy_rc sy__tags_from_json(sy_param *p, const char *text);
+/* Appends a labelled version to p (takes v; released on ENOMEM). */
+sy_rc sy__param_add_labeled(sy_param *p, sy_ver *v);
+/* qsort orders: tokens by hash, parameter pointers by name. */
+int sy__token_cmp(const void *a, const void *b);
+int sy__param_name_cmp(const void *a, const void *b);
 
 /* Loads the parameter name from db (latest, labelled versions, tags); *out NULL if absent. */
 sy_rc sy__load_param(sqlite3 *db, const char *name, sy_param **out);

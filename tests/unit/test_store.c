@@ -1,7 +1,10 @@
-/* test_store.c — the store end to end on a real SQLite file: the write rules keep the
- * in-memory snapshot equal to what is stored (a random sequence of operations, then a
- * reopen), labels move whole, time comes from the injected clock, and a token keeps its
- * default route. */
+/* test_store.c — the store end to end on a real SQLite file, or with SY_TEST_STORE_PG set (a
+ * base URL such as postgres://switchyard@127.0.0.1:PORT/postgres), on a real PostgreSQL
+ * database per store: the write rules keep the in-memory snapshot equal to what is stored
+ * (a random sequence of operations, then a reopen), labels move whole, time comes from the
+ * injected clock, and a token keeps its default route. On PostgreSQL, two stores on one
+ * database (two nodes) also share one sequence and chain, see each other's changes, and
+ * judge a conditional write against the other's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "store/store.h"
@@ -40,10 +45,34 @@ static void rmtree(const char *d) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* The PostgreSQL base URL to test on, or NULL for SQLite. */
+static const char *pg_base(void) {
+  const char *u = getenv("SY_TEST_STORE_PG");
+  return u && *u ? u : NULL;
+}
+
+/* The URL of a database of its own for the store "in" dir (made if new): the base URL's
+ * last path segment replaced by a name from dir's unique suffix. */
+static void pg_url_for(const char *dir, char *url, size_t cap) {
+  const char *base = pg_base(), *slash = strrchr(base, '/'), *suffix = strrchr(dir, '-');
+  char name[64];
+  snprintf(name, sizeof name, "st_%s", suffix ? suffix + 1 : "x");
+  for (char *c = name; *c; c++)
+    if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+  PGconn *c = PQconnectdb(base);
+  if (PQstatus(c) != CONNECTION_OK) fail_msg("connect to %s: %s", base, PQerrorMessage(c));
+  char sql[128];
+  snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", name);
+  PQclear(PQexec(c, sql)); /* already there: reopened */
+  PQfinish(c);
+  snprintf(url, cap, "%.*s/%s", (int)(slash - base), base, name);
+}
+
 static sy_store *open_store(const char *dir, const sy_clock *clock) {
   sy_store *st = NULL;
-  char msg[512];
-  sy_rc rc = sy__store_open(dir, clock, &st, msg, sizeof msg);
+  char msg[512], url[512];
+  if (pg_base()) pg_url_for(dir, url, sizeof url);
+  sy_rc rc = sy__store_open_at(dir, pg_base() ? url : NULL, clock, &st, msg, sizeof msg);
   if (rc) fail_msg("open %s: %s", dir, msg);
   return st;
 }
@@ -489,6 +518,11 @@ static void a_token_keeps_its_route(void **state) {
   assert_int_equal(token_op(st, SY_OP_TOKEN_CREATE, "later", '5', "/gw/later", NULL, 0), SY_OK);
   sy__store_close(st);
   assert_int_equal(events, 7);
+  if (pg_base()) { /* what follows edits an SQLite file */
+    rmtree(dir);
+    free(dir);
+    return;
+  }
 
   /* a store from before routes: the column goes, and comes back empty */
   char db_path[512];
@@ -525,6 +559,7 @@ static void db_exec(const char *dir, const char *sql) {
  * changes nothing); a newer one is refused with both numbers and the directory. */
 static void the_schema_number_decides(void **state) {
   (void)state;
+  if (pg_base()) skip(); /* SQLite's migrations; PostgreSQL's are checked by tests/pg */
   char *dir = tmpdir();
   char report[1200], msg[1024], want[1200];
   sy_store *st = open_store(dir, NULL);
@@ -601,6 +636,150 @@ static void a_record_writes_no_parameter(void **state) {
   free(dir);
 }
 
+/* ---- two nodes on one PostgreSQL database ---- */
+
+static int64_t snap_seq(sy_store *st) {
+  const sy_snap *s = sy__snap_enter(st);
+  int64_t seq = s->seq;
+  sy__snap_leave(st);
+  return seq;
+}
+
+/* Waits (10 s at most) until st's snapshot holds change seq. */
+static void wait_seq(sy_store *st, int64_t seq) {
+  for (int i = 0; i < 2000 && snap_seq(st) < seq; i++) usleep(5000);
+  assert_true(snap_seq(st) >= seq);
+}
+
+static void value_is(sy_store *st, const char *name, const char *want) {
+  const sy_snap *s = sy__snap_enter(st);
+  const sy_param *p = sy__snap_get(s, name, strlen(name));
+  char got[64] = "(none)";
+  if (p) snprintf(got, sizeof got, "%.*s", (int)p->latest->value_len, p->latest->value);
+  sy__snap_leave(st);
+  assert_string_equal(got, want);
+}
+
+/* The change events a node published: their sequence numbers, which must follow each other. */
+typedef struct seqs {
+  pthread_mutex_t mu;
+  int64_t last;
+  int n, gaps;
+} seqs;
+
+static void on_seqs(void *ctx, const sy_event *evs, size_t n) {
+  seqs *q = ctx;
+  pthread_mutex_lock(&q->mu);
+  for (size_t i = 0; i < n; i++) {
+    if (q->last && evs[i].seq != q->last + 1) q->gaps++;
+    q->last = evs[i].seq;
+    q->n++;
+  }
+  pthread_mutex_unlock(&q->mu);
+}
+
+typedef struct pending {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int left, ok;
+} pending;
+
+static void counted(sy_op *op) {
+  pending *p = op->ctx;
+  pthread_mutex_lock(&p->mu);
+  p->ok += op->rc == SY_OK;
+  p->left--;
+  pthread_cond_signal(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+}
+
+static void two_nodes_share_one_chain(void **state) {
+  (void)state;
+  if (!pg_base()) skip();
+  char *d1 = tmpdir(), *d2 = tmpdir(), url[512], msg[512], key1[512], key2[512];
+  pg_url_for(d1, url, sizeof url);
+  sy_store *a = NULL, *b = NULL;
+  assert_int_equal(sy__store_open_at(d1, url, NULL, &a, msg, sizeof msg), SY_OK);
+  /* a node with another master key is refused; with the same one it joins */
+  assert_int_equal(sy__store_open_at(d2, url, NULL, &b, msg, sizeof msg), SY_EINVAL);
+  assert_non_null(strstr(msg, "master key"));
+  snprintf(key1, sizeof key1, "%s/master.key", d1);
+  snprintf(key2, sizeof key2, "%s/master.key", d2);
+  unlink(key2);
+  assert_int_equal(link(key1, key2), 0);
+  assert_int_equal(sy__store_open_at(d2, url, NULL, &b, msg, sizeof msg), SY_OK);
+  seqs qb = {.mu = PTHREAD_MUTEX_INITIALIZER};
+  sy__store_set_publish_hook(b, on_seqs, &qb);
+
+  /* a change on one node reaches the other's snapshot */
+  assert_int_equal(put(a, "/n/x", "one", 0), SY_OK);
+  wait_seq(b, snap_seq(a));
+  value_is(b, "/n/x", "one");
+  /* a conditional write is judged against the other node's: one wins */
+  sy_op op = {.kind = SY_OP_PUT, .actor = "test"};
+  op.put = (sy_put){.name = "/n/x", .name_len = 4, .value = "two", .value_len = 3, .overwrite = 1, .if_version = 1};
+  assert_int_equal(sy__store_submit_wait(b, &op), SY_OK);
+  sy__op_clear(&op);
+  op.put.value = "tri";
+  assert_int_equal(sy__store_submit_wait(a, &op), SY_ECONFLICT);
+  sy__op_clear(&op);
+  value_is(a, "/n/x", "two"); /* it caught up to judge */
+
+  /* many writes on both at once: one sequence, one chain, every change on both */
+  enum { N = 200 };
+  static sy_op ops[2 * N];
+  static char names[2 * N][32];
+  pending p = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .left = 2 * N};
+  for (int i = 0; i < 2 * N; i++) {
+    snprintf(names[i], sizeof names[i], "/n/w%d", i % 40);
+    ops[i] = (sy_op){.kind = SY_OP_PUT, .actor = "test", .done = counted, .ctx = &p};
+    ops[i].put = (sy_put){.name = names[i],
+                          .name_len = strlen(names[i]),
+                          .value = i % 2 ? "b" : "a",
+                          .value_len = 1,
+                          .kind = SY_KIND_STRING,
+                          .overwrite = 1,
+                          .if_version = -1};
+    assert_int_equal(sy__store_submit(i % 2 ? b : a, &ops[i]), SY_OK);
+  }
+  pthread_mutex_lock(&p.mu);
+  while (p.left) pthread_cond_wait(&p.cv, &p.mu);
+  pthread_mutex_unlock(&p.mu);
+  assert_int_equal(p.ok, 2 * N);
+  for (int i = 0; i < 2 * N; i++) sy__op_clear(&ops[i]);
+  int64_t head = snap_seq(a) > snap_seq(b) ? snap_seq(a) : snap_seq(b);
+  assert_int_equal(head, 2 + 2 * N);
+  wait_seq(a, head);
+  wait_seq(b, head);
+  int64_t records = 0, broken = -1;
+  assert_int_equal(sy__store_audit_verify(b, &records, &broken, msg, sizeof msg), SY_OK);
+  assert_int_equal(records, head);
+  assert_int_equal(broken, 0);
+  for (int i = 0; i < 40; i++) { /* both snapshots say the same of every name */
+    const sy_snap *sa = sy__snap_enter(a);
+    const sy_param *pa = sy__snap_get(sa, names[i], strlen(names[i]));
+    int64_t va = pa ? pa->latest->version : -1;
+    char ca = pa ? pa->latest->value[0] : 0;
+    sy__snap_leave(a);
+    const sy_snap *sb = sy__snap_enter(b);
+    const sy_param *pb = sy__snap_get(sb, names[i], strlen(names[i]));
+    assert_non_null(pb);
+    assert_int_equal(pb->latest->version, va);
+    assert_int_equal(pb->latest->value[0], ca);
+    sy__snap_leave(b);
+  }
+  pthread_mutex_lock(&qb.mu);
+  assert_int_equal(qb.gaps, 0); /* b published every change, its own and a's, in order */
+  assert_int_equal(qb.last, head);
+  pthread_mutex_unlock(&qb.mu);
+  sy__store_close(a);
+  sy__store_close(b);
+  rmtree(d1);
+  rmtree(d2);
+  free(d1);
+  free(d2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(random_ops_survive_a_reopen),     cmocka_unit_test(labels_move_together),
@@ -608,6 +787,7 @@ int main(void) {
       cmocka_unit_test(root_names_are_one_parameter),    cmocka_unit_test(ssm_attributes_are_kept),
       cmocka_unit_test(expiration_deletes_on_the_clock), cmocka_unit_test(a_token_keeps_its_route),
       cmocka_unit_test(a_record_writes_no_parameter),    cmocka_unit_test(the_schema_number_decides),
+      cmocka_unit_test(two_nodes_share_one_chain),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,7 +112,7 @@ elif ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then PG_WHY="Postgre
 else
   PGDIR="$(mktemp -d /tmp/switchyard-pgbench-pg.XXXXXX)"
   log "starting a throwaway PostgreSQL in $PGDIR"
-  if base="$("$PGSH" start "$PGDIR" 2>"$RESULTS/pg-start.err")"; then
+  if "$PGSH" start "$PGDIR" >/dev/null 2>"$RESULTS/pg-start.err"; then
     PG_UP=1
     PGURL="$("$PGSH" createdb "$PGDIR" switchyard_bench)"
     pgport="$(cat "$PGDIR/port")"

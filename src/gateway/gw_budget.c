@@ -3,7 +3,8 @@
  * answer's usage; a reservation that would cross a hard limit is refused (the provider is
  * skipped as if its breaker were open). Spend per limit and UTC day is kept in a ledger, a
  * SQLite file beside the store, written by a thread of its own every FLUSH_MS and at stop, read
- * back at start. */
+ * back at start; or, when the ledger's path is a PostgreSQL URL, in the database the nodes of
+ * one store share (gw_budget_pg.c), where every reservation is taken and settled. */
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -17,9 +18,7 @@
 #define DAY_MS 86400000
 #define FLUSH_MS 200
 
-/* Money is counted in whole nano-dollars, so that reservations and their release cancel out
- * exactly and a limit compares without rounding. */
-static int64_t nano(double usd) { return usd > 0 ? llround(usd * 1e9) : 0; }
+static int64_t nano(double usd) { return sy__gw_nano(usd); }
 static double usd_of(int64_t n) { return (double)n / 1e9; }
 
 static int64_t today(sy_gateway *gw) { return sy__clock_now(gw->clock) / DAY_MS; }
@@ -104,6 +103,7 @@ int sy__gw_budget_reserve(sy_gw_req *q, const sy_provider *p) {
   sy_gateway *gw = q->gw;
   int64_t w = worst_case(q, p);
   int64_t day = today(gw);
+  if (gw->pg) return sy__gw_budget_reserve_pg(q, p, w, day);
   int refused = 0;
   pthread_mutex_lock(&gw->mu);
   for (int i = 0; i < q->nlimits && !refused; i++) {
@@ -135,6 +135,10 @@ void sy__gw_budget_settle(sy_gw_req *q, double cost) {
   if (!q->nresv) return;
   sy_gateway *gw = q->gw;
   int64_t day = today(gw);
+  if (gw->pg) {
+    sy__gw_budget_settle_pg(q, cost >= 0 ? nano(cost) : -1, day);
+    return;
+  }
   pthread_mutex_lock(&gw->mu);
   for (int i = 0; i < q->nresv; i++) {
     sy_gw_spend *e = &gw->spend[q->resv[i]];
@@ -193,8 +197,37 @@ static int one_state(void *ctx, const sy_param *p) {
   return 0;
 }
 
+/* With PostgreSQL, every node's spend today into gw->spend, read before the snapshot is entered
+ * (no wait on the network inside it); while PostgreSQL is away the last read stands. */
+static void pg_refresh(sy_gateway *gw) {
+  int64_t day = today(gw);
+  sy_gw_pg_row *rows;
+  int n;
+  if (sy__gw_pg_day(gw->pg, day, &rows, &n)) return;
+  pthread_mutex_lock(&gw->mu);
+  for (int i = 0; i < gw->nspend; i++) { /* a limit without rows today has spent nothing */
+    roll(&gw->spend[i], day);
+    gw->spend[i].consumed = gw->spend[i].reserved = gw->spend[i].requests = 0;
+    gw->spend[i].hard_hit = 0;
+  }
+  for (int i = 0; i < n; i++) {
+    int idx = spend_index(gw, rows[i].name);
+    if (idx < 0) continue;
+    sy_gw_spend *e = &gw->spend[idx];
+    e->day = day;
+    e->consumed = rows[i].t.consumed;
+    e->reserved = rows[i].t.reserved;
+    e->requests = rows[i].t.requests;
+    e->hard_hit = rows[i].t.hard_at >= 0;
+    e->hard_at = rows[i].t.hard_at;
+  }
+  pthread_mutex_unlock(&gw->mu);
+  free(rows);
+}
+
 void sy__gateway_limits(sy_gateway *gw, sy_gw_limit_cb cb, void *ctx) {
   states_walk w = {gw, cb, ctx};
+  if (gw->pg) pg_refresh(gw);
   const sy_snap *s = sy__snap_enter(gw->store);
   sy__snap_list(s, SY_LIMITS_PREFIX, 1, NULL, one_state, &w);
   sy__snap_leave(gw->store);
@@ -229,6 +262,7 @@ static void *ledger_main(void *arg) {
 
 sy_rc sy__gw_ledger_open(sy_gateway *gw, const char *path) {
   if (!path) return SY_OK; /* in memory only */
+  if (sy__gw_pg_is_url(path)) return sy__gw_pg_open(gw, path);
   sqlite3 *db = NULL;
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) !=
           SQLITE_OK ||
@@ -330,6 +364,8 @@ void sy__gw_ledger_flush(sy_gateway *gw, int force) {
 }
 
 void sy__gw_ledger_close(sy_gateway *gw) {
+  sy__gw_pg_free(gw->pg);
+  gw->pg = NULL;
   if (gw->ledger_started) {
     pthread_mutex_lock(&gw->ledger_mu);
     gw->ledger_stop = 1;

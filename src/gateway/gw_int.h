@@ -5,6 +5,7 @@
 #define SY_GATEWAY_GW_INT_H
 
 #include <curl/curl.h>
+#include <math.h>
 #include <pthread.h>
 
 #include "core/breaker.h"
@@ -135,6 +136,7 @@ struct sy_gw_req {
   int resv[SY_GW_LIMITS_MAX]; /* the spend entries the attempt in flight holds a reservation on */
   int nresv;
   int64_t resv_nano; /* the reservation's worst case, nano-dollars */
+  int64_t resv_day;  /* the UTC day it was made on (a PostgreSQL ledger releases it there) */
   int include_usage; /* the client asked stream_options.include_usage */
   int status;
   char *out; /* non-stream: the body; stream: bytes not yet read */
@@ -185,6 +187,7 @@ struct sy_gateway {
   pthread_mutex_t ledger_mu;
   pthread_cond_t ledger_cv;
   int ledger_started, ledger_stop;
+  struct sy_gw_pg *pg;  /* the ledger in PostgreSQL (gw_budget_pg.c), or NULL: the SQLite one above */
   CURL *easy_pool[256]; /* idle easy handles, reset, for the next attempts */
   int neasy;
   uint64_t rnd; /* backoff jitter (loop thread) */
@@ -225,6 +228,61 @@ sy_rc sy__gw_ledger_open(sy_gateway *gw, const char *path);
  * a time: the ledger's thread, then the last flush at close. */
 void sy__gw_ledger_flush(sy_gateway *gw, int force);
 void sy__gw_ledger_close(sy_gateway *gw);
+
+/* Money is counted in whole nano-dollars, so that reservations and their release cancel out
+ * exactly and a limit compares without rounding. */
+static inline int64_t sy__gw_nano(double usd) { return usd > 0 ? llround(usd * 1e9) : 0; }
+
+/* gw_budget_pg.c: the ledger in PostgreSQL, shared by every node of one store. One row per
+ * (UTC day, limit, node) in table switchyard.budget_spend (the store's schema); a reservation
+ * takes, in one transaction, an advisory lock per (limit, day) and checks the sum over all
+ * nodes, so that nodes together never pass a hard limit. Fails closed: PostgreSQL unreachable
+ * means refused. */
+typedef struct sy_gw_pg sy_gw_pg;
+/* Whether a ledger path is a PostgreSQL URL (postgres:// or postgresql://). */
+int sy__gw_pg_is_url(const char *path);
+/* A ledger on the database of url, for node (NULL: $SWITCHYARD_NODE_ID, else one made from the
+ * host's name and this process's command line and directory, stable across restarts). Makes
+ * the table if missing and drops the node's reservations (they died with its last run); if
+ * PostgreSQL cannot be reached now, that is done at the first call that reaches it. *out is the
+ * caller's, to sy__gw_pg_free. SY_ENOMEM, or SY_EINVAL for a URL libpq cannot parse. */
+sy_rc sy__gw_pg_new(const char *url, const char *node, sy_gw_pg **out);
+void sy__gw_pg_free(sy_gw_pg *pg);
+/* The node's id (borrowed, lives as long as pg). */
+const char *sy__gw_pg_node(const sy_gw_pg *pg);
+/* Reserves amount (nano-dollars) on each of names[0..n) on day, where hard[i] is names[i]'s
+ * hard limit: 0 reserved on all; -1 refused, nothing reserved, *refused the index of a limit it
+ * would pass (its hard_at is recorded); -2 refused, PostgreSQL unavailable (logged). */
+int sy__gw_pg_reserve(sy_gw_pg *pg, int64_t day, int n, const char *const names[], const int64_t hard[], int64_t amount,
+                      int *refused);
+/* Releases amount reserved on names on resv_day, and charges cost (nano-dollars, < 0 none) and
+ * one request on day. Queued, not waited for: the ledger's worker thread writes what is queued
+ * in one commit, and again while PostgreSQL is away (the reservation holds the budget
+ * meanwhile); every read below waits for what was queued before it. */
+void sy__gw_pg_settle(sy_gw_pg *pg, int64_t resv_day, int64_t day, int n, const char *const names[], int64_t amount,
+                      int64_t cost);
+/* A limit's spend on day summed over every node (this node's settlements written first);
+ * hard_at the highest hard limit a reservation was refused at that day, -1 none. */
+typedef struct sy_gw_pg_total {
+  int64_t consumed, reserved, requests;
+  double hard_at;
+} sy_gw_pg_total;
+sy_rc sy__gw_pg_total(sy_gw_pg *pg, int64_t day, const char *name, sy_gw_pg_total *out);
+/* Every limit's spend on day summed over every node (this node's settlements written first):
+ * *rows (malloc'd, one block with the names; the caller frees it) of *n. SY_EUNAVAILABLE when
+ * PostgreSQL cannot be read (logged). */
+typedef struct sy_gw_pg_row {
+  const char *name;
+  sy_gw_pg_total t;
+} sy_gw_pg_row;
+sy_rc sy__gw_pg_day(sy_gw_pg *pg, int64_t day, sy_gw_pg_row **rows, int *n);
+/* sy__gw_pg_new for gw->pg, the node named by $SWITCHYARD_NODE_ID, else by the host's name and
+ * the store's data directory (one process at a time holds it). */
+sy_rc sy__gw_pg_open(sy_gateway *gw, const char *url);
+/* gw_budget.c's calls in PostgreSQL mode (gw->pg set): sy__gw_budget_reserve's, with w its worst
+ * case on day, and sy__gw_budget_settle's, with cost in nano-dollars (< 0 none). */
+int sy__gw_budget_reserve_pg(sy_gw_req *q, const sy_provider *p, int64_t w, int64_t day);
+void sy__gw_budget_settle_pg(sy_gw_req *q, int64_t cost, int64_t day);
 
 /* upstream.c: the loop thread */
 sy_rc sy__gw_loop_start(sy_gateway *gw);

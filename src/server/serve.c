@@ -241,7 +241,7 @@ sy_rc sy__server_open(sy_server *srv, const char *data, int heartbeat_ms, char *
   /* spend is shared by the nodes of a shared store: it lives in PostgreSQL too */
   char ledger[4096];
   snprintf(ledger, sizeof ledger, "%s/ledger.sqlite", data);
-  /* (PostgreSQL ledger: comes with the gateway's shared budgets) */
+  if (srv->store_url) snprintf(ledger, sizeof ledger, "%s", srv->store_url);
   rc = sy__gateway_new(srv->store, srv->clock, ledger, &srv->gw);
   if (rc) {
     snprintf(msg, msgsz, "cannot start the gateway: %s", sy_strerror(rc));

@@ -879,7 +879,6 @@ static sy_rc history(sy_store *st, const char *name, int64_t after_version, int 
 
 #define AUDIT_COLS \
   "seq, time, actor, action, name, old_version, new_version, old_digest, new_digest, reason, detail, prev_hash, hash"
-#define AUDIT_WINDOW 100000
 
 static void audit_from_row(const PGresult *r, int i, sy_audit_rec *a) {
   a->seq = col_i64(r, i, 0);
@@ -900,24 +899,8 @@ static sy_rc audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, void 
   PGconn *c = reader_conn(st);
   *resume = 0;
   if (!c) return SY_EUNAVAILABLE;
-  int64_t lower = aq->asc ? aq->after : 0, upper = aq->asc ? 0 : aq->before;
-  if (aq->since_seq > lower) lower = aq->since_seq;
-  int filtered = aq->name || aq->since_ms;
-  if (filtered) {
-    const sy_snap *sn = sy__snap_enter(st);
-    int64_t last = sn->seq;
-    sy__snap_leave(st);
-    if (aq->asc) {
-      upper = lower + AUDIT_WINDOW + 1;
-      if (upper > last + 1) upper = 0;
-    } else {
-      int64_t top = upper ? upper : last + 1;
-      if (top - AUDIT_WINDOW - 1 > lower)
-        lower = top - AUDIT_WINDOW - 1;
-      else
-        filtered = 0;
-    }
-  }
+  int64_t lower, upper;
+  int filtered = sy__audit_window(st, aq, &lower, &upper);
   char sql[512];
   snprintf(sql, sizeof sql,
            "SELECT " AUDIT_COLS
@@ -942,7 +925,7 @@ static sy_rc audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, void 
     cb(ctx, &a, PQgetvalue(r, i, 12));
   }
   PQclear(r);
-  if (filtered && n < aq->limit) *resume = aq->asc ? (upper ? upper - 1 : 0) : lower + 1;
+  if (filtered && n < aq->limit) *resume = sy__audit_resume(aq, lower, upper);
   return SY_OK;
 }
 

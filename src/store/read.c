@@ -22,6 +22,31 @@ sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, v
   return st->be->events(st, after, limit, cb, ctx);
 }
 
+#define AUDIT_WINDOW 100000 /* records a filtered audit query examines per call */
+
+int sy__audit_window(sy_store *st, const sy_audit_query *aq, int64_t *lower, int64_t *upper) {
+  *lower = aq->asc ? aq->after : 0;
+  *upper = aq->asc ? 0 : aq->before;
+  if (aq->since_seq > *lower) *lower = aq->since_seq;
+  if (!aq->name && !aq->since_ms) return 0;
+  const sy_snap *sn = sy__snap_enter(st);
+  int64_t last = sn->seq;
+  sy__snap_leave(st);
+  if (aq->asc) {
+    *upper = *lower + AUDIT_WINDOW + 1;
+    if (*upper > last + 1) *upper = 0;
+    return 1;
+  }
+  int64_t top = *upper ? *upper : last + 1;
+  if (top - AUDIT_WINDOW - 1 <= *lower) return 0; /* the window reaches the start: nothing to resume */
+  *lower = top - AUDIT_WINDOW - 1;
+  return 1;
+}
+
+int64_t sy__audit_resume(const sy_audit_query *aq, int64_t lower, int64_t upper) {
+  return aq->asc ? (upper ? upper - 1 : 0) : lower + 1;
+}
+
 /* The verify walk's state: the chain so far and how many records it has seen. */
 typedef struct verify_walk {
   sy_audit_chain chain;

@@ -791,8 +791,6 @@ static void audit_from_row(sqlite3_stmt *q, sy_audit_rec *r) {
 #define AUDIT_COLS \
   "seq, time, actor, action, name, old_version, new_version, old_digest, new_digest, reason, detail, prev_hash, hash"
 
-#define AUDIT_WINDOW 100000 /* records a filtered audit query examines per call */
-
 sy_rc sy__sqlite_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, void *ctx, int64_t *resume) {
   sqlite3 *db = reader(st);
   sqlite3_stmt *q = NULL;
@@ -801,24 +799,8 @@ sy_rc sy__sqlite_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, v
   *resume = 0;
   if (!db) return SY_EIO;
   /* the seq range to look at: all of it, or for a filtered query a window of it */
-  int64_t lower = aq->asc ? aq->after : 0, upper = aq->asc ? 0 : aq->before;
-  if (aq->since_seq > lower) lower = aq->since_seq;
-  int filtered = aq->name || aq->since_ms;
-  if (filtered) {
-    const sy_snap *sn = sy__snap_enter(st);
-    int64_t last = sn->seq;
-    sy__snap_leave(st);
-    if (aq->asc) {
-      upper = lower + AUDIT_WINDOW + 1;
-      if (upper > last + 1) upper = 0;
-    } else {
-      int64_t top = upper ? upper : last + 1;
-      if (top - AUDIT_WINDOW - 1 > lower)
-        lower = top - AUDIT_WINDOW - 1;
-      else
-        filtered = 0; /* the window reaches the start: nothing to resume */
-    }
-  }
+  int64_t lower, upper;
+  int filtered = sy__audit_window(st, aq, &lower, &upper);
   snprintf(sql, sizeof sql,
            "SELECT " AUDIT_COLS
            " FROM audit WHERE (?1 IS NULL OR name = ?1) AND seq > ?2 AND (?3 = 0 OR seq < ?3)"
@@ -838,7 +820,7 @@ sy_rc sy__sqlite_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, v
   }
   sy__stmt_done(q);
   /* a short page of a filtered query that stopped at its window: where to go on from */
-  if (filtered && n < aq->limit) *resume = aq->asc ? (upper ? upper - 1 : 0) : lower + 1;
+  if (filtered && n < aq->limit) *resume = sy__audit_resume(aq, lower, upper);
   return s == SQLITE_DONE ? SY_OK : sy__read_failed(st, db, "read the audit log", SY_EIO);
 }
 

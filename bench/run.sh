@@ -6,7 +6,8 @@
 #      BENCH_PARAMS (default 100000), BENCH_STARTS (default 5), BENCH_WATCH_N (default 10000),
 #      BENCH_WATCH_PROCS (client processes for the watch streams, default 2), WRK_* as in shared/peers/common.sh,
 #      SKIP_GATEWAY=1 (no bench/gateway.sh), GW_* as in bench/gateway.sh,
-#      SKIP_LIB=1 (no bench/lib.sh), LIB_* as in bench/lib.sh.
+#      SKIP_LIB=1 (no bench/lib.sh), LIB_* as in bench/lib.sh,
+#      SKIP_PG=1 (no bench/pg.sh), PG_* as in bench/pg.sh.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -313,6 +314,9 @@ else "$HERE/gateway.sh" "$build" || NOTES+=("bench/gateway.sh failed"); fi
 if [ "${SKIP_LIB:-0}" = 1 ]; then log "SKIP_LIB=1: skipping the lib bench"
 else "$HERE/lib.sh" "$build" || fail "bench/lib.sh: a check failed (see lib.md)"; fi
 if [ "${SKIP_ROLLOUT:-0}" = 1 ]; then log "SKIP_ROLLOUT=1: skipping the rollout bench"; else "$HERE/rollout.sh" "$build" || NOTES+=("bench/rollout.sh failed (see rollout.md, rollout.txt)"); fi
+# --- 5d. the PostgreSQL store: 3 nodes on one PostgreSQL beside SQLite and etcd (bench/pg.sh) ------------
+if [ "${SKIP_PG:-0}" = 1 ]; then log "SKIP_PG=1: skipping the PostgreSQL store bench"
+else "$HERE/pg.sh" "$build" || fail "bench/pg.sh: a check failed (see pg.md)"; fi
 echo "loadavg at end: $(cat /proc/loadavg)" | tee -a "$PEERS_RESULTS_DIR/env.txt"
 
 # --- 6. report --------------------------------------------------------------------------------------------
@@ -391,6 +395,7 @@ REPORT="$PEERS_RESULTS_DIR/report.md"
   echo "Version check: $(awk '{printf "1 writer: %s completed PUTs → %s versions; ", $1, $2}' "$PEERS_RESULTS_DIR/switchyard-put-1w.versions")$(awk '{printf "%s writers: %s completed PUTs → %s versions.", c, $1, $2}' c="$WRK_CONNS" "$PEERS_RESULTS_DIR/switchyard-put-50w.versions")"
   if [ -f "$PEERS_RESULTS_DIR/gateway.md" ]; then echo; cat "$PEERS_RESULTS_DIR/gateway.md"; fi
   if [ -f "$PEERS_RESULTS_DIR/lib.md" ]; then echo; cat "$PEERS_RESULTS_DIR/lib.md"; fi
+  if [ -f "$PEERS_RESULTS_DIR/pg.md" ]; then echo; cat "$PEERS_RESULTS_DIR/pg.md"; fi
   if [ "${#NOTES[@]}" -gt 0 ]; then echo; echo "Notes:"; printf -- '- %s\n' "${NOTES[@]}"; fi
   if [ "${#FAILS[@]}" -gt 0 ]; then echo; echo "**Checks failed:**"; printf -- '- %s\n' "${FAILS[@]}"; fi
 } >"$REPORT"

@@ -1,7 +1,9 @@
 # server_common.sh — sourced by the bench scripts that start a server of their own (lib.sh,
-# rollout.sh): logging, a scratch directory removed at exit, stopping the server, a free port.
+# rollout.sh, pg.sh): logging, a scratch directory removed at exit, stopping the server, a free port.
 # Usage: source it, then `bench_setup PREFIX` (TMP is a new scratch directory; set SERVER_PID
-# once the server runs) and `PORT=$(bench_free_port FIRST)`.
+# once the server runs) and `PORT=$(bench_free_port FIRST)`. A script with several processes adds
+# their pids to BENCH_PIDS; it may define bench_on_exit, which the exit trap runs after stopping
+# them (for what is not a pid of ours: a cluster stopped by its own script).
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -19,6 +21,9 @@ bench_cleanup() {
   local rc=$?
   set +e
   stop_pid "$SERVER_PID"
+  local p
+  for p in "${BENCH_PIDS[@]}"; do stop_pid "$p"; done
+  declare -F bench_on_exit >/dev/null && bench_on_exit
   rm -rf "$TMP"
   exit "$rc"
 }
@@ -26,6 +31,7 @@ bench_cleanup() {
 bench_setup() {  # bench_setup NAME: TMP, SERVER_PID and the exit traps
   TMP="$(mktemp -d "/tmp/switchyard-$1.XXXXXX")"
   SERVER_PID=""
+  BENCH_PIDS=()
   trap bench_cleanup EXIT
   trap 'exit 130' INT TERM
 }

@@ -77,6 +77,25 @@ static void snap_free_cb(struct rcu_head *head) {
   free(b);
 }
 
+/* Writes queued while the batch waited for the engine's write lock (another node of a shared
+ * store held it) join the batch: one commit for all of them instead of one wait each. */
+static void join_late(sy_store *st, sy_op *ops) {
+  int n = 1;
+  sy_op *last = ops;
+  for (; last->next; last = last->next) n++;
+  pthread_mutex_lock(&st->mu);
+  while (st->head && n < BATCH_MAX) {
+    sy_op *op = st->head;
+    st->head = op->next;
+    if (!st->head) st->tail = NULL;
+    op->next = NULL;
+    last->next = op;
+    last = op;
+    n++;
+  }
+  pthread_mutex_unlock(&st->mu);
+}
+
 /* Applies a batch in one transaction and hands it to the syncer. COMMIT does not wait
  * for the disk (synchronous=NORMAL): the syncer fsyncs the WAL for every batch committed
  * since its last fsync, and only then publishes and answers. So the next batch is
@@ -96,6 +115,7 @@ static void run_batch(sy_store *st, sy_op *ops) {
   /* what other nodes committed comes first: the rules judge against it, and its events
    * go out before this batch's own */
   if (!rc && st->be->catch_up) rc = st->be->catch_up(st);
+  if (!rc && !st->batch_syncs_only) join_late(st, ops);
   int any = !rc && st->nevents > 0; /* caught up: a snapshot to publish even if every op is refused */
   for (sy_op *op = ops; !rc && op; op = op->next) {
     int64_t seq = st->last_seq;

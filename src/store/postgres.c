@@ -63,6 +63,7 @@ typedef struct pg_eng {
   char l_err[256];
   int sync_pending; /* a SYNC op is queued (atomic) */
   int64_t base_seq; /* the log's head when the batch had caught up: what it writes comes after */
+  int piped;        /* the batch's writes are queued in libpq's pipeline, their results read at the end */
 } pg_eng;
 
 static pg_eng *eng(sy_store *st) { return st->eng; }
@@ -263,9 +264,66 @@ static int down(sy_store *st) {
 }
 
 /* Runs a write statement on the writer's connection. */
+/* Queues a statement in the pipeline: its result is read by flush. */
+static sy_rc send_q(sy_store *st, const char *sql, const pgq *q) {
+  pg_eng *e = eng(st);
+  if (PQsendQueryParams(e->w, sql, q ? q->n : 0, NULL, q ? q->v : NULL, q ? q->len : NULL, q ? q->fmt : NULL, 1))
+    return SY_OK;
+  if (!st->cause) st->cause = pg_cause(e->w, sql);
+  return PQstatus(e->w) == CONNECTION_OK ? SY_EIO : SY_EUNAVAILABLE;
+}
+
+/* Reads the results of everything queued since the pipeline was entered or last flushed,
+ * up to a sync point: SY_OK when every statement succeeded. After a failure PostgreSQL
+ * skips the rest, and the transaction can only be rolled back. */
+static sy_rc flush(sy_store *st) {
+  pg_eng *e = eng(st);
+  sy_rc rc = SY_OK;
+  if (!PQpipelineSync(e->w)) rc = SY_EUNAVAILABLE;
+  for (int nulls = 0; rc != SY_EUNAVAILABLE;) {
+    PGresult *r = PQgetResult(e->w);
+    if (!r) {
+      if (PQstatus(e->w) != CONNECTION_OK || ++nulls > 1000000) {
+        rc = SY_EUNAVAILABLE;
+        break;
+      }
+      continue; /* the end of one statement's results */
+    }
+    ExecStatusType t = PQresultStatus(r);
+    if (t == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    if (t == PGRES_FATAL_ERROR && !rc) {
+      if (!st->cause)
+        st->cause = json_pack("{ss ss}", "step", "a write of the batch", "postgres", PQresultErrorMessage(r));
+      rc = SY_EIO;
+    }
+    PQclear(r);
+  }
+  if (rc == SY_EUNAVAILABLE && !st->cause) st->cause = pg_cause(e->w, "the batch's writes");
+  return rc;
+}
+
+static void pipe_enter(sy_store *st) {
+  pg_eng *e = eng(st);
+  e->piped = PQenterPipelineMode(e->w) == 1;
+}
+
+/* Reads what is queued and leaves the pipeline, for a statement whose result the writer needs now. */
+static sy_rc pipe_leave(sy_store *st) {
+  pg_eng *e = eng(st);
+  if (!e->piped) return SY_OK;
+  sy_rc rc = flush(st);
+  e->piped = 0;
+  if (!PQexitPipelineMode(e->w) && !rc) rc = SY_EUNAVAILABLE;
+  return rc;
+}
+
 static sy_rc wq(sy_store *st, const char *sql, const pgq *q) {
   pg_eng *e = eng(st);
   if (!e->w) return SY_EUNAVAILABLE;
+  if (e->piped) return send_q(st, sql, q);
   PGresult *r = run_q(e->w, sql, q);
   if (!r) {
     if (!st->cause) st->cause = pg_cause(e->w, sql);
@@ -280,6 +338,7 @@ static sy_rc wq(sy_store *st, const char *sql, const pgq *q) {
 /* Simple-protocol statements (no parameters: several in one round trip) on the writer's connection. */
 static sy_rc wexec(sy_store *st, const char *sql) {
   pg_eng *e = eng(st);
+  if (e->piped) return send_q(st, sql, NULL); /* one statement each, then */
   PGresult *r = PQexec(e->w, sql);
   ExecStatusType s = PQresultStatus(r);
   PQclear(r);
@@ -315,19 +374,35 @@ static sy_rc begin(sy_store *st) {
  * which would wake them back, and so on). */
 static sy_rc commit(sy_store *st) {
   pg_eng *e = eng(st);
-  if (st->last_seq == e->base_seq) return wexec(st, "COMMIT");
-  char sql[160]; /* digits and hex only: nothing to quote */
-  snprintf(sql, sizeof sql, "SELECT pg_notify('" CHANNEL "', '%" PRId64 ":%s'); COMMIT", st->last_seq, e->node);
-  return wexec(st, sql);
+  sy_rc rc = SY_OK;
+  if (st->last_seq != e->base_seq) {
+    char sql[160]; /* digits and hex only: nothing to quote */
+    snprintf(sql, sizeof sql, "SELECT pg_notify('" CHANNEL "', '%" PRId64 ":%s')", st->last_seq, e->node);
+    rc = wexec(st, sql);
+  }
+  /* every write of the batch, the wake-up and COMMIT are read back here, in one round trip;
+   * the writes' failure is the commit's (the batch is rolled back, nothing is acknowledged) */
+  if (!rc) rc = wexec(st, "COMMIT");
+  sy_rc rc2 = pipe_leave(st);
+  return rc ? rc : rc2;
 }
 
 static void abort_batch(sy_store *st) {
   pg_eng *e = eng(st);
-  if (e->w && PQstatus(e->w) == CONNECTION_OK) PQclear(PQexec(e->w, "ROLLBACK"));
+  if (!e->w || PQstatus(e->w) != CONNECTION_OK) return;
+  json_t *keep = st->cause; /* what failed first stays the cause */
+  st->cause = NULL;
+  pipe_leave(st);
+  json_decref(st->cause);
+  st->cause = keep;
+  PQclear(PQexec(e->w, "ROLLBACK"));
 }
 static sy_rc savepoint(sy_store *st) { return wexec(st, "SAVEPOINT op"); }
 static sy_rc release(sy_store *st) { return wexec(st, "RELEASE SAVEPOINT op"); }
-static sy_rc undo(sy_store *st) { return wexec(st, "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op"); }
+static sy_rc undo(sy_store *st) {
+  sy_rc rc = wexec(st, "ROLLBACK TO SAVEPOINT op");
+  return rc ? rc : wexec(st, "RELEASE SAVEPOINT op");
+}
 /* COMMIT came back once PostgreSQL had it on disk: nothing more to do. */
 static int sync_nothing(sy_store *st) {
   (void)st;
@@ -796,6 +871,8 @@ static sy_rc catch_up(sy_store *st) {
   }
   if (!rc) rc = reload_names(st, from, st->last_seq, names, nn);
   e->base_seq = st->last_seq;
+  /* from here the batch only writes: queue it all, read the results once at commit */
+  if (!rc && !st->batch_syncs_only) pipe_enter(st);
   if (!rc && auth) {
     sy_auth *a = NULL;
     rc = load_auth(e->w, &a);
@@ -833,7 +910,10 @@ static sy_rc read_version_on(PGconn *c, const char *name, int64_t version, sy_ve
 
 /* The writer's own read of a kept version, inside the batch's transaction. */
 static sy_rc read_version(sy_store *st, const char *name, int64_t version, sy_ver **out) {
-  sy_rc rc = read_version_on(eng(st)->w, name, version, out);
+  sy_rc rc = pipe_leave(st); /* the rows queued so far first, and the answer now */
+  if (rc) return rc;
+  rc = read_version_on(eng(st)->w, name, version, out);
+  pipe_enter(st);
   if (rc == SY_EIO) explain(st, "read a version");
   return rc;
 }

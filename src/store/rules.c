@@ -34,7 +34,10 @@ sy_rc sy__work_del(sy_store *st, const char *name) {
   int shrank = 0, err = 0;
   sy_node *nr = sy__tree_del(st->work, name, strlen(name), &shrank, &err);
   if (err) return SY_ENOMEM;
-  if (!shrank) return SY_OK;
+  if (!shrank) { /* not there (a catch-up names what is gone): the tree is the same, its new reference goes */
+    sy__node_unref(nr);
+    return SY_OK;
+  }
   sy__node_unref(st->work);
   st->work = nr;
   st->work_count--;

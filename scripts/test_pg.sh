@@ -12,7 +12,14 @@ export SWITCHYARD_BIN="$PWD/$build/switchyard"
 # The cluster's directory must be reachable by the postgres user, which runs it when we are root.
 top=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-pg-XXXXXX") || exit 1
 chmod 755 "$top"
-cleanup() { scripts/pg.sh destroy "$top/pg" >/dev/null 2>&1; rm -rf "$top"; }
+cleanup() {
+  local pid=""
+  [ -f "$top/pg/data/postmaster.pid" ] && pid=$(head -1 "$top/pg/data/postmaster.pid")
+  scripts/pg.sh destroy "$top/pg" >/dev/null 2>&1
+  # a postmaster that outlived pg_ctl's stop (seen once after a Ctrl-C) is stopped at once
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -QUIT "$pid" 2>/dev/null; fi
+  rm -rf "$top"
+}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM

@@ -100,22 +100,15 @@ static void one_line(char *dst, size_t cap, const char *src) {
 static void quiet(void *arg, const char *message) { (void)arg, (void)message; }
 
 static PGconn *pg_connect(const char *url) {
+  static const char session_options[] =
+      "-c search_path=switchyard -c tcp_keepalives_idle=5 "
+      "-c tcp_keepalives_interval=2 -c tcp_keepalives_count=2 -c tcp_user_timeout=9000";
   static const char *const keys[] = {"connect_timeout",  "keepalives",
                                      "keepalives_idle",  "keepalives_interval",
                                      "keepalives_count", "tcp_user_timeout",
                                      "application_name", "options",
                                      "dbname",           NULL};
-  const char *vals[] = {"3",
-                        "1",
-                        "5",
-                        "2",
-                        "2",
-                        "9000",
-                        "switchyard",
-                        "-c search_path=switchyard -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 "
-                        "-c tcp_keepalives_count=2 -c tcp_user_timeout=9000",
-                        url,
-                        NULL};
+  const char *vals[] = {"3", "1", "5", "2", "2", "9000", "switchyard", session_options, url, NULL};
   PGconn *c = PQconnectdbParams(keys, vals, 1);
   if (c) PQsetNoticeProcessor(c, quiet, NULL);
   return c;
@@ -144,8 +137,8 @@ static PGconn *writer_conn(sy_store *st) {
   pg_eng *e = eng(st);
   if (e->w && PQstatus(e->w) == CONNECTION_OK) return e->w;
   int64_t now = mono_ms();
-  if (now < e->w_retry_at) return NULL;
-  e->w_retry_at = now + RETRY_MS;
+  if (now < __atomic_load_n(&e->w_retry_at, __ATOMIC_RELAXED)) return NULL;
+  __atomic_store_n(&e->w_retry_at, now + RETRY_MS, __ATOMIC_RELAXED);
   if (e->w) PQfinish(e->w);
   e->w = pg_connect(st->url);
   if (PQstatus(e->w) != CONNECTION_OK) {
@@ -628,7 +621,7 @@ static sy_rc load_auth(PGconn *c, sy_auth **out) {
                   : NULL;
   if (!r || !k) rc = SY_EIO;
   if (!rc && PQntuples(r) && !(a->tokens = calloc((size_t)PQntuples(r), sizeof *a->tokens))) rc = SY_ENOMEM;
-  for (int i = 0; !rc && i < PQntuples(r); i++) {
+  for (int i = 0; !rc && a->tokens && i < PQntuples(r); i++) {
     sy_token *t = &a->tokens[a->ntokens];
     t->name = dup_col(r, i, 0);
     t->route = dup_col(r, i, 5);
@@ -645,7 +638,7 @@ static sy_rc load_auth(PGconn *c, sy_auth **out) {
     t->revoked_ms = col_i64(r, i, 4);
   }
   if (!rc && PQntuples(k) && !(a->keys = calloc((size_t)PQntuples(k), sizeof *a->keys))) rc = SY_ENOMEM;
-  for (int i = 0; !rc && i < PQntuples(k); i++) {
+  for (int i = 0; !rc && a->keys && i < PQntuples(k); i++) {
     sy_akey *ak = &a->keys[a->nkeys];
     snprintf(ak->id, sizeof ak->id, "%s", PQgetvalue(k, i, 0));
     ak->name = dup_col(k, i, 1);
@@ -692,7 +685,7 @@ static sy_rc load(sy_store *st, sy_snap *snap) {
   PGresult *r = run_q(c, "SELECT " PARAM_COLS " FROM params ORDER BY name COLLATE \"C\"", NULL);
   if (!r) rc = SY_EIO;
   if (!rc && PQntuples(r) && !(arr = calloc((size_t)PQntuples(r), sizeof *arr))) rc = SY_ENOMEM;
-  for (int i = 0; !rc && i < PQntuples(r); i++) {
+  for (int i = 0; !rc && arr && i < PQntuples(r); i++) {
     rc = param_from_row(r, i, &arr[n]);
     if (!rc) note_expiry(st, arr[n++]);
   }
@@ -834,7 +827,7 @@ static sy_rc catch_up(sy_store *st) {
                      .kind = (sy_kind)col_i64(r, i, 5),
                      .detail = PQgetvalue(r, i, 7)};
       if (ev.seq != st->last_seq + 1) { /* the sequence has no gaps: a hole means the log is not what we think */
-        st->cause = json_pack("{ss sI sI}", "step", "catch up", "expected_seq", (json_int_t)(st->last_seq + 1),
+        st->cause = json_pack("{ss sI sI}", "step", "catch up", "expected_seq", (json_int_t)st->last_seq + 1,
                               "found_seq", (json_int_t)ev.seq);
         rc = SY_EIO;
         break;
@@ -1331,7 +1324,8 @@ static void *listener_main(void *arg) {
       }
       PQclear(r);
       set_state(st, 1, 0, "");
-      next_look = 0; /* what was missed while away: look now */
+      __atomic_store_n(&e->w_retry_at, 0, __ATOMIC_RELAXED); /* the writer need not wait its turn to retry */
+      next_look = 0;                                         /* what was missed while away: look now */
     }
     if (!leader) {
       pgq q = {0};

@@ -121,8 +121,8 @@ describe('cmake --install', () => {
     // pkg-config answers for the prefix the files were installed to, not the configured one
     const env = { ...process.env, PKG_CONFIG_PATH: pcdir };
     const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'switchyard'], { env, encoding: 'utf8' });
-    const inc = /-I(\S+)/.exec(flags)[1];
-    const lib = /-L(\S+)/.exec(flags)[1];
+    const inc = /(?:^|\s)-I(\S+)/.exec(flags)[1]; // a flag, not "-I" inside a temporary path
+    const lib = /(?:^|\s)-L(\S+)/.exec(flags)[1];
     assert.equal(fs.realpathSync(inc), fs.realpathSync(path.join(prefix, 'include')));
     assert.equal(fs.realpathSync(lib), fs.realpathSync(libdir));
   });

@@ -727,8 +727,9 @@ static void two_nodes_share_one_chain(void **state) {
 
   /* many writes on both at once: one sequence, one chain, every change on both */
   enum { N = 200 };
-  static sy_op ops[2 * N];
+  sy_op *ops = calloc(2 * N, sizeof *ops);
   static char names[2 * N][32];
+  assert_non_null(ops);
   pending p = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .left = 2 * N};
   for (int i = 0; i < 2 * N; i++) {
     snprintf(names[i], sizeof names[i], "/n/w%d", i % 40);
@@ -747,6 +748,7 @@ static void two_nodes_share_one_chain(void **state) {
   pthread_mutex_unlock(&p.mu);
   assert_int_equal(p.ok, 2 * N);
   for (int i = 0; i < 2 * N; i++) sy__op_clear(&ops[i]);
+  free(ops);
   int64_t head = snap_seq(a) > snap_seq(b) ? snap_seq(a) : snap_seq(b);
   assert_int_equal(head, 2 + 2 * N);
   wait_seq(a, head);

@@ -973,7 +973,10 @@ static sy_rc audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, void 
   *resume = 0;
   if (!c) return SY_EUNAVAILABLE;
   int64_t lower, upper;
-  int filtered = sy__audit_window(st, aq, &lower, &upper);
+  const sy_snap *sn = sy__snap_enter(st);
+  int64_t last = sn->seq;
+  sy__snap_leave(st);
+  int filtered = sy__audit_window(aq, last, &lower, &upper);
   char sql[512];
   snprintf(sql, sizeof sql,
            "SELECT " AUDIT_COLS

@@ -24,14 +24,11 @@ sy_rc sy__store_events(sy_store *st, int64_t after, int limit, sy_event_cb cb, v
 
 #define AUDIT_WINDOW 100000 /* records a filtered audit query examines per call */
 
-int sy__audit_window(sy_store *st, const sy_audit_query *aq, int64_t *lower, int64_t *upper) {
+int sy__audit_window(const sy_audit_query *aq, int64_t last, int64_t *lower, int64_t *upper) {
   *lower = aq->asc ? aq->after : 0;
   *upper = aq->asc ? 0 : aq->before;
   if (aq->since_seq > *lower) *lower = aq->since_seq;
   if (!aq->name && !aq->since_ms) return 0;
-  const sy_snap *sn = sy__snap_enter(st);
-  int64_t last = sn->seq;
-  sy__snap_leave(st);
   if (aq->asc) {
     *upper = *lower + AUDIT_WINDOW + 1;
     if (*upper > last + 1) *upper = 0;

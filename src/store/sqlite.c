@@ -800,7 +800,10 @@ sy_rc sy__sqlite_audit(sy_store *st, const sy_audit_query *aq, sy_audit_cb cb, v
   if (!db) return SY_EIO;
   /* the seq range to look at: all of it, or for a filtered query a window of it */
   int64_t lower, upper;
-  int filtered = sy__audit_window(st, aq, &lower, &upper);
+  const sy_snap *sn = sy__snap_enter(st);
+  int64_t last = sn->seq;
+  sy__snap_leave(st);
+  int filtered = sy__audit_window(aq, last, &lower, &upper);
   snprintf(sql, sizeof sql,
            "SELECT " AUDIT_COLS
            " FROM audit WHERE (?1 IS NULL OR name = ?1) AND seq > ?2 AND (?3 = 0 OR seq < ?3)"

@@ -98,10 +98,11 @@ void sy__stmt_done(sqlite3_stmt *q);
 /* Finalizes every statement of db and closes it. */
 void sy__db_close(sqlite3 *db);
 
-/* The seq range an audit query looks at, exclusive at both ends (upper 0: none): all of it,
+/* The seq range an audit query looks at, exclusive at both ends (upper 0: none), the log
+ * ending at last (the snapshot's seq): all of it,
  * or for a filtered query (a name, a time) a window of at most 100,000 records; 1 when the
  * window may stop short, and a short page must say where to resume (sy__audit_resume). */
-int sy__audit_window(sy_store *st, const sy_audit_query *aq, int64_t *lower, int64_t *upper);
+int sy__audit_window(const sy_audit_query *aq, int64_t last, int64_t *lower, int64_t *upper);
 int64_t sy__audit_resume(const sy_audit_query *aq, int64_t lower, int64_t upper);
 
 /* ---- rows, whatever the engine (rows.c) ---- */

@@ -43,6 +43,7 @@
 #define PG_SCHEMA_VERSION 1 /* the last of the migrations below */
 #define RETRY_MS 500        /* a lost connection is tried again at most this often */
 #define CATCH_UP_PAGE 5000
+#define PREP_MAX 16
 
 typedef struct pg_eng {
   char where[300]; /* "HOST:PORT/DB", for messages: never the password */
@@ -64,6 +65,11 @@ typedef struct pg_eng {
   int sync_pending; /* a SYNC op is queued (atomic) */
   int64_t base_seq; /* the log's head when the batch had caught up: what it writes comes after */
   int piped;        /* the batch's writes are queued in libpq's pipeline, their results read at the end */
+  /* the writer's prepared statements: PostgreSQL parses and plans each write once per
+   * connection, not once per row. Named "w<i>", known by their text's address (literals). */
+  const char *prep[PREP_MAX];
+  int nprep;
+  int prep_stale; /* a pipeline failed: a queued PREPARE may have been skipped */
 } pg_eng;
 
 static pg_eng *eng(sy_store *st) { return st->eng; }
@@ -141,6 +147,8 @@ static PGconn *writer_conn(sy_store *st) {
   __atomic_store_n(&e->w_retry_at, now + RETRY_MS, __ATOMIC_RELAXED);
   if (e->w) PQfinish(e->w);
   e->w = pg_connect(st->url);
+  e->nprep = 0; /* a new session has none */
+  e->prep_stale = 0;
   if (PQstatus(e->w) != CONNECTION_OK) {
     char why[200];
     one_line(why, sizeof why, PQerrorMessage(e->w));
@@ -256,14 +264,41 @@ static int down(sy_store *st) {
   return !e->w || PQstatus(e->w) != CONNECTION_OK;
 }
 
-/* Runs a write statement on the writer's connection. */
-/* Queues a statement in the pipeline: its result is read by flush. */
-static sy_rc send_q(sy_store *st, const char *sql, const pgq *q) {
+/* Queues a statement in the pipeline: its result is read by flush. A prepared one (i >= 0)
+ * runs by name. */
+static sy_rc send_q(sy_store *st, int i, const char *sql, const pgq *q) {
   pg_eng *e = eng(st);
-  if (PQsendQueryParams(e->w, sql, q ? q->n : 0, NULL, q ? q->v : NULL, q ? q->len : NULL, q ? q->fmt : NULL, 1))
+  int n = q ? q->n : 0;
+  const char *const *v = q ? q->v : NULL;
+  const int *len = q ? q->len : NULL, *fmt = q ? q->fmt : NULL;
+  char name[16];
+  snprintf(name, sizeof name, "w%d", i);
+  if (i >= 0 ? PQsendQueryPrepared(e->w, name, n, v, len, fmt, 1)
+             : PQsendQueryParams(e->w, sql, n, NULL, v, len, fmt, 1))
     return SY_OK;
   if (!st->cause) st->cause = pg_cause(e->w, sql);
   return PQstatus(e->w) == CONNECTION_OK ? SY_EIO : SY_EUNAVAILABLE;
+}
+
+/* The index of sql among the writer's prepared statements, preparing it on first use (queued
+ * when the pipeline is on); -1 when it cannot be, and it then runs unnamed. */
+static int prepared(sy_store *st, const char *sql, int nparams) {
+  pg_eng *e = eng(st);
+  for (int i = 0; i < e->nprep; i++)
+    if (e->prep[i] == sql) return i;
+  if (e->nprep == PREP_MAX) return -1;
+  char name[16];
+  snprintf(name, sizeof name, "w%d", e->nprep);
+  if (e->piped) {
+    if (!PQsendPrepare(e->w, name, sql, nparams, NULL)) return -1;
+  } else {
+    PGresult *r = PQprepare(e->w, name, sql, nparams, NULL);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) return -1;
+  }
+  e->prep[e->nprep] = sql;
+  return e->nprep++;
 }
 
 /* Reads the results of everything queued since the pipeline was entered or last flushed,
@@ -295,6 +330,7 @@ static sy_rc flush(sy_store *st) {
     PQclear(r);
   }
   if (rc == SY_EUNAVAILABLE && !st->cause) st->cause = pg_cause(e->w, "the batch's writes");
+  if (rc) e->prep_stale = 1;
   return rc;
 }
 
@@ -313,11 +349,24 @@ static sy_rc pipe_leave(sy_store *st) {
   return rc;
 }
 
+/* Runs a write statement (prepared once per connection) on the writer's connection. */
 static sy_rc wq(sy_store *st, const char *sql, const pgq *q) {
   pg_eng *e = eng(st);
   if (!e->w) return SY_EUNAVAILABLE;
-  if (e->piped) return send_q(st, sql, q);
-  PGresult *r = run_q(e->w, sql, q);
+  int i = prepared(st, sql, q->n);
+  if (e->piped) return send_q(st, i, sql, q);
+  PGresult *r;
+  if (i >= 0) {
+    char name[16];
+    snprintf(name, sizeof name, "w%d", i);
+    r = PQexecPrepared(e->w, name, q->n, q->v, q->len, q->fmt, 1);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+      PQclear(r);
+      r = NULL;
+    }
+  } else {
+    r = run_q(e->w, sql, q);
+  }
   if (!r) {
     if (!st->cause) st->cause = pg_cause(e->w, sql);
     return PQstatus(e->w) == CONNECTION_OK ? SY_EIO : SY_EUNAVAILABLE;
@@ -331,7 +380,7 @@ static sy_rc wq(sy_store *st, const char *sql, const pgq *q) {
 /* Simple-protocol statements (no parameters: several in one round trip) on the writer's connection. */
 static sy_rc wexec(sy_store *st, const char *sql) {
   pg_eng *e = eng(st);
-  if (e->piped) return send_q(st, sql, NULL); /* one statement each, then */
+  if (e->piped) return send_q(st, -1, sql, NULL); /* one statement each, then */
   PGresult *r = PQexec(e->w, sql);
   ExecStatusType s = PQresultStatus(r);
   PQclear(r);
@@ -350,6 +399,11 @@ static sy_rc begin(sy_store *st) {
    * one consistent view of the log and the rows is enough (propagation never waits on writers) */
   const char *sql = st->batch_syncs_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" : locked;
   if (!writer_conn(st)) return SY_EUNAVAILABLE;
+  if (e->prep_stale) { /* what a failed pipeline may have skipped is made again */
+    PQclear(PQexec(e->w, "DEALLOCATE ALL"));
+    e->nprep = 0;
+    e->prep_stale = 0;
+  }
   sy_rc rc = wexec(st, sql);
   if (rc && PQstatus(e->w) != CONNECTION_OK) {
     /* a connection PostgreSQL closed while idle (it restarted) shows only when used: once more */

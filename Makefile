@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8000
 DATA ?= ./data
 
-.PHONY: all deps build install run test test-pg test-unit test-api asan tsan fuzz bench soak clean format lint
+.PHONY: all deps build console install run test test-pg test-unit test-api asan tsan fuzz bench soak clean format lint
 
 all: build
 
@@ -18,6 +18,11 @@ deps:
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
+
+# The web console (web/): bundled from npm's packages by esbuild into $(BUILD)/console, where
+# the server finds it beside its executable (switchyard serve --console DIR to serve another).
+console: node_modules
+	@node web/build.mjs $(BUILD)/console
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: switchyard and switchyard-server (bin),
 # libswitchyard.so* (lib), switchyard.h (include), switchyard.pc (lib/pkgconfig), through CMake's
@@ -34,7 +39,7 @@ run:
 	@mkdir -p $(BUILD)
 	@echo "make run: installing what is missing and building (output in $(RUN_LOG))" >&2
 	@{ scripts/deps.sh && cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo && \
-	   cmake --build $(BUILD) -j$(JOBS); } >$(RUN_LOG) 2>&1 || \
+	   cmake --build $(BUILD) -j$(JOBS) && $(MAKE) --no-print-directory console; } >$(RUN_LOG) 2>&1 || \
 	 { cat $(RUN_LOG) >&2; echo "make run: the build failed; its output is above and in $(RUN_LOG)" >&2; exit 1; }
 	@exec $(BUILD)/switchyard serve --listen $(LISTEN) --data $(DATA)
 
@@ -62,7 +67,7 @@ node_modules: package.json package-lock.json
 TEST_PG ?= 1
 test:
 	@scripts/deps.sh --test
-	@$(MAKE) --no-print-directory build asan tsan node_modules
+	@$(MAKE) --no-print-directory build asan tsan node_modules console
 	@nice -n 10 scripts/lint.sh $(BUILD) >$(BUILD)/lint.log 2>&1 & lint=$$!; \
 	  SY_TSAN_BIN=$(CURDIR)/$(TSAN_BUILD)/sy_stress scripts/test.sh $(BUILD); rc=$$?; \
 	  wait $$lint; lint_rc=$$?; echo "== lint =="; cat $(BUILD)/lint.log; \

@@ -12,7 +12,8 @@ LINT_PKGS=(clang-tidy clang-format)
 # prometheus: promtool checks the text of GET /metrics; tests/rollout/prometheus.test.js queries a real one
 # valgrind, g++: the client library's leak check and its header compiled as C++17 (tests/lib)
 # postgresql: a throwaway cluster (scripts/pg.sh) for the suite against the PostgreSQL store
-[ "${1:-}" = "--test" ] && PKGS+=(postgresql awscli sqlite3 python3 prometheus valgrind g++ "${FUZZ_PKGS[@]}" "${LINT_PKGS[@]}")
+# chromium: the console's tests (tests/console) drive it with playwright-core
+[ "${1:-}" = "--test" ] && PKGS+=(postgresql chromium awscli sqlite3 python3 prometheus valgrind g++ "${FUZZ_PKGS[@]}" "${LINT_PKGS[@]}")
 [ "${1:-}" = "--fuzz" ] && PKGS+=("${FUZZ_PKGS[@]}")
 [ "${1:-}" = "--lint" ] && PKGS+=("${LINT_PKGS[@]}")
 [ "${1:-}" = "--bench" ] && PKGS+=(wrk hyperfine postgresql)

@@ -154,8 +154,9 @@ static sy_rc load_dir(const char *dir, sy_console **out, char *msg, size_t msgsz
     return SY_ENOMEM;
   }
   if (!d) {
-    snprintf(msg, msgsz, "cannot open %s: %s", dir, strerror(errno));
-    rc = errno == ENOENT || errno == ENOTDIR ? SY_ENOTFOUND : SY_EIO;
+    int err = errno;
+    snprintf(msg, msgsz, "cannot open %s: %s", dir, strerror(err));
+    rc = err == ENOENT || err == ENOTDIR ? SY_ENOTFOUND : SY_EIO;
     goto out;
   }
   for (struct dirent *e; (e = readdir(d));) {

@@ -262,6 +262,22 @@ describe('no console', () => {
     assert.ok(r2.stderr.includes(missing), r2.stderr);
   });
 
+  it('refuses to start past its limits: more than 64 files, a file over 8 MiB', async () => {
+    const data = tmpdir('console-data');
+    const many = tmpdir('console-many');
+    fs.writeFileSync(path.join(many, 'index.html'), '<!doctype html>\n');
+    for (let i = 0; i < 64; i++) fs.writeFileSync(path.join(many, `f${i}.txt`), `${i}\n`);
+    const big = tmpdir('console-big');
+    fs.writeFileSync(path.join(big, 'index.html'), '<!doctype html>\n');
+    fs.writeFileSync(path.join(big, 'app-0123abcd.js'), Buffer.alloc(8 * 1024 * 1024 + 1, 0x20));
+    for (const [d, why] of [[many, /more than 64 files/], [big, /app-0123abcd\.js is 8388609 bytes/]]) {
+      const r = await spawnRun(process.env.SWITCHYARD_BIN, ['serve', '--listen', '127.0.0.1:0', '--data', data, '--console', d],
+        cleanEnv({ SWITCHYARD_ADMIN_TOKEN: 'console-test-admin-token' }));
+      assert.equal(r.code, 1, `exit ${r.code}\n${r.stderr}`);
+      assert.match(r.stderr, why);
+    }
+  });
+
   it('lists --console and SWITCHYARD_CONSOLE_DIR in serve --help', async () => {
     const r = await spawnRun(process.env.SWITCHYARD_BIN, ['serve', '--help'], cleanEnv({}));
     assert.equal(r.code, 0);

@@ -6,8 +6,18 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const net = require('node:net');
 const H = require('../api/helpers');
 const C = require('./helpers');
+
+/* A port nothing listens on now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+}
 
 const VIEWS = ['params', 'flags', 'providers', 'budgets', 'rollouts', 'alerts', 'audit'];
 
@@ -68,18 +78,22 @@ describe('the console shell', { skip: C.skipReason() }, () => {
   });
 
   it('the server going away shows "reconnecting", and the page recovers without a reload', async () => {
-    const page = await C.openConsole(browser, S);
+    // a server of its own on a fixed port: the page must find it again at the same address
+    const port = await freePort();
+    const S2 = await C.startServer({ args: ['--listen', `127.0.0.1:${port}`] });
+    const page = await C.openConsole(browser, S2);
     const live = page.getByTestId('live-state');
     await page.waitForFunction(() => document.querySelector('[data-testid=live-state]').textContent === 'live');
     await page.evaluate(() => { window.__sameDocument = true; });
-    await S.stop();
+    await S2.stop();
     await page.waitForFunction(() => /reconnecting/.test(document.querySelector('[data-testid=live-state]').textContent), null, { timeout: 30000 });
     await C.shot(page, 'reconnecting');
-    await S.restart();
+    await S2.restart();
     await page.waitForFunction(() => document.querySelector('[data-testid=live-state]').textContent === 'live', null, { timeout: 30000 });
     assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the page was reloaded');
     assert.equal(await live.textContent(), 'live');
     await page.context().close();
+    await S2.cleanup();
   });
 
   it('a token revoked while the page is open sends the user back to sign-in with a message', async () => {
@@ -87,7 +101,7 @@ describe('the console shell', { skip: C.skipReason() }, () => {
     assert.equal(t.status, 201, t.text);
     const page = await C.openConsole(browser, S, { token: t.json.token });
     assert.equal((await H.api(S, 'DELETE', '/api/v1/admin/tokens/ops-temp')).status, 200);
-    await page.getByTestId('nav-flags').click(); // any request now gets 401
+    await page.getByTestId('nav-alerts').click(); // its next request (it polls) gets 401
     await page.getByTestId('login-message').waitFor({ timeout: 30000 });
     assert.match(await page.getByTestId('login-message').textContent(), /Signed out/);
     assert.equal(await page.evaluate(() => sessionStorage.getItem('switchyard.token')), null, 'the token is forgotten');

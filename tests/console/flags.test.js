@@ -170,4 +170,16 @@ describe('the Flags view', { skip: C.skipReason() }, () => {
     await C.shot(page, 'flag-html');
     await page.context().close();
   });
+
+  it('fits a narrow window, in dark mode too', async () => {
+    for (const [label, opts] of [['narrow', { viewport: { width: 390, height: 800 } }], ['dark', { colorScheme: 'dark' }]]) {
+      const page = await C.openConsole(browser, S, { ...opts, hash: `#/flags/${KEY}` });
+      await page.getByTestId('flag-doc').waitFor();
+      await page.getByTestId('flag-evals-minute').waitFor();
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${label}: the page scrolls sideways`);
+      await C.shot(page, `flag-one-${label}`);
+      assert.deepEqual(page.errors, []);
+      await page.context().close();
+    }
+  });
 });

@@ -150,4 +150,15 @@ describe('the Rollouts view', { skip: C.skipReason() }, () => {
     assert.equal(await page.locator('main button').count(), 0);
     await page.context().close();
   });
+
+  it('fits a narrow window, in dark mode too', async () => {
+    for (const [label, opts] of [['narrow', { viewport: { width: 390, height: 800 } }], ['dark', { colorScheme: 'dark' }]]) {
+      const page = await C.openConsole(browser, S, { ...opts, hash: `#/rollouts/${NAME}` });
+      await page.getByTestId('rollout-transitions').waitFor();
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${label}: the page scrolls sideways`);
+      await C.shot(page, `rollout-one-${label}`);
+      assert.deepEqual(page.errors, []);
+      await page.context().close();
+    }
+  });
 });

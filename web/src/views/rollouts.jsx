@@ -46,9 +46,12 @@ function targetOf(t) {
   return { text: `${t.provider} on ${t.route}`, long: `provider ${t.provider}'s share of route ${t.route}` };
 }
 
+const ENDED = new Set(['completed', 'rolled_back', 'aborted']);
+
 function stepText(st) {
   if (st.step === undefined || st.step === null || st.step < 0) return `not started (${st.steps} steps)`;
-  return `${st.step + 1}/${st.steps} at ${fmt.pct(st.percent)}${st.next_percent !== null && st.next_percent !== undefined ? `, next ${fmt.pct(st.next_percent)}` : ''}`;
+  const next = st.next_percent !== null && st.next_percent !== undefined && !ENDED.has(st.phase);
+  return `${st.step + 1}/${st.steps} at ${fmt.pct(st.percent)}${next ? `, next ${fmt.pct(st.next_percent)}` : ''}`;
 }
 
 export default function Rollouts({ route }) {
@@ -86,7 +89,7 @@ function RolloutList() {
                   <tr key={r.name} data-testid="rollout-row">
                     <td><a href={href('rollouts', [r.name])}>{r.name}</a></td>
                     <td class="wrap">{targetOf(r.target).text}</td>
-                    <td><PhaseBadge phase={r.phase} /></td>
+                    <td class="nowrap"><PhaseBadge phase={r.phase} /></td>
                     <td>{stepText(r)}</td>
                     <td class="wrap"><span title={r.updated_at}>{fmt.ago(r.updated_at)}</span>{r.reason ? `: ${r.reason}` : ''}</td>
                   </tr>
@@ -266,6 +269,7 @@ function Timeline({ st, plan, hist }) {
       if (st.phase === 'rolled_back' || st.phase === 'aborted' || st.phase === 'rolling_back') return [phaseText(st.phase), 'bad'];
       return [st.phase === 'paused' ? 'current (paused)' : 'current', 'warn'];
     }
+    if (ENDED.has(st.phase)) return ['not reached', 'neutral'];
     if (i === cur + 1) return [st.phase === 'awaiting_approval' ? 'next: awaiting approval' : 'next', 'neutral'];
     return ['later', 'neutral'];
   };
@@ -298,6 +302,16 @@ function Timeline({ st, plan, hist }) {
   );
 }
 
+/* A gate's value or bound with its unit, from the metric it reads. */
+function gateNum(metric, x) {
+  if (x === null || x === undefined) return '—';
+  if (typeof x !== 'number') return String(x);
+  if (metric === 'error_rate') return fmt.pct(x);
+  if (/_ms$/.test(metric)) return fmt.ms(x);
+  if (/^cost/.test(metric)) return fmt.usd(x);
+  return fmt.num(x);
+}
+
 function Gates({ st }) {
   const gates = st.gates || [];
   return (
@@ -311,9 +325,9 @@ function Gates({ st }) {
               {gates.map((g, i) => (
                 <tr key={i} data-testid="rollout-gate">
                   <td class="mono">{g.gate}</td>
-                  <td><Badge kind={GATE[g.status] || 'neutral'}>{g.status}</Badge></td>
-                  <td class="num">{g.value === null || g.value === undefined ? '—' : fmt.num(g.value)}</td>
-                  <td class="num">{g.bound === null || g.bound === undefined ? '—' : fmt.num(g.bound)}</td>
+                  <td class="nowrap"><Badge kind={GATE[g.status] || 'neutral'}>{g.status}</Badge></td>
+                  <td class="num">{gateNum(g.metric, g.value)}</td>
+                  <td class="num">{g.bound === null || g.bound === undefined ? '—' : `${g.gate.includes('<') ? '≤' : g.gate.includes('>') ? '≥' : ''} ${gateNum(g.metric, g.bound)}`}</td>
                   <td class="num">{g.samples === undefined ? '—' : fmt.num(g.samples)}</td>
                   <td class="wrap">{g.detail || ''}</td>
                 </tr>
@@ -339,7 +353,7 @@ function Transitions({ hist }) {
               <tr key={v.version}>
                 <td title={v.at}>{fmt.time(v.at)}</td>
                 <td>{v.user || '—'}</td>
-                <td><Badge kind={PHASE[v.state.phase] || 'neutral'}>{phaseText(v.state.phase)}</Badge></td>
+                <td class="nowrap"><Badge kind={PHASE[v.state.phase] || 'neutral'}>{phaseText(v.state.phase)}</Badge></td>
                 <td>{v.state.step >= 0 ? v.state.step + 1 : '—'}</td>
                 <td class="num">{fmt.pct(v.state.percent)}</td>
                 <td class="wrap">{v.state.reason || v.reason || ''}</td>

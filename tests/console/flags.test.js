@@ -133,6 +133,42 @@ describe('the Flags view', { skip: C.skipReason() }, () => {
     await page.context().close();
   });
 
+  it('pages the list ("Load more") below a prefix', async () => {
+    for (let i = 0; i < 105; i++) {
+      const r = await H.api(S, 'POST', '/api/v1/flags', { key: `many/f${String(i).padStart(3, '0')}` });
+      assert.equal(r.status, 201, r.text);
+    }
+    const page = await C.openConsole(browser, S, { hash: '#/flags' });
+    await page.getByTestId('flags-prefix').fill('many/');
+    await page.getByTestId('flags-prefix').press('Enter');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=flag-row]').length === 100
+      && [...document.querySelectorAll('[data-testid=flag-row]')].every((r) => r.textContent.startsWith('many/')));
+    await page.getByTestId('flags-more').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=flag-row]').length === 105);
+    assert.equal(await page.getByTestId('flags-more').count(), 0);
+    await page.context().close();
+  });
+
+  it('creates a flag through the console, and deletes it', async () => {
+    const page = await C.openConsole(browser, S, { hash: '#/flags' });
+    await page.getByTestId('flag-new').click();
+    await page.getByTestId('flag-new-key').fill('search/semantic');
+    await page.getByTestId('flag-new-doc').fill('{"enabled": true, "rollout_percentage": 5}');
+    await page.getByTestId('flag-new-create').click();
+    assert.match(await page.getByTestId('action-dialog').locator('.what').textContent(), /create flag search\/semantic/);
+    await C.confirmAction(page, 'new search experiment');
+    await waitText(page, 'flag-percent', '5 %');
+    assert.equal((await flag(S, 'search/semantic')).rollout_percentage, 5);
+    await page.getByTestId('flag-delete').click();
+    assert.equal(await page.getByTestId('action-dialog').getByTestId('action-confirm').getAttribute('class'), 'danger');
+    await C.confirmAction(page, 'experiment over');
+    await page.waitForFunction(() => location.hash === '#/flags');
+    assert.equal((await H.api(S, 'GET', '/api/v1/flags/search/semantic')).status, 404);
+    const a = await H.api(S, 'GET', '/api/v1/admin/audit?name=/search/semantic');
+    assert.ok(a.json.records.some((x) => x.reason === 'experiment over'), a.text);
+    await page.context().close();
+  });
+
   it('a read token sees the flags but no write button', async () => {
     const t = await H.api(S, 'POST', '/api/v1/admin/tokens', { name: 'viewer', scopes: ['read'] });
     assert.equal(t.status, 201, t.text);

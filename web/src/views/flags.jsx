@@ -12,7 +12,7 @@ const flagPath = (key) => `/api/v1/flags/${namePath(key)}`;
 const go = (key) => { location.hash = key ? href('flags', key.split('/')) : '#/flags'; };
 
 /* A percentage as the API takes it: 0..100, at most two decimals. null when it is not one. */
-export function parsePercent(text) {
+function parsePercent(text) {
   const t = String(text).trim();
   if (!/^\d{1,3}(\.\d{1,2})?$/.test(t)) return null;
   const n = Number(t);

@@ -20,12 +20,12 @@ const ACTIVE = new Set(['scheduled', 'running', 'awaiting_approval', 'paused', '
 
 const phaseText = (p) => String(p || 'pending').replace(/_/g, ' ');
 
-export function PhaseBadge({ phase }) {
+function PhaseBadge({ phase }) {
   return <Badge kind={PHASE[phase] || 'neutral'}><span data-testid="rollout-phase">{phaseText(phase)}</span></Badge>;
 }
 
 /* A duration in ms as people say it: "2 d 3 h", "45 min", "12 s". */
-export function dur(ms) {
+function dur(ms) {
   if (ms === null || ms === undefined) return '—';
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s} s`;

@@ -4,7 +4,7 @@
 // roll back, abort, start) where the phase allows them. Gate values move with traffic, which no
 // change event announces: polled every 2 s, besides reloading on every plan or state change.
 import { useState } from 'preact/hooks';
-import { namePath } from '../api.js';
+import { namePath, qs } from '../api.js';
 import { api, Badge, Empty, ErrorBox, fmt, href, Loaded, Page, useAction, useData, usePoll, useSession } from '../ui.jsx';
 
 const PLANS = '/switchyard/rollouts/';
@@ -105,17 +105,30 @@ function RolloutList() {
 
 /* ---- one plan ---- */
 
-/* The plan's document (its steps with bake times) and its state's versions (the transitions),
- * read as the parameters they are; either may be missing (a plan written but not yet started). */
+const HIST_PAGES = 10; // of 1000 versions: a plan makes a few transitions a step
+
+/* The plan's document (its steps with bake times) and its state's versions (the transitions,
+ * oldest first), read as the parameters they are; either may be missing (a plan not started). */
 async function planAndHistory(name) {
   const plan = await api('GET', `/api/v1/params${namePath(PLANS + name)}`)
     .then((p) => JSON.parse(p.value), () => null);
-  const hist = await api('GET', `/api/v1/params${namePath(STATES + name)}/history?limit=1000`)
-    .then((h) => h.versions.map((v) => {
-      let state = null;
-      try { state = JSON.parse(v.value); } catch { /* not JSON: skipped */ }
-      return { version: v.version, at: v.last_modified, user: v.last_modified_user, reason: v.reason, state };
-    }).filter((v) => v.state), (e) => (e.status === 404 ? [] : Promise.reject(e)));
+  const versions = [];
+  let next = null;
+  try {
+    for (let i = 0; i < HIST_PAGES; i++) {
+      const h = await api('GET', `/api/v1/params${namePath(STATES + name)}/history${qs({ limit: 1000, next })}`);
+      versions.push(...h.versions);
+      next = h.next;
+      if (!next) break;
+    }
+  } catch (e) {
+    if (e.status !== 404) throw e;
+  }
+  const hist = versions.map((v) => {
+    let state = null;
+    try { state = JSON.parse(v.value); } catch { /* not JSON: skipped */ }
+    return { version: v.version, at: v.last_modified, user: v.last_modified_user, reason: v.reason, state };
+  }).filter((v) => v.state);
   return { plan, hist };
 }
 
@@ -340,16 +353,19 @@ function Gates({ st }) {
   );
 }
 
+const SHOWN = 100;
+
 function Transitions({ hist }) {
   if (!hist.length) return null;
   return (
     <>
       <h2>Transitions</h2>
+      {hist.length > SHOWN && <p class="muted">The last {SHOWN} of {hist.length}.</p>}
       <div class="scroll">
         <table class="grid" data-testid="rollout-transitions">
           <thead><tr><th>At</th><th>By</th><th>Phase</th><th>Step</th><th class="num">Percent</th><th>Reason</th></tr></thead>
           <tbody>
-            {hist.slice().reverse().map((v) => (
+            {hist.slice(-SHOWN).reverse().map((v) => (
               <tr key={v.version}>
                 <td title={v.at}>{fmt.time(v.at)}</td>
                 <td>{v.user || '—'}</td>

@@ -133,6 +133,26 @@ describe('the Flags view', { skip: C.skipReason() }, () => {
     await page.context().close();
   });
 
+  it('an edit made on an older version is refused with the API\'s VersionConflict, nothing lost', async () => {
+    const page = await C.openConsole(browser, S, { hash: `#/flags/${KEY}` });
+    await page.getByTestId('flag-edit').click();
+    const doc = JSON.parse(await page.getByTestId('flag-edit-text').inputValue());
+    const r = await H.api(S, 'POST', `/api/v1/flags/${KEY}/rollout`, { percentage: 80, reason: 'meanwhile' });
+    assert.equal(r.status, 200, r.text);
+    await page.getByTestId('flag-edit-stale').waitFor(); // the change shows live, and the editor says so
+    doc.salt = 'edited-on-an-old-version';
+    await page.getByTestId('flag-edit-text').fill(JSON.stringify(doc));
+    await page.getByTestId('flag-edit-save').click();
+    const d = page.getByTestId('action-dialog');
+    await d.getByTestId('action-confirm').click();
+    await d.getByTestId('error').waitFor();
+    assert.match(await d.getByTestId('error').textContent(), /VersionConflict/);
+    const f = await flag(S, KEY);
+    assert.equal(f.rollout_percentage, 80);
+    assert.equal(f.document.salt, undefined);
+    await page.context().close();
+  });
+
   it('pages the list ("Load more") below a prefix', async () => {
     for (let i = 0; i < 105; i++) {
       const r = await H.api(S, 'POST', '/api/v1/flags', { key: `many/f${String(i).padStart(3, '0')}` });

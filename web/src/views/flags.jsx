@@ -287,7 +287,10 @@ function Status({ s }) {
 function Document({ f, reload }) {
   const { can } = useSession();
   const run = useAction();
+  // the text being edited, and the version it was taken from: the write is conditional on that
+  // version, so a change made meanwhile (shown live above) is refused, not overwritten
   const [edit, setEdit] = useState(null);
+  const [base, setBase] = useState(0);
   const [error, setError] = useState(null);
   const save = async (e) => {
     e.preventDefault();
@@ -301,8 +304,8 @@ function Document({ f, reload }) {
     }
     const done = await run({
       title: `Save flag ${f.key}`,
-      what: `replace the document of flag ${f.key} (version ${f.version}) with the one edited; a write made meanwhile is refused, not lost`,
-      action: (reason) => api('PUT', flagPath(f.key), { document, if_version: f.version, reason }),
+      what: `replace the document of flag ${f.key} (version ${base}) with the one edited; a write made meanwhile is refused, not lost`,
+      action: (reason) => api('PUT', flagPath(f.key), { document, if_version: base, reason }),
     });
     if (done) {
       setEdit(null);
@@ -315,7 +318,7 @@ function Document({ f, reload }) {
         <h2>Document</h2>
         <span class="muted">version {f.version}, {fmt.time(f.last_modified)} by {f.last_modified_user || '—'}</span>
         {can('write') && edit === null && (
-          <button type="button" onClick={() => { setError(null); setEdit(JSON.stringify(f.document, null, 2)); }}
+          <button type="button" onClick={() => { setError(null); setBase(f.version); setEdit(JSON.stringify(f.document, null, 2)); }}
             data-testid="flag-edit">Edit document</button>
         )}
       </div>
@@ -325,6 +328,11 @@ function Document({ f, reload }) {
             <textarea class="mono flag-edit" rows={16} value={edit} onInput={(e) => setEdit(e.currentTarget.value)}
               spellcheck={false} data-testid="flag-edit-text" />
           </label>
+          {f.version !== base && (
+            <div class="notice" role="status" data-testid="flag-edit-stale">
+              The flag changed since you started editing (version {base} → {f.version}): saving will be refused. Cancel and edit again.
+            </div>
+          )}
           <ErrorBox error={error} />
           <div class="row">
             <button type="submit" class="primary" data-testid="flag-edit-save">Save…</button>

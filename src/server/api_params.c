@@ -501,16 +501,48 @@ static int list_cb(void *ctx, const sy_param *p) {
   return 0;
 }
 
+#define FOLDERS_MAX 1000 /* folders in one answer; more are cut ("folders_truncated") */
+
+typedef struct folders_ctx {
+  sy_jbuf *out;
+  int n, truncated;
+} folders_ctx;
+
+static int folder_cb(void *ctx, const char *folder, size_t len, size_t count) {
+  folders_ctx *c = ctx;
+  if (c->n == FOLDERS_MAX) return c->truncated = 1;
+  sy__jbuf_cstr(c->out, c->n++ ? ",{\"path\":" : "{\"path\":");
+  sy__jbuf_str(c->out, folder, len);
+  sy__jbuf_cstr(c->out, ",\"count\":");
+  sy__jbuf_int(c->out, (int64_t)count);
+  sy__jbuf_cstr(c->out, "}");
+  return 0;
+}
+
+/* The members "folders":[{"path","count"}...], and "folders_truncated":true when there were
+ * more than FOLDERS_MAX. */
+static void folders_write(sy_jbuf *out, const sy_snap *s, const char *prefix) {
+  folders_ctx c = {out, 0, 0};
+  sy__jbuf_cstr(out, "\"folders\":[");
+  sy__snap_folders(s, prefix, folder_cb, &c);
+  sy__jbuf_cstr(out, c.truncated ? "],\"folders_truncated\":true," : "],");
+}
+
 enum MHD_Result sy__api_params_list(sy_req *r) {
   if (strcmp(r->method, "GET")) return sy__reply_error(r, 405, "MethodNotAllowed", "/api/v1/params answers GET");
-  if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "path next limit recursive? decrypt?")) return MHD_YES;
+  if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "path next limit recursive? decrypt? folders?"))
+    return MHD_YES;
   const char *path = sy__query(r, "path");
   const char *next = sy__query(r, "next");
   int64_t limit;
-  int recursive = 0;
+  int recursive = 0, folders = 0;
   if (sy__query_int(r, "limit", 1, 1000, 50, &limit)) return MHD_YES;
   list_ctx c = {.r = r, .limit = (size_t)limit};
-  if (sy__query_bool(r, "decrypt", &c.decrypt) || sy__query_bool(r, "recursive", &recursive)) return MHD_YES;
+  if (sy__query_bool(r, "decrypt", &c.decrypt) || sy__query_bool(r, "recursive", &recursive) ||
+      sy__query_bool(r, "folders", &folders))
+    return MHD_YES;
+  if (folders && recursive)
+    return sy__reply_error(r, 400, "ValidationException", "folders=true lists one level: not with recursive=true");
   if (c.decrypt && sy__require(r, SY_SCOPE_DECRYPT)) return MHD_YES;
   char msg[SY_MSG_MAX], prefix[SY_NAME_MAX + 2];
   if (!path) path = "/";
@@ -520,8 +552,10 @@ enum MHD_Result sy__api_params_list(sy_req *r) {
   if (plen < 0 || (next && (strncmp(next, prefix, (size_t)plen) || strlen(next) > SY_NAME_MAX)))
     return sy__reply_error(r, 400, "InvalidNextToken", "next token does not belong to path %s", path);
   sy__jbuf_init(&c.out, 64 << 20);
-  sy__jbuf_cstr(&c.out, "{\"params\":[");
+  sy__jbuf_cstr(&c.out, "{");
   const sy_snap *s = sy__snap_enter(r->srv->store);
+  if (folders && !next) folders_write(&c.out, s, prefix);
+  sy__jbuf_cstr(&c.out, "\"params\":[");
   sy__snap_list(s, prefix, recursive, next, list_cb, &c);
   sy__snap_leave(r->srv->store);
   return sy__reply_page(r, &c.out, c.more ? c.last : NULL);

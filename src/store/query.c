@@ -58,6 +58,35 @@ void sy__snap_list(const sy_snap *s, const char *prefix, int recursive, const ch
   if (!walk(s, "/", 0, after, cb, ctx)) walk(s, "", 0, NULL, cb, ctx);
 }
 
+void sy__snap_folders(const sy_snap *s, const char *prefix, sy_folder_cb cb, void *ctx) {
+  char key[SY_NAME_MAX + 2];
+  size_t plen = strlen(prefix), klen = plen;
+  int strict = 0;
+  if (plen >= sizeof key) return;
+  memcpy(key, prefix, plen + 1);
+  for (;;) {
+    const sy_param *p = sy__tree_seek(s->root, key, klen, strict);
+    if (!p || p->name_len < plen || memcmp(p->name, prefix, plen)) return;
+    const char *slash = memchr(p->name + plen, '/', p->name_len - plen);
+    if (!slash) { /* a direct child: step over it */
+      klen = p->name_len;
+      memcpy(key, p->name, klen + 1);
+      strict = 1;
+      continue;
+    }
+    klen = (size_t)(slash - p->name) + 1; /* the folder, with its '/' */
+    memcpy(key, p->name, klen);
+    key[klen] = 0;
+    size_t first = sy__tree_rank(s->root, key, klen);
+    key[klen - 1] = '0'; /* '0' sorts right after '/': the first name past the folder */
+    size_t end = sy__tree_rank(s->root, key, klen);
+    key[klen - 1] = '/';
+    if (cb(ctx, key, klen, end - first)) return;
+    key[klen - 1] = '0';
+    strict = 0;
+  }
+}
+
 int sy__list_prefix(const char *path, char *prefix, size_t cap) {
   size_t n = strlen(path);
   int k = snprintf(prefix, cap, "%s%s", path, n && path[n - 1] == '/' ? "" : "/");

@@ -220,6 +220,7 @@ void sy__node_unref(sy_node *n) {
 }
 
 static int height(const sy_node *n) { return n ? n->height : 0; }
+static size_t size(const sy_node *n) { return n ? n->size : 0; }
 
 /* A new node owning one reference each of left, right and p. */
 static sy_node *node_make(sy_node *left, sy_param *p, sy_node *right) {
@@ -236,6 +237,7 @@ static sy_node *node_make(sy_node *left, sy_param *p, sy_node *right) {
   n->param = p;
   int hl = height(left), hr = height(right);
   n->height = (hl > hr ? hl : hr) + 1;
+  n->size = size(left) + size(right) + 1;
   return n;
 }
 
@@ -330,6 +332,19 @@ const sy_param *sy__tree_seek(const sy_node *n, const char *key, size_t len, int
     }
   }
   return best;
+}
+
+size_t sy__tree_rank(const sy_node *n, const char *key, size_t len) {
+  size_t below = 0;
+  while (n) {
+    if (keycmp(key, len, n->param->name, n->param->name_len) <= 0) {
+      n = n->left;
+    } else {
+      below += size(n->left) + 1;
+      n = n->right;
+    }
+  }
+  return below;
 }
 
 sy_node *sy__tree_put(sy_node *n, sy_param *p, int *grew) {

@@ -55,6 +55,7 @@ typedef struct sy_param {
 typedef struct sy_node {
   int refs;
   int height;
+  size_t size; /* parameters in this subtree: a range's count in O(log n) (sy__tree_rank) */
   struct sy_node *left, *right;
   sy_param *param;
 } sy_node;
@@ -152,6 +153,9 @@ const sy_param *sy__tree_get(const sy_node *root, const char *name, size_t len);
 const sy_param *sy__tree_find(const sy_node *root, const char *name, size_t len);
 /* The first parameter whose name is >= key (or > key when strict), or NULL. */
 const sy_param *sy__tree_seek(const sy_node *root, const char *key, size_t len, int strict);
+/* How many parameters have a name < key (bytes compared unsigned, a proper prefix first): the
+ * count of a range [a, b) is rank(b) - rank(a). O(log n). */
+size_t sy__tree_rank(const sy_node *root, const char *key, size_t len);
 /* Inserts or replaces (takes one reference of p). *grew is set to 1 if the count grew. NULL on ENOMEM. */
 sy_node *sy__tree_put(sy_node *root, sy_param *p, int *grew);
 /* Removes name if present. *shrank set to 1 if removed. *err set on ENOMEM. */

@@ -218,6 +218,13 @@ const sy_param *sy__snap_get(const sy_snap *s, const char *name, size_t len);
  * cb returns 1 to stop. A page is a walk that stops: the next starts after its last name. */
 typedef int (*sy_list_cb)(void *ctx, const sy_param *p);
 void sy__snap_list(const sy_snap *s, const char *prefix, int recursive, const char *after, sy_list_cb cb, void *ctx);
+/* Walks the folders one level below prefix (which ends in '/'): each distinct next segment that
+ * has a parameter below it, in name order. cb gets the folder's path with its trailing '/' (len
+ * bytes, NUL-terminated, valid for the call) and the exact number of parameters below it (from
+ * the tree's subtree sizes: O(log n) a folder); it returns 1 to stop. The walk steps over the
+ * direct children, one seek each. */
+typedef int (*sy_folder_cb)(void *ctx, const char *folder, size_t len, size_t count);
+void sy__snap_folders(const sy_snap *s, const char *prefix, sy_folder_cb cb, void *ctx);
 /* path with a trailing '/' into prefix; the length, or -1 if it does not fit. */
 int sy__list_prefix(const char *path, char *prefix, size_t cap);
 /* A credential as listed: never its secret nor its hash. id is NULL for a token; route is

@@ -139,6 +139,9 @@ static int tree_walk(const sy_node *n, const sy_param **out, size_t *count, size
   if (hl - hr > 1 || hr - hl > 1) fail_msg("node %s unbalanced: left %d, right %d", n->param->name, hl, hr);
   if (n->height != (hl > hr ? hl : hr) + 1)
     fail_msg("node %s has height %d, subtrees %d and %d", n->param->name, n->height, hl, hr);
+  if (n->size != (n->left ? n->left->size : 0) + (n->right ? n->right->size : 0) + 1)
+    fail_msg("node %s has size %zu, subtrees %zu and %zu", n->param->name, n->size, n->left ? n->left->size : 0,
+             n->right ? n->right->size : 0);
   return n->height;
 }
 
@@ -184,6 +187,9 @@ static void tree_probe(const sy_node *root, const model *m, int probes) {
     const sy_param *got = sy__tree_get(root, key, len);
     if (!want != !got)
       fail_msg("get \"%s\": tree %s, model %s", key, got ? "found" : "missing", want ? "found" : "missing");
+    size_t rank = sy__tree_rank(root, key, len);
+    if (rank != model_bound(m, key, len, 0))
+      fail_msg("rank \"%s\": tree %zu, model %zu", key, rank, model_bound(m, key, len, 0));
     for (int strict = 0; strict <= 1; strict++) {
       size_t i = model_bound(m, key, len, strict);
       const sy_param *s = sy__tree_seek(root, key, len, strict);

@@ -90,6 +90,16 @@ describe('the Audit log view', { skip: C.skipReason() }, () => {
     await page.context().close();
   });
 
+  it('reads at 390 px wide and in dark mode, with nothing wider than the window', async () => {
+    for (const [label, opts] of [['narrow', { viewport: { width: 390, height: 800 } }], ['dark', { colorScheme: 'dark' }]]) {
+      const page = await C.openConsole(browser, S, { ...opts, hash: '#/audit' });
+      await page.getByTestId('audit-row').first().waitFor();
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), `${label}: the page scrolls sideways`);
+      await C.shot(page, `audit-${label}`);
+      await page.context().close();
+    }
+  });
+
   it('tells a token without the admin scope why, with the API message', async () => {
     const t = await H.api(S, 'POST', '/api/v1/admin/tokens', { name: 'auditor-read', scopes: ['read'] });
     assert.equal(t.status, 201, t.text);

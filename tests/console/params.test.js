@@ -193,7 +193,33 @@ describe('the Parameters view', { skip: C.skipReason() }, () => {
     await put(S, '/app/web/fresh', 'new');
     await page.locator('[data-testid=param-row][data-name="/app/web/fresh"]').waitFor();
     assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the page was reloaded');
+
+    // an edit begun before someone else's write is refused, not written over it
+    await page.locator('[data-testid=param-row][data-name="/app/web/size"] a').click();
+    await waitText(page, 'param-value', /^XXL$/);
+    await page.getByTestId('param-edit').click();
+    await page.getByTestId('edit-value').fill('mine');
+    await put(S, '/app/web/size', 'theirs');
+    await waitText(page, 'param-value', /^theirs$/);
+    await page.getByTestId('edit-save').click();
+    await page.getByTestId('action-confirm').click();
+    await page.getByTestId('action-dialog').getByTestId('error').waitFor();
+    assert.match(await page.getByTestId('action-dialog').getByTestId('error').textContent(), /^VersionConflict/);
+    await page.getByTestId('action-dialog').getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await get(S, '/app/web/size')).json.value, 'theirs');
     await page.context().close();
+  });
+
+  it('reads at 390 px wide and in dark mode, with nothing wider than the window', async () => {
+    for (const [label, opts] of [['narrow', { viewport: { width: 390, height: 800 } }], ['dark', { colorScheme: 'dark' }]]) {
+      const page = await C.openConsole(browser, S, { ...opts, hash: '#/params?name=/app/web/color' });
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=history-row]').length >= 2);
+      await page.getByTestId('diff').waitFor();
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), `${label}: the page scrolls sideways`);
+      await C.shot(page, `params-${label}`);
+      assert.deepEqual(page.errors, []);
+      await page.context().close();
+    }
   });
 
   it('hides a SecureString from a read token, which sees no write button; the admin reveals it', async () => {

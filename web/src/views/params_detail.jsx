@@ -151,19 +151,25 @@ function EditForm({ p, run, revealed, done }) {
   const hidden = p.type === 'SecureString' && !revealed;
   const [value, setValue] = useState(hidden ? '' : shown(p) || '');
   const [type, setType] = useState(p.type);
+  // the version this edit started from: a write by someone else since then is refused
+  // (409 VersionConflict), not overwritten
+  const [base] = useState(p.version);
   const submit = async (e) => {
     e.preventDefault();
     const ok = await run({
       title: 'Edit parameter',
-      what: `value of ${p.name} changes (version ${p.version} → version ${p.version + 1}, ${type})`,
+      what: `value of ${p.name} changes (version ${base} → version ${base + 1}, ${type})`,
       confirmLabel: 'Save',
-      // if_version: someone else's write since this page loaded is refused, not overwritten
-      action: (reason) => api('PUT', paramUrl(p.name), { value, type, overwrite: true, if_version: p.version, reason }),
+      action: (reason) => api('PUT', paramUrl(p.name), { value, type, overwrite: true, if_version: base, reason }),
     });
     if (ok) done();
   };
   return (
     <form class="panel" onSubmit={submit} data-testid="edit-form">
+      {p.version !== base && (
+        <div class="notice" role="status">Version {p.version} was written since this edit began: saving will be refused.
+          Cancel and edit again to start from it.</div>
+      )}
       <label class="field">
         <span>New value{hidden ? ' (the current one is hidden)' : ''}</span>
         <textarea rows={Math.min(12, Math.max(3, value.split('\n').length + 1))} value={value} maxLength={8192}

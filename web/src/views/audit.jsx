@@ -127,7 +127,7 @@ export default function Audit() {
         </label>
       </form>
       <ErrorBox error={q.error} />
-      {denied && <Empty>Ask an administrator for a token with the admin scope (switchyard token create NAME --scopes admin).</Empty>}
+      {denied && <Empty>Ask an administrator for a token with the admin scope (switchyard token create NAME --scope admin).</Empty>}
       {!q.loaded ? (q.error ? null : <Loading />) : (
         <>
           {rows.length === 0 ? (

@@ -160,7 +160,7 @@ function FolderList({ folder, selected }) {
         <>
           {f.folders.length === 0 && f.params.length === 0 && (
             <Empty>No parameter under {folder}. Create one here, or with the CLI:
-              <code> switchyard put {folder}name value</code> (PUT /api/v1/params{folder}name).</Empty>
+              <code> switchyard param put {folder}NAME VALUE</code> (PUT /api/v1/params{folder}NAME).</Empty>
           )}
           {folders.length > 0 && (
             <ul class="folders" data-testid="folders">

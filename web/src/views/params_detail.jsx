@@ -6,6 +6,7 @@ import { api, namePath, qs } from '../api.js';
 import { Badge, Empty, Loaded, fmt, href, useAction, useData, useSession } from '../ui.jsx';
 import { Diff } from './params_diff.jsx';
 
+// the SSM types; a gateway document (Provider, Route) keeps its own type when edited
 const TYPES = ['String', 'StringList', 'SecureString'];
 
 /* The parameter's URL below /api/v1/params (a single-level name may lack its slash). */
@@ -178,7 +179,7 @@ function EditForm({ p, run, revealed, done }) {
       <label class="field">
         <span>Type</span>
         <select value={type} onChange={(e) => setType(e.currentTarget.value)} data-testid="edit-type">
-          {TYPES.map((t) => <option key={t} value={t}>{t}</option>)}
+          {(TYPES.includes(p.type) ? TYPES : [p.type, ...TYPES]).map((t) => <option key={t} value={t}>{t}</option>)}
         </select>
       </label>
       <div class="row">

@@ -50,7 +50,15 @@ describe('the Audit log view', { skip: C.skipReason() }, () => {
     });
     assert.deepEqual(await page.getByTestId('audit-reason').allTextContents(), ['reason a3', 'reason a2', 'reason a1']);
 
+    // since a sequence number: the records after it
+    const a2 = Number(await page.locator('[data-testid=audit-row]', { hasText: 'reason a2' }).getAttribute('data-seq'));
+    await page.getByTestId('audit-since').fill(String(a2));
+    await page.getByTestId('audit-apply').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=audit-row]').length === 1);
+    assert.deepEqual(await page.getByTestId('audit-reason').allTextContents(), ['reason a3']);
+
     await page.getByTestId('audit-name').fill('');
+    await page.getByTestId('audit-since').fill('');
     await page.getByTestId('audit-apply').click();
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=audit-row]').length === n, all.length);
     await page.getByTestId('audit-action').fill('delete');

@@ -115,7 +115,7 @@ export default function Audit() {
         <label class="field"><span>Name (exact)</span>
           <input value={form.name} placeholder="/a/b/c" onInput={(e) => setForm({ ...form, name: e.currentTarget.value })} data-testid="audit-name" />
         </label>
-        <label class="field"><span>Since (seq or time)</span>
+        <label class="field"><span>Since (after a seq, or from a time)</span>
           <input value={form.since} placeholder="1200 or 2026-12-01T09:00:00Z" onInput={(e) => setForm({ ...form, since: e.currentTarget.value })} data-testid="audit-since" />
         </label>
         <button type="submit" class="primary" data-testid="audit-apply">Apply</button>

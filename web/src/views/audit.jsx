@@ -137,7 +137,7 @@ export default function Audit() {
               {q.next ? ' Load more to look further back.' : ''}</Empty>
           ) : (
             <div class="scroll">
-              <table class="grid" data-testid="audit">
+              <table class="grid audit-table" data-testid="audit">
                 <thead>
                   <tr><th class="num">Seq</th><th>Time</th><th>Actor</th><th>Action</th><th>Name</th><th>Version</th><th>Reason</th><th>Detail</th></tr>
                 </thead>

@@ -275,7 +275,7 @@ function History({ p, versions, run, canWrite }) {
   return (
     <>
       <div class="scroll">
-        <table class="grid" data-testid="history">
+        <table class="grid history-table" data-testid="history">
           <thead>
             <tr><th class="num">Version</th><th>Written</th><th>By</th><th>Labels</th><th>Reason</th><th>Value</th>{canWrite && <th>Actions</th>}</tr>
           </thead>

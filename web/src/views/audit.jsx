@@ -55,7 +55,8 @@ function useAudit(filters) {
   }, [st.next, filters.name, filters.since]);
 
   useEffect(() => { set({ records: [], next: null, error: null, loading: true, loaded: false }); reload(); }, [reload]);
-  useLive([''], reload);
+  // a token refused the log (403) would only be refused again at every change
+  useLive(st.error && st.error.status === 403 ? [] : [''], reload);
   return { ...st, reload, loadMore };
 }
 

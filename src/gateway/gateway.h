@@ -98,6 +98,20 @@ typedef struct sy_gw_pinfo {
 /* The gateway's view of provider name (any thread). */
 void sy__gateway_provider_info(sy_gateway *gw, const char *name, sy_gw_pinfo *out);
 
+/* One bucket of a provider's series. */
+#define SY_GW_POINTS_MAX 96
+typedef struct sy_gw_point {
+  int64_t start_ms; /* the bucket's start, wall time of the gateway's clock */
+  int64_t ok;       /* successful calls: those its latency counts (0: no latency) */
+  sy_gw_window w;
+} sy_gw_point;
+
+/* Provider name's series into out (room for SY_GW_POINTS_MAX): the last 60 minutes (day 0) or
+ * the last 96 quarter hours (day 1) of the gateway's clock, oldest first, ending with the
+ * current (partial) one; a bucket without calls is zero. Returns how many, *step_ms their
+ * width. Any thread. */
+int sy__gateway_provider_series(sy_gateway *gw, const char *name, int day, sy_gw_point *out, int64_t *step_ms);
+
 /* The counts of provider name's calls (core/metric.h): since the
  * gateway started when from_ms and to_ms are both 0, else of the whole minutes that overlap
  * [from_ms, to_ms) of the last hour of the gateway's clock. 0, or -1 when the gateway has

@@ -44,24 +44,28 @@ typedef struct sy_gw_series {
   sy_hist ttfb, duration;
 } sy_gw_series;
 
-/* What the engine keeps per provider name across requests and versions of its document. */
-/* One minute of a provider's calls (the provider API's windows: 1 m, 5 m, 1 h). */
+/* One bucket of a provider's calls: a minute (the provider API's windows 1 m, 5 m, 1 h and its
+ * 1 h series) or a quarter hour (its 24 h series). */
 #define SY_GW_MINUTES 60
+#define SY_GW_QUARTERS 96
+#define SY_GW_QUARTER_MS 900000
 typedef struct sy_gw_minute {
-  int64_t minute; /* wall-clock minute (ms / 60000) it counts; another: stale */
+  int64_t slot; /* the wall-clock bucket it counts (ms / its width); another: stale */
   int64_t requests, errors, images;
   double cost_usd;
   sy_hist latency; /* of successful calls */
 } sy_gw_minute;
 
+/* What the engine keeps per provider name across requests and versions of its document. */
 typedef struct sy_gw_pstate {
   char name[SY_PROVIDER_NAME_MAX + 1];
   sy_breaker breaker;
   sy_breaker_cfg cfg; /* of the version last used */
   int64_t last_ok_ms, last_fail_ms;
   char last_error[256];
-  sy_gw_minute minutes[SY_GW_MINUTES]; /* ring, by minute % SY_GW_MINUTES */
-  sy_gw_minute total;                  /* since start */
+  sy_gw_minute minutes[SY_GW_MINUTES];   /* ring, by minute % SY_GW_MINUTES */
+  sy_gw_minute quarters[SY_GW_QUARTERS]; /* ring, by quarter hour % SY_GW_QUARTERS */
+  sy_gw_minute total;                    /* since start */
 } sy_gw_pstate;
 
 /* One provider of a request's chain. */

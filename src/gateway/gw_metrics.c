@@ -45,17 +45,25 @@ static void minute_add(sy_gw_minute *m, int ok, int64_t dur_us, double cost, int
   if (ok) sy__hist_observe(&m->latency, dur_us);
 }
 
+/* The bucket of ring (n of width_ms) that counts the time now, emptied first if it counted an
+ * older one. */
+static sy_gw_minute *bucket_at(sy_gw_minute *ring, int n, int64_t width_ms, int64_t now) {
+  int64_t slot = now / width_ms;
+  sy_gw_minute *m = &ring[slot % n];
+  if (m->slot != slot) {
+    memset(m, 0, sizeof *m);
+    m->slot = slot;
+  }
+  return m;
+}
+
 void sy__gw_pstate_note(sy_gateway *gw, const sy_provider *p, int ok, int64_t dur_us, double cost, int64_t images,
                         const char *error) {
   sy_gw_pstate *ps = sy__gw_pstate(gw, p);
   if (!ps) return;
-  int64_t now = sy__clock_now(gw->clock), minute = now / 60000;
-  sy_gw_minute *m = &ps->minutes[minute % SY_GW_MINUTES];
-  if (m->minute != minute) {
-    memset(m, 0, sizeof *m);
-    m->minute = minute;
-  }
-  minute_add(m, ok, dur_us, cost, images);
+  int64_t now = sy__clock_now(gw->clock);
+  minute_add(bucket_at(ps->minutes, SY_GW_MINUTES, 60000, now), ok, dur_us, cost, images);
+  minute_add(bucket_at(ps->quarters, SY_GW_QUARTERS, SY_GW_QUARTER_MS, now), ok, dur_us, cost, images);
   minute_add(&ps->total, ok, dur_us, cost, images);
   if (ok) {
     ps->last_ok_ms = now;
@@ -63,6 +71,15 @@ void sy__gw_pstate_note(sy_gateway *gw, const sy_provider *p, int ok, int64_t du
     ps->last_fail_ms = now;
     snprintf(ps->last_error, sizeof ps->last_error, "%s", error ? error : "");
   }
+}
+
+static void window_of(const sy_gw_minute *src, sy_gw_window *w) {
+  w->requests = src->requests;
+  w->errors = src->errors;
+  w->cost_usd = src->cost_usd;
+  w->p50_us = sy__hist_quantile(&src->latency, 0.50);
+  w->p95_us = sy__hist_quantile(&src->latency, 0.95);
+  w->p99_us = sy__hist_quantile(&src->latency, 0.99);
 }
 
 /* The sum of the minutes of the last n (the current one included). */
@@ -73,7 +90,7 @@ static void window(const sy_gw_pstate *ps, int64_t minute, int n, sy_gw_window *
   if (n > 0) {
     for (int i = 0; i < SY_GW_MINUTES; i++) {
       const sy_gw_minute *m = &ps->minutes[i];
-      if (m->minute > minute - n && m->minute <= minute) {
+      if (m->slot > minute - n && m->slot <= minute) {
         sum.requests += m->requests;
         sum.errors += m->errors;
         sum.cost_usd += m->cost_usd;
@@ -82,12 +99,7 @@ static void window(const sy_gw_pstate *ps, int64_t minute, int n, sy_gw_window *
     }
     src = &sum;
   }
-  w->requests = src->requests;
-  w->errors = src->errors;
-  w->cost_usd = src->cost_usd;
-  w->p50_us = sy__hist_quantile(&src->latency, 0.50);
-  w->p95_us = sy__hist_quantile(&src->latency, 0.95);
-  w->p99_us = sy__hist_quantile(&src->latency, 0.99);
+  window_of(src, w);
 }
 
 void sy__gateway_provider_info(sy_gateway *gw, const char *name, sy_gw_pinfo *out) {
@@ -107,6 +119,27 @@ void sy__gateway_provider_info(sy_gateway *gw, const char *name, sy_gw_pinfo *ou
     window(ps, minute, 0, &out->total);
   }
   pthread_mutex_unlock(&gw->mu);
+}
+
+int sy__gateway_provider_series(sy_gateway *gw, const char *name, int day, sy_gw_point *out, int64_t *step_ms) {
+  int n = day ? SY_GW_QUARTERS : SY_GW_MINUTES;
+  int64_t width = day ? SY_GW_QUARTER_MS : 60000;
+  memset(out, 0, (size_t)n * sizeof *out);
+  pthread_mutex_lock(&gw->mu);
+  int64_t last = sy__clock_now(gw->clock) / width;
+  const sy_gw_pstate *ps = pstate_named(gw, name);
+  const sy_gw_minute *ring = !ps ? NULL : day ? ps->quarters : ps->minutes;
+  for (int i = 0; i < n; i++) {
+    int64_t slot = last - (n - 1) + i;
+    out[i].start_ms = slot * width;
+    const sy_gw_minute *m = ring && slot >= 0 ? &ring[slot % n] : NULL;
+    if (!m || m->slot != slot) continue;
+    window_of(m, &out[i].w);
+    out[i].ok = (int64_t)m->latency.count;
+  }
+  pthread_mutex_unlock(&gw->mu);
+  *step_ms = width;
+  return n;
 }
 
 static void minute_counts(const sy_gw_minute *m, sy_counts *c) {
@@ -134,7 +167,7 @@ int sy__gateway_provider_counts(sy_gateway *gw, const char *name, int64_t from_m
   } else if (ps) {
     int64_t first = from_ms / 60000, last = (to_ms - 1) / 60000;
     for (int i = 0; i < SY_GW_MINUTES; i++)
-      if (ps->minutes[i].requests && ps->minutes[i].minute >= first && ps->minutes[i].minute <= last)
+      if (ps->minutes[i].requests && ps->minutes[i].slot >= first && ps->minutes[i].slot <= last)
         minute_counts(&ps->minutes[i], out);
   }
   pthread_mutex_unlock(&gw->mu);

@@ -1,4 +1,5 @@
-/* api_providers.c — /api/v1/providers (runbook 001): list, probe, preflight, activate, status and metrics. */
+/* api_providers.c — /api/v1/providers (runbook 001): list, probe, preflight, activate, status, metrics and
+ * series. */
 #include "server/api_providers.h"
 
 #include "server/api_gateway.h"
@@ -641,12 +642,50 @@ static enum MHD_Result metrics_of(sy_req *r, const char *name) {
   return sy__reply_json(r, 200, json_pack("{ss so}", "provider", name, "metrics", m));
 }
 
+/* ---- GET /api/v1/providers/{p}/series ---- */
+
+static json_t *point_json(const sy_gw_point *pt) {
+  char t[40];
+  sy__fmt_time(pt->start_ms, t, sizeof t);
+  const sy_gw_window *w = &pt->w;
+  json_t *lat = pt->ok ? json_pack("{so so so}", "p50", ms_json((double)w->p50_us / 1000.0), "p95",
+                                   ms_json((double)w->p95_us / 1000.0), "p99", ms_json((double)w->p99_us / 1000.0))
+                       : json_null();
+  return json_pack("{ss sI sI sf so sf}", "t", t, "requests", (json_int_t)w->requests, "errors", (json_int_t)w->errors,
+                   "error_rate", rate(w->errors, w->requests), "latency_ms", lat, "cost_usd", w->cost_usd);
+}
+
+/* {"provider","window","step_s","points":[...]}: every bucket of the window (1h, the default, or
+ * 24h), oldest first. */
+static enum MHD_Result series_of(sy_req *r, const char *name) {
+  if (sy__require(r, SY_SCOPE_READ) || sy__query_only(r, "window")) return MHD_YES;
+  const char *win = sy__query(r, "window");
+  if (!win) win = "1h";
+  if (strcmp(win, "1h") != 0 && strcmp(win, "24h") != 0)
+    return sy__reply_error(r, 400, "ValidationException", "window must be 1h or 24h, not %.40s", win);
+  sy_gw_point *pts = sy__arena_alloc(r->arena, SY_GW_POINTS_MAX * sizeof *pts);
+  json_t *arr = json_array();
+  if (arr && sy__arena_cleanup(r->arena, release_json, arr)) {
+    json_decref(arr);
+    arr = NULL;
+  }
+  if (!pts || !arr) return sy__reply_error(r, 500, "InternalError", "out of memory");
+  int64_t step_ms = 0;
+  int n = sy__gateway_provider_series(r->srv->gw, name, !strcmp(win, "24h"), pts, &step_ms);
+  for (int i = 0; i < n; i++)
+    if (json_array_append_new(arr, point_json(&pts[i])))
+      return sy__reply_error(r, 500, "InternalError", "out of memory");
+  return sy__reply_json(r, 200,
+                        json_pack("{ss ss sI sO}", "provider", name, "window", win, "step_s",
+                                  (json_int_t)(step_ms / 1000), "points", arr));
+}
+
 /* ---- routing ---- */
 
 typedef struct action {
   const char *path, *method;
   enum MHD_Result (*fn)(sy_req *r, const char *name);
-  int reads; /* status, metrics: the provider's existence is checked here (a probe checks it itself) */
+  int reads; /* status, metrics, series: the provider's existence is checked here (a probe checks it itself) */
 } action;
 
 static const action actions[] = {
@@ -655,6 +694,7 @@ static const action actions[] = {
     {"activate", "POST", activate, 0},
     {"status", "GET", status_of, 1},
     {"metrics", "GET", metrics_of, 1},
+    {"series", "GET", series_of, 1},
 };
 
 enum MHD_Result sy__api_providers(sy_req *r, const char *rest) {

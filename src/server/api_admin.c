@@ -144,6 +144,16 @@ static json_t *scopes_json(unsigned s) {
   return a;
 }
 
+enum MHD_Result sy__api_whoami(sy_req *r) {
+  if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
+    return sy__reply_error(r, 405, "MethodNotAllowed", "/api/v1/whoami answers GET");
+  if (sy__query_only(r, "")) return MHD_YES;
+  unsigned have = 0; /* what the scope checks grant, asked of them: admin brings read, write and decrypt */
+  for (unsigned s = SY_SCOPE_READ; s <= SY_SCOPE_EVALUATE; s <<= 1)
+    if (!sy__require_quiet(r, s)) have |= s;
+  return sy__reply_json(r, 200, json_pack("{ss so}", "name", r->actor, "scopes", scopes_json(have)));
+}
+
 /* A new token secret: "sy_" and 64 hex digits of 32 random bytes. */
 int sy__token_generate(char *out, size_t outsz) {
   unsigned char raw[32];

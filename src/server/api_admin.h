@@ -12,6 +12,10 @@ enum MHD_Result sy__api_audit(sy_req *r, const char *rest);
 enum MHD_Result sy__api_tokens(sy_req *r, const char *rest);
 enum MHD_Result sy__api_keys(sy_req *r, const char *rest);
 
+/* GET /api/v1/whoami: the credential's name and the scopes it holds, those its scopes imply
+ * included ({"name","scopes"}); never the secret nor its hash. Any credential may ask. */
+enum MHD_Result sy__api_whoami(sy_req *r);
+
 /* A new token secret ("sy_" and 64 hex digits) into out (outsz >= 68); 0, or -1 without randomness. */
 int sy__token_generate(char *out, size_t outsz);
 /* Whether id is a well-formed access key id: 16 to 31 of A-Z0-9. */

@@ -36,6 +36,7 @@ typedef struct sy_server {
   struct sy_pushed *pushed;         /* metrics applications push (control/pushed.h) */
   struct sy_promq *promq;           /* Prometheus instant queries (control/promq.h) */
   struct sy_controller *controller; /* the rollout controller (control/controller.h) */
+  struct sy_console *console;       /* the web console's files (console.h); NULL when it is not built */
   sy_sources sources;               /* the metric sources of gates and alert rules, filled at start-up */
   struct MHD_Daemon *daemon;
   int64_t started_ms;

@@ -13,6 +13,7 @@
 #include "server/api_params.h"
 #include "server/api_providers.h"
 #include "server/api_rollouts.h"
+#include "server/console.h"
 #include "server/ofrep.h"
 #include "server/ssm.h"
 #include "server/watch.h"
@@ -55,6 +56,8 @@ enum MHD_Result sy__route(sy_req *r) {
       return sy__reply_error(r, 403, "AccessDenied", "token %s may only evaluate flags (scope evaluate)", r->actor);
     return r->openai ? sy__api_gateway(r) : sy__api_metrics(r);
   }
+  /* the console's page loads before its user gives a token: its files hold no secrets */
+  if (strncmp(p, "/console", 8) == 0 && (p[8] == 0 || p[8] == '/')) return sy__console_serve(r, p + 8);
   if (strncmp(p, "/api/", 5) != 0) {
     /* an AWS client of another service (S3, Lambda, ...) pointed at Switchyard */
     int aws = sy__ssm_from_aws(r);
@@ -65,6 +68,8 @@ enum MHD_Result sy__route(sy_req *r) {
     return sy__reply_error(r, 401, "Unauthenticated", "missing Authorization: Bearer <token> header");
   /* pushed metrics come from applications, whose tokens may have the evaluate scope alone */
   if (strncmp(p, "/api/v1/metrics", 15) == 0 && (p[15] == 0 || p[15] == '/')) return sy__api_pushed_metrics(r, p + 15);
+  /* any token may ask what it is: the console tells an evaluate-only token that it cannot serve */
+  if (strcmp(p, "/api/v1/whoami") == 0) return sy__api_whoami(r);
   if (!(r->scopes & ~(unsigned)SY_SCOPE_EVALUATE) && !flag_evaluation(p))
     return sy__reply_error(r, 403, "AccessDenied", "token %s may only evaluate flags (scope evaluate)", r->actor);
   if (strncmp(p, "/api/v1/params", 14) == 0 && (p[14] == 0 || p[14] == '/')) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "server/api_admin.h"
+#include "server/console.h"
 #include "gateway/gateway.h"
 #include "control/controller.h"
 #include "control/promq.h"
@@ -105,7 +106,7 @@ static void usage(FILE *f) {
       f,
       "usage: switchyard serve [--listen ADDR:PORT] [--data DIR] [--store URL] [--threads N] [--insecure-loopback]\n"
       "                        [--header-timeout MS] [--body-timeout MS] [--idle-timeout MS]\n"
-      "                        [--max-conns-per-ip N] [--import-max-bytes N]\n"
+      "                        [--max-conns-per-ip N] [--import-max-bytes N] [--console DIR]\n"
       "\n"
       "Serves the Switchyard API. Defaults: --listen 127.0.0.1:8000 --data ./data --threads 2.\n"
       "PORT 0 picks a free port (the \"listening\" log line names it). At first start the admin\n"
@@ -116,6 +117,9 @@ static void usage(FILE *f) {
       "--store postgres://USER@HOST:PORT/DB (or SWITCHYARD_STORE) keeps the store in PostgreSQL, which\n"
       "several nodes share: every node sees every change, and DATA keeps only the node's own files (the\n"
       "master key, which every node of a store must share, and the admin token). Default: SQLite in DATA.\n"
+      "--console DIR (or SWITCHYARD_CONSOLE_DIR) serves the web console built in DIR (`make console`; DIR\n"
+      "must hold its index.html) at /console, which needs no token. Default: the first of EXEDIR/console\n"
+      "and PREFIX/share/switchyard/console that holds one; without one, /console answers 404.\n"
       "\n"
       "Connection limits (each option also reads the environment variable named beside it):\n"
       "  --header-timeout MS    a request's headers must arrive within MS (SWITCHYARD_HEADER_TIMEOUT_MS, 10000)\n"
@@ -138,7 +142,8 @@ static void usage(FILE *f) {
       "                                    was signed for, any region (default us-east-1)\n"
       "  SWITCHYARD_AWS_ACCOUNT_ID         the account in ARNs (default 000000000000)\n"
       "  SWITCHYARD_MASTER_KEY_FILE        the 32-byte (or 64 hex digit) key SecureStrings are sealed with\n"
-      "                                    (default DATA/master.key, made at first start, mode 0600)\n");
+      "                                    (default DATA/master.key, made at first start, mode 0600)\n"
+      "  SWITCHYARD_CONSOLE_DIR            as --console (default: beside the executable, else the install's)\n");
   for (size_t i = 0; i < N_LIMITS; i++)
     fprintf(f, "  %-33s as %s, %lld to %lld (default %lld)\n", limit_opts[i].env, limit_opts[i].flag,
             (long long)limit_opts[i].min, (long long)limit_opts[i].max, (long long)limit_opts[i].dflt);
@@ -308,10 +313,12 @@ void sy__server_close(sy_server *srv) {
   srv->sources.gw = NULL;
   srv->sources.pushed = NULL;
   srv->sources.promq = NULL;
+  sy__console_free(srv->console); /* the HTTP daemon is stopped: no reply points into it */
+  srv->console = NULL;
 }
 
 int sy__serve_main(int argc, char **argv) {
-  const char *listen = "127.0.0.1:8000", *data = "./data", *store = getenv("SWITCHYARD_STORE");
+  const char *listen = "127.0.0.1:8000", *data = "./data", *store = getenv("SWITCHYARD_STORE"), *console = NULL;
   int64_t threads = 2;
   int insecure = 0;
   const char *limit_arg[N_LIMITS] = {0};
@@ -330,6 +337,8 @@ int sy__serve_main(int argc, char **argv) {
       data = argv[++i];
     } else if (!strcmp(a, "--store") && i + 1 < argc) {
       store = argv[++i];
+    } else if (!strcmp(a, "--console") && i + 1 < argc) {
+      console = argv[++i];
     } else if (!strcmp(a, "--insecure-loopback")) {
       insecure = 1;
     } else if (!strcmp(a, "--threads") && i + 1 < argc) {
@@ -382,6 +391,15 @@ int sy__serve_main(int argc, char **argv) {
     return 2;
   }
 
+  /* read before the store is opened: a --console without a console refuses to start at once */
+  sy_console *con = NULL;
+  char con_dir[4096], con_msg[4096 + 256];
+  sy_rc con_rc = sy__console_load(console, &con, con_dir, sizeof con_dir, con_msg, sizeof con_msg);
+  if (con_rc && console) {
+    fprintf(stderr, "switchyard serve: --console %s: %s\n", console, con_msg);
+    return 1;
+  }
+
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
@@ -389,7 +407,7 @@ int sy__serve_main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  sy_server srv = {.clock = sy__clock_system()};
+  sy_server srv = {.clock = sy__clock_system(), .console = con};
   static sy_offset_clock test_clock; /* SWITCHYARD_TEST_CLOCK=1: tests move time (budget days) */
   const char *tc = getenv("SWITCHYARD_TEST_CLOCK");
   if (tc && !strcmp(tc, "1")) {
@@ -434,6 +452,11 @@ int sy__serve_main(int argc, char **argv) {
   if (srv.test_clock)
     sy__log("warn", "SWITCHYARD_TEST_CLOCK=1: POST /api/v1/admin/clock moves this server's time forward (tests only)",
             NULL);
+  if (con_rc)
+    sy__log(con_rc == SY_ENOTFOUND ? "info" : "warn", "the web console is not served: /console answers 404",
+            json_pack("{ss}", "reason", con_msg));
+  else
+    sy__log("info", "serving the web console at /console", json_pack("{ss}", "dir", con_dir));
   if (insecure)
     sy__log("warn",
             "INSECURE: --insecure-loopback: requests without a token are served as the admin "

@@ -49,6 +49,10 @@ it('runbook 001\'s lines without a token: served, audited as insecure-loopback, 
   await H.api(S, 'PUT', '/api/v1/params/dev/loop/secret', { value: 'hunter2-secret', type: 'SecureString' });
   const sec = await H.api(S, 'GET', '/api/v1/params/dev/loop/secret?decrypt=true', undefined, null);
   assert.ok(!sec.text.includes('hunter2-secret'), `the secret stays hidden: ${sec.status} ${sec.text}`);
+  // whoami says so: an admin without decrypt
+  const me = await H.api(S, 'GET', '/api/v1/whoami', undefined, null);
+  assert.equal(me.status, 200, me.text);
+  assert.deepEqual(me.json, { name: 'insecure-loopback', scopes: ['read', 'write', 'admin', 'evaluate'] });
 });
 
 it('without the option: no token is a 401 that names the header and the option', async () => {

@@ -36,9 +36,10 @@ function tick(unit, v) {
 }
 
 /* props: title, unit ('ms' | '%' | '$' | ''), xs (unix seconds), series [{label, values}],
- * format (a value as text, for the legend), caption (text under the chart), testid. xs and the
+ * format (a value as text, for the legend), caption (text under the chart), testid, dots (mark
+ * each point). xs and the
  * values are memoized by the caller: a new xs array is what redraws the chart. */
-export function TimeChart({ title, unit, xs, series, format, caption, testid }) {
+export function TimeChart({ title, unit, xs, series, format, caption, testid, dots }) {
   const box = useRef(null);
   const plot = useRef(null);
   const scheme = useScheme();
@@ -73,7 +74,8 @@ export function TimeChart({ title, unit, xs, series, format, caption, testid }) 
           stroke: p.series[i % p.series.length],
           width: 1.5,
           spanGaps: false,
-          points: { show: false },
+          // a series with gaps (latency: null where no call succeeded) shows its lone points
+          points: { show: !!dots, size: 4 },
           value: (_u, v) => (v === null || v === undefined ? '—' : format(v)),
         })),
       ],
@@ -84,7 +86,7 @@ export function TimeChart({ title, unit, xs, series, format, caption, testid }) 
     });
     ro.observe(el);
     return () => { ro.disconnect(); u.destroy(); plot.current = null; };
-  }, [scheme, labels, unit]);
+  }, [scheme, labels, unit, dots]);
 
   // the parent keeps xs (and the values) while its data is unchanged: new data, new xs
   useEffect(() => { if (plot.current) plot.current.setData(dataRef.current); }, [xs]);

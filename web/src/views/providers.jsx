@@ -308,17 +308,21 @@ function SinceStart({ name }) {
     <section aria-labelledby="since-title">
       <h2 id="since-title">Since the server started</h2>
       <Loaded q={q}>
-        {({ metrics: m }) => (
-          <div class="stats" data-testid="metrics">
-            <div class="stat"><span>Requests</span><strong data-testid="metric-requests">{fmt.num(m.requests)}</strong></div>
-            <div class="stat"><span>Errors</span><strong>{fmt.num(m.errors)}</strong></div>
-            <div class="stat"><span>Error rate</span><strong>{fmt.pct(m.error_rate * 100)}</strong></div>
-            <div class="stat"><span>Latency p50 / p95 / p99</span>
-              <strong>{fmt.ms(m.latency_ms && m.latency_ms.p50)} / {fmt.ms(m.latency_ms && m.latency_ms.p95)} / {fmt.ms(m.latency_ms && m.latency_ms.p99)}</strong></div>
-            <div class="stat"><span>Cost</span><strong>{fmt.usd(m.cost_usd)}</strong></div>
-            <div class="stat"><span>Cost per request</span><strong>{fmt.usd(m.cost_per_request)}</strong></div>
-          </div>
-        )}
+        {({ metrics: m }) => {
+          // latency is of successful calls: without one there is none to show (the API says 0)
+          const lat = (k) => (m.requests > m.errors && m.latency_ms ? fmt.ms(m.latency_ms[k]) : '—');
+          return (
+            <div class="stats" data-testid="metrics">
+              <div class="stat"><span>Requests</span><strong data-testid="metric-requests">{fmt.num(m.requests)}</strong></div>
+              <div class="stat"><span>Errors</span><strong>{fmt.num(m.errors)}</strong></div>
+              <div class="stat"><span>Error rate</span><strong>{fmt.pct(m.error_rate * 100)}</strong></div>
+              <div class="stat"><span>Latency p50 / p95 / p99</span>
+                <strong>{lat('p50')} / {lat('p95')} / {lat('p99')}</strong></div>
+              <div class="stat"><span>Cost</span><strong>{fmt.usd(m.cost_usd)}</strong></div>
+              <div class="stat"><span>Cost per request</span><strong>{fmt.usd(m.cost_per_request)}</strong></div>
+            </div>
+          );
+        }}
       </Loaded>
     </section>
   );
@@ -378,7 +382,7 @@ function SeriesCharts({ s }) {
         series={[{ label: 'error rate', values: d.rate }]} format={fmt.pct}
         caption={`${now}: ${fmt.pct(last && last.error_rate * 100)} · window: ${fmt.pct(reqs ? (errs / reqs) * 100 : 0)}`} />
       <TimeChart testid="chart-latency" title="Latency of successful calls" unit="ms" xs={d.xs}
-        series={[{ label: 'p50', values: d.p50 }, { label: 'p95', values: d.p95 }, { label: 'p99', values: d.p99 }]} format={fmt.ms}
+        series={[{ label: 'p50', values: d.p50 }, { label: 'p95', values: d.p95 }, { label: 'p99', values: d.p99 }]} format={fmt.ms} dots
         caption={`${now}: p50 ${fmt.ms(last && last.latency_ms && last.latency_ms.p50)}, p95 ${fmt.ms(last && last.latency_ms && last.latency_ms.p95)}, p99 ${fmt.ms(last && last.latency_ms && last.latency_ms.p99)}`} />
       <TimeChart testid="chart-cost" title={`Cost per ${bucket}`} unit="$" xs={d.xs}
         series={[{ label: 'cost', values: d.cost }]} format={fmt.usd}

@@ -2,7 +2,7 @@
 // of what today (UTC) has consumed and holds reserved against its soft and hard limits, and
 // the form that creates or replaces a limit. Spend moves with traffic, which no change event
 // announces: polled every 2 s, and reloaded at once when a limit is written.
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import {
   api, Badge, Empty, fmt, Loaded, Page, useAction, useData, usePoll, useSession,
 } from '../ui.jsx';
@@ -88,11 +88,11 @@ function LimitCard({ l, onEdit }) {
         <div class="gauge-mark hard" style={{ left: '100%' }} title={`hard limit ${fmt.usd(l.hard_limit_usd)}`} />
       </div>
       <dl class="limit-figures">
-        <div><dt>Consumed</dt><dd data-testid="consumed">{fmt.usd(l.consumed_usd)}</dd></div>
-        <div><dt>Reserved</dt><dd data-testid="reserved">{fmt.usd(l.reserved_usd)}</dd></div>
+        <div><dt><span class="key used" aria-hidden="true" />Consumed</dt><dd data-testid="consumed">{fmt.usd(l.consumed_usd)}</dd></div>
+        <div><dt><span class="key held" aria-hidden="true" />Reserved</dt><dd data-testid="reserved">{fmt.usd(l.reserved_usd)}</dd></div>
         <div><dt>Remaining</dt><dd data-testid="remaining">{fmt.usd(l.remaining_usd)}</dd></div>
-        <div><dt>Soft limit</dt><dd>{fmt.usd(l.soft_limit_usd)}</dd></div>
-        <div><dt>Hard limit</dt><dd>{fmt.usd(l.hard_limit_usd)}</dd></div>
+        <div><dt><span class="key soft" aria-hidden="true" />Soft limit</dt><dd>{fmt.usd(l.soft_limit_usd)}</dd></div>
+        <div><dt><span class="key hard" aria-hidden="true" />Hard limit</dt><dd>{fmt.usd(l.hard_limit_usd)}</dd></div>
         <div><dt>Requests</dt><dd data-testid="requests">{fmt.num(l.request_count)}</dd></div>
       </dl>
     </article>
@@ -116,6 +116,13 @@ function LimitForm({ init, limits, done }) {
   const [soft, setSoft] = useState(init ? String(init.soft_limit_usd) : '');
   const [hard, setHard] = useState(init ? String(init.hard_limit_usd) : '');
   const providers = useData(() => api('GET', '/api/v1/providers'), [], ['/switchyard/providers/']);
+  const box = useRef(null);
+  // "Change…" fills this form: bring it into view and to the keyboard
+  useEffect(() => {
+    if (!init || !box.current) return;
+    box.current.scrollIntoView({ block: 'nearest' });
+    box.current.querySelector('[data-testid=limit-hard]').focus();
+  }, []);
   const submit = async (e) => {
     e.preventDefault();
     const body = { limit_type: type };
@@ -137,7 +144,7 @@ function LimitForm({ init, limits, done }) {
     if (res) done();
   };
   return (
-    <section aria-labelledby="limit-form-title">
+    <section aria-labelledby="limit-form-title" ref={box}>
       <h2 id="limit-form-title">{init ? `Change ${init.name}` : 'Set a daily limit'}</h2>
       <form class="panel limit-form" onSubmit={submit} data-testid="limit-form">
         <div class="row">

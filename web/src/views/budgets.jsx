@@ -19,6 +19,7 @@ export default function Budgets() {
   const q = useData(() => api('GET', '/api/v1/governance/status'), [], ['/switchyard/limits/']);
   usePoll(q.reload, 2000);
   const [edit, setEdit] = useState(null);
+  const [written, setWritten] = useState(0); // a limit written: the form starts empty again
   return (
     <Page title="Budgets">
       <Loaded q={q}>
@@ -51,8 +52,8 @@ export default function Budgets() {
                 ))}
               </div>
             )}
-            {can('write') && <LimitForm key={edit ? `${edit.name}:${edit.hard_limit_usd}:${edit.soft_limit_usd}` : 'new'}
-              init={edit} limits={st.limits} done={() => { setEdit(null); q.reload(); }} />}
+            {can('write') && <LimitForm key={edit ? `edit:${edit.name}` : `new:${written}`}
+              init={edit} limits={st.limits} done={(wrote) => { setEdit(null); if (wrote) setWritten((n) => n + 1); q.reload(); }} />}
           </>
         )}
       </Loaded>
@@ -141,7 +142,7 @@ function LimitForm({ init, limits, done }) {
       confirmLabel: old ? 'Replace limit' : 'Set limit',
       action: () => api('POST', '/api/v1/governance/limits', body),
     });
-    if (res) done();
+    if (res) done(true);
   };
   return (
     <section aria-labelledby="limit-form-title" ref={box}>
@@ -178,7 +179,7 @@ function LimitForm({ init, limits, done }) {
         </datalist>
         <div class="row">
           <button type="submit" class="primary" data-testid="limit-submit">{init ? 'Replace limit…' : 'Set limit…'}</button>
-          {init && <button type="button" onClick={done}>Cancel</button>}
+          {init && <button type="button" onClick={() => done(false)}>Cancel</button>}
         </div>
       </form>
     </section>

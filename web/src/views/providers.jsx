@@ -243,7 +243,9 @@ function Actions({ p, list, onChange }) {
           <button type="button" onClick={() => probe('preflight', 'preflight', setPre)} disabled={!!busy} data-testid="preflight">
             {busy === 'preflight' ? 'Checking…' : 'Preflight'}
           </button>
-          <button type="button" class="danger" onClick={() => activate(p.name, model, false)} disabled={!!busy} data-testid="activate">
+          <button type="button" class="danger" onClick={() => activate(p.name, model, false)} data-testid="activate"
+            disabled={!!busy || (p.is_active && (list.active_model || '') === model)}
+            title={p.is_active && (list.active_model || '') === model ? `${p.name} already serves the default route with this model` : undefined}>
             Activate…
           </button>
         </div>

@@ -17,10 +17,9 @@ function palette() {
 
 /* 'light' or 'dark', following the system while the page is open. */
 function useScheme() {
-  const mq = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
-  const [dark, set] = useState(mq ? mq.matches : false);
+  const mq = matchMedia('(prefers-color-scheme: dark)');
+  const [dark, set] = useState(mq.matches);
   useEffect(() => {
-    if (!mq) return undefined;
     const f = () => set(mq.matches);
     mq.addEventListener('change', f);
     return () => mq.removeEventListener('change', f);

@@ -31,7 +31,7 @@ function withModel(provider, model) {
 
 function ActiveLine({ list }) {
   return (
-    <div class="panel prov-active" data-testid="active-provider">
+    <div class="panel" data-testid="active-provider">
       <span class="muted">Active provider</span>{' '}
       <a href={href('providers', [list.active_provider])}><strong data-testid="active-name">{list.active_provider}</strong></a>
       {' · '}<span class="muted">model</span>{' '}
@@ -45,6 +45,7 @@ function ProviderList() {
   const q = useData(listProviders, [], LIVE);
   usePoll(q.reload, 3000);
   const names = q.data ? q.data.providers.map((p) => p.name) : [];
+  // one provider's status failing (deleted meanwhile) does not hide the others'
   const st = useData(() => Promise.all(names.map((n) => api('GET', `${base(n)}/status`).catch((error) => ({ error })))),
     [names.join('\n')]);
   usePoll(st.reload, 3000);
@@ -90,7 +91,6 @@ function ProviderList() {
                 </tbody>
               </table>
             </div>
-            <ErrorBox error={st.error} />
           </>
         )}
       </Loaded>
@@ -265,8 +265,7 @@ function TestResult({ t }) {
       <strong>Test connection:</strong>{' '}
       <Badge kind={t.success ? 'good' : 'bad'}>{t.success ? 'success' : 'failed'}</Badge>{' '}
       model {t.model || '—'} · {fmt.ms(t.latency_ms)} · status {t.status}
-      <div class="small">{t.reason}</div>
-      {t.error && <div class="error">{t.error}</div>}
+      {t.error ? <div class="error">{t.error}</div> : <div class="small">{t.reason}</div>}
     </div>
   );
 }

@@ -21,9 +21,6 @@ describe('the providers view', { skip: C.skipReason() }, () => {
     S = await C.startServer();
     simA = await H.startSim({ reply: 'answer from alpha' });
     simB = await H.startSim({ reply: 'answer from beta', usage: { prompt_tokens: 10, completion_tokens: 100 } });
-    await H.putProvider(S, 'alpha', H.openaiDoc(simA, { models: ['sim-gpt'] }));
-    await H.putProvider(S, 'beta', H.openaiDoc(simB, { models: ['gpt-4o-mini', 'sim-gpt'], prices: { input_per_1k: 0, output_per_1k: 1.0 } }));
-    await H.putRoute(S, DEFAULT_ROUTE, { provider: 'alpha', model: 'sim-gpt' });
     browser = await C.launchBrowser();
   });
   after(async () => {
@@ -34,10 +31,24 @@ describe('the providers view', { skip: C.skipReason() }, () => {
 
   const ask = (text) => H.api(S, 'POST', '/v1/chat/completions', { model: 'sim-gpt', messages: [{ role: 'user', content: text }] });
 
-  it('lists the providers with the active one at the top', async () => {
-    assert.equal((await ask('warm up')).status, 200);
+  it('with only the built-in stub says how to add a provider; providers written meanwhile appear, the active one at the top', async () => {
     const page = await C.openConsole(browser, S, { hash: '#/providers' });
+    const empty = page.getByTestId('empty');
+    await empty.waitFor();
+    assert.match(await empty.textContent(), /switchyard param put \/switchyard\/providers\/gemini --type Provider/);
+    assert.match(await empty.textContent(), /PUT \/api\/v1\/params\/switchyard\/providers\/gemini/);
+    assert.equal(await page.getByTestId('active-name').textContent(), 'stub');
+    await C.shot(page, 'providers-empty');
+    await page.evaluate(() => { window.__sameDocument = true; });
+
+    await H.putProvider(S, 'alpha', H.openaiDoc(simA, { models: ['sim-gpt'] }));
+    await H.putProvider(S, 'beta', H.openaiDoc(simB, { models: ['gpt-4o-mini', 'sim-gpt'], prices: { input_per_1k: 0, output_per_1k: 1.0 } }));
+    await H.putRoute(S, DEFAULT_ROUTE, { provider: 'alpha', model: 'sim-gpt' });
+    assert.equal((await ask('warm up')).status, 200);
     await page.getByTestId('provider-beta').waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid=active-name]').textContent === 'alpha');
+    assert.equal(await page.getByTestId('empty').count(), 0);
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the page was not reloaded');
     assert.equal(await page.getByTestId('active-name').textContent(), 'alpha');
     assert.equal(await page.getByTestId('active-model').textContent(), 'sim-gpt');
     const alpha = page.getByTestId('provider-alpha');

@@ -370,6 +370,7 @@ function SeriesCharts({ s }) {
     };
   }, [s]);
   const last = s.points.length ? s.points[s.points.length - 1] : null;
+  const lastLat = s.points.findLast((x) => x.latency_ms); // the newest bucket with a successful call
   const bucket = s.step_s >= 3600 ? `${s.step_s / 3600} h` : `${s.step_s / 60} min`;
   const reqs = sum(d.requests);
   const errs = sum(d.errors);
@@ -384,7 +385,9 @@ function SeriesCharts({ s }) {
         caption={`${now}: ${fmt.pct(last && last.error_rate * 100)} · window: ${fmt.pct(reqs ? (errs / reqs) * 100 : 0)}`} />
       <TimeChart testid="chart-latency" title="Latency of successful calls" unit="ms" xs={d.xs}
         series={[{ label: 'p50', values: d.p50 }, { label: 'p95', values: d.p95 }, { label: 'p99', values: d.p99 }]} format={fmt.ms} dots
-        caption={`${now}: p50 ${fmt.ms(last && last.latency_ms && last.latency_ms.p50)}, p95 ${fmt.ms(last && last.latency_ms && last.latency_ms.p95)}, p99 ${fmt.ms(last && last.latency_ms && last.latency_ms.p99)}`} />
+        caption={lastLat ? `${bucket} from ${new Date(lastLat.t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}: `
+          + `p50 ${fmt.ms(lastLat.latency_ms.p50)}, p95 ${fmt.ms(lastLat.latency_ms.p95)}, p99 ${fmt.ms(lastLat.latency_ms.p99)}`
+          : 'no successful call in the window'} />
       <TimeChart testid="chart-cost" title={`Cost per ${bucket}`} unit="$" xs={d.xs}
         series={[{ label: 'cost', values: d.cost }]} format={fmt.usd}
         caption={`${now}: ${fmt.usd(last && last.cost_usd)} · window: ${fmt.usd(sum(d.cost))}`} />

@@ -9,6 +9,7 @@
 
 #include "core/provider.h"
 #include "gateway/gateway.h"
+#include "server/api_params.h"
 
 static const char *level_name(sy_gw_limit_level l) {
   return l == SY_LIMIT_HARD ? "hard_limit_reached" : l == SY_LIMIT_SOFT ? "soft_limit_reached" : "ok";
@@ -62,9 +63,12 @@ static void limit_release(void *p) { json_decref(p); }
 static enum MHD_Result set_limit(sy_req *r) {
   if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "") || sy__parse_body(r)) return MHD_YES;
   json_t *body = r->json;
-  /* the document: the body's fields, period made explicit; the compiler checks every one */
+  if (json_is_object(body) && sy__reason_field(r, body)) return MHD_YES;
+  const char *why = r->op.reason;
+  /* the document: the body's fields but the reason, period made explicit; the compiler checks every one */
   json_t *doc = json_deep_copy(body);
   if (!doc) return sy__reply_error(r, 500, "InternalError", "out of memory");
+  json_object_del(doc, "reason");
   if (!json_object_get(doc, "period")) json_object_set_new(doc, "period", json_string("daily"));
   char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
   if (!text || sy__arena_cleanup(r->arena, limit_release, doc)) {
@@ -94,6 +98,12 @@ static enum MHD_Result set_limit(sy_req *r) {
   r->op.put.overwrite = 1;
   r->op.put.if_version = -1; /* a limit written again replaces the last */
   r->op.reason = "governance limit";
+  if (why && *why) {
+    char reason[sizeof "governance limit: " + SY_REASON_MAX];
+    snprintf(reason, sizeof reason, "governance limit: %s", why);
+    if (!(r->op.reason = sy__arena_strdup(r->arena, reason)))
+      return sy__reply_error(r, 500, "InternalError", "out of memory");
+  }
   if (!r->op.put.name || !value) return sy__reply_error(r, 500, "InternalError", "out of memory");
   r->api_ctx = doc;
   return sy__submit(r, limit_written);

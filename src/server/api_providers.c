@@ -3,6 +3,7 @@
 #include "server/api_providers.h"
 
 #include "server/api_gateway.h"
+#include "server/api_params.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -251,17 +252,21 @@ static enum MHD_Result list_providers(sy_req *r) {
 
 /* ---- the request's optional body ---- */
 
-/* An optional JSON body {"model"}: *model stays NULL when absent. -1 when refused (replied). */
-static int model_body(sy_req *r, const char **model) {
+/* An optional JSON body {"model"} (and "reason" for a write: into r->op.reason): *model stays
+ * NULL when absent. -1 when refused (replied). */
+static int model_body(sy_req *r, const char **model, int writes) {
   *model = NULL;
   if (!r->body_len) return 0;
   if (sy__parse_body(r)) return -1;
   const char *k;
   json_t *v;
   json_object_foreach(r->json, k, v) {
-    if (strcmp(k, "model") != 0)
-      return sy__reply_error(r, 400, "ValidationException", "unknown field %.100s: the body takes only model", k), -1;
+    if (strcmp(k, "model") != 0 && (!writes || strcmp(k, "reason") != 0))
+      return sy__reply_error(r, 400, "ValidationException", "unknown field %.100s: the body takes only model%s", k,
+                             writes ? " and reason" : ""),
+             -1;
   }
+  if (writes && sy__reason_field(r, r->json)) return -1;
   size_t len = 0;
   if (sy__field_str(r, r->json, "", "model", model, &len)) return -1;
   if (*model && (!len || len > 127))
@@ -385,7 +390,7 @@ static int probe_model(sy_req *r, probe *pr, const sy_provider *p, const char *a
 static enum MHD_Result test_connection(sy_req *r, const char *name) {
   if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "")) return MHD_YES;
   const char *asked = NULL;
-  if (model_body(r, &asked)) return MHD_YES;
+  if (model_body(r, &asked, 0)) return MHD_YES;
   probe *pr = probe_new(r, name);
   if (!pr) return sy__reply_error(r, 500, "InternalError", "out of memory");
   pfound pf;
@@ -451,7 +456,7 @@ static json_t *check_model(const sy_provider *p, const char *asked) {
 static enum MHD_Result preflight(sy_req *r, const char *name) {
   if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "")) return MHD_YES;
   const char *asked = NULL;
-  if (model_body(r, &asked)) return MHD_YES;
+  if (model_body(r, &asked, 0)) return MHD_YES;
   probe *pr = probe_new(r, name);
   if (!pr) return sy__reply_error(r, 500, "InternalError", "out of memory");
   pr->checks = json_array();
@@ -514,7 +519,7 @@ fail:
 static enum MHD_Result activate(sy_req *r, const char *name) {
   if (sy__require(r, SY_SCOPE_WRITE) || sy__query_only(r, "")) return MHD_YES;
   const char *model = NULL;
-  if (model_body(r, &model)) return MHD_YES;
+  if (model_body(r, &model, 1)) return MHD_YES;
   activation *a = sy__arena_alloc(r->arena, sizeof *a);
   if (!a) return sy__reply_error(r, 500, "InternalError", "out of memory");
   memset(a, 0, sizeof *a);
@@ -553,8 +558,10 @@ static enum MHD_Result activate(sy_req *r, const char *name) {
   json_decref(doc);
   const char *value = text ? sy__arena_strdup(r->arena, text) : NULL;
   free(text);
-  char reason[sizeof "activate " + SY_PROVIDER_NAME_MAX];
-  snprintf(reason, sizeof reason, "activate %s", name);
+  /* "activate <p>", and the caller's words after it */
+  const char *why = r->op.reason;
+  char reason[sizeof "activate : " + SY_PROVIDER_NAME_MAX + SY_REASON_MAX];
+  snprintf(reason, sizeof reason, "activate %s%s%s", name, why && *why ? ": " : "", why ? why : "");
   r->op.reason = sy__arena_strdup(r->arena, reason);
   if (!value || !r->op.reason) return sy__reply_error(r, 500, "InternalError", "out of memory");
   r->op.kind = SY_OP_PUT;

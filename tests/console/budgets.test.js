@@ -65,8 +65,10 @@ describe('the budgets view', { skip: C.skipReason() }, () => {
     const d = page.getByTestId('action-dialog');
     await d.waitFor();
     assert.match(await d.textContent(), /New limit \/switchyard\/limits\/per_provider\/paid: soft \$0\.1500, hard \$0\.3000 a UTC day/);
-    await C.confirmAction(page);
+    await C.confirmAction(page, 'cap the paid provider');
     await card().waitFor();
+    const rec = (await H.api(S, 'GET', `/api/v1/admin/audit?name=${encodeURIComponent(LIMIT)}&limit=1`)).json.records[0];
+    assert.equal(rec.reason, 'governance limit: cap the paid provider');
     const l = (await H.api(S, 'GET', '/api/v1/governance/status')).json.limits.find((x) => x.name === LIMIT);
     assert.deepEqual([l.limit_type, l.scope, l.soft_limit_usd, l.hard_limit_usd, l.state], ['per_provider', 'paid', 0.15, 0.3, 'ok']);
     assert.equal(await card().getByTestId('limit-state').textContent(), 'ok');

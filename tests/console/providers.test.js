@@ -103,6 +103,8 @@ describe('the providers view', { skip: C.skipReason() }, () => {
     const list = (await H.api(S, 'GET', '/api/v1/providers')).json;
     assert.equal(list.active_provider, 'beta');
     assert.equal(list.active_model, 'gpt-4o-mini');
+    const rec = (await H.api(S, 'GET', `/api/v1/admin/audit?name=${encodeURIComponent('/switchyard/routes/default')}&limit=1`)).json.records[0];
+    assert.equal(rec.reason, 'activate beta: swap drill', 'the reason typed in the console is in the audit record');
     const servedB = simB.stats().by_format.openai;
     const r = await ask('after the swap');
     assert.equal(r.status, 200, r.text);

@@ -107,8 +107,8 @@ function limitName(type, scope) {
   return `/switchyard/limits/per_provider/${scope}`;
 }
 
-/* Creates or replaces a limit: POST /api/v1/governance/limits, runbook 001's body. The API
- * takes no reason (the audit log records "governance limit"); a refused body shows the API's
+/* Creates or replaces a limit: POST /api/v1/governance/limits, runbook 001's body and the
+ * reason (the audit log records "governance limit: <reason>"); a refused body shows the API's
  * message in the dialog. */
 function LimitForm({ init, limits, done }) {
   const run = useAction();
@@ -138,9 +138,8 @@ function LimitForm({ init, limits, done }) {
       what: old
         ? `${name}: soft ${fmt.usd(old.soft_limit_usd)} → ${fmt.usd(body.soft_limit_usd ?? body.hard_limit_usd)}, hard ${fmt.usd(old.hard_limit_usd)} → ${fmt.usd(body.hard_limit_usd)} a UTC day. Today's spend (${fmt.usd(old.consumed_usd)}) is kept.`
         : `New limit ${name}: ${now}. Requests that would pass the hard limit are refused (or go to the route's fallbacks).`,
-      reason: false,
       confirmLabel: old ? 'Replace limit' : 'Set limit',
-      action: () => api('POST', '/api/v1/governance/limits', body),
+      action: (reason) => api('POST', '/api/v1/governance/limits', reason ? { ...body, reason } : body),
     });
     if (res) done(true);
   };

@@ -213,12 +213,11 @@ function Actions({ p, list, onChange }) {
       title: rollback ? `Switch back to ${to}` : `Activate ${to}`,
       what: `The default route ${DEFAULT_ROUTE} is served by ${withModel(to, m)} instead of ${from}.\n`
         + `Current provider: ${list.active_provider}\nNew provider: ${to}\n`
-        + `The next request that names no route goes to ${to}. The audit log records it as "activate ${to}"; `
+        + `The next request that names no route goes to ${to}. The audit log records it as "activate ${to}: <reason>"; `
         + `activating ${list.active_provider} again undoes it.`,
       destructive: true,
-      reason: false, // the API records its own reason, "activate P", and takes none
       confirmLabel: rollback ? `Switch back to ${to}` : `Swap to ${to}`,
-      action: () => api('POST', `${base(to)}/activate`, m ? { model: m } : undefined),
+      action: (reason) => api('POST', `${base(to)}/activate`, { ...(m ? { model: m } : {}), ...(reason ? { reason } : {}) }),
     });
     if (!res) return;
     setSwap({ ...res, rollback, before: { provider: list.active_provider, model: list.active_model } });

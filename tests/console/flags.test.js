@@ -63,6 +63,14 @@ describe('the Flags view', { skip: C.skipReason() }, () => {
     assert.equal(a.status, 200, a.text);
     assert.ok(a.json.records.some((x) => x.reason === 'ramp to half after a clean week'), a.text);
     await C.shot(page, 'flag-one');
+    // and the console's audit log shows that record, filtered by the flag's name
+    await page.getByTestId('nav-audit').click();
+    await page.getByTestId('audit-name').fill(`/${KEY}`);
+    await page.getByTestId('audit-apply').click();
+    const rec = page.getByTestId('audit-row').filter({ hasText: 'ramp to half after a clean week' });
+    await rec.waitFor();
+    assert.match(await rec.textContent(), new RegExp(`/${KEY}`));
+    await C.shot(page, 'flag-ramp-audit');
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

@@ -51,6 +51,27 @@ describe('the console shell', { skip: C.skipReason() }, () => {
     await page.context().close();
   });
 
+  it('signs in and moves between views by keyboard alone; the token is in no cookie and no URL', async () => {
+    const page = await C.openConsole(browser, S, { token: null });
+    await page.getByTestId('login-token').focus();
+    await page.keyboard.type(S.token);
+    await page.keyboard.press('Enter');
+    await page.getByTestId('who').waitFor();
+    // Tab from the top of the page reaches the navigation; Enter follows a link
+    let reached = false;
+    for (let i = 0; i < 12 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate(() => document.activeElement && document.activeElement.dataset.testid === 'nav-flags');
+    }
+    assert.ok(reached, 'Tab never reached the Flags link');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => location.hash === '#/flags');
+    assert.equal(await page.evaluate(() => document.cookie), '');
+    assert.deepEqual(await page.context().cookies(), []);
+    assert.equal(page.url().includes(S.token), false, 'the token is in the address');
+    await page.context().close();
+  });
+
   it('an evaluate-only token is told it cannot be used here', async () => {
     const t = await H.api(S, 'POST', '/api/v1/admin/tokens', { name: 'app-eval', scopes: ['evaluate'] });
     assert.equal(t.status, 201, t.text);

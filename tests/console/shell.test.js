@@ -72,6 +72,19 @@ describe('the console shell', { skip: C.skipReason() }, () => {
     await page.context().close();
   });
 
+  it('a server started with --insecure-loopback needs no token: the page opens signed in', async () => {
+    const L = await C.startServer({ args: ['--insecure-loopback'] });
+    try {
+      const page = await C.openConsole(browser, L, { token: null });
+      await page.getByTestId('who').waitFor();
+      assert.match(await page.getByTestId('who').textContent(), /insecure-loopback/);
+      await page.waitForFunction(() => document.querySelector('[data-testid=live-state]').textContent === 'live');
+      await page.context().close();
+    } finally {
+      await L.cleanup();
+    }
+  });
+
   it('an evaluate-only token is told it cannot be used here', async () => {
     const t = await H.api(S, 'POST', '/api/v1/admin/tokens', { name: 'app-eval', scopes: ['evaluate'] });
     assert.equal(t.status, 201, t.text);

@@ -28,7 +28,7 @@ export class ApiError extends Error {
 
 /* One request; resolves with the answer's JSON (null when it has none), rejects with ApiError. */
 export async function api(method, path, body) {
-  const headers = { Authorization: `Bearer ${token}` };
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
   let payload;
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';

@@ -51,7 +51,8 @@ async function loop() {
   let first = true;
   while (running) {
     controller = new AbortController();
-    const headers = { Authorization: `Bearer ${getToken()}`, Accept: 'text/event-stream' };
+    const headers = { Accept: 'text/event-stream' };
+    if (getToken()) headers.Authorization = `Bearer ${getToken()}`;
     if (lastId) headers['Last-Event-ID'] = lastId;
     let watchdog = null;
     try {

@@ -102,7 +102,7 @@ function Shell({ me, signOut }) {
 function App() {
   const [me, setMe] = useState(null);
   const [message, setMessage] = useState('');
-  const [checking, setChecking] = useState(!!getToken());
+  const [checking, setChecking] = useState(true);
   const lost = (msg) => {
     stopLive();
     setToken('');
@@ -111,8 +111,15 @@ function App() {
   };
   useEffect(() => {
     onAuthLost(lost);
-    if (!getToken()) return;
-    whoami().then((m) => { setMe(m); setChecking(false); }, (e) => { setChecking(false); if (e.status !== 401) setMessage(e.message); });
+    // with the session's token; without one, a server started with --insecure-loopback answers too
+    const had = !!getToken();
+    onAuthLost(() => {});
+    whoami().then((m) => { onAuthLost(lost); setMe(m); setChecking(false); }, (e) => {
+      onAuthLost(lost);
+      if (had) setToken('');
+      setChecking(false);
+      if (had || e.status !== 401) setMessage(had && e.status === 401 ? `Signed out: ${e.message}` : e.message);
+    });
   }, []);
   useEffect(() => { if (me) startLive(lost); }, [me]);
   if (checking) return <main class="login"><p>Loading…</p></main>;

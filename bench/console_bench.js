@@ -13,7 +13,7 @@
 //   unleash --base URL [--user admin --password unleash4all] [--loads 10]
 //     the same cold load for Unleash's admin UI: signed in (a session cookie from /auth/simple/login,
 //     given to each fresh context), from navigation to its root page's first render and to the
-//     flag "checkout" in the default project's list.
+//     flag "checkout" in the default project's list; and what a cold load of / transfers.
 // Prints one JSON object on stdout; progress on stderr.
 'use strict';
 
@@ -272,12 +272,18 @@ async function unleash(o) {
   const browser = await launch();
   try {
     const out = { browser: browser.version() };
-    // the root page's first render: the signed-in navigation (its "Projects" link) is on the page
-    const shell = { sel: 'a[href*="projects"]' };
+    // the root page (/personal, where / sends a signed-in user) first rendered: the navigation
+    // of the signed-in layout, its "Projects" link, is on the page
+    const shell = { sel: 'a[href="/projects"]' };
+    const t = await coldLoad(browser, `${base}/`, [['shell', shell]], { cookies, transfers: true });
+    const assets = t.transfers.filter((x) => !/^\/(api|auth)\//.test(new URL(x.url).pathname));
+    out.transferred = { asset_bytes: assets.reduce((a, x) => a + (x.bytes || 0), 0), asset_requests: assets.length,
+      all_bytes: t.transfers.reduce((a, x) => a + (x.bytes || 0), 0), requests: t.transfers };
+    log(`cold load of / transferred ${out.transferred.asset_bytes} bytes in ${assets.length} requests outside /api and /auth`);
     out.cold_root = await coldLoads(browser, loads, `${base}/`, [['shell', shell]], { cookies });
     out.cold_flags = await coldLoads(browser, loads, `${base}/projects/default`, [
       ['shell', shell],
-      ['list', { sel: 'a', text: 'checkout', exact: true }],
+      ['list', { sel: 'a[href$="/features/checkout"]', text: 'checkout', exact: true }],
     ], { cookies });
     return out;
   } finally {

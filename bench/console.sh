@@ -126,10 +126,10 @@ tsv switchyard-console-propagation - "$p50" "$p99" - "POST rollout sent → open
   echo "| cold load #/flags → the flag's row | **$list** | – | – | $(j .cold_flags.list.max) | min $(j .cold_flags.list.min) | reported | – |"
   echo "| write (POST rollout) → the open flag page shows it ($WRITES writes, one at a time) | **$p50** | $p95 | **$p99** | $(j .propagation.dom.max) | at the next frame: p50 $f50, p99 $f99; the API's own answer p50 $(j .propagation.api.median), p99 $(j .propagation.api.p99); on a watch stream read by node p50 $(j .propagation.stream.median), p99 $(j .propagation.stream.p99) (the page waits 150 ms to coalesce changes, web/src/live.js, then reads the flag); page reloaded: $(j '.propagation.reloaded | tostring') | well under 1 s | $prop_ok |"
   if [ "$uroot" != - ]; then
-    echo "| *Unleash admin UI: cold load / → signed-in first render (same run)* | $uroot | – | – | $(u .cold_root.shell.max) | min $(u .cold_root.shell.min); DOMContentLoaded $(u .cold_root.dom_content_loaded.median), load $(u .cold_root.load.median) | | |"
-    echo "| *Unleash admin UI: /projects/default → flag checkout listed* | $ulist | – | – | $(u .cold_flags.list.max) | min $(u .cold_flags.list.min) | | |"
+    echo "| *Unleash admin UI: cold load / → signed-in first render (same run)* | $uroot | – | – | $(u .cold_root.shell.max) | min $(u .cold_root.shell.min); $(u .cold_root.n) loads, $(u .cold_root.timeouts) not rendered within $(u '.cold_root.timeout_s') s; DOMContentLoaded $(u .cold_root.dom_content_loaded.median), load $(u .cold_root.load.median); a cold load of / transfers $(u .transferred.asset_bytes) B in $(u .transferred.asset_requests) requests outside /api and /auth | | |"
+    echo "| *Unleash admin UI: /projects/default → flag checkout listed* | $ulist | – | – | $(u .cold_flags.list.max) | min $(u .cold_flags.list.min); $(u .cold_flags.n) loads, $(u .cold_flags.timeouts) not rendered in time | | |"
     echo
-    echo "Same-run ratios: Unleash / Switchyard cold load to the signed-in first render **$(ratio "$uroot" "$root")**, to the flag listed **$(ratio "$ulist" "$list")**."
+    echo "Same-run ratios: Unleash / Switchyard cold load to the signed-in first render **$(ratio "$uroot" "$root")**, to the flag listed **$(ratio "$ulist" "$list")**; bytes a cold load transfers **$(ratio "$(u .transferred.asset_bytes)" "$xfer")**."
   fi
   if [ "${#NOTES[@]}" -gt 0 ]; then echo; echo "Notes:"; printf -- '- %s\n' "${NOTES[@]}"; fi
   if [ "${#FAILS[@]}" -gt 0 ]; then echo; echo "**Checks failed:**"; printf -- '- %s\n' "${FAILS[@]}"; fi

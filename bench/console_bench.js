@@ -10,7 +10,7 @@
 //             changes (Date.now(), and again at the next animation frame); node stamps the write's send
 //             time with Date.now() — one machine, one clock. p50/p95/p99/max; beside it, when the same
 //             change arrived on a watch stream read by node (the page's share is the rest).
-//   unleash --base URL [--user admin --password unleash4all] [--loads 10]
+//   unleash --base URL [--user admin --password unleash4all] [--loads 10] [--timeout-s 60]
 //     the same cold load for Unleash's admin UI: signed in (a session cookie from /auth/simple/login,
 //     given to each fresh context), from navigation to its root page's first render and to the
 //     flag "checkout" in the default project's list; and what a cold load of / transfers.
@@ -80,18 +80,18 @@ function markHolds(m) {
   return false;
 }
 
-async function coldLoad(browser, url, marks, { init, cookies, transfers = false } = {}) {
+async function coldLoad(browser, url, marks, { init, cookies, transfers = false, timeout = 30000 } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   try {
     if (cookies) await context.addCookies(cookies);
     if (init) await context.addInitScript(init.fn, init.arg);
     const page = await context.newPage();
-    page.setDefaultTimeout(30000);
+    page.setDefaultTimeout(timeout);
     const byId = transfers ? await recordTransfers(context, page) : null;
     await page.goto(url, { waitUntil: 'commit' });
     const out = {};
     for (const [name, pred] of marks) {
-      const h = await page.waitForFunction(markHolds, pred, { polling: 'raf', timeout: 30000 });
+      const h = await page.waitForFunction(markHolds, pred, { polling: 'raf', timeout });
       out[name] = await h.jsonValue();
     }
     const nav = await page.evaluate(() => {
@@ -109,14 +109,26 @@ async function coldLoad(browser, url, marks, { init, cookies, transfers = false 
   }
 }
 
-async function coldLoads(browser, n, url, marks, opts) {
+async function coldLoads(browser, n, url, marks, opts = {}) {
+  opts = { timeout: 30000, ...opts };
   const runs = [];
-  await coldLoad(browser, url, marks, opts); // one discarded: the browser process's own first start
+  // one discarded: the browser process's own first start
+  await coldLoad(browser, url, marks, opts).catch((e) => { if (!/Timeout/.test(e.message)) throw e; });
+  let timeouts = 0;
   for (let i = 0; i < n; i++) {
-    runs.push(await coldLoad(browser, url, marks, opts));
+    try {
+      runs.push(await coldLoad(browser, url, marks, opts));
+    } catch (e) {
+      // a load that never got there within the deadline is counted, not averaged
+      if (!/Timeout/.test(e.message)) throw e;
+      timeouts++;
+      log(`cold load ${i + 1}/${n}: not rendered within ${opts.timeout / 1000} s`);
+      continue;
+    }
     log(`cold load ${i + 1}/${n}: ${marks.map(([m]) => `${m} ${r1(runs.at(-1)[m])} ms`).join(', ')}`);
   }
-  const res = { n, url, runs: runs.map(({ transfers, ...r }) => r) };
+  if (!runs.length) throw new Error(`no cold load of ${url} rendered within ${opts.timeout / 1000} s`);
+  const res = { n: runs.length, timeouts, timeout_s: opts.timeout / 1000, url, runs: runs.map(({ transfers, ...r }) => r) };
   for (const [m] of marks) res[m] = stats(runs.map((r) => r[m]));
   for (const k of ['ttfb', 'dom_content_loaded', 'load']) res[k] = stats(runs.map((r) => r.nav[k]).filter((x) => typeof x === 'number'));
   return res;
@@ -275,16 +287,17 @@ async function unleash(o) {
     // the root page (/personal, where / sends a signed-in user) first rendered: the navigation
     // of the signed-in layout, its "Projects" link, is on the page
     const shell = { sel: 'a[href="/projects"]' };
-    const t = await coldLoad(browser, `${base}/`, [['shell', shell]], { cookies, transfers: true });
+    const timeout = Number(o['timeout-s'] || 60) * 1000; // its project page took 5–11 s here under load
+    const t = await coldLoad(browser, `${base}/`, [['shell', shell]], { cookies, transfers: true, timeout });
     const assets = t.transfers.filter((x) => !/^\/(api|auth)\//.test(new URL(x.url).pathname));
     out.transferred = { asset_bytes: assets.reduce((a, x) => a + (x.bytes || 0), 0), asset_requests: assets.length,
       all_bytes: t.transfers.reduce((a, x) => a + (x.bytes || 0), 0), requests: t.transfers };
     log(`cold load of / transferred ${out.transferred.asset_bytes} bytes in ${assets.length} requests outside /api and /auth`);
-    out.cold_root = await coldLoads(browser, loads, `${base}/`, [['shell', shell]], { cookies });
+    out.cold_root = await coldLoads(browser, loads, `${base}/`, [['shell', shell]], { cookies, timeout });
     out.cold_flags = await coldLoads(browser, loads, `${base}/projects/default`, [
       ['shell', shell],
       ['list', { sel: 'a[href$="/features/checkout"]', text: 'checkout', exact: true }],
-    ], { cookies });
+    ], { cookies, timeout });
     return out;
   } finally {
     await browser.close();

@@ -317,6 +317,7 @@ if [ "${SKIP_ROLLOUT:-0}" = 1 ]; then log "SKIP_ROLLOUT=1: skipping the rollout 
 # --- 5d. the PostgreSQL store: 3 nodes on one PostgreSQL beside SQLite and etcd (bench/pg.sh) ------------
 if [ "${SKIP_PG:-0}" = 1 ]; then log "SKIP_PG=1: skipping the PostgreSQL store bench"
 else "$HERE/pg.sh" "$build" || fail "bench/pg.sh: a check failed (see pg.md)"; fi
+if [ "${SKIP_CONSOLE:-0}" = 1 ]; then log "SKIP_CONSOLE=1: skipping the console bench"; else "$HERE/console.sh" "$build" || fail "bench/console.sh: the console could not be measured (see console.md, console.txt)"; fi
 echo "loadavg at end: $(cat /proc/loadavg)" | tee -a "$PEERS_RESULTS_DIR/env.txt"
 
 # --- 6. report --------------------------------------------------------------------------------------------

@@ -124,17 +124,27 @@ export function useLiveState() {
   return s;
 }
 
-/* Calls reload (at most every 150 ms) when a change under one of the prefixes arrives, and
- * after the stream came back from a drop. prefixes: an array of name prefixes ('' is all). */
+/* Calls reload when a change under one of the prefixes arrives, and after the stream came
+ * back from a drop: at once for the first change, then at most once per 150 ms while a burst
+ * lasts (its last change is always reloaded). prefixes: an array of name prefixes ('' is all). */
 export function useLive(prefixes, reload) {
   const ref = useRef(reload);
   ref.current = reload;
   const key = prefixes.join('\n');
   useEffect(() => {
     let timer = null;
+    let pending = false;
+    const quiet = () => {
+      timer = null;
+      if (!pending) return;
+      pending = false;
+      ref.current();
+      timer = setTimeout(quiet, 150);
+    };
     const fire = () => {
-      if (timer) return;
-      timer = setTimeout(() => { timer = null; ref.current(); }, 150);
+      if (timer) { pending = true; return; }
+      ref.current();
+      timer = setTimeout(quiet, 150);
     };
     const f = (ev) => {
       if (ev.resync || prefixes.some((p) => (ev.name || '').startsWith(p))) fire();

@@ -19,7 +19,7 @@ function freePort() {
   });
 }
 
-const VIEWS = ['params', 'flags', 'providers', 'budgets', 'rollouts', 'alerts', 'audit'];
+const VIEWS = ['params', 'flags', 'providers', 'budgets', 'rollouts', 'alerts', 'audit', 'backup', 'tokens'];
 
 describe('the console shell', { skip: C.skipReason() }, () => {
   let S;

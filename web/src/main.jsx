@@ -12,6 +12,8 @@ import Budgets from './views/budgets.jsx';
 import Rollouts from './views/rollouts.jsx';
 import Alerts from './views/alerts.jsx';
 import Audit from './views/audit.jsx';
+import Backup from './views/backup.jsx';
+import Tokens from './views/tokens.jsx';
 import './style.css';
 
 const VIEWS = [
@@ -22,6 +24,8 @@ const VIEWS = [
   { id: 'rollouts', title: 'Rollouts', component: Rollouts },
   { id: 'alerts', title: 'Alerts', component: Alerts },
   { id: 'audit', title: 'Audit log', component: Audit },
+  { id: 'backup', title: 'Backup and restore', component: Backup },
+  { id: 'tokens', title: 'Tokens and keys', component: Tokens },
 ];
 
 function Login({ message, onIn }) {

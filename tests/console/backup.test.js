@@ -177,6 +177,28 @@ describe('the backup and restore view', { skip: C.skipReason() }, () => {
     assert.notDeepEqual(held, before);
   });
 
+  it('shows the server\'s 413 for a file over its import limit, and writes nothing', async () => {
+    const small = await C.startServer({ args: ['--import-max-bytes', String(1 << 20)] });
+    try {
+      const p = await C.openConsole(browser, small, { hash: '#/backup', viewport: { width: 390, height: 800 }, colorScheme: 'dark' });
+      const big = { format: 'switchyard-config/1', seq: 1, params: [] };
+      for (let i = 0; i < 300; i++) big.params.push({ name: `/big/p${i}`, type: 'String', value: 'v'.repeat(4000) });
+      const f = path.join(dir, 'big.json');
+      fs.writeFileSync(f, JSON.stringify(big));
+      await p.getByTestId('restore-file').setInputFiles(f);
+      await p.getByTestId('restore-file-info').waitFor();
+      await p.getByTestId('restore-dryrun').click();
+      await p.getByTestId('error').waitFor();
+      assert.match(await p.getByTestId('error').textContent(), /^PayloadTooLarge /);
+      assert.equal((await H.api(small, 'GET', '/api/v1/params/big/p0')).status, 404);
+      await C.shot(p, 'backup-narrow-dark');
+      assert.deepEqual(p.errors, []);
+      await p.context().close();
+    } finally {
+      await small.cleanup();
+    }
+  });
+
   it('puts SecureString values in the file only with the checkbox, with a warning', async () => {
     await put(S, '/app/secret', 's3cret', { type: 'SecureString' });
     assert.equal(await page.getByTestId('backup-warning').count(), 0);

@@ -116,12 +116,12 @@ function BackupPanel({ secretsAllowed }) {
     setBusy(false);
   };
   return (
-    <section class="panel" aria-labelledby="backup-title">
+    <section class="panel backup-panel" aria-labelledby="backup-title">
       <h2 id="backup-title">Back up</h2>
       <p class="muted">Downloads the export as <code>switchyard-config-SEQ-STAMP.json</code>: SEQ is the last change it
         holds, STAMP the server's UTC time of the export. Writes made while it streams are not in it.</p>
       {secretsAllowed && (
-        <label class="row">
+        <label class="backup-check">
           <input type="checkbox" checked={secrets} onChange={(e) => setSecrets(e.currentTarget.checked)} data-testid="backup-secrets" />
           <span>Include SecureString values</span>
         </label>
@@ -233,7 +233,7 @@ function RestorePanel() {
 
   const secureless = file ? file.doc.params.filter((p) => p && p.type === 'SecureString' && p.value === undefined).length : 0;
   return (
-    <section class="panel" aria-labelledby="restore-title">
+    <section class="panel backup-panel" aria-labelledby="restore-title">
       <h2 id="restore-title">Restore</h2>
       <p class="muted">1. Choose a backup file. 2. A dry run shows what the restore would create, update and delete,
         writing nothing. 3. Restore applies it in one transaction: readers see all of it or none of it.</p>
@@ -250,7 +250,7 @@ function RestorePanel() {
         <div class="notice" data-testid="restore-secureless">{secureless} SecureString(s) in this file have no value
           (exported without SecureString values): the server will refuse the file.</div>
       )}
-      <label class="row">
+      <label class="backup-check">
         <input type="checkbox" checked={prune} onChange={(e) => changePrune(e.currentTarget.checked)} data-testid="restore-prune" />
         <span>Prune (delete parameters the backup does not hold)</span>
       </label>

@@ -138,6 +138,18 @@ describe('the backup and restore view', { skip: C.skipReason() }, () => {
     assert.deepEqual(await sum(), { create: 0, update: 0, delete: 0, unchanged: 4 });
     assert.equal(await page.getByTestId('restore-apply').isDisabled(), true);
     await page.getByTestId('restore-prune').uncheck();
+    // a long change list: the first 200 are listed, the rest counted
+    const many = JSON.parse(fs.readFileSync(backupFile, 'utf8'));
+    for (let i = 0; i < 250; i++) many.params.push({ name: `/many/p${String(i).padStart(3, '0')}`, type: 'String', value: String(i) });
+    const f = path.join(dir, 'many.json');
+    fs.writeFileSync(f, JSON.stringify(many));
+    await dryRun(f);
+    assert.deepEqual(await sum(), { create: 250, update: 0, delete: 0, unchanged: 4 });
+    const listed = await rows();
+    assert.equal(listed.length, 200);
+    assert.equal(listed[199], '/many/p199 create');
+    assert.match(await page.getByTestId('restore-more').textContent(), /The first 200 of 250 are shown; 50 more\./);
+    assert.equal((await H.api(S, 'GET', '/api/v1/params/many/p000')).status, 404, 'a dry run writes nothing');
   });
 
   it('refuses a file that is not JSON, not an export, or that the server refuses, naming what is wrong; nothing is written', async () => {

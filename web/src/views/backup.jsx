@@ -4,7 +4,7 @@
 // A restore is always a dry run first (POST without apply: what would be created, updated,
 // deleted), then the apply, one transaction, through the action dialog.
 import { useState } from 'preact/hooks';
-import { ApiError, getToken, qs } from '../api.js';
+import { ApiError, getToken, qs, whoami } from '../api.js';
 import { api, Empty, ErrorBox, fmt, Page, useAction, useSession } from '../ui.jsx';
 
 const FORMAT = 'switchyard-config/1';
@@ -58,6 +58,8 @@ async function fetchText(path) {
     throw new ApiError(0, 'Unreachable', 'the server cannot be reached');
   }
   const text = await res.text();
+  // a refused token ends the session as in api.js: asking who it is goes through api(), which does that
+  if (res.status === 401) await whoami();
   if (!res.ok) {
     let e = null;
     try { e = JSON.parse(text).error; } catch { /* not JSON */ }

@@ -10,7 +10,8 @@ import { api, Empty, ErrorBox, fmt, Page, useAction, useSession } from '../ui.js
 const FORMAT = 'switchyard-config/1';
 const EXPORT = '/api/v1/config/runtime';
 // The server's import limit unless `switchyard serve --import-max-bytes` says otherwise
-// (docs/API.md): a bigger file would only be refused after its upload.
+// (docs/API.md): a bigger file is refused here, before it is read into the page's memory. A
+// server with a lower limit answers 413, shown as the API's message.
 const IMPORT_MAX = 256 * 1024 * 1024;
 const SHOWN = 200; // changes listed at once; the rest are counted
 const ACTIONS = ['create', 'update', 'delete', 'unchanged'];

@@ -9,6 +9,8 @@
 
 #include "server/api_admin.h"
 
+#include "server/api_params.h"
+
 /* ---- audit ---- */
 
 static json_t *audit_json(const sy_audit_rec *a, const char *hash) {
@@ -259,7 +261,8 @@ static void cred_cb(void *arr, const sy_cred *c) {
 
 static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
   const char *what = keys ? "keys" : "tokens";
-  if (sy__require(r, SY_SCOPE_ADMIN) || sy__query_only(r, "")) return MHD_YES;
+  /* every write takes a reason for its audit record: in the body, or ?reason= on a DELETE */
+  if (sy__require(r, SY_SCOPE_ADMIN) || sy__query_only(r, strcmp(r->method, "DELETE") ? "" : "reason")) return MHD_YES;
   if (!*rest && !strcmp(r->method, "GET")) {
     json_t *arr = json_array();
     const sy_snap *s = sy__snap_enter(r->srv->store);
@@ -268,7 +271,7 @@ static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
     return sy__reply_json(r, 200, json_pack("{so}", what, arr));
   }
   if (!*rest && !strcmp(r->method, "POST")) {
-    if (sy__parse_body(r)) return MHD_YES;
+    if (sy__parse_body(r) || sy__reason_field(r, r->json)) return MHD_YES;
     const char *name = NULL, *bad = NULL;
     if (sy__field_str(r, r->json, "", "name", &name, NULL)) return MHD_YES;
     if (!name || !token_name_valid(name))
@@ -306,7 +309,7 @@ static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
     const char *name = sy__arena_strdup(r->arena, rest + 1);
     if (!name || !token_name_valid(name))
       return sy__reply_error(r, 400, "ValidationException", "bad name %.64s", rest + 1);
-    if (sy__parse_body(r)) return MHD_YES;
+    if (sy__parse_body(r) || sy__reason_field(r, r->json)) return MHD_YES;
     if (!json_object_get(r->json, "route"))
       return sy__reply_error(r, 400, "ValidationException", "route is required (\"\" or null clears it)");
     if (route_field(r, &r->op.token_route)) return MHD_YES;
@@ -318,6 +321,8 @@ static enum MHD_Result credentials(sy_req *r, const char *rest, int keys) {
     const char *name = sy__arena_strdup(r->arena, rest + 1);
     if (!name || !token_name_valid(name))
       return sy__reply_error(r, 400, "ValidationException", "bad name %.64s", rest + 1);
+    r->op.reason = sy__query(r, "reason");
+    if (r->body_len && (sy__parse_body(r) || sy__reason_field(r, r->json))) return MHD_YES;
     r->op.kind = keys ? SY_OP_KEY_REVOKE : SY_OP_TOKEN_REVOKE;
     r->op.token_name = name;
     return sy__submit(r, finish_revoked);

@@ -57,3 +57,43 @@ describe('reasons on activate and on a spending limit', () => {
     assert.match(r.json.error.message, /reason/);
   });
 });
+
+describe('reasons on tokens and access keys', () => {
+  let S;
+  before(async () => { S = await startServer(); });
+  after(async () => { if (S) await S.cleanup(); });
+
+  const recordOf = async (action, name) => {
+    const a = (await api(S, 'GET', '/api/v1/admin/audit?limit=20')).json.records;
+    return a.find((x) => x.action === action && x.name === name);
+  };
+
+  it('create, route and revoke of a token carry the reason into their audit records', async () => {
+    let r = await api(S, 'POST', '/api/v1/admin/tokens', { name: 'ci', scopes: ['read'], reason: 'for the CI job' });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await recordOf('token.create', 'ci')).reason, 'for the CI job');
+    r = await api(S, 'PATCH', '/api/v1/admin/tokens/ci', { route: '/switchyard/routes/ci', reason: 'its own route' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await recordOf('token.route', 'ci')).reason, 'its own route');
+    r = await api(S, 'DELETE', '/api/v1/admin/tokens/ci?reason=leaked%20in%20a%20log');
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await recordOf('token.revoke', 'ci')).reason, 'leaked in a log');
+  });
+
+  it('an access key too; a bad reason is a 400 and creates nothing; another query parameter is a 400', async () => {
+    let r = await api(S, 'POST', '/api/v1/admin/keys', { name: 'deployer', scopes: ['read'], reason: 'aws cli' });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await recordOf('key.create', 'deployer')).reason, 'aws cli');
+    r = await api(S, 'DELETE', '/api/v1/admin/keys/deployer', { reason: 'rotated' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await recordOf('key.revoke', 'deployer')).reason, 'rotated');
+    r = await api(S, 'POST', '/api/v1/admin/tokens', { name: 'bad', scopes: ['read'], reason: 12 });
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.json.error.message, /reason/);
+    assert.equal((await api(S, 'GET', '/api/v1/admin/tokens')).json.tokens.some((t) => t.name === 'bad'), false);
+    r = await api(S, 'DELETE', '/api/v1/admin/tokens/admin?why=x');
+    assert.equal(r.status, 400, r.text);
+    r = await api(S, 'POST', '/api/v1/admin/tokens?reason=x', { name: 'q', scopes: ['read'] });
+    assert.equal(r.status, 400, r.text);
+  });
+});

@@ -4,7 +4,7 @@
 // Everything here needs the admin scope: another token sees a notice and the API's 403.
 // No credential change is a parameter: the view reloads on token.* and key.* events.
 import { useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { api, qs } from '../api.js';
 import {
   Badge, Empty, ErrorBox, Loaded, Page, fmt, useAction, useData, useSession,
 } from '../ui.jsx';
@@ -82,9 +82,8 @@ function TokenForm({ done }) {
     const res = await run({
       title: 'Create a token',
       what: `token ${n} with scopes ${list.join(', ')}${r ? `, default route ${r}` : ''}. Its secret is shown once, here.`,
-      reason: false, // the credential endpoints take no reason: the audit record names the scopes
       confirmLabel: 'Create token',
-      action: () => api('POST', '/api/v1/admin/tokens', r ? { name: n, scopes: list, route: r } : { name: n, scopes: list }),
+      action: (reason) => api('POST', '/api/v1/admin/tokens', { name: n, scopes: list, ...(r ? { route: r } : {}), ...(reason ? { reason } : {}) }),
     });
     if (res) done(res);
   };
@@ -117,9 +116,8 @@ function TokenTable({ tokens, me }) {
       what: `Token ${t.name} is revoked: every request made with it is refused (401) from now on. This cannot be undone.${own
         ? ' It is the token this console is signed in with: revoking it signs you out.' : ''}`,
       destructive: true,
-      reason: false,
       confirmLabel: 'Revoke token',
-      action: () => api('DELETE', `/api/v1/admin/tokens/${encodeURIComponent(t.name)}`),
+      action: (reason) => api('DELETE', `/api/v1/admin/tokens/${encodeURIComponent(t.name)}${qs({ reason })}`),
     });
     // the server refuses the token now: the next call's 401 ends the session at once
     if (ok && own) api('GET', '/api/v1/whoami').catch(() => {});
@@ -127,9 +125,8 @@ function TokenTable({ tokens, me }) {
   const clearRoute = (t) => run({
     title: `Clear the default route of token ${t.name}`,
     what: `default route of token ${t.name}: ${t.route} → none. Its gateway requests without an X-Switchyard-Route header then find no route.`,
-    reason: false,
     confirmLabel: 'Clear route',
-    action: () => api('PATCH', `/api/v1/admin/tokens/${encodeURIComponent(t.name)}`, { route: '' }),
+    action: (reason) => api('PATCH', `/api/v1/admin/tokens/${encodeURIComponent(t.name)}`, { route: '', ...(reason ? { reason } : {}) }),
   });
   return (
     <div class="scroll">
@@ -174,9 +171,8 @@ function RouteForm({ t, done }) {
     const ok = await run({
       title: `Default route of token ${t.name}`,
       what: `default route of token ${t.name}: ${t.route || 'none'} → ${r || 'none'}`,
-      reason: false,
       confirmLabel: r ? 'Set route' : 'Clear route',
-      action: () => api('PATCH', `/api/v1/admin/tokens/${encodeURIComponent(t.name)}`, { route: r }),
+      action: (reason) => api('PATCH', `/api/v1/admin/tokens/${encodeURIComponent(t.name)}`, { route: r, ...(reason ? { reason } : {}) }),
     });
     if (ok) done();
   };

@@ -2,7 +2,7 @@
 // CLI and SDKs (the SSM-compatible API). The list, creating one (its id and secret shown once,
 // with the lines that put them to use against this server), and revoking one.
 import { useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { api, qs } from '../api.js';
 import { Empty, Loaded, fmt, useAction, useData } from '../ui.jsx';
 import {
   Scopes, ScopeBoxes, SecretPanel, SecretValue, State, byState, useCredentialChanges,
@@ -69,9 +69,8 @@ function KeyForm({ done }) {
     const res = await run({
       title: 'Create an access key',
       what: `access key ${n} with scopes ${list.join(', ')}. Its secret is shown once, here.`,
-      reason: false, // the credential endpoints take no reason: the audit record names the scopes
       confirmLabel: 'Create access key',
-      action: () => api('POST', '/api/v1/admin/keys', { name: n, scopes: list }),
+      action: (reason) => api('POST', '/api/v1/admin/keys', { name: n, scopes: list, ...(reason ? { reason } : {}) }),
     });
     if (res) done(res);
   };
@@ -96,9 +95,8 @@ function KeyTable({ keys }) {
     title: `Revoke access key ${k.name}`,
     what: `Access key ${k.name} (${k.access_key_id}) is revoked: every aws CLI or SDK request signed with it is refused from now on. This cannot be undone.`,
     destructive: true,
-    reason: false,
     confirmLabel: 'Revoke access key',
-    action: () => api('DELETE', `/api/v1/admin/keys/${encodeURIComponent(k.name)}`),
+    action: (reason) => api('DELETE', `/api/v1/admin/keys/${encodeURIComponent(k.name)}${qs({ reason })}`),
   });
   return (
     <div class="scroll">

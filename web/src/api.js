@@ -26,8 +26,8 @@ export class ApiError extends Error {
   }
 }
 
-/* One request; resolves with the answer's JSON (null when it has none), rejects with ApiError. */
-export async function api(method, path, body) {
+/* One request; resolves with the answer's exact text, rejects with ApiError. */
+export async function apiText(method, path, body) {
   const headers = token ? { Authorization: `Bearer ${token}` } : {};
   let payload;
   if (body !== undefined) {
@@ -41,16 +41,21 @@ export async function api(method, path, body) {
     throw new ApiError(0, 'Unreachable', 'the server cannot be reached');
   }
   const text = await res.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
   if (!res.ok) {
-    const e = json && json.error;
+    let e = null;
+    try { e = JSON.parse(text).error; } catch { /* not JSON */ }
     const err = new ApiError(res.status, (e && e.code) || `HTTP ${res.status}`,
       (e && e.message) || text.slice(0, 300) || res.statusText);
     if (res.status === 401) authLost(err.message);
     throw err;
   }
-  return json;
+  return text;
+}
+
+/* One request; resolves with the answer's JSON (null when it has none), rejects with ApiError. */
+export async function api(method, path, body) {
+  const text = await apiText(method, path, body);
+  try { return text ? JSON.parse(text) : null; } catch { return null; }
 }
 
 /* A parameter name as a path below /api/v1/params: each segment escaped, slashes kept. */

@@ -4,7 +4,7 @@
 // A restore is always a dry run first (POST without apply: what would be created, updated,
 // deleted), then the apply, one transaction, through the action dialog.
 import { useState } from 'preact/hooks';
-import { ApiError, getToken, qs, whoami } from '../api.js';
+import { apiText, qs } from '../api.js';
 import { api, Empty, ErrorBox, fmt, Page, useAction, useSession } from '../ui.jsx';
 
 const FORMAT = 'switchyard-config/1';
@@ -45,30 +45,6 @@ export default function Backup() {
 
 /* ---- backup ---- */
 
-/* GET path with the session's token, as api.js sends it, answering the body's exact text:
- * a backup must be the bytes the server exported, not a re-serialisation. */
-async function fetchText(path) {
-  const token = getToken();
-  let res;
-  try {
-    res = await fetch(path, {
-      headers: token ? { Authorization: `Bearer ${token}` } : {},
-      cache: 'no-store', credentials: 'omit', redirect: 'error',
-    });
-  } catch {
-    throw new ApiError(0, 'Unreachable', 'the server cannot be reached');
-  }
-  const text = await res.text();
-  // a refused token ends the session as in api.js: asking who it is goes through api(), which does that
-  if (res.status === 401) await whoami();
-  if (!res.ok) {
-    let e = null;
-    try { e = JSON.parse(text).error; } catch { /* not JSON */ }
-    throw new ApiError(res.status, (e && e.code) || `HTTP ${res.status}`, (e && e.message) || text.slice(0, 300) || res.statusText);
-  }
-  return text;
-}
-
 /* 2026-12-03T07:53:00.123Z → 20261203T075300Z */
 function stamp(iso) {
   const d = new Date(iso);
@@ -104,7 +80,8 @@ function BackupPanel({ secretsAllowed }) {
     setBusy(true);
     setError(null);
     try {
-      const text = await fetchText(EXPORT + qs({ include_secrets: secrets ? 'true' : undefined }));
+      // the exact bytes the server exported, not a re-serialisation
+      const text = await apiText('GET', EXPORT + qs({ include_secrets: secrets ? 'true' : undefined }));
       const doc = JSON.parse(text);
       const name = `switchyard-config-${doc.seq}-${stamp(doc.exported_at)}.json`;
       save(name, text);

@@ -58,8 +58,8 @@ node_modules: package.json package-lock.json
 	@touch node_modules
 
 # The whole suite: the release build, then the same suite under ASan+UBSan. The static checks
-# (scripts/lint.sh) run beside the release suite, which mostly waits on its servers, at a lower
-# priority so that they take only the CPU the suite leaves; their output comes after the suite's.
+# (scripts/lint.sh) run beside both suites, which mostly wait on their servers, at a lower
+# priority so that they take only the CPU the suites leave; their output comes after the suites'.
 # The black-box suite against the PostgreSQL store (scripts/test_pg.sh: a throwaway cluster,
 # the release build, and the multi-node tests of tests/pg) runs beside the fuzz harnesses, which
 # run for a fixed time whatever CPU they get (beside a suite, it would slow that suite's timed
@@ -70,9 +70,9 @@ test:
 	@$(MAKE) --no-print-directory build asan tsan node_modules console
 	@nice -n 10 scripts/lint.sh $(BUILD) >$(BUILD)/lint.log 2>&1 & lint=$$!; \
 	  SY_TSAN_BIN=$(CURDIR)/$(TSAN_BUILD)/sy_stress scripts/test.sh $(BUILD); rc=$$?; \
+	  if [ $$rc -eq 0 ]; then SY_SANITIZED=1 SY_TSAN_BIN=$(CURDIR)/$(TSAN_BUILD)/sy_stress scripts/test.sh $(ASAN_BUILD); rc=$$?; fi; \
 	  wait $$lint; lint_rc=$$?; echo "== lint =="; cat $(BUILD)/lint.log; \
 	  [ $$rc -eq 0 ] && [ $$lint_rc -eq 0 ]
-	@SY_SANITIZED=1 SY_TSAN_BIN=$(CURDIR)/$(TSAN_BUILD)/sy_stress scripts/test.sh $(ASAN_BUILD)
 	@pg_rc=0; if [ "$(TEST_PG)" != 0 ]; then scripts/test_pg.sh $(BUILD) >$(BUILD)/test-pg.log 2>&1 & pg=$$!; fi; \
 	  SY_FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh 20; rc=$$?; \
 	  if [ "$(TEST_PG)" != 0 ]; then wait $$pg; pg_rc=$$?; echo "== PostgreSQL store =="; cat $(BUILD)/test-pg.log; fi; \

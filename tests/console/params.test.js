@@ -83,6 +83,9 @@ describe('the Parameters view', { skip: C.skipReason() }, () => {
     assert.deepEqual(await page.getByTestId('crumb').allTextContents(), ['/', 'app', 'db']);
     await page.locator('[data-testid=crumb][data-path="/app/"]').click();
     await page.locator('[data-testid=folder-link][data-path="/app/web/"]').click();
+    // the tree shows each parameter's value beside its name, on one line
+    const row = page.locator('[data-testid=param-row][data-name="/app/web/color"] [data-testid=row-value]');
+    assert.equal(await row.textContent(), 'blue ⏎ size=L ⏎ font=sans');
     await page.locator('[data-testid=param-row][data-name="/app/web/color"] a').click();
     await waitText(page, 'param-value', /size=L/);
     assert.equal(await text(page, 'param-value'), 'blue\nsize=L\nfont=sans');

@@ -183,6 +183,7 @@ function FolderList({ folder, selected }) {
                     {leaf(p.name)}
                   </a>
                   <span class="muted"> {p.type} · v{p.version}</span>
+                  <RowValue p={p} />
                 </li>
               ))}
             </ul>
@@ -225,4 +226,13 @@ export default function Params({ route }) {
       </div>
     </Page>
   );
+}
+
+/* A parameter's value beside its name, on one line and cut: the listing never decrypts, so a
+ * SecureString says "hidden" (its detail has Reveal for a token that may decrypt). */
+function RowValue({ p }) {
+  if (p.type === 'SecureString') return <span class="row-value muted" data-testid="row-value">hidden</span>;
+  const v = typeof p.value === 'string' ? p.value : '';
+  const one = v.length > 120 ? `${v.slice(0, 120)}…` : v;
+  return <span class="row-value mono" data-testid="row-value" title={v.slice(0, 1000)}>{one.replace(/\n/g, ' ⏎ ')}</span>;
 }

@@ -124,7 +124,8 @@ describe('budgets shared through PostgreSQL', { skip: BASE ? false : 'SY_TEST_ST
     assert.equal(refused.length, 50);
     assert.match(refused[0].json.error.message, /circuit breaker open: daily budget limit reached/);
     assert.equal(sim.stats().by_format.openai, 10, 'the refused ones never reached the provider');
-    assert.ok(all.some((r, i) => r.status === 200 && i % 2) && all.some((r, i) => r.status === 200 && !(i % 2)), 'both nodes served');
+    // which node wins the 10 places is a race (one may take all ten): that the other then refuses
+    // every call is the sharing; both nodes' totals below say the same
     assert.ok(most <= 1.0 + 1e-9, `spent and held at most ${most} <= 1.0`);
     for (const S of [A, B]) {
       const l = await settledLimit(S);

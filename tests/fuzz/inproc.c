@@ -106,18 +106,24 @@ void inproc_start(const char *name) {
 
 /* ---- the client ---- */
 
+/* A connect a signal interrupted (libFuzzer's timers) goes on in the background: that socket is
+ * dropped and a new one tried, a few times. */
 static int connect_server(void) {
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) die("socket: %s", strerror(errno));
-  struct timeval tv = {.tv_sec = ANSWER_SECONDS};
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) die("connect 127.0.0.1:%d: %s", port, strerror(errno));
-  return fd;
+  for (int tries = 0;; tries++) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) die("socket: %s", strerror(errno));
+    struct timeval tv = {.tv_sec = ANSWER_SECONDS};
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (!connect(fd, (struct sockaddr *)&sa, sizeof sa)) return fd;
+    int err = errno;
+    close(fd);
+    if (err != EINTR || tries == 10) die("connect 127.0.0.1:%d: %s", port, strerror(err));
+  }
 }
 
 static void drop_connection(void) {

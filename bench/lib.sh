@@ -42,12 +42,7 @@ BASE="http://127.0.0.1:$PORT"
 SLOG="$RESULTS/switchyard-lib.log"
 ( export SWITCHYARD_ADMIN_TOKEN="$TOKEN"; exec "$BIN" serve --listen "127.0.0.1:$PORT" --data "$TMP/data" ) >>"$SLOG" 2>&1 </dev/null &
 SERVER_PID=$!
-for i in $(seq 1 300); do   # 15 s deadline
-  curl -fsS -o /dev/null --max-time 1 "$BASE/health" 2>/dev/null && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$SLOG" >&2; die "switchyard exited during start-up"; }
-  [ "$i" = 300 ] && die "switchyard /health did not answer within 15 s"
-  sleep 0.05
-done
+bench_wait_health "$BASE" "$SERVER_PID" "$SLOG"
 log "switchyard pid $SERVER_PID on $BASE; $(nproc) vCPUs; ulimit -n $(ulimit -n)"
 api() {  # api METHOD PATH [JSON_BODY] -> body on stdout; fails on non-2xx
   local m="$1" p="$2"; shift 2

@@ -39,12 +39,7 @@ SLOG="$RESULTS/switchyard-rollout.log"
 ( export SWITCHYARD_ADMIN_TOKEN="$TOKEN" SWITCHYARD_TEST_CLOCK=1
   exec "$BIN" serve --listen "127.0.0.1:$PORT" --data "$TMP/data" ) >>"$SLOG" 2>&1 </dev/null &
 SERVER_PID=$!
-for i in $(seq 1 300); do   # 15 s deadline
-  curl -fsS -o /dev/null --max-time 1 "$BASE/health" 2>/dev/null && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$SLOG" >&2; die "switchyard exited during start-up"; }
-  [ "$i" = 300 ] && die "switchyard /health did not answer within 15 s"
-  sleep 0.05
-done
+bench_wait_health "$BASE" "$SERVER_PID" "$SLOG"
 log "switchyard pid $SERVER_PID on $BASE (test clock); $(nproc) vCPUs; $NPLANS plans, ${WINDOW} s window, $NBREACH breaches"
 
 FAILS=()

@@ -1,7 +1,8 @@
 # server_common.sh — sourced by the bench scripts that start a server of their own (lib.sh,
-# rollout.sh, pg.sh): logging, a scratch directory removed at exit, stopping the server, a free port.
-# Usage: source it, then `bench_setup PREFIX` (TMP is a new scratch directory; set SERVER_PID
-# once the server runs) and `PORT=$(bench_free_port FIRST)`. A script with several processes adds
+# rollout.sh, pg.sh, console.sh): logging, a scratch directory removed at exit, stopping the server,
+# a free port, waiting for /health. Usage: source it, then `bench_setup PREFIX` (TMP is a new scratch
+# directory; set SERVER_PID once the server runs), `PORT=$(bench_free_port FIRST)`, and once the
+# server is started `bench_wait_health BASE PID LOG`. A script with several processes adds
 # their pids to BENCH_PIDS; it may define bench_on_exit, which the exit trap runs after stopping
 # them (for what is not a pid of ours: a cluster stopped by its own script).
 
@@ -43,4 +44,14 @@ bench_free_port() {  # the first free port from $1 on (20 tried)
   for _ in $(seq 1 20); do port_busy "$p" || break; p=$((p + 1)); done
   port_busy "$p" && die "no free port near $1"
   echo "$p"
+}
+
+bench_wait_health() {  # bench_wait_health BASE PID LOG: until BASE/health answers, 15 s at most
+  local i
+  for i in $(seq 1 300); do
+    curl -fsS -o /dev/null --max-time 1 "$1/health" 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || { tail -20 "$3" >&2; die "switchyard exited during start-up"; }
+    sleep 0.05
+  done
+  die "switchyard /health did not answer within 15 s"
 }
